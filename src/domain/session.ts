@@ -1,0 +1,30 @@
+/** A derived session: a run of one stitched user's activity with no gap over the inactivity timeout. */
+export interface Session {
+  sessionId: string;
+  userId: string;
+  /** Anonymous ids whose events are in this session, sorted. */
+  anonymousIds: string[];
+  startedAt: number;
+  endedAt: number;
+  eventCount: number;
+  firstEvent: string;
+  lastEvent: string;
+  /** message id of the first event; the session id derives from it and the user. */
+  firstMessageId: string;
+  appVersions: string[];
+  flags: string[];
+  labels: string[];
+}
+
+/** An event as the analytics store keeps it: placed in its stitched user's session. */
+export interface SessionEvent {
+  messageId: string;
+  userId: string;
+  anonymousId: string | null;
+  sessionId: string;
+  eventTime: number;
+  type: string;
+  event: string;
+  appVersion: string | null;
+  properties: Record<string, unknown>;
+}
