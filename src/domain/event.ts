@@ -93,3 +93,20 @@ export interface RejectedLine {
   event: string | null;
   appVersion: string | null;
 }
+
+/** An accepted event as read back from the raw store for derivation: only what sessions and journeys need. */
+export interface StoredEvent {
+  messageId: string;
+  type: EventType;
+  event: string;
+  identityKey: string;
+  userId: string | null;
+  anonymousId: string | null;
+  eventTime: number;
+  receivedAt: number;
+  appVersion: string | null;
+  /** JSON text of `properties`; parsed only by stages that need it. */
+  propertiesJson: string;
+  /** JSON text of identify traits (`{}` for other calls). */
+  traitsJson: string;
+}

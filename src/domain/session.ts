@@ -26,5 +26,6 @@ export interface SessionEvent {
   type: string;
   event: string;
   appVersion: string | null;
-  properties: Record<string, unknown>;
+  /** JSON text of the event's properties, passed through unparsed. */
+  propertiesJson: string;
 }

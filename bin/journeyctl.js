@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { main } from '../dist/cli.js';
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  process.stderr.write('journeyctl: interrupted\n');
+  process.exit(130);
+});
+// A closed pipe (| head) is the reader saying "enough", not an error.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const code = await main(process.argv, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+process.exitCode = code;

@@ -1,0 +1,93 @@
+import { Command, CommanderError, Option } from 'commander';
+import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
+import { runDemo } from './commands/demo.js';
+import { EXPORT_KINDS, runExport } from './commands/export.js';
+import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
+import { describeCause, isJourneyError, UsageError } from './errors.js';
+import { resolveOutputFormat } from './render/output.js';
+
+const VERSION = '0.1.0';
+
+/** Builds the command tree. Commands stay thin: flags → options → action → renderer. */
+export function buildProgram(io: CommandIo): Command {
+  const program = new Command('journeyctl')
+    .description('Customer-journey data stewardship and replay: validate, dedupe, stitch, sessionize and store product-analytics events.')
+    .version(VERSION)
+    .option('-c, --config <file>', 'config file (YAML or JSON); env JOURNEY_CONFIG')
+    .option('-d, --data-dir <dir>', 'data directory of the embedded stores; env JOURNEY_DATA_DIR (default ./.journeyctl)')
+    .option('--mongo-url <url>', 'MongoDB connection string for the raw store; env JOURNEY_MONGO_URL')
+    .option('--clickhouse-url <url>', 'ClickHouse HTTP URL for the analytics store; env JOURNEY_CLICKHOUSE_URL')
+    .option('--log-format <format>', 'messages on stderr as text or json (for cron)', 'text')
+    .option('--no-color', 'no colour in output (also NO_COLOR, TERM=dumb)')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+
+  const context = () => createContext(program.opts<GlobalOptions>(), io);
+  const outputOption = () => new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)');
+
+  program
+    .command('run')
+    .description('ingest NDJSON events (file or stdin) into the data directory and derive sessions')
+    .requiredOption('-i, --input <path>', 'NDJSON file, or - for stdin')
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .option('--no-progress', 'no progress bar even on a terminal')
+    .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .action(async (options: { input: string; wait: string; progress: boolean; output?: string }) => {
+      const ctx = context();
+      const summary = await runIngest(ctx, options);
+      const asJson = options.output ? options.output === 'json' : !ctx.interactive;
+      io.stdout.write(asJson ? `${JSON.stringify(summaryRecord(summary))}\n` : formatSummaryText(summary));
+    });
+
+  program
+    .command('export')
+    .description(`write stored records to stdout: ${EXPORT_KINDS.join(' | ')}`)
+    .argument('<kind>', EXPORT_KINDS.join(' | '))
+    .option('--from <time>', 'from this time (inclusive): ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
+    .option('--to <time>', 'up to this time (exclusive)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
+    .addOption(outputOption())
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string }) => {
+      await runExport(context(), kind, options);
+    });
+
+  program
+    .command('demo')
+    .description('run the whole pipeline on the shipped fixtures in a fresh data directory and print what it found')
+    .option('--keep', 'keep the demo data directory (it is printed) instead of removing it')
+    .action(async (options: { keep?: boolean }) => {
+      await runDemo(context(), { keep: Boolean(options.keep), dataDirFlag: program.opts<GlobalOptions>().dataDir });
+    });
+
+  return program;
+}
+
+/** The one exit point: maps errors to exit codes and one-line messages (stacks only with --debug). */
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
+      return 2; // commander already printed the message; usage errors are 2, not commander's 1
+    }
+    const debug = argv.includes('--debug');
+    if (isJourneyError(error)) {
+      io.stderr.write(`journeyctl: ${error.message}\n`);
+      if (error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
+      if (debug && error.cause) io.stderr.write(`${(error.cause as Error).stack ?? String(error.cause)}\n`);
+      if (debug) io.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`journeyctl: internal error (this is a bug): ${describeCause(error)}\n`);
+    io.stderr.write(debug ? `${(error as Error).stack}\n` : '  hint: re-run with --debug for the stack trace and report it\n');
+    return 3;
+  }
+}
+
+export { resolveOutputFormat, UsageError };

@@ -1,0 +1,62 @@
+import type { Readable, Writable } from 'node:stream';
+import type { JourneyConfig } from '../config/config.js';
+import { resolveConfig, type ConfigOverrides } from '../config/config.js';
+import { parseDurationMs, parseUserTime } from '../domain/time.js';
+import { UsageError } from '../errors.js';
+
+/** Everything a command may touch of the outside world, handed in once (tests pass their own). */
+export interface CommandIo {
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  stdin: Readable & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+}
+
+export interface GlobalOptions {
+  config?: string;
+  dataDir?: string;
+  mongoUrl?: string;
+  clickhouseUrl?: string;
+  debug?: boolean;
+  color?: boolean;
+  logFormat?: string;
+}
+
+export interface CommandContext {
+  io: CommandIo;
+  config: JourneyConfig;
+  /** A message for people (stderr): text, or one JSON object per line with --log-format json. */
+  log(message: string, fields?: Record<string, unknown>): void;
+  interactive: boolean;
+}
+
+export function createContext(global: GlobalOptions, io: CommandIo): CommandContext {
+  const overrides: ConfigOverrides = { configPath: global.config, dataDir: global.dataDir, mongoUrl: global.mongoUrl, clickhouseUrl: global.clickhouseUrl };
+  const resolved = resolveConfig(overrides, io.env);
+  if (!resolved.ok) {
+    throw new UsageError(resolved.errors.length === 1 ? resolved.errors[0]! : `the configuration has ${resolved.errors.length} problems:\n  ${resolved.errors.join('\n  ')}`, {
+      hint: 'fix the config file (see README: Configuration) or the flag named above',
+    });
+  }
+  const logFormat = global.logFormat ?? 'text';
+  if (logFormat !== 'text' && logFormat !== 'json') throw new UsageError(`--log-format must be text or json (got "${logFormat}")`);
+  const log = (message: string, fields: Record<string, unknown> = {}) => {
+    if (logFormat === 'json') io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', message, ...fields })}\n`);
+    else io.stderr.write(`${message}\n`);
+  };
+  for (const warning of resolved.warnings) log(`warning: ${warning}`);
+  return { io, config: resolved.config, log, interactive: Boolean(io.stdout.isTTY) && !io.env.CI };
+}
+
+export function parseTimeFlag(name: string, value: string | undefined, zone: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseUserTime(value, zone);
+  if (parsed === null) throw new UsageError(`--${name} "${value}" is not a time`, { hint: 'use ISO-8601 (2026-01-05T10:00:00Z), epoch, now/today/yesterday, or a relative 2h/3d' });
+  return parsed;
+}
+
+export function parseDurationFlag(name: string, value: string): number {
+  const parsed = parseDurationMs(value);
+  if (parsed === null) throw new UsageError(`--${name} "${value}" is not a duration`, { hint: 'use e.g. 30s, 5m, 2h' });
+  return parsed;
+}

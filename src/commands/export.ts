@@ -1,0 +1,54 @@
+import { UsageError } from '../errors.js';
+import { eventRecord, profileRecord, rejectedRecord, sessionRecord } from '../render/records.js';
+import { resolveOutputFormat, writeRecords } from '../render/output.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { TimeRange } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+
+export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles'] as const;
+export type ExportKind = (typeof EXPORT_KINDS)[number];
+
+export interface ExportOptions {
+  from?: string;
+  to?: string;
+  tz: string;
+  output?: string;
+  wait: string;
+}
+
+/** `journeyctl export <kind>`: stored records to stdout, streamed. Returns how many were written. */
+export async function runExport(context: CommandContext, kind: string, options: ExportOptions): Promise<number> {
+  if (!(EXPORT_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError(`cannot export "${kind}"`, { hint: `choose one of ${EXPORT_KINDS.join(', ')}` });
+  }
+  const range: TimeRange = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
+  const format = resolveOutputFormat(options.output, Boolean(context.io.stdout.isTTY), context.io.env);
+  const warn = (message: string) => context.log(message);
+  const raw = await openRawStore(context.config);
+  try {
+    if (kind === 'rejected') return await writeRecords(map(raw.streamRejected(range), rejectedRecord), format, context.io.stdout, warn);
+    if (kind === 'profiles') {
+      const inRange = filter(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from));
+      return await writeRecords(map(inRange, profileRecord), format, context.io.stdout, warn);
+    }
+    // Sessions and events live in the analytics store, which embedded chdb opens in one process at a time.
+    const analytics = await openAnalyticsStore(context.config, raw, { command: `journeyctl export ${kind}`, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+    try {
+      const records = kind === 'sessions' ? map(analytics.streamSessions(range), sessionRecord) : map(analytics.streamEvents(range), eventRecord);
+      return await writeRecords(records, format, context.io.stdout, warn);
+    } finally {
+      await analytics.close();
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
+async function* map<T, U>(source: AsyncIterable<T>, transform: (item: T) => U): AsyncIterable<U> {
+  for await (const item of source) yield transform(item);
+}
+
+async function* filter<T>(source: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
+  for await (const item of source) if (keep(item)) yield item;
+}

@@ -1,0 +1,75 @@
+import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
+import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
+import { createProcessLine } from '../pipeline/process-line.js';
+import { createSessionize } from '../pipeline/sessionize.js';
+import { createProgress } from '../render/progress.js';
+import { createFileSource } from '../sources/file-source.js';
+import { openStores } from '../stores/open-stores.js';
+import { type CommandContext, parseDurationFlag } from './context.js';
+
+export interface RunOptions {
+  input: string;
+  wait: string;
+  progress: boolean;
+}
+
+/** `journeyctl run`: ingest NDJSON into the data directory and derive sessions. */
+export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<IngestSummary> {
+  const { config } = context;
+  const source = createFileSource({ input: options.input, batchSize: config.pipeline.batchSize, stdin: context.io.stdin });
+  const stores = await openStores(config, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const progress = createProgress(context.io.stderr, options.progress);
+  try {
+    const ingest = createIngest({
+      raw: stores.raw,
+      processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
+      deriveDirtyUsers: createDeriveDirtyUsers({ raw: stores.raw, analytics: stores.analytics, sessionize: createSessionize(config.pipeline) }),
+      lateAfterMs: config.pipeline.lateAfterMs,
+      deriveEveryEvents: 250_000,
+      onProgress: (summary, bytesRead) => progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`),
+    });
+    return await ingest(source);
+  } finally {
+    progress.finish();
+    await source.close();
+    await stores.close();
+  }
+}
+
+/** The run summary as a flat record, the same data for the text and JSON renderings. */
+export function summaryRecord(summary: IngestSummary): Record<string, unknown> {
+  const rejectedTotal = Object.values(summary.rejected).reduce((sum, count) => sum + (count ?? 0), 0);
+  return {
+    events_read: summary.read,
+    accepted: summary.accepted,
+    duplicates: summary.duplicates,
+    replaced_by_earlier_copy: summary.replaced,
+    rejected: rejectedTotal,
+    rejected_by_reason: summary.rejected,
+    rejected_already_stored: summary.rejectedAlreadyStored,
+    late: summary.late,
+    users_derived: summary.derive.users,
+    sessions_written: summary.derive.sessionsWritten,
+    sessions_removed: summary.derive.sessionsDeleted,
+    events_placed: summary.derive.eventsWritten,
+  };
+}
+
+export function formatSummaryText(summary: IngestSummary): string {
+  const record = summaryRecord(summary);
+  const reasons = Object.entries(summary.rejected)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([reason, count]) => `    ${reason.padEnd(22)} ${count}`)
+    .join('\n');
+  const lines = [
+    `events read       ${record.events_read}`,
+    `accepted          ${record.accepted}`,
+    `duplicates        ${record.duplicates}${summary.replaced ? ` (${summary.replaced} replaced by an earlier-received copy)` : ''}`,
+    `rejected          ${record.rejected}${summary.rejectedAlreadyStored ? ` (${summary.rejectedAlreadyStored} already in the rejected store)` : ''}`,
+    ...(reasons ? [reasons] : []),
+    `late              ${record.late}`,
+    `users derived     ${record.users_derived}`,
+    `sessions written  ${record.sessions_written}${summary.derive.sessionsDeleted ? ` (${summary.derive.sessionsDeleted} superseded)` : ''}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

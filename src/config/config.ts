@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { parseDurationMs, isValidZone } from '../domain/time.js';
+
+export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
+export const PROPERTY_TYPES: readonly PropertyType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
+
+export interface PlannedEvent {
+  /** Properties that must be present and non-null. */
+  required: string[];
+  /** Allowed types per property (a property may allow several). */
+  properties: Record<string, PropertyType[]>;
+}
+
+export interface TrackingPlan {
+  /** When false, an event name not in `events` is rejected as `unplanned_event`. */
+  allowUnplanned: boolean;
+  events: Record<string, PlannedEvent>;
+}
+
+export interface PipelineConfig {
+  sessionInactivityMs: number;
+  sessionMaxLengthMs: number;
+  splitAtMidnight: boolean;
+  /** Zone for midnight splits and day boundaries shown to people. Storage is always UTC. */
+  timezone: string;
+  /** An event is counted late when it reaches us this long after it happened. */
+  lateAfterMs: number;
+  /** Client times further ahead of the server than this are not believed. */
+  futureToleranceMs: number;
+  futureEvents: 'clamp' | 'reject';
+  maxEventBytes: number;
+  batchSize: number;
+}
+
+export type RawStoreConfig = { engine: 'sqlite' } | { engine: 'mongodb'; url: string; database: string };
+export type AnalyticsStoreConfig =
+  | { engine: 'chdb' }
+  | { engine: 'clickhouse'; url: string; database: string; username: string; password: string };
+
+export interface JourneyConfig {
+  dataDir: string;
+  pipeline: PipelineConfig;
+  trackingPlan: TrackingPlan | null;
+  stores: { raw: RawStoreConfig; analytics: AnalyticsStoreConfig };
+  /** Property/context paths masked in human-facing output unless --no-redact. */
+  redact: string[];
+  /** Where the config came from, for messages. */
+  source: string;
+}
+
+export const DEFAULT_PIPELINE: PipelineConfig = {
+  sessionInactivityMs: 30 * 60_000,
+  sessionMaxLengthMs: 24 * 3_600_000,
+  splitAtMidnight: false,
+  timezone: 'UTC',
+  lateAfterMs: 30 * 60_000,
+  futureToleranceMs: 23 * 3_600_000,
+  futureEvents: 'clamp',
+  maxEventBytes: 32 * 1024,
+  batchSize: 5000,
+};
+
+/** What flags and environment can override; resolved once at the CLI edge. */
+export interface ConfigOverrides {
+  configPath?: string | undefined;
+  dataDir?: string | undefined;
+  mongoUrl?: string | undefined;
+  clickhouseUrl?: string | undefined;
+}
+
+export type ConfigResult = { ok: true; config: JourneyConfig; warnings: string[] } | { ok: false; errors: string[] };
+
+/** defaults → file → env → flags, validated in one pass. Never reads process.env itself: the caller passes it. */
+export function resolveConfig(overrides: ConfigOverrides, env: Record<string, string | undefined>): ConfigResult {
+  const configPath = overrides.configPath ?? env.JOURNEY_CONFIG;
+  let document: unknown = {};
+  let source = 'defaults';
+  if (configPath) {
+    let text: string;
+    try {
+      text = readFileSync(configPath, 'utf8');
+    } catch (error) {
+      return { ok: false, errors: [`cannot read config file ${configPath}: ${(error as NodeJS.ErrnoException).code ?? error}`] };
+    }
+    try {
+      document = parseYaml(text) ?? {};
+    } catch (error) {
+      return { ok: false, errors: [`config file ${configPath} is not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`] };
+    }
+    source = configPath;
+  }
+  return validateConfigDocument(document, source, {
+    ...overrides,
+    dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
+    mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
+    clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
+  });
+}
+
+export function validateConfigDocument(document: unknown, source: string, overrides: ConfigOverrides = {}): ConfigResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const reader = new SectionReader(errors);
+  const root = reader.object(document, '');
+  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'flags', 'checks']);
+  for (const key of Object.keys(root)) if (!known.has(key)) warnings.push(`${source}: unknown top-level key "${key}" ignored`);
+
+  const pipelineDoc = reader.object(root.pipeline, 'pipeline');
+  const pipeline: PipelineConfig = {
+    sessionInactivityMs: reader.duration(pipelineDoc.session_inactivity, 'pipeline.session_inactivity', DEFAULT_PIPELINE.sessionInactivityMs),
+    sessionMaxLengthMs: reader.duration(pipelineDoc.session_max_length, 'pipeline.session_max_length', DEFAULT_PIPELINE.sessionMaxLengthMs),
+    splitAtMidnight: reader.boolean(pipelineDoc.split_at_midnight, 'pipeline.split_at_midnight', DEFAULT_PIPELINE.splitAtMidnight),
+    timezone: reader.string(pipelineDoc.timezone, 'pipeline.timezone', DEFAULT_PIPELINE.timezone),
+    lateAfterMs: reader.duration(pipelineDoc.late_after, 'pipeline.late_after', DEFAULT_PIPELINE.lateAfterMs),
+    futureToleranceMs: reader.duration(pipelineDoc.future_tolerance, 'pipeline.future_tolerance', DEFAULT_PIPELINE.futureToleranceMs),
+    futureEvents: reader.oneOf(pipelineDoc.future_events, 'pipeline.future_events', ['clamp', 'reject'] as const, DEFAULT_PIPELINE.futureEvents),
+    maxEventBytes: reader.positiveInteger(pipelineDoc.max_event_bytes, 'pipeline.max_event_bytes', DEFAULT_PIPELINE.maxEventBytes),
+    batchSize: reader.positiveInteger(pipelineDoc.batch_size, 'pipeline.batch_size', DEFAULT_PIPELINE.batchSize),
+  };
+  if (!isValidZone(pipeline.timezone)) errors.push(`pipeline.timezone: "${pipeline.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
+  if (pipeline.sessionInactivityMs <= 0) errors.push('pipeline.session_inactivity must be positive');
+  if (pipeline.sessionMaxLengthMs < pipeline.sessionInactivityMs) {
+    errors.push('pipeline.session_max_length must be at least pipeline.session_inactivity');
+  }
+
+  const trackingPlan = root.tracking_plan === undefined ? null : readTrackingPlan(reader, root.tracking_plan);
+
+  const storesDoc = reader.object(root.stores, 'stores');
+  const rawDoc = reader.object(storesDoc.raw, 'stores.raw');
+  const analyticsDoc = reader.object(storesDoc.analytics, 'stores.analytics');
+  const mongoUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.url, 'stores.raw.url');
+  const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
+  const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', ['sqlite', 'mongodb'] as const, mongoUrl ? 'mongodb' : 'sqlite');
+  const analyticsEngine = overrides.clickhouseUrl
+    ? 'clickhouse'
+    : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', ['chdb', 'clickhouse'] as const, clickhouseUrl ? 'clickhouse' : 'chdb');
+  let raw: RawStoreConfig = { engine: 'sqlite' };
+  if (rawEngine === 'mongodb') {
+    if (!mongoUrl) errors.push('stores.raw.engine is mongodb but no URL is set (stores.raw.url, --mongo-url or JOURNEY_MONGO_URL)');
+    raw = { engine: 'mongodb', url: mongoUrl ?? '', database: reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl') };
+  }
+  let analytics: AnalyticsStoreConfig = { engine: 'chdb' };
+  if (analyticsEngine === 'clickhouse') {
+    if (!clickhouseUrl) errors.push('stores.analytics.engine is clickhouse but no URL is set (stores.analytics.url, --clickhouse-url or JOURNEY_CLICKHOUSE_URL)');
+    analytics = {
+      engine: 'clickhouse',
+      url: clickhouseUrl ?? '',
+      database: reader.string(analyticsDoc.database, 'stores.analytics.database', 'journeyctl'),
+      username: reader.string(analyticsDoc.username, 'stores.analytics.username', 'default'),
+      password: reader.string(analyticsDoc.password, 'stores.analytics.password', ''),
+    };
+  }
+
+  const redact = root.redact === undefined ? [] : reader.stringList(root.redact, 'redact');
+  const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
+
+  if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
+  return { ok: true, config: { dataDir, pipeline, trackingPlan, stores: { raw, analytics }, redact, source }, warnings };
+}
+
+function readTrackingPlan(reader: SectionReader, value: unknown): TrackingPlan {
+  const doc = reader.object(value, 'tracking_plan');
+  const events: Record<string, PlannedEvent> = {};
+  const eventsDoc = reader.object(doc.events, 'tracking_plan.events');
+  for (const [name, spec] of Object.entries(eventsDoc)) {
+    const path = `tracking_plan.events.${name}`;
+    const specDoc = reader.object(spec ?? {}, path);
+    const properties: Record<string, PropertyType[]> = {};
+    for (const [property, type] of Object.entries(reader.object(specDoc.properties, `${path}.properties`))) {
+      const types = Array.isArray(type) ? type : [type];
+      const valid = types.filter((candidate): candidate is PropertyType => PROPERTY_TYPES.includes(candidate as PropertyType));
+      if (valid.length !== types.length || valid.length === 0) {
+        reader.fail(`${path}.properties.${property}: type must be one of ${PROPERTY_TYPES.join(', ')} (got ${JSON.stringify(type)})`);
+      }
+      properties[property] = valid;
+    }
+    events[name] = { required: specDoc.required === undefined ? [] : reader.stringList(specDoc.required, `${path}.required`), properties };
+  }
+  return { allowUnplanned: reader.boolean(doc.allow_unplanned, 'tracking_plan.allow_unplanned', true), events };
+}
+
+/** Reads typed values out of an untyped document, collecting every problem instead of stopping at the first. */
+class SectionReader {
+  constructor(private readonly errors: string[]) {}
+
+  fail(message: string): void {
+    this.errors.push(message);
+  }
+
+  object(value: unknown, path: string): Record<string, unknown> {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      this.fail(`${path || 'config'} must be a mapping`);
+      return {};
+    }
+    return value as Record<string, unknown>;
+  }
+
+  duration(value: unknown, path: string, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value === 'number' && value >= 0) return value * 1000;
+    const parsed = typeof value === 'string' ? parseDurationMs(value) : null;
+    if (parsed === null) {
+      this.fail(`${path}: "${String(value)}" is not a duration (e.g. 30m, 24h, 3d)`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  boolean(value: unknown, path: string, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      this.fail(`${path} must be true or false`);
+      return fallback;
+    }
+    return value;
+  }
+
+  string(value: unknown, path: string, fallback: string): string {
+    return this.optionalString(value, path) ?? fallback;
+  }
+
+  optionalString(value: unknown, path: string): string | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || value.length === 0) {
+      this.fail(`${path} must be a non-empty string`);
+      return undefined;
+    }
+    return value;
+  }
+
+  stringList(value: unknown, path: string): string[] {
+    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
+      this.fail(`${path} must be a list of strings`);
+      return [];
+    }
+    return value as string[];
+  }
+
+  positiveInteger(value: unknown, path: string, fallback: number): number {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+      this.fail(`${path} must be a positive integer`);
+      return fallback;
+    }
+    return value;
+  }
+
+  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], fallback: T): T {
+    if (value === undefined) return fallback;
+    if (!allowed.includes(value as T)) {
+      this.fail(`${path} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+      return fallback;
+    }
+    return value as T;
+  }
+}

@@ -1,0 +1,100 @@
+import type { StoredEvent } from '../domain/event.js';
+import type { Profile } from '../domain/profile.js';
+import type { Session, SessionEvent } from '../domain/session.js';
+import type { AnalyticsStore } from '../stores/analytics-store.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { buildProfile } from './build-profile.js';
+import type { createSessionize } from './sessionize.js';
+import { planIdentityChanges } from './stitch-identities.js';
+
+export interface DeriveDeps {
+  raw: RawStore;
+  analytics: AnalyticsStore;
+  sessionize: ReturnType<typeof createSessionize>;
+  /** Dirty ids taken per round. */
+  idsPerRound?: number;
+  /** Users derived and written per analytics write. */
+  usersPerWrite?: number;
+  onProgress?: (summary: DeriveSummary) => void;
+}
+
+export interface DeriveSummary {
+  users: number;
+  sessionsWritten: number;
+  sessionsDeleted: number;
+  eventsWritten: number;
+  eventsDeleted: number;
+}
+
+/**
+ * Re-derives every user touched since the last derive, from the raw store: identity first,
+ * then each affected user's whole activity is sessionized again and the analytics rows made
+ * equal to the result. Because it always starts from the stored set of events, the outcome
+ * does not depend on arrival order or on how input was split into batches and runs.
+ *
+ * Crash safety: dirty ids are cleared only after the analytics rows and the identity map are
+ * written, so an interrupted derive is simply done again.
+ */
+export function createDeriveDirtyUsers(deps: DeriveDeps) {
+  const idsPerRound = deps.idsPerRound ?? 20_000;
+  const usersPerWrite = deps.usersPerWrite ?? 1_000;
+
+  return async function deriveDirtyUsers(): Promise<DeriveSummary> {
+    const summary: DeriveSummary = { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
+    for (;;) {
+      const dirty = await deps.raw.listDirtyIds(idsPerRound);
+      if (dirty.length === 0) return summary;
+      const plan = await planIdentityChanges(
+        dirty.map((entry) => entry.id),
+        deps.raw,
+      );
+      const users = [...plan.affectedUsers].sort();
+      for (let start = 0; start < users.length; start += usersPerWrite) {
+        await deriveUsers(users.slice(start, start + usersPerWrite), plan.canonical, summary);
+        deps.onProgress?.(summary);
+      }
+      await deps.raw.saveCanonical([...plan.canonical].map(([id, canonicalId]) => ({ id, canonicalId })));
+      await deps.raw.clearDirtyIds(dirty);
+    }
+  };
+
+  async function deriveUsers(users: string[], canonical: Map<string, string>, summary: DeriveSummary): Promise<void> {
+    // Members by the new mapping: persisted members, minus ids the plan moves away, plus ids it moves in.
+    const persisted = await deps.raw.membersOf(users);
+    const ownerOf = new Map<string, string>();
+    for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
+    for (const [id, owner] of canonical) ownerOf.set(id, owner);
+    const wanted = new Set(users);
+    const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
+
+    const eventsByUser = new Map<string, StoredEvent[]>();
+    for (const event of await deps.raw.eventsByIdentity(identityKeys)) {
+      const owner = ownerOf.get(event.identityKey)!;
+      const list = eventsByUser.get(owner);
+      if (list) list.push(event);
+      else eventsByUser.set(owner, [event]);
+    }
+
+    const sessions: Session[] = [];
+    const events: SessionEvent[] = [];
+    const profiles: Profile[] = [];
+    const removed: string[] = [];
+    for (const user of users) {
+      const derived = deps.sessionize(user, eventsByUser.get(user) ?? []);
+      // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
+      for (const session of derived.sessions) sessions.push(session);
+      for (const event of derived.events) events.push(event);
+      const profile = buildProfile(user, eventsByUser.get(user) ?? [], derived.sessions.length);
+      if (profile) profiles.push(profile);
+      else removed.push(user);
+    }
+    const version = await deps.raw.nextVersion();
+    const written = await deps.analytics.replaceUsers(users, sessions, events, version);
+    await deps.raw.saveProfiles(profiles, removed);
+    summary.users += users.length;
+    summary.sessionsWritten += written.sessionsWritten;
+    summary.sessionsDeleted += written.sessionsDeleted;
+    summary.eventsWritten += written.eventsWritten;
+    summary.eventsDeleted += written.eventsDeleted;
+  }
+}

@@ -1,0 +1,75 @@
+import type { RawStore } from '../stores/raw-store.js';
+
+/** The parts of the raw store identity resolution reads. */
+export type IdentityGraph = Pick<RawStore, 'linkTargets' | 'linkSources' | 'canonicalOf'>;
+
+const MAX_CHAIN = 32;
+
+/**
+ * Follows each id's winning link (earliest by event time, then message id) to an id with no
+ * link: that is the person. A cycle (a aliased to b, b to a) resolves to its smallest id, so
+ * the answer never depends on which link was stored first.
+ */
+export function resolveCanonical(id: string, links: ReadonlyMap<string, string>): string {
+  const path: string[] = [id];
+  let current = id;
+  for (let step = 0; step < MAX_CHAIN; step += 1) {
+    const next = links.get(current);
+    if (next === undefined) return current;
+    const seen = path.indexOf(next);
+    if (seen >= 0) return path.slice(seen).sort()[0]!;
+    path.push(next);
+    current = next;
+  }
+  return current;
+}
+
+export interface IdentityPlan {
+  /** New canonical user of every id looked at (changed or not). */
+  canonical: Map<string, string>;
+  /** Persisted canonical user before this plan, where one existed. */
+  previous: Map<string, string>;
+  /** Users whose derived data must be rebuilt: old and new owners of every id looked at. */
+  affectedUsers: Set<string>;
+}
+
+/**
+ * Works out who each dirty id belongs to now, including ids that reach a dirty id through
+ * their links (an anonymous id linked to a user who was just aliased moves with that user).
+ */
+export async function planIdentityChanges(dirtyIds: readonly string[], graph: IdentityGraph): Promise<IdentityPlan> {
+  const involved = new Set(dirtyIds);
+  let frontier = [...involved];
+  while (frontier.length > 0) {
+    const sources = await graph.linkSources(frontier);
+    frontier = sources.filter((id) => !involved.has(id));
+    for (const id of frontier) involved.add(id);
+  }
+
+  const links = new Map<string, string>();
+  let unresolved = [...involved];
+  const fetched = new Set<string>();
+  for (let round = 0; round < MAX_CHAIN && unresolved.length > 0; round += 1) {
+    for (const id of unresolved) fetched.add(id);
+    const targets = await graph.linkTargets(unresolved);
+    const next: string[] = [];
+    for (const [from, to] of targets) {
+      links.set(from, to);
+      if (!fetched.has(to)) next.push(to);
+    }
+    unresolved = [...new Set(next)];
+  }
+
+  const ids = [...involved];
+  const previous = await graph.canonicalOf(ids);
+  const canonical = new Map<string, string>();
+  const affectedUsers = new Set<string>();
+  for (const id of ids) {
+    const owner = resolveCanonical(id, links);
+    canonical.set(id, owner);
+    affectedUsers.add(owner);
+    const before = previous.get(id);
+    if (before !== undefined) affectedUsers.add(before);
+  }
+  return { canonical, previous, affectedUsers };
+}

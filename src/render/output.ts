@@ -1,0 +1,87 @@
+import Table from 'cli-table3';
+import type { Writable } from 'node:stream';
+import { UsageError } from '../errors.js';
+
+export const OUTPUT_FORMATS = ['ndjson', 'json', 'csv', 'table'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/** Pretty output for people at a terminal, NDJSON for pipes and CI; --output always wins. */
+export function resolveOutputFormat(requested: string | undefined, stdoutIsTty: boolean, env: Record<string, string | undefined>): OutputFormat {
+  if (requested !== undefined) {
+    if (!(OUTPUT_FORMATS as readonly string[]).includes(requested)) {
+      throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(', ')} (got "${requested}")`);
+    }
+    return requested as OutputFormat;
+  }
+  return stdoutIsTty && !env.CI ? 'table' : 'ndjson';
+}
+
+/** A table holds rows in memory to size its columns; past this many it says so and stops. */
+const TABLE_ROW_LIMIT = 2_000;
+
+/** Streams records to `out` in the chosen format; only `table` buffers (bounded). Returns the count written. */
+export async function writeRecords(records: AsyncIterable<Record<string, unknown>>, format: OutputFormat, out: Writable, warn: (message: string) => void): Promise<number> {
+  let count = 0;
+  if (format === 'table') {
+    const rows: Record<string, unknown>[] = [];
+    for await (const record of records) {
+      count += 1;
+      if (rows.length < TABLE_ROW_LIMIT) rows.push(record);
+    }
+    if (count > TABLE_ROW_LIMIT) warn(`showing the first ${TABLE_ROW_LIMIT} of ${count} rows; use --output ndjson|csv for all of them`);
+    if (rows.length === 0) {
+      warn('no records');
+      return 0;
+    }
+    const head = Object.keys(rows[0]!);
+    const table = new Table({ head, wordWrap: true, style: { head: process.env.NO_COLOR ? [] : ['cyan'] } });
+    for (const row of rows) table.push(head.map((key) => cellText(row[key])));
+    await write(out, `${table.toString()}\n`);
+    return count;
+  }
+  let header: string[] | null = null;
+  if (format === 'json') await write(out, '[');
+  for await (const record of records) {
+    if (format === 'ndjson') await write(out, `${JSON.stringify(record)}\n`);
+    else if (format === 'json') await write(out, `${count === 0 ? '\n' : ',\n'}${JSON.stringify(record)}`);
+    else {
+      if (header === null) {
+        header = Object.keys(record);
+        await write(out, `${header.map(csvField).join(',')}\n`);
+      }
+      await write(out, `${header.map((key) => csvField(record[key])).join(',')}\n`);
+    }
+    count += 1;
+  }
+  if (format === 'json') await write(out, count === 0 ? ']\n' : '\n]\n');
+  return count;
+}
+
+function cellText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.join(', ');
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function csvField(value: unknown): string {
+  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** Respects backpressure so a slow pipe (| head, | less) never makes us buffer the whole export. */
+export function write(out: Writable, text: string): Promise<void> {
+  if (out.write(text)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off('error', onError);
+      resolve();
+    };
+    const onError = (error: Error) => {
+      out.off('drain', onDrain);
+      reject(error);
+    };
+    out.once('drain', onDrain);
+    out.once('error', onError);
+  });
+}

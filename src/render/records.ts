@@ -1,0 +1,62 @@
+import type { RejectedLine } from '../domain/event.js';
+import type { Profile } from '../domain/profile.js';
+import type { Session, SessionEvent } from '../domain/session.js';
+import { formatIsoUtc } from '../domain/time.js';
+
+/** The exported shapes: snake_case, ISO-8601 UTC times with milliseconds, stable key order. */
+
+export function sessionRecord(session: Session): Record<string, unknown> {
+  return {
+    session_id: session.sessionId,
+    user_id: session.userId,
+    anonymous_ids: session.anonymousIds,
+    started_at: formatIsoUtc(session.startedAt),
+    ended_at: formatIsoUtc(session.endedAt),
+    duration_ms: session.endedAt - session.startedAt,
+    event_count: session.eventCount,
+    first_event: session.firstEvent,
+    last_event: session.lastEvent,
+    app_versions: session.appVersions,
+    flags: session.flags,
+    labels: session.labels,
+  };
+}
+
+export function eventRecord(event: SessionEvent): Record<string, unknown> {
+  return {
+    event_time: formatIsoUtc(event.eventTime),
+    session_id: event.sessionId,
+    user_id: event.userId,
+    anonymous_id: event.anonymousId,
+    event: event.event,
+    type: event.type,
+    message_id: event.messageId,
+    app_version: event.appVersion,
+    properties: JSON.parse(event.propertiesJson) as unknown,
+  };
+}
+
+export function rejectedRecord(line: RejectedLine): Record<string, unknown> {
+  return {
+    received_at: formatIsoUtc(line.receivedAt),
+    reason: line.reason,
+    detail: line.detail,
+    message_id: line.messageId,
+    event: line.event,
+    app_version: line.appVersion,
+    raw: line.raw,
+  };
+}
+
+export function profileRecord(profile: Profile): Record<string, unknown> {
+  return {
+    user_id: profile.userId,
+    identified: profile.identified,
+    anonymous_ids: profile.anonymousIds,
+    traits: profile.traits,
+    first_seen: formatIsoUtc(profile.firstSeen),
+    last_seen: formatIsoUtc(profile.lastSeen),
+    event_count: profile.eventCount,
+    session_count: profile.sessionCount,
+  };
+}

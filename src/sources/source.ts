@@ -1,0 +1,21 @@
+/**
+ * The lifecycle every source follows: read() gives a batch and an ack; the caller acks only
+ * after the batch is durable in the stores (a Kafka source commits offsets there). `done`
+ * signals the end of a finite input.
+ */
+export interface LineBatch {
+  lines: string[];
+  /** When these lines reached journeyctl; the fallback for events without receivedAt. */
+  arrivedAt: number;
+  /** Input bytes consumed so far, for progress; undefined when unknown. */
+  bytesRead?: number;
+  ack(): Promise<void>;
+}
+
+export interface LineSource {
+  readonly description: string;
+  /** Total bytes when known (a regular file), for a progress bar. */
+  readonly totalBytes: number | undefined;
+  batches(): AsyncIterable<LineBatch>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+import { createClient } from '@clickhouse/client';
+import { drainPending } from 'chdb';
+import { createChdbConnection } from 'chdb/connection';
+import { InfrastructureError } from '../../errors.js';
+import { ClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
+
+const EMBEDDED_DATABASE = 'journeyctl';
+
+/**
+ * chdb in this process. chdb locks its directory to one process and binds one directory per
+ * process, so the caller must hold the analytics lease first; close() waits for the engine to
+ * let go (drainPending) so another directory can be opened afterwards.
+ */
+export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>): Promise<ClickHouseAnalyticsStore> {
+  let client;
+  try {
+    // chdb types its connection against @clickhouse/client-common, which the client now vendors;
+    // the shapes are the same at run time (chdb runs clickhouse-js's own parity suite).
+    const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
+    client = createClient({ connection });
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new InfrastructureError(`cannot open the embedded analytics store at ${path}: ${message.split('\n')[0]}`, {
+      hint: /lock/i.test(message) ? 'another process holds this data directory; only one journeyctl process can open it at a time' : undefined,
+      cause: error,
+    });
+  }
+  const store = new ClickHouseAnalyticsStore(client, EMBEDDED_DATABASE, 'chdb', async () => {
+    await drainPending();
+    await onClose();
+  });
+  await store.migrate();
+  return store;
+}
+
+export interface ServerAnalyticsOptions {
+  url: string;
+  database: string;
+  username: string;
+  password: string;
+}
+
+export async function openServerAnalytics(options: ServerAnalyticsOptions): Promise<ClickHouseAnalyticsStore> {
+  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 60_000 });
+  const store = new ClickHouseAnalyticsStore(client, options.database, 'clickhouse');
+  await store.migrate();
+  return store;
+}

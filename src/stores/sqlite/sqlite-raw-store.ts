@@ -1,0 +1,418 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent } from '../../domain/event.js';
+import type { Profile } from '../../domain/profile.js';
+import { InfrastructureError } from '../../errors.js';
+import type { DirtyId, LeaseHolder, LeaseResult, RawStore, TimeRange, WriteBatchResult } from '../raw-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS raw_events (
+  message_id TEXT NOT NULL UNIQUE,
+  identity_key TEXT NOT NULL,
+  user_id TEXT,
+  anonymous_id TEXT,
+  previous_id TEXT,
+  type TEXT NOT NULL,
+  event TEXT NOT NULL,
+  event_time INTEGER NOT NULL,
+  time_source TEXT NOT NULL,
+  skew_ms INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  app_version TEXT,
+  properties TEXT NOT NULL,
+  traits TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  raw_hash TEXT NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
+CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
+CREATE TABLE IF NOT EXISTS rejected (
+  raw_hash TEXT NOT NULL UNIQUE,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  message_id TEXT,
+  event TEXT,
+  app_version TEXT,
+  raw TEXT NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejected_received_at ON rejected (received_at);
+CREATE TABLE IF NOT EXISTS identity_links (
+  from_id TEXT PRIMARY KEY,
+  to_id TEXT NOT NULL,
+  event_time INTEGER NOT NULL,
+  message_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_links_to ON identity_links (to_id);
+CREATE TABLE IF NOT EXISTS identity_map (
+  id TEXT PRIMARY KEY,
+  canonical_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_map_canonical ON identity_map (canonical_id);
+CREATE TABLE IF NOT EXISTS profiles (
+  user_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dirty_ids (
+  id TEXT PRIMARY KEY,
+  mark INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;
+
+/** SQLite's limit on bound parameters per statement is 32766; stay well below it. */
+const IN_CHUNK = 900;
+
+interface RawEventRow {
+  message_id: string;
+  identity_key: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  type: string;
+  event: string;
+  event_time: number;
+  received_at: number;
+  app_version: string | null;
+  properties: string;
+  traits: string;
+}
+
+/**
+ * The embedded raw store. SQLite in WAL mode gives what two journeyctl processes on one data
+ * directory need: readers never block the writer, writers queue on a lock with a timeout, and
+ * a crash mid-batch leaves the previous state (every batch is one transaction).
+ */
+export class SqliteRawStore implements RawStore {
+  readonly engine = 'sqlite';
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.statements = {
+      insertEvent: db.prepare(`INSERT OR IGNORE INTO raw_events
+        (message_id, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
+        VALUES (@messageId, @identityKey, @userId, @anonymousId, @previousId, @type, @event, @eventTime, @timeSource, @skewMs, @receivedAt, @appVersion, @properties, @traits, @raw, @rawHash, @ingestedAt)`),
+      existingCopy: db.prepare('SELECT received_at, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_id = ?'),
+      replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
+        type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
+        properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_id=@messageId`),
+      insertRejected: db.prepare(`INSERT OR IGNORE INTO rejected (raw_hash, reason, detail, received_at, message_id, event, app_version, raw, ingested_at)
+        VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
+      upsertLink: db.prepare(`INSERT INTO identity_links (from_id, to_id, event_time, message_id) VALUES (?, ?, ?, ?)
+        ON CONFLICT (from_id) DO UPDATE SET to_id = excluded.to_id, event_time = excluded.event_time, message_id = excluded.message_id
+        WHERE excluded.event_time < identity_links.event_time
+           OR (excluded.event_time = identity_links.event_time AND excluded.message_id < identity_links.message_id)`),
+      markDirty: db.prepare('INSERT INTO dirty_ids (id, mark) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET mark = excluded.mark'),
+      bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, 1) ON CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`),
+      listDirty: db.prepare('SELECT id, mark FROM dirty_ids ORDER BY id LIMIT ?'),
+      clearDirty: db.prepare('DELETE FROM dirty_ids WHERE id = ? AND mark = ?'),
+      saveCanonical: db.prepare('INSERT INTO identity_map (id, canonical_id) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET canonical_id = excluded.canonical_id'),
+      saveProfile: db.prepare('INSERT INTO profiles (user_id, doc) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET doc = excluded.doc'),
+      deleteProfile: db.prepare('DELETE FROM profiles WHERE user_id = ?'),
+      readLease: db.prepare('SELECT holder, expires_at FROM leases WHERE name = ?'),
+      writeLease: db.prepare('INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at'),
+      deleteLease: db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?'),
+    };
+  }
+
+  static open(path: string): SqliteRawStore {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      const db = new Database(path, { timeout: 15_000 });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('cache_size = -65536');
+      db.pragma('temp_store = MEMORY');
+      db.exec(SCHEMA);
+      return new SqliteRawStore(db);
+    } catch (error) {
+      throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
+        hint: 'check that the data directory is writable and not on a network filesystem without locking',
+        cause: error,
+        retriable: false,
+      });
+    }
+  }
+
+  async writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult> {
+    return this.guard('write a batch', () => this.writeBatchSync(accepted, rejected));
+  }
+
+  private writeBatchSync(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult {
+    const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
+    const ingestedAt = Date.now();
+    const s = this.statements;
+    const run = this.db.transaction(() => {
+      const dirty = new Set<string>();
+      const links = new Map<string, { to: string; time: number; messageId: string }>();
+      const noteLink = (from: string, to: string, time: number, messageId: string) => {
+        if (from === to) return;
+        const known = links.get(from);
+        if (!known || time < known.time || (time === known.time && messageId < known.messageId)) links.set(from, { to, time, messageId });
+      };
+      for (const event of accepted) {
+        const row = toRow(event, ingestedAt);
+        if (s.insertEvent.run(row).changes === 1) {
+          result.inserted += 1;
+        } else {
+          const existing = s.existingCopy.get(event.messageId) as
+            | { received_at: number; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
+            | undefined;
+          const earlier = existing && (event.receivedAt < existing.received_at || (event.receivedAt === existing.received_at && event.rawHash < existing.raw_hash));
+          if (!existing || !earlier) {
+            result.duplicates += 1;
+            continue;
+          }
+          s.replaceEvent.run(row);
+          result.replaced += 1;
+          for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
+        }
+        dirty.add(event.identityKey);
+        if (event.anonymousId) dirty.add(event.anonymousId);
+        if (event.previousId) dirty.add(event.previousId);
+        if (event.userId && event.anonymousId) noteLink(event.anonymousId, event.userId, event.eventTime, event.messageId);
+        if (event.previousId && event.userId) noteLink(event.previousId, event.userId, event.eventTime, event.messageId);
+      }
+      for (const [from, link] of links) s.upsertLink.run(from, link.to, link.time, link.messageId);
+      if (dirty.size > 0) {
+        const mark = (s.bumpCounter.get('dirty_mark') as { value: number }).value;
+        for (const id of dirty) s.markDirty.run(id, mark);
+      }
+      for (const line of rejected) {
+        const changes = s.insertRejected.run({ ...line, ingestedAt }).changes;
+        if (changes === 1) result.rejected += 1;
+        else result.rejectedDuplicates += 1;
+      }
+    });
+    run.immediate();
+    return result;
+  }
+
+  async listDirtyIds(limit: number): Promise<DirtyId[]> {
+    return this.guard('list dirty ids', () => this.statements.listDirty.all(limit) as DirtyId[]);
+  }
+
+  async clearDirtyIds(ids: readonly DirtyId[]): Promise<void> {
+    this.guard('clear dirty ids', () =>
+      this.db.transaction(() => {
+        for (const { id, mark } of ids) this.statements.clearDirty.run(id, mark);
+      }).immediate(),
+    );
+  }
+
+  async linkTargets(ids: readonly string[]): Promise<Map<string, string>> {
+    const targets = new Map<string, string>();
+    for (const chunk of chunks(ids)) {
+      const rows = this.db.prepare(`SELECT from_id, to_id FROM identity_links WHERE from_id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ from_id: string; to_id: string }>;
+      for (const row of rows) targets.set(row.from_id, row.to_id);
+    }
+    return targets;
+  }
+
+  async linkSources(ids: readonly string[]): Promise<string[]> {
+    const sources: string[] = [];
+    for (const chunk of chunks(ids)) {
+      const rows = this.db.prepare(`SELECT from_id FROM identity_links WHERE to_id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ from_id: string }>;
+      for (const row of rows) sources.push(row.from_id);
+    }
+    return sources;
+  }
+
+  async canonicalOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const canonical = new Map<string, string>();
+    for (const chunk of chunks(ids)) {
+      const rows = this.db.prepare(`SELECT id, canonical_id FROM identity_map WHERE id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ id: string; canonical_id: string }>;
+      for (const row of rows) canonical.set(row.id, row.canonical_id);
+    }
+    return canonical;
+  }
+
+  async membersOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const members = new Map<string, string[]>();
+    for (const chunk of chunks(userIds)) {
+      const rows = this.db.prepare(`SELECT id, canonical_id FROM identity_map WHERE canonical_id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ id: string; canonical_id: string }>;
+      for (const row of rows) {
+        const list = members.get(row.canonical_id);
+        if (list) list.push(row.id);
+        else members.set(row.canonical_id, [row.id]);
+      }
+    }
+    return members;
+  }
+
+  async saveCanonical(assignments: ReadonlyArray<{ id: string; canonicalId: string }>): Promise<void> {
+    this.guard('save identity map', () =>
+      this.db.transaction(() => {
+        for (const { id, canonicalId } of assignments) this.statements.saveCanonical.run(id, canonicalId);
+      }).immediate(),
+    );
+  }
+
+  async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
+    const events: StoredEvent[] = [];
+    for (const chunk of chunks(identityKeys)) {
+      const rows = this.db
+        .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, app_version, properties, traits
+                  FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
+        .all(...chunk) as RawEventRow[];
+      for (const row of rows) events.push(fromRow(row));
+    }
+    return events;
+  }
+
+  async saveProfiles(profiles: readonly Profile[], removedUserIds: readonly string[]): Promise<void> {
+    this.guard('save profiles', () =>
+      this.db.transaction(() => {
+        for (const profile of profiles) this.statements.saveProfile.run(profile.userId, JSON.stringify(profile));
+        for (const userId of removedUserIds) this.statements.deleteProfile.run(userId);
+      }).immediate(),
+    );
+  }
+
+  async *streamProfiles(): AsyncIterable<Profile> {
+    for (const row of this.db.prepare('SELECT doc FROM profiles ORDER BY user_id').iterate() as Iterable<{ doc: string }>) {
+      yield JSON.parse(row.doc) as Profile;
+    }
+  }
+
+  async *streamRejected(range: TimeRange): AsyncIterable<RejectedLine> {
+    const rows = this.db
+      .prepare(`SELECT raw_hash, reason, detail, received_at, message_id, event, app_version, raw FROM rejected
+                WHERE received_at >= ? AND received_at < ? ORDER BY received_at, raw_hash`)
+      .iterate(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, unknown>>;
+    for (const row of rows) {
+      yield {
+        raw: row.raw as string,
+        rawHash: row.raw_hash as string,
+        reason: row.reason as RejectReason,
+        detail: row.detail as string,
+        receivedAt: row.received_at as number,
+        messageId: row.message_id as string | null,
+        event: row.event as string | null,
+        appVersion: row.app_version as string | null,
+      };
+    }
+  }
+
+  async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
+    const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return { events: count('raw_events'), rejected: count('rejected'), profiles: count('profiles'), dirty: count('dirty_ids') };
+  }
+
+  async nextVersion(): Promise<number> {
+    return this.guard('allocate a version', () => (this.statements.bumpCounter.get('version') as { value: number }).value);
+  }
+
+  async acquireLease(name: string, holder: LeaseHolder, ttlMs: number): Promise<LeaseResult> {
+    return this.guard('take a lease', () =>
+      this.db
+        .transaction((): LeaseResult => {
+          const now = Date.now();
+          const current = this.statements.readLease.get(name) as { holder: string; expires_at: number } | undefined;
+          if (current) {
+            const other = JSON.parse(current.holder) as LeaseHolder;
+            const mine = other.pid === holder.pid && other.hostname === holder.hostname && other.startedAt === holder.startedAt;
+            if (!mine && current.expires_at > now && isAlive(other)) return { acquired: false, holder: other, expiresAt: current.expires_at };
+          }
+          this.statements.writeLease.run(name, JSON.stringify(holder), now + ttlMs);
+          return { acquired: true };
+        })
+        .immediate(),
+    );
+  }
+
+  async releaseLease(name: string, holder: LeaseHolder): Promise<void> {
+    this.guard('release a lease', () => this.statements.deleteLease.run(name, JSON.stringify(holder)));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** better-sqlite3 is synchronous; a locked or failing database becomes a typed, retriable infrastructure error. */
+  private guard<T>(what: string, action: () => T): T {
+    try {
+      return action();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+      throw new InfrastructureError(`raw store: cannot ${what}: ${(error as Error).message}`, {
+        hint: busy ? 'another journeyctl process is writing the same data directory; try again when it finishes' : undefined,
+        cause: error,
+        retriable: busy,
+      });
+    }
+  }
+}
+
+function toRow(event: AcceptedEvent, ingestedAt: number) {
+  return {
+    messageId: event.messageId,
+    identityKey: event.identityKey,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    previousId: event.previousId,
+    type: event.type,
+    event: event.event,
+    eventTime: event.eventTime,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    receivedAt: event.receivedAt,
+    appVersion: event.appVersion,
+    properties: JSON.stringify(event.properties),
+    traits: JSON.stringify(event.traits),
+    raw: event.raw,
+    rawHash: event.rawHash,
+    ingestedAt,
+  };
+}
+
+function fromRow(row: RawEventRow): StoredEvent {
+  return {
+    messageId: row.message_id,
+    type: row.type as EventType,
+    event: row.event,
+    identityKey: row.identity_key,
+    userId: row.user_id,
+    anonymousId: row.anonymous_id,
+    eventTime: row.event_time,
+    receivedAt: row.received_at,
+    appVersion: row.app_version,
+    propertiesJson: row.properties,
+    traitsJson: row.traits,
+  };
+}
+
+function* chunks<T>(items: readonly T[]): Generator<T[]> {
+  for (let start = 0; start < items.length; start += IN_CHUNK) yield items.slice(start, start + IN_CHUNK);
+}
+
+function placeholders(items: readonly unknown[]): string {
+  return items.map(() => '?').join(',');
+}
+
+/** A holder on this host whose process is gone has released the lease, whatever its expiry says. */
+function isAlive(holder: LeaseHolder): boolean {
+  if (holder.hostname !== hostnameOfThisMachine) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+const hostnameOfThisMachine = hostname();
