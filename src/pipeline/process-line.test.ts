@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PIPELINE, type TrackingPlan } from '../config/config.js';
+import { createProcessLine } from './process-line.js';
+
+const arrivedAt = Date.UTC(2026, 0, 6);
+const base = {
+  type: 'track',
+  messageId: 'm-1',
+  event: 'checkout_started',
+  anonymousId: 'anon-1',
+  timestamp: '2026-01-05T10:00:00.000Z',
+  sentAt: '2026-01-05T10:00:01.000Z',
+  receivedAt: '2026-01-05T10:00:02.000Z',
+  properties: { cart_id: 'c1', total: 12.5 },
+  context: { app: { version: '2.3.0' } },
+};
+const plan: TrackingPlan = {
+  allowUnplanned: false,
+  events: { checkout_started: { required: ['cart_id'], properties: { cart_id: ['string'], total: ['number'] } } },
+};
+const process = createProcessLine({ pipeline: DEFAULT_PIPELINE, trackingPlan: null });
+const planned = createProcessLine({ pipeline: DEFAULT_PIPELINE, trackingPlan: plan });
+const line = (overrides: Record<string, unknown>) => JSON.stringify({ ...base, ...overrides });
+
+function reasonOf(outcome: ReturnType<typeof process>): string {
+  return outcome.ok ? 'accepted' : outcome.rejected.reason;
+}
+
+describe('processLine', () => {
+  it('accepts a valid event with the corrected time, identity key and the raw line kept verbatim', () => {
+    const text = line({});
+    const outcome = process(text, arrivedAt);
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.event).toMatchObject({
+      messageId: 'm-1',
+      event: 'checkout_started',
+      identityKey: 'anon-1',
+      eventTime: Date.UTC(2026, 0, 5, 10, 0, 1),
+      receivedAt: Date.UTC(2026, 0, 5, 10, 0, 2),
+      appVersion: '2.3.0',
+      raw: text,
+    });
+  });
+
+  it.each([
+    ['invalid_json', '{"type":"track",'],
+    ['not_an_object', '[1,2,3]'],
+    ['not_an_object', '"just a string"'],
+    ['invalid_type', line({ type: 'purchase' })],
+    ['missing_message_id', line({ messageId: undefined })],
+    ['missing_message_id', line({ messageId: 42 })],
+    ['missing_event', line({ event: undefined })],
+    ['missing_identity', line({ anonymousId: undefined })],
+    ['missing_identity', line({ anonymousId: { id: 1 } })],
+    ['illegal_identity', line({ anonymousId: 'undefined' })],
+    ['illegal_identity', line({ anonymousId: 'null', userId: '0' })],
+    ['invalid_timestamp', line({ timestamp: 'not-a-date' })],
+    ['invalid_timestamp', line({ sentAt: '2026-13-45' })],
+    ['invalid_properties', line({ properties: [1, 2] })],
+    ['payload_too_large', line({ properties: { blob: 'x'.repeat(40_000) } })],
+  ])('rejects with %s', (reason, text) => {
+    expect(reasonOf(process(text, arrivedAt))).toBe(reason);
+  });
+
+  it('keeps the rejected line whole with best-effort fields for finding a buggy release', () => {
+    const text = line({ timestamp: 'garbage', context: { app: { version: '2.4.0-buggy' } } });
+    const outcome = process(text, arrivedAt);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect(outcome.rejected).toMatchObject({ raw: text, reason: 'invalid_timestamp', messageId: 'm-1', appVersion: '2.4.0-buggy', receivedAt: Date.UTC(2026, 0, 5, 10, 0, 2) });
+  });
+
+  it('drops an illegal userId next to a legal anonymousId instead of stitching on it', () => {
+    const outcome = process(line({ userId: 'anonymous' }), arrivedAt);
+    expect(outcome.ok && outcome.event.userId).toBe(null);
+    expect(outcome.ok && outcome.event.identityKey).toBe('anon-1');
+  });
+
+  it('uses arrival time when receivedAt is absent', () => {
+    const outcome = process(line({ receivedAt: undefined, sentAt: undefined, timestamp: undefined }), arrivedAt);
+    expect(outcome.ok && outcome.event.eventTime).toBe(arrivedAt);
+  });
+
+  it('names page calls without an event name page_viewed', () => {
+    const outcome = process(line({ type: 'page', event: undefined }), arrivedAt);
+    expect(outcome.ok && outcome.event.event).toBe('page_viewed');
+  });
+
+  it.each([
+    ['accepted', {}],
+    ['unplanned_event', { event: 'buton_clicked' }],
+    ['required_missing', { properties: { total: 3 } }],
+    ['datatype_mismatch', { properties: { cart_id: 'c1', total: '12.50' } }],
+    ['accepted', { properties: { cart_id: 'c1', total: 12 } }],
+  ])('checks the tracking plan: %s', (reason, overrides) => {
+    expect(reasonOf(planned(line(overrides), arrivedAt))).toBe(reason);
+  });
+});
