@@ -1,0 +1,117 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseNdjson, runCli } from './helpers/cli.js';
+import { noisyJourneyLines, shuffled } from './helpers/journeys.js';
+
+const lines = noisyJourneyLines();
+
+function workdir(): string {
+  return mkdtempSync(join(tmpdir(), 'jc-determinism-'));
+}
+
+function writeInput(dir: string, name: string, content: readonly string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${content.join('\n')}\n`);
+  return path;
+}
+
+async function ingest(dataDir: string, input: string, extra: string[] = []) {
+  const result = await runCli(['run', '--input', input, '--data-dir', dataDir, ...extra]);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+/** Everything derived, as the exact bytes a user would get. */
+async function snapshot(dataDir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const kind of ['sessions', 'events', 'profiles']) {
+    const result = await runCli(['export', kind, '--data-dir', dataDir, '--output', 'ndjson']);
+    expect(result.code).toBe(0);
+    out[kind] = result.stdout;
+  }
+  return out;
+}
+
+describe('determinism: stored sessions are a function of the set of valid events', () => {
+  it('gives byte-identical exports for in-order, shuffled, split-in-any-order, re-ingested and small-batch input', async () => {
+    const dir = workdir();
+    const inOrder = join(dir, 'in-order');
+    await ingest(inOrder, writeInput(dir, 'all.ndjson', lines));
+    const expected = await snapshot(inOrder);
+
+    // Known answers first, so "identical" is not "identically wrong".
+    const sessions = parseNdjson(expected.sessions!);
+    const alice = sessions.filter((s) => s.user_id === 'alice');
+    expect(alice).toHaveLength(1); // the late checkout_started bridges 7 min → 60 min
+    expect(alice[0]).toMatchObject({ event_count: 5, anonymous_ids: ['anon-alice'], first_event: 'page_viewed', last_event: 'page_viewed' });
+    const bob = sessions.filter((s) => s.user_id === 'bob');
+    expect(bob.map((s) => [s.started_at, s.event_count])).toEqual([
+      ['2026-01-05T09:00:00.200Z', 5], // 2 days of clock skew removed; +200 ms is transit (receivedAt − sentAt)
+      ['2026-01-05T13:05:00.200Z', 3],
+    ]);
+    expect(sessions.filter((s) => s.user_id === 'carol').map((s) => s.event_count)).toEqual([2]);
+    expect(sessions.filter((s) => s.user_id === 'carol-phone').map((s) => s.event_count)).toEqual([1]);
+    expect(sessions.filter((s) => String(s.user_id).startsWith('anon-u'))).toHaveLength(50);
+
+    const shuffledDir = join(dir, 'shuffled');
+    await ingest(shuffledDir, writeInput(dir, 'shuffled.ndjson', shuffled(lines, 7)));
+    expect(await snapshot(shuffledDir)).toEqual(expected);
+
+    const splitDir = join(dir, 'split');
+    const mixed = shuffled(lines, 99);
+    const third = Math.ceil(mixed.length / 3);
+    const parts = [mixed.slice(0, third), mixed.slice(third, 2 * third), mixed.slice(2 * third)];
+    for (const index of [2, 0, 1]) await ingest(splitDir, writeInput(dir, `part-${index}.ndjson`, parts[index]!));
+    expect(await snapshot(splitDir)).toEqual(expected);
+
+    const again = await ingest(inOrder, join(dir, 'all.ndjson'));
+    expect(again).toMatchObject({ accepted: 0, sessions_written: 0, users_derived: 0 });
+    expect(await snapshot(inOrder)).toEqual(expected);
+
+    const smallBatches = join(dir, 'small-batches');
+    const config = join(dir, 'small.yaml');
+    writeFileSync(config, 'pipeline:\n  batch_size: 7\n');
+    await ingest(smallBatches, join(dir, 'shuffled.ndjson'), ['--config', config]);
+    expect(await snapshot(smallBatches)).toEqual(expected);
+  });
+
+  it('counts what it read: accepted, duplicates, rejected by reason, late', async () => {
+    const dir = workdir();
+    const summary = await ingest(join(dir, 'data'), writeInput(dir, 'all.ndjson', lines));
+    const valid = lines.length - 3 - 3;
+    expect(summary).toMatchObject({
+      events_read: lines.length,
+      accepted: valid,
+      duplicates: 3,
+      rejected: 3,
+      rejected_by_reason: { invalid_json: 1, not_an_object: 1, invalid_timestamp: 1 },
+      late: 1,
+    });
+    const rejected = await runCli(['export', 'rejected', '--data-dir', join(dir, 'data')]);
+    expect(parseNdjson(rejected.stdout).map((r) => r.reason).sort()).toEqual(['invalid_json', 'invalid_timestamp', 'not_an_object']);
+  });
+
+  it('moves sessions when a later run identifies an anonymous user, leaving nothing behind under the old id', async () => {
+    const dir = workdir();
+    const data = join(dir, 'data');
+    const anonymousOnly = lines.filter((line) => line.includes('"anon-u3"'));
+    await ingest(data, writeInput(dir, 'anon.ndjson', anonymousOnly));
+    let sessions = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data])).stdout);
+    expect(sessions.map((s) => s.user_id)).toEqual(['anon-u3', 'anon-u3']);
+
+    const identify = JSON.stringify({ type: 'identify', messageId: 'u3-identify', userId: 'user-3', anonymousId: 'anon-u3', timestamp: '2026-01-05T09:21:00.000Z', sentAt: '2026-01-05T09:21:00.000Z', receivedAt: '2026-01-05T09:21:00.100Z' });
+    await ingest(data, writeInput(dir, 'identify.ndjson', [identify]));
+    sessions = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data])).stdout);
+    expect(sessions.map((s) => [s.user_id, s.anonymous_ids])).toEqual([
+      ['user-3', ['anon-u3']],
+      ['user-3', ['anon-u3']],
+    ]);
+    const events = parseNdjson((await runCli(['export', 'events', '--data-dir', data])).stdout);
+    expect(new Set(events.map((e) => e.user_id))).toEqual(new Set(['user-3']));
+    const profiles = parseNdjson((await runCli(['export', 'profiles', '--data-dir', data])).stdout);
+    expect(profiles.map((p) => [p.user_id, p.identified])).toEqual([['user-3', true]]);
+  });
+});
