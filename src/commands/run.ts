@@ -26,6 +26,7 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
       deriveDirtyUsers: createDeriveDirtyUsers({ raw: stores.raw, analytics: stores.analytics, sessionize: createSessionize(config.pipeline) }),
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: 250_000,
+      deriveIntervalMs: 5_000,
       onProgress: (summary, bytesRead) => progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`),
     });
     return await ingest(source);

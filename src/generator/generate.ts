@@ -29,6 +29,7 @@ import {
 import { SEQ_NOISE, anonymousId as makeAnonymousId, messageId as makeMessageId, userIdFor, uuidLike } from './ids.js';
 import { TIMING, pickIntent, planSession, type PlannedSession } from './intents.js';
 import { Rng, STREAM, seedToU32 } from './prng.js';
+import { iso } from './time.js';
 import type {
   BuggyReason,
   BuggyReleaseTruth,
@@ -158,7 +159,6 @@ class CohortBuffer {
 
 // ---------------------------------------------------------------- helpers
 
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 let blobCache: string | null = null;
 /** Deterministic base64-looking filler for oversized payloads. */
@@ -177,8 +177,33 @@ interface Device {
   index: number;
   anonymousId: string;
   userAgent: string;
+  /** JSON-encoded userAgent, ready to splice into a line. */
+  userAgentJson: string;
   latencyBase: number;
   latencyJitter: number;
+}
+
+/** What to send; times and transport are added by UserGen#emit. */
+interface EventSpec {
+  type: 'track' | 'page' | 'identify' | 'alias';
+  event: string | null;
+  userId: string | null;
+  previousId?: string;
+  path: string;
+  properties?: Record<string, unknown>;
+  traits?: Record<string, unknown>;
+}
+
+const pageFragments = new Map<string, string>();
+/** context JSON, byte-identical to JSON.stringify({app:{version}, userAgent, page:{path, url}}). */
+function contextJson(dev: Device, path: string, version = APP_VERSION): string {
+  let page = pageFragments.get(path);
+  if (page === undefined) {
+    page = `"page":{"path":${JSON.stringify(path)},"url":${JSON.stringify(SITE + path)}}`;
+    if (pageFragments.size > 50_000) pageFragments.clear();
+    pageFragments.set(path, page);
+  }
+  return `{"app":{"version":${JSON.stringify(version)}},"userAgent":${dev.userAgentJson},${page}}`;
 }
 
 interface Emitted {
@@ -243,6 +268,7 @@ class UserGen {
       index,
       anonymousId: makeAnonymousId(this.run.key, this.userIndex, index),
       userAgent: ua,
+      userAgentJson: JSON.stringify(ua),
       latencyBase: this.rt.int(10, 60),
       latencyJitter: kind === 'bot' ? 0 : 15,
     };
@@ -253,7 +279,7 @@ class UserGen {
    * times, device skew and — when noise is on — possibly late / duplicated / retried /
    * without receivedAt, plus possibly an extra malformed copy.
    */
-  emit(dev: Device, trueTs: number, body: EventObject, kind: typeof K_ACTIVITY | typeof K_IDENTITY): Emitted {
+  emit(dev: Device, trueTs: number, spec: EventSpec, kind: typeof K_ACTIVITY | typeof K_IDENTITY): Emitted {
     const { opts } = this.run;
     const rates = opts.rates;
     const messageId = this.nextMessageId();
@@ -280,20 +306,20 @@ class UserGen {
     const sentAt = sentTrue + this.skewMs;
     const noReceived = noiseKind === 4;
 
-    const obj: EventObject = { type: body['type'] };
-    if (body['event'] !== undefined) obj['event'] = body['event'];
-    obj['messageId'] = messageId;
-    if (body['userId'] !== undefined) obj['userId'] = body['userId'];
-    obj['anonymousId'] = dev.anonymousId;
-    if (body['previousId'] !== undefined) obj['previousId'] = body['previousId'];
-    obj['timestamp'] = iso(timestamp);
-    obj['sentAt'] = iso(sentAt);
-    if (!noReceived) obj['receivedAt'] = iso(receivedAt);
-    if (body['traits'] !== undefined) obj['traits'] = body['traits'];
-    else obj['properties'] = body['properties'] ?? {};
-    obj['context'] = body['context'];
+    // Hand-built JSON (ids, names and ISO times never need escaping); identical to
+    // JSON.stringify of the same object with this key order.
+    let line = `{"type":"${spec.type}"`;
+    if (spec.event !== null) line += `,"event":"${spec.event}"`;
+    line += `,"messageId":"${messageId}"`;
+    if (spec.userId !== null) line += `,"userId":"${spec.userId}"`;
+    line += `,"anonymousId":"${dev.anonymousId}"`;
+    if (spec.previousId !== undefined) line += `,"previousId":"${spec.previousId}"`;
+    line += `,"timestamp":"${iso(timestamp)}","sentAt":"${iso(sentAt)}"`;
+    if (!noReceived) line += `,"receivedAt":"${iso(receivedAt)}"`;
+    line += spec.traits !== undefined ? `,"traits":${JSON.stringify(spec.traits)}` : `,"properties":${JSON.stringify(spec.properties ?? {})}`;
+    line += `,"context":${contextJson(dev, spec.path)}}`;
 
-    const line = JSON.stringify(obj);
+    flatten(line);
     const arrival = noReceived ? trueTs + sendDelay + latency : receivedAt;
     const flags = noiseKind === 1 ? F_LATE : noReceived ? F_NO_RECEIVED : 0;
     this.buf.add(line, arrival, tag(kind, flags), messageId);
@@ -305,10 +331,12 @@ class UserGen {
       // Client retry: same message, re-sent 2 s – 15 min later (same network latency, so
       // receivedAt − (sentAt − timestamp) is unchanged).
       const d = 2000 + Math.floor(noiseDelay * 15 * MINUTE);
-      const retry: EventObject = { ...obj, sentAt: iso(sentAt + d), receivedAt: iso(receivedAt + d) };
+      const retry = JSON.parse(line) as EventObject;
+      retry['sentAt'] = iso(sentAt + d);
+      retry['receivedAt'] = iso(receivedAt + d);
       this.buf.add(JSON.stringify(retry), receivedAt + d, tag(K_RETRY, 0), messageId);
     }
-    if (malformed) this.emitMalformed(obj, arrival);
+    if (malformed) this.emitMalformed(JSON.parse(line) as EventObject, arrival);
 
     return { messageId, corrected: noReceived ? timestamp : receivedAt - (sentAt - timestamp) };
   }
@@ -383,10 +411,6 @@ function layout(rng: Rng, durations: number[], periodStart: number, periodMs: nu
 }
 
 // ---------------------------------------------------------------- humans
-
-function context(dev: Device, path: string, version = APP_VERSION): EventObject {
-  return { app: { version }, userAgent: dev.userAgent, page: { path, url: SITE + path } };
-}
 
 interface SessionAcc {
   count: number;
@@ -493,23 +517,23 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
     for (let ei = 0; ei < evs.length; ei++) {
       const pe = evs[ei]!;
       const ts = start + pe.offset;
-      const body: EventObject = {
+      const spec: EventSpec = {
         type: pe.type,
         event: pe.event,
-        userId: identified[dev.index] ? (userId as string) : undefined,
+        userId: identified[dev.index] ? userId : null,
+        path: pe.path,
         properties: pe.properties,
-        context: context(dev, pe.path),
       };
-      accumulate(acc, u.emit(dev, ts, body, K_ACTIVITY));
+      accumulate(acc, u.emit(dev, ts, spec, K_ACTIVITY));
       if (call !== undefined && call.anchor === ei && userId !== null) {
         const next = evs[ei + 1];
         const room = next === undefined ? 3000 : Math.floor((next.offset - pe.offset) / 2);
         const at = ts + Math.max(1, Math.min(rb.int(800, 3000), room));
-        const idBody: EventObject =
+        const idSpec: EventSpec =
           call.type === 'identify'
-            ? { type: 'identify', userId, traits, context: context(dev, pe.path) }
-            : { type: 'alias', userId, previousId: dev.anonymousId, traits: {}, context: context(dev, pe.path) };
-        const e = u.emit(dev, at, idBody, K_IDENTITY);
+            ? { type: 'identify', event: null, userId, path: pe.path, traits: traits ?? {} }
+            : { type: 'alias', event: null, userId, previousId: dev.anonymousId, path: pe.path, traits: {} };
+        const e = u.emit(dev, at, idSpec, K_IDENTITY);
         identifyCalls.push({ type: call.type, messageId: e.messageId, userId, anonymousId: dev.anonymousId, at: iso(e.corrected) });
         identified[dev.index] = true;
       }
@@ -564,16 +588,16 @@ function genBot(u: UserGen): TruthUser {
     const acc: SessionAcc = { count: 0, first: null, last: null };
     for (const gap of gaps[b] as number[]) {
       t += gap;
-      let body: EventObject;
+      let spec: EventSpec;
       if (rb.chance(0.5)) {
         const path = rb.chance(0.6) ? `/products/${product}` : rb.chance(0.5) ? `/category/${rb.pick(CATEGORIES)}` : '/';
-        body = { type: 'page', event: 'page_viewed', properties: { path }, context: context(dev, path) };
+        spec = { type: 'page', event: 'page_viewed', userId: null, path, properties: { path } };
       } else {
         product = product >= PRODUCT_MAX ? PRODUCT_MIN : product + 1;
         const path = `/products/${product}`;
-        body = { type: 'track', event: 'product_viewed', properties: { product_id: product, price: productPrice(product) }, context: context(dev, path) };
+        spec = { type: 'track', event: 'product_viewed', userId: null, path, properties: { product_id: product, price: productPrice(product) } };
       }
-      accumulate(acc, u.emit(dev, t, body, K_ACTIVITY));
+      accumulate(acc, u.emit(dev, t, spec, K_ACTIVITY));
     }
     sessions.push(sessionTruth('bot_burst', dev, acc));
   }
@@ -644,8 +668,8 @@ function genBuggy(run: RunState, cohortIndex: number, buf: CohortBuffer, humans:
     obj['sentAt'] = iso(trueTs + sendDelay + h.skewMs);
     obj['receivedAt'] = iso(trueTs + sendDelay + latency);
     obj['properties'] = properties;
-    obj['context'] = context(h.device, path, BUGGY_VERSION);
-    buf.add(JSON.stringify(obj), trueTs + sendDelay + latency, tag(K_BUGGY, 0, BUGGY_REASONS.indexOf(reason)), messageId);
+    const line = `${JSON.stringify(obj).slice(0, -1)},"context":${contextJson(h.device, path, BUGGY_VERSION)}}`;
+    buf.add(line, trueTs + sendDelay + latency, tag(K_BUGGY, 0, BUGGY_REASONS.indexOf(reason)), messageId);
   }
 }
 
@@ -907,4 +931,9 @@ export function generateTruth(options: GeneratorOptions): GroundTruth {
     const r = f.lines.next();
     if (r.done === true) return r.value;
   }
+}
+
+/** Force V8 to flatten a concatenated (rope) string so buffered lines stay compact. */
+function flatten(s: string): void {
+  s.charCodeAt(s.length >> 1);
 }

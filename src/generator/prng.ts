@@ -123,9 +123,16 @@ export class Rng {
   }
 }
 
+const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** 8 lowercase hex digits of a 32-bit value. */
 export function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
+  return (
+    (HEX2[(n >>> 24) & 255] as string) +
+    (HEX2[(n >>> 16) & 255] as string) +
+    (HEX2[(n >>> 8) & 255] as string) +
+    (HEX2[n & 255] as string)
+  );
 }
 
 /**

@@ -11,6 +11,8 @@ export interface IngestDeps {
   lateAfterMs: number;
   /** Derive after this many stored events, so a long stream shows sessions before it ends. */
   deriveEveryEvents: number;
+  /** ...or after this long with underived events, so a slow stream (stdin, Kafka) shows sessions promptly. */
+  deriveIntervalMs: number;
   onProgress?: (progress: IngestSummary, bytesRead: number | undefined) => void;
 }
 
@@ -49,10 +51,12 @@ export function createIngest(deps: IngestDeps) {
   return async function ingest(source: LineSource): Promise<IngestSummary> {
     const summary = emptyIngestSummary();
     let sinceDerive = 0;
+    let lastDerive = Date.now();
     const derive = async () => {
       const derived = await deps.deriveDirtyUsers();
       for (const key of Object.keys(derived) as Array<keyof DeriveSummary>) summary.derive[key] += derived[key];
       sinceDerive = 0;
+      lastDerive = Date.now();
     };
     for await (const batch of source.batches()) {
       const accepted: AcceptedEvent[] = [];
@@ -75,7 +79,7 @@ export function createIngest(deps: IngestDeps) {
       summary.duplicates += written.duplicates + written.replaced;
       summary.rejectedAlreadyStored += written.rejectedDuplicates;
       sinceDerive += written.inserted + written.replaced;
-      if (sinceDerive >= deps.deriveEveryEvents) await derive();
+      if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && Date.now() - lastDerive >= deps.deriveIntervalMs)) await derive();
       deps.onProgress?.(summary, batch.bytesRead);
     }
     await derive();

@@ -8,7 +8,11 @@ export interface FileSourceOptions {
   input: string;
   batchSize: number;
   stdin?: Readable;
+  /** A partial batch is handed on after this long without new input, so a trickling stdin is stored promptly. */
+  idleFlushMs?: number;
 }
+
+const IDLE = Symbol('idle');
 
 /** NDJSON from a file or stdin, streamed in batches; never holds more than one batch of lines. */
 export function createFileSource(options: FileSourceOptions): LineSource {
@@ -35,15 +39,25 @@ export function createFileSource(options: FileSourceOptions): LineSource {
     description: fromStdin ? 'stdin' : options.input,
     totalBytes,
     async *batches(): AsyncIterable<LineBatch> {
+      const idleFlushMs = options.idleFlushMs ?? 500;
       let bytesRead = 0;
       let carry = '';
       let lines: string[] = [];
       const ack = async () => {};
+      const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<string>;
+      let pending = chunks.next();
       try {
-        for await (const chunk of stream) {
-          const text = chunk as string;
-          bytesRead += Buffer.byteLength(text);
-          const parts = (carry + text).split('\n');
+        for (;;) {
+          const next = lines.length === 0 ? await pending : await Promise.race([pending, delay(idleFlushMs)]);
+          if (next === IDLE) {
+            yield { lines, arrivedAt: Date.now(), bytesRead, ack };
+            lines = [];
+            continue;
+          }
+          if (next.done) break;
+          pending = chunks.next();
+          bytesRead += Buffer.byteLength(next.value);
+          const parts = (carry + next.value).split('\n');
           carry = parts.pop() ?? '';
           for (const part of parts) {
             const line = part.endsWith('\r') ? part.slice(0, -1) : part;
@@ -64,4 +78,8 @@ export function createFileSource(options: FileSourceOptions): LineSource {
       if (!fromStdin) stream.destroy();
     },
   };
+}
+
+function delay(ms: number): Promise<typeof IDLE> {
+  return new Promise((resolve) => setTimeout(() => resolve(IDLE), ms).unref());
 }
