@@ -126,18 +126,59 @@ function tag(kind: number, flags: number, reason = 0): number {
   return kind | flags | (reason << 8);
 }
 
-/** Lines of one cohort, in generation order, with their arrival key and what they are. */
-class CohortBuffer {
-  lines: string[] = [];
-  arrival: number[] = [];
-  tags: number[] = [];
-  ids: (string | null)[] = [];
+/** Node's Buffer has these (unchecked, fast) methods behind write()/toString(). */
+type FastBuffer = Buffer & {
+  utf8Write(s: string, offset: number): number;
+  utf8Slice(start: number, end: number): string;
+};
 
-  add(line: string, arrival: number, t: number, id: string | null): void {
-    this.lines.push(line);
+/**
+ * Lines of one cohort, in generation order, with their arrival key and what they are.
+ * The text lives in one off-heap byte buffer (reused across cohorts), so tens of
+ * thousands of buffered lines cost the garbage collector nothing; each line becomes a
+ * JS string again only when it is yielded.
+ */
+class CohortBuffer {
+  private bytes: Buffer;
+  private used = 0;
+  private readonly starts: number[] = [];
+  private readonly ends: number[] = [];
+  readonly arrival: number[] = [];
+  readonly tags: number[] = [];
+  /** message ids of lines the truth lists (noise), by line index. */
+  readonly ids = new Map<number, string | null>();
+
+  constructor(bytes: Buffer) {
+    this.bytes = bytes;
+  }
+
+  get size(): number {
+    return this.starts.length;
+  }
+
+  /** The (possibly grown) byte buffer, to reuse for the next cohort. */
+  get storage(): Buffer {
+    return this.bytes;
+  }
+
+  add(line: string, arrival: number, t: number, id?: string | null): void {
+    const need = this.used + line.length * 3;
+    if (need > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    const i = this.starts.length;
+    this.starts.push(this.used);
+    this.used += (this.bytes as FastBuffer).utf8Write(line, this.used);
+    this.ends.push(this.used);
     this.arrival.push(arrival);
     this.tags.push(t);
-    this.ids.push(id);
+    if (id !== undefined) this.ids.set(i, id);
+  }
+
+  line(i: number): string {
+    return (this.bytes as FastBuffer).utf8Slice(this.starts[i] as number, this.ends[i] as number);
   }
 
   countArrivalsIn(from: number, to: number): number {
@@ -148,7 +189,7 @@ class CohortBuffer {
 
   /** Indices in stream order: by arrival, ties by generation order. */
   order(): Uint32Array {
-    const n = this.lines.length;
+    const n = this.starts.length;
     const arr = Float64Array.from(this.arrival);
     const idx = new Uint32Array(n);
     for (let i = 0; i < n; i++) idx[i] = i;
@@ -319,10 +360,9 @@ class UserGen {
     line += spec.traits !== undefined ? `,"traits":${JSON.stringify(spec.traits)}` : `,"properties":${JSON.stringify(spec.properties ?? {})}`;
     line += `,"context":${contextJson(dev, spec.path)}}`;
 
-    flatten(line);
     const arrival = noReceived ? trueTs + sendDelay + latency : receivedAt;
     const flags = noiseKind === 1 ? F_LATE : noReceived ? F_NO_RECEIVED : 0;
-    this.buf.add(line, arrival, tag(kind, flags), messageId);
+    this.buf.add(line, arrival, tag(kind, flags), flags !== 0 ? messageId : undefined);
 
     if (noiseKind === 2) {
       // The very same bytes again, replayed later (1 s – 6 h).
@@ -779,6 +819,7 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
   let yielded = 0;
 
   function* lines(): Generator<string, GroundTruth, undefined> {
+    let storage: Buffer = Buffer.allocUnsafe(1 << 22);
     const c = run.counts;
     const d = run.detail;
     const cap = opts.maxListedIds;
@@ -788,7 +829,7 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
     };
     for (let from = 0, cohort = 0; from < opts.users; from += opts.cohortSize, cohort++) {
       const to = Math.min(opts.users, from + opts.cohortSize);
-      const buf = new CohortBuffer();
+      const buf = new CohortBuffer(storage);
       const humans: HumanInfo[] = [];
       for (let i = from; i < to; i++) {
         const u = new UserGen(run, i, buf);
@@ -811,15 +852,15 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
         if (opts.includeUsers) run.users.push(t);
       }
       if (opts.buggyRelease) genBuggy(run, cohort, buf, humans);
-      run.maxBuffered = Math.max(run.maxBuffered, buf.lines.length);
+      run.maxBuffered = Math.max(run.maxBuffered, buf.size);
 
       const order = buf.order();
-      const { lines: bl, tags, ids } = buf;
+      const { tags, ids } = buf;
       for (let k = 0; k < order.length; k++) {
         const i = order[k] as number;
         const t = tags[i] as number;
         const kind = t & 15;
-        const id = ids[i] as string | null;
+        const id = ids.get(i) ?? null;
         c.lines++;
         yielded++;
         switch (kind) {
@@ -862,10 +903,9 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
             break;
           }
         }
-        const line = bl[i] as string;
-        bl[i] = ''; // release the cohort's strings as they go out
-        yield line;
+        yield buf.line(i);
       }
+      storage = buf.storage;
       run.cohortsDone++;
     }
     result = finish(run);
@@ -931,9 +971,4 @@ export function generateTruth(options: GeneratorOptions): GroundTruth {
     const r = f.lines.next();
     if (r.done === true) return r.value;
   }
-}
-
-/** Force V8 to flatten a concatenated (rope) string so buffered lines stay compact. */
-function flatten(s: string): void {
-  s.charCodeAt(s.length >> 1);
 }
