@@ -86,6 +86,20 @@ const [engineVersion, engineTimezone] = anchor
   .trim()
   .split('\t');
 
+// chdb's built-in defaults are those of an embedded engine; a ClickHouse server
+// answers with these (e.g. 64-bit integers quoted in JSON, synchronous plain
+// inserts, asynchronous mutations, no `SELECT`-less queries). Every connection
+// starts from them, so what passes here behaves the same against a real server.
+const SERVER_DEFAULTS = [
+  'output_format_json_quote_64bit_integers = 1',
+  'async_insert = 0',
+  'mutations_sync = 0',
+  "date_time_input_format = 'basic'",
+  'implicit_select = 0',
+  'allow_introspection_functions = 0',
+  'input_format_skip_unknown_fields = 1',
+];
+
 function openConnection() {
   return new Session(dataDir);
 }
@@ -128,17 +142,20 @@ function httpStatusFor(code, name) {
   return 500;
 }
 
-// `Code: N. DB::Exception: message (NAME)` out of whatever was thrown.
+// `Code: N. DB::Exception: message (NAME)` out of whatever was thrown. The
+// name is the last `(NAME)` of the message (earlier ones can be query text).
 function describeError(e) {
-  let message = e && e.message != null ? String(e.message) : String(e);
-  let m = /Code: (\d+)\.[\s\S]*?\(([A-Z0-9_]{3,})\)/.exec(message);
-  if (!m) {
-    message = `Code: ${ERR.STD_EXCEPTION}. DB::Exception: ${message.replace(/\s+$/, '')}. (STD_EXCEPTION)`;
-    m = /Code: (\d+)\.[\s\S]*?\(([A-Z0-9_]{3,})\)/.exec(message);
+  let message = (e && e.message != null ? String(e.message) : String(e)).replace(/\s+$/, '');
+  let codeMatch = /^Code: (\d+)\./.exec(message);
+  let nameMatch = /\(([A-Z][A-Z0-9_]{2,})\)(?:\s*\(version [^)]*\))?$/.exec(message);
+  if (!codeMatch || !nameMatch) {
+    message = `Code: ${ERR.STD_EXCEPTION}. DB::Exception: ${message}. (STD_EXCEPTION)`;
+    codeMatch = /^Code: (\d+)\./.exec(message);
+    nameMatch = /\((STD_EXCEPTION)\)$/.exec(message);
   }
-  const code = Number((e && e.clickhouseCode) || (m && m[1]) || ERR.STD_EXCEPTION);
-  const name = (m && m[2]) || 'STD_EXCEPTION';
-  if (!/\(version [^)]*\)\s*$/.test(message)) message = `${message.replace(/\s+$/, '')} (version ${engineVersion})`;
+  const code = Number((e && e.clickhouseCode) || codeMatch[1]);
+  const name = nameMatch[1];
+  if (!/\(version [^)]*\)$/.test(message)) message = `${message} (version ${engineVersion})`;
   return { code, name, message, status: httpStatusFor(code, name) };
 }
 
@@ -488,7 +505,7 @@ async function handle(req, res) {
       session = sessions.get(sessionId);
       if (!session) {
         if (url.searchParams.get('session_check') === '1') throw err('SESSION_NOT_FOUND', `Session ${sessionId} not found`);
-        session = { conn: openConnection(), busy: false, timer: null, timeoutMs: 60_000 };
+        session = { conn: openConnection(), busy: false, fresh: true, timer: null, timeoutMs: 60_000 };
         sessions.set(sessionId, session);
       }
       if (session.busy) throw err('SESSION_IS_LOCKED', `Session ${sessionId} is locked by a concurrent client`);
@@ -504,7 +521,9 @@ async function handle(req, res) {
 
     const database = url.searchParams.get('database') || String(req.headers['x-clickhouse-database'] || '');
     if (database && database !== 'default') await conn.queryAsync(`USE \`${database.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``);
+    if (ownsConn || session.fresh) settings.unshift(...SERVER_DEFAULTS);
     if (settings.length) await conn.queryAsync(`SET ${settings.join(', ')}`);
+    if (session) session.fresh = false;
 
     const defaultFormat = url.searchParams.get('default_format') || String(req.headers['x-clickhouse-format'] || '') || 'TabSeparated';
     const format = insertData ? defaultFormat : (formatClause(sql) || defaultFormat);
