@@ -14,6 +14,12 @@ describe('time parsing', () => {
     expect(parseEventTimestamp(Date.UTC(2026, 0, 5))).toBe(Date.UTC(2026, 0, 5));
     expect(parseEventTimestamp('not-a-date')).toBeNull();
     expect(parseEventTimestamp('2026-02-30T00:00:00Z')).toBeNull();
+    expect(parseEventTimestamp('2024-02-29T23:59:59.999Z')).toBe(Date.UTC(2024, 1, 29, 23, 59, 59, 999));
+    expect(parseEventTimestamp('2026-01-05T24:00:00Z')).toBeNull();
+    expect(parseEventTimestamp('2026-01-05T10:00:00.1234-0130')).toBe(Date.UTC(2026, 0, 5, 11, 30, 0, 123));
+    expect(parseEventTimestamp('2026-01-05T10:00Z')).toBe(Date.UTC(2026, 0, 5, 10));
+    // Forms outside the fast path still parse through luxon.
+    expect(parseEventTimestamp('2026-W02-1T10:00:00Z')).toBe(Date.UTC(2026, 0, 5, 10));
   });
 
   it('parses user times: relative, named days in a zone, ISO and epoch', () => {

@@ -93,7 +93,7 @@ export const MAX_BOT_SESSION_MS = 2 * HOUR;
 const END_MARGIN_MS = 30 * MINUTE;
 
 /** Approximate lines per user with default rates (measured); used to size runs by event count. */
-export const APPROX_LINES_PER_USER = 110;
+export const APPROX_LINES_PER_USER = 77;
 
 export function usersForEvents(targetLines: number): number {
   return Math.max(1, Math.round(targetLines / APPROX_LINES_PER_USER));
@@ -125,12 +125,6 @@ const BUGGY_REASONS: readonly BuggyReason[] = ['invalid_timestamp', 'required_mi
 function tag(kind: number, flags: number, reason = 0): number {
   return kind | flags | (reason << 8);
 }
-
-/** Node's Buffer has these (unchecked, fast) methods behind write()/toString(). */
-type FastBuffer = Buffer & {
-  utf8Write(s: string, offset: number): number;
-  utf8Slice(start: number, end: number): string;
-};
 
 /**
  * Lines of one cohort, in generation order, with their arrival key and what they are.
@@ -170,7 +164,7 @@ class CohortBuffer {
     }
     const i = this.starts.length;
     this.starts.push(this.used);
-    this.used += (this.bytes as FastBuffer).utf8Write(line, this.used);
+    this.used += this.bytes.write(line, this.used, 'utf8');
     this.ends.push(this.used);
     this.arrival.push(arrival);
     this.tags.push(t);
@@ -178,7 +172,7 @@ class CohortBuffer {
   }
 
   line(i: number): string {
-    return (this.bytes as FastBuffer).utf8Slice(this.starts[i] as number, this.ends[i] as number);
+    return this.bytes.toString('utf8', this.starts[i] as number, this.ends[i] as number);
   }
 
   countArrivalsIn(from: number, to: number): number {
@@ -357,7 +351,8 @@ class UserGen {
     if (spec.previousId !== undefined) line += `,"previousId":"${spec.previousId}"`;
     line += `,"timestamp":"${iso(timestamp)}","sentAt":"${iso(sentAt)}"`;
     if (!noReceived) line += `,"receivedAt":"${iso(receivedAt)}"`;
-    line += spec.traits !== undefined ? `,"traits":${JSON.stringify(spec.traits)}` : `,"properties":${JSON.stringify(spec.properties ?? {})}`;
+    if (spec.traits !== undefined) line += `,"traits":${JSON.stringify(spec.traits)}`;
+    else if (spec.type !== 'alias') line += `,"properties":${JSON.stringify(spec.properties ?? {})}`;
     line += `,"context":${contextJson(dev, spec.path)}}`;
 
     const arrival = noReceived ? trueTs + sendDelay + latency : receivedAt;
@@ -572,7 +567,7 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
         const idSpec: EventSpec =
           call.type === 'identify'
             ? { type: 'identify', event: null, userId, path: pe.path, traits: traits ?? {} }
-            : { type: 'alias', event: null, userId, previousId: dev.anonymousId, path: pe.path, traits: {} };
+            : { type: 'alias', event: null, userId, previousId: dev.anonymousId, path: pe.path };
         const e = u.emit(dev, at, idSpec, K_IDENTITY);
         identifyCalls.push({ type: call.type, messageId: e.messageId, userId, anonymousId: dev.anonymousId, at: iso(e.corrected) });
         identified[dev.index] = true;
@@ -656,12 +651,15 @@ function genBot(u: UserGen): TruthUser {
 
 // ---------------------------------------------------------------- buggy release
 
+/** Floor on buggy-release lines per run (first cohort), so small fixtures still show the release. */
+export const MIN_BUGGY_LINES = 20;
 const BAD_TIMESTAMPS = ['Invalid Date', 'NaN-NaN-NaNTNaN:NaN:NaN.NaNZ'] as const;
 
 function genBuggy(run: RunState, cohortIndex: number, buf: CohortBuffer, humans: HumanInfo[]): void {
   const inWindow = buf.countArrivalsIn(run.windowStart, run.windowEnd);
   const share = run.opts.rates.buggyShare;
-  const n = Math.round((inWindow * share) / (1 - share));
+  // Small runs see only a handful of lines in one hour; give them enough buggy lines to find.
+  const n = Math.max(Math.round((inWindow * share) / (1 - share)), cohortIndex === 0 ? MIN_BUGGY_LINES : 0);
   run.linesInWindow += inWindow + n;
   if (n === 0 || humans.length === 0) return;
   const rng = new Rng(run.key, cohortIndex, STREAM.buggy);

@@ -26,6 +26,7 @@ export function hashString(s: string): number {
 
 /** A seed as given by a person (number or string) reduced to 32 bits. */
 export function seedToU32(seed: number | string): number {
+  if (typeof seed === 'string' && /^\d{1,10}$/.test(seed) && Number(seed) <= 0xffffffff) seed = Number(seed);
   if (typeof seed === 'number' && Number.isInteger(seed) && seed >= 0 && seed <= 0xffffffff) {
     return mix32(seed ^ 0x9e3779b9);
   }

@@ -37,7 +37,7 @@ export interface DeriveSummary {
  */
 export function createDeriveDirtyUsers(deps: DeriveDeps) {
   const idsPerRound = deps.idsPerRound ?? 20_000;
-  const usersPerWrite = deps.usersPerWrite ?? 1_000;
+  const usersPerWrite = deps.usersPerWrite ?? 250;
 
   return async function deriveDirtyUsers(): Promise<DeriveSummary> {
     const summary: DeriveSummary = { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };

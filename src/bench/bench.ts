@@ -1,0 +1,95 @@
+// `npm run bench`: speed and memory figures, printed, never asserted in unit tests.
+//   npm run bench                 1M events end to end, the SQL baseline, and a 4M run for the streaming check
+//   npm run bench -- --events N   another size; --no-4m skips the streaming check
+import { spawnSync } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateEvents, usersForEvents } from '../generator/generate.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const value = (name: string, fallback: number) => {
+  const index = args.indexOf(name);
+  return index >= 0 ? Number(args[index + 1]) : fallback;
+};
+const events = value('--events', 1_000_000);
+const work = mkdtempSync(join(tmpdir(), 'journeyctl-bench-'));
+
+interface ChildResult {
+  code: number;
+  elapsedMs: number;
+  maxRssBytes: number;
+}
+
+async function generate(target: number, path: string): Promise<{ lines: number; bytes: number; seconds: number }> {
+  const started = performance.now();
+  const out = createWriteStream(path);
+  let lines = 0;
+  let buffer: string[] = [];
+  for (const line of generateEvents({ users: usersForEvents(target), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
+    buffer.push(line);
+    lines += 1;
+    if (buffer.length === 10_000) {
+      if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
+      buffer = [];
+    }
+  }
+  if (buffer.length) out.write(`${buffer.join('\n')}\n`);
+  out.end();
+  await once(out, 'finish');
+  return { lines, bytes: statSync(path).size, seconds: (performance.now() - started) / 1000 };
+}
+
+function runPipeline(input: string, dataDir: string): ChildResult & { summary: Record<string, unknown> } {
+  const child = spawnSync(process.execPath, [join(here, 'measure-child.js'), 'run', '--input', input, '--data-dir', dataDir, '--output', 'json'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
+  const marker = child.stderr.split('\n').find((line) => line.startsWith('BENCH_RESULT '));
+  if (!marker || child.status !== 0) throw new Error(`pipeline run failed (exit ${child.status}):\n${child.stderr}`);
+  return { ...(JSON.parse(marker.slice('BENCH_RESULT '.length)) as ChildResult), summary: JSON.parse(child.stdout) as Record<string, unknown> };
+}
+
+function runSqlBaseline(input: string): { elapsedMs: number; events: number; sessions: number; maxRssBytes: number } {
+  const child = spawnSync(process.execPath, [join(here, 'sql-baseline.js'), input], { encoding: 'utf8', cwd: work });
+  if (child.status !== 0) throw new Error(`SQL baseline failed:\n${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop()!) as { elapsedMs: number; events: number; sessions: number; maxRssBytes: number };
+}
+
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+const rate = (count: number, ms: number) => Math.round(count / (ms / 1000));
+
+try {
+  console.log(`journeyctl bench — ${events.toLocaleString('en-US')} generated events, Node ${process.version}, work dir ${work}`);
+  const file = join(work, 'events.ndjson');
+  const generated = await generate(events, file);
+  console.log(`generated ${generated.lines.toLocaleString('en-US')} lines (${mib(generated.bytes)}) in ${generated.seconds.toFixed(1)} s`);
+
+  const ours = runPipeline(file, join(work, 'data-1m'));
+  const oursRate = rate(generated.lines, ours.elapsedMs);
+  console.log(`run (end to end, embedded): ${(ours.elapsedMs / 1000).toFixed(1)} s, ${oursRate.toLocaleString('en-US')} events/s, peak RSS ${mib(ours.maxRssBytes)}`);
+  console.log(`  summary: ${JSON.stringify(ours.summary)}`);
+
+  const sql = runSqlBaseline(file);
+  const sqlRate = rate(generated.lines, sql.elapsedMs);
+  console.log(`SQL-only sessionization in chdb: ${(sql.elapsedMs / 1000).toFixed(1)} s, ${sqlRate.toLocaleString('en-US')} events/s (${sql.sessions.toLocaleString('en-US')} sessions)`);
+  console.log(`ratio ours/SQL-baseline (throughput): ${(oursRate / sqlRate).toFixed(2)}   target ≥ 0.25`);
+  console.log(`end-to-end target ≥ 100,000 events/s: ${oursRate >= 100_000 ? 'met' : 'NOT met'}; peak RSS target ≤ 1 GiB: ${ours.maxRssBytes <= 1 << 30 ? 'met' : 'NOT met'}`);
+
+  if (!flag('--no-4m')) {
+    const bigFile = join(work, 'events-4x.ndjson');
+    const big = await generate(events * 4, bigFile);
+    rmSync(file, { force: true });
+    const bigRun = runPipeline(bigFile, join(work, 'data-4m'));
+    const growth = bigRun.maxRssBytes / ours.maxRssBytes - 1;
+    console.log(
+      `run at ${big.lines.toLocaleString('en-US')} events: ${(bigRun.elapsedMs / 1000).toFixed(1)} s, ${rate(big.lines, bigRun.elapsedMs).toLocaleString('en-US')} events/s, peak RSS ${mib(bigRun.maxRssBytes)} (${(growth * 100).toFixed(1)}% vs 1x; target within 15%)`,
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
