@@ -1,25 +1,58 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runExport } from './export.js';
-import { formatSummaryText, runIngest } from './run.js';
+import Table from 'cli-table3';
+import type { Session } from '../domain/session.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { CommandContext } from './context.js';
+import { formatSummaryText, runIngest } from './run.js';
 
 export const DEMO_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'demo.ndjson');
+const SHOWN_SESSIONS = 8;
 
 /** `journeyctl demo`: the whole job on shipped fixtures, in a fresh data directory, with nothing else installed. */
 export async function runDemo(context: CommandContext, options: { keep: boolean; dataDirFlag: string | undefined }): Promise<void> {
   const dataDir = options.dataDirFlag ?? mkdtempSync(join(tmpdir(), 'journeyctl-demo-'));
-  const demoContext: CommandContext = { ...context, config: { ...context.config, dataDir } };
+  const config = { ...context.config, dataDir };
+  const out = context.io.stdout;
   context.log(`demo: ingesting ${DEMO_FIXTURE} into ${dataDir}`);
-  const summary = await runIngest(demoContext, { input: DEMO_FIXTURE, wait: '0s', progress: true }, 'journeyctl demo');
-  context.io.stdout.write(`\n${formatSummaryText(summary)}\nFirst sessions:\n`);
-  await runExport(demoContext, 'sessions', { tz: 'UTC', output: 'table', wait: '0s' });
+  const summary = await runIngest({ ...context, config }, { input: DEMO_FIXTURE, wait: '0s', progress: true }, 'journeyctl demo');
+  out.write(`\n${formatSummaryText(summary)}`);
+
+  const raw = await openRawStore(config);
+  const analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl demo', waitMs: 0, log: context.log });
+  try {
+    const perDay = new Map<string, number>();
+    const shown: Session[] = [];
+    let total = 0;
+    for await (const session of analytics.streamSessions({})) {
+      total += 1;
+      const day = new Date(session.startedAt).toISOString().slice(0, 10);
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      if (shown.length < SHOWN_SESSIONS) shown.push(session);
+    }
+    out.write(`\nSessions per day (UTC): ${[...perDay].map(([day, count]) => `${day} ${count}`).join(', ')}\n`);
+    const table = new Table({ head: ['started (UTC)', 'user', 'events', 'minutes', 'first → last event', 'flags'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] } });
+    for (const session of shown) {
+      table.push([
+        new Date(session.startedAt).toISOString().slice(0, 19).replace('T', ' '),
+        session.userId.length > 22 ? `${session.userId.slice(0, 21)}…` : session.userId,
+        session.eventCount,
+        ((session.endedAt - session.startedAt) / 60_000).toFixed(1),
+        `${session.firstEvent} → ${session.lastEvent}`,
+        session.flags.join(', '),
+      ]);
+    }
+    out.write(`First ${shown.length} of ${total} sessions:\n${table.toString()}\n`);
+  } finally {
+    await analytics.close();
+    await raw.close();
+  }
   if (options.keep || options.dataDirFlag) {
-    context.io.stdout.write(`\nData kept in ${dataDir}. Try:\n  journeyctl export sessions --data-dir ${dataDir} --output ndjson\n  journeyctl export rejected --data-dir ${dataDir}\n`);
+    out.write(`\nData kept in ${dataDir}. Try:\n  npx journeyctl export sessions --data-dir ${dataDir} --output table\n  npx journeyctl export rejected --data-dir ${dataDir}\n`);
   } else {
     rmSync(dataDir, { recursive: true, force: true });
-    context.io.stdout.write('\n(demo data removed; pass --keep to keep it)\n');
+    out.write('\n(demo data removed; run `npx journeyctl demo --keep` to keep it and explore with `export`)\n');
   }
 }
