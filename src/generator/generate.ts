@@ -335,11 +335,16 @@ class UserGen {
       else if (r < (acc += rates.noReceivedAt)) noiseKind = this.skewMs === 0 ? 4 : 0;
     }
 
+    // Truth is in server time: an event's true time is receivedAt − (sentAt − timestamp),
+    // i.e. trueTs + network latency. A line without receivedAt comes from a device whose
+    // clock agrees with the server to the millisecond (offset = that latency, tens of ms),
+    // so its timestamp is the same true time and every event sits on one timeline.
+    const noReceived = noiseKind === 4;
     const sentTrue = noiseKind === 1 ? trueTs + HOUR + Math.floor(noiseDelay * 29 * HOUR) : trueTs + sendDelay;
     const receivedAt = sentTrue + latency;
-    const timestamp = trueTs + this.skewMs;
-    const sentAt = sentTrue + this.skewMs;
-    const noReceived = noiseKind === 4;
+    const clockOffset = noReceived ? latency : this.skewMs;
+    const timestamp = trueTs + clockOffset;
+    const sentAt = sentTrue + clockOffset;
 
     // Hand-built JSON (ids, names and ISO times never need escaping); identical to
     // JSON.stringify of the same object with this key order.
@@ -355,7 +360,7 @@ class UserGen {
     else if (spec.type !== 'alias') line += `,"properties":${JSON.stringify(spec.properties ?? {})}`;
     line += `,"context":${contextJson(dev, spec.path)}}`;
 
-    const arrival = noReceived ? trueTs + sendDelay + latency : receivedAt;
+    const arrival = receivedAt;
     const flags = noiseKind === 1 ? F_LATE : noReceived ? F_NO_RECEIVED : 0;
     this.buf.add(line, arrival, tag(kind, flags), flags !== 0 ? messageId : undefined);
 
@@ -373,51 +378,78 @@ class UserGen {
     }
     if (malformed) this.emitMalformed(JSON.parse(line) as EventObject, arrival);
 
-    return { messageId, corrected: noReceived ? timestamp : receivedAt - (sentAt - timestamp) };
+    return { messageId, corrected: receivedAt - (sentAt - timestamp) };
   }
 
   private emitMalformed(src: EventObject, arrival: number): void {
-    const rn = this.rn;
-    const reasonIdx = rn.weighted(MALFORMED_WEIGHTS);
-    const reason = MALFORMED_REASONS[reasonIdx] as MalformedReason;
+    const reasonIdx = this.rn.weighted(MALFORMED_WEIGHTS);
     const id = makeMessageId(this.run.key, this.userIndex, this.noiseSeq++);
-    const m: EventObject = { ...src, messageId: id };
-    let line: string;
-    let listedId: string | null = id;
-    switch (reason) {
-      case 'invalid_json': {
-        const s = JSON.stringify(m);
-        line = s.slice(0, rn.int(10, s.length - 2));
-        break;
-      }
-      case 'not_an_object':
-        line = `[${JSON.stringify(m)}]`;
-        break;
-      case 'missing_message_id':
-        delete m['messageId'];
-        listedId = null;
-        line = JSON.stringify(m);
-        break;
-      case 'missing_event':
-        m['type'] = 'track';
-        delete m['event'];
-        line = JSON.stringify(m);
-        break;
-      case 'invalid_timestamp':
-        m['timestamp'] = 'not-a-date';
-        line = JSON.stringify(m);
-        break;
-      case 'illegal_identity':
-        m['userId'] = rn.pick(['undefined', 'null', '0']);
-        delete m['anonymousId'];
-        line = JSON.stringify(m);
-        break;
-      case 'payload_too_large':
-        m['properties'] = { ...(m['properties'] as object), debug_dump: blob(rn.int(41_000, 52_000)) };
-        line = JSON.stringify(m);
-        break;
+    addMalformed(this.buf, this.rn, src, reasonIdx, id, arrival);
+  }
+}
+
+/** A broken copy (fresh messageId) of a valid event, with exactly one defect. */
+function addMalformed(buf: CohortBuffer, rn: Rng, src: EventObject, reasonIdx: number, id: string, arrival: number): void {
+  const reason = MALFORMED_REASONS[reasonIdx] as MalformedReason;
+  const m: EventObject = { ...src, messageId: id };
+  let line: string;
+  let listedId: string | null = id;
+  switch (reason) {
+    case 'invalid_json': {
+      const s = JSON.stringify(m);
+      line = s.slice(0, rn.int(10, s.length - 2));
+      break;
     }
-    this.buf.add(line, arrival + rn.int(0, 5000), tag(K_MALFORMED, 0, reasonIdx), listedId);
+    case 'not_an_object':
+      line = `[${JSON.stringify(m)}]`;
+      break;
+    case 'missing_message_id':
+      delete m['messageId'];
+      listedId = null;
+      line = JSON.stringify(m);
+      break;
+    case 'missing_event':
+      m['type'] = 'track';
+      delete m['event'];
+      line = JSON.stringify(m);
+      break;
+    case 'invalid_timestamp':
+      m['timestamp'] = 'not-a-date';
+      line = JSON.stringify(m);
+      break;
+    case 'illegal_identity':
+      m['userId'] = rn.pick(['undefined', 'null', '0']);
+      delete m['anonymousId'];
+      line = JSON.stringify(m);
+      break;
+    case 'payload_too_large':
+      m['properties'] = { ...(m['properties'] as object), debug_dump: blob(rn.int(41_500, 46_000)) };
+      line = JSON.stringify(m);
+      break;
+  }
+  buf.add(line, arrival + rn.int(0, 5000), tag(K_MALFORMED, 0, reasonIdx), listedId);
+}
+
+/**
+ * Small runs would often miss some malformed kinds entirely; the first cohort gets at
+ * least one line of each, so even a 20-user fixture exercises every rejection reason.
+ */
+function ensureEveryMalformedReason(run: RunState, cohortIndex: number, buf: CohortBuffer): void {
+  const seen = new Set<number>();
+  const activity: number[] = [];
+  for (let i = 0; i < buf.size; i++) {
+    const t = buf.tags[i] as number;
+    if ((t & 15) === K_MALFORMED) seen.add(t >> 8);
+    else if ((t & 15) === K_ACTIVITY && (t & (F_LATE | F_NO_RECEIVED)) === 0) activity.push(i);
+  }
+  if (activity.length === 0) return;
+  const rng = new Rng(run.key, cohortIndex, STREAM.noise, 0xcafe);
+  let k = 0;
+  for (let r = 0; r < MALFORMED_REASONS.length; r++) {
+    if (seen.has(r)) continue;
+    const i = rng.pick(activity);
+    const id = makeMessageId(run.key, 0xffffffff - cohortIndex, 0x40000000 + k++);
+    addMalformed(buf, rng, JSON.parse(buf.line(i)) as EventObject, r, id, buf.arrival[i] as number);
   }
 }
 
@@ -849,6 +881,7 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
         c.sessions += t.sessions.length;
         if (opts.includeUsers) run.users.push(t);
       }
+      if (opts.noise && cohort === 0) ensureEveryMalformedReason(run, cohort, buf);
       if (opts.buggyRelease) genBuggy(run, cohort, buf, humans);
       run.maxBuffered = Math.max(run.maxBuffered, buf.size);
 
