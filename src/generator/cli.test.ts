@@ -61,7 +61,7 @@ describe('committed fixtures', () => {
     it(`fixtures/${name} is reproducible, consistent and small`, () => {
       const ndjson = join(root, 'fixtures', `${name}.ndjson`);
       const truthFile = join(root, 'fixtures', `${name}.truth.json`);
-      expect(statSync(ndjson).size).toBeLessThan(1_500_000);
+      expect(statSync(ndjson).size).toBeLessThan(1.5 * 1024 * 1024);
       const text = readFileSync(ndjson, 'utf8');
       expect(text).toBe([...generateEvents(options)].map((l) => `${l}\n`).join(''));
       expect(readFileSync(truthFile, 'utf8')).toBe(formatTruth(generateTruth(options)));

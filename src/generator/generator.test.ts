@@ -77,11 +77,20 @@ describe('truth matches the stream', () => {
     { users: 42, seed: 42, buggyRelease: true },
     { users: 20, seed: 7, noise: false },
     { users: 400, seed: 3, buggyRelease: true, cohortSize: 150 },
+    { users: 80, seed: 8, days: 1, start: '2025-12-31T22:00:00.000Z', buggyRelease: true },
   ] as GeneratorOptions[]) {
     it(`reference pipeline reproduces counts and every session: ${JSON.stringify(options)}`, () => {
       const { lines, truth } = run(options);
       const { problems } = verifyAgainstTruth(lines, truth);
       expect(problems).toEqual([]);
+      const start = Date.parse(truth.period.start);
+      const end = Date.parse(truth.period.end);
+      for (const u of truth.users) {
+        for (const s of u.sessions) {
+          expect(Date.parse(s.startedAt)).toBeGreaterThanOrEqual(start);
+          expect(Date.parse(s.endedAt)).toBeLessThan(end);
+        }
+      }
     });
   }
 

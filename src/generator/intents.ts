@@ -122,8 +122,12 @@ class SessionBuilder {
     this.track('product_viewed', { product_id: productId, price: productPrice(productId) }, undefined, `/products/${productId}`);
   }
 
-  productAdd(productId: number, cartId: string): void {
-    this.track('product_added', { product_id: productId, cart_id: cartId, quantity: this.rng.chance(0.85) ? 1 : 2, price: productPrice(productId) });
+  /** Returns the line value (price × quantity). */
+  productAdd(productId: number, cartId: string): number {
+    const quantity = this.rng.chance(0.85) ? 1 : 2;
+    const price = productPrice(productId);
+    this.track('product_added', { product_id: productId, cart_id: cartId, quantity, price });
+    return price * quantity;
   }
 
   click(target: string, gap?: number): void {
@@ -188,7 +192,7 @@ function landing(b: SessionBuilder): void {
   }
 }
 
-function checkoutPrelude(b: SessionBuilder): string {
+function checkoutPrelude(b: SessionBuilder): { cartId: string; value: number } {
   landing(b);
   const cartId = b.id('cart');
   const products = distinctProducts(b.rng, b.rng.int(1, 2));
@@ -198,21 +202,21 @@ function checkoutPrelude(b: SessionBuilder): string {
   }
   const toAdd = b.rng.chance(0.7) ? products.slice(0, 1) : products;
   let value = 0;
-  for (const p of toAdd) {
-    b.productAdd(p, cartId);
-    value += productPrice(p);
-  }
+  for (const p of toAdd) value += b.productAdd(p, cartId);
+  value = Math.round(value * 100) / 100;
   b.page('/cart');
-  b.track('checkout_started', { cart_id: cartId, value: Math.round(value * 100) / 100, currency: 'USD' });
+  b.track('checkout_started', { cart_id: cartId, value, currency: 'USD' });
   b.page('/checkout');
-  return cartId;
+  return { cartId, value };
 }
 
-function orderCompleted(b: SessionBuilder, cartId: string): void {
+function orderCompleted(b: SessionBuilder, cart: { cartId: string; value: number }): void {
+  const shipping = cart.value >= 100 ? 0 : 4.95;
   b.track('order_completed', {
     order_id: b.id('ord'),
-    cart_id: cartId,
-    revenue: Math.round(b.rng.int(1999, 39999)) / 100,
+    cart_id: cart.cartId,
+    revenue: Math.round((cart.value + shipping) * 100) / 100,
+    shipping,
     currency: 'USD',
   });
   b.page('/order/confirmation');
@@ -255,7 +259,7 @@ const BUILDERS: Record<Intent, (b: SessionBuilder) => void> = {
   },
 
   checkout_struggle(b) {
-    const cartId = checkoutPrelude(b);
+    const cart = checkoutPrelude(b);
     const errors = b.rng.int(3, 7);
     for (let i = 0; i < errors; i++) {
       if (i > 0 && b.rng.chance(0.35)) b.click('button#checkout-submit'); // ≥ 5 s apart: frustration, not rage
@@ -263,7 +267,7 @@ const BUILDERS: Record<Intent, (b: SessionBuilder) => void> = {
     }
     if (b.rng.chance(0.5)) {
       b.track('form_submitted', { form: 'checkout', success: true });
-      orderCompleted(b, cartId);
+      orderCompleted(b, cart);
     } else {
       if (b.rng.chance(0.5)) b.track('form_submitted', { form: 'checkout', success: false });
       if (b.rng.chance(0.5)) b.page('/help');
@@ -271,18 +275,18 @@ const BUILDERS: Record<Intent, (b: SessionBuilder) => void> = {
   },
 
   checkout_minor_trouble(b) {
-    const cartId = checkoutPrelude(b);
+    const cart = checkoutPrelude(b);
     const errors = b.rng.int(1, 2);
     for (let i = 0; i < errors; i++) formError(b, 'checkout');
     b.track('form_submitted', { form: 'checkout', success: true });
-    if (b.rng.chance(0.85)) orderCompleted(b, cartId);
+    if (b.rng.chance(0.85)) orderCompleted(b, cart);
   },
 
   checkout_success(b) {
-    const cartId = checkoutPrelude(b);
+    const cart = checkoutPrelude(b);
     if (b.rng.chance(0.5)) b.page('/checkout/payment');
     b.track('form_submitted', { form: 'checkout', success: true });
-    orderCompleted(b, cartId);
+    orderCompleted(b, cart);
   },
 
   onboarding_dropoff(b) {
