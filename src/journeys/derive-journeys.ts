@@ -1,0 +1,57 @@
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
+import type { Session, SessionEvent } from '../domain/session.js';
+import { sessionFlags, FLAG_RULE_VERSION } from './flags.js';
+import { funnelOutcome } from './funnels.js';
+import type { JourneyConfig } from './parse-journey-config.js';
+import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
+
+export interface UserJourneys {
+  /** The sessions with their label and flag names filled in (sorted). */
+  sessions: Session[];
+  findings: Finding[];
+  funnelOutcomes: FunnelOutcome[];
+}
+
+/** Labels, flags and funnel outcomes of one user's sessions: a pure function of the events and rules. */
+export function createDeriveJourneys(config: JourneyConfig) {
+  return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[]): UserJourneys {
+    // Properties are parsed once per event and shared by every rule, flag and funnel.
+    const all = toRuleEvents(events);
+    const bySession = new Map<string, RuleEvent[]>();
+    events.forEach((event, index) => {
+      const list = bySession.get(event.sessionId);
+      if (list) list.push(all[index]!);
+      else bySession.set(event.sessionId, [all[index]!]);
+    });
+    const findings: Finding[] = [];
+    const funnelOutcomes: FunnelOutcome[] = [];
+    const labelled: Session[] = [];
+    for (const session of sessions) {
+      const ruleEvents = bySession.get(session.sessionId) ?? [];
+      const base = { userId, sessionId: session.sessionId, startedAt: session.startedAt };
+      const sessionFindings: Finding[] = [];
+      for (const rule of config.labels) {
+        const match = evaluateRule(rule, ruleEvents);
+        if (match) sessionFindings.push({ kind: 'label', name: rule.name, ruleVersion: rule.version, ...base, ...match });
+      }
+      for (const flag of sessionFlags(session, ruleEvents, config.flags)) {
+        sessionFindings.push({ kind: 'flag', ruleVersion: FLAG_RULE_VERSION, ...base, ...flag });
+      }
+      for (const funnel of config.funnels) {
+        funnelOutcomes.push(funnelOutcome(funnel, ruleEvents, { scope: 'session', subjectId: session.sessionId, userId, fallbackStart: session.startedAt }));
+      }
+      findings.push(...sessionFindings);
+      labelled.push({
+        ...session,
+        labels: sessionFindings.filter((f) => f.kind === 'label').map((f) => f.name).sort(),
+        flags: sessionFindings.filter((f) => f.kind === 'flag').map((f) => f.name).sort(),
+      });
+    }
+    if (sessions.length > 0) {
+      for (const funnel of config.funnels) {
+        funnelOutcomes.push(funnelOutcome(funnel, all, { scope: 'user', subjectId: userId, userId, fallbackStart: sessions[0]!.startedAt }));
+      }
+    }
+    return { sessions: labelled, findings, funnelOutcomes };
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import type { Session } from '../domain/session.js';
+import { DEFAULT_FUNNELS } from './defaults.js';
+import { DEFAULT_FLAG_SETTINGS, sessionFlags } from './flags.js';
+import { funnelProgress } from './funnels.js';
+import type { RuleEvent } from './rules.js';
+
+const purchase = DEFAULT_FUNNELS.find((f) => f.name === 'purchase')!;
+function events(spec: Array<[string, number]>): RuleEvent[] {
+  return spec.map(([event, at], index) => ({ messageId: `m${index}`, event, eventTime: at, properties: {} }));
+}
+
+describe('funnels', () => {
+  it('converts when every step happens in order within the window', () => {
+    const progress = funnelProgress(purchase, events([['product_viewed', 0], ['page_viewed', 5], ['product_added', 10], ['checkout_started', 20], ['order_completed', 30]]));
+    expect(progress).toEqual({ startedAt: 0, stepsReached: 4, evidence: ['m0', 'm2', 'm3', 'm4'] });
+  });
+
+  it('reports the step where the best attempt dropped', () => {
+    expect(funnelProgress(purchase, events([['product_viewed', 0], ['product_added', 10], ['page_viewed', 20]])).stepsReached).toBe(2);
+    expect(funnelProgress(purchase, events([['product_added', 0], ['checkout_started', 10]])).stepsReached).toBe(0);
+  });
+
+  it('does not count steps out of order or outside the window', () => {
+    expect(funnelProgress(purchase, events([['product_added', 0], ['product_viewed', 1]])).stepsReached).toBe(1);
+    const slow = funnelProgress({ ...purchase, windowMs: 100 }, events([['product_viewed', 0], ['product_added', 50], ['checkout_started', 150]]));
+    expect(slow.stepsReached).toBe(2);
+    // A later attempt that gets further wins.
+    const retried = funnelProgress({ ...purchase, windowMs: 100 }, events([['product_viewed', 0], ['product_viewed', 1000], ['product_added', 1010], ['checkout_started', 1020], ['order_completed', 1030]]));
+    expect(retried).toMatchObject({ startedAt: 1000, stepsReached: 4 });
+  });
+});
+
+const session = (flags: string[] = []): Session => ({
+  sessionId: 's',
+  userId: 'u',
+  anonymousIds: [],
+  startedAt: 0,
+  endedAt: 0,
+  eventCount: 0,
+  firstEvent: 'page_viewed',
+  lastEvent: 'page_viewed',
+  firstMessageId: 'm0',
+  appVersions: [],
+  flags,
+  labels: [],
+});
+const evenly = (count: number, gapMs: number) => Array.from({ length: count }, (_, i) => ({ messageId: `m${i}`, event: 'page_viewed', eventTime: i * gapMs, properties: {} }));
+const names = (flags: ReturnType<typeof sessionFlags>) => flags.map((f) => f.name);
+
+describe('bot_like', () => {
+  it('flags hundreds of events at sub-second spacing', () => {
+    const flags = sessionFlags(session(), evenly(300, 150), DEFAULT_FLAG_SETTINGS);
+    expect(flags).toEqual([{ name: 'bot_like', detail: '300 events, median gap 150 ms, 401 events/min', evidence: ['m0', 'm299'] }]);
+  });
+
+  it('does not flag a fast human (1–3 s between events, under 30 events)', () => {
+    expect(names(sessionFlags(session(), evenly(29, 1_000), DEFAULT_FLAG_SETTINGS))).toEqual([]);
+    expect(names(sessionFlags(session(), evenly(60, 2_000), DEFAULT_FLAG_SETTINGS))).toEqual([]);
+  });
+
+  it('does not flag a human whose rage-click burst is a few events among slower ones', () => {
+    const slow = evenly(30, 20_000);
+    const burst = [0, 1, 2, 3, 4].map((i) => ({ messageId: `r${i}`, event: 'button_clicked', eventTime: 600_000 + i * 300, properties: {} }));
+    expect(names(sessionFlags(session(), [...slow, ...burst].sort((a, b) => a.eventTime - b.eventTime), DEFAULT_FLAG_SETTINGS))).toEqual([]);
+  });
+
+  it('passes the sessionizer’s overlong cut through as a flag with evidence', () => {
+    expect(sessionFlags(session(['overlong_session']), evenly(3, 60_000), DEFAULT_FLAG_SETTINGS)).toMatchObject([{ name: 'overlong_session', evidence: ['m0', 'm2'] }]);
+  });
+});
