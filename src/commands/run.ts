@@ -2,6 +2,7 @@ import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
 import { createProcessLine } from '../pipeline/process-line.js';
 import { createSessionize } from '../pipeline/sessionize.js';
+import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createProgress } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
 import { openStores } from '../stores/open-stores.js';
@@ -23,7 +24,12 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     const ingest = createIngest({
       raw: stores.raw,
       processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
-      deriveDirtyUsers: createDeriveDirtyUsers({ raw: stores.raw, analytics: stores.analytics, sessionize: createSessionize(config.pipeline) }),
+      deriveDirtyUsers: createDeriveDirtyUsers({
+        raw: stores.raw,
+        analytics: stores.analytics,
+        sessionize: createSessionize(config.pipeline),
+        deriveJourneys: createDeriveJourneys(config.journeys),
+      }),
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: 250_000,
       deriveIntervalMs: 5_000,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationMs, isValidZone } from '../domain/time.js';
+import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 export const PROPERTY_TYPES: readonly PropertyType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
@@ -42,6 +43,8 @@ export interface JourneyConfig {
   dataDir: string;
   pipeline: PipelineConfig;
   trackingPlan: TrackingPlan | null;
+  /** Label rules, funnels and flag thresholds (shipped defaults plus the config file's). */
+  journeys: JourneyRules;
   stores: { raw: RawStoreConfig; analytics: AnalyticsStoreConfig };
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
@@ -103,7 +106,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const warnings: string[] = [];
   const reader = new SectionReader(errors);
   const root = reader.object(document, '');
-  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'flags', 'checks']);
+  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'disable_default_labels', 'flags', 'checks']);
   for (const key of Object.keys(root)) if (!known.has(key)) warnings.push(`${source}: unknown top-level key "${key}" ignored`);
 
   const pipelineDoc = reader.object(root.pipeline, 'pipeline');
@@ -125,6 +128,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
   }
 
   const trackingPlan = root.tracking_plan === undefined ? null : readTrackingPlan(reader, root.tracking_plan);
+  const journeys = parseJourneyConfig(root);
+  for (const error of journeys.errors) reader.fail(error);
 
   const storesDoc = reader.object(root.stores, 'stores');
   const rawDoc = reader.object(storesDoc.raw, 'stores.raw');
@@ -156,7 +161,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
-  return { ok: true, config: { dataDir, pipeline, trackingPlan, stores: { raw, analytics }, redact, source }, warnings };
+  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, stores: { raw, analytics }, redact, source }, warnings };
 }
 
 function readTrackingPlan(reader: SectionReader, value: unknown): TrackingPlan {

@@ -2,7 +2,7 @@ import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { sessionFlags, FLAG_RULE_VERSION } from './flags.js';
 import { funnelOutcome } from './funnels.js';
-import type { JourneyConfig } from './parse-journey-config.js';
+import type { JourneyRules } from './parse-journey-config.js';
 import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
 
 export interface UserJourneys {
@@ -13,7 +13,7 @@ export interface UserJourneys {
 }
 
 /** Labels, flags and funnel outcomes of one user's sessions: a pure function of the events and rules. */
-export function createDeriveJourneys(config: JourneyConfig) {
+export function createDeriveJourneys(config: JourneyRules) {
   return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[]): UserJourneys {
     // Properties are parsed once per event and shared by every rule, flag and funnel.
     const all = toRuleEvents(events);

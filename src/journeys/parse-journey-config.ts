@@ -5,7 +5,7 @@ import type { FlagSettings } from './flags.js';
 import { DEFAULT_FLAG_SETTINGS } from './flags.js';
 import { DEFAULT_FUNNELS, DEFAULT_LABEL_RULES } from './defaults.js';
 
-export interface JourneyConfig {
+export interface JourneyRules {
   labels: LabelRule[];
   funnels: FunnelDefinition[];
   flags: FlagSettings;
@@ -16,7 +16,7 @@ export interface JourneyConfig {
  * wrong with it. User labels are added to the shipped defaults; one with a default's name
  * replaces it; `disable_default_labels: true` drops the defaults.
  */
-export function parseJourneyConfig(root: Record<string, unknown>): { config: JourneyConfig; errors: string[] } {
+export function parseJourneyConfig(root: Record<string, unknown>): { config: JourneyRules; errors: string[] } {
   const errors: string[] = [];
   const labels = new Map<string, LabelRule>();
   if (root.disable_default_labels !== true) for (const rule of DEFAULT_LABEL_RULES) labels.set(rule.name, rule);

@@ -1,4 +1,6 @@
 import type { StoredEvent } from '../domain/event.js';
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
+import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
@@ -11,6 +13,7 @@ export interface DeriveDeps {
   raw: RawStore;
   analytics: AnalyticsStore;
   sessionize: ReturnType<typeof createSessionize>;
+  deriveJourneys: ReturnType<typeof createDeriveJourneys>;
   /** Dirty ids taken per round. */
   idsPerRound?: number;
   /** Users derived and written per analytics write. */
@@ -77,24 +80,29 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
 
     const sessions: Session[] = [];
     const events: SessionEvent[] = [];
+    const findings: Finding[] = [];
+    const funnelOutcomes: FunnelOutcome[] = [];
     const profiles: Profile[] = [];
     const removed: string[] = [];
     for (const user of users) {
       const derived = deps.sessionize(user, eventsByUser.get(user) ?? []);
+      const journeys = deps.deriveJourneys(user, derived.sessions, derived.events);
       // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
-      for (const session of derived.sessions) sessions.push(session);
+      for (const session of journeys.sessions) sessions.push(session);
       for (const event of derived.events) events.push(event);
+      for (const finding of journeys.findings) findings.push(finding);
+      for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
       const profile = buildProfile(user, eventsByUser.get(user) ?? [], derived.sessions.length);
       if (profile) profiles.push(profile);
       else removed.push(user);
     }
     const version = await deps.raw.nextVersion();
-    const written = await deps.analytics.replaceUsers(users, sessions, events, version);
+    const written = await deps.analytics.replaceUsers(users, { sessions, events, findings, funnelOutcomes }, version);
     await deps.raw.saveProfiles(profiles, removed);
     summary.users += users.length;
-    summary.sessionsWritten += written.sessionsWritten;
-    summary.sessionsDeleted += written.sessionsDeleted;
-    summary.eventsWritten += written.eventsWritten;
-    summary.eventsDeleted += written.eventsDeleted;
+    summary.sessionsWritten += written.sessions.written;
+    summary.sessionsDeleted += written.sessions.deleted;
+    summary.eventsWritten += written.events.written;
+    summary.eventsDeleted += written.events.deleted;
   }
 }

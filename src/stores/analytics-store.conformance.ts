@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
-import type { AnalyticsStore } from './analytics-store.js';
+import type { AnalyticsStore, UserDerivation } from './analytics-store.js';
 
 /**
  * Every analytics adapter (chdb in-process, ClickHouse over HTTP) passes this suite. One store
@@ -22,20 +23,32 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
 
     const sessionsOf = async (userId: string) => (await collect(store.streamSessions({}))).filter((s) => s.userId === userId);
     const eventsOf = async (userId: string) => (await collect(store.streamEvents({}))).filter((e) => e.userId === userId);
+    const counts = (sessions: [number, number], events: [number, number], findings: [number, number] = [0, 0], funnels: [number, number] = [0, 0]) => ({
+      sessions: { written: sessions[0], deleted: sessions[1] },
+      events: { written: events[0], deleted: events[1] },
+      findings: { written: findings[0], deleted: findings[1] },
+      funnel_outcomes: { written: funnels[0], deleted: funnels[1] },
+    });
 
-    it('stores sessions and events and reads them back exactly', async () => {
+    it('stores sessions, events, findings and funnel outcomes and reads them back exactly', async () => {
       const s = session('u-exact', 'm1', 1_000);
       const e = event('u-exact', 'm1', s.sessionId, 1_000);
-      expect(await store.replaceUsers(['u-exact'], [s], [e], nextVersion())).toEqual({ sessionsWritten: 1, sessionsDeleted: 0, eventsWritten: 1, eventsDeleted: 0 });
+      const f = finding(s, 'rage_clicked');
+      const o = outcome(s, 'purchase', 2);
+      expect(await store.replaceUsers(['u-exact'], derivation([s], [e], [f], [o]), nextVersion())).toEqual(counts([1, 0], [1, 0], [1, 0], [1, 0]));
       expect(await sessionsOf('u-exact')).toEqual([s]);
       expect(await eventsOf('u-exact')).toEqual([e]);
+      expect((await collect(store.streamFindings({}))).filter((x) => x.userId === 'u-exact')).toEqual([f]);
+      expect((await collect(store.streamFunnelOutcomes({}))).filter((x) => x.userId === 'u-exact')).toEqual([o]);
+      expect(await store.sessionDetail(s.sessionId)).toEqual({ session: s, events: [e], findings: [f], funnelOutcomes: [o] });
+      expect(await store.sessionDetail('no-such-session')).toBeNull();
     });
 
     it('writes nothing when the derivation did not change', async () => {
       const s = session('u-same', 'm1', 1_000);
-      const e = event('u-same', 'm1', s.sessionId, 1_000);
-      await store.replaceUsers(['u-same'], [s], [e], nextVersion());
-      expect(await store.replaceUsers(['u-same'], [s], [e], nextVersion())).toEqual({ sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 });
+      const d = derivation([s], [event('u-same', 'm1', s.sessionId, 1_000)], [finding(s, 'bot_like', 'flag')], [outcome(s, 'purchase', 4)]);
+      await store.replaceUsers(['u-same'], d, nextVersion());
+      expect(await store.replaceUsers(['u-same'], d, nextVersion())).toEqual(counts([0, 0], [0, 0]));
       expect(await sessionsOf('u-same')).toEqual([s]);
     });
 
@@ -44,25 +57,24 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       const second = session('u-merge', 'm3', 9_000_000);
       await store.replaceUsers(
         ['u-merge'],
-        [first, second],
-        [event('u-merge', 'm1', first.sessionId, 1_000), event('u-merge', 'm3', second.sessionId, 9_000_000)],
+        derivation([first, second], [event('u-merge', 'm1', first.sessionId, 1_000), event('u-merge', 'm3', second.sessionId, 9_000_000)], [finding(second, 'rage_clicked')]),
         nextVersion(),
       );
       const merged: Session = { ...first, endedAt: 9_000_000, eventCount: 3, lastEvent: 'checkout_started' };
       const result = await store.replaceUsers(
         ['u-merge'],
-        [merged],
-        [event('u-merge', 'm1', first.sessionId, 1_000), event('u-merge', 'm2', first.sessionId, 4_000_000), event('u-merge', 'm3', first.sessionId, 9_000_000)],
+        derivation([merged], [event('u-merge', 'm1', first.sessionId, 1_000), event('u-merge', 'm2', first.sessionId, 4_000_000), event('u-merge', 'm3', first.sessionId, 9_000_000)]),
         nextVersion(),
       );
-      expect(result).toEqual({ sessionsWritten: 1, sessionsDeleted: 1, eventsWritten: 2, eventsDeleted: 0 });
+      expect(result).toEqual(counts([1, 1], [2, 0], [0, 1]));
       expect(await sessionsOf('u-merge')).toEqual([merged]);
       expect((await eventsOf('u-merge')).map((e) => [e.messageId, e.sessionId])).toEqual([
         ['m1', first.sessionId],
         ['m2', first.sessionId],
         ['m3', first.sessionId],
       ]);
-      await store.replaceUsers(['u-merge'], [], [], nextVersion());
+      expect((await collect(store.streamFindings({}))).filter((x) => x.userId === 'u-merge')).toEqual([]);
+      await store.replaceUsers(['u-merge'], derivation([], []), nextVersion());
       expect(await sessionsOf('u-merge')).toEqual([]);
       expect(await eventsOf('u-merge')).toEqual([]);
     });
@@ -70,28 +82,54 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
     it('filters by time range (from inclusive, to exclusive) and orders by time', async () => {
       const day = 86_400_000;
       const sessions = [session('u-range', 'b', 2 * day), session('u-range', 'a', day), session('u-range', 'c', 3 * day)];
-      await store.replaceUsers(['u-range'], sessions, [], nextVersion());
+      await store.replaceUsers(['u-range'], derivation(sessions, []), nextVersion());
       const inRange = (await collect(store.streamSessions({ from: day, to: 3 * day }))).filter((s) => s.userId === 'u-range');
       expect(inRange.map((s) => s.firstMessageId)).toEqual(['a', 'b']);
+    });
+
+    it('reports per-day sessions, label shares, flags and funnel steps, leaving flagged sessions out unless asked', async () => {
+      const day = 400 * 86_400_000; // a day no other test writes
+      const clean = { ...session('u-report-1', 'r1', day), flags: [], labels: ['rage_clicked'] };
+      const converted = { ...session('u-report-2', 'r2', day + 1_000), flags: [], labels: [] };
+      const bot = { ...session('u-report-3', 'r3', day + 2_000), flags: ['bot_like'], labels: ['rage_clicked'] };
+      await store.replaceUsers(
+        ['u-report-1', 'u-report-2', 'u-report-3'],
+        derivation([clean, converted, bot], [], [], [outcome(clean, 'purchase', 1), outcome(converted, 'purchase', 4), outcome(bot, 'purchase', 2)]),
+        nextVersion(),
+      );
+      const range = { from: day, to: day + 86_400_000 };
+      const report = await store.report(range, false);
+      expect(report.sessionsPerDay).toEqual([{ day: new Date(day).toISOString().slice(0, 10), sessions: 3, flagged: 1 }]);
+      expect(report.sessions).toEqual({ total: 3, flagged: 1, counted: 2 });
+      expect(report.labels).toEqual([{ label: 'rage_clicked', sessions: 1, share: 0.5 }]);
+      expect(report.flags).toEqual([{ flag: 'bot_like', sessions: 1 }]);
+      expect(report.funnels).toEqual([{ funnel: 'purchase', totalSteps: 4, entered: 2, reachedStep: [2, 1, 1, 1], converted: 1, conversionRate: 0.5 }]);
+      const withFlagged = await store.report(range, true);
+      expect(withFlagged.labels).toEqual([{ label: 'rage_clicked', sessions: 2, share: 2 / 3 }]);
+      expect(withFlagged.funnels[0]!.reachedStep).toEqual([3, 2, 1, 1]);
     });
 
     it('binds user ids as parameters: a quote in an id is data, not SQL', async () => {
       const hostile = "x' OR '1'='1";
       const s = session(hostile, 'm1', 5_000);
-      await store.replaceUsers([hostile], [s], [], nextVersion());
+      await store.replaceUsers([hostile], derivation([s], []), nextVersion());
       expect(await sessionsOf(hostile)).toEqual([s]);
-      expect(await store.replaceUsers([hostile], [s], [], nextVersion())).toMatchObject({ sessionsWritten: 0 });
-      const counts = await store.counts();
-      expect(counts.sessions).toBeGreaterThan(0);
+      expect(await store.replaceUsers([hostile], derivation([s], []), nextVersion())).toEqual(counts([0, 0], [0, 0]));
+      expect(await store.sessionDetail("' OR 1=1 --")).toBeNull();
+      expect((await store.counts()).sessions).toBeGreaterThan(0);
     });
   });
+}
+
+function derivation(sessions: Session[], events: SessionEvent[], findings: Finding[] = [], funnelOutcomes: FunnelOutcome[] = []): UserDerivation {
+  return { sessions, events, findings, funnelOutcomes };
 }
 
 function session(userId: string, firstMessageId: string, startedAt: number): Session {
   return {
     sessionId: `${userId}/${firstMessageId}`,
     userId,
-    anonymousIds: ['anon-b', 'anon-a'].sort(),
+    anonymousIds: ['anon-a', 'anon-b'],
     startedAt,
     endedAt: startedAt + 60_000,
     eventCount: 2,
@@ -106,6 +144,14 @@ function session(userId: string, firstMessageId: string, startedAt: number): Ses
 
 function event(userId: string, messageId: string, sessionId: string, eventTime: number): SessionEvent {
   return { messageId, userId, anonymousId: 'anon-a', sessionId, eventTime, type: 'track', event: 'page_viewed', appVersion: '2.3.0', propertiesJson: '{"path":"/"}' };
+}
+
+function finding(s: Session, name: string, kind: Finding['kind'] = 'label'): Finding {
+  return { kind, name, ruleVersion: 1, userId: s.userId, sessionId: s.sessionId, startedAt: s.startedAt, detail: '4 × button_clicked', evidence: ['m1', 'm2'] };
+}
+
+function outcome(s: Session, funnel: string, stepsReached: number): FunnelOutcome {
+  return { scope: 'session', subjectId: s.sessionId, userId: s.userId, funnel, startedAt: s.startedAt, stepsReached, totalSteps: 4, converted: stepsReached === 4, evidence: ['m1'] };
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {

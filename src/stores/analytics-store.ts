@@ -1,29 +1,58 @@
+import type { Finding, FindingKind, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { TimeRange } from './raw-store.js';
 
-export interface ReplaceResult {
-  sessionsWritten: number;
-  sessionsDeleted: number;
-  eventsWritten: number;
-  eventsDeleted: number;
+/** Everything derived for a set of users, written together. */
+export interface UserDerivation {
+  sessions: readonly Session[];
+  events: readonly SessionEvent[];
+  findings: readonly Finding[];
+  funnelOutcomes: readonly FunnelOutcome[];
+}
+
+export const DERIVED_TABLES = ['sessions', 'events', 'findings', 'funnel_outcomes'] as const;
+export type DerivedTable = (typeof DERIVED_TABLES)[number];
+
+export type ReplaceResult = Record<DerivedTable, { written: number; deleted: number }>;
+
+export interface SessionDetail {
+  session: Session;
+  events: SessionEvent[];
+  findings: Finding[];
+  funnelOutcomes: FunnelOutcome[];
+}
+
+export interface JourneyReport {
+  sessionsPerDay: Array<{ day: string; sessions: number; flagged: number }>;
+  sessions: { total: number; flagged: number; counted: number };
+  labels: Array<{ label: string; sessions: number; share: number }>;
+  flags: Array<{ flag: string; sessions: number }>;
+  funnels: Array<{ funnel: string; totalSteps: number; entered: number; reachedStep: number[]; converted: number; conversionRate: number }>;
 }
 
 /**
- * What ClickHouse holds: derived sessions and placed events, partitioned by day and
- * ordered by user and time. One SQL source serves chdb (embedded) and a ClickHouse server.
+ * What ClickHouse holds: derived sessions, placed events, labels/flags with evidence and
+ * funnel outcomes, partitioned by day and ordered by user and time. One SQL source serves
+ * chdb (embedded) and a ClickHouse server.
  */
 export interface AnalyticsStore {
   readonly engine: string;
   /** Creates the database and tables if missing. Idempotent. */
   migrate(): Promise<void>;
   /**
-   * Makes the stored rows of exactly these users equal `sessions`/`events` (the complete new
-   * derivation for them): unchanged rows are left alone, changed rows rewritten, vanished rows
+   * Makes the stored rows of exactly these users equal `derivation` (their complete new
+   * derivation): unchanged rows are left alone, changed rows rewritten, vanished rows
    * tombstoned. `version` must exceed every version written before.
    */
-  replaceUsers(userIds: readonly string[], sessions: readonly Session[], events: readonly SessionEvent[], version: number): Promise<ReplaceResult>;
+  replaceUsers(userIds: readonly string[], derivation: UserDerivation, version: number): Promise<ReplaceResult>;
   streamSessions(range: TimeRange): AsyncIterable<Session>;
   streamEvents(range: TimeRange): AsyncIterable<SessionEvent>;
+  streamFindings(range: TimeRange, kind?: FindingKind): AsyncIterable<Finding>;
+  streamFunnelOutcomes(range: TimeRange): AsyncIterable<FunnelOutcome>;
+  /** One session with its events, findings and funnel outcomes; null if no such session. */
+  sessionDetail(sessionId: string): Promise<SessionDetail | null>;
+  /** Aggregates computed by the engine; flagged sessions are left out unless asked for. */
+  report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport>;
   counts(): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;
 }

@@ -1,41 +1,128 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import { InfrastructureError } from '../../errors.js';
-import type { AnalyticsStore, ReplaceResult } from '../analytics-store.js';
+import type { AnalyticsStore, DerivedTable, JourneyReport, ReplaceResult, SessionDetail, UserDerivation } from '../analytics-store.js';
 import type { TimeRange } from '../raw-store.js';
-import { FINAL_SETTINGS, quoteIdentifier, schemaStatements } from './schema.js';
+import { quoteIdentifier, READ_SETTINGS, schemaStatements, TABLES, type TableSpec, timeColumns } from './schema.js';
 
 const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
 
-interface SessionRow {
-  user_id: string;
-  started_ms: string;
-  session_id: string;
-  ended_ms: string;
-  anonymous_ids: string[];
-  event_count: number;
-  first_event: string;
-  last_event: string;
-  first_message_id: string;
-  app_versions: string[];
-  flags: string[];
-  labels: string[];
+/** A row as it travels between TS and SQL: spec column order, times as epoch ms. */
+type Row = Record<string, unknown>;
+
+interface Mapper<T> {
+  toRow(item: T): Row;
+  fromRow(row: Row): T;
 }
 
-interface EventRow {
-  user_id: string;
-  time_ms: string;
-  message_id: string;
-  session_id: string;
-  anonymous_id: string;
-  type: string;
-  event: string;
-  app_version: string;
-  properties: string;
-}
+const sessionMapper: Mapper<Session> = {
+  toRow: (s) => ({
+    user_id: s.userId,
+    started_at: s.startedAt,
+    session_id: s.sessionId,
+    ended_at: s.endedAt,
+    anonymous_ids: s.anonymousIds,
+    event_count: s.eventCount,
+    first_event: s.firstEvent,
+    last_event: s.lastEvent,
+    first_message_id: s.firstMessageId,
+    app_versions: s.appVersions,
+    flags: s.flags,
+    labels: s.labels,
+  }),
+  fromRow: (r) => ({
+    sessionId: r.session_id as string,
+    userId: r.user_id as string,
+    anonymousIds: r.anonymous_ids as string[],
+    startedAt: Number(r.started_at),
+    endedAt: Number(r.ended_at),
+    eventCount: Number(r.event_count),
+    firstEvent: r.first_event as string,
+    lastEvent: r.last_event as string,
+    firstMessageId: r.first_message_id as string,
+    appVersions: r.app_versions as string[],
+    flags: r.flags as string[],
+    labels: r.labels as string[],
+  }),
+};
+
+const eventMapper: Mapper<SessionEvent> = {
+  toRow: (e) => ({
+    user_id: e.userId,
+    event_time: e.eventTime,
+    message_id: e.messageId,
+    session_id: e.sessionId,
+    anonymous_id: e.anonymousId ?? '',
+    type: e.type,
+    event: e.event,
+    app_version: e.appVersion ?? '',
+    properties: e.propertiesJson,
+  }),
+  fromRow: (r) => ({
+    messageId: r.message_id as string,
+    userId: r.user_id as string,
+    anonymousId: r.anonymous_id === '' ? null : (r.anonymous_id as string),
+    sessionId: r.session_id as string,
+    eventTime: Number(r.event_time),
+    type: r.type as string,
+    event: r.event as string,
+    appVersion: r.app_version === '' ? null : (r.app_version as string),
+    propertiesJson: r.properties as string,
+  }),
+};
+
+const findingMapper: Mapper<Finding> = {
+  toRow: (f) => ({
+    user_id: f.userId,
+    started_at: f.startedAt,
+    session_id: f.sessionId,
+    kind: f.kind,
+    name: f.name,
+    rule_version: f.ruleVersion,
+    detail: f.detail,
+    evidence: f.evidence,
+  }),
+  fromRow: (r) => ({
+    kind: r.kind as FindingKind,
+    name: r.name as string,
+    ruleVersion: Number(r.rule_version),
+    userId: r.user_id as string,
+    sessionId: r.session_id as string,
+    startedAt: Number(r.started_at),
+    detail: r.detail as string,
+    evidence: r.evidence as string[],
+  }),
+};
+
+const funnelMapper: Mapper<FunnelOutcome & { flagged?: boolean }> = {
+  toRow: (o) => ({
+    user_id: o.userId,
+    started_at: o.startedAt,
+    scope: o.scope,
+    subject_id: o.subjectId,
+    funnel: o.funnel,
+    steps_reached: o.stepsReached,
+    total_steps: o.totalSteps,
+    converted: o.converted ? 1 : 0,
+    flagged: o.flagged ? 1 : 0,
+    evidence: o.evidence,
+  }),
+  fromRow: (r) => ({
+    scope: r.scope as FunnelOutcome['scope'],
+    subjectId: r.subject_id as string,
+    userId: r.user_id as string,
+    funnel: r.funnel as string,
+    startedAt: Number(r.started_at),
+    stepsReached: Number(r.steps_reached),
+    totalSteps: Number(r.total_steps),
+    converted: Number(r.converted) === 1,
+    evidence: r.evidence as string[],
+  }),
+};
 
 /**
- * Sessions and events in ClickHouse SQL, through @clickhouse/client. The same class serves
+ * The analytics tables in ClickHouse SQL, through @clickhouse/client. The same class serves
  * chdb (the client gets chdb's in-process connection) and a ClickHouse server (HTTP), so the
  * embedded default and production run one code path.
  */
@@ -52,87 +139,148 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 
   async migrate(): Promise<void> {
-    for (const statement of schemaStatements(this.db.slice(1, -1))) await this.command(statement);
+    for (const statement of schemaStatements(this.db.slice(1, -1))) {
+      try {
+        await this.client.command({ query: statement });
+      } catch (error) {
+        throw this.failure('create the analytics tables', error);
+      }
+    }
   }
 
-  async replaceUsers(userIds: readonly string[], sessions: readonly Session[], events: readonly SessionEvent[], version: number): Promise<ReplaceResult> {
-    const result: ReplaceResult = { sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
-    if (userIds.length === 0) return result;
-    const users = [...userIds];
-
-    const oldSessions = new Map<string, SessionRow>();
-    for await (const row of this.select<SessionRow>(
-      `SELECT user_id, toUnixTimestamp64Milli(started_at) AS started_ms, session_id, toUnixTimestamp64Milli(ended_at) AS ended_ms,
-              anonymous_ids, event_count, first_event, last_event, first_message_id, app_versions, flags, labels
-       FROM ${this.db}.sessions FINAL WHERE user_id IN {users:Array(String)}`,
-      { users },
-    )) oldSessions.set(sessionKey(row.user_id, Number(row.started_ms), row.session_id), row);
-
-    const sessionRows: Record<string, unknown>[] = [];
-    for (const session of sessions) {
-      const key = sessionKey(session.userId, session.startedAt, session.sessionId);
-      const old = oldSessions.get(key);
-      oldSessions.delete(key);
-      if (old && sameSession(old, session)) continue;
-      sessionRows.push(sessionToRow(session, version, 0));
-    }
-    for (const old of oldSessions.values()) sessionRows.push(sessionTombstone(old, version));
-    result.sessionsWritten = sessionRows.length - oldSessions.size;
-    result.sessionsDeleted = oldSessions.size;
-
-    const oldEvents = new Map<string, EventRow>();
-    for await (const row of this.select<EventRow>(
-      `SELECT user_id, toUnixTimestamp64Milli(event_time) AS time_ms, message_id, session_id, anonymous_id, type, event, app_version, properties
-       FROM ${this.db}.events FINAL WHERE user_id IN {users:Array(String)}`,
-      { users },
-    )) oldEvents.set(eventKey(row.user_id, Number(row.time_ms), row.message_id), row);
-
-    const eventRows: Record<string, unknown>[] = [];
-    for (const event of events) {
-      const key = eventKey(event.userId, event.eventTime, event.messageId);
-      const old = oldEvents.get(key);
-      oldEvents.delete(key);
-      if (old && sameEvent(old, event)) continue;
-      eventRows.push(eventToRow(event, version, 0));
-    }
-    for (const old of oldEvents.values()) eventRows.push(eventTombstone(old, version));
-    result.eventsWritten = eventRows.length - oldEvents.size;
-    result.eventsDeleted = oldEvents.size;
-
-    // Events first: a crash between the two inserts leaves sessions stale, never pointing at missing events;
-    // the raw store still marks these users dirty, so the next derive finishes the job.
-    await this.insert('events', eventRows);
-    await this.insert('sessions', sessionRows);
+  async replaceUsers(userIds: readonly string[], derivation: UserDerivation, version: number): Promise<ReplaceResult> {
+    const flaggedSessions = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.sessionId));
+    const userFlagged = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.userId));
+    const outcomes = derivation.funnelOutcomes.map((o) => ({ ...o, flagged: o.scope === 'session' ? flaggedSessions.has(o.subjectId) : userFlagged.has(o.userId) }));
+    // Sessions last: a crash part-way leaves sessions stale rather than pointing at missing rows;
+    // the users stay dirty in the raw store, so the next derive completes the job.
+    const plan: Array<[DerivedTable, Row[]]> = [
+      ['events', derivation.events.map(eventMapper.toRow)],
+      ['findings', derivation.findings.map(findingMapper.toRow)],
+      ['funnel_outcomes', outcomes.map(funnelMapper.toRow)],
+      ['sessions', derivation.sessions.map(sessionMapper.toRow)],
+    ];
+    const result = {} as ReplaceResult;
+    for (const [table, rows] of plan) result[table] = await this.replaceRows(TABLES[table], userIds, rows, version);
     return result;
   }
 
+  /** Diffs the new rows of these users against the stored ones by sorting key and content. */
+  private async replaceRows(spec: TableSpec, userIds: readonly string[], rows: readonly Row[], version: number): Promise<{ written: number; deleted: number }> {
+    if (userIds.length === 0) return { written: 0, deleted: 0 };
+    const keyOf = (row: Row) => spec.orderBy.map((column) => String(row[column])).join('\u0000');
+    const stored = new Map<string, string>();
+    const storedRows = new Map<string, Row>();
+    for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}`, { users: [...userIds] })) {
+      const key = keyOf(row);
+      stored.set(key, canonicalJson(spec, row));
+      storedRows.set(key, row);
+    }
+    const writes: Row[] = [];
+    let written = 0;
+    for (const row of rows) {
+      const key = keyOf(row);
+      const before = stored.get(key);
+      storedRows.delete(key);
+      if (before !== undefined && before === canonicalJson(spec, row)) continue;
+      writes.push(this.insertRow(spec, row, version, 0));
+      written += 1;
+    }
+    for (const row of storedRows.values()) writes.push(this.insertRow(spec, row, version, 1));
+    await this.insert(spec.name, writes);
+    return { written, deleted: storedRows.size };
+  }
+
   async *streamSessions(range: TimeRange): AsyncIterable<Session> {
-    for await (const row of this.select<SessionRow>(
-      `SELECT user_id, toUnixTimestamp64Milli(started_at) AS started_ms, session_id, toUnixTimestamp64Milli(ended_at) AS ended_ms,
-              anonymous_ids, event_count, first_event, last_event, first_message_id, app_versions, flags, labels
-       FROM ${this.db}.sessions FINAL
-       WHERE started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})
-       ORDER BY started_at, session_id`,
-      rangeParams(range),
-    )) yield rowToSession(row);
+    yield* this.streamTable(TABLES.sessions, sessionMapper, 'started_at', range, 'started_at, session_id');
   }
 
   async *streamEvents(range: TimeRange): AsyncIterable<SessionEvent> {
-    for await (const row of this.select<EventRow>(
-      `SELECT user_id, toUnixTimestamp64Milli(event_time) AS time_ms, message_id, session_id, anonymous_id, type, event, app_version, properties
-       FROM ${this.db}.events FINAL
-       WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})
-       ORDER BY event_time, message_id`,
-      rangeParams(range),
-    )) yield rowToEvent(row);
+    yield* this.streamTable(TABLES.events, eventMapper, 'event_time', range, 'event_time, message_id');
+  }
+
+  async *streamFindings(range: TimeRange, kind?: FindingKind): AsyncIterable<Finding> {
+    for await (const finding of this.streamTable(TABLES.findings, findingMapper, 'started_at', range, 'started_at, session_id, kind, name')) {
+      if (kind === undefined || finding.kind === kind) yield finding;
+    }
+  }
+
+  async *streamFunnelOutcomes(range: TimeRange): AsyncIterable<FunnelOutcome> {
+    yield* this.streamTable(TABLES.funnel_outcomes, funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel');
+  }
+
+  async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
+    let session: Session | null = null;
+    for await (const row of this.select(`SELECT ${this.selectList(TABLES.sessions)} FROM ${this.db}.sessions FINAL WHERE session_id = {id:String} LIMIT 1`, { id: sessionId })) {
+      session = sessionMapper.fromRow(row);
+    }
+    if (session === null) return null;
+    const params = { user: session.userId, id: sessionId };
+    const collect = async <T>(spec: TableSpec, mapper: Mapper<T>, where: string, order: string) => {
+      const items: T[] = [];
+      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND ${where} ORDER BY ${order}`, params)) {
+        items.push(mapper.fromRow(row));
+      }
+      return items;
+    };
+    return {
+      session,
+      events: await collect(TABLES.events, eventMapper, 'session_id = {id:String}', 'event_time, message_id'),
+      findings: await collect(TABLES.findings, findingMapper, 'session_id = {id:String}', 'kind, name'),
+      funnelOutcomes: await collect(TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = {id:String}) OR scope = 'user'", 'scope, funnel'),
+    };
+  }
+
+  async report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport> {
+    const params = { ...rangeParams(range), include: includeFlagged ? 1 : 0 };
+    const inRange = 'started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})';
+    const report: JourneyReport = { sessionsPerDay: [], sessions: { total: 0, flagged: 0, counted: 0 }, labels: [], flags: [], funnels: [] };
+    for await (const row of this.select(
+      `SELECT toString(toDate(started_at)) AS day, count() AS sessions, countIf(notEmpty(flags)) AS flagged FROM ${this.db}.sessions FINAL WHERE ${inRange} GROUP BY day ORDER BY day`,
+      params,
+    )) {
+      const day = { day: row.day as string, sessions: Number(row.sessions), flagged: Number(row.flagged) };
+      report.sessionsPerDay.push(day);
+      report.sessions.total += day.sessions;
+      report.sessions.flagged += day.flagged;
+    }
+    report.sessions.counted = includeFlagged ? report.sessions.total : report.sessions.total - report.sessions.flagged;
+    for await (const row of this.select(
+      `SELECT label, count() AS sessions FROM ${this.db}.sessions FINAL ARRAY JOIN labels AS label
+       WHERE ${inRange} AND ({include:UInt8} = 1 OR empty(flags)) GROUP BY label ORDER BY sessions DESC, label`,
+      params,
+    )) {
+      const sessions = Number(row.sessions);
+      report.labels.push({ label: row.label as string, sessions, share: report.sessions.counted ? sessions / report.sessions.counted : 0 });
+    }
+    for await (const row of this.select(
+      `SELECT flag, count() AS sessions FROM ${this.db}.sessions FINAL ARRAY JOIN flags AS flag WHERE ${inRange} GROUP BY flag ORDER BY sessions DESC, flag`,
+      params,
+    )) {
+      report.flags.push({ flag: row.flag as string, sessions: Number(row.sessions) });
+    }
+    const funnels = new Map<string, { totalSteps: number; byReached: Map<number, number> }>();
+    for await (const row of this.select(
+      `SELECT funnel, any(total_steps) AS total_steps, steps_reached, count() AS sessions FROM ${this.db}.funnel_outcomes FINAL
+       WHERE scope = 'session' AND ${inRange} AND ({include:UInt8} = 1 OR flagged = 0) GROUP BY funnel, steps_reached ORDER BY funnel, steps_reached`,
+      params,
+    )) {
+      const entry = funnels.get(row.funnel as string) ?? { totalSteps: Number(row.total_steps), byReached: new Map() };
+      entry.byReached.set(Number(row.steps_reached), Number(row.sessions));
+      funnels.set(row.funnel as string, entry);
+    }
+    for (const [funnel, { totalSteps, byReached }] of funnels) {
+      const reachedStep = Array.from({ length: totalSteps }, (_, step) => [...byReached].filter(([reached]) => reached >= step + 1).reduce((sum, [, n]) => sum + n, 0));
+      const entered = reachedStep[0] ?? 0;
+      const converted = reachedStep[totalSteps - 1] ?? 0;
+      report.funnels.push({ funnel, totalSteps, entered, reachedStep, converted, conversionRate: entered ? converted / entered : 0 });
+    }
+    return report;
   }
 
   async counts(): Promise<{ sessions: number; events: number }> {
-    const counts: { sessions: number; events: number } = { sessions: 0, events: 0 };
-    for await (const row of this.select<{ sessions: string; events: string }>(
-      `SELECT (SELECT count() FROM ${this.db}.sessions FINAL) AS sessions, (SELECT count() FROM ${this.db}.events FINAL) AS events`,
-      {},
-    )) {
+    const counts = { sessions: 0, events: 0 };
+    for await (const row of this.select(`SELECT (SELECT count() FROM ${this.db}.sessions FINAL) AS sessions, (SELECT count() FROM ${this.db}.events FINAL) AS events`, {})) {
       counts.sessions = Number(row.sessions);
       counts.events = Number(row.events);
     }
@@ -144,15 +292,31 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     await this.onClose();
   }
 
-  private async command(query: string): Promise<void> {
-    try {
-      await this.client.command({ query });
-    } catch (error) {
-      throw this.failure('run a schema statement', error);
-    }
+  private async *streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string): AsyncIterable<T> {
+    const query = `SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL
+      WHERE ${timeColumn} >= fromUnixTimestamp64Milli({from:Int64}) AND ${timeColumn} < fromUnixTimestamp64Milli({to:Int64}) ORDER BY ${order}`;
+    for await (const row of this.select(query, rangeParams(range))) yield mapper.fromRow(row);
   }
 
-  private async insert(table: 'sessions' | 'events', values: Record<string, unknown>[]): Promise<void> {
+  /**
+   * The spec's columns in order, times as epoch ms. The ms value gets its own alias: in
+   * ClickHouse an alias shadows the column in WHERE, which would defeat partition pruning.
+   */
+  private selectList(spec: TableSpec): string {
+    const times = timeColumns(spec);
+    return spec.columns.map(([name]) => (times.has(name) ? `toUnixTimestamp64Milli(${name}) AS ${name}${MS_SUFFIX}` : name)).join(', ');
+  }
+
+  private insertRow(spec: TableSpec, row: Row, version: number, isDeleted: 0 | 1): Row {
+    const times = timeColumns(spec);
+    const out: Row = {};
+    for (const [name] of spec.columns) out[name] = times.has(name) ? toClickHouseTime(Number(row[name])) : row[name];
+    out.version = version;
+    out.is_deleted = isDeleted;
+    return out;
+  }
+
+  private async insert(table: string, values: Row[]): Promise<void> {
     const BATCH = 50_000;
     try {
       for (let start = 0; start < values.length; start += BATCH) {
@@ -164,15 +328,15 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 
   /** Streams rows; parameters are bound server-side, never spliced into SQL. */
-  private async *select<T>(query: string, params: Record<string, unknown>): AsyncIterable<T> {
+  private async *select(query: string, params: Record<string, unknown>): AsyncIterable<Row> {
     let resultSet;
     try {
-      resultSet = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: FINAL_SETTINGS });
+      resultSet = await this.client.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });
     } catch (error) {
       throw this.failure('query', error);
     }
-    for await (const rows of resultSet.stream<T>()) {
-      for (const row of rows) yield row.json();
+    for await (const rows of resultSet.stream<Row>()) {
+      for (const row of rows) yield withTimeNames(row.json());
     }
   }
 
@@ -185,122 +349,28 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 }
 
+const MS_SUFFIX = '__ms';
+
+function withTimeNames(row: Row): Row {
+  for (const key of Object.keys(row)) {
+    if (key.endsWith(MS_SUFFIX)) {
+      row[key.slice(0, -MS_SUFFIX.length)] = row[key];
+      delete row[key];
+    }
+  }
+  return row;
+}
+
+/** Rows compare by content: every column in spec order, numbers as numbers. */
+function canonicalJson(spec: TableSpec, row: Row): string {
+  return JSON.stringify(spec.columns.map(([name]) => (typeof row[name] === 'bigint' ? Number(row[name]) : row[name])));
+}
+
 function rangeParams(range: TimeRange): { from: number; to: number } {
   return { from: range.from ?? 0, to: Math.min(range.to ?? MAX_TIME, MAX_TIME) };
-}
-
-function sessionKey(userId: string, startedAt: number, sessionId: string): string {
-  return `${userId}\u0000${startedAt}\u0000${sessionId}`;
-}
-
-function eventKey(userId: string, eventTime: number, messageId: string): string {
-  return `${userId}\u0000${eventTime}\u0000${messageId}`;
 }
 
 /** ClickHouse parses this text form of DateTime64(3) in any server configuration. */
 function toClickHouseTime(epochMs: number): string {
   return new Date(epochMs).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function sessionToRow(session: Session, version: number, isDeleted: 0 | 1): Record<string, unknown> {
-  return {
-    user_id: session.userId,
-    started_at: toClickHouseTime(session.startedAt),
-    session_id: session.sessionId,
-    ended_at: toClickHouseTime(session.endedAt),
-    anonymous_ids: session.anonymousIds,
-    event_count: session.eventCount,
-    first_event: session.firstEvent,
-    last_event: session.lastEvent,
-    first_message_id: session.firstMessageId,
-    app_versions: session.appVersions,
-    flags: session.flags,
-    labels: session.labels,
-    version,
-    is_deleted: isDeleted,
-  };
-}
-
-function sessionTombstone(row: SessionRow, version: number): Record<string, unknown> {
-  return { ...sessionToRow(rowToSession(row), version, 1) };
-}
-
-function rowToSession(row: SessionRow): Session {
-  return {
-    sessionId: row.session_id,
-    userId: row.user_id,
-    anonymousIds: row.anonymous_ids,
-    startedAt: Number(row.started_ms),
-    endedAt: Number(row.ended_ms),
-    eventCount: Number(row.event_count),
-    firstEvent: row.first_event,
-    lastEvent: row.last_event,
-    firstMessageId: row.first_message_id,
-    appVersions: row.app_versions,
-    flags: row.flags,
-    labels: row.labels,
-  };
-}
-
-function sameSession(row: SessionRow, session: Session): boolean {
-  return (
-    Number(row.ended_ms) === session.endedAt &&
-    Number(row.event_count) === session.eventCount &&
-    row.first_event === session.firstEvent &&
-    row.last_event === session.lastEvent &&
-    row.first_message_id === session.firstMessageId &&
-    sameList(row.anonymous_ids, session.anonymousIds) &&
-    sameList(row.app_versions, session.appVersions) &&
-    sameList(row.flags, session.flags) &&
-    sameList(row.labels, session.labels)
-  );
-}
-
-function eventToRow(event: SessionEvent, version: number, isDeleted: 0 | 1): Record<string, unknown> {
-  return {
-    user_id: event.userId,
-    event_time: toClickHouseTime(event.eventTime),
-    message_id: event.messageId,
-    session_id: event.sessionId,
-    anonymous_id: event.anonymousId ?? '',
-    type: event.type,
-    event: event.event,
-    app_version: event.appVersion ?? '',
-    properties: event.propertiesJson,
-    version,
-    is_deleted: isDeleted,
-  };
-}
-
-function eventTombstone(row: EventRow, version: number): Record<string, unknown> {
-  return eventToRow(rowToEvent(row), version, 1);
-}
-
-function rowToEvent(row: EventRow): SessionEvent {
-  return {
-    messageId: row.message_id,
-    userId: row.user_id,
-    anonymousId: row.anonymous_id === '' ? null : row.anonymous_id,
-    sessionId: row.session_id,
-    eventTime: Number(row.time_ms),
-    type: row.type,
-    event: row.event,
-    appVersion: row.app_version === '' ? null : row.app_version,
-    propertiesJson: row.properties,
-  };
-}
-
-function sameEvent(row: EventRow, event: SessionEvent): boolean {
-  return (
-    row.session_id === event.sessionId &&
-    row.anonymous_id === (event.anonymousId ?? '') &&
-    row.type === event.type &&
-    row.event === event.event &&
-    row.app_version === (event.appVersion ?? '') &&
-    row.properties === event.propertiesJson
-  );
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((value, index) => value === b[index]);
 }

@@ -4,50 +4,114 @@
  * ReplacingMergeTree(version, is_deleted): a re-derived row replaces the old one with the same
  * sorting key, and a vanished row is removed by a tombstone (is_deleted = 1) carrying a higher
  * version. Readers use FINAL, so the answer never depends on whether a merge has run yet.
- * Rows with one key always land in one partition (the key contains the partitioning time), so
- * `do_not_merge_across_partitions_select_final` is safe and keeps FINAL cheap.
+ * Every sorting key contains the partitioning time, so rows with one key always land in one
+ * partition and `do_not_merge_across_partitions_select_final` keeps FINAL cheap.
  */
+
+export type ColumnKind = 'time' | 'value';
+
+export interface TableSpec {
+  name: 'sessions' | 'events' | 'findings' | 'funnel_outcomes';
+  /** Column name → ClickHouse type. Times are DateTime64(3, 'UTC') and travel as epoch ms. */
+  columns: ReadonlyArray<readonly [name: string, type: string]>;
+  partitionBy: string;
+  orderBy: readonly string[];
+}
+
+const TIME = "DateTime64(3, 'UTC')";
+
+export const TABLES: Record<TableSpec['name'], TableSpec> = {
+  sessions: {
+    name: 'sessions',
+    columns: [
+      ['user_id', 'String'],
+      ['started_at', TIME],
+      ['session_id', 'String'],
+      ['ended_at', TIME],
+      ['anonymous_ids', 'Array(String)'],
+      ['event_count', 'UInt32'],
+      ['first_event', 'LowCardinality(String)'],
+      ['last_event', 'LowCardinality(String)'],
+      ['first_message_id', 'String'],
+      ['app_versions', 'Array(LowCardinality(String))'],
+      ['flags', 'Array(LowCardinality(String))'],
+      ['labels', 'Array(LowCardinality(String))'],
+    ],
+    partitionBy: 'toDate(started_at)',
+    orderBy: ['user_id', 'started_at', 'session_id'],
+  },
+  events: {
+    name: 'events',
+    columns: [
+      ['user_id', 'String'],
+      ['event_time', TIME],
+      ['message_id', 'String'],
+      ['session_id', 'String'],
+      ['anonymous_id', 'String'],
+      ['type', 'LowCardinality(String)'],
+      ['event', 'LowCardinality(String)'],
+      ['app_version', 'LowCardinality(String)'],
+      ['properties', 'String'],
+    ],
+    partitionBy: 'toDate(event_time)',
+    orderBy: ['user_id', 'event_time', 'message_id'],
+  },
+  findings: {
+    name: 'findings',
+    columns: [
+      ['user_id', 'String'],
+      ['started_at', TIME],
+      ['session_id', 'String'],
+      ['kind', 'LowCardinality(String)'],
+      ['name', 'LowCardinality(String)'],
+      ['rule_version', 'UInt32'],
+      ['detail', 'String'],
+      ['evidence', 'Array(String)'],
+    ],
+    partitionBy: 'toDate(started_at)',
+    orderBy: ['user_id', 'started_at', 'session_id', 'kind', 'name'],
+  },
+  funnel_outcomes: {
+    name: 'funnel_outcomes',
+    columns: [
+      ['user_id', 'String'],
+      ['started_at', TIME],
+      ['scope', 'LowCardinality(String)'],
+      ['subject_id', 'String'],
+      ['funnel', 'LowCardinality(String)'],
+      ['steps_reached', 'UInt8'],
+      ['total_steps', 'UInt8'],
+      ['converted', 'UInt8'],
+      ['flagged', 'UInt8'],
+      ['evidence', 'Array(String)'],
+    ],
+    partitionBy: 'toDate(started_at)',
+    orderBy: ['user_id', 'started_at', 'scope', 'subject_id', 'funnel'],
+  },
+};
+
+export function timeColumns(spec: TableSpec): Set<string> {
+  return new Set(spec.columns.filter(([, type]) => type === TIME).map(([name]) => name));
+}
+
 export function schemaStatements(database: string): string[] {
   const db = quoteIdentifier(database);
   return [
     `CREATE DATABASE IF NOT EXISTS ${db}`,
-    `CREATE TABLE IF NOT EXISTS ${db}.sessions (
-      user_id String,
-      started_at DateTime64(3, 'UTC'),
-      session_id String,
-      ended_at DateTime64(3, 'UTC'),
-      anonymous_ids Array(String),
-      event_count UInt32,
-      first_event LowCardinality(String),
-      last_event LowCardinality(String),
-      first_message_id String,
-      app_versions Array(LowCardinality(String)),
-      flags Array(LowCardinality(String)),
-      labels Array(LowCardinality(String)),
+    ...Object.values(TABLES).map(
+      (spec) => `CREATE TABLE IF NOT EXISTS ${db}.${spec.name} (
+      ${spec.columns.map(([name, type]) => `${name} ${type}`).join(',\n      ')},
       version UInt64,
       is_deleted UInt8
     ) ENGINE = ReplacingMergeTree(version, is_deleted)
-    PARTITION BY toDate(started_at)
-    ORDER BY (user_id, started_at, session_id)`,
-    `CREATE TABLE IF NOT EXISTS ${db}.events (
-      user_id String,
-      event_time DateTime64(3, 'UTC'),
-      message_id String,
-      session_id String,
-      anonymous_id String,
-      type LowCardinality(String),
-      event LowCardinality(String),
-      app_version LowCardinality(String),
-      properties String,
-      version UInt64,
-      is_deleted UInt8
-    ) ENGINE = ReplacingMergeTree(version, is_deleted)
-    PARTITION BY toDate(event_time)
-    ORDER BY (user_id, event_time, message_id)`,
+    PARTITION BY ${spec.partitionBy}
+    ORDER BY (${spec.orderBy.join(', ')})`,
+    ),
   ];
 }
 
-export const FINAL_SETTINGS = { do_not_merge_across_partitions_select_final: 1 } as const;
+/** Reading settings: cheap FINAL (keys never span partitions) and 64-bit numbers as JSON numbers. */
+export const READ_SETTINGS = { do_not_merge_across_partitions_select_final: 1, output_format_json_quote_64bit_integers: 0 } as const;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
