@@ -81,7 +81,7 @@ if [ -z "$GO_MINOR" ] || [ "$GO_MINOR" -lt "$GO_MIN_MINOR" ]; then
     mod="golang.org/toolchain@v0.0.1-$GO_FALLBACK_TOOLCHAIN.linux-$("$GO" env GOARCH)"
     dir="$(cd "$CACHE" && GOFLAGS= GO111MODULE=on "$GO" mod download -json "$mod" |
       sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-    [ -n "$dir" ] && [ -x "$dir/bin/go" ] || die "could not fetch Go toolchain module $mod"
+    [ -n "$dir" ] && [ -f "$dir/bin/go" ] || die "could not fetch Go toolchain module $mod"
     rm -rf "$TC_DIR.tmp" && cp -r "$dir" "$TC_DIR.tmp" && chmod -R u+w "$TC_DIR.tmp"
     chmod +x "$TC_DIR.tmp"/bin/* "$TC_DIR.tmp"/pkg/tool/*/* 2>/dev/null || true
     mv "$TC_DIR.tmp" "$TC_DIR"
@@ -124,9 +124,12 @@ install_kafka() {
   </dependencies>
 </project>
 EOF
-  mvn -B -q -Dstyle.color=never -f "$dir/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$dir/libs" >&2 ||
+  # (pipefail: a Maven failure fails the pipeline; sed only strips its colour codes)
+  if ! mvn -B -q -Dstyle.color=never -f "$dir/pom.xml" dependency:copy-dependencies \
+      -DincludeScope=runtime -DoutputDirectory="$dir/libs" 2>&1 |
+      sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
     die "Maven could not resolve Kafka $v (see output above)"
+  fi
   [ -f "$dir/libs/kafka_2.13-$v.jar" ] || die "Kafka $v: kafka_2.13-$v.jar missing after resolution"
   echo "$stamp" >"$dir/.installed"
   log "Kafka $v: installed $(ls "$dir/libs" | wc -l) jars into $dir/libs"
