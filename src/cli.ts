@@ -1,6 +1,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
 import { runDemo } from './commands/demo.js';
+import { runExplain } from './commands/explain.js';
+import { runReport } from './commands/report.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
 import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
@@ -52,6 +54,29 @@ export function buildProgram(io: CommandIo): Command {
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string }) => {
       await runExport(context(), kind, options);
+    });
+
+  program
+    .command('explain')
+    .description('show why a session has its labels, flags and funnel outcomes, with the evidence events')
+    .argument('<session-id>')
+    .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .action(async (sessionId: string, options: { output?: string; wait: string }) => {
+      await runExplain(context(), sessionId, options);
+    });
+
+  program
+    .command('report')
+    .description('funnel conversion, label shares, flags, sessions per day and rejected accounting')
+    .option('--from <time>', 'sessions starting from this time (inclusive)')
+    .option('--to <time>', 'up to this time (exclusive)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
+    .option('--include-flagged', 'count flagged sessions in journey figures too')
+    .addOption(new Option('-o, --output <format>', 'table | json | ndjson (default: table on a terminal, json when piped)'))
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {
+      await runReport(context(), { ...options, includeFlagged: Boolean(options.includeFlagged) });
     });
 
   program

@@ -1,11 +1,11 @@
 import { UsageError } from '../errors.js';
-import { eventRecord, profileRecord, rejectedRecord, sessionRecord } from '../render/records.js';
+import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, rejectedRecord, sessionRecord } from '../render/records.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
-export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles'] as const;
+export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles', 'journeys', 'labels', 'flags'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 export interface ExportOptions {
@@ -35,7 +35,14 @@ export async function runExport(context: CommandContext, kind: string, options: 
     // Sessions and events live in the analytics store, which embedded chdb opens in one process at a time.
     const analytics = await openAnalyticsStore(context.config, raw, { command: `journeyctl export ${kind}`, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
     try {
-      const records = kind === 'sessions' ? map(analytics.streamSessions(range), sessionRecord) : map(analytics.streamEvents(range), eventRecord);
+      const records =
+        kind === 'sessions'
+          ? map(analytics.streamSessions(range), sessionRecord)
+          : kind === 'events'
+            ? map(analytics.streamEvents(range), eventRecord)
+            : kind === 'journeys'
+              ? map(analytics.streamFunnelOutcomes(range), funnelOutcomeRecord)
+              : map(analytics.streamFindings(range, kind === 'labels' ? 'label' : 'flag'), findingRecord);
       return await writeRecords(records, format, context.io.stdout, warn);
     } finally {
       await analytics.close();

@@ -1,4 +1,5 @@
 import type { RejectedLine } from '../domain/event.js';
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { formatIsoUtc } from '../domain/time.js';
@@ -58,5 +59,32 @@ export function profileRecord(profile: Profile): Record<string, unknown> {
     last_seen: formatIsoUtc(profile.lastSeen),
     event_count: profile.eventCount,
     session_count: profile.sessionCount,
+  };
+}
+
+export function findingRecord(finding: Finding): Record<string, unknown> {
+  return {
+    session_id: finding.sessionId,
+    user_id: finding.userId,
+    started_at: formatIsoUtc(finding.startedAt),
+    kind: finding.kind,
+    name: finding.name,
+    rule_version: finding.ruleVersion,
+    detail: finding.detail,
+    evidence: finding.evidence,
+  };
+}
+
+export function funnelOutcomeRecord(outcome: FunnelOutcome): Record<string, unknown> {
+  return {
+    scope: outcome.scope,
+    subject_id: outcome.subjectId,
+    user_id: outcome.userId,
+    funnel: outcome.funnel,
+    started_at: formatIsoUtc(outcome.startedAt),
+    steps_reached: outcome.stepsReached,
+    total_steps: outcome.totalSteps,
+    outcome: outcome.converted ? 'converted' : outcome.stepsReached === 0 ? 'not_entered' : `dropped_after_step_${outcome.stepsReached}`,
+    evidence: outcome.evidence,
   };
 }

@@ -1,0 +1,101 @@
+import Table from 'cli-table3';
+import type { RejectReason } from '../domain/event.js';
+import type { JourneyReport } from '../stores/analytics-store.js';
+import { UsageError } from '../errors.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { TimeRange } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+
+export interface ReportOptions {
+  from?: string;
+  to?: string;
+  tz: string;
+  output?: string;
+  includeFlagged: boolean;
+  wait: string;
+}
+
+export interface FullReport extends JourneyReport {
+  range: { from: string | null; to: string | null };
+  includeFlagged: boolean;
+  rejected: { total: number; byReason: Partial<Record<RejectReason, number>>; byAppVersion: Record<string, number> };
+}
+
+/** `journeyctl report`: funnel conversion, label shares, flags, sessions per day and rejected accounting. */
+export async function runReport(context: CommandContext, options: ReportOptions): Promise<FullReport> {
+  const range: TimeRange = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  const output = options.output ?? (context.interactive ? 'table' : 'json');
+  if (!['table', 'json', 'ndjson'].includes(output)) throw new UsageError(`--output must be table, json or ndjson (got "${output}")`);
+  const raw = await openRawStore(context.config);
+  let report: FullReport;
+  try {
+    const rejected: FullReport['rejected'] = { total: 0, byReason: {}, byAppVersion: {} };
+    for await (const line of raw.streamRejected(range)) {
+      rejected.total += 1;
+      rejected.byReason[line.reason] = (rejected.byReason[line.reason] ?? 0) + 1;
+      const version = line.appVersion ?? 'unknown';
+      rejected.byAppVersion[version] = (rejected.byAppVersion[version] ?? 0) + 1;
+    }
+    const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl report', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+    try {
+      const journeys = await analytics.report(range, options.includeFlagged);
+      report = {
+        range: { from: range.from === undefined ? null : new Date(range.from).toISOString(), to: range.to === undefined ? null : new Date(range.to).toISOString() },
+        includeFlagged: options.includeFlagged,
+        ...journeys,
+        rejected,
+      };
+    } finally {
+      await analytics.close();
+    }
+  } finally {
+    await raw.close();
+  }
+  const out = context.io.stdout;
+  if (output === 'json') out.write(`${JSON.stringify(report)}\n`);
+  else if (output === 'ndjson') for (const [section, value] of Object.entries(report)) out.write(`${JSON.stringify({ section, value })}\n`);
+  else out.write(renderReport(report, !context.io.env.NO_COLOR));
+  return report;
+}
+
+function bar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+export function renderReport(report: FullReport, color: boolean): string {
+  const style = { head: color ? ['cyan'] : [] };
+  const parts: string[] = [];
+  const { sessions } = report;
+  parts.push(
+    `Sessions: ${sessions.total} (${sessions.flagged} flagged; ${report.includeFlagged ? 'flagged sessions included' : 'flagged sessions left out of journey figures, --include-flagged to keep them'})`,
+  );
+  const days = new Table({ head: ['day (UTC)', 'sessions', 'flagged', ''], style });
+  const busiest = Math.max(1, ...report.sessionsPerDay.map((d) => d.sessions));
+  for (const day of report.sessionsPerDay) days.push([day.day, day.sessions, day.flagged, bar(day.sessions / busiest)]);
+  parts.push(days.toString());
+  for (const funnel of report.funnels) {
+    const table = new Table({ head: [`funnel ${funnel.funnel}`, 'sessions', 'of entered', ''], style });
+    funnel.reachedStep.forEach((count, step) => table.push([`step ${step + 1}`, count, percent(funnel.entered ? count / funnel.entered : 0), bar(funnel.entered ? count / funnel.entered : 0)]));
+    parts.push(`${table.toString()}\n  converted ${funnel.converted} of ${funnel.entered} (${percent(funnel.conversionRate)})`);
+  }
+  const labels = new Table({ head: ['label', 'sessions', 'share', ''], style });
+  for (const label of report.labels) labels.push([label.label, label.sessions, percent(label.share), bar(label.share)]);
+  parts.push(report.labels.length ? labels.toString() : 'Labels: none');
+  const flags = new Table({ head: ['flag', 'sessions'], style });
+  for (const flag of report.flags) flags.push([flag.flag, flag.sessions]);
+  parts.push(report.flags.length ? flags.toString() : 'Flags: none');
+  const rejected = new Table({ head: ['rejected reason', 'lines'], style });
+  for (const [reason, count] of Object.entries(report.rejected.byReason).sort(([, a], [, b]) => (b ?? 0) - (a ?? 0))) rejected.push([reason, count ?? 0]);
+  parts.push(
+    report.rejected.total
+      ? `${rejected.toString()}\n  by app version: ${Object.entries(report.rejected.byAppVersion)
+          .sort(([, a], [, b]) => b - a)
+          .map(([version, count]) => `${version} ${count}`)
+          .join(', ')}`
+      : 'Rejected: none',
+  );
+  return `${parts.join('\n\n')}\n`;
+}
