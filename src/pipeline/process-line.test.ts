@@ -77,9 +77,11 @@ describe('processLine', () => {
     expect(outcome.ok && outcome.event.identityKey).toBe('anon-1');
   });
 
-  it('uses arrival time when receivedAt is absent', () => {
+  it('uses arrival time when no time at all is given, and the client timestamp when only receivedAt is missing', () => {
     const outcome = process(line({ receivedAt: undefined, sentAt: undefined, timestamp: undefined }), arrivedAt);
     expect(outcome.ok && outcome.event.eventTime).toBe(arrivedAt);
+    const replayed = process(line({ receivedAt: undefined }), arrivedAt);
+    expect(replayed.ok && [replayed.event.eventTime, replayed.event.receivedAt]).toEqual([Date.UTC(2026, 0, 5, 10), arrivedAt]);
   });
 
   it('names page calls without an event name page_viewed', () => {

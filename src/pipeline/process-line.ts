@@ -30,7 +30,7 @@ export function createProcessLine(deps: ProcessLineDeps) {
     const planned = checkTrackingPlan(candidate.event, candidate.properties);
     if (!planned.ok) return rejected(line, rawHash, planned.reason, planned.detail, arrivedAt, parsed.value);
     const receivedAt = candidate.receivedAt ?? arrivedAt;
-    const corrected = correctClockSkew({ timestamp: candidate.timestamp, sentAt: candidate.sentAt, receivedAt });
+    const corrected = correctClockSkew({ timestamp: candidate.timestamp, sentAt: candidate.sentAt, receivedAt: candidate.receivedAt, arrivedAt });
     if (!corrected.ok) return rejected(line, rawHash, corrected.reason, corrected.detail, arrivedAt, parsed.value);
     return {
       ok: true,
