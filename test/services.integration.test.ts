@@ -359,6 +359,25 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
     expect(await tmp.json()).toEqual([{ x: 7 }]);
   });
 
+  it('honours the client database option and multipart parameters', async () => {
+    const c = createClient({ url: getServices().clickhouse.url, database: db, use_multipart_params: true });
+    try {
+      await c.command({ query: 'CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id' });
+      await c.insert({ table: 'plain', values: [{ id: 1, s: 'a' }, { id: 2, s: "b'\n" }], columns: ['id', 's'], format: 'JSONEachRow' });
+      const rs = await c.query({
+        query: 'SELECT id, s, currentDatabase() AS d FROM plain WHERE s IN {ss:Array(String)} ORDER BY id',
+        query_params: { ss: ['a', "b'\n"] },
+        format: 'JSONEachRow',
+      });
+      expect(await rs.json()).toEqual([
+        { id: '1', s: 'a', d: db },
+        { id: '2', s: "b'\n", d: db },
+      ]);
+    } finally {
+      await c.close();
+    }
+  });
+
   it('survives a crash and restart on the same data directory (private instance)', async () => {
     const ch = await launchPrivateService('clickhouse');
     const c = createClient({ url: ch.address });

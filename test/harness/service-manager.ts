@@ -447,7 +447,9 @@ export async function startInstance(rec: ServiceRecord, timeoutMs = 120_000): Pr
     // KRaft: the storage directory is formatted once, before the first start.
     const props = rec.command[rec.command.length - 1]!;
     const jvm = rec.command.slice(0, rec.command.indexOf('kafka.Kafka'));
-    const clusterId = randomBytes(16).toString('base64url');
+    // (base64url may start with '-', which the tool's argument parser takes for an option)
+    let clusterId = randomBytes(16).toString('base64url');
+    while (!/^[A-Za-z0-9]/.test(clusterId)) clusterId = randomBytes(16).toString('base64url');
     await runToCompletion(
       [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
       rec.cwd, path.join(rec.workDir, 'format.log'), 60_000,
