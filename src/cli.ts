@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
-import { runDemo } from './commands/demo.js';
+import { DEMO_CONFIG, runDemo } from './commands/demo.js';
 import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
@@ -26,7 +26,7 @@ export function buildProgram(io: CommandIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
-  const context = () => createContext(program.opts<GlobalOptions>(), io);
+  const context = (fallbackConfigPath?: string) => createContext(program.opts<GlobalOptions>(), io, fallbackConfigPath);
   const outputOption = () => new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)');
 
   program
@@ -84,7 +84,7 @@ export function buildProgram(io: CommandIo): Command {
     .description('run the whole pipeline on the shipped fixtures in a fresh data directory and print what it found')
     .option('--keep', 'keep the demo data directory (it is printed) instead of removing it')
     .action(async (options: { keep?: boolean }) => {
-      await runDemo(context(), { keep: Boolean(options.keep), dataDirFlag: program.opts<GlobalOptions>().dataDir });
+      await runDemo(context(DEMO_CONFIG), { keep: Boolean(options.keep), dataDirFlag: program.opts<GlobalOptions>().dataDir });
     });
 
   return program;

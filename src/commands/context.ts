@@ -30,8 +30,10 @@ export interface CommandContext {
   interactive: boolean;
 }
 
-export function createContext(global: GlobalOptions, io: CommandIo): CommandContext {
-  const overrides: ConfigOverrides = { configPath: global.config, dataDir: global.dataDir, mongoUrl: global.mongoUrl, clickhouseUrl: global.clickhouseUrl };
+/** `fallbackConfigPath` is used when neither --config nor JOURNEY_CONFIG names a file (the demo's shipped config). */
+export function createContext(global: GlobalOptions, io: CommandIo, fallbackConfigPath?: string): CommandContext {
+  const configPath = global.config ?? (io.env.JOURNEY_CONFIG ? undefined : fallbackConfigPath);
+  const overrides: ConfigOverrides = { configPath, dataDir: global.dataDir, mongoUrl: global.mongoUrl, clickhouseUrl: global.clickhouseUrl };
   const resolved = resolveConfig(overrides, io.env);
   if (!resolved.ok) {
     throw new UsageError(resolved.errors.length === 1 ? resolved.errors[0]! : `the configuration has ${resolved.errors.length} problems:\n  ${resolved.errors.join('\n  ')}`, {

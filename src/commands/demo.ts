@@ -8,7 +8,10 @@ import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { CommandContext } from './context.js';
 import { formatSummaryText, runIngest } from './run.js';
 
-export const DEMO_FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'demo.ndjson');
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+export const DEMO_FIXTURE = join(FIXTURES, 'demo.ndjson');
+/** The shop's tracking plan, so the demo shows the buggy release being caught. */
+export const DEMO_CONFIG = join(FIXTURES, 'journeyctl.yaml');
 const SHOWN_SESSIONS = 8;
 
 /** `journeyctl demo`: the whole job on shipped fixtures, in a fresh data directory, with nothing else installed. */
@@ -33,7 +36,7 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
       if (shown.length < SHOWN_SESSIONS) shown.push(session);
     }
     out.write(`\nSessions per day (UTC): ${[...perDay].map(([day, count]) => `${day} ${count}`).join(', ')}\n`);
-    const table = new Table({ head: ['started (UTC)', 'user', 'events', 'minutes', 'first → last event', 'flags'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] } });
+    const table = new Table({ head: ['started (UTC)', 'user', 'events', 'minutes', 'first → last event', 'labels', 'flags'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] } });
     for (const session of shown) {
       table.push([
         new Date(session.startedAt).toISOString().slice(0, 19).replace('T', ' '),
@@ -41,6 +44,7 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
         session.eventCount,
         ((session.endedAt - session.startedAt) / 60_000).toFixed(1),
         `${session.firstEvent} → ${session.lastEvent}`,
+        session.labels.join(', '),
         session.flags.join(', '),
       ]);
     }
@@ -50,7 +54,9 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
     await raw.close();
   }
   if (options.keep || options.dataDirFlag) {
-    out.write(`\nData kept in ${dataDir}. Try:\n  npx journeyctl export sessions --data-dir ${dataDir} --output table\n  npx journeyctl export rejected --data-dir ${dataDir}\n`);
+    out.write(
+      `\nData kept in ${dataDir}. Try:\n  npx journeyctl report --data-dir ${dataDir}\n  npx journeyctl export labels --data-dir ${dataDir} --output table\n  npx journeyctl explain <session_id> --data-dir ${dataDir}\n  npx journeyctl export rejected --data-dir ${dataDir}\n`,
+    );
   } else {
     rmSync(dataDir, { recursive: true, force: true });
     out.write('\n(demo data removed; run `npx journeyctl demo --keep` to keep it and explore with `export`)\n');
