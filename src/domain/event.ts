@@ -28,7 +28,7 @@ export interface RawEventInput {
 }
 
 /** How event_time was obtained; kept on the record so a person can see why a time moved. */
-export type TimeSource = 'skew_corrected' | 'received_at' | 'timestamp' | 'clamped_future';
+export type TimeSource = 'skew_corrected' | 'received_at' | 'timestamp' | 'clamped_future' | 'client_time_rejected';
 
 /** A validated, skew-corrected event: what the raw store keeps and the pipeline derives from. */
 export interface AcceptedEvent {
@@ -104,6 +104,9 @@ export interface StoredEvent {
   anonymousId: string | null;
   eventTime: number;
   receivedAt: number;
+  /** How event_time was obtained and the client clock offset removed (for the clock_skew flag). */
+  timeSource: TimeSource;
+  skewMs: number;
   appVersion: string | null;
   /** JSON text of `properties`; parsed only by stages that need it. */
   propertiesJson: string;

@@ -1,3 +1,5 @@
+import type { TimeSource } from './event.js';
+
 /** A derived session: a run of one stitched user's activity with no gap over the inactivity timeout. */
 export interface Session {
   sessionId: string;
@@ -26,6 +28,9 @@ export interface SessionEvent {
   type: string;
   event: string;
   appVersion: string | null;
+  /** How the event time was obtained and the device clock offset removed (see correct-clock-skew). */
+  timeSource: TimeSource;
+  skewMs: number;
   /** JSON text of the event's properties, passed through unparsed. */
   propertiesJson: string;
 }

@@ -13,7 +13,7 @@ export interface FlagSettings {
  */
 export const DEFAULT_FLAG_SETTINGS: FlagSettings = {
   botLike: { minEvents: 30, maxMedianGapMs: 1_000, maxEventsPerMinute: 120 },
-  clockSkew: { thresholdMs: 3_600_000 },
+  clockSkew: { thresholdMs: 24 * 3_600_000 },
 };
 
 export const FLAG_RULE_VERSION = 1;
@@ -29,6 +29,8 @@ export function sessionFlags(session: Session, events: readonly RuleEvent[], set
   const flags: FlagMatch[] = [];
   const bot = botLike(events, settings.botLike);
   if (bot) flags.push(bot);
+  const skew = clockSkew(events, settings.clockSkew);
+  if (skew) flags.push(skew);
   if (session.flags.includes('overlong_session')) {
     flags.push({
       name: 'overlong_session',
@@ -37,6 +39,24 @@ export function sessionFlags(session: Session, events: readonly RuleEvent[], set
     });
   }
   return flags;
+}
+
+/**
+ * The skew correction removes any device offset when timestamp, sentAt and receivedAt are all
+ * valid; a session is flagged when that could not be trusted (a client time after sending, a
+ * clamped future time) or the offset is so large (a day by default) the device clock is junk.
+ */
+function clockSkew(events: readonly RuleEvent[], settings: FlagSettings['clockSkew']): FlagMatch | null {
+  const suspect = events.filter((e) => e.timeSource === 'clamped_future' || e.timeSource === 'client_time_rejected' || Math.abs(e.skewMs ?? 0) >= settings.thresholdMs);
+  if (suspect.length === 0) return null;
+  const worst = suspect.reduce((max, e) => (Math.abs(e.skewMs ?? 0) > Math.abs(max.skewMs ?? 0) ? e : max), suspect[0]!);
+  const offset = worst.skewMs ?? 0;
+  const untrusted = suspect.filter((e) => e.timeSource === 'clamped_future' || e.timeSource === 'client_time_rejected').length;
+  const parts = [
+    offset !== 0 ? `device clock ${(Math.abs(offset) / 3_600_000).toFixed(1)} h ${offset > 0 ? 'ahead of' : 'behind'} the server` : null,
+    untrusted > 0 ? `${untrusted} client time(s) not believable, server time used` : null,
+  ].filter(Boolean);
+  return { name: 'clock_skew', detail: `${parts.join('; ')} (${suspect.length} of ${events.length} events)`, evidence: suspect.slice(0, 20).map((e) => e.messageId) };
 }
 
 function botLike(events: readonly RuleEvent[], settings: FlagSettings['botLike']): FlagMatch | null {

@@ -69,3 +69,20 @@ describe('bot_like', () => {
     expect(sessionFlags(session(['overlong_session']), evenly(3, 60_000), DEFAULT_FLAG_SETTINGS)).toMatchObject([{ name: 'overlong_session', evidence: ['m0', 'm2'] }]);
   });
 });
+
+describe('clock_skew', () => {
+  const skewed = (skewMs: number, timeSource: RuleEvent['timeSource'] = 'skew_corrected') =>
+    Array.from({ length: 3 }, (_, i) => ({ messageId: `m${i}`, event: 'page_viewed', eventTime: i * 60_000, properties: {}, skewMs, timeSource }));
+
+  it('flags a device clock a day or more off, and client times that could not be believed', () => {
+    expect(sessionFlags(session(), skewed(2 * 24 * 3_600_000), DEFAULT_FLAG_SETTINGS)).toEqual([
+      { name: 'clock_skew', detail: 'device clock 48.0 h ahead of the server (3 of 3 events)', evidence: ['m0', 'm1', 'm2'] },
+    ]);
+    expect(names(sessionFlags(session(), skewed(0, 'client_time_rejected'), DEFAULT_FLAG_SETTINGS))).toEqual(['clock_skew']);
+    expect(names(sessionFlags(session(), skewed(30 * 3_600_000, 'clamped_future'), DEFAULT_FLAG_SETTINGS))).toEqual(['clock_skew']);
+  });
+
+  it('does not flag an ordinary corrected offset (hours, timezone-style)', () => {
+    expect(names(sessionFlags(session(), skewed(-3 * 3_600_000), DEFAULT_FLAG_SETTINGS))).toEqual([]);
+  });
+});

@@ -48,10 +48,19 @@ export interface RuleEvent {
   event: string;
   eventTime: number;
   properties: Record<string, unknown>;
+  timeSource?: SessionEvent['timeSource'];
+  skewMs?: number;
 }
 
 export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
-  return events.map((event) => ({ messageId: event.messageId, event: event.event, eventTime: event.eventTime, properties: parseProperties(event.propertiesJson) }));
+  return events.map((event) => ({
+    messageId: event.messageId,
+    event: event.event,
+    eventTime: event.eventTime,
+    properties: parseProperties(event.propertiesJson),
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+  }));
 }
 
 function parseProperties(json: string): Record<string, unknown> {

@@ -17,7 +17,7 @@ describe('correctClockSkew', () => {
 
   it('falls back to receivedAt when timestamp is after sentAt (impossible)', () => {
     const result = clamp({ timestamp: received + 5_000, sentAt: received, receivedAt: received, arrivedAt });
-    expect(result).toEqual({ ok: true, value: { eventTime: received, timeSource: 'received_at', skewMs: 0 } });
+    expect(result).toEqual({ ok: true, value: { eventTime: received, timeSource: 'client_time_rejected', skewMs: 0 } });
   });
 
   it('uses the timestamp when sentAt is missing and it is believable', () => {

@@ -41,7 +41,7 @@ export function createCorrectClockSkew(deps: ClockSkewDeps) {
     }
     const receivedAt = times.receivedAt;
     if (timestamp !== null && sentAt !== null) {
-      if (timestamp > sentAt) return accept({ eventTime: receivedAt, timeSource: 'received_at', skewMs: 0 });
+      if (timestamp > sentAt) return accept({ eventTime: receivedAt, timeSource: 'client_time_rejected', skewMs: 0 });
       return accept({ eventTime: receivedAt - (sentAt - timestamp), timeSource: 'skew_corrected', skewMs: sentAt - receivedAt });
     }
     if (timestamp === null) return accept({ eventTime: receivedAt, timeSource: 'received_at', skewMs: 0 });

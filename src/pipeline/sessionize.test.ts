@@ -18,6 +18,8 @@ function event(messageId: string, minutes: number, overrides: Partial<StoredEven
     eventTime: t0 + minutes * MIN,
     receivedAt: t0 + minutes * MIN,
     appVersion: null,
+    timeSource: 'skew_corrected',
+    skewMs: 0,
     propertiesJson: '{}',
     traitsJson: '{}',
     ...overrides,

@@ -81,6 +81,8 @@ export function createSessionize(deps: SessionizeDeps) {
         type: event.type,
         event: event.event,
         appVersion: event.appVersion,
+        timeSource: event.timeSource,
+        skewMs: event.skewMs,
         propertiesJson: event.propertiesJson,
       });
     }

@@ -33,6 +33,8 @@ export function eventRecord(event: SessionEvent): Record<string, unknown> {
     type: event.type,
     message_id: event.messageId,
     app_version: event.appVersion,
+    time_source: event.timeSource,
+    clock_skew_ms: event.skewMs,
     properties: JSON.parse(event.propertiesJson) as unknown,
   };
 }

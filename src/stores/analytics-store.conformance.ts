@@ -143,7 +143,7 @@ function session(userId: string, firstMessageId: string, startedAt: number): Ses
 }
 
 function event(userId: string, messageId: string, sessionId: string, eventTime: number): SessionEvent {
-  return { messageId, userId, anonymousId: 'anon-a', sessionId, eventTime, type: 'track', event: 'page_viewed', appVersion: '2.3.0', propertiesJson: '{"path":"/"}' };
+  return { messageId, userId, anonymousId: 'anon-a', sessionId, eventTime, type: 'track', event: 'page_viewed', appVersion: '2.3.0', timeSource: 'skew_corrected', skewMs: -7_200_000, propertiesJson: '{"path":"/"}' };
 }
 
 function finding(s: Session, name: string, kind: Finding['kind'] = 'label'): Finding {

@@ -80,7 +80,21 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       );
       const events = await store.eventsByIdentity(['a1']);
       expect(events).toEqual([
-        { messageId: 'm1', type: 'track', event: 'page_viewed', identityKey: 'a1', userId: null, anonymousId: 'anon-1', eventTime: 1_000, receivedAt: 1_500, appVersion: '2.3.0', propertiesJson: '{"product_id":"p1"}', traitsJson: '{}' },
+        {
+          messageId: 'm1',
+          type: 'track',
+          event: 'page_viewed',
+          identityKey: 'a1',
+          userId: null,
+          anonymousId: 'anon-1',
+          eventTime: 1_000,
+          receivedAt: 1_500,
+          timeSource: 'skew_corrected',
+          skewMs: 0,
+          appVersion: '2.3.0',
+          propertiesJson: '{"product_id":"p1"}',
+          traitsJson: '{}',
+        },
       ]);
     });
 

@@ -57,6 +57,8 @@ const eventMapper: Mapper<SessionEvent> = {
     type: e.type,
     event: e.event,
     app_version: e.appVersion ?? '',
+    time_source: e.timeSource,
+    skew_ms: e.skewMs,
     properties: e.propertiesJson,
   }),
   fromRow: (r) => ({
@@ -68,6 +70,8 @@ const eventMapper: Mapper<SessionEvent> = {
     type: r.type as string,
     event: r.event as string,
     appVersion: r.app_version === '' ? null : (r.app_version as string),
+    timeSource: r.time_source as SessionEvent['timeSource'],
+    skewMs: Number(r.skew_ms),
     propertiesJson: r.properties as string,
   }),
 };

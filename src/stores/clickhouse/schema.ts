@@ -51,6 +51,8 @@ export const TABLES: Record<TableSpec['name'], TableSpec> = {
       ['type', 'LowCardinality(String)'],
       ['event', 'LowCardinality(String)'],
       ['app_version', 'LowCardinality(String)'],
+      ['time_source', 'LowCardinality(String)'],
+      ['skew_ms', 'Int64'],
       ['properties', 'String'],
     ],
     partitionBy: 'toDate(event_time)',

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent } from '../../domain/event.js';
+import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent, TimeSource } from '../../domain/event.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
 import type { DirtyId, LeaseHolder, LeaseResult, RawStore, TimeRange, WriteBatchResult } from '../raw-store.js';
@@ -84,6 +84,8 @@ interface RawEventRow {
   event: string;
   event_time: number;
   received_at: number;
+  time_source: string;
+  skew_ms: number;
   app_version: string | null;
   properties: string;
   traits: string;
@@ -268,7 +270,7 @@ export class SqliteRawStore implements RawStore {
     const events: StoredEvent[] = [];
     for (const chunk of chunks(identityKeys)) {
       const rows = this.db
-        .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, app_version, properties, traits
+        .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits
                   FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
         .all(...chunk) as RawEventRow[];
       for (const row of rows) events.push(fromRow(row));
@@ -393,6 +395,8 @@ function fromRow(row: RawEventRow): StoredEvent {
     anonymousId: row.anonymous_id,
     eventTime: row.event_time,
     receivedAt: row.received_at,
+    timeSource: row.time_source as TimeSource,
+    skewMs: row.skew_ms,
     appVersion: row.app_version,
     propertiesJson: row.properties,
     traitsJson: row.traits,
