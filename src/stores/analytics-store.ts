@@ -15,6 +15,33 @@ export type DerivedTable = (typeof DERIVED_TABLES)[number];
 
 export type ReplaceResult = Record<DerivedTable, { written: number; deleted: number }>;
 
+/** Rows per derived table of one day partition. */
+export type DayCounts = Record<DerivedTable, number>;
+
+/** A day partition being rebuilt: rows go to staging, commit swaps them in table by table. */
+export interface DayRebuild {
+  readonly day: string;
+  /** Adds these rows (only those that belong to the day are kept) to the staging partition. */
+  stage(derivation: UserDerivation, version: number): Promise<void>;
+  /** Checks staging holds what was staged, then replaces the day in every table (an empty day is dropped explicitly). */
+  commit(): Promise<DayCounts>;
+}
+
+/** The UTC day (YYYY-MM-DD) a row is partitioned into: the same rule the tables' PARTITION BY applies. */
+export function utcDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** The part of a derivation that lives in one day partition. */
+export function derivationOfDay(derivation: UserDerivation, day: string): UserDerivation {
+  return {
+    sessions: derivation.sessions.filter((s) => utcDay(s.startedAt) === day),
+    events: derivation.events.filter((e) => utcDay(e.eventTime) === day),
+    findings: derivation.findings.filter((f) => utcDay(f.startedAt) === day),
+    funnelOutcomes: derivation.funnelOutcomes.filter((o) => utcDay(o.startedAt) === day),
+  };
+}
+
 export interface SessionDetail {
   session: Session;
   events: SessionEvent[];
@@ -54,5 +81,9 @@ export interface AnalyticsStore {
   /** Aggregates computed by the engine; flagged sessions are left out unless asked for. */
   report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport>;
   counts(): Promise<{ sessions: number; events: number }>;
+  /** Rows stored in one UTC day partition of each derived table. */
+  dayCounts(day: string): Promise<DayCounts>;
+  /** Starts an atomic rebuild of one UTC day partition (reprocess). */
+  rebuildDay(day: string): Promise<DayRebuild>;
   close(): Promise<void>;
 }

@@ -98,6 +98,31 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       ]);
     });
 
+    it('finds identity keys by event time and returns stored lines for re-validation', async () => {
+      await store.writeBatch(
+        [
+          accepted({ messageId: 'm1', identityKey: 'k1', eventTime: 1_000, raw: '{"line":1}', receivedAt: 1_100 }),
+          accepted({ messageId: 'm2', identityKey: 'k2', eventTime: 5_000, raw: '{"line":2}' }),
+          accepted({ messageId: 'm3', identityKey: 'k1', eventTime: 9_000, raw: '{"line":3}' }),
+        ],
+        [],
+      );
+      expect(await store.identityKeysInRange({ from: 0, to: 5_000 })).toEqual(['k1']);
+      expect(await store.identityKeysInRange({ from: 0, to: 5_001 })).toEqual(['k1', 'k2']);
+      const lines = await store.rawLinesByIdentity(['k1']);
+      expect(lines.map((l) => l.raw).sort()).toEqual(['{"line":1}', '{"line":3}']);
+      expect(lines.find((l) => l.raw === '{"line":1}')!.receivedAt).toBe(1_100);
+    });
+
+    it('keeps small named values', async () => {
+      expect(await store.readMeta('reprocess:x')).toBeNull();
+      await store.writeMeta('reprocess:x', '["2026-01-05"]');
+      await store.writeMeta('reprocess:x', '["2026-01-05","2026-01-06"]');
+      expect(await store.readMeta('reprocess:x')).toBe('["2026-01-05","2026-01-06"]');
+      await store.writeMeta('reprocess:x', null);
+      expect(await store.readMeta('reprocess:x')).toBeNull();
+    });
+
     it('saves, replaces, removes and streams profiles in user order', async () => {
       const profile = (userId: string, eventCount: number) => ({ userId, identified: true, anonymousIds: ['a'], traits: { plan: 'pro' }, firstSeen: 1, lastSeen: 2, eventCount, sessionCount: 1 });
       await store.saveProfiles([profile('u2', 1), profile('u1', 1)], []);

@@ -58,6 +58,14 @@ export interface RawStore {
 
   /** Every accepted event filed under one of the identity keys (any order; sessionize sorts). */
   eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]>;
+  /** The stored lines of those events, for re-validating them with today's config (reprocess). */
+  rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>>;
+  /** Identity keys with at least one accepted event whose event time is in [from, to). */
+  identityKeysInRange(range: Required<TimeRange>): Promise<string[]>;
+
+  /** Small named values shared by processes (reprocess checkpoints). */
+  readMeta(key: string): Promise<string | null>;
+  writeMeta(key: string, value: string | null): Promise<void>;
 
   saveProfiles(profiles: readonly Profile[], removedUserIds: readonly string[]): Promise<void>;
   streamProfiles(): AsyncIterable<Profile>;

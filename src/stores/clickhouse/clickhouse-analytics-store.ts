@@ -2,9 +2,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import { InfrastructureError } from '../../errors.js';
-import type { AnalyticsStore, DerivedTable, JourneyReport, ReplaceResult, SessionDetail, UserDerivation } from '../analytics-store.js';
+import { type AnalyticsStore, type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type JourneyReport, type ReplaceResult, type SessionDetail, type UserDerivation } from '../analytics-store.js';
 import type { TimeRange } from '../raw-store.js';
-import { quoteIdentifier, READ_SETTINGS, schemaStatements, TABLES, type TableSpec, timeColumns } from './schema.js';
+import { quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
 
 const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
 
@@ -153,9 +153,7 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 
   async replaceUsers(userIds: readonly string[], derivation: UserDerivation, version: number): Promise<ReplaceResult> {
-    const flaggedSessions = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.sessionId));
-    const userFlagged = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.userId));
-    const outcomes = derivation.funnelOutcomes.map((o) => ({ ...o, flagged: o.scope === 'session' ? flaggedSessions.has(o.subjectId) : userFlagged.has(o.userId) }));
+    const outcomes = withFlagged(derivation);
     // Sessions last: a crash part-way leaves sessions stale rather than pointing at missing rows;
     // the users stay dirty in the raw store, so the next derive completes the job.
     const plan: Array<[DerivedTable, Row[]]> = [
@@ -291,9 +289,74 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     return counts;
   }
 
+  async dayCounts(day: string): Promise<DayCounts> {
+    const id = partitionId(day);
+    const counts = {} as DayCounts;
+    for (const table of DERIVED_TABLES) {
+      counts[table] = 0;
+      for await (const row of this.select(`SELECT count() AS n FROM ${this.db}.${table} FINAL WHERE _partition_id = {id:String}`, { id })) counts[table] = Number(row.n);
+    }
+    return counts;
+  }
+
+  async rebuildDay(day: string): Promise<DayRebuild> {
+    const id = partitionId(day);
+    // A staging partition left by a crashed rebuild must not leak into this one.
+    for (const spec of Object.values(TABLES)) await this.run(`ALTER TABLE ${this.db}.${stagingName(spec)} DROP PARTITION ID '${id}'`, 'clear a staging partition');
+    const staged = {} as DayCounts;
+    for (const table of DERIVED_TABLES) staged[table] = 0;
+    return {
+      day,
+      stage: async (derivation, version) => {
+        // Whether a user is flagged depends on all of their sessions, so it is decided before the day is cut out.
+        const ofDay = derivationOfDay({ ...derivation, funnelOutcomes: withFlagged(derivation) }, day);
+        const rowsOf: Record<DerivedTable, Row[]> = {
+          sessions: ofDay.sessions.map(sessionMapper.toRow),
+          events: ofDay.events.map(eventMapper.toRow),
+          findings: ofDay.findings.map(findingMapper.toRow),
+          funnel_outcomes: (ofDay.funnelOutcomes as Array<FunnelOutcome & { flagged: boolean }>).map(funnelMapper.toRow),
+        };
+        for (const table of DERIVED_TABLES) {
+          const rows = rowsOf[table].map((row) => this.insertRow(TABLES[table], row, version, 0));
+          await this.insert(stagingName(TABLES[table]), rows);
+          staged[table] += rows.length;
+        }
+      },
+      commit: async () => {
+        for (const table of DERIVED_TABLES) {
+          const spec = TABLES[table];
+          let inStaging = 0;
+          for await (const row of this.select(`SELECT count() AS n FROM ${this.db}.${stagingName(spec)} WHERE _partition_id = {id:String}`, { id })) inStaging = Number(row.n);
+          if (inStaging !== staged[table]) {
+            throw new InfrastructureError(`analytics store: staging for ${table} ${day} holds ${inStaging} rows, ${staged[table]} were written; not swapping it in`, {
+              hint: 'run the reprocess again (it rebuilds the day from the raw store)',
+            });
+          }
+        }
+        // REPLACE PARTITION is atomic per table; a day that is now empty is dropped on purpose,
+        // since replacing from an empty source is refused (and older servers silently wiped it).
+        for (const table of DERIVED_TABLES) {
+          const spec = TABLES[table];
+          if (staged[table] > 0) await this.run(`ALTER TABLE ${this.db}.${spec.name} REPLACE PARTITION ID '${id}' FROM ${this.db}.${stagingName(spec)}`, `swap in ${table} ${day}`);
+          else await this.run(`ALTER TABLE ${this.db}.${spec.name} DROP PARTITION ID '${id}'`, `empty ${table} ${day}`);
+          await this.run(`ALTER TABLE ${this.db}.${stagingName(spec)} DROP PARTITION ID '${id}'`, 'clear a staging partition');
+        }
+        return { ...staged };
+      },
+    };
+  }
+
   async close(): Promise<void> {
     await this.client.close();
     await this.onClose();
+  }
+
+  private async run(query: string, what: string): Promise<void> {
+    try {
+      await this.client.command({ query });
+    } catch (error) {
+      throw this.failure(what, error);
+    }
   }
 
   private async *streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string): AsyncIterable<T> {
@@ -368,6 +431,19 @@ function withTimeNames(row: Row): Row {
 /** Rows compare by content: every column in spec order, numbers as numbers. */
 function canonicalJson(spec: TableSpec, row: Row): string {
   return JSON.stringify(spec.columns.map(([name]) => (typeof row[name] === 'bigint' ? Number(row[name]) : row[name])));
+}
+
+/** Funnel outcomes carry whether their session (or, user scope, any of the user's sessions) is flagged. */
+function withFlagged(derivation: UserDerivation): Array<FunnelOutcome & { flagged: boolean }> {
+  const flaggedSessions = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.sessionId));
+  const flaggedUsers = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.userId));
+  return derivation.funnelOutcomes.map((o) => ({ ...o, flagged: o.scope === 'session' ? flaggedSessions.has(o.subjectId) : flaggedUsers.has(o.userId) }));
+}
+
+/** Day partitions are toDate(...): their id is YYYYMMDD. Checked, because partition ids cannot be bound. */
+function partitionId(day: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw new Error(`invalid day ${JSON.stringify(day)}`);
+  return day.replaceAll('-', '');
 }
 
 function rangeParams(range: TimeRange): { from: number; to: number } {

@@ -96,6 +96,11 @@ export function timeColumns(spec: TableSpec): Set<string> {
   return new Set(spec.columns.filter(([, type]) => type === TIME).map(([name]) => name));
 }
 
+/** Where a day partition is built before it is swapped in (REPLACE PARTITION needs the same structure). */
+export function stagingName(spec: TableSpec): string {
+  return `${spec.name}__staging`;
+}
+
 export function schemaStatements(database: string): string[] {
   const db = quoteIdentifier(database);
   return [
@@ -109,6 +114,7 @@ export function schemaStatements(database: string): string[] {
     PARTITION BY ${spec.partitionBy}
     ORDER BY (${spec.orderBy.join(', ')})`,
     ),
+    ...Object.values(TABLES).map((spec) => `CREATE TABLE IF NOT EXISTS ${db}.${stagingName(spec)} AS ${db}.${spec.name}`),
   ];
 }
 

@@ -65,6 +65,10 @@ CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
@@ -276,6 +280,32 @@ export class SqliteRawStore implements RawStore {
       for (const row of rows) events.push(fromRow(row));
     }
     return events;
+  }
+
+  async rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>> {
+    const lines: Array<{ raw: string; receivedAt: number }> = [];
+    for (const chunk of chunks(identityKeys)) {
+      const rows = this.db.prepare(`SELECT raw, received_at FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{ raw: string; received_at: number }>;
+      for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at });
+    }
+    return lines;
+  }
+
+  async identityKeysInRange(range: Required<TimeRange>): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT identity_key FROM raw_events WHERE event_time >= ? AND event_time < ? ORDER BY identity_key').all(range.from, range.to) as Array<{ identity_key: string }>;
+    return rows.map((row) => row.identity_key);
+  }
+
+  async readMeta(key: string): Promise<string | null> {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async writeMeta(key: string, value: string | null): Promise<void> {
+    this.guard('write meta', () => {
+      if (value === null) this.db.prepare('DELETE FROM meta WHERE key = ?').run(key);
+      else this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+    });
   }
 
   async saveProfiles(profiles: readonly Profile[], removedUserIds: readonly string[]): Promise<void> {
