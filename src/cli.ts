@@ -3,6 +3,7 @@ import { type CommandIo, createContext, type GlobalOptions } from './commands/co
 import { DEMO_CONFIG, runDemo } from './commands/demo.js';
 import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
+import { runReprocess } from './commands/reprocess.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
 import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
@@ -77,6 +78,23 @@ export function buildProgram(io: CommandIo): Command {
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {
       await runReport(context(), { ...options, includeFlagged: Boolean(options.includeFlagged) });
+    });
+
+  program
+    .command('reprocess')
+    .description('rebuild the analytics store for a time range from the raw store, with today\'s config (idempotent, resumable)')
+    .option('--from <time>', 'start of the range: ISO-8601, epoch, today/yesterday, or 2h/3d ago')
+    .option('--to <time>', 'end of the range (exclusive)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday (day partitions are UTC)', 'UTC')
+    .option('--dry-run', 'show per day what would change (sessions, events, labels, flags before → after) and write nothing')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--resume', 'continue an interrupted reprocess of the same range, skipping days already rebuilt')
+    .option('--lookback <duration>', 'also re-derive users with events this close to the range (sessions crossing midnight)', '30m')
+    .option('--concurrency <n>', 'days rebuilt at once', '1')
+    .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
+    .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .action(async (options: { from?: string; to?: string; tz: string; dryRun?: boolean; yes?: boolean; resume?: boolean; lookback: string; concurrency: string; wait: string; output?: string }) => {
+      await runReprocess(context(), { ...options, dryRun: Boolean(options.dryRun), yes: Boolean(options.yes), resume: Boolean(options.resume) });
     });
 
   program

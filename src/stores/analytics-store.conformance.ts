@@ -116,20 +116,20 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       const old = session('u-rebuild', 'old', day + 1_000);
       const kept = session('u-rebuild', 'next-day', day + 86_400_000 + 5);
       await store.replaceUsers(['u-rebuild'], derivation([old, kept], [event('u-rebuild', 'old', old.sessionId, day + 1_000)], [finding(old, 'rage_clicked')]), nextVersion());
-      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 1, funnel_outcomes: 0 });
+      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 1, funnel_outcomes: 0, labels: 1, flags: 0 });
 
       const fresh = session('u-rebuild', 'fresh', day + 2_000);
       const rebuild = await store.rebuildDay(dayName);
       // The next day's session is offered too: it must not leak into this day.
       await rebuild.stage(derivation([fresh, kept], [event('u-rebuild', 'fresh', fresh.sessionId, day + 2_000)], [], [outcome(fresh, 'purchase', 1)]), nextVersion());
-      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 1, funnel_outcomes: 0 }); // nothing visible before commit
-      expect(await rebuild.commit()).toEqual({ sessions: 1, events: 1, findings: 0, funnel_outcomes: 1 });
+      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 1, funnel_outcomes: 0, labels: 1, flags: 0 }); // nothing visible before commit
+      expect(await rebuild.commit()).toEqual({ sessions: 1, events: 1, findings: 0, funnel_outcomes: 1, labels: 0, flags: 0 });
       expect((await sessionsOf('u-rebuild')).map((s) => s.firstMessageId)).toEqual(['fresh', 'next-day']);
-      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 0, funnel_outcomes: 1 });
-      expect(await store.dayCounts(nextDayName)).toEqual({ sessions: 1, events: 0, findings: 0, funnel_outcomes: 0 });
+      expect(await store.dayCounts(dayName)).toEqual({ sessions: 1, events: 1, findings: 0, funnel_outcomes: 1, labels: 0, flags: 0 });
+      expect(await store.dayCounts(nextDayName)).toEqual({ sessions: 1, events: 0, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 });
 
       const emptied = await store.rebuildDay(dayName);
-      expect(await emptied.commit()).toEqual({ sessions: 0, events: 0, findings: 0, funnel_outcomes: 0 });
+      expect(await emptied.commit()).toEqual({ sessions: 0, events: 0, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 });
       expect((await sessionsOf('u-rebuild')).map((s) => s.firstMessageId)).toEqual(['next-day']);
       await expect(store.rebuildDay("2026-01-05' OR 1")).rejects.toThrow(/invalid day/);
     });

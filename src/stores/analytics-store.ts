@@ -15,8 +15,8 @@ export type DerivedTable = (typeof DERIVED_TABLES)[number];
 
 export type ReplaceResult = Record<DerivedTable, { written: number; deleted: number }>;
 
-/** Rows per derived table of one day partition. */
-export type DayCounts = Record<DerivedTable, number>;
+/** Rows per derived table of one day partition, with findings also split into labels and flags. */
+export type DayCounts = Record<DerivedTable, number> & { labels: number; flags: number };
 
 /** A day partition being rebuilt: rows go to staging, commit swaps them in table by table. */
 export interface DayRebuild {

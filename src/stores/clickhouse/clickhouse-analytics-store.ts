@@ -291,10 +291,13 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
 
   async dayCounts(day: string): Promise<DayCounts> {
     const id = partitionId(day);
-    const counts = {} as DayCounts;
+    const counts: DayCounts = { sessions: 0, events: 0, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 };
     for (const table of DERIVED_TABLES) {
-      counts[table] = 0;
       for await (const row of this.select(`SELECT count() AS n FROM ${this.db}.${table} FINAL WHERE _partition_id = {id:String}`, { id })) counts[table] = Number(row.n);
+    }
+    for await (const row of this.select(`SELECT countIf(kind = 'label') AS labels, countIf(kind = 'flag') AS flags FROM ${this.db}.findings FINAL WHERE _partition_id = {id:String}`, { id })) {
+      counts.labels = Number(row.labels);
+      counts.flags = Number(row.flags);
     }
     return counts;
   }
@@ -303,8 +306,7 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     const id = partitionId(day);
     // A staging partition left by a crashed rebuild must not leak into this one.
     for (const spec of Object.values(TABLES)) await this.run(`ALTER TABLE ${this.db}.${stagingName(spec)} DROP PARTITION ID '${id}'`, 'clear a staging partition');
-    const staged = {} as DayCounts;
-    for (const table of DERIVED_TABLES) staged[table] = 0;
+    const staged: DayCounts = { sessions: 0, events: 0, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 };
     return {
       day,
       stage: async (derivation, version) => {
@@ -321,6 +323,8 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
           await this.insert(stagingName(TABLES[table]), rows);
           staged[table] += rows.length;
         }
+        staged.labels += ofDay.findings.filter((f) => f.kind === 'label').length;
+        staged.flags += ofDay.findings.filter((f) => f.kind === 'flag').length;
       },
       commit: async () => {
         for (const table of DERIVED_TABLES) {
