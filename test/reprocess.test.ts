@@ -1,0 +1,173 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateEvents } from '../src/generator/generate.js';
+import { parseNdjson, runCli } from './helpers/cli.js';
+import { toLine } from './helpers/journeys.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const CONFIG = join(FIXTURES, 'journeyctl.yaml');
+const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
+const KINDS = ['sessions', 'events', 'journeys', 'labels', 'flags'];
+const RANGE = ['--from', '2026-01-05', '--to', '2026-01-08'];
+
+async function ingest(dataDir: string, input: string, config = CONFIG) {
+  const result = await runCli(['run', '--input', input, '--data-dir', dataDir, '--config', config]);
+  expect(result.code, result.stderr).toBe(0);
+}
+
+async function snapshot(dataDir: string, config = CONFIG): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const kind of KINDS) out[kind] = (await runCli(['export', kind, '--data-dir', dataDir, '--config', config])).stdout;
+  return out;
+}
+
+async function reprocess(dataDir: string, extra: string[] = [], config = CONFIG) {
+  return runCli(['reprocess', ...RANGE, '--data-dir', dataDir, '--config', config, '--yes', ...extra]);
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'jc-reprocess-'));
+}
+
+let bigInput: string;
+beforeAll(() => {
+  // Enough events that rebuilding a day takes a noticeable moment (for the crash test).
+  bigInput = join(tempDir(), 'events.ndjson');
+  writeFileSync(bigInput, `${[...generateEvents({ users: 300, seed: 'reprocess', buggyRelease: true })].join('\n')}\n`);
+});
+
+describe('reprocess', () => {
+  it('is idempotent: unchanged raw data, twice, leaves byte-identical exports', async () => {
+    const data = tempDir();
+    await ingest(data, join(FIXTURES, 'generated-small.ndjson'));
+    const before = await snapshot(data);
+    expect(parseNdjson(before.labels!).length).toBeGreaterThan(0);
+    const first = await reprocess(data);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).days.map((d: { day: string }) => d.day)).toEqual(['2026-01-05', '2026-01-06', '2026-01-07']);
+    expect(await snapshot(data)).toEqual(before);
+    expect((await reprocess(data)).code).toBe(0);
+    expect(await snapshot(data)).toEqual(before);
+  });
+
+  it('applies a changed config to old data: equal to a fresh ingest with that config', async () => {
+    const dir = tempDir();
+    const stricter = join(dir, 'stricter.yaml');
+    writeFileSync(
+      stricter,
+      `${readFileSync(CONFIG, 'utf8')}\nlabels:\n  - name: searched\n    version: 1\n    description: Searched at least once.\n    count: { match: { event: search_performed }, at_least: 1 }\n`,
+    );
+    const reprocessed = join(dir, 'reprocessed');
+    await ingest(reprocessed, join(FIXTURES, 'generated-small.ndjson'));
+    const result = await reprocess(reprocessed, [], stricter);
+    expect(result.code, result.stderr).toBe(0);
+    const fresh = join(dir, 'fresh');
+    await ingest(fresh, join(FIXTURES, 'generated-small.ndjson'), stricter);
+    const expected = await snapshot(fresh, stricter);
+    expect(parseNdjson(expected.labels!).some((l) => l.name === 'searched')).toBe(true);
+    expect(await snapshot(reprocessed, stricter)).toEqual(expected);
+  });
+
+  it('shows the plan with --dry-run and writes nothing; refuses to run unattended without --yes', async () => {
+    const data = tempDir();
+    await ingest(data, join(FIXTURES, 'generated-small.ndjson'));
+    const before = await snapshot(data);
+    const dry = await runCli(['reprocess', ...RANGE, '--data-dir', data, '--config', CONFIG, '--dry-run']);
+    expect(dry.code).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { dryRun: boolean; days: Array<{ before: { sessions: number }; after: { sessions: number } }> };
+    expect(plan.dryRun).toBe(true);
+    expect(plan.days.map((d) => d.after.sessions)).toEqual(plan.days.map((d) => d.before.sessions));
+    expect(await snapshot(data)).toEqual(before);
+    const unattended = await runCli(['reprocess', ...RANGE, '--data-dir', data, '--config', CONFIG]);
+    expect(unattended.code).toBe(2);
+    expect(unattended.stderr).toContain('pass --yes');
+  });
+
+  it('survives SIGKILL half-way: --resume finishes and the result equals an uninterrupted run', async () => {
+    const dir = tempDir();
+    const expectedDir = join(dir, 'expected');
+    await ingest(expectedDir, bigInput);
+    const stricter = join(dir, 'stricter.yaml');
+    writeFileSync(stricter, `${readFileSync(CONFIG, 'utf8')}\nflags:\n  bot_like: { min_events: 10 }\n`);
+    expect((await reprocess(expectedDir, [], stricter)).code).toBe(0);
+    const expected = await snapshot(expectedDir, stricter);
+
+    const crashed = join(dir, 'crashed');
+    await ingest(crashed, bigInput);
+    const child = spawn(process.execPath, [BIN, 'reprocess', ...RANGE, '--data-dir', crashed, '--config', stricter, '--yes', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve) => {
+      let seen = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        seen += chunk.toString();
+        if (seen.includes('rebuilt:')) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => resolve());
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(child.signalCode).toBe('SIGKILL');
+    const resumed = await reprocess(crashed, ['--resume', '--log-format', 'json'], stricter);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(/resuming: [12] day\(s\) already rebuilt/);
+    expect(await snapshot(crashed, stricter)).toEqual(expected);
+  });
+
+  it('lets one reprocess write at a time: the second waits, naming the first, and the result is the same', async () => {
+    const data = tempDir();
+    await ingest(data, bigInput);
+    const expected = await snapshot(data);
+    const start = () => spawn(process.execPath, [BIN, 'reprocess', ...RANGE, '--data-dir', data, '--config', CONFIG, '--yes'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const first = start();
+    await new Promise((resolve) => first.stderr.once('data', resolve));
+    const second = start();
+    let secondErr = '';
+    second.stderr.on('data', (chunk: Buffer) => (secondErr += chunk.toString()));
+    const codes = await Promise.all([first, second].map((child) => new Promise((resolve) => child.on('exit', resolve))));
+    expect(codes).toEqual([0, 0]);
+    expect(secondErr).toContain('waiting for the embedded analytics store: held by `journeyctl reprocess`');
+    expect(await snapshot(data)).toEqual(expected);
+  });
+
+  it('keeps a session crossing the range edge whole and in one day; late events are picked up by the next run and reprocess', async () => {
+    const dir = tempDir();
+    const data = join(dir, 'data');
+    // 23:50 → 00:20: one session across midnight (T0 is 09:00 on 2026-01-05).
+    const night = [0, 10, 20, 30].map((minute, i) => toLine({ messageId: `night-${i}`, event: 'page_viewed', anonymousId: 'owl', minutes: 14 * 60 + 50 + minute }));
+    writeFileSync(join(dir, 'night.ndjson'), `${night.join('\n')}\n`);
+    await ingest(data, join(dir, 'night.ndjson'));
+    const before = await snapshot(data);
+    const onlySecondDay = await runCli(['reprocess', '--from', '2026-01-06', '--to', '2026-01-07', '--data-dir', data, '--config', CONFIG, '--yes']);
+    expect(onlySecondDay.code, onlySecondDay.stderr).toBe(0);
+    const sessions = parseNdjson((await snapshot(data)).sessions!);
+    expect(sessions.map((s) => [s.started_at, s.event_count])).toEqual([['2026-01-05T23:50:00.200Z', 4]]);
+    expect(await snapshot(data)).toEqual(before);
+
+    // A late event for the already-reprocessed first day arrives: run picks it up at once...
+    const late = toLine({ messageId: 'night-late', event: 'button_clicked', anonymousId: 'owl', minutes: 14 * 60 + 45, delayMinutes: 600 });
+    writeFileSync(join(dir, 'late.ndjson'), `${late}\n`);
+    await ingest(data, join(dir, 'late.ndjson'));
+    const afterLate = await snapshot(data);
+    expect(parseNdjson(afterLate.sessions!).map((s) => [s.started_at, s.event_count])).toEqual([['2026-01-05T23:45:00.200Z', 5]]);
+    // ...and so does the next reprocess, to the same result as ingesting everything fresh.
+    expect((await reprocess(data)).code).toBe(0);
+    expect(await snapshot(data)).toEqual(afterLate);
+    const fresh = join(dir, 'fresh');
+    writeFileSync(join(dir, 'all.ndjson'), `${[...night, late].join('\n')}\n`);
+    await ingest(fresh, join(dir, 'all.ndjson'));
+    expect(await snapshot(fresh)).toEqual(afterLate);
+  });
+});
+
+describe('reprocess flags', () => {
+  it('rejects bad ranges and values with exit 2', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, 'reprocess', ...args, '--data-dir', tempDir()], { encoding: 'utf8' });
+    expect(run(['--from', '2026-01-05']).stderr).toContain('reprocess needs --from and --to');
+    expect(run(['--from', '2026-01-06', '--to', '2026-01-05', '--yes']).status).toBe(2);
+    expect(run([...RANGE, '--concurrency', '0', '--yes']).stderr).toContain('--concurrency must be a whole number from 1 to 8');
+  });
+});
