@@ -6,7 +6,7 @@ import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClien
 import kafkajs from 'kafkajs';
 import { MongoBulkWriteError, MongoClient, MongoServerError, type Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ENV, getServices, launchPrivateService, serviceRecord } from './harness/services.js';
+import { ENV, getServices, launchPrivateService, restartService, serviceRecord, startService, stopService } from './harness/services.js';
 
 const { Kafka, logLevel } = kafkajs;
 const suffix = () => randomBytes(4).toString('hex');
@@ -102,6 +102,60 @@ describe.each([
       await producer.disconnect().catch(() => {});
       await admin.deleteTopics({ topics: [topic] }).catch(() => {});
       await admin.disconnect();
+    }
+  });
+});
+
+describe('outage controls (private instances)', () => {
+  it('Kafka comes back after a crash with its topics, messages and committed offsets', async () => {
+    const k = await launchPrivateService('kafka4');
+    const kafka = new Kafka({ clientId: 'outage', brokers: [k.address], logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    const topic = `outage-${suffix()}`;
+    try {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })) });
+      await admin.setOffsets({ groupId: 'g', topic, partitions: [{ partition: 0, offset: '4' }] });
+      await producer.disconnect();
+      await admin.disconnect();
+
+      const before = k.record().pid;
+      await stopService(k.name, { signal: 'SIGKILL' });
+      expect(serviceRecord(k.name).pid).toBe(0);
+      const after = await startService(k.name); // same port, same log.dirs, no re-format
+      expect(after.pid).not.toBe(before);
+      expect(after.port).toBe(k.record().port);
+
+      const admin2 = kafka.admin();
+      await admin2.connect();
+      const ends = await admin2.fetchTopicOffsets(topic);
+      expect(ends[0]!.high).toBe('10');
+      const committed = await admin2.fetchOffsets({ groupId: 'g', topics: [topic] });
+      expect(committed[0]!.partitions[0]!.offset).toBe('4');
+      await admin2.disconnect();
+    } finally {
+      await k.dispose();
+    }
+  });
+
+  it('FerretDB keeps its data over a stop/start and refuses connections while down', async () => {
+    const m = await launchPrivateService('mongo');
+    const client = new MongoClient(m.address, { serverSelectionTimeoutMS: 1500 });
+    try {
+      await client.connect();
+      await client.db('outage').collection('c').insertOne({ _id: 'kept' } as never);
+      await stopService(m.name);
+      const down = await client.db('outage').collection('c').findOne({}).then(() => null, (e: unknown) => e);
+      expect(down).toBeInstanceOf(Error);
+      await restartService(m.name); // stop (no-op: already stopped) + start
+      const doc = await client.db('outage').collection('c').findOne({ _id: 'kept' } as never);
+      expect(doc).toEqual({ _id: 'kept' });
+    } finally {
+      await client.close();
+      await m.dispose();
     }
   });
 });

@@ -15,6 +15,7 @@ import type { TestProject } from 'vitest/node';
 import {
   defineInstance,
   ensureInstalled,
+  optionsLike,
   reapAbandonedRuns,
   readServicesFile,
   registerRun,
@@ -71,7 +72,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const t0 = Date.now();
   const results = await Promise.allSettled(
     SERVICE_NAMES.map(async (name) => {
-      const rec = await startInstance(records[name]);
+      let rec: ServiceRecord;
+      try {
+        rec = await startInstance(records[name]);
+      } catch (first) {
+        // A port chosen as free can be taken before the service binds it: one more
+        // try with new ports and a new directory.
+        process.stderr.write(`[services] ${name} failed to start, retrying once: ${String(first instanceof Error ? first.message : first).split('\n')[0]}\n`);
+        const again = await defineInstance(optionsLike(records[name]), root);
+        records[name] = again;
+        data.services[name] = again;
+        rec = await startInstance(again);
+      }
       process.stderr.write(
         `[services] ${describe(rec)} ready in ${(rec.startupMs / 1000).toFixed(1)}s (pid ${rec.pid}, rss ${Math.round(rec.rssKiB / 1024)} MiB)\n`,
       );

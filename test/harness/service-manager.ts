@@ -272,6 +272,10 @@ function kafkaProperties(rec: ServiceRecord): string {
     'share.coordinator.state.topic.replication.factor=1',
     'share.coordinator.state.topic.min.isr=1',
     'group.initial.rebalance.delay.ms=0',
+    // A restarted broker cannot register until its previous incarnation's session
+    // expires (default 9 s): keep that short so crash/restart tests stay quick.
+    'broker.heartbeat.interval.ms=500',
+    'broker.session.timeout.ms=3000',
     // two cores: keep the thread pools and the cleaner's buffer small
     'num.network.threads=2',
     'num.io.threads=2',
@@ -356,6 +360,16 @@ export type InstanceOptions =
   | ({ kind: 'kafka' } & KafkaOptions)
   | ({ kind: 'ferretdb' } & FerretOptions)
   | ({ kind: 'clickhouse' } & ClickHouseOptions);
+
+/** The options a record was defined from, to define another instance like it. */
+export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOptions {
+  if (rec.kind === 'kafka') {
+    const cp = rec.command[rec.command.indexOf('-cp') + 1]!;
+    return { kind: 'kafka', name, version: rec.version, libsDir: cp.replace(/\/\*$/, '') };
+  }
+  if (rec.kind === 'ferretdb') return { kind: 'ferretdb', name, version: rec.version, bin: rec.command[0]! };
+  return { kind: 'clickhouse', name };
+}
 
 /** Lays out a new instance (ports, directories, configs, start command); does not start it. */
 export async function defineInstance(opts: InstanceOptions, root: string): Promise<ServiceRecord> {

@@ -16,6 +16,7 @@
 import type {} from 'vitest';
 import {
   defineInstance,
+  optionsLike,
   pauseInstance,
   readServicesFile,
   resumeInstance,
@@ -145,28 +146,21 @@ export async function launchPrivateService(like: ServiceName): Promise<PrivateSe
   const template = data.services[like];
   if (!template) throw new Error(`no service named ${like}`);
   const name = `${like}-private-${process.pid}-${++privateCount}`;
-  let rec: ServiceRecord;
-  if (template.kind === 'kafka') {
-    const cp = template.command[template.command.indexOf('-cp') + 1]!;
-    rec = await defineInstance({ kind: 'kafka', name, version: template.version, libsDir: cp.replace(/\/\*$/, '') }, data.root);
-  } else if (template.kind === 'ferretdb') {
-    rec = await defineInstance({ kind: 'ferretdb', name, version: template.version, bin: template.command[0]! }, data.root);
-  } else {
-    rec = await defineInstance({ kind: 'clickhouse', name }, data.root);
-  }
+  const rec = await defineInstance(optionsLike(template, name), data.root);
   await updateRecord(file, name, rec);
   await startInstance(rec);
   await updateRecord(file, name, rec);
-  const save = () => updateRecord(file, name, rec);
+  // Every control goes through the services file, so a mix of these methods and
+  // stopService(name)/startService(name) always acts on the current pid.
   return {
     name,
     address: rec.address,
-    record: () => rec,
-    stop: async (opts) => { await stopInstance(rec, opts); await save(); },
-    start: async () => { await startInstance(rec); await save(); },
-    restart: async (opts) => { await stopInstance(rec, opts); await startInstance(rec); await save(); },
-    pause: () => pauseInstance(rec),
-    resume: () => resumeInstance(rec),
-    dispose: async () => { await stopInstance(rec); await save(); },
+    record: () => serviceRecord(name),
+    stop: (opts) => stopService(name, opts),
+    start: async () => { await startService(name); },
+    restart: async (opts) => { await restartService(name, opts); },
+    pause: () => pauseService(name),
+    resume: () => resumeService(name),
+    dispose: () => stopService(name),
   };
 }
