@@ -1,3 +1,5 @@
+import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
+import { applyStewardFlags } from '../corrections/steward-flags.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { sessionFlags, FLAG_RULE_VERSION } from './flags.js';
@@ -14,7 +16,7 @@ export interface UserJourneys {
 
 /** Labels, flags and funnel outcomes of one user's sessions: a pure function of the events and rules. */
 export function createDeriveJourneys(config: JourneyRules) {
-  return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[]): UserJourneys {
+  return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserJourneys {
     // Properties are parsed once per event and shared by every rule, flag and funnel.
     const all = toRuleEvents(events);
     const bySession = new Map<string, RuleEvent[]>();
@@ -29,7 +31,7 @@ export function createDeriveJourneys(config: JourneyRules) {
     for (const session of sessions) {
       const ruleEvents = bySession.get(session.sessionId) ?? [];
       const base = { userId, sessionId: session.sessionId, startedAt: session.startedAt };
-      const sessionFindings: Finding[] = [];
+      let sessionFindings: Finding[] = [];
       for (const rule of config.labels) {
         const match = evaluateRule(rule, ruleEvents);
         if (match) sessionFindings.push({ kind: 'label', name: rule.name, ruleVersion: rule.version, ...base, ...match });
@@ -37,6 +39,7 @@ export function createDeriveJourneys(config: JourneyRules) {
       for (const flag of sessionFlags(session, ruleEvents, config.flags)) {
         sessionFindings.push({ kind: 'flag', ruleVersion: FLAG_RULE_VERSION, ...base, ...flag });
       }
+      sessionFindings = applyStewardFlags(corrections, session, ruleEvents, sessionFindings);
       for (const funnel of config.funnels) {
         funnelOutcomes.push(funnelOutcome(funnel, ruleEvents, { scope: 'session', subjectId: session.sessionId, userId, fallbackStart: session.startedAt }));
       }

@@ -50,6 +50,7 @@ export interface RuleEvent {
   properties: Record<string, unknown>;
   timeSource?: SessionEvent['timeSource'];
   skewMs?: number;
+  appVersion?: string | null;
 }
 
 export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
@@ -60,6 +61,7 @@ export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
     properties: parseProperties(event.propertiesJson),
     timeSource: event.timeSource,
     skewMs: event.skewMs,
+    appVersion: event.appVersion,
   }));
 }
 

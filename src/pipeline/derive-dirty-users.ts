@@ -1,11 +1,9 @@
-import type { StoredEvent } from '../domain/event.js';
-import type { Finding, FunnelOutcome } from '../domain/journey.js';
+import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
+import { effectiveCorrections } from '../domain/correction.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import type { Profile } from '../domain/profile.js';
-import type { Session, SessionEvent } from '../domain/session.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { buildProfile } from './build-profile.js';
+import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createSessionize } from './sessionize.js';
 import { planIdentityChanges } from './stitch-identities.js';
 
@@ -47,13 +45,16 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     for (;;) {
       const dirty = await deps.raw.listDirtyIds(idsPerRound);
       if (dirty.length === 0) return summary;
+      // Corrections are read per round: a steward's fix applies to the next derive, in any process.
+      const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()));
       const plan = await planIdentityChanges(
         dirty.map((entry) => entry.id),
         deps.raw,
+        corrections,
       );
       const users = [...plan.affectedUsers].sort();
       for (let start = 0; start < users.length; start += usersPerWrite) {
-        await deriveUsers(users.slice(start, start + usersPerWrite), plan.canonical, summary);
+        await deriveAndWrite(users.slice(start, start + usersPerWrite), plan.canonical, corrections, summary);
         deps.onProgress?.(summary);
       }
       await deps.raw.saveCanonical([...plan.canonical].map(([id, canonicalId]) => ({ id, canonicalId })));
@@ -61,7 +62,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     }
   };
 
-  async function deriveUsers(users: string[], canonical: Map<string, string>, summary: DeriveSummary): Promise<void> {
+  async function deriveAndWrite(users: string[], canonical: Map<string, string>, corrections: CorrectionPlan, summary: DeriveSummary): Promise<void> {
     // Members by the new mapping: persisted members, minus ids the plan moves away, plus ids it moves in.
     const persisted = await deps.raw.membersOf(users);
     const ownerOf = new Map<string, string>();
@@ -70,34 +71,10 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     const wanted = new Set(users);
     const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
 
-    const eventsByUser = new Map<string, StoredEvent[]>();
-    for (const event of await deps.raw.eventsByIdentity(identityKeys)) {
-      const owner = ownerOf.get(event.identityKey)!;
-      const list = eventsByUser.get(owner);
-      if (list) list.push(event);
-      else eventsByUser.set(owner, [event]);
-    }
-
-    const sessions: Session[] = [];
-    const events: SessionEvent[] = [];
-    const findings: Finding[] = [];
-    const funnelOutcomes: FunnelOutcome[] = [];
-    const profiles: Profile[] = [];
-    const removed: string[] = [];
-    for (const user of users) {
-      const derived = deps.sessionize(user, eventsByUser.get(user) ?? []);
-      const journeys = deps.deriveJourneys(user, derived.sessions, derived.events);
-      // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
-      for (const session of journeys.sessions) sessions.push(session);
-      for (const event of derived.events) events.push(event);
-      for (const finding of journeys.findings) findings.push(finding);
-      for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
-      const profile = buildProfile(user, eventsByUser.get(user) ?? [], derived.sessions.length);
-      if (profile) profiles.push(profile);
-      else removed.push(user);
-    }
+    const eventsByUser = groupByOwner(await deps.raw.eventsByIdentity(identityKeys), ownerOf);
+    const { derivation, profiles, removed } = deriveUsers(deps, users, eventsByUser, corrections);
     const version = await deps.raw.nextVersion();
-    const written = await deps.analytics.replaceUsers(users, { sessions, events, findings, funnelOutcomes }, version);
+    const written = await deps.analytics.replaceUsers(users, derivation, version);
     await deps.raw.saveProfiles(profiles, removed);
     summary.users += users.length;
     summary.sessionsWritten += written.sessions.written;

@@ -1,6 +1,7 @@
-import type { StoredEvent } from '../domain/event.js';
-import type { Finding, FunnelOutcome } from '../domain/journey.js';
-import type { Session, SessionEvent } from '../domain/session.js';
+import { compileCorrections } from '../corrections/apply-corrections.js';
+import { effectiveCorrections } from '../domain/correction.js';
+import type { AcceptedEvent, StoredEvent } from '../domain/event.js';
+import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
@@ -48,6 +49,7 @@ export function createReprocess(deps: ReprocessDeps) {
 
   /** Streams the day's derivation chunk by chunk (memory: one chunk of users). */
   async function* deriveDay(day: string): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
+    const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()));
     const dayStart = Date.parse(`${day}T00:00:00.000Z`);
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);
@@ -59,48 +61,14 @@ export function createReprocess(deps: ReprocessDeps) {
       for (const user of chunk) ownerOf.set(user, user);
       for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
       let nowRejected = 0;
-      const eventsByUser = new Map<string, StoredEvent[]>();
+      const revalidated: StoredEvent[] = [];
       for (const { raw, receivedAt } of await deps.raw.rawLinesByIdentity([...ownerOf.keys()])) {
         const outcome = deps.processLine(raw, receivedAt);
-        if (!outcome.ok) {
-          nowRejected += 1;
-          continue;
-        }
-        const event = outcome.event;
-        const owner = ownerOf.get(event.identityKey);
-        if (owner === undefined) continue;
-        const stored: StoredEvent = {
-          messageId: event.messageId,
-          type: event.type,
-          event: event.event,
-          identityKey: event.identityKey,
-          userId: event.userId,
-          anonymousId: event.anonymousId,
-          eventTime: event.eventTime,
-          receivedAt: event.receivedAt,
-          timeSource: event.timeSource,
-          skewMs: event.skewMs,
-          appVersion: event.appVersion,
-          propertiesJson: JSON.stringify(event.properties),
-          traitsJson: JSON.stringify(event.traits),
-        };
-        const list = eventsByUser.get(owner);
-        if (list) list.push(stored);
-        else eventsByUser.set(owner, [stored]);
+        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event));
+        else nowRejected += 1;
       }
-      const sessions: Session[] = [];
-      const events: SessionEvent[] = [];
-      const findings: Finding[] = [];
-      const funnelOutcomes: FunnelOutcome[] = [];
-      for (const user of chunk) {
-        const derived = deps.sessionize(user, eventsByUser.get(user) ?? []);
-        const journeys = deps.deriveJourneys(user, derived.sessions, derived.events);
-        for (const session of journeys.sessions) sessions.push(session);
-        for (const event of derived.events) events.push(event);
-        for (const finding of journeys.findings) findings.push(finding);
-        for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
-      }
-      yield { derivation: { sessions, events, findings, funnelOutcomes }, nowRejected, users: chunk.length };
+      const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
+      yield { derivation, nowRejected, users: chunk.length };
     }
   }
 
@@ -130,6 +98,24 @@ export function createReprocess(deps: ReprocessDeps) {
       const committed = await rebuild.commit();
       return { day, counts: committed, nowRejected, users };
     },
+  };
+}
+
+function toStoredEvent(event: AcceptedEvent): StoredEvent {
+  return {
+    messageId: event.messageId,
+    type: event.type,
+    event: event.event,
+    identityKey: event.identityKey,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    eventTime: event.eventTime,
+    receivedAt: event.receivedAt,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    appVersion: event.appVersion,
+    propertiesJson: JSON.stringify(event.properties),
+    traitsJson: JSON.stringify(event.traits),
   };
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import type { PipelineConfig } from '../config/config.js';
+import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
 import { ACTIVITY_TYPES, type StoredEvent } from '../domain/event.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 
@@ -17,81 +18,105 @@ export const OVERLONG_SESSION_FLAG = 'overlong_session';
  * Cuts one stitched user's activity into sessions: a new session after more than the
  * inactivity timeout, at the maximum length (the cut session is flagged, never dropped),
  * and optionally at midnight. Events are sorted here by (time, message id), so the result
- * does not depend on the order they were read in.
+ * does not depend on the order they were read in. Steward corrections then apply: a forced
+ * split or join at an event, and events moved to another session.
  */
 export function createSessionize(deps: SessionizeDeps) {
   const dayOf = (epochMs: number) => DateTime.fromMillis(epochMs, { zone: deps.timezone }).toISODate();
 
-  return function sessionize(userId: string, input: readonly StoredEvent[]): UserSessions {
+  return function sessionize(userId: string, input: readonly StoredEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserSessions {
     const activity = input.filter((event) => ACTIVITY_TYPES.has(event.type)).sort(compareEvents);
-    const sessions: Session[] = [];
-    const events: SessionEvent[] = [];
-    let current: Session | null = null;
-    let anonymousIds = new Set<string>();
-    let appVersions = new Set<string>();
 
-    const close = () => {
-      if (current === null) return;
-      current.anonymousIds = [...anonymousIds].sort();
-      current.appVersions = [...appVersions].sort();
-      sessions.push(current);
-      current = null;
-    };
-
+    // 1. Natural boundaries, with forced splits and joins.
+    const groups: StoredEvent[][] = [];
+    const overlong = new Set<number>();
+    let start = 0;
+    let last = 0;
     for (const event of activity) {
-      let startNew = current === null;
-      if (current !== null) {
-        if (event.eventTime - current.endedAt > deps.sessionInactivityMs) startNew = true;
-        else if (event.eventTime - current.startedAt >= deps.sessionMaxLengthMs) {
-          current.flags.push(OVERLONG_SESSION_FLAG);
+      const current = groups[groups.length - 1];
+      let startNew = current === undefined;
+      if (current !== undefined) {
+        if (event.eventTime - last > deps.sessionInactivityMs) startNew = true;
+        else if (event.eventTime - start >= deps.sessionMaxLengthMs) {
           startNew = true;
-        } else if (deps.splitAtMidnight && dayOf(event.eventTime) !== dayOf(current.startedAt)) startNew = true;
+          if (!corrections.joinBefore.has(event.messageId)) overlong.add(groups.length - 1);
+        } else if (deps.splitAtMidnight && dayOf(event.eventTime) !== dayOf(start)) startNew = true;
+        if (corrections.splitBefore.has(event.messageId)) startNew = true;
+        else if (corrections.joinBefore.has(event.messageId)) startNew = false;
       }
       if (startNew) {
-        close();
-        anonymousIds = new Set();
-        appVersions = new Set();
-        current = {
-          sessionId: sessionIdFor(userId, event.messageId),
-          userId,
-          anonymousIds: [],
-          startedAt: event.eventTime,
-          endedAt: event.eventTime,
-          eventCount: 0,
-          firstEvent: event.event,
-          lastEvent: event.event,
-          firstMessageId: event.messageId,
-          appVersions: [],
-          flags: [],
-          labels: [],
-        };
-      }
-      const session = current!;
-      session.endedAt = event.eventTime;
-      session.eventCount += 1;
-      session.lastEvent = event.event;
-      if (event.anonymousId !== null) anonymousIds.add(event.anonymousId);
-      if (event.appVersion !== null) appVersions.add(event.appVersion);
-      events.push({
-        messageId: event.messageId,
-        userId,
-        anonymousId: event.anonymousId,
-        sessionId: session.sessionId,
-        eventTime: event.eventTime,
-        type: event.type,
-        event: event.event,
-        appVersion: event.appVersion,
-        timeSource: event.timeSource,
-        skewMs: event.skewMs,
-        propertiesJson: event.propertiesJson,
-      });
+        groups.push([event]);
+        start = event.eventTime;
+      } else current!.push(event);
+      last = event.eventTime;
     }
-    close();
+
+    // 2. Moves: an event joins the session whose first event is the target.
+    if (corrections.moves.size > 0) {
+      const groupOfFirst = new Map(groups.map((group, index) => [group[0]!.messageId, index]));
+      for (const [index, group] of groups.entries()) {
+        for (const event of [...group]) {
+          const target = corrections.moves.get(event.messageId);
+          const targetIndex = target === undefined ? undefined : groupOfFirst.get(target);
+          if (targetIndex === undefined || targetIndex === index) continue;
+          group.splice(group.indexOf(event), 1);
+          groups[targetIndex]!.push(event);
+        }
+      }
+      for (const group of groups) group.sort(compareEvents);
+    }
+
+    // 3. Sessions from groups.
+    const sessions: Session[] = [];
+    const events: SessionEvent[] = [];
+    groups.forEach((group, index) => {
+      if (group.length === 0) return;
+      const first = group[0]!;
+      const lastEvent = group[group.length - 1]!;
+      const sessionId = sessionIdFor(userId, first.messageId);
+      const anonymousIds = new Set<string>();
+      const appVersions = new Set<string>();
+      for (const event of group) {
+        if (event.anonymousId !== null) anonymousIds.add(event.anonymousId);
+        if (event.appVersion !== null) appVersions.add(event.appVersion);
+        events.push({
+          messageId: event.messageId,
+          userId,
+          anonymousId: event.anonymousId,
+          sessionId,
+          eventTime: event.eventTime,
+          type: event.type,
+          event: event.event,
+          appVersion: event.appVersion,
+          timeSource: event.timeSource,
+          skewMs: event.skewMs,
+          propertiesJson: event.propertiesJson,
+        });
+      }
+      sessions.push({
+        sessionId,
+        userId,
+        anonymousIds: [...anonymousIds].sort(),
+        startedAt: first.eventTime,
+        endedAt: lastEvent.eventTime,
+        eventCount: group.length,
+        firstEvent: first.event,
+        lastEvent: lastEvent.event,
+        firstMessageId: first.messageId,
+        appVersions: [...appVersions].sort(),
+        flags: overlong.has(index) ? [OVERLONG_SESSION_FLAG] : [],
+        labels: [],
+      });
+    });
+    if (corrections.moves.size > 0) {
+      sessions.sort((a, b) => a.startedAt - b.startedAt || (a.firstMessageId < b.firstMessageId ? -1 : 1));
+      events.sort(compareEvents);
+    }
     return { sessions, events };
   };
 }
 
-export function compareEvents(a: StoredEvent, b: StoredEvent): number {
+export function compareEvents(a: { eventTime: number; messageId: string }, b: { eventTime: number; messageId: string }): number {
   return a.eventTime - b.eventTime || (a.messageId < b.messageId ? -1 : a.messageId > b.messageId ? 1 : 0);
 }
 

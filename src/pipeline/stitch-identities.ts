@@ -1,3 +1,4 @@
+import { type CorrectionPlan, correctLinks, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
 import type { RawStore } from '../stores/raw-store.js';
 
 /** The parts of the raw store identity resolution reads. */
@@ -37,28 +38,38 @@ export interface IdentityPlan {
  * Works out who each dirty id belongs to now, including ids that reach a dirty id through
  * their links (an anonymous id linked to a user who was just aliased moves with that user).
  */
-export async function planIdentityChanges(dirtyIds: readonly string[], graph: IdentityGraph): Promise<IdentityPlan> {
+export async function planIdentityChanges(dirtyIds: readonly string[], graph: IdentityGraph, corrections: CorrectionPlan = NO_CORRECTIONS): Promise<IdentityPlan> {
   const involved = new Set(dirtyIds);
   let frontier = [...involved];
   while (frontier.length > 0) {
-    const sources = await graph.linkSources(frontier);
-    frontier = sources.filter((id) => !involved.has(id));
+    const frontierSet = new Set(frontier);
+    const forcedSources = [...corrections.forcedLinks].filter(([, into]) => frontierSet.has(into)).map(([from]) => from);
+    const sources = [...(await graph.linkSources(frontier)), ...forcedSources];
+    frontier = [...new Set(sources)].filter((id) => !involved.has(id));
     for (const id of frontier) involved.add(id);
   }
 
-  const links = new Map<string, string>();
+  let links = new Map<string, string>();
   let unresolved = [...involved];
   const fetched = new Set<string>();
   for (let round = 0; round < MAX_CHAIN && unresolved.length > 0; round += 1) {
     for (const id of unresolved) fetched.add(id);
-    const targets = await graph.linkTargets(unresolved);
+    // Steward overrides apply as each round's links arrive, so a forced link's target is followed too.
+    const targets = correctLinks(corrections, await graph.linkTargets(unresolved));
+    for (const id of unresolved) {
+      const forced = corrections.forcedLinks.get(id);
+      if (forced !== undefined) targets.set(id, forced);
+    }
+    const asked = new Set(unresolved);
     const next: string[] = [];
     for (const [from, to] of targets) {
+      if (!asked.has(from)) continue;
       links.set(from, to);
       if (!fetched.has(to)) next.push(to);
     }
     unresolved = [...new Set(next)];
   }
+  links = correctLinks(corrections, links);
 
   const ids = [...involved];
   const previous = await graph.canonicalOf(ids);

@@ -1,4 +1,5 @@
 import type { AcceptedEvent, RejectedLine, StoredEvent } from '../domain/event.js';
+import type { Correction, EventFilter } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
 
 export interface WriteBatchResult {
@@ -62,6 +63,15 @@ export interface RawStore {
   rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>>;
   /** Identity keys with at least one accepted event whose event time is in [from, to). */
   identityKeysInRange(range: Required<TimeRange>): Promise<string[]>;
+
+  /** Appends a steward correction (append-only: nothing updates or deletes one) and returns it with its id. */
+  appendCorrection(correction: Omit<Correction, 'id'>): Promise<Correction>;
+  /** Every correction ever made, reverts included, oldest first. */
+  listCorrections(): Promise<Correction[]>;
+  /** Identity keys of accepted events matching a steward filter (whose users a correction touches). */
+  identityKeysForEvents(filter: EventFilter): Promise<string[]>;
+  /** The identity key of each of these message ids that is stored. */
+  identityKeysOfMessages(messageIds: readonly string[]): Promise<Map<string, string>>;
 
   /** Small named values shared by processes (reprocess checkpoints). */
   readMeta(key: string): Promise<string | null>;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent, TimeSource } from '../../domain/event.js';
+import type { Correction, EventFilter } from '../../domain/correction.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
 import type { DirtyId, LeaseHolder, LeaseResult, RawStore, TimeRange, WriteBatchResult } from '../raw-store.js';
@@ -65,6 +66,12 @@ CREATE TABLE IF NOT EXISTS counters (
   name TEXT PRIMARY KEY,
   value INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS corrections (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS corrections_append_only_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS corrections_append_only_delete BEFORE DELETE ON corrections BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -294,6 +301,60 @@ export class SqliteRawStore implements RawStore {
   async identityKeysInRange(range: Required<TimeRange>): Promise<string[]> {
     const rows = this.db.prepare('SELECT DISTINCT identity_key FROM raw_events WHERE event_time >= ? AND event_time < ? ORDER BY identity_key').all(range.from, range.to) as Array<{ identity_key: string }>;
     return rows.map((row) => row.identity_key);
+  }
+
+  async appendCorrection(correction: Omit<Correction, 'id'>): Promise<Correction> {
+    return this.guard('append a correction', () =>
+      this.db
+        .transaction(() => {
+          // The immediate transaction holds the write lock, so the next sequence number is ours alone.
+          const seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM corrections').get() as { seq: number }).seq;
+          const stored: Correction = { id: `c${seq}`, ...correction };
+          this.db.prepare('INSERT INTO corrections (seq, doc) VALUES (?, ?)').run(seq, JSON.stringify(stored));
+          return stored;
+        })
+        .immediate(),
+    );
+  }
+
+  async listCorrections(): Promise<Correction[]> {
+    return (this.db.prepare('SELECT doc FROM corrections ORDER BY seq').all() as Array<{ doc: string }>).map((row) => JSON.parse(row.doc) as Correction);
+  }
+
+  async identityKeysForEvents(filter: EventFilter): Promise<string[]> {
+    const conditions: string[] = [];
+    const params: unknown[] = [];
+    if (filter.event !== undefined) {
+      conditions.push('event = ?');
+      params.push(filter.event);
+    }
+    if (filter.appVersion !== undefined) {
+      conditions.push('app_version = ?');
+      params.push(filter.appVersion);
+    }
+    if (filter.since !== undefined) {
+      conditions.push('event_time >= ?');
+      params.push(filter.since);
+    }
+    if (filter.until !== undefined) {
+      conditions.push('event_time < ?');
+      params.push(filter.until);
+    }
+    if (filter.userId !== undefined) {
+      conditions.push('identity_key IN (SELECT id FROM identity_map WHERE canonical_id = ? UNION SELECT ?)');
+      params.push(filter.userId, filter.userId);
+    }
+    const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
+    return (this.db.prepare(`SELECT DISTINCT identity_key FROM raw_events ${where} ORDER BY identity_key`).all(...params) as Array<{ identity_key: string }>).map((row) => row.identity_key);
+  }
+
+  async identityKeysOfMessages(messageIds: readonly string[]): Promise<Map<string, string>> {
+    const keys = new Map<string, string>();
+    for (const chunk of chunks(messageIds)) {
+      const rows = this.db.prepare(`SELECT message_id, identity_key FROM raw_events WHERE message_id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ message_id: string; identity_key: string }>;
+      for (const row of rows) keys.set(row.message_id, row.identity_key);
+    }
+    return keys;
   }
 
   async readMeta(key: string): Promise<string | null> {

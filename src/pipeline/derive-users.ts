@@ -1,0 +1,64 @@
+import { type CorrectionPlan, correctEvents } from '../corrections/apply-corrections.js';
+import type { StoredEvent } from '../domain/event.js';
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
+import type { Profile } from '../domain/profile.js';
+import type { Session, SessionEvent } from '../domain/session.js';
+import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import type { UserDerivation } from '../stores/analytics-store.js';
+import { buildProfile } from './build-profile.js';
+import type { createSessionize } from './sessionize.js';
+
+export interface DeriveUsersDeps {
+  sessionize: ReturnType<typeof createSessionize>;
+  deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+}
+
+export interface UsersDerivation {
+  derivation: UserDerivation;
+  profiles: Profile[];
+  /** Users left with no events (their profile goes). */
+  removed: string[];
+}
+
+/**
+ * The derivation of a set of users from their stored events: steward event edits, sessions,
+ * journeys, profiles. Pure — incremental runs, reprocess and `fix --dry-run` all call it, so
+ * they cannot disagree.
+ */
+export function deriveUsers(deps: DeriveUsersDeps, users: readonly string[], eventsByUser: ReadonlyMap<string, StoredEvent[]>, corrections: CorrectionPlan): UsersDerivation {
+  const sessions: Session[] = [];
+  const events: SessionEvent[] = [];
+  const findings: Finding[] = [];
+  const funnelOutcomes: FunnelOutcome[] = [];
+  const profiles: Profile[] = [];
+  const removed: string[] = [];
+  for (const user of users) {
+    const stored = eventsByUser.get(user) ?? [];
+    const corrected = correctEvents(corrections, user, stored);
+    const derived = deps.sessionize(user, corrected, corrections);
+    const journeys = deps.deriveJourneys(user, derived.sessions, derived.events, corrections);
+    // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
+    for (const session of journeys.sessions) sessions.push(session);
+    for (const event of derived.events) events.push(event);
+    for (const finding of journeys.findings) findings.push(finding);
+    for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
+    // The profile describes what was received (dropped events included): it is the raw side.
+    const profile = buildProfile(user, stored, derived.sessions.length);
+    if (profile) profiles.push(profile);
+    else removed.push(user);
+  }
+  return { derivation: { sessions, events, findings, funnelOutcomes }, profiles, removed };
+}
+
+/** Groups events by their owner (canonical user), dropping those of ids outside the map. */
+export function groupByOwner(events: Iterable<StoredEvent>, ownerOf: ReadonlyMap<string, string>): Map<string, StoredEvent[]> {
+  const byUser = new Map<string, StoredEvent[]>();
+  for (const event of events) {
+    const owner = ownerOf.get(event.identityKey);
+    if (owner === undefined) continue;
+    const list = byUser.get(owner);
+    if (list) list.push(event);
+    else byUser.set(owner, [event]);
+  }
+  return byUser;
+}
