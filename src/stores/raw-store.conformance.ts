@@ -149,6 +149,97 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect(await store.acquireLease('analytics', holderA, 60_000)).toEqual({ acquired: true }); // B's lease expired
     });
 
+    it('tails events in arrival order with per-record cursors, pages, and says when it has caught up', async () => {
+      expect(await store.tailEvents(null, {}, 10)).toMatchObject({ records: [], more: false });
+      const emptyEnd = await store.tailEnd('events');
+      // Arrival order, not event time and not message id order.
+      await store.writeBatch([accepted({ messageId: 'z1', eventTime: 9_000, raw: '{"n":1}' }), accepted({ messageId: 'a2', eventTime: 1_000 })], []);
+      await store.writeBatch([accepted({ messageId: 'm3', eventTime: 5_000 })], []);
+      const all = await store.tailEvents(null, {}, 100);
+      expect(all.records.map((r) => r.value.messageId)).toEqual(['z1', 'a2', 'm3']);
+      expect(all.more).toBe(false);
+      expect(all.records[0]!.value).toMatchObject({ messageId: 'z1', event: 'page_viewed', eventTime: 9_000, receivedAt: 1_500, raw: '{"n":1}', propertiesJson: '{}' });
+      expect((await store.tailEvents(emptyEnd, {}, 100)).records.map((r) => r.value.messageId)).toEqual(['z1', 'a2', 'm3']);
+      // A record's cursor resumes right after it; a short page says there is more.
+      expect((await store.tailEvents(all.records[0]!.cursor, {}, 100)).records.map((r) => r.value.messageId)).toEqual(['a2', 'm3']);
+      const first = await store.tailEvents(null, {}, 2);
+      expect(first.records.map((r) => r.value.messageId)).toEqual(['z1', 'a2']);
+      expect(first.more).toBe(true);
+      expect((await store.tailEvents(first.cursor, {}, 2)).records.map((r) => r.value.messageId)).toEqual(['m3']);
+      // Following: the end cursor sees exactly what lands later; a duplicate does not reappear.
+      const end = await store.tailEnd('events');
+      expect(await store.tailEvents(end, {}, 10)).toMatchObject({ records: [], more: false });
+      await store.writeBatch([accepted({ messageId: 'm4' }), accepted({ messageId: 'm3' })], []);
+      const later = await store.tailEvents(end, {}, 10);
+      expect(later.records.map((r) => r.value.messageId)).toEqual(['m4']);
+      expect(await store.tailEvents(later.cursor, {}, 10)).toMatchObject({ records: [], more: false });
+      await expect(store.tailEvents('not a cursor', {}, 10)).rejects.toThrow(/not a tail position/);
+    });
+
+    it('filters tailed events by ids, event, app version, received time and JSON values, binding every value as data', async () => {
+      const line = (context: Record<string, unknown>) => JSON.stringify({ context });
+      await store.writeBatch(
+        [
+          accepted({ messageId: 'e1', userId: 'u1', anonymousId: 'a1', identityKey: 'u1', event: 'order_completed', appVersion: '2.3.1', receivedAt: 1_000, properties: { plan: 'pro', total: 3, ok: true }, raw: line({ ip: '10.0.0.1' }) }),
+          accepted({ messageId: 'e2', userId: null, anonymousId: 'a2', identityKey: 'a2', event: 'page_viewed', appVersion: '2.3.0', receivedAt: 2_000, properties: { plan: 'free', total: '3' }, raw: line({ ip: '10.0.0.2' }) }),
+          accepted({ messageId: 'e3', userId: "x' OR '1'='1", anonymousId: null, identityKey: "x' OR '1'='1", appVersion: null, receivedAt: 3_000, properties: { a: '1; DROP TABLE raw_events' } }),
+        ],
+        [],
+      );
+      const ids = async (filter: Parameters<RawStore['tailEvents']>[1]) => (await store.tailEvents(null, filter, 100)).records.map((r) => r.value.messageId);
+      expect(await ids({ ids: ['a1'] })).toEqual(['e1']);
+      expect(await ids({ ids: ['u1', 'a2'] })).toEqual(['e1', 'e2']);
+      expect(await ids({ event: 'order_completed' })).toEqual(['e1']);
+      expect(await ids({ appVersion: '2.3.0' })).toEqual(['e2']);
+      expect(await ids({ receivedFrom: 2_000 })).toEqual(['e2', 'e3']);
+      expect(await ids({ receivedFrom: 1_000, receivedTo: 2_000 })).toEqual(['e1']);
+      expect(await ids({ where: [{ path: ['properties', 'plan'], value: 'pro' }] })).toEqual(['e1']);
+      // "3" matches the number 3 and the string "3"; "true" the boolean.
+      expect(await ids({ where: [{ path: ['properties', 'total'], value: '3' }] })).toEqual(['e1', 'e2']);
+      expect(await ids({ where: [{ path: ['properties', 'ok'], value: 'true' }] })).toEqual(['e1']);
+      expect(await ids({ where: [{ path: ['context', 'ip'], value: '10.0.0.2' }] })).toEqual(['e2']);
+      expect(await ids({ where: [{ path: ['properties', 'plan'], value: 'pro' }, { path: ['properties', 'total'], value: '4' }] })).toEqual([]);
+      // Hostile values are data: they match only an event that holds exactly that text, and harm nothing.
+      expect(await ids({ ids: ["x' OR '1'='1"] })).toEqual(['e3']);
+      expect(await ids({ ids: ["nobody' OR '1'='1"] })).toEqual([]);
+      expect(await ids({ where: [{ path: ['properties', 'a'], value: '1; DROP TABLE raw_events' }] })).toEqual(['e3']);
+      expect(await ids({ where: [{ path: ['properties', 'a'], value: "1' OR '1'='1" }] })).toEqual([]);
+      expect(await ids({ where: [{ path: ['properties', 'a"); DROP TABLE raw_events; --'], value: '1' }] })).toEqual([]);
+      expect(await ids({ where: [{ path: ['nowhere', 'a'], value: '1' }] })).toEqual([]);
+      expect((await store.counts()).events).toBe(3);
+    });
+
+    it('tails rejected lines in arrival order; ids and values match only lines that are JSON', async () => {
+      await store.writeBatch([], [
+        rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }),
+        rejected({ rawHash: 'r2', receivedAt: 1_000, raw: JSON.stringify({ userId: 'u1', event: 'x', properties: { plan: 'pro' } }), event: 'x', appVersion: '2.3.1' }),
+        rejected({ rawHash: 'r3', receivedAt: 3_000, raw: JSON.stringify({ anonymousId: 'a9', context: { ip: '1.2.3.4' } }), event: 'y', appVersion: '2.4.0' }),
+      ]);
+      const hashes = async (filter: Parameters<RawStore['tailRejected']>[1], after: string | null = null) => (await store.tailRejected(after, filter, 100)).records.map((r) => r.value.rawHash);
+      expect(await hashes({})).toEqual(['r1', 'r2', 'r3']);
+      expect((await store.tailRejected(null, {}, 100)).records[0]!.value).toEqual(rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }));
+      expect(await hashes({ ids: ['u1'] })).toEqual(['r2']);
+      expect(await hashes({ ids: ['a9'] })).toEqual(['r3']);
+      expect(await hashes({ event: 'y' })).toEqual(['r3']);
+      expect(await hashes({ appVersion: '2.3.1' })).toEqual(['r2']);
+      expect(await hashes({ receivedTo: 4_000 })).toEqual(['r2', 'r3']);
+      expect(await hashes({ where: [{ path: ['properties', 'plan'], value: 'pro' }] })).toEqual(['r2']);
+      expect(await hashes({ where: [{ path: ['context', 'ip'], value: '1.2.3.4' }] })).toEqual(['r3']);
+      expect(await hashes({ ids: ["x' OR '1'='1"] })).toEqual([]);
+      const end = await store.tailEnd('rejected');
+      expect(await hashes({}, end)).toEqual([]);
+      await store.writeBatch([], [rejected({ rawHash: 'r4' })]);
+      expect(await hashes({}, end)).toEqual(['r4']);
+      expect((await store.counts()).rejected).toBe(4);
+    });
+
+    it('reads one profile by user id', async () => {
+      const profile = { userId: "u'1", identified: true, anonymousIds: ['a'], traits: { plan: 'pro' }, firstSeen: 1, lastSeen: 2, eventCount: 3, sessionCount: 1 };
+      await store.saveProfiles([profile], []);
+      expect(await store.profileOf("u'1")).toEqual(profile);
+      expect(await store.profileOf("' OR 1=1 --")).toBeNull();
+    });
+
     it('counts what it holds', async () => {
       await store.writeBatch([accepted({ messageId: 'm1' })], [rejected({ rawHash: 'h' })]);
       expect(await store.counts()).toMatchObject({ events: 1, rejected: 1, dirty: 1 });

@@ -1,3 +1,5 @@
+import type { TailedEvent, TailFilter, TailKind, TailPage } from '../raw-store.js';
+import { parseTailCursor, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -401,6 +403,25 @@ export class SqliteRawStore implements RawStore {
         appVersion: row.app_version as string | null,
       };
     }
+  }
+
+  async tailEvents(after: string | null, filter: TailFilter, limit: number): Promise<TailPage<TailedEvent>> {
+    const start = parseTailCursor(after);
+    return this.guard('tail events', () => tailEvents(this.db, start, filter, limit));
+  }
+
+  async tailRejected(after: string | null, filter: TailFilter, limit: number): Promise<TailPage<RejectedLine>> {
+    const start = parseTailCursor(after);
+    return this.guard('tail rejected lines', () => tailRejected(this.db, start, filter, limit));
+  }
+
+  async tailEnd(kind: TailKind): Promise<string> {
+    return this.guard('find the end of the store', () => tailEnd(this.db, kind));
+  }
+
+  async profileOf(userId: string): Promise<Profile | null> {
+    const row = this.guard('read a profile', () => this.db.prepare('SELECT doc FROM profiles WHERE user_id = ?').get(userId) as { doc: string } | undefined);
+    return row ? (JSON.parse(row.doc) as Profile) : null;
   }
 
   async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
