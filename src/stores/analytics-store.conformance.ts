@@ -134,6 +134,46 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       await expect(store.rebuildDay("2026-01-05' OR 1")).rejects.toThrow(/invalid day/);
     });
 
+    it('gives one user\'s sessions in time order with their events, findings and funnel outcomes, and user-scope outcomes apart', async () => {
+      const day = 600 * 86_400_000;
+      const later = session('u-timeline', 'm3', day + 7_200_000);
+      const earlier = session('u-timeline', 'm1', day);
+      const other = session('u-timeline-other', 'o1', day);
+      const userOutcome: FunnelOutcome = { ...outcome(earlier, 'purchase', 3), scope: 'user', subjectId: 'u-timeline' };
+      await store.replaceUsers(
+        ['u-timeline', 'u-timeline-other'],
+        derivation(
+          [later, earlier, other],
+          [event('u-timeline', 'm3', later.sessionId, day + 7_200_000), event('u-timeline', 'm2', earlier.sessionId, day + 1_000), event('u-timeline', 'm1', earlier.sessionId, day), event('u-timeline-other', 'o1', other.sessionId, day)],
+          [finding(later, 'rage_clicked'), finding(earlier, 'bot_like', 'flag'), finding(earlier, 'compared_products_before_adding')],
+          [outcome(earlier, 'purchase', 2), outcome(earlier, 'onboarding', 0), outcome(later, 'purchase', 3), userOutcome, outcome(other, 'purchase', 1)],
+        ),
+        nextVersion(),
+      );
+      const timeline = await store.sessionsOfUser('u-timeline');
+      expect(timeline.sessions.map((d) => d.session)).toEqual([earlier, later]);
+      expect(timeline.sessions[0]!.events.map((e) => e.messageId)).toEqual(['m1', 'm2']);
+      expect(timeline.sessions[0]!.findings.map((f) => [f.kind, f.name])).toEqual([['flag', 'bot_like'], ['label', 'compared_products_before_adding']]);
+      expect(timeline.sessions[0]!.funnelOutcomes.map((o) => o.funnel)).toEqual(['onboarding', 'purchase']);
+      expect(timeline.sessions[1]).toEqual({ session: later, events: [event('u-timeline', 'm3', later.sessionId, day + 7_200_000)], findings: [finding(later, 'rage_clicked')], funnelOutcomes: [outcome(later, 'purchase', 3)] });
+      expect(timeline.userFunnelOutcomes).toEqual([userOutcome]);
+      expect(await store.sessionsOfUser("u-timeline' OR '1'='1")).toEqual({ sessions: [], userFunnelOutcomes: [] });
+    });
+
+    it('finds the session each event was placed in, by message id', async () => {
+      const day = 700 * 86_400_000;
+      const s = session('u-placed', 'p1', day);
+      await store.replaceUsers(['u-placed'], derivation([s], [event('u-placed', 'p1', s.sessionId, day), event('u-placed', 'p2', s.sessionId, day + 90_000_000)]), nextVersion());
+      const found = await store.sessionIdsOfEvents([
+        { messageId: 'p1', eventTime: day },
+        { messageId: 'p2', eventTime: day + 90_000_000 },
+        { messageId: 'not-derived', eventTime: day },
+        { messageId: "p1' OR '1'='1", eventTime: day },
+      ]);
+      expect(Object.fromEntries(found)).toEqual({ p1: s.sessionId, p2: s.sessionId });
+      expect((await store.sessionIdsOfEvents([])).size).toBe(0);
+    });
+
     it('binds user ids as parameters: a quote in an id is data, not SQL', async () => {
       const hostile = "x' OR '1'='1";
       const s = session(hostile, 'm1', 5_000);

@@ -49,6 +49,12 @@ export interface SessionDetail {
   funnelOutcomes: FunnelOutcome[];
 }
 
+/** sessionsOfUser: `sessions[i].funnelOutcomes` holds session-scope outcomes only; user-scope ones are in `userFunnelOutcomes`. */
+export interface UserSessions {
+  sessions: SessionDetail[];
+  userFunnelOutcomes: FunnelOutcome[];
+}
+
 export interface JourneyReport {
   sessionsPerDay: Array<{ day: string; sessions: number; flagged: number }>;
   sessions: { total: number; flagged: number; counted: number };
@@ -78,6 +84,16 @@ export interface AnalyticsStore {
   streamFunnelOutcomes(range: TimeRange): AsyncIterable<FunnelOutcome>;
   /** One session with its events, findings and funnel outcomes; null if no such session. */
   sessionDetail(sessionId: string): Promise<SessionDetail | null>;
+  /**
+   * Everything derived for one user (`journeyctl inspect user`): sessions in time order, each
+   * with its events, findings and session-scope funnel outcomes, plus the user-scope outcomes.
+   */
+  sessionsOfUser(userId: string): Promise<UserSessions>;
+  /**
+   * The session each of these events was placed in, by message id (`journeyctl tail`); events
+   * not (yet) derived are absent. `eventTime` lets the engine read only the partitions involved.
+   */
+  sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>>;
   /** Aggregates computed by the engine; flagged sessions are left out unless asked for. */
   report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport>;
   counts(): Promise<{ sessions: number; events: number }>;

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import { InfrastructureError } from '../../errors.js';
-import { type AnalyticsStore, type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type JourneyReport, type ReplaceResult, type SessionDetail, type UserDerivation } from '../analytics-store.js';
+import { type AnalyticsStore, type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type JourneyReport, type ReplaceResult, type SessionDetail, type UserDerivation, type UserSessions } from '../analytics-store.js';
 import type { TimeRange } from '../raw-store.js';
 import { quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
 
@@ -231,6 +231,43 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
       findings: await collect(TABLES.findings, findingMapper, 'session_id = {id:String}', 'kind, name'),
       funnelOutcomes: await collect(TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = {id:String}) OR scope = 'user'", 'scope, funnel'),
     };
+  }
+
+  async sessionsOfUser(userId: string): Promise<UserSessions> {
+    const collect = async <T>(spec: TableSpec, mapper: Mapper<T>, where: string, order: string) => {
+      const items: T[] = [];
+      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND ${where} ORDER BY ${order}`, { user: userId })) {
+        items.push(mapper.fromRow(row));
+      }
+      return items;
+    };
+    const sessions = await collect(TABLES.sessions, sessionMapper, '1', 'started_at, session_id');
+    const bySession = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
+    for (const event of await collect(TABLES.events, eventMapper, '1', 'event_time, message_id')) bySession.get(event.sessionId)?.events.push(event);
+    for (const finding of await collect(TABLES.findings, findingMapper, '1', 'session_id, kind, name')) bySession.get(finding.sessionId)?.findings.push(finding);
+    for (const outcome of await collect(TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel')) bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
+    const userFunnelOutcomes = await collect(TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at');
+    return { sessions: [...bySession.values()], userFunnelOutcomes };
+  }
+
+  async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {
+    const sessions = new Map<string, string>();
+    if (events.length === 0) return sessions;
+    let from = MAX_TIME;
+    let to = 0;
+    for (const event of events) {
+      from = Math.min(from, event.eventTime);
+      to = Math.max(to, event.eventTime);
+    }
+    const params = { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) };
+    for await (const row of this.select(
+      `SELECT message_id, session_id FROM ${this.db}.events FINAL
+       WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time <= fromUnixTimestamp64Milli({to:Int64}) AND message_id IN {ids:Array(String)}`,
+      params,
+    )) {
+      sessions.set(row.message_id as string, row.session_id as string);
+    }
+    return sessions;
   }
 
   async report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport> {
