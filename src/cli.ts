@@ -4,6 +4,7 @@ import { DEMO_CONFIG, runDemo } from './commands/demo.js';
 import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
 import { runReprocess } from './commands/reprocess.js';
+import { registerStewardCommands } from './commands/steward-cli.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
 import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
@@ -96,6 +97,8 @@ export function buildProgram(io: CommandIo): Command {
     .action(async (options: { from?: string; to?: string; tz: string; dryRun?: boolean; yes?: boolean; resume?: boolean; lookback: string; concurrency: string; wait: string; output?: string }) => {
       await runReprocess(context(), { ...options, dryRun: Boolean(options.dryRun), yes: Boolean(options.yes), resume: Boolean(options.resume) });
     });
+
+  registerStewardCommands(program, () => context());
 
   program
     .command('demo')

@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { JourneyConfig } from '../config/config.js';
 import { resolveConfig, type ConfigOverrides } from '../config/config.js';
@@ -61,4 +62,14 @@ export function parseDurationFlag(name: string, value: string): number {
   const parsed = parseDurationMs(value);
   if (parsed === null) throw new UsageError(`--${name} "${value}" is not a duration`, { hint: 'use e.g. 30s, 5m, 2h' });
   return parsed;
+}
+
+/** Asks a yes/no question on the terminal (stderr), defaulting to no. Callers only ask when stdin and stdout are TTYs. */
+export async function confirm(context: CommandContext, question: string): Promise<boolean> {
+  const prompt = createInterface({ input: context.io.stdin, output: context.io.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
 }

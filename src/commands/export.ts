@@ -14,6 +14,8 @@ export interface ExportOptions {
   tz: string;
   output?: string;
   wait: string;
+  /** Labels/flags only: this name. */
+  name?: string;
 }
 
 /** `journeyctl export <kind>`: stored records to stdout, streamed. Returns how many were written. */
@@ -29,7 +31,7 @@ export async function runExport(context: CommandContext, kind: string, options: 
   try {
     if (kind === 'rejected') return await writeRecords(map(raw.streamRejected(range), rejectedRecord), format, context.io.stdout, warn);
     if (kind === 'profiles') {
-      const inRange = filter(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from));
+      const inRange = filterItems(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from));
       return await writeRecords(map(inRange, profileRecord), format, context.io.stdout, warn);
     }
     // Sessions and events live in the analytics store, which embedded chdb opens in one process at a time.
@@ -42,7 +44,7 @@ export async function runExport(context: CommandContext, kind: string, options: 
             ? map(analytics.streamEvents(range), eventRecord)
             : kind === 'journeys'
               ? map(analytics.streamFunnelOutcomes(range), funnelOutcomeRecord)
-              : map(analytics.streamFindings(range, kind === 'labels' ? 'label' : 'flag'), findingRecord);
+              : map(filterItems(analytics.streamFindings(range, kind === 'labels' ? 'label' : 'flag'), (f) => options.name === undefined || f.name === options.name), findingRecord);
       return await writeRecords(records, format, context.io.stdout, warn);
     } finally {
       await analytics.close();
@@ -56,6 +58,6 @@ async function* map<T, U>(source: AsyncIterable<T>, transform: (item: T) => U): 
   for await (const item of source) yield transform(item);
 }
 
-async function* filter<T>(source: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
+async function* filterItems<T>(source: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
   for await (const item of source) if (keep(item)) yield item;
 }

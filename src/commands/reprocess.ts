@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import Table from 'cli-table3';
 import { ActionFailedError, isJourneyError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
@@ -10,7 +9,7 @@ import { createProgress } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
 import { openStores } from '../stores/open-stores.js';
-import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
 export interface ReprocessOptions {
   from?: string;
@@ -125,16 +124,6 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
     progress.finish();
     await lease.release();
     await stores.close();
-  }
-}
-
-async function confirm(context: CommandContext, question: string): Promise<boolean> {
-  const prompt = createInterface({ input: context.io.stdin, output: context.io.stderr });
-  try {
-    const answer = await prompt.question(`${question} [y/N] `);
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    prompt.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { effectiveCorrections } from '../domain/correction.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { deriveUsers, groupByOwner } from './derive-users.js';
+import { deriveUsers, loadEventsOfUsers } from './derive-users.js';
 import type { createSessionize } from './sessionize.js';
 import { planIdentityChanges } from './stitch-identities.js';
 
@@ -63,15 +63,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
   };
 
   async function deriveAndWrite(users: string[], canonical: Map<string, string>, corrections: CorrectionPlan, summary: DeriveSummary): Promise<void> {
-    // Members by the new mapping: persisted members, minus ids the plan moves away, plus ids it moves in.
-    const persisted = await deps.raw.membersOf(users);
-    const ownerOf = new Map<string, string>();
-    for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
-    for (const [id, owner] of canonical) ownerOf.set(id, owner);
-    const wanted = new Set(users);
-    const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
-
-    const eventsByUser = groupByOwner(await deps.raw.eventsByIdentity(identityKeys), ownerOf);
+    const eventsByUser = await loadEventsOfUsers(deps.raw, users, canonical);
     const { derivation, profiles, removed } = deriveUsers(deps, users, eventsByUser, corrections);
     const version = await deps.raw.nextVersion();
     const written = await deps.analytics.replaceUsers(users, derivation, version);

@@ -5,6 +5,7 @@ import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { UserDerivation } from '../stores/analytics-store.js';
+import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
 import type { createSessionize } from './sessionize.js';
 
@@ -61,4 +62,18 @@ export function groupByOwner(events: Iterable<StoredEvent>, ownerOf: ReadonlyMap
     else byUser.set(owner, [event]);
   }
   return byUser;
+}
+
+/**
+ * The stored events of these users under an identity mapping that may not be persisted yet:
+ * persisted members, with `canonical` (a plan's new owners) taking precedence.
+ */
+export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>): Promise<Map<string, StoredEvent[]>> {
+  const persisted = await raw.membersOf(users);
+  const ownerOf = new Map<string, string>();
+  for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
+  for (const [id, owner] of canonical) ownerOf.set(id, owner);
+  const wanted = new Set(users);
+  const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
+  return groupByOwner(await raw.eventsByIdentity(identityKeys), ownerOf);
 }

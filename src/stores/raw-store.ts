@@ -45,6 +45,8 @@ export interface RawStore {
   writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
 
   listDirtyIds(limit: number): Promise<DirtyId[]>;
+  /** Marks ids so the next derive re-derives their users (a steward correction touched them). */
+  markDirty(ids: readonly string[]): Promise<void>;
   clearDirtyIds(ids: readonly DirtyId[]): Promise<void>;
 
   /** The winning identity link (earliest by event time, then message id) of each id that has one. */

@@ -223,6 +223,15 @@ export class SqliteRawStore implements RawStore {
     return this.guard('list dirty ids', () => this.statements.listDirty.all(limit) as DirtyId[]);
   }
 
+  async markDirty(ids: readonly string[]): Promise<void> {
+    this.guard('mark ids dirty', () =>
+      this.db.transaction(() => {
+        const mark = (this.statements.bumpCounter.get('dirty_mark') as { value: number }).value;
+        for (const id of ids) this.statements.markDirty.run(id, mark);
+      }).immediate(),
+    );
+  }
+
   async clearDirtyIds(ids: readonly DirtyId[]): Promise<void> {
     this.guard('clear dirty ids', () =>
       this.db.transaction(() => {

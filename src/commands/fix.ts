@@ -1,0 +1,227 @@
+import { userInfo } from 'node:os';
+import Table from 'cli-table3';
+import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
+import { type Correction, type CorrectionChange, describeChange, type EventFilter, type SessionRef } from '../domain/correction.js';
+import { ActionFailedError, UsageError } from '../errors.js';
+import { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
+import { createSessionize } from '../pipeline/sessionize.js';
+import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { openRawStore, openStores, type Stores } from '../stores/open-stores.js';
+import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+
+export interface StewardOptions {
+  reason?: string;
+  ticket?: string;
+  actor?: string;
+  dryRun?: boolean;
+  yes?: boolean;
+  wait: string;
+  output?: string;
+}
+
+export interface FilterOptions {
+  event?: string;
+  appVersion?: string;
+  user?: string;
+  since?: string;
+  until?: string;
+  tz: string;
+}
+
+/** Builds the change once the stores are open (ids are resolved and checked against them). */
+type BuildChange = (stores: Stores, existing: readonly Correction[]) => Promise<CorrectionChange>;
+
+/**
+ * Records a correction and applies it at once: refuse what is unknown or contradictory, show
+ * what would change (`--dry-run` stops there), ask or require --yes, append the record, and
+ * re-derive exactly the users it touches. The correction is data: every reprocess reproduces
+ * it, and `fix revert` removes it.
+ */
+export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange): Promise<Correction | null> {
+  const reason = options.reason?.trim();
+  if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
+  const asJson = options.output ? options.output === 'json' : !context.interactive;
+  const stores = await openStores(context.config, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  try {
+    const deps: StewardDeps = {
+      raw: stores.raw,
+      analytics: stores.analytics,
+      sessionize: createSessionize(context.config.pipeline),
+      deriveJourneys: createDeriveJourneys(context.config.journeys),
+    };
+    const existing = await stores.raw.listCorrections();
+    const change = await build(stores, existing);
+    const keys = await affectedIdentityKeys(deps, change, existing);
+    if (keys.length === 0) throw new UsageError(`${describeChange(change)}: matches no stored event, so it would change nothing`);
+    const preview = await previewCorrection(deps, change, keys, existing);
+    const changes = describePreview(preview);
+    if (options.dryRun) {
+      write(context, asJson, { dry_run: true, change: describeChange(change), users: preview.users, changes }, [`Would ${describeChange(change)}:`, ...changes, 'Dry run: nothing was recorded.']);
+      return null;
+    }
+    if (!options.yes) {
+      if (!(context.io.stdin.isTTY && context.io.stdout.isTTY)) throw new UsageError('this changes stored journeys; pass --yes to apply it non-interactively', { hint: 'see what it would change first with --dry-run' });
+      context.io.stderr.write(`${describeChange(change)}:\n${changes.join('\n')}\n`);
+      if (!(await confirm(context, 'Apply this correction?'))) throw new ActionFailedError('not confirmed; nothing was recorded');
+    }
+    const correction = await stores.raw.appendCorrection({ change, actor: options.actor?.trim() || userInfo().username, reason, ticket: options.ticket ?? null, createdAt: Date.now() });
+    await stores.raw.markDirty(keys);
+    const derived = await createDeriveDirtyUsers(deps)();
+    write(context, asJson, { correction, users: preview.users, changes, derived }, [`${correction.id}: ${describeChange(change)}`, ...changes, `re-derived ${derived.users} user(s)`]);
+    return correction;
+  } finally {
+    await stores.close();
+  }
+}
+
+type SessionLookup = SessionRef & { startedAt: number; messageIds: string[]; flags: string[] };
+
+export async function sessionRef(analytics: AnalyticsStore, sessionId: string): Promise<SessionLookup> {
+  const detail = await analytics.sessionDetail(sessionId);
+  if (!detail) throw new UsageError(`no session ${JSON.stringify(sessionId)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl inspect user <id>`' });
+  return {
+    sessionId,
+    userId: detail.session.userId,
+    firstMessageId: detail.session.firstMessageId,
+    startedAt: detail.session.startedAt,
+    messageIds: detail.events.map((e) => e.messageId),
+    flags: detail.session.flags,
+  };
+}
+
+const plain = (ref: SessionRef): SessionRef => ({ sessionId: ref.sessionId, userId: ref.userId, firstMessageId: ref.firstMessageId });
+
+export function eventFilter(options: FilterOptions, { required }: { required: boolean }): EventFilter {
+  const filter: EventFilter = {};
+  if (options.event) filter.event = options.event;
+  if (options.appVersion) filter.appVersion = options.appVersion;
+  if (options.user) filter.userId = options.user;
+  const since = parseTimeFlag('since', options.since, options.tz);
+  const until = parseTimeFlag('until', options.until, options.tz);
+  if (since !== undefined) filter.since = since;
+  if (until !== undefined) filter.until = until;
+  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
+  if (required && Object.keys(filter).length === 0) throw new UsageError('give at least one filter (--event, --app-version, --user, --since, --until)', { hint: 'a correction for every event is almost certainly a mistake' });
+  return filter;
+}
+
+export const changeBuilders = {
+  mergeUsers: (from: string, into: string): BuildChange => async (stores) => {
+    if (from === into) throw new UsageError(`cannot merge user ${from} with itself`);
+    const owners = await stores.raw.canonicalOf([from, into]);
+    if ((owners.get(from) ?? from) === (owners.get(into) ?? into)) throw new UsageError(`${from} and ${into} are already the same person (${owners.get(into) ?? into})`);
+    return { kind: 'merge_users', from, into };
+  },
+  unmergeUsers: (a: string, b: string): BuildChange => async () => {
+    if (a === b) throw new UsageError(`cannot unmerge user ${a} from itself`);
+    return { kind: 'unmerge_users', a, b };
+  },
+  splitSession: (sessionId: string, at: string): BuildChange => async (stores) => {
+    const session = await sessionRef(stores.analytics, sessionId);
+    if (!session.messageIds.includes(at)) throw new UsageError(`event ${at} is not in session ${sessionId}`, { hint: `split at one of its events (journeyctl explain ${sessionId})` });
+    if (session.firstMessageId === at) throw new UsageError(`${at} is the first event of session ${sessionId}; splitting there changes nothing`);
+    return { kind: 'split_session', session: plain(session), atMessageId: at };
+  },
+  mergeSessions: (firstId: string, secondId: string): BuildChange => async (stores) => {
+    if (firstId === secondId) throw new UsageError('cannot merge a session with itself');
+    const [earlier, later] = [await sessionRef(stores.analytics, firstId), await sessionRef(stores.analytics, secondId)].sort((x, y) => x.startedAt - y.startedAt) as [SessionLookup, SessionLookup];
+    if (earlier.userId !== later.userId) throw new UsageError(`sessions belong to different users (${earlier.userId}, ${later.userId}); merge the users first`);
+    for await (const between of stores.analytics.streamSessions({ from: earlier.startedAt + 1, to: later.startedAt })) {
+      if (between.userId === earlier.userId) throw new UsageError(`sessions ${firstId} and ${secondId} are not adjacent: ${between.sessionId} lies between them`);
+    }
+    return { kind: 'merge_sessions', first: plain(earlier), second: plain(later) };
+  },
+  moveEvent: (messageId: string, toSessionId: string): BuildChange => async (stores) => {
+    const target = await sessionRef(stores.analytics, toSessionId);
+    if (target.messageIds.includes(messageId)) throw new UsageError(`event ${messageId} is already in session ${toSessionId}`);
+    const key = (await stores.raw.identityKeysOfMessages([messageId])).get(messageId);
+    if (key === undefined) throw new UsageError(`no stored event ${messageId}`);
+    const owner = (await stores.raw.canonicalOf([key])).get(key) ?? key;
+    if (owner !== target.userId) throw new UsageError(`event ${messageId} belongs to user ${owner}, session ${toSessionId} to ${target.userId}; merge the users first`);
+    return { kind: 'move_event', messageId, userId: owner, to: plain(target) };
+  },
+  dropEvents: (filter: EventFilter): BuildChange => async () => ({ kind: 'drop_events', filter }),
+  renameEvent: (from: string, to: string, appVersion?: string): BuildChange => async () => {
+    if (from === to) throw new UsageError('the new name is the same as the old one');
+    return { kind: 'rename_event', from, to, ...(appVersion ? { appVersion } : {}) };
+  },
+  setProperty: (property: string, value: string, filter: EventFilter): BuildChange => async () => {
+    let parsed: unknown = value;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      // not JSON: the value is the string itself
+    }
+    return { kind: 'set_property', filter, property, value: parsed };
+  },
+  flagSession: (sessionId: string, code: string): BuildChange => async (stores) => ({ kind: 'flag_session', session: plain(await sessionRef(stores.analytics, sessionId)), code: checkCode(code) }),
+  flagSessions: (filter: EventFilter, code: string): BuildChange => async () => ({ kind: 'flag_sessions', filter, code: checkCode(code) }),
+  unflagSession: (sessionId: string, code: string | undefined): BuildChange => async (stores) => {
+    const session = await sessionRef(stores.analytics, sessionId);
+    const chosen = code ?? (session.flags.length === 1 ? session.flags[0] : undefined);
+    if (chosen === undefined) throw new UsageError(session.flags.length === 0 ? `session ${sessionId} has no flag` : `session ${sessionId} has flags ${session.flags.join(', ')}; say which with --code`);
+    if (!session.flags.includes(chosen)) throw new UsageError(`session ${sessionId} has no flag ${chosen} (it has: ${session.flags.join(', ') || 'none'})`);
+    return { kind: 'unflag_session', session: plain(session), code: chosen };
+  },
+  revert: (target: string): BuildChange => async (_stores, existing) => {
+    checkRevert(target, existing);
+    return { kind: 'revert', target };
+  },
+};
+
+function checkCode(code: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(code)) throw new UsageError(`--code "${code}" must be snake_case (e.g. release_burst, confirmed_bot)`);
+  return code;
+}
+
+/** `fix list` and `audit`: corrections from the raw store alone (no analytics lock needed). */
+export async function listCorrections(context: CommandContext, options: { since?: string; actor?: string; tz: string; output?: string; kind?: 'audit' | 'list' }): Promise<Correction[]> {
+  const raw = await openRawStore(context.config);
+  let all: Correction[];
+  try {
+    all = await raw.listCorrections();
+  } finally {
+    await raw.close();
+  }
+  const since = parseTimeFlag('since', options.since, options.tz);
+  const reverted = new Map(all.flatMap((c) => (c.change.kind === 'revert' ? [[c.change.target, c.id] as const] : [])));
+  const shown = all.filter((c) => (since === undefined || c.createdAt >= since) && (options.actor === undefined || c.actor === options.actor));
+  const records = shown.map((c) => ({
+    id: c.id,
+    at: new Date(c.createdAt).toISOString(),
+    actor: c.actor,
+    action: c.change.kind,
+    description: describeChange(c.change),
+    reason: c.reason,
+    ticket: c.ticket,
+    reverted_by: reverted.get(c.id) ?? null,
+    change: c.change,
+  }));
+  const format = options.output ?? (context.interactive ? 'table' : 'ndjson');
+  if (format === 'json') context.io.stdout.write(`${JSON.stringify(records)}\n`);
+  else if (format === 'ndjson') for (const record of records) context.io.stdout.write(`${JSON.stringify(record)}\n`);
+  else {
+    const table = new Table({ head: ['id', 'at', 'actor', 'what', 'reason', 'ticket', 'reverted by'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] }, wordWrap: true });
+    for (const r of records) table.push([r.id, r.at, r.actor, r.description, r.reason, r.ticket ?? '', r.reverted_by ?? '']);
+    context.io.stdout.write(records.length ? `${table.toString()}\n` : 'No steward actions recorded.\n');
+  }
+  return shown;
+}
+
+export async function showCorrection(context: CommandContext, id: string): Promise<void> {
+  const raw = await openRawStore(context.config);
+  try {
+    const all = await raw.listCorrections();
+    const correction = all.find((c) => c.id === id);
+    if (!correction) throw new UsageError(`no correction ${id}`, { hint: 'list them with `journeyctl fix list`' });
+    const revertedBy = all.find((c) => c.change.kind === 'revert' && c.change.target === id)?.id ?? null;
+    context.io.stdout.write(`${JSON.stringify({ ...correction, description: describeChange(correction.change), reverted_by: revertedBy }, null, context.interactive ? 2 : undefined)}\n`);
+  } finally {
+    await raw.close();
+  }
+}
+
+function write(context: CommandContext, asJson: boolean, record: Record<string, unknown>, lines: string[]): void {
+  context.io.stdout.write(asJson ? `${JSON.stringify(record)}\n` : `${lines.join('\n')}\n`);
+}

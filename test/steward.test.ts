@@ -1,0 +1,223 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseNdjson, runCli } from './helpers/cli.js';
+import { noisyJourneyLines } from './helpers/journeys.js';
+
+const KINDS = ['sessions', 'events', 'journeys', 'labels', 'flags'];
+
+async function freshData(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'jc-steward-'));
+  writeFileSync(join(dir, 'events.ndjson'), `${noisyJourneyLines().join('\n')}\n`);
+  const run = await runCli(['run', '--input', join(dir, 'events.ndjson'), '--data-dir', join(dir, 'data')]);
+  expect(run.code, run.stderr).toBe(0);
+  return join(dir, 'data');
+}
+
+async function snapshot(data: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const kind of KINDS) out[kind] = (await runCli(['export', kind, '--data-dir', data])).stdout;
+  return out;
+}
+
+const sessionsOf = async (data: string, user: string) => parseNdjson((await runCli(['export', 'sessions', '--data-dir', data])).stdout).filter((s) => s.user_id === user);
+const cli = (data: string, args: string[]) => runCli([...args, '--data-dir', data]);
+
+/**
+ * For each correction kind: applying it changes what it should, a full reprocess from the raw
+ * store reproduces it, and reverting it gives exactly the exports of never having applied it.
+ */
+async function roundTrip(args: (data: string) => Promise<string[]>, check: (data: string) => Promise<void>): Promise<void> {
+  const data = await freshData();
+  const baseline = await snapshot(data);
+  const applied = await cli(data, [...(await args(data)), '--reason', 'test', '--yes']);
+  expect(applied.code, applied.stderr).toBe(0);
+  const { correction } = JSON.parse(applied.stdout) as { correction: { id: string } };
+  await check(data);
+  const afterFix = await snapshot(data);
+  expect(afterFix).not.toEqual(baseline);
+  const reprocessed = await cli(data, ['reprocess', '--from', '2026-01-04', '--to', '2026-01-07', '--yes']);
+  expect(reprocessed.code, reprocessed.stderr).toBe(0);
+  expect(await snapshot(data)).toEqual(afterFix);
+  const reverted = await cli(data, ['fix', 'revert', correction.id, '--reason', 'undo', '--yes']);
+  expect(reverted.code, reverted.stderr).toBe(0);
+  expect(await snapshot(data)).toEqual(baseline);
+  const audit = parseNdjson((await cli(data, ['audit'])).stdout);
+  expect(audit.map((a) => [a.id, a.reverted_by])).toEqual([
+    [correction.id, 'c2'],
+    ['c2', null],
+  ]);
+}
+
+describe('fix: every correction kind is applied, reproduced by reprocess, and reverted to exactly the original', () => {
+  it('merge-users', async () => {
+    await roundTrip(
+      async () => ['fix', 'merge-users', 'carol-phone', 'carol'],
+      async (data) => {
+        expect((await sessionsOf(data, 'carol')).map((s) => s.anonymous_ids)).toEqual([['carol-laptop'], ['carol-phone']]);
+        expect(await sessionsOf(data, 'carol-phone')).toEqual([]);
+      },
+    );
+  });
+
+  it('unmerge-users', async () => {
+    await roundTrip(
+      async () => ['fix', 'unmerge-users', 'anon-alice', 'alice'],
+      async (data) => {
+        expect((await sessionsOf(data, 'anon-alice')).map((s) => s.event_count)).toEqual([2]);
+        expect((await sessionsOf(data, 'alice')).map((s) => s.event_count)).toEqual([3]);
+      },
+    );
+  });
+
+  it('split-session', async () => {
+    await roundTrip(
+      async (data) => ['fix', 'split-session', String((await sessionsOf(data, 'alice'))[0]!.session_id), '--at', 'alice-3'],
+      async (data) => expect((await sessionsOf(data, 'alice')).map((s) => s.event_count)).toEqual([2, 3]),
+    );
+  });
+
+  it('merge-sessions', async () => {
+    await roundTrip(
+      async (data) => ['fix', 'merge-sessions', ...(await sessionsOf(data, 'bob')).map((s) => String(s.session_id))],
+      async (data) => expect((await sessionsOf(data, 'bob')).map((s) => s.event_count)).toEqual([8]),
+    );
+  });
+
+  it('move-event', async () => {
+    await roundTrip(
+      async (data) => ['fix', 'move-event', 'bob-7', '--to-session', String((await sessionsOf(data, 'bob'))[0]!.session_id)],
+      async (data) => expect((await sessionsOf(data, 'bob')).map((s) => s.event_count)).toEqual([6, 2]),
+    );
+  });
+
+  it('drop-events (kept in the raw store)', async () => {
+    await roundTrip(
+      async () => ['fix', 'drop-events', '--event', 'button_clicked'],
+      async (data) => {
+        const events = parseNdjson((await cli(data, ['export', 'events'])).stdout);
+        expect(events.filter((e) => e.event === 'button_clicked')).toEqual([]);
+        const profile = parseNdjson((await cli(data, ['export', 'profiles'])).stdout).find((p) => p.user_id === 'anon-u0');
+        expect(profile!.event_count).toBe(6);
+      },
+    );
+  });
+
+  it('rename-event', async () => {
+    await roundTrip(
+      async () => ['fix', 'rename-event', 'button_clicked', 'button_pressed', '--app-version', '2.3.0'],
+      async (data) => {
+        const names = new Set(parseNdjson((await cli(data, ['export', 'events'])).stdout).map((e) => e.event));
+        expect(names.has('button_pressed')).toBe(true);
+        expect(names.has('button_clicked')).toBe(false);
+      },
+    );
+  });
+
+  it('set-property', async () => {
+    await roundTrip(
+      async () => ['fix', 'set-property', 'plan', '"gold"', '--user', 'alice'],
+      async (data) => {
+        const alice = parseNdjson((await cli(data, ['export', 'events'])).stdout).filter((e) => e.user_id === 'alice');
+        expect(alice.every((e) => (e.properties as Record<string, unknown>).plan === 'gold')).toBe(true);
+      },
+    );
+  });
+
+  it('flag a session (and see it in flags, leaving journey figures)', async () => {
+    await roundTrip(
+      async (data) => ['flag', String((await sessionsOf(data, 'alice'))[0]!.session_id), '--code', 'suspicious'],
+      async (data) => {
+        expect((await sessionsOf(data, 'alice'))[0]!.flags).toEqual(['suspicious']);
+        const flags = parseNdjson((await cli(data, ['flags', '--code', 'suspicious'])).stdout);
+        expect(flags).toHaveLength(1);
+        expect(flags[0]).toMatchObject({ name: 'suspicious', rule_version: 0, detail: expect.stringContaining('flagged (c1 by ') });
+      },
+    );
+  });
+
+  it('flag many sessions by filter', async () => {
+    await roundTrip(
+      async () => ['flag', '--user', 'bob', '--code', 'test_account'],
+      // Bob's phone clock is two days off, so his sessions already carry clock_skew.
+      async (data) => expect((await sessionsOf(data, 'bob')).map((s) => s.flags)).toEqual([
+        ['clock_skew', 'test_account'],
+        ['clock_skew', 'test_account'],
+      ]),
+    );
+  });
+});
+
+describe('unflag clears an automatic flag, recorded like any correction', () => {
+  it('clears and restores overlong_session', async () => {
+    const data = await freshData();
+    // Make a session hit the maximum length with a config that caps sessions at 10 minutes.
+    const config = join(data, '..', 'short.yaml');
+    writeFileSync(config, 'pipeline:\n  session_max_length: 30m\n');
+    const dir = join(data, '..', 'short');
+    const rerun = await runCli(['run', '--input', join(data, '..', 'events.ndjson'), '--data-dir', dir, '--config', config]);
+    expect(rerun.code).toBe(0);
+    const flagged = parseNdjson((await runCli(['export', 'sessions', '--data-dir', dir, '--config', config])).stdout).find((s) => (s.flags as string[]).includes('overlong_session'))!;
+    expect(flagged).toBeDefined();
+    const cleared = await runCli(['unflag', String(flagged.session_id), '--reason', 'expected long session', '--yes', '--data-dir', dir, '--config', config]);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    const after = parseNdjson((await runCli(['export', 'sessions', '--data-dir', dir, '--config', config])).stdout).find((s) => s.session_id === flagged.session_id)!;
+    expect(after.flags).toEqual([]);
+  });
+});
+
+describe('refusals change nothing and exit 2', () => {
+  it('refuses unknown ids, contradictions, missing reasons and injection attempts', async () => {
+    const data = await freshData();
+    const baseline = await snapshot(data);
+    const bobSessions = (await sessionsOf(data, 'bob')).map((s) => String(s.session_id));
+    const cases: Array<[string[], string]> = [
+      [['fix', 'split-session', 'no-such-session', '--at', 'x', '--reason', 'r', '--yes'], 'no session "no-such-session"'],
+      [['fix', 'split-session', bobSessions[0]!, '--at', 'alice-3', '--reason', 'r', '--yes'], 'event alice-3 is not in session'],
+      [['fix', 'merge-users', 'alice', 'alice', '--reason', 'r', '--yes'], 'cannot merge user alice with itself'],
+      [['fix', 'merge-users', 'anon-alice', 'alice', '--reason', 'r', '--yes'], 'are already the same person'],
+      [['fix', 'merge-sessions', bobSessions[0]!, bobSessions[0]!, '--reason', 'r', '--yes'], 'cannot merge a session with itself'],
+      [['fix', 'move-event', 'alice-1', '--to-session', bobSessions[0]!, '--reason', 'r', '--yes'], 'belongs to user alice'],
+      [['fix', 'drop-events', '--event', 'page_viewed', '--yes'], '--reason is required'],
+      [['fix', 'drop-events', '--reason', 'r', '--yes'], 'give at least one filter'],
+      [['fix', 'drop-events', '--user', "x' OR '1'='1", '--reason', 'r', '--yes'], 'matches no stored event'],
+      [['fix', 'drop-events', '--event', "a=1; DROP TABLE raw_events", '--reason', 'r', '--yes'], 'matches no stored event'],
+      [['fix', 'revert', 'c99', '--reason', 'r', '--yes'], 'no correction c99'],
+      [['fix', 'drop-events', '--event', 'page_viewed', '--reason', 'r'], 'pass --yes'],
+      [['unflag', String((await sessionsOf(data, 'alice'))[0]!.session_id), '--reason', 'r', '--yes'], 'has no flag'],
+      [['unflag', bobSessions[0]!, '--code', 'bot_like', '--reason', 'r', '--yes'], 'has no flag bot_like (it has: clock_skew)'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await cli(data, args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(message);
+    }
+    expect(await snapshot(data)).toEqual(baseline);
+    expect((await cli(data, ['audit'])).stdout).toBe('');
+  });
+
+  it('--dry-run shows the change and records nothing', async () => {
+    const data = await freshData();
+    const baseline = await snapshot(data);
+    const bob = (await sessionsOf(data, 'bob')).map((s) => String(s.session_id));
+    const dry = await cli(data, ['fix', 'merge-sessions', bob[0]!, bob[1]!, '--reason', 'r', '--dry-run']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { dry_run: boolean; changes: string[] };
+    expect(plan.dry_run).toBe(true);
+    expect(plan.changes.filter((line) => line.startsWith('- ')).length).toBe(1);
+    expect(plan.changes.some((line) => line.startsWith('~ ') && line.includes('8 events'))).toBe(true);
+    expect(await snapshot(data)).toEqual(baseline);
+    expect((await cli(data, ['fix', 'list'])).stdout).toBe('');
+  });
+
+  it('refuses to revert twice or to revert a revert', async () => {
+    const data = await freshData();
+    expect((await cli(data, ['fix', 'rename-event', 'button_clicked', 'tap', '--reason', 'r', '--yes'])).code).toBe(0);
+    expect((await cli(data, ['fix', 'revert', 'c1', '--reason', 'r', '--yes'])).code).toBe(0);
+    expect((await cli(data, ['fix', 'revert', 'c1', '--reason', 'r', '--yes'])).stderr).toContain('c1 is already reverted');
+    expect((await cli(data, ['fix', 'revert', 'c2', '--reason', 'r', '--yes'])).stderr).toContain('c2 is itself a revert');
+    const shown = JSON.parse((await cli(data, ['fix', 'show', 'c1'])).stdout) as Record<string, unknown>;
+    expect(shown).toMatchObject({ id: 'c1', reason: 'r', reverted_by: 'c2', description: 'rename event button_clicked to tap' });
+  });
+});
