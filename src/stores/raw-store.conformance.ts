@@ -244,7 +244,58 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       await store.writeBatch([accepted({ messageId: 'm1' })], [rejected({ rawHash: 'h' })]);
       expect(await store.counts()).toMatchObject({ events: 1, rejected: 1, dirty: 1 });
     });
-  });
+
+    it('counts distinct copies of a message id, whatever the order; byte-identical copies count once', async () => {
+      const first = accepted({ messageId: 'r1', receivedAt: 2_000, rawHash: 'h-a', identityKey: 'k1', anonymousId: 'k1' });
+      const retry = accepted({ messageId: 'r1', receivedAt: 3_000, rawHash: 'h-b', identityKey: 'k1', anonymousId: 'k1' });
+      const earlier = accepted({ messageId: 'r1', receivedAt: 1_000, rawHash: 'h-c', identityKey: 'k1', anonymousId: 'k1' });
+      await store.writeBatch([first, first], []);
+      expect(await store.copyCounts()).toEqual(new Map());
+      await store.clearDirtyIds(await store.listDirtyIds(100));
+      await store.writeBatch([retry], []);
+      expect(await store.copyCounts()).toEqual(new Map([['r1', 2]]));
+      // A new distinct copy changes what derivation sees, so its user is derived again.
+      expect((await store.listDirtyIds(100)).map((d) => d.id)).toEqual(['k1']);
+      await store.clearDirtyIds(await store.listDirtyIds(100));
+      await store.writeBatch([retry, first], []);
+      expect(await store.listDirtyIds(100)).toEqual([]);
+      await store.writeBatch([earlier], []);
+      expect(await store.copyCounts()).toEqual(new Map([['r1', 3]]));
+    });
+
+    it('aggregates received lines per bucket and app version, and accepted events per event day', async () => {
+      const minute = 60_000;
+      const day = 86_400_000;
+      await store.writeBatch(
+        [
+          accepted({ messageId: 'a1', receivedAt: 10 * minute + 5, eventTime: 10 * minute, appVersion: '1.0' }),
+          accepted({ messageId: 'a2', receivedAt: 12 * minute, eventTime: 11 * minute, appVersion: '1.0' }),
+          accepted({ messageId: 'a3', receivedAt: 14 * minute, eventTime: minute, appVersion: '2.0' }),
+          accepted({ messageId: 'a4', receivedAt: 25 * minute, eventTime: day + 1, appVersion: null, type: 'identify', event: 'identify' }),
+        ],
+        [
+          rejected({ rawHash: 'x1', receivedAt: 11 * minute, appVersion: '2.0', reason: 'unplanned_event' }),
+          rejected({ rawHash: 'x2', receivedAt: 13 * minute, appVersion: '2.0', reason: 'unplanned_event' }),
+          rejected({ rawHash: 'x3', receivedAt: 13 * minute, appVersion: '2.0', reason: 'required_missing' }),
+          rejected({ rawHash: 'x4', receivedAt: 13 * minute, appVersion: null, reason: 'invalid_json' }),
+          rejected({ rawHash: 'x5', receivedAt: 99 * minute, appVersion: '2.0', reason: 'invalid_json' }),
+        ],
+      );
+      await store.writeBatch([accepted({ messageId: 'a2', receivedAt: 12 * minute + 1, eventTime: 11 * minute, appVersion: '1.0', rawHash: 'retry' })], []);
+      const rows = await store.receivedCounts({ from: 0, to: 60 * minute }, { bucketMs: 10 * minute, lateAfterMs: 10 * minute });
+      const sorted = rows.sort((a, b) => a.bucketStart - b.bucketStart || String(a.appVersion).localeCompare(String(b.appVersion)));
+      expect(sorted).toEqual([
+        { bucketStart: 10 * minute, appVersion: '1.0', accepted: 2, late: 0, extraCopies: 1, rejected: {} },
+        { bucketStart: 10 * minute, appVersion: '2.0', accepted: 1, late: 1, extraCopies: 0, rejected: { unplanned_event: 2, required_missing: 1 } },
+        { bucketStart: 10 * minute, appVersion: null, accepted: 0, late: 0, extraCopies: 0, rejected: { invalid_json: 1 } },
+        { bucketStart: 20 * minute, appVersion: null, accepted: 1, late: 0, extraCopies: 0, rejected: {} },
+      ]);
+      expect(await store.acceptedPerDay({})).toEqual([
+        { day: '1970-01-01', activity: 3, identity: 0 },
+        { day: '1970-01-02', activity: 0, identity: 1 },
+      ]);
+      expect(await store.acceptedPerDay({ from: day })).toEqual([{ day: '1970-01-02', activity: 0, identity: 1 }]);
+    });  });
 }
 
 export function accepted(overrides: Partial<AcceptedEvent> = {}): AcceptedEvent {

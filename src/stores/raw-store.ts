@@ -1,4 +1,4 @@
-import type { AcceptedEvent, RejectedLine, StoredEvent } from '../domain/event.js';
+import type { AcceptedEvent, RejectedLine, RejectReason, StoredEvent } from '../domain/event.js';
 import type { Correction, EventFilter } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
 
@@ -12,6 +12,18 @@ export interface WriteBatchResult {
   rejected: number;
   /** Rejected lines already in the rejected store (the same line ingested again). */
   rejectedDuplicates: number;
+}
+
+/** One bucket of receivedCounts. */
+export interface ReceivedCounts {
+  /** Start of the bucket (epoch ms, a multiple of bucketMs). */
+  bucketStart: number;
+  appVersion: string | null;
+  accepted: number;
+  late: number;
+  /** Distinct copies beyond the first, summed over the bucket's accepted events. */
+  extraCopies: number;
+  rejected: Partial<Record<RejectReason, number>>;
 }
 
 export interface TimeRange {
@@ -84,6 +96,25 @@ export interface RawStore {
   streamRejected(range: TimeRange): AsyncIterable<RejectedLine>;
   /** Counts for summaries and reconciliation. */
   counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }>;
+
+  /**
+   * Data-quality aggregates (checks, release bursts). Each is one grouped scan; adapters keep
+   * them simple (SQLite: GROUP BY over an index; MongoDB: one $group per collection).
+   *
+   * What arrived in `range` of received time, per bucket (`bucketMs` wide, aligned to the epoch)
+   * and app version: accepted events (stored copies, so after dedup), how many of them arrived
+   * more than `lateAfterMs` after they happened, extra distinct copies (see copyCounts), and
+   * rejected lines by reason. Rows with nothing in them are left out; order is unspecified.
+   */
+  receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]>;
+  /** Accepted events per UTC day of event time: activity (track/page/screen) and identity (identify/alias) calls. */
+  acceptedPerDay(range: TimeRange): Promise<Array<{ day: string; activity: number; identity: number }>>;
+  /**
+   * Message ids received as more than one distinct line (a retry with a new sentAt/receivedAt),
+   * with the number of distinct lines. Byte-identical copies count once: they cannot be told
+   * apart from ingesting the same input again, which must change nothing.
+   */
+  copyCounts(): Promise<Map<string, number>>;
 
   /** A store-wide monotonic number: analytics rows written later always carry a higher version. */
   nextVersion(): Promise<number>;

@@ -1,4 +1,5 @@
 import type { TailedEvent, TailFilter, TailKind, TailPage } from '../raw-store.js';
+import type { ReceivedCounts } from '../raw-store.js';
 import { parseTailCursor, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -32,6 +33,14 @@ CREATE TABLE IF NOT EXISTS raw_events (
 );
 CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
 CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
+-- Covers the data-quality aggregates (receivedCounts, acceptedPerDay): one narrow index scan instead of reading every row.
+CREATE INDEX IF NOT EXISTS raw_events_received_quality ON raw_events (received_at, app_version, event_time, type);
+-- Distinct lines received per message id, written only when a message id arrives again with other bytes.
+CREATE TABLE IF NOT EXISTS raw_copies (
+  message_id TEXT NOT NULL,
+  raw_hash TEXT NOT NULL,
+  PRIMARY KEY (message_id, raw_hash)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rejected (
   raw_hash TEXT NOT NULL UNIQUE,
   reason TEXT NOT NULL,
@@ -121,6 +130,7 @@ export class SqliteRawStore implements RawStore {
         (message_id, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       existingCopy: db.prepare('SELECT received_at, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_id = ?'),
+      insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
       replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
         type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
         properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_id=@messageId`),
@@ -190,6 +200,12 @@ export class SqliteRawStore implements RawStore {
             | { received_at: number; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
             | undefined;
           const earlier = existing && (event.receivedAt < existing.received_at || (event.receivedAt === existing.received_at && event.rawHash < existing.raw_hash));
+          // Another distinct line of a stored message id (a retry): remembered so duplicate_storm can count copies.
+          // A byte-identical line adds nothing, so re-ingesting the same input changes nothing.
+          if (existing && existing.raw_hash !== event.rawHash) {
+            const added = s.insertCopy.run(event.messageId, existing.raw_hash).changes + s.insertCopy.run(event.messageId, event.rawHash).changes;
+            if (added > 0) for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
+          }
           if (!existing || !earlier) {
             result.duplicates += 1;
             continue;
@@ -436,6 +452,57 @@ export class SqliteRawStore implements RawStore {
   async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     return { events: count('raw_events'), rejected: count('rejected'), profiles: count('profiles'), dirty: count('dirty_ids') };
+  }
+
+  async receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]> {
+    return this.guard('count received lines', () => {
+      const bucket = Math.max(1, Math.trunc(options.bucketMs));
+      const from = range.from ?? 0;
+      const to = range.to ?? Number.MAX_SAFE_INTEGER;
+      const rows = new Map<string, ReceivedCounts>();
+      const rowOf = (bucketStart: number, appVersion: string | null) => {
+        const key = `${bucketStart}\u0000${appVersion ?? '\u0001'}`;
+        let row = rows.get(key);
+        if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
+        return row;
+      };
+      const accepted = this.db
+        .prepare(`SELECT received_at - received_at % ? AS bucket, app_version, count(*) AS accepted, sum(received_at - event_time > ?) AS late
+                  FROM raw_events INDEXED BY raw_events_received_quality WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version`)
+        .all(bucket, options.lateAfterMs, from, to) as Array<{ bucket: number; app_version: string | null; accepted: number; late: number }>;
+      for (const r of accepted) Object.assign(rowOf(r.bucket, r.app_version), { accepted: r.accepted, late: r.late });
+      const copies = this.db
+        .prepare(`SELECT e.received_at - e.received_at % ? AS bucket, e.app_version, count(*) - count(DISTINCT c.message_id) AS extra
+                  FROM raw_copies c JOIN raw_events e ON e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
+        .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; extra: number }>;
+      for (const r of copies) rowOf(r.bucket, r.app_version).extraCopies = r.extra;
+      const rejected = this.db
+        .prepare(`SELECT received_at - received_at % ? AS bucket, app_version, reason, count(*) AS n FROM rejected
+                  WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version, reason`)
+        .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; reason: RejectReason; n: number }>;
+      for (const r of rejected) rowOf(r.bucket, r.app_version).rejected[r.reason] = r.n;
+      return [...rows.values()];
+    });
+  }
+
+  async acceptedPerDay(range: TimeRange): Promise<Array<{ day: string; activity: number; identity: number }>> {
+    return this.guard('count accepted events per day', () => {
+      const rows = this.db
+        .prepare(`SELECT event_time / 86400000 AS day, sum(type IN ('track', 'page', 'screen')) AS activity, sum(type IN ('identify', 'alias')) AS identity
+                  FROM raw_events INDEXED BY raw_events_received_quality WHERE event_time >= ? AND event_time < ? GROUP BY day ORDER BY day`)
+        .all(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Array<{ day: number; activity: number; identity: number }>;
+      return rows.map((r) => ({ day: new Date(r.day * 86_400_000).toISOString().slice(0, 10), activity: r.activity, identity: r.identity }));
+    });
+  }
+
+  async copyCounts(): Promise<Map<string, number>> {
+    return this.guard('count copies', () => {
+      const counts = new Map<string, number>();
+      for (const row of this.db.prepare('SELECT message_id, count(*) AS n FROM raw_copies GROUP BY message_id').iterate() as Iterable<{ message_id: string; n: number }>) {
+        counts.set(row.message_id, row.n);
+      }
+      return counts;
+    });
   }
 
   async nextVersion(): Promise<number> {
