@@ -1,6 +1,6 @@
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
-import { createProcessLine } from '../pipeline/process-line.js';
+import { createLineProcessor } from '../pipeline/line-processor.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createProgress } from '../render/progress.js';
@@ -25,10 +25,11 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
   // 9.2k), so it derives rarely and at the end. A stream (stdin, later Kafka) may trickle, so
   // sessions appear every few seconds.
   const backlog = source.totalBytes !== undefined;
+  const processor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
   try {
     const ingest = createIngest({
       raw: stores.raw,
-      processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
+      processor,
       deriveDirtyUsers: createDeriveDirtyUsers({
         raw: stores.raw,
         analytics: stores.analytics,
@@ -43,6 +44,7 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     return await ingest(source);
   } finally {
     progress.finish();
+    await processor.close();
     await source.close();
     await stores.close();
   }

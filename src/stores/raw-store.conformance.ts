@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AcceptedEvent, RejectedLine } from '../domain/event.js';
-import type { LeaseHolder, RawStore } from './raw-store.js';
+import { encodeEvent, type LeaseHolder, type RawStore } from './raw-store.js';
 
 /** Every raw-store adapter (embedded SQLite, MongoDB) passes this same suite. */
 export function describeRawStoreConformance(name: string, open: () => Promise<RawStore>): void {
@@ -24,6 +24,27 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       // Same receivedAt: the smaller raw hash wins, so ties are order-independent too.
       expect(await store.writeBatch([accepted({ messageId: 'm1', receivedAt: 1_000, rawHash: 'a', event: 'tie' })], [])).toMatchObject({ replaced: 1 });
       expect((await store.eventsByIdentity(['anon-1']))[0]!.event).toBe('tie');
+    });
+
+    it('stores encoded events exactly as writeBatch stores the events they encode, deduplicating across both', async () => {
+      const plain = accepted({ messageId: 'p1', identityKey: 'u1', userId: 'u1', anonymousId: 'a1', eventTime: 2_000, receivedAt: 2_500, properties: { price: 23.990000000000002, tags: ['x'] }, traits: { plan: 'pro' }, raw: '{"plain":1}', rawHash: 'h1' });
+      const encoded = encodeEvent({ ...plain, messageId: 'p2', identityKey: 'u2', userId: 'u2', raw: '{"encoded":1}' });
+      expect(encoded).not.toHaveProperty('properties');
+      expect(encoded).not.toHaveProperty('context');
+      expect(await store.writeBatch([plain], [])).toMatchObject({ inserted: 1 });
+      expect(await store.writeEncodedBatch([encoded], [rejected({ rawHash: 'r1' })])).toEqual({ inserted: 1, replaced: 0, duplicates: 0, rejected: 1, rejectedDuplicates: 0 });
+      const [fromPlain] = await store.eventsByIdentity(['u1']);
+      const [fromEncoded] = await store.eventsByIdentity(['u2']);
+      expect(fromEncoded).toEqual({ ...fromPlain, messageId: 'p2', identityKey: 'u2', userId: 'u2' });
+      expect(fromEncoded!.propertiesJson).toBe('{"price":23.990000000000002,"tags":["x"]}');
+      expect(fromEncoded!.traitsJson).toBe('{"plan":"pro"}');
+      expect(await store.rawLinesByIdentity(['u2'])).toEqual([{ raw: '{"encoded":1}', receivedAt: 2_500 }]);
+      expect((await store.listDirtyIds(100)).map((d) => d.id).sort()).toEqual(['a1', 'u1', 'u2']);
+      expect(Object.fromEntries(await store.linkTargets(['a1']))).toEqual({ a1: 'u1' });
+      // One message id, whichever path stored it: the earlier-received copy wins.
+      expect(await store.writeEncodedBatch([encodeEvent({ ...plain, receivedAt: 2_400, event: 'earlier' })], [])).toMatchObject({ inserted: 0, replaced: 1 });
+      expect(await store.writeBatch([{ ...plain, receivedAt: 2_450 }], [])).toMatchObject({ inserted: 0, replaced: 0, duplicates: 1 });
+      expect((await store.eventsByIdentity(['u1']))[0]!.event).toBe('earlier');
     });
 
     it('stores a rejected line once, with its reason, and streams by received time', async () => {

@@ -2,6 +2,37 @@ import type { AcceptedEvent, RejectedLine, RejectReason, StoredEvent } from '../
 import type { Correction, EventFilter } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
 
+/**
+ * An accepted event ready to store: the parsed objects replaced by the JSON text the store
+ * keeps. Ingest's worker thread hands events over in this form, so the thread that writes
+ * neither clones nor serialises the objects again.
+ */
+export type EncodedEvent = Omit<AcceptedEvent, 'properties' | 'context' | 'traits'> & {
+  propertiesJson: string;
+  traitsJson: string;
+};
+
+export function encodeEvent(event: AcceptedEvent): EncodedEvent {
+  return {
+    messageId: event.messageId,
+    type: event.type,
+    event: event.event,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    previousId: event.previousId,
+    identityKey: event.identityKey,
+    eventTime: event.eventTime,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    receivedAt: event.receivedAt,
+    appVersion: event.appVersion,
+    propertiesJson: JSON.stringify(event.properties),
+    traitsJson: JSON.stringify(event.traits),
+    raw: event.raw,
+    rawHash: event.rawHash,
+  };
+}
+
 export interface WriteBatchResult {
   /** New message ids stored. */
   inserted: number;
@@ -55,6 +86,8 @@ export interface RawStore {
   readonly engine: string;
   /** Stores one batch atomically and marks the ids whose users must be re-derived. */
   writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
+  /** writeBatch for events already encoded: the same effect as writeBatch of the events they encode. */
+  writeEncodedBatch(accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
 
   listDirtyIds(limit: number): Promise<DirtyId[]>;
   /** Marks ids so the next derive re-derives their users (a steward correction touched them). */

@@ -9,7 +9,7 @@ import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent,
 import type { Correction, EventFilter } from '../../domain/correction.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
-import type { DirtyId, LeaseHolder, LeaseResult, RawStore, TimeRange, WriteBatchResult } from '../raw-store.js';
+import { type DirtyId, type EncodedEvent, encodeEvent, type LeaseHolder, type LeaseResult, type RawStore, type TimeRange, type WriteBatchResult } from '../raw-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS raw_events (
@@ -175,10 +175,14 @@ export class SqliteRawStore implements RawStore {
   }
 
   async writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult> {
+    return this.guard('write a batch', () => this.writeBatchSync(accepted.map(encodeEvent), rejected));
+  }
+
+  async writeEncodedBatch(accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult> {
     return this.guard('write a batch', () => this.writeBatchSync(accepted, rejected));
   }
 
-  private writeBatchSync(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult {
+  private writeBatchSync(accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult {
     const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
     const ingestedAt = Date.now();
     const s = this.statements;
@@ -551,7 +555,7 @@ export class SqliteRawStore implements RawStore {
   }
 }
 
-function toRow(event: AcceptedEvent, ingestedAt: number) {
+function toRow(event: EncodedEvent, ingestedAt: number) {
   return {
     messageId: event.messageId,
     identityKey: event.identityKey,
@@ -565,8 +569,8 @@ function toRow(event: AcceptedEvent, ingestedAt: number) {
     skewMs: event.skewMs,
     receivedAt: event.receivedAt,
     appVersion: event.appVersion,
-    properties: JSON.stringify(event.properties),
-    traits: JSON.stringify(event.traits),
+    properties: event.propertiesJson,
+    traits: event.traitsJson,
     raw: event.raw,
     rawHash: event.rawHash,
     ingestedAt,
