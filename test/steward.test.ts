@@ -221,3 +221,18 @@ describe('refusals change nothing and exit 2', () => {
     expect(shown).toMatchObject({ id: 'c1', reason: 'r', reverted_by: 'c2', description: 'rename event button_clicked to tap' });
   });
 });
+
+describe('explain shows every correction applied to a session', () => {
+  it('lists who, when, why, and the revert', async () => {
+    const data = await freshData();
+    const bob = (await sessionsOf(data, 'bob')).map((s) => String(s.session_id));
+    expect((await cli(data, ['fix', 'merge-sessions', bob[0]!, bob[1]!, '--reason', 'one visit', '--ticket', 'SUP-1', '--actor', 'ana', '--yes'])).code).toBe(0);
+    const merged = String((await sessionsOf(data, 'bob'))[0]!.session_id);
+    const explained = JSON.parse((await cli(data, ['explain', merged])).stdout) as { corrections: Array<Record<string, unknown>> };
+    expect(explained.corrections).toEqual([
+      expect.objectContaining({ id: 'c1', actor: 'ana', reason: 'one visit', ticket: 'SUP-1', reverted_by: null, description: expect.stringMatching(/^merge sessions /) }),
+    ]);
+    const text = (await cli(data, ['explain', merged, '--output', 'text'])).stdout;
+    expect(text).toMatch(/Corrections: \n {2}c1 \S+ ana: merge sessions .* — one visit \[SUP-1\]/);
+  });
+});

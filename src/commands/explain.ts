@@ -1,3 +1,5 @@
+import { correctionsAffecting } from '../corrections/corrections-affecting.js';
+import { type Correction, describeChange } from '../domain/correction.js';
 import { UsageError } from '../errors.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { SessionDetail } from '../stores/analytics-store.js';
@@ -15,7 +17,9 @@ export interface ExplainOptions {
 export async function runExplain(context: CommandContext, sessionId: string, options: ExplainOptions): Promise<void> {
   const raw = await openRawStore(context.config);
   let detail: SessionDetail | null;
+  let corrections: Correction[] = [];
   try {
+    corrections = await raw.listCorrections();
     const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl explain', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
     try {
       detail = await analytics.sessionDetail(sessionId);
@@ -26,6 +30,7 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
     await raw.close();
   }
   if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl export labels`' });
+  const applied = correctionsAffecting(detail.session, detail.events, corrections);
   const asJson = options.output ? options.output === 'json' : !context.interactive;
   if (asJson) {
     context.io.stdout.write(
@@ -35,14 +40,15 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
         flags: detail.findings.filter((f) => f.kind === 'flag').map(findingRecord),
         funnels: detail.funnelOutcomes.map(funnelOutcomeRecord),
         events: detail.events.map(eventRecord),
+        corrections: applied.map((c) => ({ id: c.id, at: new Date(c.createdAt).toISOString(), actor: c.actor, description: describeChange(c.change), reason: c.reason, ticket: c.ticket, reverted_by: c.revertedBy })),
       })}\n`,
     );
     return;
   }
-  context.io.stdout.write(renderExplanation(detail, context.config.journeys.labels));
+  context.io.stdout.write(renderExplanation(detail, context.config.journeys.labels, applied));
 }
 
-export function renderExplanation(detail: SessionDetail, rules: readonly LabelRule[]): string {
+export function renderExplanation(detail: SessionDetail, rules: readonly LabelRule[], corrections: ReturnType<typeof correctionsAffecting> = []): string {
   const { session } = detail;
   const byId = new Map(detail.events.map((event) => [event.messageId, event]));
   const describeEvent = (messageId: string) => {
@@ -71,6 +77,10 @@ export function renderExplanation(detail: SessionDetail, rules: readonly LabelRu
   for (const outcome of detail.funnelOutcomes) {
     const verdict = outcome.converted ? 'converted' : outcome.stepsReached === 0 ? 'not entered' : `dropped after step ${outcome.stepsReached} of ${outcome.totalSteps}`;
     lines.push(`  ${outcome.funnel} (${outcome.scope === 'session' ? 'this session' : 'user, across sessions'}): ${verdict}`);
+  }
+  lines.push('', `Corrections: ${corrections.length === 0 ? 'none' : ''}`);
+  for (const c of corrections) {
+    lines.push(`  ${c.id} ${new Date(c.createdAt).toISOString()} ${c.actor}: ${describeChange(c.change)} — ${c.reason}${c.ticket ? ` [${c.ticket}]` : ''}${c.revertedBy ? ` (reverted by ${c.revertedBy})` : ''}`);
   }
   lines.push('', 'Events:');
   for (const event of detail.events) lines.push(describeEvent(event.messageId));
