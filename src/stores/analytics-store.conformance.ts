@@ -157,6 +157,10 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect(timeline.sessions[0]!.funnelOutcomes.map((o) => o.funnel)).toEqual(['onboarding', 'purchase']);
       expect(timeline.sessions[1]).toEqual({ session: later, events: [event('u-timeline', 'm3', later.sessionId, day + 7_200_000)], findings: [finding(later, 'rage_clicked')], funnelOutcomes: [outcome(later, 'purchase', 3)] });
       expect(timeline.userFunnelOutcomes).toEqual([userOutcome]);
+      // sessionDetail: the session's outcomes and its own user's, never another user's.
+      const otherUserOutcome: FunnelOutcome = { ...outcome(other, 'purchase', 1), scope: 'user', subjectId: 'u-timeline-other' };
+      await store.replaceUsers(['u-timeline-other'], derivation([other], [event('u-timeline-other', 'o1', other.sessionId, day)], [], [outcome(other, 'purchase', 1), otherUserOutcome]), nextVersion());
+      expect((await store.sessionDetail(earlier.sessionId))!.funnelOutcomes).toEqual([outcome(earlier, 'onboarding', 0), outcome(earlier, 'purchase', 2), userOutcome]);
       expect(await store.sessionsOfUser("u-timeline' OR '1'='1")).toEqual({ sessions: [], userFunnelOutcomes: [] });
     });
 

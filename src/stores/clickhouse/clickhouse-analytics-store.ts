@@ -220,7 +220,7 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     const params = { user: session.userId, id: sessionId };
     const collect = async <T>(spec: TableSpec, mapper: Mapper<T>, where: string, order: string) => {
       const items: T[] = [];
-      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND ${where} ORDER BY ${order}`, params)) {
+      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND (${where}) ORDER BY ${order}`, params)) {
         items.push(mapper.fromRow(row));
       }
       return items;
@@ -236,7 +236,7 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   async sessionsOfUser(userId: string): Promise<UserSessions> {
     const collect = async <T>(spec: TableSpec, mapper: Mapper<T>, where: string, order: string) => {
       const items: T[] = [];
-      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND ${where} ORDER BY ${order}`, { user: userId })) {
+      for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id = {user:String} AND (${where}) ORDER BY ${order}`, { user: userId })) {
         items.push(mapper.fromRow(row));
       }
       return items;
