@@ -5,6 +5,8 @@ import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
 import { runReprocess } from './commands/reprocess.js';
 import { registerStewardCommands } from './commands/steward-cli.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerTailCommand } from './commands/tail.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
 import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
@@ -99,6 +101,8 @@ export function buildProgram(io: CommandIo): Command {
     });
 
   registerStewardCommands(program, () => context());
+  registerTailCommand(program, () => context());
+  registerInspectCommand(program, () => context());
 
   program
     .command('demo')

@@ -1,0 +1,123 @@
+import { type Command, Option } from 'commander';
+import type { Profile } from '../domain/profile.js';
+import { UsageError } from '../errors.js';
+import { createRedactor, type Redactor } from '../render/redact.js';
+import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, sessionRecord } from '../render/records.js';
+import { type InspectCorrection, type InspectIdentity, type Inspection, type InspectSession, type InspectSessionView, type InspectUser, renderInspect } from '../render/views/inspect-view.js';
+import type { SessionDetail } from '../stores/analytics-store.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag } from './context.js';
+import { colorEnabled } from './tail.js';
+
+export const INSPECT_KINDS = ['user', 'session'] as const;
+
+export interface InspectOptions {
+  output?: string;
+  wait: string;
+  /** false with --no-redact. */
+  redact: boolean;
+  color: boolean;
+}
+
+/** `journeyctl inspect user|session <id>`: a timeline with labels, flags, funnels, identity and corrections. */
+export async function runInspect(context: CommandContext, kind: string, id: string, options: InspectOptions): Promise<Inspection> {
+  if (!(INSPECT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`cannot inspect "${kind}"`, { hint: `choose one of ${INSPECT_KINDS.join(', ')}: journeyctl inspect user <id>, journeyctl inspect session <id>` });
+  const output = options.output ?? (context.interactive ? 'table' : 'json');
+  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json (got "${output}")`);
+  const redactor = createRedactor(context.config.redact, options.redact);
+  const inspection = kind === 'user' ? await inspectUser(context, id, options, redactor) : await inspectSession(context, id, options, redactor);
+  context.io.stdout.write(output === 'json' ? `${JSON.stringify(inspection)}\n` : renderInspect(inspection, { width: Math.max(60, context.io.stdout.columns ?? 120), color: options.color }));
+  return inspection;
+}
+
+async function inspectUser(context: CommandContext, id: string, options: InspectOptions, redactor: Redactor): Promise<InspectUser> {
+  return withStores(context, 'journeyctl inspect user', options, async (raw, analytics) => {
+    const userId = (await raw.canonicalOf([id])).get(id) ?? id;
+    const identity = await identityOf(raw, userId, redactor);
+    const timeline = await analytics.sessionsOfUser(userId);
+    if (identity.profile === null && timeline.sessions.length === 0 && identity.ids.length <= 1) {
+      throw new UsageError(`no user ${JSON.stringify(id)}`, { hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user' });
+    }
+    return {
+      kind: 'user',
+      requested_id: id,
+      user_id: userId,
+      identity,
+      funnels: timeline.userFunnelOutcomes.map(funnelOutcomeRecord),
+      sessions: timeline.sessions.map((detail) => sessionView(detail, redactor)),
+      corrections: correctionsFor({ userId, sessions: timeline.sessions }),
+    };
+  });
+}
+
+async function inspectSession(context: CommandContext, sessionId: string, options: InspectOptions, redactor: Redactor): Promise<InspectSessionView> {
+  return withStores(context, 'journeyctl inspect session', options, async (raw, analytics) => {
+    const detail = await analytics.sessionDetail(sessionId);
+    if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)}`, { hint: 'find session ids with `journeyctl inspect user <id>` or `journeyctl export sessions`' });
+    return {
+      kind: 'session',
+      ...sessionView(detail, redactor),
+      identity: await identityOf(raw, detail.session.userId, redactor),
+      corrections: correctionsFor({ userId: detail.session.userId, sessions: [detail] }),
+    };
+  });
+}
+
+/**
+ * THE PLACE FOR CORRECTIONS: every correction ever applied to this user or these sessions
+ * (who, when, why, and what reverted it), newest last. The corrections model lands separately;
+ * whoever wires it in returns its records here in the InspectCorrection shape, and the JSON
+ * (`corrections`) and the view ("Corrections") show them with no other change.
+ */
+function correctionsFor(_subject: { userId: string; sessions: readonly SessionDetail[] }): InspectCorrection[] {
+  return [];
+}
+
+async function identityOf(raw: RawStore, userId: string, redactor: Redactor): Promise<InspectIdentity> {
+  const profile: Profile | null = await raw.profileOf(userId);
+  const members = (await raw.membersOf([userId])).get(userId) ?? [];
+  const ids = [...new Set([userId, ...members, ...(profile?.anonymousIds ?? [])])].sort();
+  const links = [...(await raw.linkTargets(ids))].map(([from, to]) => ({ from, to })).sort((a, b) => a.from.localeCompare(b.from));
+  return { user_id: userId, profile: profile === null ? null : redactor.object(profileRecord(profile)), ids, links };
+}
+
+function sessionView(detail: SessionDetail, redactor: Redactor): InspectSession {
+  return {
+    session: sessionRecord(detail.session),
+    labels: detail.findings.filter((f) => f.kind === 'label').map(findingRecord),
+    flags: detail.findings.filter((f) => f.kind === 'flag').map(findingRecord),
+    funnels: detail.funnelOutcomes.map(funnelOutcomeRecord),
+    events: detail.events.map((event) => redactor.object(eventRecord(event))),
+  };
+}
+
+/** The analytics store is waited for like `explain` does (--wait); inspect is not meant to run beside a writer. */
+async function withStores<T>(context: CommandContext, command: string, options: InspectOptions, action: (raw: RawStore, analytics: Awaited<ReturnType<typeof openAnalyticsStore>>) => Promise<T>): Promise<T> {
+  const raw = await openRawStore(context.config);
+  try {
+    const analytics = await openAnalyticsStore(context.config, raw, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+    try {
+      return await action(raw, analytics);
+    } finally {
+      await analytics.close();
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
+export function registerInspectCommand(program: Command, context: () => CommandContext): void {
+  program
+    .command('inspect')
+    .description("a user's or a session's timeline: sessions, events, labels, flags, funnel outcomes, identity links and corrections")
+    .argument('<kind>', INSPECT_KINDS.join(' | '))
+    .argument('<id>', 'a user id (an anonymous id resolves to its user) or a session id')
+    .addOption(new Option('-o, --output <format>', 'table or json (default: table on a terminal, json when piped)').choices(['table', 'json']))
+    .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .action(async (kind: string, id: string, options: Omit<InspectOptions, 'color'>) => {
+      const ctx = context();
+      await runInspect(ctx, kind, id, { ...options, color: colorEnabled(program, ctx.io.env) });
+    });
+}

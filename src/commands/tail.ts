@@ -1,0 +1,374 @@
+import { type Command, Option } from 'commander';
+import { resolve } from 'node:path';
+import type { RejectedLine } from '../domain/event.js';
+import { InfrastructureError, UsageError } from '../errors.js';
+import { createRedactor, type Redactor } from '../render/redact.js';
+import { write } from '../render/output.js';
+import { formatTailLine, kafkaTailRecord, rawEventTailRecord, rejectedTailRecord, TAIL_HEADER, tailColumns, type TailRecord, tailRowCells } from '../render/tail-records.js';
+import { startLiveTail, type LiveTail } from '../render/views/live-tail.js';
+import type { TailStatus } from '../render/views/tail-view.js';
+import { openKafkaTail, type KafkaTailMessage, type KafkaTailOptions } from '../sources/kafka-tail.js';
+import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { RawStore, TailedEvent, TailFilter, TailPage } from '../stores/raw-store.js';
+import { type CommandContext, type GlobalOptions, parseTimeFlag } from './context.js';
+import { appVersionOf, createSampler, eventNameOf, matchesInputEvent, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
+
+export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
+export const TAIL_OUTPUTS = ['pretty', 'ndjson', 'json'] as const;
+
+export interface TailOptions {
+  source: string;
+  user?: string;
+  event?: string;
+  appVersion?: string;
+  where: string[];
+  grep?: string;
+  since?: string;
+  until?: string;
+  tz: string;
+  from?: string;
+  limit?: string;
+  sample?: string;
+  follow: boolean;
+  output?: string;
+  /** false with --no-redact. */
+  redact: boolean;
+  brokers?: string;
+  topic?: string;
+  /** Kafka: kept messages held for a slow output before new ones are dropped. */
+  buffer?: string;
+  color: boolean;
+  /** How long a caught-up follow waits before looking again (ms). */
+  pollMs?: number;
+}
+
+export interface TailSummary {
+  shown: number;
+  /** Kafka: matching messages dropped because the output could not keep up. */
+  dropped: number;
+}
+
+/** Records in order from one source; `finished` when a tail without --follow has read everything. */
+interface TailFeed {
+  readonly description: string;
+  read(): Promise<{ records: TailRecord[]; caughtUp: boolean; finished: boolean }>;
+  dropped(): number;
+  /** A remark for the person (why sessions are blank, …), shown once. */
+  note: string | undefined;
+  close(): Promise<void>;
+}
+
+interface TailSink {
+  write(records: readonly TailRecord[], status: TailStatus): Promise<void>;
+  close(status: TailStatus): Promise<void>;
+  /** True when the terminal is drawn by ink: remarks go into its status line, not stderr. */
+  readonly live: boolean;
+}
+
+const PAGE = 500;
+const DEFAULT_POLL_MS = 250;
+const DROP_REPORT_MS = 5_000;
+
+/**
+ * `journeyctl tail`: records as they arrive, from the raw store, the rejected store or Kafka.
+ * Read-only everywhere: the raw store is read in short statements (a running `run` keeps
+ * writing), the embedded analytics store is never waited for, and Kafka is read without the
+ * pipeline's consumer group and without committing any offset.
+ */
+export async function runTail(context: CommandContext, options: TailOptions): Promise<TailSummary> {
+  const { io } = context;
+  if (!(TAIL_SOURCES as readonly string[]).includes(options.source)) throw new UsageError(`--source must be one of ${TAIL_SOURCES.join(', ')} (got "${options.source}")`);
+  const output = options.output ?? (context.interactive ? 'pretty' : 'ndjson');
+  if (!(TAIL_OUTPUTS as readonly string[]).includes(output)) throw new UsageError(`--output must be one of ${TAIL_OUTPUTS.join(', ')} (got "${output}")`);
+  if (output === 'json' && options.follow) throw new UsageError('--output json cannot be used with --follow (the array would never close)', { hint: 'use --output ndjson: one JSON record per line' });
+  const since = parseTimeFlag('since', options.since, options.tz);
+  const until = parseTimeFlag('until', options.until, options.tz);
+  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
+  const limit = parseLimit(options.limit);
+  const keepSample = createSampler(parseSample(options.sample));
+  const grep = parseGrep(options.grep);
+  const where = options.where.map(parseWhere);
+  const from = options.from ?? (options.follow && since === undefined ? 'end' : 'beginning');
+  const redactor = createRedactor(context.config.redact, options.redact);
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const match: TailMatch = { event: options.event, appVersion: options.appVersion, where, from: since, to: until, ...(options.user !== undefined ? { ids: [options.user] } : {}) };
+
+  const feed =
+    options.source === 'kafka'
+      ? await openKafkaFeed(context, options, { match, from, grep, keepSample, redactor, since })
+      : await openStoreFeed(context, options.source === 'raw' ? 'events' : 'rejected', options, { match, from, grep, keepSample, redactor, pollMs });
+
+  const status: TailStatus = { source: feed.description, shown: 0, dropped: 0, following: options.follow, done: false };
+  let sink: TailSink | undefined;
+  let lastDropReport = Date.now();
+  let reportedDrops = 0;
+  const reportDrops = (final: boolean) => {
+    const dropped = feed.dropped();
+    if (dropped === reportedDrops || (sink?.live && !final)) return;
+    if (!final && Date.now() - lastDropReport < DROP_REPORT_MS) return;
+    lastDropReport = Date.now();
+    reportedDrops = dropped;
+    context.log(
+      `tail: ${final ? '' : 'so far '}${dropped} matching message${dropped === 1 ? '' : 's'} dropped of ${dropped + status.shown}: the output could not keep up (the topic was never held back)`,
+      { dropped, shown: status.shown },
+    );
+  };
+  try {
+    sink = openSink(context, output, options.color, status);
+    if (feed.note !== undefined) {
+      if (sink.live) status.note = feed.note;
+      else context.log(`tail: ${feed.note}`);
+    }
+    for (;;) {
+      const { records, caughtUp, finished } = await feed.read();
+      const room = limit === null ? records.length : limit - status.shown;
+      const taken = records.length > room ? records.slice(0, room) : records;
+      status.shown += taken.length;
+      status.dropped = feed.dropped();
+      if (taken.length > 0 || sink.live) await sink.write(taken, status);
+      reportDrops(false);
+      if (limit !== null && status.shown >= limit) break;
+      if (finished) break;
+      // Following up to a time: stop once it has passed and everything before it has been read.
+      if (until !== undefined && caughtUp && Date.now() >= until) break;
+    }
+    status.done = true;
+    status.dropped = feed.dropped();
+  } finally {
+    await feed.close().catch(() => {});
+    if (sink) await sink.close(status);
+  }
+  reportDrops(true);
+  return { shown: status.shown, dropped: status.dropped };
+}
+
+interface FeedSettings {
+  match: TailMatch;
+  from: string;
+  grep: RegExp | null;
+  keepSample: (key: string) => boolean;
+  redactor: Redactor;
+}
+
+async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected', options: TailOptions, settings: FeedSettings & { pollMs: number }): Promise<TailFeed> {
+  const raw = await openRawStore(context.config);
+  let sessions: SessionLookup | null = null;
+  try {
+    const filter: TailFilter = { event: settings.match.event, appVersion: settings.match.appVersion, receivedFrom: settings.match.from, receivedTo: settings.match.to, where: settings.match.where };
+    if (options.user !== undefined) filter.ids = await identityOf(raw, options.user);
+    let cursor = settings.from === 'end' ? await raw.tailEnd(kind) : settings.from === 'beginning' ? null : settings.from;
+    if (kind === 'events') sessions = await openSessionLookup(context, raw, options.follow);
+    const store = kind === 'events' ? 'raw store' : 'rejected store';
+    const description = `${store} ${context.config.stores.raw.engine === 'sqlite' ? resolve(context.config.dataDir) : context.config.stores.raw.engine}`;
+    const lookup = sessions;
+    return {
+      description,
+      note: lookup?.note,
+      dropped: () => 0,
+      async read() {
+        let records: TailRecord[];
+        let more: boolean;
+        if (kind === 'events') {
+          const page: TailPage<TailedEvent> = await raw.tailEvents(cursor, filter, PAGE);
+          cursor = page.cursor;
+          more = page.more;
+          const kept = page.records.filter(({ value }) => (settings.grep === null || settings.grep.test(value.raw)) && settings.keepSample(value.messageId));
+          const sessionIds = kept.length > 0 && lookup?.store ? await lookup.find(kept.map(({ value }) => value)) : new Map<string, string>();
+          records = kept.map(({ cursor: at, value }) => rawEventTailRecord(at, value, sessionIds.get(value.messageId) ?? null, settings.redactor));
+        } else {
+          const page: TailPage<RejectedLine> = await raw.tailRejected(cursor, filter, PAGE);
+          cursor = page.cursor;
+          more = page.more;
+          records = page.records
+            .filter(({ value }) => (settings.grep === null || settings.grep.test(value.raw)) && settings.keepSample(value.messageId ?? value.rawHash))
+            .map(({ cursor: at, value }) => rejectedTailRecord(at, value, settings.redactor));
+        }
+        if (!more && records.length === 0 && options.follow) await sleep(settings.pollMs);
+        return { records, caughtUp: !more, finished: !options.follow && !more };
+      },
+      async close() {
+        await lookup?.close();
+        await raw.close();
+      },
+    };
+  } catch (error) {
+    await sessions?.close();
+    await raw.close();
+    throw error;
+  }
+}
+
+/** The id as given, the person it was stitched to, and every id stitched to that person. */
+async function identityOf(raw: RawStore, id: string): Promise<string[]> {
+  const canonical = (await raw.canonicalOf([id])).get(id) ?? id;
+  const members = (await raw.membersOf([canonical])).get(canonical) ?? [];
+  return [...new Set([id, canonical, ...members])];
+}
+
+interface SessionLookup {
+  store: AnalyticsStore | null;
+  note: string | undefined;
+  find(events: readonly TailedEvent[]): Promise<Map<string, string>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Sessions come from the analytics store only when it is readable without waiting: a
+ * ClickHouse server always; embedded chdb only when no other process holds it and the tail
+ * does not follow (a following tail holding chdb would make the next `run` wait for it).
+ */
+async function openSessionLookup(context: CommandContext, raw: RawStore, follow: boolean): Promise<SessionLookup> {
+  const none = (note: string | undefined): SessionLookup => ({ store: null, note, find: async () => new Map(), close: async () => {} });
+  if (context.config.stores.analytics.engine === 'chdb' && follow) return none('sessions are blank while following the embedded store (the pipeline holds it)');
+  let store: AnalyticsStore;
+  try {
+    store = await openAnalyticsStore(context.config, raw, { command: 'journeyctl tail', waitMs: 0, log: () => {} });
+  } catch (error) {
+    if (!(error instanceof InfrastructureError)) throw error;
+    return none(`sessions are blank: ${error.message}`);
+  }
+  let failed = false;
+  return {
+    store,
+    note: undefined,
+    async find(events) {
+      if (failed) return new Map();
+      try {
+        return await store.sessionIdsOfEvents(events.map((event) => ({ messageId: event.messageId, eventTime: event.eventTime })));
+      } catch (error) {
+        failed = true;
+        context.log(`tail: sessions are blank from here on: ${(error as Error).message}`);
+        return new Map();
+      }
+    },
+    close: () => store.close(),
+  };
+}
+
+async function openKafkaFeed(context: CommandContext, options: TailOptions, settings: FeedSettings & { since: number | undefined }): Promise<TailFeed> {
+  const brokers = (options.brokers ?? context.io.env.JOURNEY_KAFKA_BROKERS ?? '')
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== '');
+  const topic = options.topic ?? context.io.env.JOURNEY_KAFKA_TOPIC;
+  if (brokers.length === 0) throw new UsageError('--source kafka needs brokers', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
+  if (!topic) throw new UsageError('--source kafka needs a topic', { hint: 'pass --topic NAME or set JOURNEY_KAFKA_TOPIC' });
+  let start: KafkaTailOptions['start'];
+  if (settings.from === 'beginning') start = settings.since !== undefined && options.from === undefined ? { time: settings.since } : 'beginning';
+  else if (settings.from === 'end') start = 'end';
+  else if (/^\d{1,19}$/.test(settings.from)) start = { offset: BigInt(settings.from) };
+  else throw new UsageError(`--from "${settings.from}" is not beginning, end or an offset`, { hint: 'e.g. --from 1200 starts every partition at offset 1200' });
+  const bufferSize = options.buffer === undefined ? 1_000 : parseLimit(options.buffer)!;
+  const { match, grep, keepSample, redactor } = settings;
+  const filtersJson = match.ids !== undefined || match.event !== undefined || match.appVersion !== undefined || match.where.length > 0;
+  const keep = (message: KafkaTailMessage) => {
+    if (match.from !== undefined && message.timestamp < match.from) return false;
+    if (match.to !== undefined && message.timestamp >= match.to) return false;
+    if (filtersJson && (message.json === null || !matchesInputEvent(message.json, match))) return false;
+    if (grep !== null && !grep.test(message.text)) return false;
+    const messageId = message.json?.messageId;
+    return keepSample(typeof messageId === 'string' ? messageId : `${message.partition}:${message.offset}`);
+  };
+  const reader = await openKafkaTail({ brokers, topic, start, follow: options.follow, bufferSize, keep, log: (line) => context.log(`tail: ${line}`) });
+  return {
+    description: `kafka ${topic} @ ${brokers.join(',')}`,
+    note: undefined,
+    dropped: () => reader.dropped,
+    async read() {
+      const messages = await reader.take(DEFAULT_POLL_MS);
+      const records = messages.map((message) =>
+        kafkaTailRecord({ ...message, event: message.json ? eventNameOf(message.json) : null, appVersion: message.json ? appVersionOf(message.json) : null }, redactor),
+      );
+      const finished = reader.finished();
+      return { records, caughtUp: messages.length === 0, finished };
+    },
+    close: () => reader.close(),
+  };
+}
+
+function openSink(context: CommandContext, output: string, color: boolean, status: TailStatus): TailSink {
+  const { stdout } = context.io;
+  if (output === 'ndjson') {
+    return {
+      live: false,
+      async write(records) {
+        for (const record of records) await write(stdout, `${JSON.stringify(record)}\n`);
+      },
+      async close() {},
+    };
+  }
+  if (output === 'json') {
+    let count = 0;
+    return {
+      live: false,
+      async write(records) {
+        for (const record of records) await write(stdout, `${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(record)}`);
+      },
+      async close() {
+        await write(stdout, count === 0 ? '[]\n' : '\n]\n');
+      },
+    };
+  }
+  if (context.interactive) {
+    const live: LiveTail = startLiveTail(context.io, { color, status: { ...status } });
+    return {
+      live: true,
+      async write(records, current) {
+        live.push(records, { ...current });
+      },
+      close: (final) => live.close({ ...final }),
+    };
+  }
+  // --output pretty into a pipe or a file: the view's columns as plain text.
+  const columns = tailColumns(Math.max(100, stdout.columns ?? 160));
+  let headed = false;
+  return {
+    live: false,
+    async write(records) {
+      if (!headed) {
+        headed = true;
+        await write(stdout, `${formatTailLine(TAIL_HEADER, columns)}\n`);
+      }
+      for (const record of records) await write(stdout, `${formatTailLine(tailRowCells(record), columns)}\n`);
+    },
+    async close() {},
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Colour unless --no-color, NO_COLOR or TERM=dumb. */
+export function colorEnabled(program: Command, env: Record<string, string | undefined>): boolean {
+  return program.opts<GlobalOptions>().color !== false && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+}
+
+export function registerTailCommand(program: Command, context: () => CommandContext): void {
+  program
+    .command('tail')
+    .description('show events as they arrive: from the raw store, the rejected store or Kafka (read-only; never slows the pipeline)')
+    .addOption(new Option('--source <source>', 'raw (accepted events) | rejected (refused lines) | kafka (the input topic)').choices([...TAIL_SOURCES]).default('raw'))
+    .option('--user <id>', 'only this user: the id as sent (userId, anonymousId), plus the ids stitched to the same person (stores)')
+    .option('--event <name>', 'only events with this name')
+    .option('--app-version <version>', 'only events from this app version')
+    .option('--where <key=value>', 'only events whose property (or context.x / traits.x) has this value; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--grep <regex>', 'only records whose original line matches this regular expression')
+    .option('--since <time>', 'received at or after this time: ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
+    .option('--until <time>', 'received before this time (a following tail stops once it has passed)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
+    .option('--from <position>', 'beginning | end | a cursor printed by an earlier tail (stores) | an offset (kafka); default end with --follow, else beginning')
+    .option('-n, --limit <n>', 'stop after this many records')
+    .option('--sample <rate>', 'keep about this fraction, the same records every time (hash of the message id), e.g. 0.1')
+    .option('-f, --follow', 'keep reading new records as they land (Ctrl-C to stop)')
+    .addOption(new Option('-o, --output <format>', 'pretty | ndjson | json (default: pretty on a terminal, ndjson when piped)').choices([...TAIL_OUTPUTS]))
+    .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
+    .option('--brokers <list>', 'kafka: host:port[,host:port]; env JOURNEY_KAFKA_BROKERS')
+    .option('--topic <name>', 'kafka: the input topic; env JOURNEY_KAFKA_TOPIC')
+    .option('--buffer <n>', 'kafka: matching messages held for a slow output before new ones are dropped (and counted)', '1000')
+    .action(async (options: Omit<TailOptions, 'color' | 'follow'> & { follow?: boolean }) => {
+      const ctx = context();
+      await runTail(ctx, { ...options, follow: Boolean(options.follow), color: colorEnabled(program, ctx.io.env) });
+    });
+}
