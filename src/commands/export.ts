@@ -1,11 +1,13 @@
 import { UsageError } from '../errors.js';
 import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, rejectedRecord, sessionRecord } from '../render/records.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
+import { readStoredBursts } from '../pipeline/journey-signals.js';
+import { burstRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
-export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles', 'journeys', 'labels', 'flags'] as const;
+export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles', 'journeys', 'labels', 'flags', 'bursts'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
 
 export interface ExportOptions {
@@ -30,6 +32,10 @@ export async function runExport(context: CommandContext, kind: string, options: 
   const raw = await openRawStore(context.config);
   try {
     if (kind === 'rejected') return await writeRecords(map(raw.streamRejected(range), rejectedRecord), format, context.io.stdout, warn);
+    if (kind === 'bursts') {
+      const bursts = (await readStoredBursts(raw)).filter((b) => (range.to === undefined || b.windowStart < range.to) && (range.from === undefined || b.windowEnd > range.from));
+      return await writeRecords(map(fromArray(bursts), burstRecord), format, context.io.stdout, warn);
+    }
     if (kind === 'profiles') {
       const inRange = filterItems(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from));
       return await writeRecords(map(inRange, profileRecord), format, context.io.stdout, warn);
@@ -60,4 +66,8 @@ async function* map<T, U>(source: AsyncIterable<T>, transform: (item: T) => U): 
 
 async function* filterItems<T>(source: AsyncIterable<T>, keep: (item: T) => boolean): AsyncIterable<T> {
   for await (const item of source) if (keep(item)) yield item;
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
 }

@@ -2,6 +2,8 @@ import Table from 'cli-table3';
 import type { RejectReason } from '../domain/event.js';
 import type { JourneyReport } from '../stores/analytics-store.js';
 import { UsageError } from '../errors.js';
+import { readStoredBursts } from '../pipeline/journey-signals.js';
+import { burstRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
@@ -19,6 +21,8 @@ export interface FullReport extends JourneyReport {
   range: { from: string | null; to: string | null };
   includeFlagged: boolean;
   rejected: { total: number; byReason: Partial<Record<RejectReason, number>>; byAppVersion: Record<string, number> };
+  /** Release bursts overlapping the range (as `export bursts` shows them). */
+  bursts: Array<Record<string, unknown>>;
 }
 
 /** `journeyctl report`: funnel conversion, label shares, flags, sessions per day and rejected accounting. */
@@ -36,6 +40,7 @@ export async function runReport(context: CommandContext, options: ReportOptions)
       const version = line.appVersion ?? 'unknown';
       rejected.byAppVersion[version] = (rejected.byAppVersion[version] ?? 0) + 1;
     }
+    const bursts = (await readStoredBursts(raw)).filter((b) => (range.to === undefined || b.windowStart < range.to) && (range.from === undefined || b.windowEnd > range.from)).map(burstRecord);
     const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl report', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
     try {
       const journeys = await analytics.report(range, options.includeFlagged);
@@ -44,6 +49,7 @@ export async function runReport(context: CommandContext, options: ReportOptions)
         includeFlagged: options.includeFlagged,
         ...journeys,
         rejected,
+        bursts,
       };
     } finally {
       await analytics.close();
@@ -97,5 +103,8 @@ export function renderReport(report: FullReport, color: boolean): string {
           .join(', ')}`
       : 'Rejected: none',
   );
+  const bursts = new Table({ head: ['release burst: app version', 'window (UTC)', 'rejected', 'share', 'normal', 'top reasons'], style });
+  for (const b of report.bursts) bursts.push([String(b.app_version), `${String(b.window_start).slice(0, 16)} → ${String(b.window_end).slice(11, 16)}`, `${b.rejected} of ${b.lines}`, percent(Number(b.share)), percent(Number(b.baseline)), (b.top_reasons as string[]).join(', ')]);
+  parts.push(report.bursts.length ? bursts.toString() : 'Release bursts: none');
   return `${parts.join('\n\n')}\n`;
 }

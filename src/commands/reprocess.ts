@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import { ActionFailedError, isJourneyError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
+import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createProcessLine } from '../pipeline/process-line.js';
 import { createReprocess, type DayDerivation, daysCovering } from '../pipeline/reprocess.js';
 import { createSessionize } from '../pipeline/sessionize.js';
@@ -52,7 +53,11 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   const progress = createProgress(context.io.stderr, !asJson);
   try {
     const sessionize = createSessionize(config.pipeline);
-    const deriveJourneys = createDeriveJourneys(config.journeys);
+    // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
+    // (a changed set of bursts marks its users dirty, and the settling derive below re-flags them).
+    const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
+    await signals.refresh({ persist: !options.dryRun });
+    const deriveJourneys = createDeriveJourneys(config.journeys, signals.current);
     const reprocess = createReprocess({
       raw: stores.raw,
       analytics: stores.analytics,

@@ -1,5 +1,6 @@
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
+import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createLineProcessor } from '../pipeline/line-processor.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
@@ -27,15 +28,21 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
   const backlog = source.totalBytes !== undefined;
   const processor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
   try {
+    // Copies and release bursts are store-wide inputs of two flags: refreshed before each derive.
+    const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
+    const deriveDirtyUsers = createDeriveDirtyUsers({
+      raw: stores.raw,
+      analytics: stores.analytics,
+      sessionize: createSessionize(config.pipeline),
+      deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
+    });
     const ingest = createIngest({
       raw: stores.raw,
       processor,
-      deriveDirtyUsers: createDeriveDirtyUsers({
-        raw: stores.raw,
-        analytics: stores.analytics,
-        sessionize: createSessionize(config.pipeline),
-        deriveJourneys: createDeriveJourneys(config.journeys),
-      }),
+      deriveDirtyUsers: async () => {
+        await signals.refresh({ persist: true });
+        return deriveDirtyUsers();
+      },
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: backlog ? 2_000_000 : 250_000,
       deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,

@@ -6,6 +6,7 @@ import { sessionFlags, FLAG_RULE_VERSION } from './flags.js';
 import { funnelOutcome } from './funnels.js';
 import type { JourneyRules } from './parse-journey-config.js';
 import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
+import { type JourneySignals, NO_SIGNALS } from './signals.js';
 
 export interface UserJourneys {
   /** The sessions with their label and flag names filled in (sorted). */
@@ -14,8 +15,12 @@ export interface UserJourneys {
   funnelOutcomes: FunnelOutcome[];
 }
 
-/** Labels, flags and funnel outcomes of one user's sessions: a pure function of the events and rules. */
-export function createDeriveJourneys(config: JourneyRules) {
+/**
+ * Labels, flags and funnel outcomes of one user's sessions: a pure function of the events, the
+ * rules and the store-wide signals (copies, release bursts; see src/pipeline/journey-signals.ts),
+ * read through `signals` so a long run sees them refreshed.
+ */
+export function createDeriveJourneys(config: JourneyRules, signals: () => JourneySignals = () => NO_SIGNALS) {
   return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserJourneys {
     // Properties are parsed once per event and shared by every rule, flag and funnel.
     const all = toRuleEvents(events);
@@ -36,7 +41,7 @@ export function createDeriveJourneys(config: JourneyRules) {
         const match = evaluateRule(rule, ruleEvents);
         if (match) sessionFindings.push({ kind: 'label', name: rule.name, ruleVersion: rule.version, ...base, ...match });
       }
-      for (const flag of sessionFlags(session, ruleEvents, config.flags)) {
+      for (const flag of sessionFlags(session, ruleEvents, config.flags, signals())) {
         sessionFindings.push({ kind: 'flag', ruleVersion: FLAG_RULE_VERSION, ...base, ...flag });
       }
       sessionFindings = applyStewardFlags(corrections, session, ruleEvents, sessionFindings);

@@ -1,9 +1,14 @@
 import type { Session } from '../domain/session.js';
+import { DEFAULT_RELEASE_BURST_SETTINGS, describeWindow, type ReleaseBurstSettings } from './release-bursts.js';
 import type { RuleEvent } from './rules.js';
+import { type JourneySignals, NO_SIGNALS } from './signals.js';
 
 export interface FlagSettings {
   botLike: { minEvents: number; maxMedianGapMs: number; maxEventsPerMinute: number };
   clockSkew: { thresholdMs: number };
+  /** Extra distinct copies / events ≥ baseline × multiple, with at least minExtraCopies. */
+  duplicateStorm: { baseline: number; multiple: number; minExtraCopies: number };
+  releaseBurst: ReleaseBurstSettings;
 }
 
 /**
@@ -14,6 +19,10 @@ export interface FlagSettings {
 export const DEFAULT_FLAG_SETTINGS: FlagSettings = {
   botLike: { minEvents: 30, maxMedianGapMs: 1_000, maxEventsPerMinute: 120 },
   clockSkew: { thresholdMs: 24 * 3_600_000 },
+  // SDK retries resend ~1–2% of events; a session where a fifth of its events came twice or
+  // more is a client stuck in a retry loop (or a replay), not normal delivery.
+  duplicateStorm: { baseline: 0.02, multiple: 10, minExtraCopies: 5 },
+  releaseBurst: DEFAULT_RELEASE_BURST_SETTINGS,
 };
 
 export const FLAG_RULE_VERSION = 1;
@@ -25,8 +34,12 @@ export interface FlagMatch {
 }
 
 /** Automatic anomaly flags of one session, computed from its events alone. */
-export function sessionFlags(session: Session, events: readonly RuleEvent[], settings: FlagSettings): FlagMatch[] {
+export function sessionFlags(session: Session, events: readonly RuleEvent[], settings: FlagSettings, signals: JourneySignals = NO_SIGNALS): FlagMatch[] {
   const flags: FlagMatch[] = [];
+  const storm = duplicateStorm(events, signals.copies, settings.duplicateStorm);
+  if (storm) flags.push(storm);
+  const burst = releaseBurst(session, events, signals);
+  if (burst) flags.push(burst);
   const bot = botLike(events, settings.botLike);
   if (bot) flags.push(bot);
   const skew = clockSkew(events, settings.clockSkew);
@@ -72,4 +85,75 @@ function botLike(events: readonly RuleEvent[], settings: FlagSettings['botLike']
   if (!tooFast && !tooMany) return null;
   const reasons = [tooFast ? `median gap ${Math.round(median)} ms` : null, tooMany ? `${Math.round(perMinute)} events/min` : null].filter(Boolean);
   return { name: 'bot_like', detail: `${events.length} events, ${reasons.join(', ')}`, evidence: [events[0]!.messageId, events[events.length - 1]!.messageId] };
+}
+
+/**
+ * duplicate_storm: extra distinct copies (retries with new sentAt/receivedAt; byte-identical
+ * re-sends are indistinguishable from re-ingesting the input and are not counted) per event,
+ * far above the normal retry rate.
+ */
+function duplicateStorm(events: readonly RuleEvent[], copies: ReadonlyMap<string, number>, settings: FlagSettings['duplicateStorm']): FlagMatch | null {
+  if (copies.size === 0 || events.length === 0) return null;
+  let extra = 0;
+  const copied: RuleEvent[] = [];
+  for (const event of events) {
+    const n = copies.get(event.messageId) ?? 1;
+    if (n > 1) {
+      extra += n - 1;
+      copied.push(event);
+    }
+  }
+  const rate = extra / events.length;
+  if (extra < settings.minExtraCopies || rate < settings.baseline * settings.multiple) return null;
+  return {
+    name: 'duplicate_storm',
+    detail: `${extra} extra copies of ${copied.length} of ${events.length} events (${percent(rate)} per event; normal is ${percent(settings.baseline)})`,
+    evidence: copied.slice(0, 50).map((e) => e.messageId),
+  };
+}
+
+/** Within this long of a session's activity, a user's rejected burst line counts as part of it (the usual inactivity timeout). */
+const BURST_HIT_MARGIN_MS = 30 * 60_000;
+
+/**
+ * release_burst: the session carries a bursting app version inside the burst's window — it has
+ * accepted events of that version there, or the user's lines of that version received around
+ * the session were rejected (so the session is missing events and its journey cannot be trusted).
+ */
+function releaseBurst(session: Session, events: readonly RuleEvent[], signals: JourneySignals): FlagMatch | null {
+  if (signals.bursts.length === 0) return null;
+  const details: string[] = [];
+  const evidence: string[] = [];
+  const ids = [session.userId, ...session.anonymousIds];
+  signals.bursts.forEach((burst, index) => {
+    if (session.startedAt - BURST_HIT_MARGIN_MS >= burst.windowEnd || session.endedAt + BURST_HIT_MARGIN_MS < burst.windowStart) return;
+    const carried = events.filter((e) => e.appVersion === burst.appVersion && e.eventTime >= burst.windowStart && e.eventTime < burst.windowEnd);
+    const seen = new Set<string>();
+    const hits = ids
+      .flatMap((id) => signals.burstHits.get(id) ?? [])
+      .filter((hit) => hit.burst === index && hit.receivedAt >= session.startedAt - BURST_HIT_MARGIN_MS && hit.receivedAt <= session.endedAt + BURST_HIT_MARGIN_MS)
+      .filter((hit) => {
+        const key = `${hit.receivedAt}\u0000${hit.messageId}\u0000${hit.reason}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      })
+      .sort((a, b) => a.receivedAt - b.receivedAt || String(a.messageId).localeCompare(String(b.messageId)));
+    if (carried.length === 0 && hits.length === 0) return;
+    const reasons = new Map<string, number>();
+    for (const hit of hits) reasons.set(hit.reason, (reasons.get(hit.reason) ?? 0) + 1);
+    const parts = [
+      hits.length ? `${hits.length} of this user's lines rejected (${[...reasons].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([r, n]) => `${r} ${n}`).join(', ')})` : null,
+      carried.length ? `${carried.length} events of that version in the window` : null,
+    ].filter(Boolean);
+    details.push(`app ${burst.appVersion} burst ${describeWindow(burst)} (${burst.rejected} of ${burst.accepted + burst.rejected} lines rejected, ${percent(burst.share)}; normal ${percent(burst.baseline)}): ${parts.join('; ')}`);
+    for (const e of carried) evidence.push(e.messageId);
+    for (const hit of hits) if (hit.messageId !== null) evidence.push(hit.messageId);
+  });
+  if (details.length === 0) return null;
+  return { name: 'release_burst', detail: details.join(' | '), evidence: [...new Set(evidence)].slice(0, 50) };
+}
+
+function percent(value: number): string {
+  return `${(value * 100).toFixed(value < 0.1 ? 1 : 0)}%`;
 }

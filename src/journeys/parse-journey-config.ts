@@ -156,6 +156,25 @@ function parseFlags(value: unknown, errors: string[]): FlagSettings {
   }
   const skew = isObject(value.clock_skew) ? value.clock_skew : {};
   if (skew.threshold !== undefined) settings.clockSkew.thresholdMs = parseWithin(skew.threshold, 'flags.clock_skew.threshold', errors);
+  const storm = readSection(value, 'duplicate_storm', ['baseline', 'multiple', 'min_extra_copies'], errors);
+  if (storm.baseline !== undefined) settings.duplicateStorm.baseline = share(storm.baseline, 'flags.duplicate_storm.baseline', errors);
+  if (storm.multiple !== undefined) settings.duplicateStorm.multiple = positiveNumber(storm.multiple, 'flags.duplicate_storm.multiple', errors);
+  if (storm.min_extra_copies !== undefined) settings.duplicateStorm.minExtraCopies = integerAtLeastOne(storm.min_extra_copies, 'flags.duplicate_storm.min_extra_copies', errors);
+  const burst = readSection(value, 'release_burst', ['bucket', 'min_rejected', 'min_share', 'baseline_multiple', 'min_baseline_lines', 'max_gap'], errors);
+  const bursts = settings.releaseBurst;
+  if (burst.bucket !== undefined) {
+    bursts.bucketMs = parseWithin(burst.bucket, 'flags.release_burst.bucket', errors);
+    if (bursts.bucketMs > 0 && bursts.bucketMs < 60_000) errors.push('flags.release_burst.bucket must be at least 1m');
+  }
+  if (burst.min_rejected !== undefined) bursts.minRejected = integerAtLeastOne(burst.min_rejected, 'flags.release_burst.min_rejected', errors);
+  if (burst.min_share !== undefined) bursts.minShare = share(burst.min_share, 'flags.release_burst.min_share', errors);
+  if (burst.baseline_multiple !== undefined) bursts.baselineMultiple = positiveNumber(burst.baseline_multiple, 'flags.release_burst.baseline_multiple', errors);
+  if (burst.min_baseline_lines !== undefined) bursts.minBaselineLines = integerAtLeastOne(burst.min_baseline_lines, 'flags.release_burst.min_baseline_lines', errors);
+  if (burst.max_gap !== undefined) {
+    const gap = typeof burst.max_gap === 'string' ? parseDurationMs(burst.max_gap) : null;
+    if (gap === null) errors.push(`flags.release_burst.max_gap: "${String(burst.max_gap)}" is not a duration (e.g. 0m, 30m)`);
+    else bursts.maxGapMs = gap;
+  }
   return settings;
 }
 
@@ -165,4 +184,39 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 function positiveInteger(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) > 0;
+}
+
+function readSection(flags: Record<string, unknown>, name: string, keys: readonly string[], errors: string[]): Record<string, unknown> {
+  const section = flags[name];
+  if (section === undefined) return {};
+  if (!isObject(section)) {
+    errors.push(`flags.${name} must be a mapping`);
+    return {};
+  }
+  for (const key of Object.keys(section)) if (!keys.includes(key)) errors.push(`flags.${name}: unknown setting "${key}" (known: ${keys.join(', ')})`);
+  return section;
+}
+
+function share(value: unknown, path: string, errors: string[]): number {
+  if (typeof value !== 'number' || !(value > 0) || value > 1) {
+    errors.push(`${path} must be a share between 0 and 1 (got ${JSON.stringify(value)})`);
+    return 1;
+  }
+  return value;
+}
+
+function positiveNumber(value: unknown, path: string, errors: string[]): number {
+  if (typeof value !== 'number' || !(value > 0)) {
+    errors.push(`${path} must be a positive number (got ${JSON.stringify(value)})`);
+    return 1;
+  }
+  return value;
+}
+
+function integerAtLeastOne(value: unknown, path: string, errors: string[]): number {
+  if (!positiveInteger(value)) {
+    errors.push(`${path} must be a positive integer (got ${JSON.stringify(value)})`);
+    return 1;
+  }
+  return value as number;
 }

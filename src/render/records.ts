@@ -3,6 +3,7 @@ import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { formatIsoUtc } from '../domain/time.js';
+import type { ReleaseBurst } from '../journeys/release-bursts.js';
 
 /** The exported shapes: snake_case, ISO-8601 UTC times with milliseconds, stable key order. */
 
@@ -88,5 +89,20 @@ export function funnelOutcomeRecord(outcome: FunnelOutcome): Record<string, unkn
     total_steps: outcome.totalSteps,
     outcome: outcome.converted ? 'converted' : outcome.stepsReached === 0 ? 'not_entered' : `dropped_after_step_${outcome.stepsReached}`,
     evidence: outcome.evidence,
+  };
+}
+
+/** A release burst as `export bursts` and `report` show it. */
+export function burstRecord(burst: ReleaseBurst): Record<string, unknown> {
+  return {
+    app_version: burst.appVersion,
+    window_start: formatIsoUtc(burst.windowStart),
+    window_end: formatIsoUtc(burst.windowEnd),
+    lines: burst.accepted + burst.rejected,
+    accepted: burst.accepted,
+    rejected: burst.rejected,
+    share: Math.round(burst.share * 10_000) / 10_000,
+    baseline: Math.round(burst.baseline * 10_000) / 10_000,
+    top_reasons: burst.reasons.slice(0, 5).map((r) => `${r.reason} ${r.lines}`),
   };
 }
