@@ -6,7 +6,7 @@ import { createSessionize } from '../pipeline/sessionize.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createProgress } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
-import { openStores } from '../stores/open-stores.js';
+import { openStores, serialiseDerivation } from '../stores/open-stores.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
 
 export interface RunOptions {
@@ -19,7 +19,8 @@ export interface RunOptions {
 export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<IngestSummary> {
   const { config } = context;
   const source = createFileSource({ input: options.input, batchSize: config.pipeline.batchSize, stdin: context.io.stdin });
-  const stores = await openStores(config, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
+  const stores = await openStores(config, storeOptions);
   const progress = createProgress(context.io.stderr, options.progress);
   // A regular file is a backlog that is all there: deriving part-way re-derives every user whose
   // activity straddles the cut (a 1M-event file derived every 250k events derived 14.8k users for
@@ -39,10 +40,10 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     const ingest = createIngest({
       raw: stores.raw,
       processor,
-      deriveDirtyUsers: async () => {
+      deriveDirtyUsers: serialiseDerivation(config, stores.raw, storeOptions, async () => {
         await signals.refresh({ persist: true });
         return deriveDirtyUsers();
-      },
+      }),
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: backlog ? 2_000_000 : 250_000,
       deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
-import { UsageError } from '../errors.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import { openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
 import { acquireLease, currentHolder } from './lease.js';
+import { databaseInMongoUrl } from './mongo/mongo-connection.js';
+import { MongoRawStore } from './mongo/mongo-raw-store.js';
 import type { RawStore } from './raw-store.js';
 import { SqliteRawStore } from './sqlite/sqlite-raw-store.js';
 
@@ -27,8 +28,27 @@ export async function openRawStore(config: JourneyConfig): Promise<RawStore> {
     case 'sqlite':
       return SqliteRawStore.open(join(config.dataDir, 'raw.sqlite'));
     case 'mongodb':
-      throw new UsageError('the MongoDB raw store is not available in this build', { hint: 'use the embedded default (omit stores.raw / --mongo-url)' });
+      // The database named in the connection string's path wins over stores.raw.database.
+      return MongoRawStore.open({ url: raw.url, database: databaseInMongoUrl(raw.url) ?? raw.database });
   }
+}
+
+/**
+ * Derivation by several processes at once must be serialised: two derivers of one user would
+ * interleave their analytics rewrites. The embedded analytics store is held by one process for
+ * its whole life, so that is serialised already; with a ClickHouse server, each derive takes the
+ * `derivation` lease in the raw store.
+ */
+export function serialiseDerivation<T>(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions, derive: () => Promise<T>): () => Promise<T> {
+  if (config.stores.analytics.engine !== 'clickhouse') return derive;
+  return async () => {
+    const lease = await acquireLease(raw, 'derivation', currentHolder(options.command), options);
+    try {
+      return await derive();
+    } finally {
+      await lease.release().catch(() => {}); // unreleased, it expires with its holder
+    }
+  };
 }
 
 export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions): Promise<AnalyticsStore> {
