@@ -21,6 +21,10 @@ export interface GlobalOptions {
   debug?: boolean;
   color?: boolean;
   logFormat?: string;
+  /** Kafka flags of the commands that have them (run, produce, doctor). */
+  brokers?: string;
+  topic?: string;
+  group?: string;
 }
 
 export interface CommandContext {
@@ -34,7 +38,13 @@ export interface CommandContext {
 /** `fallbackConfigPath` is used when neither --config nor JOURNEY_CONFIG names a file (the demo's shipped config). */
 export function createContext(global: GlobalOptions, io: CommandIo, fallbackConfigPath?: string): CommandContext {
   const configPath = global.config ?? (io.env.JOURNEY_CONFIG ? undefined : fallbackConfigPath);
-  const overrides: ConfigOverrides = { configPath, dataDir: global.dataDir, mongoUrl: global.mongoUrl, clickhouseUrl: global.clickhouseUrl };
+  const overrides: ConfigOverrides = {
+    configPath,
+    dataDir: global.dataDir,
+    mongoUrl: global.mongoUrl,
+    clickhouseUrl: global.clickhouseUrl,
+    kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
+  };
   const resolved = resolveConfig(overrides, io.env);
   if (!resolved.ok) {
     throw new UsageError(resolved.errors.length === 1 ? resolved.errors[0]! : `the configuration has ${resolved.errors.length} problems:\n  ${resolved.errors.join('\n  ')}`, {

@@ -39,6 +39,20 @@ export type AnalyticsStoreConfig =
   | { engine: 'chdb' }
   | { engine: 'clickhouse'; url: string; database: string; username: string; password: string };
 
+/** Where `run --source kafka` and `produce` meet Kafka; SASL and TLS are passed through to the client. */
+export interface KafkaConfig {
+  brokers: string[];
+  topic: string | null;
+  /** Consumer group of `run --source kafka`: processes in one group share the partitions. */
+  group: string;
+  clientId: string;
+  /** Where a group without committed offsets starts: the topic's beginning (true) or its end. */
+  fromBeginning: boolean;
+  /** TLS: true for the system CAs, or files (paths) for a private CA / client certificate. */
+  ssl: boolean | { caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized: boolean };
+  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
+}
+
 export interface JourneyConfig {
   dataDir: string;
   pipeline: PipelineConfig;
@@ -46,6 +60,7 @@ export interface JourneyConfig {
   /** Label rules, funnels and flag thresholds (shipped defaults plus the config file's). */
   journeys: JourneyRules;
   stores: { raw: RawStoreConfig; analytics: AnalyticsStoreConfig };
+  kafka: KafkaConfig;
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
   /** Where the config came from, for messages. */
@@ -70,6 +85,8 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   mongoUrl?: string | undefined;
   clickhouseUrl?: string | undefined;
+  /** Kafka flags of run/produce/doctor (--brokers a:9092,b:9092, --topic, --group) and JOURNEY_KAFKA_* variables. */
+  kafka?: { brokers?: string | undefined; topic?: string | undefined; group?: string | undefined; saslUsername?: string | undefined; saslPassword?: string | undefined };
 }
 
 export type ConfigResult = { ok: true; config: JourneyConfig; warnings: string[] } | { ok: false; errors: string[] };
@@ -98,6 +115,13 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
     dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
     mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
     clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
+    kafka: {
+      brokers: overrides.kafka?.brokers ?? env.JOURNEY_KAFKA_BROKERS,
+      topic: overrides.kafka?.topic ?? env.JOURNEY_KAFKA_TOPIC,
+      group: overrides.kafka?.group ?? env.JOURNEY_KAFKA_GROUP,
+      saslUsername: env.JOURNEY_KAFKA_SASL_USERNAME,
+      saslPassword: env.JOURNEY_KAFKA_SASL_PASSWORD,
+    },
   });
 }
 
@@ -106,7 +130,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const warnings: string[] = [];
   const reader = new SectionReader(errors);
   const root = reader.object(document, '');
-  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'disable_default_labels', 'flags', 'checks']);
+  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'disable_default_labels', 'flags', 'checks', 'kafka']);
   for (const key of Object.keys(root)) if (!known.has(key)) warnings.push(`${source}: unknown top-level key "${key}" ignored`);
 
   const pipelineDoc = reader.object(root.pipeline, 'pipeline');
@@ -157,11 +181,50 @@ export function validateConfigDocument(document: unknown, source: string, overri
     };
   }
 
+  const kafka = readKafka(reader, root.kafka, overrides.kafka ?? {});
   const redact = root.redact === undefined ? [] : reader.stringList(root.redact, 'redact');
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
-  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, stores: { raw, analytics }, redact, source }, warnings };
+  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, stores: { raw, analytics }, kafka, redact, source }, warnings };
+}
+
+function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable<ConfigOverrides['kafka']>): KafkaConfig {
+  const doc = reader.object(value, 'kafka');
+  const list = (text: string) => text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  let brokers: string[] = [];
+  if (overrides.brokers !== undefined) brokers = list(overrides.brokers);
+  else if (typeof doc.brokers === 'string') brokers = list(doc.brokers);
+  else if (doc.brokers !== undefined) brokers = reader.stringList(doc.brokers, 'kafka.brokers');
+  for (const broker of brokers) if (!/^[^\s:]+:\d{1,5}$/.test(broker)) reader.fail(`kafka.brokers: "${broker}" is not host:port`);
+  let ssl: KafkaConfig['ssl'] = false;
+  if (typeof doc.ssl === 'boolean') ssl = doc.ssl;
+  else if (doc.ssl !== undefined) {
+    const sslDoc = reader.object(doc.ssl, 'kafka.ssl');
+    ssl = {
+      caFile: reader.optionalString(sslDoc.ca_file, 'kafka.ssl.ca_file'),
+      certFile: reader.optionalString(sslDoc.cert_file, 'kafka.ssl.cert_file'),
+      keyFile: reader.optionalString(sslDoc.key_file, 'kafka.ssl.key_file'),
+      rejectUnauthorized: reader.boolean(sslDoc.reject_unauthorized, 'kafka.ssl.reject_unauthorized', true),
+    };
+  }
+  let sasl: KafkaConfig['sasl'] = null;
+  const saslDoc = reader.object(doc.sasl, 'kafka.sasl');
+  const username = overrides.saslUsername ?? reader.optionalString(saslDoc.username, 'kafka.sasl.username');
+  if (doc.sasl !== undefined || username !== undefined) {
+    const password = overrides.saslPassword ?? reader.optionalString(saslDoc.password, 'kafka.sasl.password');
+    if (username === undefined || password === undefined) reader.fail('kafka.sasl needs username and password (or JOURNEY_KAFKA_SASL_USERNAME / JOURNEY_KAFKA_SASL_PASSWORD)');
+    sasl = { mechanism: reader.oneOf(saslDoc.mechanism, 'kafka.sasl.mechanism', ['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'plain'), username: username ?? '', password: password ?? '' };
+  }
+  return {
+    brokers,
+    topic: overrides.topic ?? reader.optionalString(doc.topic, 'kafka.topic') ?? null,
+    group: overrides.group ?? reader.string(doc.group, 'kafka.group', 'journeyctl'),
+    clientId: reader.string(doc.client_id, 'kafka.client_id', 'journeyctl'),
+    fromBeginning: reader.boolean(doc.from_beginning, 'kafka.from_beginning', true),
+    ssl,
+    sasl,
+  };
 }
 
 function readTrackingPlan(reader: SectionReader, value: unknown): TrackingPlan {
