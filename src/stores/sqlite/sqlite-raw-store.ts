@@ -475,9 +475,10 @@ export class SqliteRawStore implements RawStore {
                   FROM raw_events INDEXED BY raw_events_received_quality WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version`)
         .all(bucket, options.lateAfterMs, from, to) as Array<{ bucket: number; app_version: string | null; accepted: number; late: number }>;
       for (const r of accepted) Object.assign(rowOf(r.bucket, r.app_version), { accepted: r.accepted, late: r.late });
+      // CROSS JOIN keeps raw_copies (small) outside: SQLite would otherwise walk every event of the range and probe it.
       const copies = this.db
         .prepare(`SELECT e.received_at - e.received_at % ? AS bucket, e.app_version, count(*) - count(DISTINCT c.message_id) AS extra
-                  FROM raw_copies c JOIN raw_events e ON e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
+                  FROM raw_copies c CROSS JOIN raw_events e ON e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
         .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; extra: number }>;
       for (const r of copies) rowOf(r.bucket, r.app_version).extraCopies = r.extra;
       const rejected = this.db
