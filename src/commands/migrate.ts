@@ -1,0 +1,101 @@
+import { type Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { resolveOutputFormat, writeRecords } from '../render/output.js';
+import { ensureKafkaTopic } from '../sources/kafka-source.js';
+import { migrateServerAnalytics, redactUrl } from '../stores/clickhouse/server-admin.js';
+import { redactMongoUrl } from '../stores/mongo/mongo-connection.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag } from './context.js';
+import type { KafkaContext } from './produce.js';
+
+export interface MigrateOptions {
+  /** ClickHouse cluster: ON CLUSTER and Replicated engines. */
+  cluster?: string;
+  /** Partitions of the Kafka topic when migrate creates it. */
+  partitions?: string;
+  wait: string;
+}
+
+export interface MigrateStep {
+  component: 'raw store' | 'analytics store' | 'kafka topic';
+  engine: string;
+  done: string;
+}
+
+/**
+ * `journeyctl migrate`: creates what the configured engines need — raw-store collections and
+ * indexes (MongoDB), analytics database and tables (ClickHouse, optionally ON CLUSTER), the Kafka
+ * topic when one is configured. Idempotent: existing objects are left as they are.
+ */
+export async function runMigrate(context: CommandContext, options: MigrateOptions): Promise<MigrateStep[]> {
+  const { config } = context;
+  const partitions = options.partitions === undefined ? 3 : Number(options.partitions);
+  if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions must be a positive integer (got "${options.partitions}")`);
+  if (options.cluster !== undefined && config.stores.analytics.engine !== 'clickhouse') {
+    throw new UsageError('--cluster applies to a ClickHouse server', { hint: 'pass --clickhouse-url (or stores.analytics.url) as well' });
+  }
+  const steps: MigrateStep[] = [];
+  const raw = await openRawStore(config);
+  try {
+    if (hasMigrate(raw)) await raw.migrate();
+    const rawConfig = config.stores.raw;
+    steps.push({
+      component: 'raw store',
+      engine: raw.engine,
+      done: rawConfig.engine === 'mongodb' ? `collections and indexes ready at ${redactMongoUrl(rawConfig.url)}` : `schema ready in ${config.dataDir}/raw.sqlite`,
+    });
+
+    const analytics = config.stores.analytics;
+    if (analytics.engine === 'clickhouse') {
+      const statements = await migrateServerAnalytics(analytics, options.cluster);
+      steps.push({
+        component: 'analytics store',
+        engine: 'clickhouse',
+        done: `database ${analytics.database} and ${statements.length - 1} tables ready at ${redactUrl(analytics.url)}${options.cluster ? ` on cluster ${options.cluster} (Replicated engines)` : ''}`,
+      });
+    } else {
+      const store = await openAnalyticsStore(config, raw, { command: 'journeyctl migrate', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+      await store.close();
+      steps.push({ component: 'analytics store', engine: 'chdb', done: `tables ready in ${config.dataDir}/analytics` });
+    }
+  } finally {
+    await raw.close();
+  }
+
+  const kafka = config.kafka;
+  if (kafka.brokers.length > 0 && kafka.topic) {
+    const created = await ensureKafkaTopic(kafka, partitions, context.log);
+    steps.push({ component: 'kafka topic', engine: 'kafka', done: created ? `created ${kafka.topic} with ${partitions} partitions` : `${kafka.topic} exists` });
+  }
+  return steps;
+}
+
+function hasMigrate(store: RawStore): store is RawStore & { migrate(): Promise<void> } {
+  return typeof (store as { migrate?: unknown }).migrate === 'function';
+}
+
+export function registerMigrateCommand(program: Command, context: KafkaContext): void {
+  program
+    .command('migrate')
+    .description('create the raw-store indexes, the analytics tables and the Kafka topic of the configured engines (idempotent)')
+    .option(
+      '--cluster <name>',
+      'ClickHouse server only: CREATE … ON CLUSTER <name> with Replicated*MergeTree engines (Keeper path /clickhouse/tables/{shard}/{database}/{table}, replica {replica})',
+    )
+    .option('--topic <name>', 'Kafka topic to create if missing; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
+    .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
+    .option('--partitions <n>', 'partitions of the Kafka topic when it is created', '3')
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
+    .action(async (options: MigrateOptions & { topic?: string; brokers?: string; output?: string }) => {
+      const ctx = context({ brokers: options.brokers, topic: options.topic });
+      const steps = await runMigrate(ctx, options);
+      const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
+      await writeRecords(list(steps), format, ctx.io.stdout, ctx.log);
+    });
+}
+
+async function* list(items: readonly MigrateStep[]): AsyncIterable<Record<string, unknown>> {
+  for (const item of items) yield { ...item };
+}

@@ -1,0 +1,492 @@
+import { readFileSync } from 'node:fs';
+import kafkajs, { type Consumer, type EachBatchPayload, type KafkaConfig as KafkaClientConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from '../config/config.js';
+import { InfrastructureError, UsageError } from '../errors.js';
+import type { LineBatch, LineSource } from './source.js';
+
+const { Kafka, logLevel, Partitioners } = kafkajs;
+
+/**
+ * `journeyctl run --source kafka`: NDJSON lines from a topic, one message per line, consumed by
+ * a consumer group (processes in one group share the partitions). The only place journeyctl
+ * talks to Kafka (kafkajs 2.2.4, tested against Apache Kafka 3.9 and 4.x).
+ *
+ * Delivery: at least once, with an effectively-once result. eachBatch runs with auto-resolve off;
+ * a batch's offsets are resolved and committed only in its ack(), which ingest calls after the
+ * raw store has the batch. A batch not acked (a crash, a store outage, a rebalance, shutdown) is
+ * delivered again, to this process or the partition's next owner, and the raw store's dedup by
+ * messageId absorbs it. Derivation state (dirty ids) lives in the raw store, so a process that
+ * takes over a partition needs nothing else.
+ *
+ * While a batch waits for its ack (a long derive, a store that is down) the handler keeps
+ * heartbeating, so the group does not evict this member. pause()/resume() stop fetching while a
+ * store is unavailable. stop() (SIGINT/SIGTERM) stops fetching and abandons batches not yet
+ * handed to ingest; batches() ends once ingest has finished the ones it holds.
+ */
+export interface KafkaSourceOptions {
+  kafka: KafkaConfig;
+  /** Most lines per LineBatch (a Kafka batch is split into several). */
+  batchSize: number;
+  log: (message: string) => void;
+  /** On a quiet topic an empty batch is handed on this often, so a derive that is due happens. */
+  idleMs?: number;
+  /** Partitions whose batches may wait for ingest at once. */
+  partitionsConsumedConcurrently?: number;
+}
+
+export interface KafkaSource extends LineSource {
+  /** Graceful stop: no more fetching; batches not handed on yet are abandoned (they will be re-delivered). */
+  stop(): void;
+  /** Backpressure: stop fetching (the handler keeps heartbeating), e.g. while a store is down. */
+  pause(): void;
+  resume(): void;
+}
+
+/** Batches handed to ingest ahead of the one it stores. */
+const MAX_READY = 2;
+const HEARTBEAT_EVERY_MS = 1_000;
+
+export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
+  const config = options.kafka;
+  const topic = requireTopic(config);
+  const client = new Kafka(clientConfig(config, options.log));
+  const consumer: Consumer = client.consumer({
+    groupId: config.group,
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    heartbeatInterval: 3_000,
+    // Enough for several LineBatches per fetch (the default 1 MB is ~1.5k events).
+    maxBytesPerPartition: 16 << 20,
+    maxBytes: 64 << 20,
+    maxWaitTimeInMs: 500,
+  });
+  const log = options.log;
+
+  interface Pending {
+    batch: LineBatch;
+    settle(outcome: 'acked' | 'abandoned'): void;
+  }
+  const ready: Pending[] = [];
+  const handedOn = new Set<Pending>();
+  let stopping = false;
+  let failure: Error | null = null;
+  let started: Promise<void> | null = null;
+  let wakeReader: (() => void) | null = null;
+  let roomWaiters: Array<() => void> = [];
+  let commitWarned = false;
+
+  const signalReader = () => {
+    const wake = wakeReader;
+    wakeReader = null;
+    wake?.();
+  };
+  const signalRoom = () => {
+    const waiters = roomWaiters;
+    roomWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const abandon = (items: Iterable<Pending>) => {
+    for (const item of items) item.settle('abandoned');
+  };
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
+    const outcomes: Array<Promise<'acked' | 'abandoned'>> = [];
+    const mine: Pending[] = [];
+    let revoked = false;
+    // The group must not think this member died while its batch waits for the stores.
+    const beat = setInterval(() => {
+      heartbeat().catch(() => {
+        // A rebalance: give back what ingest has not taken yet; what it holds is finished and acked
+        // (that commit may then fail, and the new owner re-reads those messages: dedup absorbs them).
+        revoked = true;
+        abandon(mine.filter((item) => !handedOn.has(item)));
+        for (let i = ready.length - 1; i >= 0; i -= 1) if (mine.includes(ready[i]!)) ready.splice(i, 1);
+        signalRoom();
+      });
+    }, HEARTBEAT_EVERY_MS);
+    try {
+      for (let start = 0; start < batch.messages.length; start += options.batchSize) {
+        while (ready.length >= MAX_READY && !stopping && !revoked) await new Promise<void>((resolve) => roomWaiters.push(resolve));
+        if (stopping || revoked || !isRunning() || isStale()) break;
+        const chunk = batch.messages.slice(start, start + options.batchSize);
+        const lastOffset = chunk[chunk.length - 1]!.offset;
+        const lines: string[] = [];
+        for (const message of chunk) if (message.value) for (const line of splitLines(message.value.toString('utf8'))) lines.push(line);
+        let settle!: (outcome: 'acked' | 'abandoned') => void;
+        outcomes.push(new Promise((resolve) => (settle = resolve)));
+        let settled = false;
+        const item: Pending = {
+          settle(outcome) {
+            if (settled) return;
+            settled = true;
+            handedOn.delete(item);
+            settle(outcome);
+          },
+          batch: {
+            lines,
+            arrivedAt: Date.now(),
+            async ack() {
+              // The raw store has these lines now: their offsets may be committed.
+              resolveOffset(lastOffset);
+              try {
+                await commitOffsetsIfNecessary();
+              } catch (error) {
+                if (!commitWarned) log(`kafka: could not commit offsets of ${topic}/${batch.partition} (${describe(error)}); they stay uncommitted and the messages will be delivered again and deduplicated`);
+                commitWarned = true;
+              }
+              item.settle('acked');
+            },
+          },
+        };
+        mine.push(item);
+        ready.push(item);
+        signalReader();
+      }
+      await Promise.all(outcomes);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function start(): Promise<void> {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        log(`kafka: consumer restarting after: ${describe(payload.error)}`);
+        return;
+      }
+      failure = new InfrastructureError(`Kafka consumer of ${topic} stopped: ${describe(payload.error)}`, {
+        hint: `check that the brokers ${config.brokers.join(',')} are reachable (journeyctl doctor)`,
+        cause: payload.error,
+      });
+      signalReader();
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = Object.values(payload.memberAssignment).flat().sort((a, b) => a - b);
+      log(`kafka: joined group ${payload.groupId}: ${topic} partitions ${partitions.length ? partitions.join(',') : '(none)'}`);
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: config.fromBeginning });
+      await consumer.run({
+        autoCommit: true,
+        // Commits happen in ack (commitOffsetsIfNecessary): one resolved offset is enough.
+        autoCommitThreshold: 1,
+        autoCommitInterval: null,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+        eachBatch,
+      });
+    } catch (error) {
+      throw kafkaFailure(`consume ${topic}`, error, config);
+    }
+  }
+
+  return {
+    description: `kafka ${topic} (group ${config.group})`,
+    totalBytes: undefined,
+    async *batches(): AsyncIterable<LineBatch> {
+      started ??= start();
+      await started;
+      const idleMs = options.idleMs ?? 1_000;
+      try {
+        for (;;) {
+          if (failure) throw failure;
+          const item = ready.shift();
+          if (item) {
+            handedOn.add(item);
+            signalRoom();
+            yield item.batch;
+            continue;
+          }
+          if (stopping) return;
+          const woken = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => {
+              wakeReader = null;
+              resolve(false);
+            }, idleMs);
+            wakeReader = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          });
+          if (!woken && !stopping && !failure && ready.length === 0) yield { lines: [], arrivedAt: Date.now(), ack: async () => {} };
+        }
+      } finally {
+        stopping = true;
+        abandon(ready.splice(0));
+        signalRoom();
+      }
+    },
+    stop() {
+      if (stopping) return;
+      stopping = true;
+      try {
+        consumer.pause([{ topic }]);
+      } catch {
+        // not running yet
+      }
+      abandon(ready.splice(0));
+      signalRoom();
+      signalReader();
+    },
+    pause() {
+      try {
+        consumer.pause([{ topic }]);
+      } catch {
+        // not running yet
+      }
+    },
+    resume() {
+      if (stopping) return;
+      try {
+        consumer.resume([{ topic }]);
+      } catch {
+        // not running yet
+      }
+    },
+    async close() {
+      stopping = true;
+      // Whatever ingest did not ack is abandoned: uncommitted, so delivered again later.
+      abandon([...ready.splice(0), ...handedOn]);
+      signalRoom();
+      signalReader();
+      // Leaves the group (its partitions go to the other members at once) after committing what was acked.
+      await consumer.disconnect().catch(() => {});
+    },
+  };
+}
+
+export interface ProduceResult {
+  messages: number;
+  /** Lines sent without a key (no anonymousId/userId: malformed lines), spread over partitions. */
+  unkeyed: number;
+}
+
+/**
+ * `journeyctl produce`: NDJSON lines to a topic, one message per line, keyed by anonymousId (or
+ * userId) so one visitor's events keep their order in one partition. `partitions` creates the
+ * topic with that many partitions when it does not exist.
+ */
+export async function produceLines(
+  kafka: KafkaConfig,
+  lines: AsyncIterable<string>,
+  options: { log: (message: string) => void; partitions?: number; sendBatch?: number; onProgress?: (sent: number) => void },
+): Promise<ProduceResult> {
+  const topic = requireTopic(kafka);
+  const client = new Kafka(clientConfig(kafka, options.log));
+  const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
+  const result: ProduceResult = { messages: 0, unkeyed: 0 };
+  try {
+    if (options.partitions !== undefined) await ensureTopic(client, topic, options.partitions);
+    await producer.connect();
+    const sendBatch = options.sendBatch ?? 2_000;
+    let pending: Array<{ key: string | null; value: string }> = [];
+    const flush = async () => {
+      if (pending.length === 0) return;
+      await producer.send({ topic, messages: pending, acks: -1 });
+      result.messages += pending.length;
+      options.onProgress?.(result.messages);
+      pending = [];
+    };
+    for await (const line of lines) {
+      const key = keyOf(line);
+      if (key === null) result.unkeyed += 1;
+      pending.push({ key, value: line });
+      if (pending.length >= sendBatch) await flush();
+    }
+    await flush();
+    return result;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof InfrastructureError) throw error;
+    throw kafkaFailure(`publish to ${topic}`, error, kafka);
+  } finally {
+    await producer.disconnect().catch(() => {});
+  }
+}
+
+/** Creates the topic if it does not exist (idempotent); returns whether it was created. */
+export async function ensureKafkaTopic(kafka: KafkaConfig, partitions: number, log: (message: string) => void): Promise<boolean> {
+  const topic = requireTopic(kafka);
+  try {
+    return await ensureTopic(new Kafka(clientConfig(kafka, log)), topic, partitions);
+  } catch (error) {
+    throw kafkaFailure(`create topic ${topic}`, error, kafka);
+  }
+}
+
+export interface KafkaInspection {
+  brokers: Array<{ nodeId: number; address: string }>;
+  /** The broker's software version when it reports one (Kafka ≥ 3.x via its configs), else null. */
+  version: string | null;
+  topic: { name: string; exists: boolean; partitions: number } | null;
+  /** Committed offsets of the group summed over partitions, and the topic's end: the lag. */
+  group: { id: string; committed: number; end: number } | null;
+}
+
+/** For doctor: reachable brokers, version, topic and group lag. Throws an InfrastructureError when unreachable. */
+export async function inspectKafka(kafka: KafkaConfig, log: (message: string) => void): Promise<KafkaInspection> {
+  const client = new Kafka({ ...clientConfig(kafka, log), retry: { retries: 1, initialRetryTime: 200 }, connectionTimeout: 3_000 });
+  const admin = client.admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    const brokers = cluster.brokers.map((broker) => ({ nodeId: broker.nodeId, address: `${broker.host}:${broker.port}` }));
+    let version: string | null = null;
+    try {
+      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 4 /* BROKER */, name: String(cluster.controller ?? brokers[0]?.nodeId ?? 1) }] });
+      const entries = configs.resources[0]?.configEntries ?? [];
+      const pick = (name: string) => entries.find((entry) => entry.configName === name)?.configValue;
+      version = pick('inter.broker.protocol.version') ?? null;
+    } catch {
+      // not allowed to read broker configs: the version stays unknown
+    }
+    let topic: KafkaInspection['topic'] = null;
+    let group: KafkaInspection['group'] = null;
+    if (kafka.topic) {
+      const topics = await admin.listTopics();
+      const exists = topics.includes(kafka.topic);
+      const partitions = exists ? ((await admin.fetchTopicMetadata({ topics: [kafka.topic] })).topics[0]?.partitions.length ?? 0) : 0;
+      topic = { name: kafka.topic, exists, partitions };
+      if (exists) {
+        const ends = await admin.fetchTopicOffsets(kafka.topic);
+        const committed = await admin.fetchOffsets({ groupId: kafka.group, topics: [kafka.topic] });
+        const end = ends.reduce((sum, partition) => sum + Number(partition.high), 0);
+        const done = (committed[0]?.partitions ?? []).reduce((sum, partition) => sum + Math.max(0, Number(partition.offset)), 0);
+        group = { id: kafka.group, committed: done, end };
+      }
+    }
+    return { brokers, version, topic, group };
+  } catch (error) {
+    throw kafkaFailure('reach Kafka', error, kafka);
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+/**
+ * The broker-side limit for the benchmark: a consumer (its own group) that only reads `count`
+ * messages of the topic and does nothing with them. Returns the elapsed milliseconds.
+ */
+export async function readTopicOnly(kafka: KafkaConfig, count: number, log: (message: string) => void): Promise<number> {
+  const topic = requireTopic(kafka);
+  const client = new Kafka(clientConfig(kafka, log));
+  const consumer = client.consumer({ groupId: `${kafka.group}-read-only-${process.pid}-${Date.now()}`, maxBytesPerPartition: 16 << 20, maxBytes: 64 << 20, maxWaitTimeInMs: 500 });
+  const started = Date.now();
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let seen = 0;
+    await new Promise<void>((resolve, reject) => {
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            for (const message of batch.messages) if (message.value) seen += 1;
+            if (seen >= count) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    return Date.now() - started;
+  } finally {
+    await consumer.disconnect().catch(() => {});
+  }
+}
+
+// ------------------------------------------------------------------------------------ helpers
+
+function requireTopic(kafka: KafkaConfig): string {
+  if (kafka.brokers.length === 0) throw new UsageError('no Kafka brokers given', { hint: 'pass --brokers host:9092 (or JOURNEY_KAFKA_BROKERS, or kafka.brokers in the config file)' });
+  if (!kafka.topic) throw new UsageError('no Kafka topic given', { hint: 'pass --topic NAME (or JOURNEY_KAFKA_TOPIC, or kafka.topic in the config file)' });
+  return kafka.topic;
+}
+
+async function ensureTopic(client: InstanceType<typeof Kafka>, topic: string, partitions: number): Promise<boolean> {
+  const admin = client.admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) return false;
+    return await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** kafkajs options from the config: TLS files read here, SASL passed through, kafkajs' own log routed to ours. */
+function clientConfig(kafka: KafkaConfig, log: (message: string) => void): KafkaClientConfig {
+  let ssl: KafkaClientConfig['ssl'] = kafka.ssl === true ? true : undefined;
+  if (typeof kafka.ssl === 'object') {
+    const read = (path: string | undefined, what: string) => {
+      if (path === undefined) return undefined;
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (error) {
+        throw new UsageError(`cannot read the Kafka TLS ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? error}`, { hint: 'fix kafka.ssl in the config file' });
+      }
+    };
+    ssl = { rejectUnauthorized: kafka.ssl.rejectUnauthorized, ca: read(kafka.ssl.caFile, 'CA file'), cert: read(kafka.ssl.certFile, 'certificate'), key: read(kafka.ssl.keyFile, 'key') };
+  }
+  const sasl: SASLOptions | undefined = kafka.sasl ? ({ mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password } as SASLOptions) : undefined;
+  return {
+    clientId: kafka.clientId,
+    brokers: kafka.brokers,
+    ...(ssl !== undefined ? { ssl } : {}),
+    ...(sasl !== undefined ? { sasl } : {}),
+    logLevel: logLevel.ERROR,
+    logCreator: () => quietLog(log),
+  };
+}
+
+/** kafkajs errors, once per distinct message per 30 s (a broker that is down is reported on every retry). */
+function quietLog(log: (message: string) => void): (entry: LogEntry) => void {
+  const lastSaid = new Map<string, number>();
+  return ({ log: entry }) => {
+    // Error responses kafkajs retries itself (coordinator not ready yet, leader moving) are not news.
+    if (entry.message.startsWith('Response ')) return;
+    const text = `kafka: ${entry.message}${entry.broker ? ` (broker ${entry.broker})` : ''}`;
+    const now = Date.now();
+    if (now - (lastSaid.get(text) ?? 0) < 30_000) return;
+    lastSaid.set(text, now);
+    log(text);
+  };
+}
+
+function kafkaFailure(what: string, error: unknown, kafka: KafkaConfig): InfrastructureError {
+  if (error instanceof InfrastructureError) return error;
+  const name = (error as Error)?.name ?? '';
+  const auth = /SASL|Authentication/i.test(`${name} ${(error as Error)?.message}`);
+  return new InfrastructureError(`cannot ${what} (brokers ${kafka.brokers.join(',')}): ${describe(error)}`, {
+    hint: auth ? 'check the SASL mechanism, username and password (kafka.sasl)' : 'check that the brokers are reachable and the topic exists (journeyctl doctor)',
+    cause: error,
+    retriable: !auth,
+  });
+}
+
+function describe(error: unknown): string {
+  const e = error as Error & { cause?: unknown };
+  const cause = e?.cause instanceof Error && e.cause.message !== e.message ? ` (${e.cause.message})` : '';
+  return `${e?.message ?? String(error)}${cause}`;
+}
+
+function splitLines(text: string): string[] {
+  const lines: string[] = [];
+  for (const part of text.split('\n')) {
+    const line = part.endsWith('\r') ? part.slice(0, -1) : part;
+    if (line.trim() !== '') lines.push(line);
+  }
+  return lines;
+}
+
+/** The partition key of a line: its anonymousId, else its userId; null for lines that are not such JSON. */
+export function keyOf(line: string): string | null {
+  try {
+    const value = JSON.parse(line) as Record<string, unknown>;
+    if (value === null || typeof value !== 'object') return null;
+    if (typeof value.anonymousId === 'string' && value.anonymousId !== '') return value.anonymousId;
+    if (typeof value.userId === 'string' && value.userId !== '') return value.userId;
+    return null;
+  } catch {
+    return null;
+  }
+}
