@@ -3,6 +3,11 @@ import { main } from '../dist/cli.js';
 
 let interrupted = false;
 process.on('SIGINT', () => {
+  // A command that handles SIGINT itself (run --source kafka stops gracefully) gets the first one.
+  if (!interrupted && process.listenerCount('SIGINT') > 1) {
+    interrupted = true;
+    return;
+  }
   if (interrupted) process.exit(130);
   interrupted = true;
   process.stderr.write('journeyctl: interrupted\n');

@@ -9,6 +9,9 @@ import { registerInspectCommand } from './commands/inspect.js';
 import { registerTailCommand } from './commands/tail.js';
 import { EXPORT_KINDS, runExport } from './commands/export.js';
 import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
+import { registerDoctorCommand } from './commands/doctor.js';
+import { registerMigrateCommand } from './commands/migrate.js';
+import { registerProduceCommand } from './commands/produce.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
 import { resolveOutputFormat } from './render/output.js';
 
@@ -32,16 +35,22 @@ export function buildProgram(io: CommandIo): Command {
 
   const context = (fallbackConfigPath?: string) => createContext(program.opts<GlobalOptions>(), io, fallbackConfigPath);
   const outputOption = () => new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)');
+  const kafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) =>
+    createContext({ ...program.opts<GlobalOptions>(), brokers: flags.brokers, topic: flags.topic, group: flags.group }, io);
 
   program
     .command('run')
-    .description('ingest NDJSON events (file or stdin) into the data directory and derive sessions')
-    .requiredOption('-i, --input <path>', 'NDJSON file, or - for stdin')
+    .description('ingest NDJSON events (file, stdin or a Kafka topic) into the stores and derive sessions')
+    .option('-i, --input <path>', 'NDJSON file, or - for stdin')
+    .addOption(new Option('--source <kind>', 'file (--input) or kafka (a consumer group; stops on SIGINT/SIGTERM)').choices(['file', 'kafka']).default('file'))
+    .option('--brokers <list>', 'kafka: host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
+    .option('--topic <name>', 'kafka: topic to consume; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
+    .option('--group <id>', 'kafka: consumer group (default journeyctl); env JOURNEY_KAFKA_GROUP, config kafka.group')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .option('--no-progress', 'no progress bar even on a terminal')
     .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
-    .action(async (options: { input: string; wait: string; progress: boolean; output?: string }) => {
-      const ctx = context();
+    .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string }) => {
+      const ctx = kafkaContext(options);
       const summary = await runIngest(ctx, options);
       const asJson = options.output ? options.output === 'json' : !ctx.interactive;
       io.stdout.write(asJson ? `${JSON.stringify(summaryRecord(summary))}\n` : formatSummaryText(summary));
@@ -103,6 +112,9 @@ export function buildProgram(io: CommandIo): Command {
   registerStewardCommands(program, () => context());
   registerTailCommand(program, () => context());
   registerInspectCommand(program, () => context());
+  registerProduceCommand(program, kafkaContext);
+  registerMigrateCommand(program, kafkaContext);
+  registerDoctorCommand(program, kafkaContext);
 
   program
     .command('demo')

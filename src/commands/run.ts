@@ -7,10 +7,15 @@ import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createProgress } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
 import { openStores, serialiseDerivation } from '../stores/open-stores.js';
+import { UsageError } from '../errors.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
+import { startKafkaRun } from './kafka-run.js';
 
 export interface RunOptions {
-  input: string;
+  /** NDJSON file or - (source file). */
+  input?: string;
+  /** file (default) or kafka: the config's kafka section (--brokers, --topic, --group). */
+  source?: 'file' | 'kafka';
   wait: string;
   progress: boolean;
 }
@@ -18,9 +23,18 @@ export interface RunOptions {
 /** `journeyctl run`: ingest NDJSON into the data directory and derive sessions. */
 export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<IngestSummary> {
   const { config } = context;
-  const source = createFileSource({ input: options.input, batchSize: config.pipeline.batchSize, stdin: context.io.stdin });
+  if (options.source !== 'kafka' && options.input === undefined) throw new UsageError('run needs --input FILE (or - for stdin), or --source kafka');
+  const kafka = options.source === 'kafka' ? startKafkaRun(context) : null;
+  const source = kafka?.source ?? createFileSource({ input: options.input!, batchSize: config.pipeline.batchSize, stdin: context.io.stdin });
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
-  const stores = await openStores(config, storeOptions);
+  let stores;
+  try {
+    // From Kafka, a store outage is waited out (consumption paused) instead of ending the run.
+    stores = kafka ? kafka.guard(await openStores(config, storeOptions)) : await openStores(config, storeOptions);
+  } catch (error) {
+    kafka?.dispose();
+    throw error;
+  }
   const progress = createProgress(context.io.stderr, options.progress);
   // A regular file is a backlog that is all there: deriving part-way re-derives every user whose
   // activity straddles the cut (a 1M-event file derived every 250k events derived 14.8k users for
@@ -47,10 +61,18 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: backlog ? 2_000_000 : 250_000,
       deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,
-      onProgress: (summary, bytesRead) => progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`),
+      onProgress: (summary, bytesRead) => {
+        kafka?.note(summary);
+        progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`);
+      },
     });
     return await ingest(source);
+  } catch (error) {
+    const stopped = kafka?.stoppedSummary(error);
+    if (stopped) return stopped;
+    throw error;
   } finally {
+    kafka?.dispose();
     progress.finish();
     await processor.close();
     await source.close();
