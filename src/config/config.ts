@@ -48,6 +48,8 @@ export interface KafkaConfig {
   clientId: string;
   /** Where a group without committed offsets starts: the topic's beginning (true) or its end. */
   fromBeginning: boolean;
+  /** A member silent this long is dropped and its partitions reassigned (a killed consumer's are idle until then). */
+  sessionTimeoutMs: number;
   /** TLS: true for the system CAs, or files (paths) for a private CA / client certificate. */
   ssl: boolean | { caFile?: string; certFile?: string; keyFile?: string; rejectUnauthorized: boolean };
   sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
@@ -222,6 +224,7 @@ function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable
     group: overrides.group ?? reader.string(doc.group, 'kafka.group', 'journeyctl'),
     clientId: reader.string(doc.client_id, 'kafka.client_id', 'journeyctl'),
     fromBeginning: reader.boolean(doc.from_beginning, 'kafka.from_beginning', true),
+    sessionTimeoutMs: reader.duration(doc.session_timeout, 'kafka.session_timeout', 30_000),
     ssl,
     sasl,
   };
