@@ -52,9 +52,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   const client = new Kafka(clientConfig(config, options.log));
   const consumer: Consumer = client.consumer({
     groupId: config.group,
-    sessionTimeout: 30_000,
+    sessionTimeout: config.sessionTimeoutMs,
     rebalanceTimeout: 60_000,
-    heartbeatInterval: 3_000,
+    heartbeatInterval: Math.max(500, Math.min(3_000, Math.floor(config.sessionTimeoutMs / 3))),
     // Enough for several LineBatches per fetch (the default 1 MB is ~1.5k events).
     maxBytesPerPartition: 16 << 20,
     maxBytes: 64 << 20,
