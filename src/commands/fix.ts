@@ -7,7 +7,7 @@ import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
-import { openRawStore, openStores, type Stores } from '../stores/open-stores.js';
+import { openRawStore, openStores, serialiseDerivation, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
 export interface StewardOptions {
@@ -42,7 +42,8 @@ export async function recordCorrection(context: CommandContext, command: string,
   const reason = options.reason?.trim();
   if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
   const asJson = options.output ? options.output === 'json' : !context.interactive;
-  const stores = await openStores(context.config, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
+  const stores = await openStores(context.config, storeOptions);
   try {
     const deps: StewardDeps = {
       raw: stores.raw,
@@ -67,7 +68,7 @@ export async function recordCorrection(context: CommandContext, command: string,
     }
     const correction = await stores.raw.appendCorrection({ change, actor: options.actor?.trim() || userInfo().username, reason, ticket: options.ticket ?? null, createdAt: Date.now() });
     await stores.raw.markDirty(keys);
-    const derived = await createDeriveDirtyUsers(deps)();
+    const derived = await serialiseDerivation(context.config, stores.raw, storeOptions, createDeriveDirtyUsers(deps))();
     write(context, asJson, { correction, users: preview.users, changes, derived }, [`${correction.id}: ${describeChange(change)}`, ...changes, `re-derived ${derived.users} user(s)`]);
     return correction;
   } finally {

@@ -48,8 +48,8 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
 
   const { config } = context;
   const stores = await openStores(config, { command: 'journeyctl reprocess', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
-  // One writer of derived data at a time, across processes and engines (run's derivation takes the same lease).
-  const lease = await acquireLease(stores.raw, 'analytics derivation', currentHolder('journeyctl reprocess'), { waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  // One writer of derived data at a time, across processes and engines: run's and fix's derives take the same lease.
+  const lease = await acquireLease(stores.raw, 'derivation', currentHolder('journeyctl reprocess'), { waitMs: parseDurationFlag('wait', options.wait), log: context.log });
   const progress = createProgress(context.io.stderr, !asJson);
   try {
     const sessionize = createSessionize(config.pipeline);
