@@ -27,7 +27,7 @@ function start(args: string[]): Running {
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const running = { child, stdout: () => out, stderr: () => err, exit: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+  const running = { child, stdout: () => out, stderr: () => err, exit: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) }; // close: stdout fully read
   started.push(running);
   return running;
 }

@@ -15,9 +15,10 @@ const { Kafka, logLevel } = kafkajs;
  * commitOffsets — with autoCommit off kafkajs' seek only moves the fetch position and commits
  * nothing either — so no offset is ever stored, for its group or any other.
  *
- * It can never slow the pipeline: it is a separate reader of the log, and it never holds the
- * fetch loop back — messages go into a bounded buffer and, when whoever reads it (the terminal,
- * a pipe) falls behind, new messages are dropped and counted rather than waited for.
+ * It can never slow the pipeline: it is a separate reader of the log, and it does not let its
+ * own output hold its fetching back either — messages go into a bounded buffer and, when whoever
+ * reads it (the terminal, a pipe) falls behind, new messages are dropped and counted rather than
+ * waited for (after one short grace per stall, so a burst a keeping-up reader can take is kept).
  */
 export interface KafkaTailOptions {
   brokers: readonly string[];
@@ -63,6 +64,8 @@ export interface KafkaTailReader {
   finished(): boolean;
   close(): Promise<void>;
 }
+
+const ROOM_GRACE_MS = 200;
 
 export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTailReader> {
   if (options.brokers.length === 0) throw new UsageError('no Kafka brokers given', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
@@ -111,6 +114,19 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     wake?.();
     wake = null;
   };
+  // A fetch hands over a whole batch at once: when the buffer is full the reader gets a moment
+  // (ROOM_GRACE_MS, once per stall) to take it before messages are dropped, so a reader that keeps
+  // up never loses any; one that does not is stalled until it takes again, and nothing waits on it.
+  let room: (() => void) | null = null;
+  let stalled = false;
+  const waitForRoom = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ROOM_GRACE_MS);
+      room = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   /** Next offset to read per partition; a partition is caught up once it reaches its end. */
   const positions = new Map(starts);
   const caughtUp = () => [...ends].every(([partition, end]) => (positions.get(partition) ?? end) >= end);
@@ -120,6 +136,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     return { groupId, dropped: 0, read: 0, take: async () => [], finished: () => true, close: async () => {} };
   }
 
+  let closed = false;
   const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false, retry: { retries: 5 } });
   consumer.on(consumer.events.CRASH, (event) => {
     failure = event.payload.error;
@@ -151,6 +168,12 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
             json: parseObject(text),
           };
           if (!options.keep(tailed)) continue;
+          if (buffer.length >= options.bufferSize && !stalled && !closed) {
+            notify();
+            await waitForRoom();
+            room = null;
+            stalled = buffer.length >= options.bufferSize;
+          }
           if (buffer.length < options.bufferSize) buffer.push(tailed);
           else dropped += 1;
         }
@@ -168,7 +191,6 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     throw brokerError(options, error);
   }
 
-  let closed = false;
   return {
     groupId,
     get dropped() {
@@ -191,6 +213,8 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
       if (failure !== null) throw brokerError(options, failure);
       const taken = buffer;
       buffer = [];
+      stalled = false;
+      room?.();
       return taken;
     },
     finished: () => !options.follow && caughtUp() && buffer.length === 0,
@@ -198,6 +222,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
       if (closed) return;
       closed = true;
       notify();
+      room?.();
       await consumer.disconnect().catch(() => {});
       // The throwaway group holds no offsets; removing it keeps the broker's group list clean.
       const cleanup = kafka.admin();
