@@ -178,6 +178,57 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect((await store.sessionIdsOfEvents([])).size).toBe(0);
     });
 
+    it('answers the data-quality aggregates checks need: per-day counts, freshness, property profiles, flag shares, reconciliation, custom SQL', async () => {
+      const day = 911 * 86_400_000; // days no other test writes
+      const range = { from: day, to: day + 2 * 86_400_000 };
+      const s1 = { ...session('u-checks', 'c1', day + 1_000), eventCount: 3, flags: ['bot_like'] };
+      const s2 = { ...session('u-checks', 'c4', day + 86_400_000 + 5_000), eventCount: 2, flags: [] };
+      const ev = (messageId: string, s: Session, at: number, properties: string) => ({ ...event('u-checks', messageId, s.sessionId, at), event: 'product_viewed', propertiesJson: properties });
+      await store.replaceUsers(
+        ['u-checks'],
+        derivation(
+          [s1, s2],
+          [
+            ev('c1', s1, day + 1_000, '{"product_id":1}'),
+            ev('c2', s1, day + 2_000, '{"product_id":null}'),
+            ev('c3', s1, day + 3_000, '{"product_id":"x1"}'),
+            ev('c4', s2, day + 86_400_000 + 5_000, '{}'),
+          ],
+        ),
+        nextVersion(),
+      );
+      const dayName = (offset: number) => new Date(day + offset * 86_400_000).toISOString().slice(0, 10);
+      expect(await store.dailyCounts('events', range)).toEqual([
+        { day: dayName(0), count: 3 },
+        { day: dayName(1), count: 1 },
+      ]);
+      expect(await store.dailyCounts('sessions', range)).toEqual([
+        { day: dayName(0), count: 1 },
+        { day: dayName(1), count: 1 },
+      ]);
+      expect(await store.newestEventTime(day + 86_400_000)).toBe(day + 3_000);
+      expect(await store.newestEventTime(1)).toBeNull();
+      const profile = await store.propertyProfile(range, 'product_viewed', 'product_id', ['1', '2'], 10);
+      expect(profile).toEqual({ rows: 4, missing: 2, missingSample: expect.arrayContaining(['c2', 'c4']), unexpected: 1, unexpectedValues: [{ value: '"x1"', rows: 1, example: 'c3' }] });
+      expect((await store.propertyProfile(range, 'product_viewed', "x' OR 1=1", null, 10)).missing).toBe(4);
+      expect(await store.flagShare(range, 'bot_like', 10)).toEqual({ sessions: 2, flagged: 1, sample: [s1.sessionId] });
+      expect((await store.flagShare(range, '*', 10)).flagged).toBe(1);
+      // s2 declares 2 events but has 1: one mismatched session on the second day.
+      expect(await store.reconcileDays(range)).toEqual([
+        { day: dayName(0), events: 3, sessions: 1, declared: 3, placed: 3, mismatchedSessions: 0, sample: [] },
+        { day: dayName(1), events: 1, sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
+      ]);
+      const custom = await store.queryRows(
+        'SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = \'u-checks\' ORDER BY message_id',
+        { from: day, to: day + 86_400_000 },
+        2,
+      );
+      expect(custom).toEqual({ rows: [{ message_id: 'c1' }, { message_id: 'c2' }], total: 3 });
+      await expect(store.queryRows('SELECT nonsense FROM nowhere', range, 1)).rejects.toThrow(/the query failed/);
+      await expect(store.queryRows('DROP TABLE {db:Identifier}.events', range, 1)).rejects.toThrow(/must be a SELECT/);
+      await store.storeCheckFailures([{ runId: 'r1', runAt: day, check: 'c', checkType: 'sql', status: 'fail', row: '{"a":1}' }]);
+    });
+
     it('binds user ids as parameters: a quote in an id is data, not SQL', async () => {
       const hostile = "x' OR '1'='1";
       const s = session(hostile, 'm1', 5_000);

@@ -1,10 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
-import { InfrastructureError } from '../../errors.js';
+import { InfrastructureError, UsageError } from '../../errors.js';
 import { type AnalyticsStore, type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type JourneyReport, type ReplaceResult, type SessionDetail, type UserDerivation, type UserSessions } from '../analytics-store.js';
 import type { TimeRange } from '../raw-store.js';
-import { quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
+import type { CheckFailureRow, PropertyProfile, ReconcileDay } from '../analytics-store.js';
+import { CHECK_FAILURES_TABLE, quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
 
 const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
 
@@ -385,6 +386,148 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
         return { ...staged };
       },
     };
+  }
+
+  async dailyCounts(table: 'events' | 'sessions', range: TimeRange): Promise<Array<{ day: string; count: number }>> {
+    const column = table === 'events' ? 'event_time' : 'started_at';
+    const days: Array<{ day: string; count: number }> = [];
+    for await (const row of this.select(
+      `SELECT toString(toDate(${column})) AS day, count() AS n FROM ${this.db}.${TABLES[table].name} FINAL
+       WHERE ${column} >= fromUnixTimestamp64Milli({from:Int64}) AND ${column} < fromUnixTimestamp64Milli({to:Int64}) GROUP BY day ORDER BY day`,
+      rangeParams(range),
+    )) {
+      days.push({ day: row.day as string, count: Number(row.n) });
+    }
+    return days;
+  }
+
+  async newestEventTime(before: number | undefined): Promise<number | null> {
+    let newest: number | null = null;
+    for await (const row of this.select(
+      `SELECT count() AS n, toUnixTimestamp64Milli(max(event_time)) AS newest FROM ${this.db}.events FINAL WHERE event_time < fromUnixTimestamp64Milli({to:Int64})`,
+      { to: rangeParams({ to: before }).to },
+    )) {
+      if (Number(row.n) > 0) newest = Number(row.newest);
+    }
+    return newest;
+  }
+
+  async propertyProfile(range: TimeRange, event: string, property: string, accepted: readonly string[] | null, sampleSize: number): Promise<PropertyProfile> {
+    const params = { ...rangeParams(range), event, property, accepted: accepted ?? [], check: accepted === null ? 0 : 1, sample: sampleSize };
+    const scope = `FROM ${this.db}.events FINAL WHERE event = {event:String}
+      AND event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time < fromUnixTimestamp64Milli({to:Int64})`;
+    const missing = `(NOT JSONHas(properties, {property:String}) OR JSONType(properties, {property:String}) = 'Null')`;
+    const unexpected = `({check:UInt8} = 1 AND NOT ${missing} AND JSONExtractRaw(properties, {property:String}) NOT IN {accepted:Array(String)})`;
+    const profile: PropertyProfile = { rows: 0, missing: 0, missingSample: [], unexpected: 0, unexpectedValues: [] };
+    for await (const row of this.select(
+      `SELECT count() AS rows, countIf(${missing}) AS missing, groupArrayIf({sample:UInt32})(message_id, ${missing}) AS missing_sample, countIf(${unexpected}) AS unexpected ${scope}`,
+      params,
+    )) {
+      profile.rows = Number(row.rows);
+      profile.missing = Number(row.missing);
+      profile.missingSample = row.missing_sample as string[];
+      profile.unexpected = Number(row.unexpected);
+    }
+    if (profile.unexpected > 0) {
+      for await (const row of this.select(
+        `SELECT JSONExtractRaw(properties, {property:String}) AS value, count() AS rows, min(message_id) AS example ${scope} AND ${unexpected}
+         GROUP BY value ORDER BY rows DESC, value LIMIT {sample:UInt32}`,
+        params,
+      )) {
+        profile.unexpectedValues.push({ value: row.value as string, rows: Number(row.rows), example: row.example as string });
+      }
+    }
+    return profile;
+  }
+
+  async flagShare(range: TimeRange, flag: string, sampleSize: number): Promise<{ sessions: number; flagged: number; sample: string[] }> {
+    const has = flag === '*' ? 'notEmpty(flags)' : 'has(flags, {flag:String})';
+    const result = { sessions: 0, flagged: 0, sample: [] as string[] };
+    for await (const row of this.select(
+      `SELECT count() AS sessions, countIf(${has}) AS flagged, groupArrayIf({sample:UInt32})(session_id, ${has}) AS sample FROM ${this.db}.sessions FINAL
+       WHERE started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})`,
+      { ...rangeParams(range), flag, sample: sampleSize },
+    )) {
+      result.sessions = Number(row.sessions);
+      result.flagged = Number(row.flagged);
+      result.sample = row.sample as string[];
+    }
+    return result;
+  }
+
+  async reconcileDays(range: TimeRange): Promise<ReconcileDay[]> {
+    const params = rangeParams(range);
+    // A session's events lie within its maximum length after its start: read them with two days' margin.
+    const margin = { from: Math.max(0, params.from - 2 * 86_400_000), to: Math.min(MAX_TIME, params.to + 2 * 86_400_000) };
+    const days = new Map<string, ReconcileDay>();
+    const dayOf = (day: string) => {
+      let entry = days.get(day);
+      if (!entry) days.set(day, (entry = { day, events: 0, sessions: 0, declared: 0, placed: 0, mismatchedSessions: 0, sample: [] }));
+      return entry;
+    };
+    for (const { day, count } of await this.dailyCounts('events', range)) dayOf(day).events = count;
+    for await (const row of this.select(
+      `SELECT toString(toDate(s.started_at)) AS day, count() AS sessions, sum(s.event_count) AS declared, sum(e.n) AS placed,
+              countIf(s.event_count != e.n) AS mismatched, groupArrayIf(10)(s.session_id, s.event_count != e.n) AS sample
+       FROM (SELECT session_id, started_at, event_count FROM ${this.db}.sessions FINAL
+             WHERE started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})) AS s
+       LEFT JOIN (SELECT session_id, count() AS n FROM ${this.db}.events FINAL
+                  WHERE event_time >= fromUnixTimestamp64Milli({mfrom:Int64}) AND event_time < fromUnixTimestamp64Milli({mto:Int64}) GROUP BY session_id) AS e
+       USING (session_id) GROUP BY day ORDER BY day`,
+      { ...params, mfrom: margin.from, mto: margin.to },
+    )) {
+      Object.assign(dayOf(row.day as string), {
+        sessions: Number(row.sessions),
+        declared: Number(row.declared),
+        placed: Number(row.placed),
+        mismatchedSessions: Number(row.mismatched),
+        sample: row.sample as string[],
+      });
+    }
+    return [...days.values()].sort((a, b) => a.day.localeCompare(b.day));
+  }
+
+  async queryRows(sql: string, range: Required<TimeRange>, limit: number): Promise<{ rows: Array<Record<string, unknown>>; total: number }> {
+    const bounded = rangeParams(range);
+    const params = { from: toClickHouseTime(bounded.from), to: toClickHouseTime(bounded.to), from_ms: bounded.from, to_ms: bounded.to, db: this.db.slice(1, -1) };
+    // Checks only read: anything but a SELECT is refused before it reaches the engine (a readonly
+    // setting would stick to chdb's one in-process session).
+    if (!/^\s*(\(\s*)?(SELECT|WITH)\b/i.test(sql.replace(/^\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/)*/g, ''))) throw new UsageError('the query must be a SELECT (or WITH … SELECT)');
+    let resultSet;
+    try {
+      resultSet = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });
+    } catch (error) {
+      throw this.queryFailure(error);
+    }
+    const rows: Array<Record<string, unknown>> = [];
+    let total = 0;
+    try {
+      for await (const batch of resultSet.stream<Row>()) {
+        for (const row of batch) {
+          total += 1;
+          if (rows.length < limit) rows.push(row.json());
+        }
+      }
+    } catch (error) {
+      throw this.queryFailure(error);
+    }
+    return { rows, total };
+  }
+
+  async storeCheckFailures(rows: readonly CheckFailureRow[]): Promise<void> {
+    await this.insert(
+      CHECK_FAILURES_TABLE,
+      rows.map((r) => ({ run_id: r.runId, run_at: toClickHouseTime(r.runAt), check_name: r.check, check_type: r.checkType, status: r.status, row: r.row })),
+    );
+  }
+
+  /** The engine answered with an error (bad SQL in a check): the check is wrong, not the store. */
+  private queryFailure(error: unknown): Error {
+    const message = (error as Error).message ?? String(error);
+    if (/Code: \d+|DB::Exception|Syntax error|Unknown (identifier|table|function)/i.test(message) || (error as { code?: unknown }).code !== undefined) {
+      return new UsageError(`the query failed: ${message.split('\n')[0]}`);
+    }
+    return this.failure('run a check query', error);
   }
 
   async close(): Promise<void> {

@@ -101,6 +101,8 @@ export function stagingName(spec: TableSpec): string {
   return `${spec.name}__staging`;
 }
 
+export const CHECK_FAILURES_TABLE = 'check_failures';
+
 export function schemaStatements(database: string): string[] {
   const db = quoteIdentifier(database);
   return [
@@ -115,6 +117,17 @@ export function schemaStatements(database: string): string[] {
     ORDER BY (${spec.orderBy.join(', ')})`,
     ),
     ...Object.values(TABLES).map((spec) => `CREATE TABLE IF NOT EXISTS ${db}.${stagingName(spec)} AS ${db}.${spec.name}`),
+    // Failing rows kept by `journeyctl check --store-failures`: append-only, one row per failing row.
+    `CREATE TABLE IF NOT EXISTS ${db}.${CHECK_FAILURES_TABLE} (
+      run_id String,
+      run_at DateTime64(3, 'UTC'),
+      check_name LowCardinality(String),
+      check_type LowCardinality(String),
+      status LowCardinality(String),
+      row String
+    ) ENGINE = MergeTree
+    PARTITION BY toYYYYMM(run_at)
+    ORDER BY (check_name, run_at)`,
   ];
 }
 
