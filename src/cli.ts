@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
+import { registerCheckCommand } from './commands/check.js';
 import { DEMO_CONFIG, runDemo } from './commands/demo.js';
 import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
@@ -115,6 +116,8 @@ export function buildProgram(io: CommandIo): Command {
   registerProduceCommand(program, kafkaContext);
   registerMigrateCommand(program, kafkaContext);
   registerDoctorCommand(program, kafkaContext);
+
+  registerCheckCommand(program, () => context());
 
   program
     .command('demo')

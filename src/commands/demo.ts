@@ -7,11 +7,15 @@ import type { Session } from '../domain/session.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { CommandContext } from './context.js';
 import { formatSummaryText, runIngest } from './run.js';
+import { renderText } from '../checks/render.js';
+import { runCheckCommand } from './check.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 export const DEMO_FIXTURE = join(FIXTURES, 'demo.ndjson');
 /** The shop's tracking plan, so the demo shows the buggy release being caught. */
 export const DEMO_CONFIG = join(FIXTURES, 'journeyctl.yaml');
+/** The shipped default checks, run at the end of the demo. */
+export const DEMO_CHECKS = join(FIXTURES, 'checks.yaml');
 const SHOWN_SESSIONS = 8;
 
 /** `journeyctl demo`: the whole job on shipped fixtures, in a fresh data directory, with nothing else installed. */
@@ -23,10 +27,11 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
   const summary = await runIngest({ ...context, config }, { input: DEMO_FIXTURE, wait: '0s', progress: true }, 'journeyctl demo');
   out.write(`\n${formatSummaryText(summary)}`);
 
+  const perDayOfDemo = new Map<string, number>();
   const raw = await openRawStore(config);
   const analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl demo', waitMs: 0, log: context.log });
   try {
-    const perDay = new Map<string, number>();
+    const perDay = perDayOfDemo;
     const shown: Session[] = [];
     let total = 0;
     for await (const session of analytics.streamSessions({})) {
@@ -52,6 +57,14 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
   } finally {
     await analytics.close();
     await raw.close();
+  }
+  // The data-quality checks over the fixture's days (its data is from the past: freshness is
+  // measured at the end of them). A failing check is a finding to show here, not a demo failure.
+  const days = [...perDayOfDemo.keys()].sort();
+  if (days.length > 0) {
+    const to = new Date(Date.parse(`${days[days.length - 1]}T00:00:00Z`) + 86_400_000).toISOString();
+    const run = await runCheckCommand({ ...context, config }, { checks: DEMO_CHECKS, select: [], exclude: [], from: days[0], to, tz: 'UTC', warnError: false, storeFailures: false, updateGolden: false, wait: '0s', quiet: true });
+    out.write(`\nData-quality checks (${DEMO_CHECKS}, ${days[0]} … ${days[days.length - 1]}):\n${renderText(run)}`);
   }
   if (options.keep || options.dataDirFlag) {
     out.write(

@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { parseDurationMs, isValidZone } from '../domain/time.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
+import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 export const PROPERTY_TYPES: readonly PropertyType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
@@ -65,6 +67,8 @@ export interface JourneyConfig {
   kafka: KafkaConfig;
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
+  /** Data-quality checks of the `checks` section (journeyctl check); paths resolved against the config file. */
+  checks: CheckDefinition[];
   /** Where the config came from, for messages. */
   source: string;
 }
@@ -155,6 +159,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
 
   const trackingPlan = root.tracking_plan === undefined ? null : readTrackingPlan(reader, root.tracking_plan);
   const journeys = parseJourneyConfig(root);
+  const checks = parseChecks(root.checks, source === 'defaults' ? '.' : dirname(source));
+  for (const error of checks.errors) reader.fail(error);
   for (const error of journeys.errors) reader.fail(error);
 
   const storesDoc = reader.object(root.stores, 'stores');
@@ -188,7 +194,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
-  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, stores: { raw, analytics }, kafka, redact, source }, warnings };
+  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, checks: checks.checks, stores: { raw, analytics }, kafka, redact, source }, warnings };
 }
 
 function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable<ConfigOverrides['kafka']>): KafkaConfig {

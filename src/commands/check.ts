@@ -1,0 +1,123 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type Command, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
+import { renderJson, renderJunit, renderTable, renderText, summaryLine } from '../checks/render.js';
+import { type CheckRun, runChecks, selectChecks } from '../checks/run-checks.js';
+import { ActionFailedError, UsageError } from '../errors.js';
+import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+
+export interface CheckOptions {
+  checks?: string;
+  select: string[];
+  exclude: string[];
+  from?: string;
+  to?: string;
+  tz: string;
+  warnError: boolean;
+  output?: string;
+  junit?: string;
+  results?: string;
+  storeFailures: boolean;
+  updateGolden: boolean;
+  wait: string;
+  /** Print the results (default); the demo prints only the summary. */
+  quiet?: boolean;
+}
+
+/** Reads a checks file: a list of checks, or a mapping with a `checks` list (a config file works too). */
+export function loadChecksFile(path: string): CheckDefinition[] {
+  let document: unknown;
+  try {
+    document = parseYaml(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`cannot read checks file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message.split('\n')[0]}`);
+  }
+  const list = Array.isArray(document) ? document : document !== null && typeof document === 'object' ? (document as Record<string, unknown>).checks : undefined;
+  if (list === undefined) throw new UsageError(`checks file ${path} has no checks`, { hint: 'a checks file is a list of checks, or a mapping with a `checks:` list' });
+  const { checks, errors } = parseChecks(list, dirname(path));
+  if (errors.length > 0) throw new UsageError(errors.length === 1 ? `${path}: ${errors[0]}` : `${path} has ${errors.length} problems:\n  ${errors.join('\n  ')}`, { hint: 'see README: Data-quality checks' });
+  return checks;
+}
+
+/** `journeyctl check`: run data-quality checks; exit 1 when an error-severity check fails. */
+export async function runCheckCommand(context: CommandContext, options: CheckOptions): Promise<CheckRun> {
+  const all = options.checks ? loadChecksFile(options.checks) : context.config.checks;
+  if (all.length === 0) throw new UsageError('no checks configured', { hint: 'add a `checks:` section to the config, or pass --checks FILE (fixtures/checks.yaml holds the shipped defaults)' });
+  const { checks, unknown } = selectChecks(all, options.select, options.exclude);
+  if (unknown.length > 0) throw new UsageError(`no check named ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, { hint: `checks: ${all.map((c) => c.name).join(', ')}` });
+  const output = options.output ?? (context.interactive ? 'text' : 'json');
+  if (!['text', 'table', 'json'].includes(output)) throw new UsageError(`--output must be text, table or json (got "${output}")`);
+  const range = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
+  const waitMs = parseDurationFlag('wait', options.wait);
+
+  let raw: Promise<RawStore> | null = null;
+  let analytics: Promise<AnalyticsStore> | null = null;
+  const openRaw = () => (raw ??= openRawStore(context.config));
+  const openAnalytics = () => (analytics ??= openRaw().then((r) => openAnalyticsStore(context.config, r, { command: 'journeyctl check', waitMs, log: context.log })));
+  let run: CheckRun;
+  try {
+    run = await runChecks(checks, {
+      config: context.config,
+      range,
+      now: Date.now(),
+      warnError: options.warnError,
+      sampleSize: 10,
+      configPath: context.config.source === 'defaults' ? null : context.config.source,
+      updateGolden: options.updateGolden,
+      childEnv: { PATH: context.io.env.PATH ?? '' },
+      raw: openRaw,
+      analytics: openAnalytics,
+    });
+    if (options.storeFailures) {
+      const rows = run.results.flatMap((r) =>
+        r.status === 'pass' ? [] : (r.failingRows.length ? r.failingRows : [{ message: r.message }]).map((row) => ({ runId: run.runId, runAt: Date.parse(run.startedAt), check: r.name, checkType: r.type, status: r.status, row: JSON.stringify(row) })),
+      );
+      if (rows.length > 0) await (await openAnalytics()).storeCheckFailures(rows);
+      context.log(`stored ${rows.length} failing row(s) of run ${run.runId} in the check_failures table`);
+    }
+  } finally {
+    // Assigned inside the closures above, which TypeScript does not follow.
+    const opened = { analytics: analytics as Promise<AnalyticsStore> | null, raw: raw as Promise<RawStore> | null };
+    if (opened.analytics) await (await opened.analytics.catch(() => null))?.close();
+    if (opened.raw) await (await opened.raw.catch(() => null))?.close();
+  }
+  if (options.junit) writeFileSync(options.junit, renderJunit(run));
+  if (options.results) writeFileSync(options.results, renderJson(run));
+  if (!options.quiet) context.io.stdout.write(output === 'json' ? renderJson(run) : output === 'table' ? renderTable(run, !context.io.env.NO_COLOR) : renderText(run));
+  if (run.summary.fail > 0 && !options.quiet) {
+    const failed = run.results.filter((r) => r.status === 'fail').map((r) => r.name);
+    throw new ActionFailedError(`${failed.length} check(s) failed: ${failed.join(', ')}`, { hint: summaryLine(run) });
+  }
+  return run;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** `journeyctl check` on the command tree. */
+export function registerCheckCommand(program: Command, context: () => CommandContext): void {
+  program
+    .command('check')
+    .description('run data-quality checks (freshness, volume, rates, values, flags, funnels, reconciliation, golden journeys, SQL); exit 1 when an error-severity check fails')
+    .option('--checks <file>', 'checks file (default: the config file\'s `checks` section)')
+    .option('-s, --select <name|tag:TAG>', 'run only these checks (repeatable)', collect, [])
+    .option('--exclude <name|tag:TAG>', 'leave these checks out (repeatable)', collect, [])
+    .option('--from <time>', 'window start (inclusive): ISO-8601, epoch, today/yesterday, or 2h/3d ago')
+    .option('--to <time>', 'window end (exclusive); freshness is measured at this time (default now)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
+    .option('--warn-error', 'treat warnings as failures (exit 1)')
+    .addOption(new Option('-o, --output <format>', 'text | table | json (default: text on a terminal, json when piped)'))
+    .option('--junit <file>', 'write JUnit XML (one testcase per check) for CI')
+    .option('--results <file>', 'write the results as JSON')
+    .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')
+    .option('--update-golden', 'write the golden_journeys expected files from today\'s derivation (review before committing)')
+    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .action(async (options: { checks?: string; select: string[]; exclude: string[]; from?: string; to?: string; tz: string; warnError?: boolean; output?: string; junit?: string; results?: string; storeFailures?: boolean; updateGolden?: boolean; wait: string }) => {
+      await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
+    });
+}
