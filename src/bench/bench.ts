@@ -9,6 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateEvents, usersForEvents } from '../generator/generate.js';
 import { benchReprocess, formatReprocessBench } from './reprocess-bench.js';
+import { formatCheckBench, runCheckBench } from './check-bench.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -74,6 +75,7 @@ try {
   const oursRate = rate(generated.lines, ours.elapsedMs);
   console.log(`run (end to end, embedded): ${(ours.elapsedMs / 1000).toFixed(1)} s, ${oursRate.toLocaleString('en-US')} events/s, peak RSS ${mib(ours.maxRssBytes)}`);
   console.log(`  summary: ${JSON.stringify(ours.summary)}`);
+  console.log(formatCheckBench(runCheckBench(join(work, 'data-1m')), generated.lines));
 
   const sql = runSqlBaseline(file);
   const sqlRate = rate(generated.lines, sql.elapsedMs);
