@@ -270,7 +270,8 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
     const messageId = message.json?.messageId;
     return keepSample(typeof messageId === 'string' ? messageId : `${message.partition}:${message.offset}`);
   };
-  const reader = await openKafkaTail({ brokers, topic, start, follow: options.follow, bufferSize, keep, log: (line) => context.log(`tail: ${line}`) });
+  // kafkajs' own retry chatter stays quiet: a failure that outlasts the retries is one error line.
+  const reader = await openKafkaTail({ brokers, topic, start, follow: options.follow, bufferSize, keep });
   return {
     description: `kafka ${topic} @ ${brokers.join(',')}`,
     note: undefined,

@@ -34,7 +34,7 @@ export interface KafkaTailOptions {
   bufferSize: number;
   /** Decides in the fetch loop whether a message is kept (filters, sampling); cheap and synchronous. */
   keep(message: KafkaTailMessage): boolean;
-  /** Problems kafkajs reports while it retries, for the person watching (stderr). */
+  /** Problems kafkajs reports while it retries (none are reported without it). */
   log?: (message: string) => void;
 }
 
@@ -74,7 +74,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     brokers: [...options.brokers],
     connectionTimeout: 5_000,
     retry: { retries: 3, initialRetryTime: 200 },
-    logLevel: logLevel.ERROR,
+    logLevel: options.log ? logLevel.ERROR : logLevel.NOTHING,
     logCreator: () => (entry) => options.log?.(`kafka: ${entry.log.message}`),
   });
   const admin = kafka.admin();
