@@ -154,16 +154,18 @@ export interface TailColumns {
 
 /** Column widths for a terminal `width` columns wide; the key properties take what is left. */
 export function tailColumns(width: number): TailColumns {
-  const fixed = { time: 23, user: 18, session: 12, event: 22 };
   const gaps = 4 * 2;
+  // User ids (UUIDs, usr_…) get room up to 36 characters while the properties keep at least 30.
+  const user = Math.max(18, Math.min(36, width - 23 - 12 - 22 - gaps - 30));
+  const fixed = { time: 23, user, session: 12, event: 22 };
   return { ...fixed, detail: Math.max(10, width - fixed.time - fixed.user - fixed.session - fixed.event - gaps) };
 }
 
 export const TAIL_HEADER: TailRowCells = { time: 'TIME (UTC)', user: 'USER', session: 'SESSION', event: 'EVENT', detail: 'PROPERTIES / REASON', problem: false };
 
-/** A row as plain text (pretty output into a pipe or file): fixed columns, two spaces apart. */
+/** A row as plain text (pretty output into a pipe or file): fixed columns, two spaces apart, the last one whole. */
 export function formatTailLine(cells: TailRowCells, columns: TailColumns): string {
-  return [fit(cells.time, columns.time), fit(cells.user, columns.user), fit(cells.session, columns.session), fit(cells.event, columns.event), fit(cells.detail, columns.detail)].join('  ').trimEnd();
+  return [fit(cells.time, columns.time), fit(cells.user, columns.user), fit(cells.session, columns.session), fit(cells.event, columns.event), cells.detail.replace(/\s+/g, ' ')].join('  ').trimEnd();
 }
 
 export function fit(text: string, width: number): string {

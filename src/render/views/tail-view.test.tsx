@@ -55,7 +55,7 @@ describe('the live tail view (ink)', () => {
     const lines = frame.split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[1]).toContain('page_viewed');
-    expect(lines[2]).toMatch(/^2026-01-05 09:01:00\.000\s+bob\s+buton_clicked\s+✗ unplanned_event: buton_clicked is not in the tracking/);
+    expect(lines[2]).toMatch(/^2026-01-05 09:01:00\.000\s+bob\s+buton_clicked\s+✗ unplanned_event: buton_clicked is no…$/);
     expect(lines[3]).toBe('● done raw store /data · 2 shown · 5 dropped (output too slow)');
     expect(frame.match(/page_viewed/g)).toHaveLength(1);
     ui.unmount();
