@@ -30,7 +30,7 @@ export function waitForStores(stores: Stores, options: WaitForStoresOptions): St
       waiting += 1;
       if (waiting === 1) {
         since = Date.now();
-        options.log(`waiting for the ${name}: ${error.message}${options.waitingNote ? `; ${options.waitingNote}` : ''}; retrying with backoff (up to every ${Math.round((options.maxDelayMs ?? 10_000) / 1000)} s)`);
+        options.log(`waiting for the ${name}: ${error.message}${options.waitingNote ? `; ${options.waitingNote}` : ''}; retrying with backoff (up to every ${Math.round((options.maxDelayMs ?? 5_000) / 1000)} s)`);
         options.onWaiting?.(true);
       }
     },
@@ -89,7 +89,7 @@ async function retry<T>(first: Promise<T>, again: () => Promise<T>, name: string
           state.enter(name, error);
         }
         await sleep(delay, options.signal, name);
-        delay = Math.min(delay * 2, options.maxDelayMs ?? 10_000);
+        delay = Math.min(delay * 2, options.maxDelayMs ?? 5_000);
         attempt = again();
       }
     }
