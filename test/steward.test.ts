@@ -236,3 +236,21 @@ describe('explain shows every correction applied to a session', () => {
     expect(text).toMatch(/Corrections: \n {2}c1 \S+ ana: merge sessions .* — one visit \[SUP-1\]/);
   });
 });
+
+describe('inspect shows every correction ever applied to a user or session', () => {
+  it('lists merges of the user and session-level fixes, with reverts', async () => {
+    const data = await freshData();
+    expect((await cli(data, ['fix', 'merge-users', 'carol-phone', 'carol', '--reason', 'same person', '--actor', 'ana', '--yes'])).code).toBe(0);
+    const carolSession = String((await sessionsOf(data, 'carol'))[0]!.session_id);
+    expect((await cli(data, ['flag', carolSession, '--code', 'vip', '--reason', 'key account', '--actor', 'bo', '--yes'])).code).toBe(0);
+    expect((await cli(data, ['fix', 'revert', 'c2', '--reason', 'not a vip', '--actor', 'bo', '--yes'])).code).toBe(0);
+    const user = JSON.parse((await cli(data, ['inspect', 'user', 'carol-phone'])).stdout) as { user_id: string; corrections: Array<Record<string, unknown>> };
+    expect(user.user_id).toBe('carol');
+    expect(user.corrections.map((c) => [c.id, c.actor, c.reverted_by])).toEqual([
+      ['c1', 'ana', null],
+      ['c2', 'bo', 'c3'],
+    ]);
+    const session = JSON.parse((await cli(data, ['inspect', 'session', carolSession])).stdout) as { corrections: Array<Record<string, unknown>> };
+    expect(session.corrections.map((c) => c.id)).toEqual(['c1', 'c2']);
+  });
+});

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { SessionDetail } from '../stores/analytics-store.js';
 import type { LabelRule } from '../journeys/rules.js';
-import { findingRecord, funnelOutcomeRecord, sessionRecord, eventRecord } from '../render/records.js';
+import { correctionRecord, eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
 
@@ -40,7 +40,7 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
         flags: detail.findings.filter((f) => f.kind === 'flag').map(findingRecord),
         funnels: detail.funnelOutcomes.map(funnelOutcomeRecord),
         events: detail.events.map(eventRecord),
-        corrections: applied.map((c) => ({ id: c.id, at: new Date(c.createdAt).toISOString(), actor: c.actor, description: describeChange(c.change), reason: c.reason, ticket: c.ticket, reverted_by: c.revertedBy })),
+        corrections: applied.map(correctionRecord),
       })}\n`,
     );
     return;

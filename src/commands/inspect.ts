@@ -1,8 +1,10 @@
 import { type Command, Option } from 'commander';
+import { correctionsAffectingUser } from '../corrections/corrections-affecting.js';
+import type { Correction } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
 import { UsageError } from '../errors.js';
 import { createRedactor, type Redactor } from '../render/redact.js';
-import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, sessionRecord } from '../render/records.js';
+import { correctionRecord, eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, sessionRecord } from '../render/records.js';
 import { type InspectCorrection, type InspectIdentity, type Inspection, type InspectSession, type InspectSessionView, type InspectUser, renderInspect } from '../render/views/inspect-view.js';
 import type { SessionDetail } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
@@ -46,7 +48,7 @@ async function inspectUser(context: CommandContext, id: string, options: Inspect
       identity,
       funnels: timeline.userFunnelOutcomes.map(funnelOutcomeRecord),
       sessions: timeline.sessions.map((detail) => sessionView(detail, redactor)),
-      corrections: correctionsFor({ userId, sessions: timeline.sessions }),
+      corrections: correctionsFor(await raw.listCorrections(), new Set([userId, ...identity.ids]), timeline.sessions),
     };
   });
 }
@@ -59,19 +61,14 @@ async function inspectSession(context: CommandContext, sessionId: string, option
       kind: 'session',
       ...sessionView(detail, redactor),
       identity: await identityOf(raw, detail.session.userId, redactor),
-      corrections: correctionsFor({ userId: detail.session.userId, sessions: [detail] }),
+      corrections: correctionsFor(await raw.listCorrections(), new Set(), [detail]),
     };
   });
 }
 
-/**
- * THE PLACE FOR CORRECTIONS: every correction ever applied to this user or these sessions
- * (who, when, why, and what reverted it), newest last. The corrections model lands separately;
- * whoever wires it in returns its records here in the InspectCorrection shape, and the JSON
- * (`corrections`) and the view ("Corrections") show them with no other change.
- */
-function correctionsFor(_subject: { userId: string; sessions: readonly SessionDetail[] }): InspectCorrection[] {
-  return [];
+/** Every correction ever applied to this user (ids) or these sessions: who, when, why, and what reverted it; oldest first. */
+function correctionsFor(all: readonly Correction[], userIds: ReadonlySet<string>, sessions: readonly SessionDetail[]): InspectCorrection[] {
+  return correctionsAffectingUser(userIds, sessions, all).map(correctionRecord);
 }
 
 async function identityOf(raw: RawStore, userId: string, redactor: Redactor): Promise<InspectIdentity> {

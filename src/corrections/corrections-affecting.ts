@@ -6,6 +6,19 @@ import type { Session, SessionEvent } from '../domain/session.js';
  * named, its user or one of its anonymous ids is merged or unmerged, or an event-level edit
  * matches one of its events. What `explain` and `inspect` show as "every correction applied".
  */
+/** The corrections bearing on a user: on any of their sessions, or merging/unmerging any of their ids. Oldest first. */
+export function correctionsAffectingUser(userIds: ReadonlySet<string>, sessions: ReadonlyArray<{ session: Session; events: readonly SessionEvent[] }>, all: readonly Correction[]): Array<Correction & { revertedBy: string | null }> {
+  const found = new Map<string, Correction & { revertedBy: string | null }>();
+  for (const { session, events } of sessions) for (const c of correctionsAffecting(session, events, all)) found.set(c.id, c);
+  const revertedBy = new Map(all.flatMap((c) => (c.change.kind === 'revert' ? [[c.change.target, c.id] as const] : [])));
+  for (const c of all) {
+    const change = c.change;
+    const touchesIds = (change.kind === 'merge_users' && (userIds.has(change.from) || userIds.has(change.into))) || (change.kind === 'unmerge_users' && (userIds.has(change.a) || userIds.has(change.b)));
+    if (touchesIds && !found.has(c.id)) found.set(c.id, { ...c, revertedBy: revertedBy.get(c.id) ?? null });
+  }
+  return all.filter((c) => found.has(c.id)).map((c) => found.get(c.id)!);
+}
+
 export function correctionsAffecting(session: Session, events: readonly SessionEvent[], all: readonly Correction[]): Array<Correction & { revertedBy: string | null }> {
   const ids = new Set([session.userId, ...session.anonymousIds]);
   const names = (ref: SessionRef) => ref.sessionId === session.sessionId || ref.firstMessageId === session.firstMessageId;

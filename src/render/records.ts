@@ -1,4 +1,5 @@
 import type { RejectedLine } from '../domain/event.js';
+import { type Correction, describeChange } from '../domain/correction.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
@@ -62,6 +63,27 @@ export function profileRecord(profile: Profile): Record<string, unknown> {
     last_seen: formatIsoUtc(profile.lastSeen),
     event_count: profile.eventCount,
     session_count: profile.sessionCount,
+  };
+}
+
+/** A correction as people read it in explain, inspect and audit: who, when, what, why, and what reverted it. */
+export function correctionRecord(correction: Correction & { revertedBy: string | null }): {
+  id: string;
+  at: string;
+  actor: string;
+  description: string;
+  reason: string;
+  ticket: string | null;
+  reverted_by: string | null;
+} {
+  return {
+    id: correction.id,
+    at: formatIsoUtc(correction.createdAt),
+    actor: correction.actor,
+    description: describeChange(correction.change),
+    reason: correction.reason,
+    ticket: correction.ticket,
+    reverted_by: correction.revertedBy,
   };
 }
 
