@@ -193,6 +193,20 @@ describe('journeyctl check errors', () => {
     expect([badSql.code, badSql.stderr]).toEqual([2, expect.stringContaining('check unknown_table: the query failed')]);
   });
 
+  it('reads the config file\'s checks section (relative paths against the config), and refuses a bad one at load', async () => {
+    const config = join(work, 'with-checks.yaml');
+    writeFileSync(config, `${readFileSync(CONFIG, 'utf8')}\nchecks:\n  - name: late\n    type: late_rate\n    mostly: 0.5\n`);
+    const result = await runCli(['check', '--data-dir', clean, '--config', config, '--output', 'json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).results).toMatchObject([{ name: 'late', status: 'pass', threshold: 'error if > 50.0%' }]);
+    writeFileSync(config, `${readFileSync(CONFIG, 'utf8')}\nchecks:\n  - name: late\n    type: late_rate\n    mostly: 5\n`);
+    const bad = await runCli(['export', 'sessions', '--data-dir', clean, '--config', config]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('check late: mostly must be a share between 0 and 1 (got 5)');
+    const none = await runCli(['check', '--data-dir', clean, '--config', CONFIG]);
+    expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('no checks configured')]);
+  });
+
   it('exits 3 when the analytics store cannot be reached', async () => {
     const file = checksFile('checks:\n  - name: bots\n    type: flagged_share\n    flag: bot_like\n    warn_if: { above: 0.5 }\n');
     const result = await runCli(['check', '--checks', file, '--data-dir', clean, '--clickhouse-url', 'http://127.0.0.1:9', '--output', 'json']);

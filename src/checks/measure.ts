@@ -5,9 +5,8 @@
  * the raw store's received-time counts (shared by every rate check of a run).
  */
 import type { JourneyConfig } from '../config/config.js';
-import type { ReceivedCounts } from '../stores/raw-store.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
-import type { RawStore } from '../stores/raw-store.js';
+import type { RawStore, ReceivedCounts } from '../stores/raw-store.js';
 import { UsageError } from '../errors.js';
 import type { CheckDefinition } from './definitions.js';
 import { runGolden } from './golden.js';
@@ -43,7 +42,10 @@ export interface MeasureContext {
   sampleSize: number;
   raw(): Promise<RawStore>;
   analytics(): Promise<AnalyticsStore>;
-  /** Raw received counts per UTC day and app version over the window, read once per run. */
+  /**
+   * Raw received counts per UTC day and app version, read once per run: over the window widened
+   * by the longest trailing history a rejected-volume check needs (rate checks keep the window).
+   */
   receivedPerDay(): Promise<ReceivedCounts[]>;
   /** The config file the golden derivation uses when the check names none. */
   configPath: string | null;
@@ -121,8 +123,8 @@ async function volume(check: Extract<CheckDefinition, { type: 'volume' }>, ctx: 
   let days: Array<{ day: string; count: number }>;
   if (check.of === 'rejected') {
     const perDay = new Map<string, number>();
-    const rows = await (await ctx.raw()).receivedCounts(widened, { bucketMs: DAY_MS, lateAfterMs: ctx.config.pipeline.lateAfterMs });
-    for (const row of rows) {
+    for (const row of await ctx.receivedPerDay()) {
+      if (widened.from !== undefined && row.bucketStart < widened.from) continue;
       const day = dayOf(row.bucketStart);
       perDay.set(day, (perDay.get(day) ?? 0) + sum(row.rejected));
     }
@@ -164,6 +166,7 @@ async function rate(check: Extract<CheckDefinition, { type: 'rejected_rate' | 'd
   const totals = new Map<string, { accepted: number; rejected: number; late: number; extra: number; reasons: Map<string, number> }>();
   let unversioned = 0;
   for (const row of await ctx.receivedPerDay()) {
+    if (ctx.range.from !== undefined && row.bucketStart < ctx.range.from) continue;
     if (check.by === 'app_version' && row.appVersion === null) {
       unversioned += row.accepted + sum(row.rejected);
       continue;

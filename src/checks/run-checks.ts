@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JourneyConfig } from '../config/config.js';
-import type { ReceivedCounts } from '../stores/raw-store.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
-import type { RawStore } from '../stores/raw-store.js';
+import type { RawStore, ReceivedCounts } from '../stores/raw-store.js';
 import type { Bound, CheckDefinition } from './definitions.js';
 import { type Group, measure, type MeasureContext, type Unit } from './measure.js';
 
@@ -65,6 +64,8 @@ export function selectChecks(checks: readonly CheckDefinition[], select: readonl
 export async function runChecks(checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckRun> {
   const started = Date.now();
   let received: Promise<ReceivedCounts[]> | null = null;
+  const history = Math.max(0, ...checks.map((c) => (c.type === 'volume' && c.of === 'rejected' ? (c.trailingDays ?? 0) : 0)));
+  const receivedRange = { from: options.range.from === undefined ? undefined : options.range.from - history * 86_400_000, to: options.range.to };
   const ctx: MeasureContext = {
     config: options.config,
     range: options.range,
@@ -72,7 +73,7 @@ export async function runChecks(checks: readonly CheckDefinition[], options: Run
     sampleSize: options.sampleSize,
     raw: options.raw,
     analytics: options.analytics,
-    receivedPerDay: () => (received ??= options.raw().then((raw) => raw.receivedCounts(options.range, { bucketMs: 86_400_000, lateAfterMs: options.config.pipeline.lateAfterMs }))),
+    receivedPerDay: () => (received ??= options.raw().then((raw) => raw.receivedCounts(receivedRange, { bucketMs: 86_400_000, lateAfterMs: options.config.pipeline.lateAfterMs }))),
     configPath: options.configPath,
     updateGolden: options.updateGolden,
     childEnv: options.childEnv,

@@ -6,6 +6,7 @@ import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
 import { renderJson, renderJunit, renderTable, renderText, summaryLine } from '../checks/render.js';
 import { type CheckRun, runChecks, selectChecks } from '../checks/run-checks.js';
 import { ActionFailedError, UsageError } from '../errors.js';
+import { createProgress } from '../render/progress.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
@@ -61,6 +62,8 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
   const openRaw = () => (raw ??= openRawStore(context.config));
   const openAnalytics = () => (analytics ??= openRaw().then((r) => openAnalyticsStore(context.config, r, { command: 'journeyctl check', waitMs, log: context.log })));
   let run: CheckRun;
+  const progress = createProgress(context.io.stderr, !options.quiet && context.interactive);
+  let done = 0;
   try {
     run = await runChecks(checks, {
       config: context.config,
@@ -73,6 +76,7 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
       childEnv: { PATH: context.io.env.PATH ?? '' },
       raw: openRaw,
       analytics: openAnalytics,
+      onResult: (result) => progress.update(++done, checks.length, `${done}/${checks.length} checks; last: ${result.name} ${result.status}`),
     });
     if (options.storeFailures) {
       const rows = run.results.flatMap((r) =>
@@ -82,6 +86,7 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
       context.log(`stored ${rows.length} failing row(s) of run ${run.runId} in the check_failures table`);
     }
   } finally {
+    progress.finish();
     // Assigned inside the closures above, which TypeScript does not follow.
     const opened = { analytics: analytics as Promise<AnalyticsStore> | null, raw: raw as Promise<RawStore> | null };
     if (opened.analytics) await (await opened.analytics.catch(() => null))?.close();
