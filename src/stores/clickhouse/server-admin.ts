@@ -1,4 +1,4 @@
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { InfrastructureError, UsageError } from '../../errors.js';
 import { openServerAnalytics, type ServerAnalyticsOptions } from './open-clickhouse.js';
 import { quoteIdentifier, schemaStatements } from './schema.js';
@@ -16,7 +16,7 @@ export async function migrateServerAnalytics(options: ServerAnalyticsOptions, cl
     return schemaStatements(options.database);
   }
   const statements = clusterSchemaStatements(options.database, cluster);
-  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 300_000 });
+  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 300_000, log: { level: ClickHouseLogLevel.OFF } });
   try {
     for (const statement of statements) await client.command({ query: statement });
     return statements;
@@ -73,7 +73,7 @@ export interface ClickHouseInspection {
 
 /** For doctor: reachable, version, tables present. Throws an InfrastructureError when unreachable or refused. */
 export async function inspectClickHouse(options: ServerAnalyticsOptions): Promise<ClickHouseInspection> {
-  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 10_000 });
+  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF } });
   try {
     const version = ((await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>())[0]?.v ?? 'unknown');
     const present = new Set(
