@@ -42,12 +42,16 @@ export function emptyIngestSummary(): IngestSummary {
   };
 }
 
-/** Batches read ahead of the one being stored: enough to keep the worker busy, few enough to bound memory. */
-const READ_AHEAD = 2;
+/** Batches read ahead of the ones being stored: enough to keep the worker busy, few enough to bound memory (~5 MB each). */
+const READ_AHEAD = 8;
+/** Whole batches already read are stored together, up to this many lines per transaction. */
+const MAX_LINES_PER_WRITE = 20_000;
 
 interface InFlight {
   batch: LineBatch;
   processed: Promise<ProcessedBatch>;
+  /** Set once processed has resolved, so the consumer can tell which batches are ready without waiting. */
+  result?: ProcessedBatch;
 }
 
 /**
@@ -56,9 +60,10 @@ interface InFlight {
  * crash after the ack loses nothing (the dirty marks survive and the next run derives them).
  *
  * Reading and the per-line stages run ahead of storing (at most READ_AHEAD batches), so on a
- * bulk input the worker thread processes the next batch while this thread writes one. Batches
+ * bulk input the worker thread processes the next batches while this thread writes. Batches
  * are stored, acknowledged and counted strictly in source order, so the outcome is the same as
- * one batch at a time.
+ * one batch at a time. Batches that are ready together are stored in one transaction: a batch
+ * is never split across transactions, and none is acknowledged before its transaction commits.
  */
 export function createIngest(deps: IngestDeps) {
   return async function ingest(source: LineSource): Promise<IngestSummary> {
@@ -90,9 +95,10 @@ export function createIngest(deps: IngestDeps) {
         for await (const batch of source.batches()) {
           if (stopped) break;
           const processed = deps.processor.process(batch.lines, batch.arrivedAt);
-          // Awaited by the consumer in order; this only keeps an early failure from being reported as unhandled.
-          processed.catch(() => {});
-          queue.push({ batch, processed });
+          const entry: InFlight = { batch, processed };
+          // Failures are awaited by the consumer, in order; this only keeps an early one from being reported as unhandled.
+          processed.then((result) => (entry.result = result)).catch(() => {});
+          queue.push(entry);
           signal('consumer');
           while (queue.length >= READ_AHEAD && !stopped) await new Promise<void>((resolve) => (wakeProducer = resolve));
           if (stopped) break;
@@ -113,15 +119,29 @@ export function createIngest(deps: IngestDeps) {
           await new Promise<void>((resolve) => (wakeConsumer = resolve));
           continue;
         }
-        const { accepted, rejected } = await next.processed;
-        const batch = next.batch;
-        queue.shift();
+        next.result = await next.processed;
+        // This batch and the ones already read behind it go into one transaction (each batch whole
+        // inside it): SQLite writes every index page a transaction touches, the message-id index
+        // takes random keys, so 5k-line transactions rewrote most of it each time (~3 KB written
+        // per event at 500k events). Waiting here is for the worker only, never for more input,
+        // so a trickling source is stored as promptly as before.
+        const group = [queue.shift()!];
+        let lines = next.batch.lines.length;
+        while (queue.length > 0 && lines + queue[0]!.batch.lines.length <= MAX_LINES_PER_WRITE) {
+          const entry = queue.shift()!;
+          entry.result = await entry.processed;
+          lines += entry.batch.lines.length;
+          group.push(entry);
+        }
         signal('producer');
+        const accepted = group.length === 1 ? next.result.accepted : group.flatMap((entry) => entry.result!.accepted);
+        const rejected = group.length === 1 ? next.result.rejected : group.flatMap((entry) => entry.result!.rejected);
         for (const event of accepted) if (event.receivedAt - event.eventTime > deps.lateAfterMs) summary.late += 1;
         for (const line of rejected) summary.rejected[line.reason] = (summary.rejected[line.reason] ?? 0) + 1;
         const written = await deps.raw.writeEncodedBatch(accepted, rejected);
-        await batch.ack();
-        summary.read += batch.lines.length;
+        for (const entry of group) await entry.batch.ack();
+        const batch = group[group.length - 1]!.batch;
+        summary.read += lines;
         summary.accepted += written.inserted;
         summary.replaced += written.replaced;
         summary.duplicates += written.duplicates + written.replaced;
