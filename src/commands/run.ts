@@ -50,6 +50,9 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
       analytics: stores.analytics,
       sessionize: createSessionize(config.pipeline),
       deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
+      // One round for a whole backlog's dirty ids (ids are ~40 bytes each): in rounds of 20k, a user
+      // whose anonymous ids fall in another round than its own id was derived once per round.
+      idsPerRound: 200_000,
     });
     const ingest = createIngest({
       raw: stores.raw,
