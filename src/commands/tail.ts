@@ -105,8 +105,8 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   let reportedDrops = 0;
   const reportDrops = (final: boolean) => {
     const dropped = feed.dropped();
-    if (dropped === reportedDrops || (sink?.live && !final)) return;
-    if (!final && Date.now() - lastDropReport < DROP_REPORT_MS) return;
+    // The last word always comes when anything was dropped; progress reports only when it grew.
+    if (final ? dropped === 0 : dropped === reportedDrops || sink?.live || Date.now() - lastDropReport < DROP_REPORT_MS) return;
     lastDropReport = Date.now();
     reportedDrops = dropped;
     context.log(
