@@ -6,8 +6,8 @@ type Json = Record<string, unknown>;
 // What `journeyctl inspect` prints as JSON and draws on a terminal.
 
 /**
- * A correction shown with what it touched (who, when, why). The corrections engineer fills
- * these in (see `correctionsFor` in commands/inspect.ts); until then the list is always empty.
+ * A correction applied to the user or session: who, when, why, and what reverted it
+ * (`correctionsFor` in commands/inspect.ts, the same record explain prints).
  */
 export interface InspectCorrection {
   id: string;
