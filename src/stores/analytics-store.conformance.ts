@@ -79,6 +79,26 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect(await eventsOf('u-merge')).toEqual([]);
     });
 
+    it('diffs each user against the rows it has in any table, for users with and without stored rows in one write', async () => {
+      const kept = session('u-kept', 'k1', 1_000);
+      const keptEvent = event('u-kept', 'k1', kept.sessionId, 1_000);
+      await store.replaceUsers(['u-kept'], derivation([kept], [keptEvent], [finding(kept, 'bot_like', 'flag')]), nextVersion());
+      // Events without their session: what a write interrupted before the sessions table leaves.
+      const partial = session('u-partial', 'p1', 2_000);
+      await store.replaceUsers(['u-partial'], derivation([], [event('u-partial', 'p1', partial.sessionId, 2_000)]), nextVersion());
+      const fresh = session('u-fresh', 'f1', 3_000);
+      const result = await store.replaceUsers(
+        ['u-fresh', 'u-kept', 'u-partial'],
+        derivation([kept, fresh], [keptEvent, event('u-fresh', 'f1', fresh.sessionId, 3_000)]),
+        nextVersion(),
+      );
+      expect(result).toEqual(counts([1, 0], [1, 1], [0, 1]));
+      expect(await sessionsOf('u-kept')).toEqual([kept]);
+      expect(await sessionsOf('u-fresh')).toEqual([fresh]);
+      expect(await eventsOf('u-partial')).toEqual([]);
+      expect((await collect(store.streamFindings({}))).filter((x) => x.userId === 'u-kept')).toEqual([]);
+    });
+
     it('filters by time range (from inclusive, to exclusive) and orders by time', async () => {
       const day = 86_400_000;
       const sessions = [session('u-range', 'b', 2 * day), session('u-range', 'a', day), session('u-range', 'c', 3 * day)];

@@ -163,18 +163,38 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
       ['funnel_outcomes', outcomes.map(funnelMapper.toRow)],
       ['sessions', derivation.sessions.map(sessionMapper.toRow)],
     ];
+    // One cheap look (no FINAL) for which users have any row at all, tombstones included, in any
+    // table: only those need their stored rows read to diff against. On a first run nobody
+    // does, and the four FINAL reads per write were ~4 s of a 1M-event derive.
+    const stored = await this.usersWithRows(plan.map(([table]) => TABLES[table].name), userIds);
     const result = {} as ReplaceResult;
-    for (const [table, rows] of plan) result[table] = await this.replaceRows(TABLES[table], userIds, rows, version);
+    for (const [table, rows] of plan) result[table] = await this.replaceRows(TABLES[table], userIds, stored, rows, version);
     return result;
   }
 
+  /** Those of `userIds` with at least one row (live or tombstone) in one of `tables`: a superset of those with live rows. */
+  private async usersWithRows(tables: readonly string[], userIds: readonly string[]): Promise<string[]> {
+    if (userIds.length === 0) return [];
+    const union = tables.map((table) => `SELECT user_id FROM ${this.db}.${table} WHERE user_id IN {users:Array(String)}`).join(' UNION ALL ');
+    const found: string[] = [];
+    for await (const row of this.select(`SELECT DISTINCT user_id FROM (${union})`, { users: [...userIds] })) found.push(row.user_id as string);
+    return found;
+  }
+
   /** Diffs the new rows of these users against the stored ones by sorting key and content. */
-  private async replaceRows(spec: TableSpec, userIds: readonly string[], rows: readonly Row[], version: number): Promise<{ written: number; deleted: number }> {
+  private async replaceRows(
+    spec: TableSpec,
+    userIds: readonly string[],
+    storedUsers: readonly string[],
+    rows: readonly Row[],
+    version: number,
+  ): Promise<{ written: number; deleted: number }> {
     if (userIds.length === 0) return { written: 0, deleted: 0 };
     const keyOf = (row: Row) => spec.orderBy.map((column) => String(row[column])).join('\u0000');
     const stored = new Map<string, string>();
     const storedRows = new Map<string, Row>();
-    for await (const row of this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}`, { users: [...userIds] })) {
+    const previous = storedUsers.length === 0 ? [] : this.select(`SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}`, { users: [...storedUsers] });
+    for await (const row of previous) {
       const key = keyOf(row);
       stored.set(key, canonicalJson(spec, row));
       storedRows.set(key, row);
