@@ -1,6 +1,7 @@
 // `npm run bench`: speed and memory figures, printed, never asserted in unit tests.
 //   npm run bench                 1M events end to end, the SQL baseline, and a 4M run for the streaming check
 //   npm run bench -- --events N   another size; --no-4m skips the streaming check, --no-reprocess the reprocess figure
+//   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
@@ -18,6 +19,11 @@ const value = (name: string, fallback: number) => {
   const index = args.indexOf(name);
   return index >= 0 ? Number(args[index + 1]) : fallback;
 };
+if (flag('--kafka')) {
+  // Kafka into the server stores, beside a plain consumer: its own file and flags (see kafka-bench.ts).
+  await (await import('./kafka-bench.js')).runKafkaBench(args);
+  process.exit();
+}
 const events = value('--events', 1_000_000);
 const work = mkdtempSync(join(tmpdir(), 'journeyctl-bench-'));
 

@@ -282,18 +282,22 @@ export async function produceLines(
     await producer.connect();
     const sendBatch = options.sendBatch ?? 2_000;
     let pending: Array<{ key: string | null; value: string }> = [];
+    let pendingBytes = 0;
     const flush = async () => {
       if (pending.length === 0) return;
       await producer.send({ topic, messages: pending, acks: -1 });
       result.messages += pending.length;
       options.onProgress?.(result.messages);
       pending = [];
+      pendingBytes = 0;
     };
     for await (const line of lines) {
       const key = keyOf(line);
       if (key === null) result.unkeyed += 1;
       pending.push({ key, value: line });
-      if (pending.length >= sendBatch) await flush();
+      pendingBytes += Buffer.byteLength(line);
+      // One send puts a partition's messages in one record batch: stay well under the broker's 1 MB message.max.bytes.
+      if (pending.length >= sendBatch || pendingBytes >= 512 * 1024) await flush();
     }
     await flush();
     return result;
@@ -459,7 +463,7 @@ function kafkaFailure(what: string, error: unknown, kafka: KafkaConfig): Infrast
   return new InfrastructureError(`cannot ${what} (brokers ${kafka.brokers.join(',')}): ${describe(error)}`, {
     hint: auth ? 'check the SASL mechanism, username and password (kafka.sasl)' : 'check that the brokers are reachable and the topic exists (journeyctl doctor)',
     cause: error,
-    retriable: !auth,
+    retriable: !auth && (error as { retriable?: unknown })?.retriable !== false,
   });
 }
 

@@ -1,0 +1,122 @@
+// `npm run bench -- --kafka`: events/s from Kafka into both server stores (MongoDB raw store,
+// ClickHouse analytics) beside a plain consumer that only reads the same topic — the broker-side
+// limit — printed as a ratio. Printed, never asserted.
+//
+//   npm run bench -- --kafka --brokers localhost:9092 --mongo-url mongodb://localhost:27017/ \
+//                    --clickhouse-url http://localhost:8123 [--events 20000] [--partitions 3]
+// (or JOURNEY_KAFKA_BROKERS / JOURNEY_MONGO_URL / JOURNEY_CLICKHOUSE_URL; docker-compose.yml
+// provides all three). Each run uses a fresh topic, consumer group and databases named bench_<time>.
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { type KafkaConfig, resolveConfig } from '../config/config.js';
+import { generateEvents, usersForEvents } from '../generator/generate.js';
+import { inspectKafka, produceLines, readTopicOnly } from '../sources/kafka-source.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = join(here, '..', '..', 'bin', 'journeyctl.js');
+
+export async function runKafkaBench(args: string[]): Promise<void> {
+  const option = (name: string) => {
+    const index = args.indexOf(name);
+    return index >= 0 ? args[index + 1] : undefined;
+  };
+  const events = Number(option('--events') ?? 20_000);
+  const partitions = Number(option('--partitions') ?? 3);
+  const brokers = option('--brokers') ?? process.env.JOURNEY_KAFKA_BROKERS;
+  const mongoUrl = option('--mongo-url') ?? process.env.JOURNEY_MONGO_URL;
+  const clickhouseUrl = option('--clickhouse-url') ?? process.env.JOURNEY_CLICKHOUSE_URL;
+  if (!brokers || !mongoUrl || !clickhouseUrl) {
+    console.error('bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL); `docker compose up -d --wait` starts all three');
+    process.exitCode = 2;
+    return;
+  }
+  const name = `bench_${Date.now()}`;
+  const resolved = resolveConfig({ kafka: { brokers, topic: name, group: `${name}_group` } }, {});
+  if (!resolved.ok) throw new Error(resolved.errors.join('\n'));
+  const kafka: KafkaConfig = resolved.config.kafka;
+  const log = (message: string) => console.error(`  ${message}`);
+  const work = mkdtempSync(join(tmpdir(), 'journeyctl-kafka-bench-'));
+  try {
+    console.log(`journeyctl bench --kafka — ${events.toLocaleString('en-US')} generated events, ${partitions} partitions, topic/databases ${name}, Node ${process.version}`);
+    const file = join(work, 'events.ndjson');
+    const lines = await generate(events, file);
+
+    let started = performance.now();
+    await produceLines(kafka, readLines(file), { log, partitions });
+    const produceMs = performance.now() - started;
+    console.log(`produce: ${lines.toLocaleString('en-US')} messages in ${(produceMs / 1000).toFixed(1)} s (${rate(lines, produceMs)} msg/s)`);
+
+    const plainMs = await readTopicOnly(kafka, lines, log);
+    const plainRate = rate(lines, plainMs);
+    console.log(`plain consumer (reads the topic, does nothing): ${(plainMs / 1000).toFixed(1)} s, ${plainRate.toLocaleString('en-US')} events/s`);
+
+    const config = join(work, 'journeyctl.yaml');
+    writeFileSync(
+      config,
+      `stores:
+  raw: { engine: mongodb, url: "${mongoUrl}", database: ${name} }
+  analytics: { engine: clickhouse, url: "${clickhouseUrl}", database: ${name} }
+kafka:
+  brokers: [${kafka.brokers.map((b) => `"${b}"`).join(', ')}]
+  topic: ${name}
+  group: ${kafka.group}
+`,
+    );
+    const migrate = spawn(process.execPath, [BIN, 'migrate', '--config', config, '--output', 'ndjson'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const [migrated] = (await once(migrate, 'exit')) as [number];
+    if (migrated !== 0) throw new Error('journeyctl migrate failed');
+
+    // Into both stores: from the consumer's start until everything is committed (stored in the raw
+    // store), then until it has derived the rest into ClickHouse and exited.
+    started = performance.now();
+    const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = once(child, 'exit') as Promise<[number | null]>;
+    for (;;) {
+      const group = (await inspectKafka(kafka, () => {})).group;
+      if (group && group.committed >= group.end) break;
+      if (child.exitCode !== null) throw new Error(`the consumer exited early:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const storedMs = performance.now() - started;
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    const totalMs = performance.now() - started;
+    if (code !== 0) throw new Error(`the consumer failed (exit ${code}):\n${stderr}`);
+    const pipelineRate = rate(lines, totalMs);
+    console.log(`run --source kafka → MongoDB + ClickHouse: all stored in the raw store after ${(storedMs / 1000).toFixed(1)} s (${rate(lines, storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(totalMs / 1000).toFixed(1)} s`);
+    console.log(`  summary: ${stdout.trim()}`);
+    console.log(`events/s into both stores: ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`);
+    console.log(`(leftovers to drop when done: topic ${name}, MongoDB database ${name}, ClickHouse database ${name})`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function generate(target: number, path: string): Promise<number> {
+  const out = createWriteStream(path);
+  let lines = 0;
+  for (const line of generateEvents({ users: usersForEvents(target), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
+    if (!out.write(`${line}\n`)) await once(out, 'drain');
+    lines += 1;
+  }
+  out.end();
+  await once(out, 'finish');
+  return lines;
+}
+
+async function* readLines(path: string): AsyncIterable<string> {
+  for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY })) if (line.trim() !== '') yield line;
+}
+
+function rate(count: number, ms: number): number {
+  return Math.round(count / (ms / 1000));
+}
