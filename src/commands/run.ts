@@ -69,7 +69,11 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
         progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`);
       },
     });
-    return await ingest(source);
+    const summary = await ingest(source);
+    // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
+    const settled = await serialiseDerivation(config, stores.raw, storeOptions, async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
+    if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];
+    return summary;
   } catch (error) {
     const stopped = kafka?.stoppedSummary(error);
     if (stopped) return stopped;
