@@ -1,4 +1,4 @@
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import { InfrastructureError } from '../../errors.js';
@@ -41,7 +41,9 @@ export interface ServerAnalyticsOptions {
 }
 
 export async function openServerAnalytics(options: ServerAnalyticsOptions): Promise<ClickHouseAnalyticsStore> {
-  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 60_000 });
+  // The store reports failures itself (one line, typed); the client's own multi-line error log would
+  // repeat every retry of a consumer waiting out an outage.
+  const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 60_000, log: { level: ClickHouseLogLevel.OFF } });
   const store = new ClickHouseAnalyticsStore(client, options.database, 'clickhouse');
   await store.migrate();
   return store;
