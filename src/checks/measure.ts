@@ -42,11 +42,8 @@ export interface MeasureContext {
   sampleSize: number;
   raw(): Promise<RawStore>;
   analytics(): Promise<AnalyticsStore>;
-  /**
-   * Raw received counts per UTC day and app version, read once per run: over the window widened
-   * by the longest trailing history a rejected-volume check needs (rate checks keep the window).
-   */
-  receivedPerDay(): Promise<ReceivedCounts[]>;
+  /** Raw received counts per UTC day and app version over a range, each range read once per run. */
+  receivedPerDay(range: { from?: number; to?: number }): Promise<ReceivedCounts[]>;
   /** The config file the golden derivation uses when the check names none. */
   configPath: string | null;
   updateGolden: boolean;
@@ -123,8 +120,7 @@ async function volume(check: Extract<CheckDefinition, { type: 'volume' }>, ctx: 
   let days: Array<{ day: string; count: number }>;
   if (check.of === 'rejected') {
     const perDay = new Map<string, number>();
-    for (const row of await ctx.receivedPerDay()) {
-      if (widened.from !== undefined && row.bucketStart < widened.from) continue;
+    for (const row of await ctx.receivedPerDay(widened)) {
       const day = dayOf(row.bucketStart);
       perDay.set(day, (perDay.get(day) ?? 0) + sum(row.rejected));
     }
@@ -165,8 +161,7 @@ async function volume(check: Extract<CheckDefinition, { type: 'volume' }>, ctx: 
 async function rate(check: Extract<CheckDefinition, { type: 'rejected_rate' | 'duplicate_rate' | 'late_rate' }>, ctx: MeasureContext): Promise<Measurement> {
   const totals = new Map<string, { accepted: number; rejected: number; late: number; extra: number; reasons: Map<string, number> }>();
   let unversioned = 0;
-  for (const row of await ctx.receivedPerDay()) {
-    if (ctx.range.from !== undefined && row.bucketStart < ctx.range.from) continue;
+  for (const row of await ctx.receivedPerDay(ctx.range)) {
     if (check.by === 'app_version' && row.appVersion === null) {
       unversioned += row.accepted + sum(row.rejected);
       continue;

@@ -63,9 +63,9 @@ export function selectChecks(checks: readonly CheckDefinition[], select: readonl
  */
 export async function runChecks(checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckRun> {
   const started = Date.now();
-  let received: Promise<ReceivedCounts[]> | null = null;
-  const history = Math.max(0, ...checks.map((c) => (c.type === 'volume' && c.of === 'rejected' ? (c.trailingDays ?? 0) : 0)));
-  const receivedRange = { from: options.range.from === undefined ? undefined : options.range.from - history * 86_400_000, to: options.range.to };
+  // Rate checks and rejected-volume checks share one pass over the raw store per distinct range
+  // (without --from they are the same range).
+  const received = new Map<string, Promise<ReceivedCounts[]>>();
   const ctx: MeasureContext = {
     config: options.config,
     range: options.range,
@@ -73,7 +73,12 @@ export async function runChecks(checks: readonly CheckDefinition[], options: Run
     sampleSize: options.sampleSize,
     raw: options.raw,
     analytics: options.analytics,
-    receivedPerDay: () => (received ??= options.raw().then((raw) => raw.receivedCounts(receivedRange, { bucketMs: 86_400_000, lateAfterMs: options.config.pipeline.lateAfterMs }))),
+    receivedPerDay: (range) => {
+      const key = `${range.from ?? ''}..${range.to ?? ''}`;
+      let rows = received.get(key);
+      if (!rows) received.set(key, (rows = options.raw().then((raw) => raw.receivedCounts(range, { bucketMs: 86_400_000, lateAfterMs: options.config.pipeline.lateAfterMs }))));
+      return rows;
+    },
     configPath: options.configPath,
     updateGolden: options.updateGolden,
     childEnv: options.childEnv,
