@@ -63,8 +63,7 @@ export function selectChecks(checks: readonly CheckDefinition[], select: readonl
  */
 export async function runChecks(checks: readonly CheckDefinition[], options: RunChecksOptions): Promise<CheckRun> {
   const started = Date.now();
-  // Rate checks and rejected-volume checks share one pass over the raw store per distinct range
-  // (without --from they are the same range).
+  // Rate checks share one pass over the raw store's events per range.
   const received = new Map<string, Promise<ReceivedCounts[]>>();
   const ctx: MeasureContext = {
     config: options.config,
