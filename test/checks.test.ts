@@ -177,6 +177,17 @@ describe('the shipped default checks on the generator’s buggy release', () => 
   });
 });
 
+describe('journeyctl demo', () => {
+  it('ends with the default checks’ summary and still exits 0 (the buggy release in the fixture is a finding, not a failure)', async () => {
+    const result = await runCli(['demo']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Data-quality checks \(.*checks\.yaml, 2026-01-05 … 2026-01-07\):/);
+    expect(result.stdout).toMatch(/^FAIL {2}rejected_rate_by_version \[rejected_rate\] .*2\.4\.0-buggy/m);
+    expect(result.stdout).toMatch(/^PASS {2}golden_journeys /m);
+    expect(result.stdout).toMatch(/^checks: 14 run, \d+ passed, \d+ warned, \d+ failed/m);
+  });
+});
+
 describe('journeyctl check errors', () => {
   it('exits 2 for a bad checks file, naming the check and the problem', async () => {
     const bad = checksFile('checks:\n  - name: oops\n    type: rejected_rate\n    warn_if: { abov: 0.1 }\n  - name: vague\n    type: missing_rate\n    event: x\n');
