@@ -7,6 +7,7 @@
 import type { JourneyConfig } from '../config/config.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore, ReceivedCounts } from '../stores/raw-store.js';
+import { effectiveCorrections } from '../domain/correction.js';
 import { UsageError } from '../errors.js';
 import type { CheckDefinition } from './definitions.js';
 import { runGolden } from './golden.js';
@@ -218,7 +219,9 @@ async function reconcile(ctx: MeasureContext): Promise<Measurement> {
       rows: [{ day, raw_accepted: raw, analytics_events: events, sessions: a?.sessions ?? 0, sessions_declared_events: a?.declared ?? 0, events_in_sessions: a?.placed ?? 0, problem: problems.join('; '), sample_sessions: a?.sample ?? [] }],
     });
   }
-  return { unit: 'rows', groups, note: `${groups.length} day(s) compared` };
+  // A steward's drop_events correction removes stored events on purpose: say so beside any difference.
+  const drops = effectiveCorrections(await (await ctx.raw()).listCorrections()).filter((c) => c.change.kind === 'drop_events').length;
+  return { unit: 'rows', groups, note: `${groups.length} day(s) compared${drops ? `; ${drops} drop_events correction(s) in effect remove events from the analytics side on purpose` : ''}` };
 }
 
 export function dayOf(epochMs: number): string {
