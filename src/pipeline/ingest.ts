@@ -158,6 +158,8 @@ export function createIngest(deps: IngestDeps) {
     }
     await producer;
     if (readError !== null) throw (readError as { error: unknown }).error;
+    // Everything is stored: let the worker thread (and its heap, ~50 MB) go before the last derive.
+    await deps.processor.close();
     await derive();
     deps.onProgress?.(summary, undefined);
     return summary;

@@ -18,6 +18,7 @@ export interface ProcessedBatch {
  */
 export interface LineProcessor {
   process(lines: readonly string[], arrivedAt: number): Promise<ProcessedBatch>;
+  /** Stops the worker thread, if one runs; idempotent. A later process() starts a new one. */
   close(): Promise<void>;
 }
 
