@@ -316,7 +316,8 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
         { day: '1970-01-02', activity: 0, identity: 1 },
       ]);
       expect(await store.acceptedPerDay({ from: day })).toEqual([{ day: '1970-01-02', activity: 0, identity: 1 }]);
-    });  });
+    });
+  });
 }
 
 export function accepted(overrides: Partial<AcceptedEvent> = {}): AcceptedEvent {
