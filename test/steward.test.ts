@@ -254,3 +254,30 @@ describe('inspect shows every correction ever applied to a user or session', () 
     expect(session.corrections.map((c) => c.id)).toEqual(['c1', 'c2']);
   });
 });
+
+describe('a correction keeps the automatic flags that read stored signals', () => {
+  it('a fix on a user in a release burst keeps release_burst on their sessions', async () => {
+    const T0 = Date.UTC(2026, 0, 5, 8);
+    const line = (messageId: string, anonymousId: string, at: number, version: string, event = 'page_viewed') =>
+      JSON.stringify({ type: 'track', event, messageId, anonymousId, timestamp: new Date(at).toISOString(), sentAt: new Date(at + 100).toISOString(), receivedAt: new Date(at + 300).toISOString(), properties: {}, context: { app: { version } } });
+    const lines: string[] = [];
+    for (let u = 0; u < 40; u += 1) for (let i = 0; i < 30; i += 1) lines.push(line(`bg-${u}-${i}`, `bg-${u}`, T0 + u * 7 * 60_000 + i * 60_000, '2.3.0'));
+    for (let u = 0; u < 5; u += 1) {
+      for (let i = 0; i < 6; i += 1) {
+        lines.push(line(`bad-${u}-ok-${i}`, `bad-${u}`, T0 + 7_200_000 + u * 60_000 + i * 120_000, '9.9.9'));
+        lines.push(line(`bad-${u}-x-${i}`, `bad-${u}`, T0 + 7_200_000 + u * 60_000 + i * 120_000 + 30_000, '9.9.9', 'buton_clicked'));
+      }
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'jc-steward-burst-'));
+    writeFileSync(join(dir, 'events.ndjson'), `${lines.join('\n')}\n`);
+    const config = join(import.meta.dirname, '..', 'fixtures', 'journeyctl.yaml');
+    const data = join(dir, 'data');
+    expect((await runCli(['run', '--input', join(dir, 'events.ndjson'), '--data-dir', data, '--config', config])).code).toBe(0);
+    const before = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data, '--config', config])).stdout).find((s) => s.user_id === 'bad-0')!;
+    expect(before.flags).toContain('release_burst');
+    const fixed = await runCli(['fix', 'set-property', 'checked', 'true', '--user', 'bad-0', '--reason', 'r', '--yes', '--data-dir', data, '--config', config]);
+    expect(fixed.code, fixed.stderr).toBe(0);
+    const after = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data, '--config', config])).stdout).find((s) => s.user_id === 'bad-0')!;
+    expect(after.flags).toContain('release_burst');
+  });
+});

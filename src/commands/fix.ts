@@ -5,6 +5,7 @@ import { type Correction, type CorrectionChange, describeChange, type EventFilte
 import { ActionFailedError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
+import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { openRawStore, openStores, serialiseDerivation, type Stores } from '../stores/open-stores.js';
@@ -45,11 +46,14 @@ export async function recordCorrection(context: CommandContext, command: string,
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
   const stores = await openStores(context.config, storeOptions);
   try {
+    // The stored bursts and copy counts the automatic flags read: without them a re-derived user would lose release_burst/duplicate_storm.
+    const signals = createSignalsRefresher(stores.raw, context.config.journeys.flags);
+    await signals.refresh({ persist: false, force: true });
     const deps: StewardDeps = {
       raw: stores.raw,
       analytics: stores.analytics,
       sessionize: createSessionize(context.config.pipeline),
-      deriveJourneys: createDeriveJourneys(context.config.journeys),
+      deriveJourneys: createDeriveJourneys(context.config.journeys, signals.current),
     };
     const existing = await stores.raw.listCorrections();
     const change = await build(stores, existing);
