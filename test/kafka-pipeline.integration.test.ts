@@ -248,7 +248,7 @@ describe('crashes (Kafka 4)', () => {
     await waitCommitted(s);
     await stopGracefully(last);
     expectSameAsEmbedded(await snapshotServers(s));
-  }, 180_000);
+  }, 420_000); // generous: four consumer starts and rebalances, slow on a loaded 2-core machine
 
   it(`two consumers in one group, each SIGKILLed once mid-ingest and restarted, end with the clean result (seed ${seed})`, async () => {
     const random = seeded(seed + 1);
@@ -269,7 +269,7 @@ describe('crashes (Kafka 4)', () => {
     // Between them, after the kills, the two read the topic's rest (at least once).
     expect(summaries.every((summary) => typeof summary.events_read === 'number')).toBe(true);
     expectSameAsEmbedded(await snapshotServers(s));
-  }, 180_000);
+  }, 420_000); // generous: four consumer starts and rebalances, slow on a loaded 2-core machine
 });
 
 describe('a raw-store outage mid-ingest (Kafka 4, private FerretDB)', () => {
@@ -318,7 +318,7 @@ describe('a raw-store outage mid-ingest (Kafka 4, private FerretDB)', () => {
     await waitCommitted(s);
     await stopGracefully(resumed);
     expectSameAsEmbedded(await snapshotServers(s));
-  }, 180_000);
+  }, 420_000); // generous: four consumer starts and rebalances, slow on a loaded 2-core machine
 });
 
 /** Every message below a partition's committed offset is in the raw store (an accepted event or a rejected line). */
