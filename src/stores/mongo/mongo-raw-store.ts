@@ -108,6 +108,8 @@ export const MONGO_INDEXES: ReadonlyArray<{ collection: string; name: string; ke
 const UPDATE_CHUNK = 20;
 /** Ids per `$in` query. */
 const IN_CHUNK = 10_000;
+/** FerretDB: up to this many ids are looked up one by one rather than by one scan (findByIds). */
+const FERRET_LOOKUPS = 300;
 /** Compare-and-swap rounds before a write gives up as contended (a retriable error). */
 const CAS_ROUNDS = 8;
 /** An intent this old is repaired and removed whoever wrote it (its writer cannot still be at it). */
@@ -803,12 +805,12 @@ export class MongoRawStore implements RawStore {
   }
 
   /**
-   * Documents by `_id`. MongoDB: `$in` over the `_id` index. FerretDB: one `{_id}` lookup each,
-   * 16 at a time, since its `$in` reads the whole collection (150 lookups: 0.4 s; the scan of 20k
-   * events: 5 s).
+   * Documents by `_id`. MongoDB: `$in` over the `_id` index. FerretDB: a few ids are looked up one
+   * by one, 16 at a time, since its `$in` reads the whole collection (150 lookups: 0.4 s; the
+   * scan of 20k events: 1–5 s); many ids (a re-ingested batch) take the one scan instead.
    */
   private async findByIds(collection: Collection<Doc>, ids: readonly string[], projection?: Record<string, number>): Promise<Doc[]> {
-    if (!this.ferret) return collection.find({ _id: { $in: [...ids] } }, projection ? { projection } : {}).toArray();
+    if (!this.ferret || ids.length > FERRET_LOOKUPS) return collection.find({ _id: { $in: [...ids] } }, projection ? { projection } : {}).toArray();
     const found: Doc[] = [];
     let next = 0;
     const worker = async () => {
