@@ -114,31 +114,34 @@ async function kill(consumer: Consumer): Promise<void> {
   await consumer.exit;
 }
 
-function admin(brokers: string[]) {
-  return new Kafka({ clientId: 'kafka-pipeline-test', brokers, logLevel: logLevel.NOTHING }).admin();
+/** One connected admin client per broker for the whole file (polling offsets every 200 ms). */
+const admins = new Map<string, Promise<kafkajs.Admin>>();
+function admin(brokers: string[]): Promise<kafkajs.Admin> {
+  const key = brokers.join(',');
+  let connected = admins.get(key);
+  if (!connected) {
+    const client = new Kafka({ clientId: 'kafka-pipeline-test', brokers, logLevel: logLevel.NOTHING }).admin();
+    connected = client.connect().then(() => client);
+    admins.set(key, connected);
+  }
+  return connected;
 }
+afterAll(async () => {
+  for (const connected of admins.values()) await (await connected).disconnect().catch(() => {});
+});
 
 /** Committed offsets of the group and the topic's end, per partition (the group coordinator may need a moment). */
 async function offsets(s: Setup): Promise<{ committed: Map<number, number>; end: Map<number, number> }> {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await readOffsets(s);
+      const a = await admin(s.brokers);
+      const end = new Map((await a.fetchTopicOffsets(s.topic)).map((p) => [p.partition, Number(p.high)]));
+      const committed = new Map(((await a.fetchOffsets({ groupId: s.group, topics: [s.topic] }))[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
+      return { committed, end };
     } catch (error) {
       if (attempt === 20) throw error;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-  }
-}
-
-async function readOffsets(s: Setup): Promise<{ committed: Map<number, number>; end: Map<number, number> }> {
-  const a = admin(s.brokers);
-  await a.connect();
-  try {
-    const end = new Map((await a.fetchTopicOffsets(s.topic)).map((p) => [p.partition, Number(p.high)]));
-    const committed = new Map(((await a.fetchOffsets({ groupId: s.group, topics: [s.topic] }))[0]?.partitions ?? []).map((p) => [p.partition, Math.max(0, Number(p.offset))]));
-    return { committed, end };
-  } finally {
-    await a.disconnect();
   }
 }
 
