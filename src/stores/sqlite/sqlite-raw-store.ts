@@ -1,6 +1,6 @@
 import type { TailedEvent, TailFilter, TailKind, TailPage } from '../raw-store.js';
 import type { ReceivedCounts } from '../raw-store.js';
-import { parseTailCursor, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
+import { parseTailCursor, REJECTED_COLUMNS, rejectedFromRow, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -466,21 +466,10 @@ export class SqliteRawStore implements RawStore {
 
   async *streamRejected(range: TimeRange): AsyncIterable<RejectedLine> {
     const rows = this.db
-      .prepare(`SELECT raw_hash, reason, detail, received_at, message_id, event, app_version, raw FROM rejected
+      .prepare(`SELECT ${REJECTED_COLUMNS} FROM rejected
                 WHERE received_at >= ? AND received_at < ? ORDER BY received_at, raw_hash`)
       .iterate(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, unknown>>;
-    for (const row of rows) {
-      yield {
-        raw: row.raw as string,
-        rawHash: row.raw_hash as string,
-        reason: row.reason as RejectReason,
-        detail: row.detail as string,
-        receivedAt: row.received_at as number,
-        messageId: row.message_id as string | null,
-        event: row.event as string | null,
-        appVersion: row.app_version as string | null,
-      };
-    }
+    for (const row of rows) yield rejectedFromRow(row);
   }
 
   async tailEvents(after: string | null, filter: TailFilter, limit: number): Promise<TailPage<TailedEvent>> {

@@ -22,6 +22,22 @@ interface Query {
   params: unknown[];
 }
 
+/** The columns of the rejected table that make a RejectedLine, and the mapping: shared by export and tail reads. */
+export const REJECTED_COLUMNS = 'raw_hash, reason, detail, received_at, message_id, event, app_version, raw';
+
+export function rejectedFromRow(row: Record<string, unknown>): RejectedLine {
+  return {
+    raw: row.raw as string,
+    rawHash: row.raw_hash as string,
+    reason: row.reason as RejectReason,
+    detail: row.detail as string,
+    receivedAt: row.received_at as number,
+    messageId: row.message_id as string | null,
+    event: row.event as string | null,
+    appVersion: row.app_version as string | null,
+  };
+}
+
 export function tailEnd(db: Database.Database, kind: TailKind): string {
   return String(maxRowid(db, kind));
 }
@@ -80,16 +96,7 @@ export function tailRejected(db: Database.Database, start: number, filter: TailF
     }
     addJsonEquals(query, '(CASE WHEN json_valid(raw) THEN raw END)', path, where);
   }
-  return page(db, 'rejected', start, limit, query, 'raw_hash, reason, detail, received_at, message_id, event, app_version, raw', (row) => ({
-    raw: row.raw as string,
-    rawHash: row.raw_hash as string,
-    reason: row.reason as RejectReason,
-    detail: row.detail as string,
-    receivedAt: row.received_at as number,
-    messageId: row.message_id as string | null,
-    event: row.event as string | null,
-    appVersion: row.app_version as string | null,
-  }));
+  return page(db, 'rejected', start, limit, query, REJECTED_COLUMNS, rejectedFromRow);
 }
 
 function page<T>(db: Database.Database, kind: TailKind, start: number, limit: number, query: Query, columns: string, map: (row: Record<string, unknown>) => T): TailPage<T> {
