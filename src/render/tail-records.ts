@@ -1,6 +1,7 @@
 import type { RejectedLine } from '../domain/event.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { TailedEvent } from '../stores/raw-store.js';
+import { rejectedRecord } from './records.js';
 import type { Redactor } from './redact.js';
 
 /**
@@ -30,17 +31,8 @@ export function rawEventTailRecord(cursor: string, event: TailedEvent, sessionId
 }
 
 export function rejectedTailRecord(cursor: string, line: RejectedLine, redactor: Redactor): TailRecord {
-  return {
-    source: 'rejected',
-    cursor,
-    received_at: formatIsoUtc(line.receivedAt),
-    reason: line.reason,
-    detail: line.detail,
-    message_id: line.messageId,
-    event: line.event,
-    app_version: line.appVersion,
-    raw: redactor.line(line.raw),
-  };
+  // The export record's fields in the export's order; only the raw line is redacted.
+  return { source: 'rejected', cursor, ...rejectedRecord(line), raw: redactor.line(line.raw) };
 }
 
 export interface KafkaTailInput {
