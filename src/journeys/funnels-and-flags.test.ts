@@ -29,6 +29,35 @@ describe('funnels', () => {
     const retried = funnelProgress({ ...purchase, windowMs: 100 }, events([['product_viewed', 0], ['product_viewed', 1000], ['product_added', 1010], ['checkout_started', 1020], ['order_completed', 1030]]));
     expect(retried).toMatchObject({ startedAt: 1000, stepsReached: 4 });
   });
+
+  it('agrees with a step-by-step scan of every attempt on random sequences', () => {
+    // The definition, written the slow way: each step-1 event starts an attempt that takes the next match of each step.
+    const reference = (funnel: typeof purchase, list: RuleEvent[]) => {
+      let best = { startedAt: null as number | null, stepsReached: 0, evidence: [] as string[] };
+      list.forEach((first, start) => {
+        if (funnelProgress({ ...funnel, steps: [funnel.steps[0]!] }, [first]).stepsReached !== 1) return;
+        const evidence = [first.messageId];
+        let position = start + 1;
+        for (let step = 1; step < funnel.steps.length; step += 1) {
+          while (position < list.length && funnelProgress({ ...funnel, steps: [funnel.steps[step]!] }, [list[position]!]).stepsReached !== 1) position += 1;
+          if (position >= list.length || list[position]!.eventTime - first.eventTime > funnel.windowMs) break;
+          evidence.push(list[position]!.messageId);
+          position += 1;
+        }
+        if (evidence.length > best.stepsReached && best.stepsReached < funnel.steps.length) best = { startedAt: first.eventTime, stepsReached: evidence.length, evidence };
+      });
+      return best;
+    };
+    const names = ['product_viewed', 'product_added', 'checkout_started', 'order_completed', 'page_viewed'];
+    let seed = 7;
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    for (let trial = 0; trial < 300; trial += 1) {
+      let time = 0;
+      const list = events(Array.from({ length: Math.floor(random() * 40) }, () => [names[Math.floor(random() * names.length)]!, (time += Math.floor(random() * 60))]));
+      const funnel = { ...purchase, windowMs: 50 + Math.floor(random() * 400) };
+      expect(funnelProgress(funnel, list)).toEqual(reference(funnel, list));
+    }
+  });
 });
 
 const session = (flags: string[] = []): Session => ({
