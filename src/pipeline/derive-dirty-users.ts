@@ -1,9 +1,9 @@
 import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import type { AnalyticsStore } from '../stores/analytics-store.js';
+import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { deriveUsers, loadEventsOfUsers } from './derive-users.js';
+import { deriveUsers, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
 import type { createSessionize } from './sessionize.js';
 import { planIdentityChanges } from './stitch-identities.js';
 
@@ -14,8 +14,10 @@ export interface DeriveDeps {
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
   /** Dirty ids taken per round. */
   idsPerRound?: number;
-  /** Users derived and written per analytics write. */
-  usersPerWrite?: number;
+  /** Users read from the raw store and derived at a time. */
+  usersPerRead?: number;
+  /** Derived events gathered before an analytics write (fewer, larger inserts make fewer parts). */
+  eventsPerWrite?: number;
   onProgress?: (summary: DeriveSummary) => void;
 }
 
@@ -38,7 +40,8 @@ export interface DeriveSummary {
  */
 export function createDeriveDirtyUsers(deps: DeriveDeps) {
   const idsPerRound = deps.idsPerRound ?? 20_000;
-  const usersPerWrite = deps.usersPerWrite ?? 250;
+  const usersPerRead = deps.usersPerRead ?? 250;
+  const eventsPerWrite = deps.eventsPerWrite ?? 40_000;
 
   return async function deriveDirtyUsers(): Promise<DeriveSummary> {
     const summary: DeriveSummary = { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
@@ -52,26 +55,68 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
         deps.raw,
         corrections,
       );
-      const users = [...plan.affectedUsers].sort();
-      for (let start = 0; start < users.length; start += usersPerWrite) {
-        await deriveAndWrite(users.slice(start, start + usersPerWrite), plan.canonical, corrections, summary);
-        deps.onProgress?.(summary);
-      }
+      await deriveRound([...plan.affectedUsers].sort(), plan.canonical, corrections, summary);
       await deps.raw.saveCanonical([...plan.canonical].map(([id, canonicalId]) => ({ id, canonicalId })));
       await deps.raw.clearDirtyIds(dirty);
     }
   };
 
-  async function deriveAndWrite(users: string[], canonical: Map<string, string>, corrections: CorrectionPlan, summary: DeriveSummary): Promise<void> {
-    const eventsByUser = await loadEventsOfUsers(deps.raw, users, canonical);
-    const { derivation, profiles, removed } = deriveUsers(deps, users, eventsByUser, corrections);
-    const version = await deps.raw.nextVersion();
-    const written = await deps.analytics.replaceUsers(users, derivation, version);
-    await deps.raw.saveProfiles(profiles, removed);
-    summary.users += users.length;
+  /**
+   * Users are read and derived a few hundred at a time and written in groups of about
+   * `eventsPerWrite` events. At most one write is in flight: the engine stores one group on its
+   * own threads while this thread reads and derives the next, and memory holds two groups at most.
+   */
+  async function deriveRound(users: readonly string[], canonical: Map<string, string>, corrections: CorrectionPlan, summary: DeriveSummary): Promise<void> {
+    let inFlight: Promise<void> | null = null;
+    let group = emptyGroup();
+    const flush = async () => {
+      const ready = group;
+      group = emptyGroup();
+      const version = await deps.raw.nextVersion();
+      if (inFlight) await inFlight;
+      inFlight = write(ready, version, summary);
+      // Awaited before the next write or at the end; this only keeps a failure from being reported unhandled meanwhile.
+      inFlight.catch(() => {});
+    };
+    for (let start = 0; start < users.length; start += usersPerRead) {
+      const chunk = users.slice(start, start + usersPerRead);
+      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical);
+      const derived = deriveUsers(deps, chunk, eventsByUser, corrections);
+      appendTo(group, chunk, derived);
+      if (group.derivation.events.length >= eventsPerWrite) await flush();
+    }
+    if (group.users.length > 0) await flush();
+    if (inFlight) await inFlight;
+  }
+
+  async function write(group: PendingWrite, version: number, summary: DeriveSummary): Promise<void> {
+    const written = await deps.analytics.replaceUsers(group.users, group.derivation, version);
+    await deps.raw.saveProfiles(group.profiles, group.removed);
+    summary.users += group.users.length;
     summary.sessionsWritten += written.sessions.written;
     summary.sessionsDeleted += written.sessions.deleted;
     summary.eventsWritten += written.events.written;
     summary.eventsDeleted += written.events.deleted;
+    deps.onProgress?.(summary);
   }
+}
+
+interface PendingWrite extends UsersDerivation {
+  users: string[];
+}
+
+function emptyGroup(): PendingWrite {
+  return { users: [], derivation: { sessions: [], events: [], findings: [], funnelOutcomes: [] }, profiles: [], removed: [] };
+}
+
+/** Appended item by item: a bot's tens of thousands of events would overflow a spread's argument list. */
+function appendTo(group: PendingWrite, users: readonly string[], derived: UsersDerivation): void {
+  const into = group.derivation as { [K in keyof UserDerivation]: Array<UserDerivation[K][number]> };
+  for (const user of users) group.users.push(user);
+  for (const session of derived.derivation.sessions) into.sessions.push(session);
+  for (const event of derived.derivation.events) into.events.push(event);
+  for (const finding of derived.derivation.findings) into.findings.push(finding);
+  for (const outcome of derived.derivation.funnelOutcomes) into.funnelOutcomes.push(outcome);
+  for (const profile of derived.profiles) group.profiles.push(profile);
+  for (const user of derived.removed) group.removed.push(user);
 }
