@@ -67,7 +67,7 @@ export function profileRecord(profile: Profile): Record<string, unknown> {
 }
 
 /** A correction as people read it in explain, inspect and audit: who, when, what, why, and what reverted it. */
-export function correctionRecord(correction: Correction & { revertedBy: string | null }): {
+export interface CorrectionRecord {
   id: string;
   at: string;
   actor: string;
@@ -75,7 +75,9 @@ export function correctionRecord(correction: Correction & { revertedBy: string |
   reason: string;
   ticket: string | null;
   reverted_by: string | null;
-} {
+}
+
+export function correctionRecord(correction: Correction & { revertedBy: string | null }): CorrectionRecord {
   return {
     id: correction.id,
     at: formatIsoUtc(correction.createdAt),

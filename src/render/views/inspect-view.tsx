@@ -1,23 +1,13 @@
 import { Box, renderToString, Text } from 'ink';
+import type { CorrectionRecord } from '../records.js';
 import { fit, keyProperties } from '../tail-records.js';
 
 type Json = Record<string, unknown>;
 
 // What `journeyctl inspect` prints as JSON and draws on a terminal.
 
-/**
- * A correction applied to the user or session: who, when, why, and what reverted it
- * (`correctionsFor` in commands/inspect.ts, the same record explain prints).
- */
-export interface InspectCorrection {
-  id: string;
-  at: string;
-  actor: string;
-  description: string;
-  reason: string;
-  ticket: string | null;
-  reverted_by: string | null;
-}
+/** A correction applied to the user or session (`correctionsFor` in commands/inspect.ts, the record explain prints). */
+export type InspectCorrection = CorrectionRecord;
 
 /** One session of the timeline: the same shape `explain` prints as JSON. */
 export interface InspectSession {
