@@ -44,8 +44,15 @@ export function emptyIngestSummary(): IngestSummary {
 
 /** Batches read ahead of the ones being stored: enough to keep the worker busy, few enough to bound memory (~5 MB each). */
 const READ_AHEAD = 8;
-/** Whole batches already read are stored together, up to this many lines per transaction. */
+/** Whole batches already read are stored together, up to this many lines per write. */
 const MAX_LINES_PER_WRITE = 20_000;
+/**
+ * Where the raw store groups writes (see RawStore.beginWriteGroup), a group commits after this
+ * many lines or this long, or as soon as nothing more is ready to store, so a trickling source
+ * is durable (and acknowledged) as promptly as with one commit per batch.
+ */
+const LINES_PER_COMMIT = 200_000;
+const COMMIT_EVERY_MS = 2_000;
 
 interface InFlight {
   batch: LineBatch;
@@ -62,8 +69,9 @@ interface InFlight {
  * Reading and the per-line stages run ahead of storing (at most READ_AHEAD batches), so on a
  * bulk input the worker thread processes the next batches while this thread writes. Batches
  * are stored, acknowledged and counted strictly in source order, so the outcome is the same as
- * one batch at a time. Batches that are ready together are stored in one transaction: a batch
- * is never split across transactions, and none is acknowledged before its transaction commits.
+ * one batch at a time. Batches that are ready together are stored in one write, and where the
+ * raw store groups writes, consecutive writes share one commit while input keeps coming: a batch
+ * is never split across commits, and none is acknowledged before its commit.
  */
 export function createIngest(deps: IngestDeps) {
   return async function ingest(source: LineSource): Promise<IngestSummary> {
@@ -75,6 +83,22 @@ export function createIngest(deps: IngestDeps) {
       for (const key of Object.keys(derived) as Array<keyof DeriveSummary>) summary.derive[key] += derived[key];
       sinceDerive = 0;
       lastDerive = Date.now();
+    };
+
+    // Batches stored in the open write group, acknowledged when it commits. Only the ack is kept:
+    // holding the batches would hold their lines until the commit.
+    const grouped = deps.raw.beginWriteGroup !== undefined && deps.raw.commitWriteGroup !== undefined;
+    let groupOpen = false;
+    let groupOpenedAt = 0;
+    let groupLines = 0;
+    const unacked: Array<LineBatch['ack']> = [];
+    const commitGroup = async () => {
+      if (groupOpen) {
+        await deps.raw.commitWriteGroup!();
+        groupOpen = false;
+      }
+      groupLines = 0;
+      for (const ack of unacked.splice(0)) await ack();
     };
 
     // Producer: reads batches and hands them to the processor; consumer (below): stores them in order.
@@ -116,6 +140,8 @@ export function createIngest(deps: IngestDeps) {
         const next = queue[0];
         if (next === undefined) {
           if (readDone) break;
+          // Nothing ready: make what is stored durable before waiting (a trickle commits per batch).
+          await commitGroup();
           await new Promise<void>((resolve) => (wakeConsumer = resolve));
           continue;
         }
@@ -138,8 +164,15 @@ export function createIngest(deps: IngestDeps) {
         const rejected = group.length === 1 ? next.result.rejected : group.flatMap((entry) => entry.result!.rejected);
         for (const event of accepted) if (event.receivedAt - event.eventTime > deps.lateAfterMs) summary.late += 1;
         for (const line of rejected) summary.rejected[line.reason] = (summary.rejected[line.reason] ?? 0) + 1;
+        if (grouped && !groupOpen) {
+          await deps.raw.beginWriteGroup!();
+          groupOpen = true;
+          groupOpenedAt = Date.now();
+        }
         const written = await deps.raw.writeEncodedBatch(accepted, rejected);
-        for (const entry of group) await entry.batch.ack();
+        for (const entry of group) unacked.push(entry.batch.ack);
+        groupLines += lines;
+        if (!groupOpen || groupLines >= LINES_PER_COMMIT || Date.now() - groupOpenedAt >= COMMIT_EVERY_MS) await commitGroup();
         const batch = group[group.length - 1]!.batch;
         summary.read += lines;
         summary.accepted += written.inserted;
@@ -147,13 +180,19 @@ export function createIngest(deps: IngestDeps) {
         summary.duplicates += written.duplicates + written.replaced;
         summary.rejectedAlreadyStored += written.rejectedDuplicates;
         sinceDerive += written.inserted + written.replaced;
-        if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && Date.now() - lastDerive >= deps.deriveIntervalMs)) await derive();
+        if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && Date.now() - lastDerive >= deps.deriveIntervalMs)) {
+          await commitGroup();
+          await derive();
+        }
         deps.onProgress?.(summary, batch.bytesRead);
       }
+      await commitGroup();
     } catch (error) {
       // Stop reading ahead; a producer waiting on the source (an idle stdin) is abandoned, not awaited.
       stopped = true;
       signal('producer');
+      // The open group's batches were never acknowledged: a redelivery or a rerun stores them again.
+      if (groupOpen) await deps.raw.abandonWriteGroup?.().catch(() => {});
       throw error;
     }
     await producer;

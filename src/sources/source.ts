@@ -9,6 +9,7 @@ export interface LineBatch {
   arrivedAt: number;
   /** Input bytes consumed so far, for progress; undefined when unknown. */
   bytesRead?: number;
+  /** Called as a plain function, possibly after the batch object is gone: it must not use `this`. */
   ack(): Promise<void>;
 }
 

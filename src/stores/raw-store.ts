@@ -88,6 +88,16 @@ export interface RawStore {
   writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
   /** writeBatch for events already encoded: the same effect as writeBatch of the events they encode. */
   writeEncodedBatch(accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
+  /**
+   * Optional, for an engine whose cost is per commit. Between beginWriteGroup() and
+   * commitWriteGroup() every write of this store is one unit: visible to this process, durable
+   * only at the commit, and gone if the process dies first or abandonWriteGroup() is called. A
+   * caller acknowledges no batch of the group before the commit resolves, so each batch stays
+   * all-or-nothing. Without these methods every batch commits on its own.
+   */
+  beginWriteGroup?(): Promise<void>;
+  commitWriteGroup?(): Promise<void>;
+  abandonWriteGroup?(): Promise<void>;
 
   listDirtyIds(limit: number): Promise<DirtyId[]>;
   /** Marks ids so the next derive re-derives their users (a steward correction touched them). */

@@ -266,6 +266,23 @@ export class SqliteRawStore implements RawStore {
     return result;
   }
 
+  // A write group is one SQLite transaction: a commit rewrites every index page it touched, and
+  // message ids and identity keys arrive in random order, so at millions of stored events each
+  // 20k-event commit rewrote most of both indexes (measured on 3M events: 26.5 µs per insert
+  // in 20k-event transactions, 16.7 µs in 200k-event ones). Writes inside the group (batches,
+  // lease renewals) nest as savepoints.
+  async beginWriteGroup(): Promise<void> {
+    this.guard('begin a write group', () => this.db.exec('BEGIN IMMEDIATE'));
+  }
+
+  async commitWriteGroup(): Promise<void> {
+    this.guard('commit a write group', () => this.db.exec('COMMIT'));
+  }
+
+  async abandonWriteGroup(): Promise<void> {
+    if (this.db.inTransaction) this.guard('abandon a write group', () => this.db.exec('ROLLBACK'));
+  }
+
   async listDirtyIds(limit: number): Promise<DirtyId[]> {
     return this.guard('list dirty ids', () => this.statements.listDirty.all(limit) as DirtyId[]);
   }
