@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli.js';
+import { applyHeapPolicy } from '../dist/runtime/heap-policy.js';
+
+applyHeapPolicy();
 
 let interrupted = false;
 process.on('SIGINT', () => {

@@ -1,6 +1,9 @@
 // Runs one journeyctl command in its own process and reports its peak RSS, so the benchmark
 // measures the pipeline alone (not the generator or the parent's buffers).
 import { main } from '../cli.js';
+import { applyHeapPolicy } from '../runtime/heap-policy.js';
+
+applyHeapPolicy();
 
 const started = performance.now();
 const code = await main(process.argv.slice(0, 2).concat(process.argv.slice(2)), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
