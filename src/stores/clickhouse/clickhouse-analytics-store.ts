@@ -202,6 +202,12 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     const writes: unknown[][] = [];
     let written = 0;
     for (const row of rows) {
+      // Nothing stored for these users (a first run): every row is new, no key to compare.
+      if (stored.size === 0) {
+        writes.push(this.insertRow(spec, row, version, 0));
+        written += 1;
+        continue;
+      }
       const key = keyOf(row);
       const before = stored.get(key);
       storedRows.delete(key);
@@ -578,11 +584,15 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     return spec.columns.map(([name]) => (times.has(name) ? `toUnixTimestamp64Milli(${name}) AS ${name}${MS_SUFFIX}` : name)).join(', ');
   }
 
-  /** A row as the values of the spec's columns in order, then version and is_deleted (see insertCompact). */
+  /**
+   * A row as the values of the spec's columns in order, then version and is_deleted (see
+   * insertCompact). Times go as integer epoch milliseconds, which ClickHouse reads as DateTime64(3)
+   * ticks (documented for the type; formatting them as text was 4% of a derive).
+   */
   private insertRow(spec: TableSpec, row: Row, version: number, isDeleted: 0 | 1): unknown[] {
     const times = timeColumns(spec);
     const out: unknown[] = [];
-    for (const [name] of spec.columns) out.push(times.has(name) ? toClickHouseTime(Number(row[name])) : row[name]);
+    for (const [name] of spec.columns) out.push(times.has(name) ? Math.trunc(Number(row[name])) : row[name]);
     out.push(version, isDeleted);
     return out;
   }
