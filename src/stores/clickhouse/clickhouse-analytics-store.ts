@@ -139,6 +139,8 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     database: string,
     readonly engine: string,
     private readonly onClose: () => Promise<void> = async () => {},
+    /** Rows per page of a streamed range (see streamTable). */
+    private readonly streamPageRows = 50_000,
   ) {
     this.db = quoteIdentifier(database);
   }
@@ -569,10 +571,35 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     }
   }
 
+  /**
+   * A time range of a table in `order`, a page at a time: keyset pages (`order` is unique per
+   * row) rather than one query, because chdb's connection materialises a whole result before
+   * the first row. `export events` of a million events: one query peaked at 2.6 GiB RSS; pages
+   * of 100k rows at 1.0 GiB, 50k at ~0.85, 20k at 0.66 (and 20% slower).
+   */
   private async *streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string): AsyncIterable<T> {
-    const query = `SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL
-      WHERE ${timeColumn} >= fromUnixTimestamp64Milli({from:Int64}) AND ${timeColumn} < fromUnixTimestamp64Milli({to:Int64}) ORDER BY ${order}`;
-    for await (const row of this.select(query, rangeParams(range))) yield mapper.fromRow(row);
+    const orderColumns = order.split(',').map((column) => column.trim());
+    const times = timeColumns(spec);
+    // The last row's key as parameters: times as epoch ms (how they are read), the rest as text.
+    const afterKey = orderColumns
+      .map((column, index) => (times.has(column) ? `fromUnixTimestamp64Milli({k${index}:Int64})` : `{k${index}:String}`))
+      .join(', ');
+    let after: Row | null = null;
+    for (;;) {
+      const keyset: string = after === null ? '' : `AND (${order}) > (${afterKey})`;
+      const params: Record<string, unknown> = { ...rangeParams(range), limit: this.streamPageRows };
+      if (after !== null) orderColumns.forEach((column, index) => (params[`k${index}`] = after![column]));
+      const query = `SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL
+        WHERE ${timeColumn} >= fromUnixTimestamp64Milli({from:Int64}) AND ${timeColumn} < fromUnixTimestamp64Milli({to:Int64}) ${keyset}
+        ORDER BY ${order} LIMIT {limit:UInt32}`;
+      let rows = 0;
+      for await (const row of this.select(query, params)) {
+        rows += 1;
+        after = row;
+        yield mapper.fromRow(row);
+      }
+      if (rows < this.streamPageRows) return;
+    }
   }
 
   /**

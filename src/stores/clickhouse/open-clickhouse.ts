@@ -11,7 +11,7 @@ const EMBEDDED_DATABASE = 'journeyctl';
  * process, so the caller must hold the analytics lease first; close() waits for the engine to
  * let go (drainPending) so another directory can be opened afterwards.
  */
-export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>): Promise<ClickHouseAnalyticsStore> {
+export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number } = {}): Promise<ClickHouseAnalyticsStore> {
   let client;
   try {
     // chdb types its connection against @clickhouse/client-common, which the client now vendors;
@@ -25,10 +25,16 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
       cause: error,
     });
   }
-  const store = new ClickHouseAnalyticsStore(client, EMBEDDED_DATABASE, 'chdb', async () => {
-    await drainPending();
-    await onClose();
-  });
+  const store = new ClickHouseAnalyticsStore(
+    client,
+    EMBEDDED_DATABASE,
+    'chdb',
+    async () => {
+      await drainPending();
+      await onClose();
+    },
+    options.streamPageRows,
+  );
   await store.migrate();
   return store;
 }
