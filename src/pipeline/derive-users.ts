@@ -64,6 +64,27 @@ export function groupByOwner(events: Iterable<StoredEvent>, ownerOf: ReadonlyMap
   return byUser;
 }
 
+const ownerIndexes = new WeakMap<ReadonlyMap<string, string>, Map<string, string[]>>();
+
+/**
+ * `canonical` inverted, built once per map: a derive round loads its users a few hundred at a
+ * time against one map of every id the round looked at, so each load stays proportional to
+ * its own users rather than to the round. A map is not changed once it has been used to load.
+ */
+function idsByOwner(canonical: ReadonlyMap<string, string>): Map<string, string[]> {
+  let index = ownerIndexes.get(canonical);
+  if (index === undefined) {
+    index = new Map();
+    for (const [id, owner] of canonical) {
+      const ids = index.get(owner);
+      if (ids) ids.push(id);
+      else index.set(owner, [id]);
+    }
+    ownerIndexes.set(canonical, index);
+  }
+  return index;
+}
+
 /**
  * The stored events of these users under an identity mapping that may not be persisted yet:
  * persisted members, with `canonical` (a plan's new owners) taking precedence.
@@ -72,7 +93,8 @@ export async function loadEventsOfUsers(raw: RawStore, users: readonly string[],
   const persisted = await raw.membersOf(users);
   const ownerOf = new Map<string, string>();
   for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
-  for (const [id, owner] of canonical) ownerOf.set(id, owner);
+  const planned = idsByOwner(canonical);
+  for (const user of users) for (const id of planned.get(user) ?? []) ownerOf.set(id, user);
   const wanted = new Set(users);
   const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
   return groupByOwner(await raw.eventsByIdentity(identityKeys), ownerOf);
