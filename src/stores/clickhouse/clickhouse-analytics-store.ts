@@ -521,25 +521,22 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     // Checks only read: anything but a SELECT is refused before it reaches the engine (a readonly
     // setting would stick to chdb's one in-process session).
     if (!/^\s*(\(\s*)?(SELECT|WITH)\b/i.test(sql.replace(/^\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/)*/g, ''))) throw new UsageError('the query must be a SELECT (or WITH … SELECT)');
-    let resultSet;
-    try {
-      resultSet = await this.client.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });
-    } catch (error) {
-      throw this.queryFailure(error);
-    }
-    const rows: Array<Record<string, unknown>> = [];
-    let total = 0;
-    try {
-      for await (const batch of resultSet.stream<Row>()) {
-        for (const row of batch) {
-          total += 1;
-          if (rows.length < limit) rows.push(row.json());
-        }
+    // The engine counts and cuts: a check matching millions of rows must not bring them all
+    // here (chdb's connection holds a whole result in memory before the first row).
+    const body = sql.trim().replace(/;\s*$/, '');
+    const collect = async (query: string, extra: Record<string, unknown> = {}) => {
+      const rows: Array<Record<string, unknown>> = [];
+      try {
+        const resultSet = await this.client.query({ query, query_params: { ...params, ...extra }, format: 'JSONEachRow', clickhouse_settings: READ_SETTINGS });
+        for await (const batch of resultSet.stream<Row>()) for (const row of batch) rows.push(row.json());
+      } catch (error) {
+        throw this.queryFailure(error);
       }
-    } catch (error) {
-      throw this.queryFailure(error);
-    }
-    return { rows, total };
+      return rows;
+    };
+    const [counted] = await collect(`SELECT count() AS n FROM (${body})`);
+    const rows = limit > 0 ? await collect(`SELECT * FROM (${body}) LIMIT {__sample_rows:UInt32}`, { __sample_rows: limit }) : [];
+    return { rows, total: Number(counted?.n ?? 0) };
   }
 
   async storeCheckFailures(rows: readonly CheckFailureRow[]): Promise<void> {
