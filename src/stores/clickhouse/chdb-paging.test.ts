@@ -35,7 +35,7 @@ it('streams every row of a range exactly once, in order, across pages and ties',
       const sessionId = `${user}/s${index}`;
       sessions.push({ sessionId, userId: user, anonymousIds: [], startedAt, endedAt: startedAt, eventCount: 3, firstEvent: 'page_viewed', lastEvent: 'page_viewed', firstMessageId: `${sessionId}/m0`, appVersions: [], flags: [], labels: [] });
       for (let n = 0; n < 3; n += 1) {
-        events.push({ messageId: `${sessionId}/m${n}`, userId: user, anonymousId: null, sessionId, eventTime: startedAt, type: 'track', event: 'page_viewed', appVersion: null, timeSource: 'client', skewMs: 0, propertiesJson: '{}' });
+        events.push({ messageId: `${sessionId}/m${n}`, userId: user, anonymousId: null, sessionId, eventTime: startedAt, type: 'track', event: 'page_viewed', appVersion: null, timeSource: 'timestamp', skewMs: 0, propertiesJson: '{}' });
       }
       for (const name of ['label_a', 'label_b']) findings.push({ kind: 'label', name, ruleVersion: 1, userId: user, sessionId, startedAt, detail: '', evidence: [] });
       outcomes.push({ scope: 'session', subjectId: sessionId, userId: user, funnel: 'purchase', startedAt, stepsReached: 1, totalSteps: 4, converted: false, evidence: [] });
