@@ -14,8 +14,8 @@ export interface DeriveDeps {
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
   /** Dirty ids taken per round. */
   idsPerRound?: number;
-  /** Users read from the raw store and derived at a time. */
-  usersPerRead?: number;
+  /** Events to aim each read from the raw store at (the number of users read adapts to it). */
+  eventsPerRead?: number;
   /** Derived events gathered before an analytics write (fewer, larger inserts make fewer parts). */
   eventsPerWrite?: number;
   onProgress?: (summary: DeriveSummary) => void;
@@ -40,7 +40,7 @@ export interface DeriveSummary {
  */
 export function createDeriveDirtyUsers(deps: DeriveDeps) {
   const idsPerRound = deps.idsPerRound ?? 20_000;
-  const usersPerRead = deps.usersPerRead ?? 250;
+  const eventsPerRead = deps.eventsPerRead ?? 10_000;
   const eventsPerWrite = deps.eventsPerWrite ?? 40_000;
 
   return async function deriveDirtyUsers(): Promise<DeriveSummary> {
@@ -62,7 +62,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
   };
 
   /**
-   * Users are read and derived a few hundred at a time and written in groups of about
+   * Users are read and derived ~eventsPerRead events at a time and written in groups of about
    * `eventsPerWrite` events. At most one write is in flight: the engine stores one group on its
    * own threads while this thread reads and derives the next, and memory holds two groups at most.
    */
@@ -78,11 +78,18 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       // Awaited before the next write or at the end; this only keeps a failure from being reported unhandled meanwhile.
       inFlight.catch(() => {});
     };
-    for (let start = 0; start < users.length; start += usersPerRead) {
+    // How many users make a read of ~eventsPerRead events is learnt as the round goes: a user's
+    // history grows with the time the data spans, so a fixed count of users read at once let a
+    // 4M-event backlog hold four times the events of a 1M one in memory.
+    let usersPerRead = 100;
+    for (let start = 0; start < users.length; ) {
       const chunk = users.slice(start, start + usersPerRead);
+      start += chunk.length;
       const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical);
       const derived = deriveUsers(deps, chunk, eventsByUser, corrections);
       appendTo(group, chunk, derived);
+      const read = Math.max(1, derived.derivation.events.length);
+      usersPerRead = Math.min(2_000, Math.max(1, Math.round((chunk.length * eventsPerRead) / read)));
       if (group.derivation.events.length >= eventsPerWrite) await flush();
     }
     if (group.users.length > 0) await flush();
