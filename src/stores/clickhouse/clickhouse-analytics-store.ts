@@ -622,28 +622,21 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 
   /**
-   * Derived rows travel as JSONCompactEachRow (arrays, columns named once in the statement): a
-   * third of JSONEachRow's bytes, about three times cheaper to encode here and half as dear for
-   * the engine to parse, measured on the events table.
+   * Derived rows travel as JSONCompactEachRow (arrays, columns named once in the statement):
+   * ~60% of JSONEachRow's bytes, about three times cheaper to encode here and a third cheaper
+   * for the engine to parse, measured on the events table.
    */
   private async insertCompact(spec: TableSpec, table: string, values: unknown[][]): Promise<void> {
     const columns: [string, ...string[]] = ['version', 'is_deleted'];
     columns.unshift(...spec.columns.map(([name]) => name));
-    const BATCH = 50_000;
-    try {
-      for (let start = 0; start < values.length; start += BATCH) {
-        await this.client.insert({ table: `${this.db}.${table}`, values: values.slice(start, start + BATCH), format: 'JSONCompactEachRow', columns });
-      }
-    } catch (error) {
-      throw this.failure(`insert into ${table}`, error);
-    }
+    await this.insert(table, values, { format: 'JSONCompactEachRow', columns });
   }
 
-  private async insert(table: string, values: Row[]): Promise<void> {
+  private async insert(table: string, values: unknown[], how: { format: 'JSONEachRow' } | { format: 'JSONCompactEachRow'; columns: [string, ...string[]] } = { format: 'JSONEachRow' }): Promise<void> {
     const BATCH = 50_000;
     try {
       for (let start = 0; start < values.length; start += BATCH) {
-        await this.client.insert({ table: `${this.db}.${table}`, values: values.slice(start, start + BATCH), format: 'JSONEachRow' });
+        await this.client.insert({ table: `${this.db}.${table}`, values: values.slice(start, start + BATCH), ...how });
       }
     } catch (error) {
       throw this.failure(`insert into ${table}`, error);
