@@ -68,6 +68,24 @@ async function cli(args: string[]) {
   return result;
 }
 
+/** migrate, then `produceNext()` puts the next of `count` consecutive parts of the file onto the topic and returns how many lines are on it. */
+async function prepareInParts(s: Setup, count: number): Promise<{ produceNext(): Promise<number> }> {
+  await cli(['migrate', '--config', s.config, '--partitions', '3', '--output', 'ndjson']);
+  let part = 0;
+  return {
+    async produceNext() {
+      const from = Math.floor((lines.length * part) / count);
+      const to = Math.floor((lines.length * (part + 1)) / count);
+      const file = join(work, `${s.topic}-part-${part}.ndjson`);
+      writeFileSync(file, `${lines.slice(from, to).join('\n')}\n`);
+      part += 1;
+      const produced = await cli(['produce', '--config', s.config, '--input', file, '--output', 'json']);
+      expect(JSON.parse(produced.stdout)).toMatchObject({ messages: to - from });
+      return to;
+    },
+  };
+}
+
 /** migrate (topic with 3 partitions, indexes, tables), then the file onto the topic. */
 async function prepare(s: Setup): Promise<void> {
   await cli(['migrate', '--config', s.config, '--partitions', '3', '--output', 'ndjson']);
@@ -109,7 +127,7 @@ async function stopGracefully(consumer: Consumer): Promise<Record<string, unknow
   return JSON.parse(result.stdout) as Record<string, unknown>;
 }
 
-async function kill(consumer: Consumer): Promise<void> {
+async function killConsumer(consumer: Consumer): Promise<void> {
   consumer.child.kill('SIGKILL');
   await consumer.exit;
 }
@@ -229,24 +247,27 @@ describe.each(['kafka39', 'kafka4'] as const)('run --source kafka (%s) into Mong
 describe('crashes (Kafka 4)', () => {
   const seed = Number(process.env.JOURNEY_TEST_SEED ?? Date.now() % 100_000);
 
+  // The topic is produced in parts, the next part only after a kill: a consumer can drain a few
+  // thousand events in a second, so with the whole topic there up front a kill "mid-ingest" could
+  // land after the last commit. Each kill hits a consumer with events still to come, as in production.
   it(`a consumer SIGKILLed at random points during ingest and restarted ends with the clean result (seed ${seed})`, async () => {
     const random = seeded(seed);
     const s = setup(getServices().kafka4.brokers);
-    await prepare(s);
-    const total = lines.length;
-    let kills = 0;
+    const parts = await prepareInParts(s, 4);
     let committed = 0;
-    while (kills < 3) {
+    for (let kill = 0; kill < 3; kill += 1) {
+      const produced = await parts.produceNext();
       const consumer = startConsumer(s);
       // Some progress first (the run joined the group and stored batches), then a random extra moment.
-      committed = await waitCommitted(s, Math.min(committed + BATCH_SIZE, total - 1));
+      committed = await waitCommitted(s, Math.min(committed + BATCH_SIZE, produced));
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 600)));
-      await kill(consumer);
+      await killConsumer(consumer);
       const after = sum((await offsets(s)).committed);
-      expect(after).toBeLessThan(total); // killed mid-ingest, not after
+      expect(after).toBeGreaterThanOrEqual(committed); // a commit is never taken back
+      expect(after).toBeLessThan(lines.length);
       committed = after;
-      kills += 1;
     }
+    expect(await parts.produceNext()).toBe(lines.length);
     const last = startConsumer(s);
     await waitCommitted(s);
     await stopGracefully(last);
@@ -256,17 +277,21 @@ describe('crashes (Kafka 4)', () => {
   it(`two consumers in one group, each SIGKILLed once mid-ingest and restarted, end with the clean result (seed ${seed})`, async () => {
     const random = seeded(seed + 1);
     const s = setup(getServices().kafka4.brokers);
-    await prepare(s);
-    const total = lines.length;
+    const parts = await prepareInParts(s, 3);
+    let produced = await parts.produceNext();
     const consumers = [startConsumer(s), startConsumer(s)];
     let committed = await waitCommitted(s, BATCH_SIZE);
     for (const index of [0, 1]) {
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 600)));
-      await kill(consumers[index]!);
-      expect(sum((await offsets(s)).committed)).toBeLessThan(total);
+      await killConsumer(consumers[index]!);
+      const after = sum((await offsets(s)).committed);
+      expect(after).toBeGreaterThanOrEqual(committed);
+      expect(after).toBeLessThan(lines.length);
+      produced = await parts.produceNext();
       consumers[index] = startConsumer(s);
-      committed = await waitCommitted(s, Math.min(committed + BATCH_SIZE, total));
+      committed = await waitCommitted(s, Math.min(after + BATCH_SIZE, produced));
     }
+    expect(produced).toBe(lines.length);
     await waitCommitted(s);
     const summaries = await Promise.all(consumers.map((consumer) => stopGracefully(consumer)));
     // Between them, after the kills, the two read the topic's rest (at least once).
@@ -314,7 +339,7 @@ describe('a raw-store outage mid-ingest (Kafka 4, private FerretDB)', () => {
     expect(consumer.stderr()).toMatch(/the raw store \(mongodb\) is back after/);
     // Down again and the consumer dies while waiting: what is committed is stored, the rest is re-delivered.
     await ferret.stop();
-    await kill(consumer);
+    await killConsumer(consumer);
     await ferret.start();
     await expectStoredUpTo(s, (await offsets(s)).committed);
     const resumed = startConsumer(s);
