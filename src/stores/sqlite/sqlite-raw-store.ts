@@ -9,11 +9,14 @@ import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent,
 import type { Correction, EventFilter } from '../../domain/correction.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
+import { messageKey } from './message-key.js';
 import { type DirtyId, type EncodedEvent, encodeEvent, type LeaseHolder, type LeaseResult, type RawStore, type TimeRange, type WriteBatchResult } from '../raw-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS raw_events (
-  message_id TEXT NOT NULL UNIQUE,
+  message_id TEXT NOT NULL,
+  -- Dedup looks message ids up by this 53-bit hash (see messageKey), not by the text.
+  message_key INTEGER NOT NULL,
   identity_key TEXT NOT NULL,
   user_id TEXT,
   anonymous_id TEXT,
@@ -95,6 +98,15 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 `;
 
+/** After addMessageKeys: a store from before message keys has no column to index until then. */
+const MESSAGE_KEY_INDEX = `
+-- Not unique: two message ids may share a key; every lookup compares the message id itself.
+CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
+`;
+
+/** messageKey as an SQL function of this connection, for joins on message ids (never in the schema: other clients lack it). */
+const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
+
 /** SQLite's limit on bound parameters per statement is 32766; stay well below it. */
 const IN_CHUNK = 900;
 
@@ -129,14 +141,14 @@ export class SqliteRawStore implements RawStore {
   private constructor(db: Database.Database) {
     this.db = db;
     this.statements = {
-      insertEvent: db.prepare(`INSERT OR IGNORE INTO raw_events
-        (message_id, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      existingCopy: db.prepare('SELECT received_at, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_id = ?'),
+      insertEvent: db.prepare(`INSERT INTO raw_events
+        (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      existingCopy: db.prepare('SELECT received_at, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
       insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
       replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
         type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
-        properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_id=@messageId`),
+        properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_key=@messageKey AND message_id=@messageId`),
       insertRejected: db.prepare(`INSERT OR IGNORE INTO rejected (raw_hash, reason, detail, received_at, message_id, event, app_version, raw, ingested_at)
         VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
       upsertLink: db.prepare(`INSERT INTO identity_links (from_id, to_id, event_time, message_id) VALUES (?, ?, ?, ?)
@@ -171,7 +183,10 @@ export class SqliteRawStore implements RawStore {
       // Checkpoint the WAL every ~80 MB instead of every 4 MB: bulk ingest spent a third of its time copying pages back.
       const pageSize = db.pragma('page_size', { simple: true }) as number;
       db.pragma(`wal_autocheckpoint = ${Math.ceil((80 << 20) / pageSize)}`);
+      db.function(MESSAGE_KEY_FUNCTION, { deterministic: true }, (messageId: unknown) => (typeof messageId === 'string' ? messageKey(messageId) : null));
       db.exec(SCHEMA);
+      addMessageKeys(db);
+      db.exec(MESSAGE_KEY_INDEX);
       return new SqliteRawStore(db);
     } catch (error) {
       throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
@@ -203,45 +218,47 @@ export class SqliteRawStore implements RawStore {
         if (!known || time < known.time || (time === known.time && messageId < known.messageId)) links.set(from, { to, time, messageId });
       };
       for (const event of accepted) {
-        // Positional binding straight from the event: named parameters cost a property lookup per
-        // column per row, and an intermediate row object is garbage on the hot path.
-        const { changes } = s.insertEvent.run(
-          event.messageId,
-          event.identityKey,
-          event.userId,
-          event.anonymousId,
-          event.previousId,
-          event.type,
-          event.event,
-          event.eventTime,
-          event.timeSource,
-          event.skewMs,
-          event.receivedAt,
-          event.appVersion,
-          event.propertiesJson,
-          event.traitsJson,
-          event.raw,
-          event.rawHash,
-          ingestedAt,
-        );
-        if (changes === 1) {
+        const key = messageKey(event.messageId);
+        const existing = s.existingCopy.get(key, event.messageId) as
+          | { received_at: number; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
+          | undefined;
+        if (existing === undefined) {
+          // Positional binding straight from the event: named parameters cost a property lookup per
+          // column per row, and an intermediate row object is garbage on the hot path.
+          s.insertEvent.run(
+            event.messageId,
+            key,
+            event.identityKey,
+            event.userId,
+            event.anonymousId,
+            event.previousId,
+            event.type,
+            event.event,
+            event.eventTime,
+            event.timeSource,
+            event.skewMs,
+            event.receivedAt,
+            event.appVersion,
+            event.propertiesJson,
+            event.traitsJson,
+            event.raw,
+            event.rawHash,
+            ingestedAt,
+          );
           result.inserted += 1;
         } else {
-          const existing = s.existingCopy.get(event.messageId) as
-            | { received_at: number; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
-            | undefined;
-          const earlier = existing && (event.receivedAt < existing.received_at || (event.receivedAt === existing.received_at && event.rawHash < existing.raw_hash));
+          const earlier = event.receivedAt < existing.received_at || (event.receivedAt === existing.received_at && event.rawHash < existing.raw_hash);
           // Another distinct line of a stored message id (a retry): remembered so duplicate_storm can count copies.
           // A byte-identical line adds nothing, so re-ingesting the same input changes nothing.
-          if (existing && existing.raw_hash !== event.rawHash) {
+          if (existing.raw_hash !== event.rawHash) {
             const added = s.insertCopy.run(event.messageId, existing.raw_hash).changes + s.insertCopy.run(event.messageId, event.rawHash).changes;
             if (added > 0) for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
           }
-          if (!existing || !earlier) {
+          if (!earlier) {
             result.duplicates += 1;
             continue;
           }
-          s.replaceEvent.run(toRow(event, ingestedAt));
+          s.replaceEvent.run(toRow(event, key, ingestedAt));
           result.replaced += 1;
           for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
         }
@@ -448,7 +465,9 @@ export class SqliteRawStore implements RawStore {
   async identityKeysOfMessages(messageIds: readonly string[]): Promise<Map<string, string>> {
     const keys = new Map<string, string>();
     for (const chunk of chunks(messageIds)) {
-      const rows = this.db.prepare(`SELECT message_id, identity_key FROM raw_events WHERE message_id IN (${placeholders(chunk)})`).all(...chunk) as Array<{ message_id: string; identity_key: string }>;
+      const rows = this.db
+        .prepare(`SELECT message_id, identity_key FROM raw_events WHERE message_key IN (${placeholders(chunk)}) AND message_id IN (${placeholders(chunk)})`)
+        .all(...chunk.map(messageKey), ...chunk) as Array<{ message_id: string; identity_key: string }>;
       for (const row of rows) keys.set(row.message_id, row.identity_key);
     }
     return keys;
@@ -533,7 +552,7 @@ export class SqliteRawStore implements RawStore {
       // CROSS JOIN keeps raw_copies (small) outside: SQLite would otherwise walk every event of the range and probe it.
       const copies = this.db
         .prepare(`SELECT e.received_at - e.received_at % ? AS bucket, e.app_version, count(*) - count(DISTINCT c.message_id) AS extra
-                  FROM raw_copies c CROSS JOIN raw_events e ON e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
+                  FROM raw_copies c CROSS JOIN raw_events e ON e.message_key = ${MESSAGE_KEY_FUNCTION}(c.message_id) AND e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
         .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; extra: number }>;
       for (const r of copies) rowOf(r.bucket, r.app_version).extraCopies = r.extra;
       const rejected = this.db
@@ -613,9 +632,25 @@ export class SqliteRawStore implements RawStore {
   }
 }
 
-function toRow(event: EncodedEvent, ingestedAt: number) {
+/**
+ * A store created before message keys: adds the column and fills it, once, under the write lock
+ * (a second process opening meanwhile waits on the busy timeout, then finds it done). Such a
+ * store keeps its old unique index on the message id text as well; it is consistent with keys.
+ */
+function addMessageKeys(db: Database.Database): void {
+  const hasKeys = () => (db.prepare(`SELECT count(*) AS n FROM pragma_table_info('raw_events') WHERE name = 'message_key'`).get() as { n: number }).n > 0;
+  if (hasKeys()) return;
+  db.transaction(() => {
+    if (hasKeys()) return;
+    db.exec(`ALTER TABLE raw_events ADD COLUMN message_key INTEGER NOT NULL DEFAULT 0`);
+    db.exec(`UPDATE raw_events SET message_key = ${MESSAGE_KEY_FUNCTION}(message_id)`);
+  }).immediate();
+}
+
+function toRow(event: EncodedEvent, messageKey: number, ingestedAt: number) {
   return {
     messageId: event.messageId,
+    messageKey,
     identityKey: event.identityKey,
     userId: event.userId,
     anonymousId: event.anonymousId,
