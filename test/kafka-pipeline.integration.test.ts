@@ -42,7 +42,7 @@ interface Setup {
 }
 
 /** A fresh topic, group, Mongo database and ClickHouse database, in one config file. */
-function setup(brokers: string[], mongoUrl = getServices().mongo.url): Setup {
+function setup(brokers: string[], mongoUrl = getServices().mongo.url, clickhouseUrl = getServices().clickhouse.url): Setup {
   const name = `kp_${process.pid}_${randomBytes(3).toString('hex')}_${(names += 1)}`;
   const config = join(work, `${name}.yaml`);
   writeFileSync(
@@ -51,7 +51,7 @@ function setup(brokers: string[], mongoUrl = getServices().mongo.url): Setup {
 data_dir: ${join(work, name)}
 stores:
   raw: { engine: mongodb, url: "${mongoUrl}", database: ${name} }
-  analytics: { engine: clickhouse, url: "${getServices().clickhouse.url}", database: ${name} }
+  analytics: { engine: clickhouse, url: "${clickhouseUrl}", database: ${name} }
 kafka:
   brokers: [${brokers.map((b) => `"${b}"`).join(', ')}]
   topic: ${name}
@@ -349,8 +349,64 @@ describe('a raw-store outage mid-ingest (Kafka 4, private FerretDB)', () => {
   }, 420_000); // generous: four consumer starts and rebalances, slow on a loaded 2-core machine
 });
 
-/** Every message below a partition's committed offset is in the raw store (an accepted event or a rejected line). */
-async function expectStoredUpTo(s: Setup, committed: Map<number, number>): Promise<void> {
+describe('an analytics-store outage mid-ingest (Kafka 4, private ClickHouse)', () => {
+  let clickhouse: PrivateService;
+  beforeAll(async () => {
+    clickhouse = await launchPrivateService('clickhouse');
+  }, 60_000);
+  afterAll(async () => {
+    await clickhouse?.dispose();
+  });
+
+  it('waits to derive with consumption paused, resumes by itself, survives a kill while waiting, and loses nothing', async () => {
+    const s = setup(getServices().kafka4.brokers, undefined, clickhouse.address);
+    const parts = await prepareInParts(s, 3);
+    const waitingLine = /waiting for the analytics store \(clickhouse\): .*Kafka consumption paused/g;
+    const waitAnnounced = async (consumer: Consumer, times: number) => {
+      const deadline = Date.now() + 60_000;
+      while ((consumer.stderr().match(waitingLine) ?? []).length < times) {
+        expect(Date.now(), consumer.stderr()).toBeLessThan(deadline);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    await parts.produceNext();
+    const consumer = startConsumer(s);
+    await waitCommitted(s, lines.length / 3 - 1);
+    // Sessions cannot be written, but raw events still can: what is committed is stored, and the
+    // consumer stops fetching while it waits (its derive is part of the batch loop).
+    await clickhouse.stop();
+    await parts.produceNext();
+    await waitAnnounced(consumer, 1);
+    const duringOutage = (await offsets(s)).committed;
+    await expectStoredUpTo(s, duringOutage, Math.floor((lines.length * 2) / 3));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(sum((await offsets(s)).committed)).toBe(sum(duringOutage));
+    // Back: it resumes by itself.
+    await clickhouse.start();
+    await waitCommitted(s, Math.floor((lines.length * 2) / 3));
+    const backLine = /the analytics store \(clickhouse\) is back after/;
+    const deadline = Date.now() + 30_000;
+    while (!backLine.test(consumer.stderr())) {
+      expect(Date.now(), consumer.stderr()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    // Down again with more to derive, and the consumer dies while it waits: the users it stored but
+    // could not derive stay marked in the raw store, and the next consumer derives them.
+    await clickhouse.stop();
+    expect(await parts.produceNext()).toBe(lines.length);
+    await waitAnnounced(consumer, 2);
+    await killConsumer(consumer);
+    await clickhouse.start();
+    await expectStoredUpTo(s, (await offsets(s)).committed);
+    const resumed = startConsumer(s);
+    await waitCommitted(s);
+    await stopGracefully(resumed);
+    expectSameAsEmbedded(await snapshotServers(s));
+  }, 420_000);
+});
+
+/** Every message below a partition's committed offset is in the raw store (an accepted event or a rejected line); `onTopic`: messages produced so far. */
+async function expectStoredUpTo(s: Setup, committed: Map<number, number>, onTopic = lines.length): Promise<void> {
   const wanted = sum(committed);
   const below: string[] = [];
   const kafka = new Kafka({ clientId: 'kafka-pipeline-test', brokers: s.brokers, logLevel: logLevel.NOTHING });
@@ -366,7 +422,7 @@ async function expectStoredUpTo(s: Setup, committed: Map<number, number>): Promi
         eachMessage: async ({ partition, message }) => {
           seen += 1;
           if (Number(message.offset) < (committed.get(partition) ?? 0)) below.push(message.value!.toString('utf8'));
-          if (seen === lines.length) {
+          if (seen === onTopic) {
             clearTimeout(timer);
             resolve();
           }
