@@ -47,14 +47,23 @@ it('upgrades a store written before message keys: its events are still found as 
   db.exec(`CREATE TABLE raw_events (message_id TEXT NOT NULL UNIQUE, identity_key TEXT NOT NULL, user_id TEXT, anonymous_id TEXT, previous_id TEXT,
              type TEXT NOT NULL, event TEXT NOT NULL, event_time INTEGER NOT NULL, time_source TEXT NOT NULL, skew_ms INTEGER NOT NULL,
              received_at INTEGER NOT NULL, app_version TEXT, properties TEXT NOT NULL, traits TEXT NOT NULL, raw TEXT NOT NULL, raw_hash TEXT NOT NULL, ingested_at INTEGER NOT NULL)`);
-  db.prepare(`INSERT INTO raw_events VALUES ('old-1', 'anon-1', NULL, 'anon-1', NULL, 'track', 'x', 1000, 'client', 0, 1500, NULL, '{}', '{}', '{}', 'hash', 1)`).run();
+  // More rows than one fill step (20k), so the key column is filled in several commits.
+  const insert = db.prepare(`INSERT INTO raw_events VALUES (?, 'anon-1', NULL, 'anon-1', NULL, 'track', 'x', 1000, 'client', 0, 1500, NULL, '{}', '{}', '{}', 'hash', 1)`);
+  db.transaction(() => {
+    for (let i = 1; i <= 45_000; i += 1) insert.run(`old-${i}`);
+  })();
   db.close();
   const store = SqliteRawStore.open(path);
-  expect(await store.writeBatch([accepted({ messageId: 'old-1' }), accepted({ messageId: 'new-1' })], [])).toMatchObject({ inserted: 1, duplicates: 1 });
-  expect(Object.fromEntries(await store.identityKeysOfMessages(['old-1', 'new-1']))).toEqual({ 'old-1': 'anon-1', 'new-1': 'anon-1' });
+  const batch = [accepted({ messageId: 'old-1' }), accepted({ messageId: 'old-45000' }), accepted({ messageId: 'new-1' })];
+  expect(await store.writeBatch(batch, [])).toMatchObject({ inserted: 1, duplicates: 2 });
+  expect(Object.fromEntries(await store.identityKeysOfMessages(['old-1', 'old-45000', 'new-1']))).toEqual({ 'old-1': 'anon-1', 'old-45000': 'anon-1', 'new-1': 'anon-1' });
   await store.close();
+  const check = new Database(path);
+  expect(check.prepare('SELECT count(*) AS n FROM raw_events WHERE message_key < 0').get()).toEqual({ n: 0 });
+  expect(check.prepare(`SELECT count(*) AS n FROM meta WHERE key LIKE 'raw_events.message_key%'`).get()).toEqual({ n: 0 });
+  check.close();
   // Opening again finds the column there and changes nothing.
   const again = SqliteRawStore.open(path);
-  expect((await again.counts()).events).toBe(2);
+  expect((await again.counts()).events).toBe(45_001);
   await again.close();
 });

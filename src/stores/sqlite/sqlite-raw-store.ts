@@ -632,19 +632,47 @@ export class SqliteRawStore implements RawStore {
   }
 }
 
+/** meta key: while a store from before message keys is being filled, the rowid filled through. */
+const MESSAGE_KEY_FILL = 'raw_events.message_key_filled_through';
+const MESSAGE_KEY_FILL_ROWS = 20_000;
+
 /**
- * A store created before message keys: adds the column and fills it, once, under the write lock
- * (a second process opening meanwhile waits on the busy timeout, then finds it done). Such a
- * store keeps its old unique index on the message id text as well; it is consistent with keys.
+ * A store created before message keys: adds the column, then fills it in rowid ranges, each its
+ * own commit (one UPDATE of a whole 4M-event store held every changed page in memory: 3.5 GB).
+ * Progress is in meta, so a process killed part-way, or a second one opening meanwhile, carries
+ * on where it stands; open() returns only once every row has its key. Such a store keeps its old
+ * unique index on the message id text as well, which agrees with the keys.
  */
 function addMessageKeys(db: Database.Database): void {
-  const hasKeys = () => (db.prepare(`SELECT count(*) AS n FROM pragma_table_info('raw_events') WHERE name = 'message_key'`).get() as { n: number }).n > 0;
-  if (hasKeys()) return;
-  db.transaction(() => {
-    if (hasKeys()) return;
-    db.exec(`ALTER TABLE raw_events ADD COLUMN message_key INTEGER NOT NULL DEFAULT 0`);
-    db.exec(`UPDATE raw_events SET message_key = ${MESSAGE_KEY_FUNCTION}(message_id)`);
-  }).immediate();
+  const hasColumn = () => (db.prepare(`SELECT count(*) AS n FROM pragma_table_info('raw_events') WHERE name = 'message_key'`).get() as { n: number }).n > 0;
+  const progress = () => (db.prepare('SELECT value FROM meta WHERE key = ?').get(MESSAGE_KEY_FILL) as { value: string } | undefined)?.value;
+  if (!hasColumn()) {
+    db.transaction(() => {
+      if (hasColumn()) return;
+      db.exec('ALTER TABLE raw_events ADD COLUMN message_key INTEGER NOT NULL DEFAULT -1');
+      db.prepare(`INSERT INTO meta (key, value) VALUES (?, '0')`).run(MESSAGE_KEY_FILL);
+    }).immediate();
+  }
+  if (progress() === undefined) return;
+  const fill = db.prepare(`UPDATE raw_events SET message_key = ${MESSAGE_KEY_FUNCTION}(message_id) WHERE rowid > ? AND rowid <= ?`);
+  const last = (db.prepare('SELECT coalesce(max(rowid), 0) AS last FROM raw_events').get() as { last: number }).last;
+  for (;;) {
+    const done = db
+      .transaction(() => {
+        const through = progress();
+        if (through === undefined) return true;
+        const from = Number(through);
+        if (from >= last) {
+          db.prepare('DELETE FROM meta WHERE key = ?').run(MESSAGE_KEY_FILL);
+          return true;
+        }
+        fill.run(from, from + MESSAGE_KEY_FILL_ROWS);
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(from + MESSAGE_KEY_FILL_ROWS), MESSAGE_KEY_FILL);
+        return false;
+      })
+      .immediate();
+    if (done) return;
+  }
 }
 
 function toRow(event: EncodedEvent, messageKey: number, ingestedAt: number) {
