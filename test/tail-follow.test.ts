@@ -80,6 +80,9 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     rejected.child.kill('SIGINT');
     expect(await events.exit).toBe(130);
     expect(await rejected.exit).toBe(130);
+    // Stopped by Ctrl-C, each says how much it showed.
+    expect(events.stderr()).toContain('tail stopped (SIGINT) after 3 records shown');
+    expect(rejected.stderr()).toContain('tail stopped (SIGINT) after 1 record shown');
   });
 
   it('ends by itself after --limit records, and a following tail with --until stops once the time has passed', async () => {

@@ -1,7 +1,7 @@
 import { type Command, Option } from 'commander';
 import { resolve } from 'node:path';
 import type { RejectedLine } from '../domain/event.js';
-import { InfrastructureError, UsageError } from '../errors.js';
+import { InfrastructureError, InterruptedError, UsageError } from '../errors.js';
 import { createRedactor, type Redactor } from '../render/redact.js';
 import { write } from '../render/output.js';
 import { formatTailLine, kafkaTailRecord, rawEventTailRecord, rejectedTailRecord, TAIL_HEADER, tailColumns, type TailRecord, tailRowCells } from '../render/tail-records.js';
@@ -114,13 +114,24 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
       { dropped, shown: status.shown },
     );
   };
+  // Ctrl-C (or SIGTERM) ends a follow the way --limit does: the read in hand finishes, the view
+  // closes with its final count and dropped messages are reported. A second signal quits at once.
+  let stoppedBy: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy !== null) process.exit(130);
+    stoppedBy = signal;
+  };
+  if (options.follow) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
   try {
     sink = openSink(context, output, options.color, status);
     if (feed.note !== undefined) {
       if (sink.live) status.note = feed.note;
       else context.log(`tail: ${feed.note}`);
     }
-    for (;;) {
+    while (stoppedBy === null) {
       const { records, caughtUp, finished } = await feed.read();
       const room = limit === null ? records.length : limit - status.shown;
       const taken = records.length > room ? records.slice(0, room) : records;
@@ -136,10 +147,14 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
     status.done = true;
     status.dropped = feed.dropped();
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await feed.close().catch(() => {});
     if (sink) await sink.close(status);
   }
   reportDrops(true);
+  // Exit 130 as for any interrupted command, with the count that would otherwise be lost.
+  if (stoppedBy !== null) throw new InterruptedError(`tail stopped (${stoppedBy as NodeJS.Signals}) after ${status.shown} record${status.shown === 1 ? '' : 's'} shown`);
   return { shown: status.shown, dropped: status.dropped };
 }
 
