@@ -312,18 +312,13 @@ describe('a raw-store outage mid-ingest (Kafka 4, private FerretDB)', () => {
   it('waits, commits nothing past what is stored, and loses nothing', async () => {
     // A store that is down is given up on after 3 s (the driver's default is 10 s) so the test is quicker.
     const s = setup(getServices().kafka4.brokers, `${ferret.address}?serverSelectionTimeoutMS=3000`);
-    const half = Math.floor(lines.length / 2);
-    const first = join(work, `${s.topic}-first.ndjson`);
-    const second = join(work, `${s.topic}-second.ndjson`);
-    writeFileSync(first, `${lines.slice(0, half).join('\n')}\n`);
-    writeFileSync(second, `${lines.slice(half).join('\n')}\n`);
-    await cli(['migrate', '--config', s.config, '--partitions', '3', '--output', 'ndjson']);
-    await cli(['produce', '--config', s.config, '--input', first, '--output', 'json']);
+    const parts = await prepareInParts(s, 2);
+    const half = await parts.produceNext();
     const consumer = startConsumer(s);
     expect(await waitCommitted(s)).toBe(half);
     // The raw store goes down, and the second half arrives meanwhile: the consumer has work it cannot store.
     await ferret.stop();
-    await cli(['produce', '--config', s.config, '--input', second, '--output', 'json']);
+    await parts.produceNext();
     // (Once the driver gives up reaching the server, the wait is announced.)
     const announced = Date.now() + 30_000;
     while (!/waiting for the raw store \(mongodb\): .*Kafka consumption paused/.test(consumer.stderr())) {
