@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
@@ -91,6 +92,12 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       const read = Math.max(1, derived.derivation.events.length);
       usersPerRead = Math.min(2_000, Math.max(1, Math.round((chunk.length * eventsPerRead) / read)));
       if (group.derivation.events.length >= eventsPerWrite) await flush();
+      // Let the write in flight take its next step. Reading and deriving are synchronous, so
+      // this loop would otherwise only give way at the next flush: each engine call of a write
+      // (a lookup, then one insert per table) finishes on the engine's thread but continues on
+      // this one, so all but the first waited for the next flush. Measured on a 1M-event
+      // derive: 9.8 s of 19.7 s spent waiting for writes, 1.6 s of 16.1 s with this.
+      if (inFlight) await yieldToEventLoop();
     }
     if (group.users.length > 0) await flush();
     if (inFlight) await inFlight;
