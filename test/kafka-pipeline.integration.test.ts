@@ -80,17 +80,15 @@ async function prepareInParts(s: Setup, count: number): Promise<{ produceNext():
       writeFileSync(file, `${lines.slice(from, to).join('\n')}\n`);
       part += 1;
       const produced = await cli(['produce', '--config', s.config, '--input', file, '--output', 'json']);
-      expect(JSON.parse(produced.stdout)).toMatchObject({ messages: to - from });
+      expect(JSON.parse(produced.stdout)).toMatchObject({ topic: s.topic, messages: to - from });
       return to;
     },
   };
 }
 
-/** migrate (topic with 3 partitions, indexes, tables), then the file onto the topic. */
+/** migrate (topic with 3 partitions, indexes, tables), then the whole file onto the topic. */
 async function prepare(s: Setup): Promise<void> {
-  await cli(['migrate', '--config', s.config, '--partitions', '3', '--output', 'ndjson']);
-  const produced = await cli(['produce', '--config', s.config, '--input', input, '--output', 'json']);
-  expect(JSON.parse(produced.stdout)).toMatchObject({ topic: s.topic, messages: lines.length });
+  await (await prepareInParts(s, 1)).produceNext();
 }
 
 interface Consumer {
@@ -125,6 +123,15 @@ async function stopGracefully(consumer: Consumer): Promise<Record<string, unknow
   const result = await consumer.exit;
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as Record<string, unknown>;
+}
+
+/** Waits until the consumer's stderr has `times` matches of `pattern` (a global regex). */
+async function waitForLog(consumer: Consumer, pattern: RegExp, times: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((consumer.stderr().match(pattern) ?? []).length < times) {
+    expect(Date.now(), consumer.stderr()).toBeLessThan(deadline);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 async function killConsumer(consumer: Consumer): Promise<void> {
@@ -357,39 +364,27 @@ describe('an analytics-store outage mid-ingest (Kafka 4, private ClickHouse)', (
     const s = setup(getServices().kafka4.brokers, undefined, clickhouse.address);
     const parts = await prepareInParts(s, 3);
     const waitingLine = /waiting for the analytics store \(clickhouse\): .*Kafka consumption paused/g;
-    const waitAnnounced = async (consumer: Consumer, times: number) => {
-      const deadline = Date.now() + 60_000;
-      while ((consumer.stderr().match(waitingLine) ?? []).length < times) {
-        expect(Date.now(), consumer.stderr()).toBeLessThan(deadline);
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    };
-    await parts.produceNext();
+    const firstPart = await parts.produceNext();
     const consumer = startConsumer(s);
-    await waitCommitted(s, lines.length / 3 - 1);
+    await waitCommitted(s, firstPart);
     // Sessions cannot be written, but raw events still can: what is committed is stored, and the
     // consumer stops fetching while it waits (its derive is part of the batch loop).
     await clickhouse.stop();
-    await parts.produceNext();
-    await waitAnnounced(consumer, 1);
+    const twoParts = await parts.produceNext();
+    await waitForLog(consumer, waitingLine, 1);
     const duringOutage = (await offsets(s)).committed;
-    await expectStoredUpTo(s, duringOutage, Math.floor((lines.length * 2) / 3));
+    await expectStoredUpTo(s, duringOutage, twoParts);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(sum((await offsets(s)).committed)).toBe(sum(duringOutage));
     // Back: it resumes by itself.
     await clickhouse.start();
-    await waitCommitted(s, Math.floor((lines.length * 2) / 3));
-    const backLine = /the analytics store \(clickhouse\) is back after/;
-    const deadline = Date.now() + 30_000;
-    while (!backLine.test(consumer.stderr())) {
-      expect(Date.now(), consumer.stderr()).toBeLessThan(deadline);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitCommitted(s, twoParts);
+    await waitForLog(consumer, /the analytics store \(clickhouse\) is back after/g, 1);
     // Down again with more to derive, and the consumer dies while it waits: the users it stored but
     // could not derive stay marked in the raw store, and the next consumer derives them.
     await clickhouse.stop();
     expect(await parts.produceNext()).toBe(lines.length);
-    await waitAnnounced(consumer, 2);
+    await waitForLog(consumer, waitingLine, 2);
     await killConsumer(consumer);
     await clickhouse.start();
     await expectStoredUpTo(s, (await offsets(s)).committed);
