@@ -211,6 +211,21 @@ describe('refusals change nothing and exit 2', () => {
     expect((await cli(data, ['fix', 'list'])).stdout).toBe('');
   });
 
+  it('unmerge-users names the links when two ids are one person only through a third', async () => {
+    const data = await freshData();
+    expect((await cli(data, ['fix', 'merge-users', 'carol-phone', 'carol', '--reason', 'r', '--yes'])).code).toBe(0);
+    const joined = await snapshot(data);
+    const refused = await cli(data, ['fix', 'unmerge-users', 'carol-laptop', 'carol-phone', '--reason', 'r', '--yes']);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('carol-laptop and carol-phone are not linked to each other but are one person through carol-laptop → carol, carol-phone → carol');
+    expect(refused.stderr).toContain('journeyctl fix unmerge-users carol-laptop carol');
+    expect(await snapshot(data)).toEqual(joined);
+    expect(parseNdjson((await cli(data, ['fix', 'list'])).stdout).map((c) => c.id)).toEqual(['c1']);
+    // The link the merge forced is direct: unmerging it is taken, and carol-phone is its own person again.
+    expect((await cli(data, ['fix', 'unmerge-users', 'carol-phone', 'carol', '--reason', 'r', '--yes'])).code).toBe(0);
+    expect((await sessionsOf(data, 'carol-phone')).map((s) => s.event_count)).toEqual([1]);
+  });
+
   it('refuses to revert twice or to revert a revert', async () => {
     const data = await freshData();
     expect((await cli(data, ['fix', 'rename-event', 'button_clicked', 'tap', '--reason', 'r', '--yes'])).code).toBe(0);

@@ -1,12 +1,14 @@
 import { userInfo } from 'node:os';
 import Table from 'cli-table3';
 import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
-import { type Correction, type CorrectionChange, describeChange, type EventFilter, type SessionRef } from '../domain/correction.js';
+import { compileCorrections } from '../corrections/apply-corrections.js';
+import { type Correction, type CorrectionChange, describeChange, effectiveCorrections, type EventFilter, type SessionRef } from '../domain/correction.js';
 import { ActionFailedError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
+import { identityChain } from '../pipeline/stitch-identities.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { openRawStore, openStores, serialiseDerivation, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
@@ -111,6 +113,13 @@ export function eventFilter(options: FilterOptions, { required }: { required: bo
   return filter;
 }
 
+/** The links of an identity chain up to (and into) `id`. */
+function linksUpTo(chain: readonly string[], id: string): Array<[string, string]> {
+  const links: Array<[string, string]> = [];
+  for (let i = 0; chain[i] !== id; i += 1) links.push([chain[i]!, chain[i + 1]!]);
+  return links;
+}
+
 export const changeBuilders = {
   mergeUsers: (from: string, into: string): BuildChange => async (stores) => {
     if (from === into) throw new UsageError(`cannot merge user ${from} with itself`);
@@ -118,8 +127,21 @@ export const changeBuilders = {
     if ((owners.get(from) ?? from) === (owners.get(into) ?? into)) throw new UsageError(`${from} and ${into} are already the same person (${owners.get(into) ?? into})`);
     return { kind: 'merge_users', from, into };
   },
-  unmergeUsers: (a: string, b: string): BuildChange => async () => {
+  unmergeUsers: (a: string, b: string): BuildChange => async (stores, existing) => {
     if (a === b) throw new UsageError(`cannot unmerge user ${a} from itself`);
+    // The correction refuses the link between a and b. Joined through other ids, they would stay
+    // one person, and which of those links is wrong is the steward's call: name them instead.
+    const corrections = compileCorrections(effectiveCorrections(existing));
+    const fromA = await identityChain(a, stores.raw, corrections);
+    const fromB = await identityChain(b, stores.raw, corrections);
+    const directlyLinked = fromA[1] === b || fromB[1] === a;
+    const meeting = fromA.find((id) => fromB.includes(id));
+    if (!directlyLinked && meeting !== undefined) {
+      const links = [...linksUpTo(fromA, meeting), ...linksUpTo(fromB, meeting)];
+      throw new UsageError(`${a} and ${b} are not linked to each other but are one person through ${links.map(([from, to]) => `${from} → ${to}`).join(', ')}`, {
+        hint: `unmerge the wrong link instead, e.g. \`journeyctl fix unmerge-users ${links[0]![0]} ${links[0]![1]}\``,
+      });
+    }
     return { kind: 'unmerge_users', a, b };
   },
   splitSession: (sessionId: string, at: string): BuildChange => async (stores) => {

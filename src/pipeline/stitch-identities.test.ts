@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { planIdentityChanges, resolveCanonical, type IdentityGraph } from './stitch-identities.js';
+import { compileCorrections } from '../corrections/apply-corrections.js';
+import { identityChain, planIdentityChanges, resolveCanonical, type IdentityGraph } from './stitch-identities.js';
 
 describe('resolveCanonical', () => {
   it('follows links to the id that has none', () => {
@@ -50,5 +51,16 @@ describe('planIdentityChanges', () => {
     expect(plan.canonical.get('anon-1')).toBe('u-new');
     expect(plan.canonical.get('u-old')).toBe('u-new');
     expect([...plan.affectedUsers].sort()).toEqual(['u-new', 'u-old']);
+  });
+});
+
+describe('identityChain', () => {
+  it('lists the ids a winning link leads through, with steward overrides, and stops at a cycle', async () => {
+    const links = graph({ 'anon-1': 'u-old', 'u-old': 'u-new', a: 'b', b: 'a' }, {});
+    expect(await identityChain('anon-1', links)).toEqual(['anon-1', 'u-old', 'u-new']);
+    expect(await identityChain('stranger', links)).toEqual(['stranger']);
+    expect(await identityChain('a', links)).toEqual(['a', 'b']);
+    const unmerged = compileCorrections([{ id: 'c1', change: { kind: 'unmerge_users', a: 'u-new', b: 'u-old' }, actor: 'x', reason: 'r', ticket: null, createdAt: 0 }]);
+    expect(await identityChain('anon-1', links, unmerged)).toEqual(['anon-1', 'u-old']);
   });
 });

@@ -25,6 +25,21 @@ export function resolveCanonical(id: string, links: ReadonlyMap<string, string>)
   return current;
 }
 
+/**
+ * The ids an id's winning links lead through, after steward overrides: `[id, …, person]`. A
+ * cycle stops before it repeats an id. Lets a steward see which link joins two ids.
+ */
+export async function identityChain(id: string, graph: Pick<IdentityGraph, 'linkTargets'>, corrections: CorrectionPlan = NO_CORRECTIONS): Promise<string[]> {
+  const chain = [id];
+  for (let step = 0; step < MAX_CHAIN; step += 1) {
+    const last = chain[chain.length - 1]!;
+    const next = correctLinks(corrections, await graph.linkTargets([last])).get(last);
+    if (next === undefined || chain.includes(next)) break;
+    chain.push(next);
+  }
+  return chain;
+}
+
 export interface IdentityPlan {
   /** New canonical user of every id looked at (changed or not). */
   canonical: Map<string, string>;
