@@ -1,6 +1,7 @@
 // `npm run bench`: speed and memory figures, printed, never asserted in unit tests.
 //   npm run bench                 1M events end to end, the SQL baseline, and a 4M run for the streaming check
-//   npm run bench -- --events N   another size; --no-4m skips the streaming check, --no-reprocess the reprocess figure
+//   npm run bench -- --events N   another size; --no-4m skips the streaming check, --no-reprocess the reprocess figure,
+//                                 --no-floors the storage floors (storage-floor.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { generateEvents, usersForEvents } from '../generator/generate.js';
 import { benchReprocess, formatReprocessBench } from './reprocess-bench.js';
 import { formatCheckBench, runCheckBench } from './check-bench.js';
+import { runStorageFloors } from './storage-floor.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -88,6 +90,7 @@ try {
   console.log(`SQL-only sessionization in chdb: ${(sql.elapsedMs / 1000).toFixed(1)} s, ${sqlRate.toLocaleString('en-US')} events/s (${sql.sessions.toLocaleString('en-US')} sessions)`);
   console.log(`ratio ours/SQL-baseline (throughput): ${(oursRate / sqlRate).toFixed(2)}   target ≥ 0.25`);
   console.log(`end-to-end target ≥ 100,000 events/s: ${oursRate >= 100_000 ? 'met' : 'NOT met'}; peak RSS target ≤ 1 GiB: ${ours.maxRssBytes <= 1 << 30 ? 'met' : 'NOT met'}`);
+  if (!flag('--no-floors')) runStorageFloors(file, { events: generated.lines, elapsedMs: ours.elapsedMs });
   if (!flag('--no-reprocess')) console.log(formatReprocessBench(await benchReprocess(Math.min(events, 250_000))));
 
   if (!flag('--no-4m')) {
