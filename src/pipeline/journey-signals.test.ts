@@ -48,4 +48,35 @@ describe('journey signals refresher', () => {
     expect(forced.bursts).toMatchObject([{ windowEnd: T0 + 40 * MIN, rejected: 30 }]);
     await raw.close();
   });
+
+  it('waits ten times as long as the last detection took when that is longer than the interval', async () => {
+    const store = SqliteRawStore.open(join(mkdtempSync(join(tmpdir(), 'jc-signals-')), 'raw.sqlite'));
+    let clock = 0;
+    let detections = 0;
+    // A store whose detection takes 20 s of the (injected) clock, as a very large one would.
+    const slow = Object.assign(Object.create(store) as SqliteRawStore, {
+      receivedCounts: async (...args: Parameters<SqliteRawStore['receivedCounts']>) => {
+        detections += 1;
+        clock += 20_000;
+        return store.receivedCounts(...args);
+      },
+    });
+    const refresher = createSignalsRefresher(slow, DEFAULT_FLAG_SETTINGS, { burstIntervalMs: 60_000, now: () => clock });
+    const arrive = async (i: number) => store.writeBatch([], [bad(i, T0 + i * MIN)]);
+    await arrive(0);
+    await refresher.refresh();
+    expect(detections).toBe(1);
+    for (const [i, at, expected] of [[1, 80_000, 1], [2, 219_000, 1], [3, 220_000, 2]] as const) {
+      await arrive(i);
+      clock = at;
+      await refresher.refresh();
+      expect(detections, `refresh at ${at} ms`).toBe(expected);
+    }
+    await refresher.refresh({ force: true });
+    expect(detections).toBe(2);
+    await arrive(4);
+    await refresher.refresh({ force: true });
+    expect(detections).toBe(3);
+    await store.close();
+  });
 });

@@ -35,7 +35,10 @@ export interface SignalsRefresher {
 export interface SignalsRefresherOptions {
   /**
    * Bursts are detected again at most this often while data keeps arriving (a stream derives
-   * every few seconds; detection reads every stored event), unless `force`. Default 60 s.
+   * every few seconds; detection reads every stored event), unless `force`. Default 60 s. On a
+   * store large enough that one detection takes more than a tenth of that, the wait grows to
+   * ten times the last detection's duration, so a long-running stream never spends more than
+   * ~10% of its time on it (4M stored events: ~4 s a detection, so one every ~40-60 s).
    */
   burstIntervalMs?: number;
   now?: () => number;
@@ -43,9 +46,9 @@ export interface SignalsRefresherOptions {
 
 /**
  * The store-wide inputs of the duplicate_storm and release_burst flags. Copies are read on every
- * refresh (a small table). Bursts cost one grouped pass over the raw events (~0.55 s per million
- * stored events): skipped when nothing was stored since, and while data keeps arriving done at
- * most every `burstIntervalMs`; a caller forces it once its input has ended (run does), so the
+ * refresh (a small table). Bursts cost one grouped pass over the raw events (~1 s per million
+ * stored events here): skipped when nothing was stored since, and while data keeps arriving done
+ * at most every `burstIntervalMs` (longer on a large store, see there); a caller forces it once its input has ended (run does), so the
  * stored flags are settled when a run ends.
  */
 export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, options: SignalsRefresherOptions = {}): SignalsRefresher {
@@ -54,6 +57,7 @@ export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, op
   let signals: JourneySignals = NO_SIGNALS;
   let burstFingerprint: string | null = null;
   let burstsAt = Number.NEGATIVE_INFINITY;
+  let burstWaitMs = interval;
   let lastBursts: ReleaseBurst[] = [];
   return {
     current: () => signals,
@@ -65,11 +69,13 @@ export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, op
       // A copy that replaces a stored one (received earlier) moves a count between buckets: it is always a new distinct copy.
       const fingerprint = `${counts.events}/${counts.rejected}/${copyTotal}`;
       let bursts = lastBursts;
-      if (fingerprint !== burstFingerprint && (options.force || burstFingerprint === null || now() - burstsAt >= interval)) {
+      if (fingerprint !== burstFingerprint && (options.force || burstFingerprint === null || now() - burstsAt >= burstWaitMs)) {
+        const started = now();
         const rows = await raw.receivedCounts({}, { bucketMs: settings.releaseBurst.bucketMs, lateAfterMs: 0 });
         bursts = detectReleaseBursts(rows, settings.releaseBurst);
         burstFingerprint = fingerprint;
         burstsAt = now();
+        burstWaitMs = Math.max(interval, 10 * (burstsAt - started));
       }
       let burstsChanged = false;
       if (options.persist) {

@@ -534,7 +534,11 @@ export class SqliteRawStore implements RawStore {
 
   async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return { events: count('raw_events'), rejected: count('rejected'), profiles: count('profiles'), dirty: count('dirty_ids') };
+    // Nothing is ever deleted from these two (see sqlite-tail.ts), so the last rowid is the count:
+    // one index step instead of a scan. A stream refreshes its signals with this before every
+    // derive, and count(*) took 0.23 s on 4M stored events.
+    const last = (table: string) => (this.db.prepare(`SELECT coalesce(max(rowid), 0) AS n FROM ${table}`).get() as { n: number }).n;
+    return { events: last('raw_events'), rejected: last('rejected'), profiles: count('profiles'), dirty: count('dirty_ids') };
   }
 
   async receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]> {
