@@ -112,4 +112,10 @@ export interface StoredEvent {
   propertiesJson: string;
   /** JSON text of identify traits (`{}` for other calls). */
   traitsJson: string;
+  /**
+   * Distinct lines received for this message id: 1, or more when a client retried it with other
+   * bytes (byte-identical copies count once). Read with the event, so the duplicate_storm flag
+   * needs nothing store-wide.
+   */
+  copies: number;
 }

@@ -33,4 +33,9 @@ export interface SessionEvent {
   skewMs: number;
   /** JSON text of the event's properties, passed through unparsed. */
   propertiesJson: string;
+  /**
+   * Distinct lines received for the message id (StoredEvent.copies), for the duplicate_storm flag.
+   * Set by derivation; analytics does not store it, so events read back from there lack it.
+   */
+  copies?: number;
 }

@@ -27,31 +27,34 @@ const session = (overrides: Partial<Session> = {}): Session => ({
 const events = (count: number, appVersion = '2.3.0'): RuleEvent[] =>
   Array.from({ length: count }, (_, i) => ({ messageId: `m${i}`, event: 'page_viewed', eventTime: T0 + i * MIN, properties: {}, appVersion }));
 const names = (flags: ReturnType<typeof sessionFlags>) => flags.map((f) => f.name);
-const withCopies = (copies: Array<[string, number]>): JourneySignals => ({ ...NO_SIGNALS, copies: new Map(copies) });
+/** Events m0..m(count-1), each with the distinct copies given for its message id (1 otherwise). */
+const withCopies = (count: number, copies: Array<[string, number]>): RuleEvent[] => {
+  const byId = new Map(copies);
+  return events(count).map((e) => ({ ...e, copies: byId.get(e.messageId) ?? 1 }));
+};
 
 describe('duplicate_storm', () => {
   it('flags a session whose events came again and again (extra copies far above the normal retry rate)', () => {
-    const copies = withCopies([['m0', 4], ['m1', 3], ['m2', 2], ['x', 9]]);
-    const flags = sessionFlags(session(), events(20), DEFAULT_FLAG_SETTINGS, copies);
+    const flags = sessionFlags(session(), withCopies(20, [['m0', 4], ['m1', 3], ['m2', 2], ['x', 9]]), DEFAULT_FLAG_SETTINGS);
     expect(flags).toEqual([{ name: 'duplicate_storm', detail: '6 extra copies of 3 of 20 events (30% per event; normal is 2.0%)', evidence: ['m0', 'm1', 'm2'] }]);
   });
 
   it('near misses: a normal retry rate, a high rate with too few copies, nothing stored twice', () => {
     // 5 extra copies over 30 events is 17%, under 10 × 2%.
-    expect(names(sessionFlags(session(), events(30), DEFAULT_FLAG_SETTINGS, withCopies([['m0', 6]])))).toEqual([]);
+    expect(names(sessionFlags(session(), withCopies(30, [['m0', 6]]), DEFAULT_FLAG_SETTINGS))).toEqual([]);
     // 4 extra copies on 4 events is 100%, but fewer than 5 copies is not a storm.
-    expect(names(sessionFlags(session(), events(4), DEFAULT_FLAG_SETTINGS, withCopies([['m0', 5]])))).toEqual([]);
+    expect(names(sessionFlags(session(), withCopies(4, [['m0', 5]]), DEFAULT_FLAG_SETTINGS))).toEqual([]);
     expect(names(sessionFlags(session(), events(4), DEFAULT_FLAG_SETTINGS, NO_SIGNALS))).toEqual([]);
     // Exactly at the threshold it flags: 5 extra of 25 events = 20%.
-    expect(names(sessionFlags(session(), events(25), DEFAULT_FLAG_SETTINGS, withCopies([['m0', 6]])))).toEqual(['duplicate_storm']);
+    expect(names(sessionFlags(session(), withCopies(25, [['m0', 6]]), DEFAULT_FLAG_SETTINGS))).toEqual(['duplicate_storm']);
   });
 
   it('takes its thresholds from flags.duplicate_storm and refuses bad values', () => {
     const { config, errors } = parseJourneyConfig({ flags: { duplicate_storm: { baseline: 0.01, multiple: 5, min_extra_copies: 2 } } });
     expect(errors).toEqual([]);
     expect(config.flags.duplicateStorm).toEqual({ baseline: 0.01, multiple: 5, minExtraCopies: 2 });
-    expect(names(sessionFlags(session(), events(30), config.flags, withCopies([['m0', 2]])))).toEqual([]);
-    expect(names(sessionFlags(session(), events(30), config.flags, withCopies([['m0', 2], ['m1', 2]])))).toEqual(['duplicate_storm']);
+    expect(names(sessionFlags(session(), withCopies(30, [['m0', 2]]), config.flags))).toEqual([]);
+    expect(names(sessionFlags(session(), withCopies(30, [['m0', 2], ['m1', 2]]), config.flags))).toEqual(['duplicate_storm']);
     expect(parseJourneyConfig({ flags: { duplicate_storm: { baseline: 2, min_extra: 1 } } }).errors).toEqual([
       'flags.duplicate_storm: unknown setting "min_extra" (known: baseline, multiple, min_extra_copies)',
       'flags.duplicate_storm.baseline must be a share between 0 and 1 (got 2)',
@@ -113,7 +116,6 @@ describe('release_burst detection', () => {
 describe('release_burst flag on sessions', () => {
   const burst: ReleaseBurst = { appVersion: '2.4.0-buggy', windowStart: T0, windowEnd: T0 + 60 * MIN, accepted: 0, rejected: 60, share: 1, baseline: 0.005, reasons: [{ reason: 'unplanned_event', lines: 60 }] };
   const signals = (hits: Array<[string, number, string]>): JourneySignals => ({
-    copies: new Map(),
     bursts: [burst],
     burstHits: new Map(hits.map(([id, at, messageId]) => [id, [{ burst: 0, receivedAt: at, messageId, reason: 'unplanned_event' as const }]])),
   });

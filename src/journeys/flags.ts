@@ -36,7 +36,7 @@ export interface FlagMatch {
 /** Automatic anomaly flags of one session, computed from its events alone. */
 export function sessionFlags(session: Session, events: readonly RuleEvent[], settings: FlagSettings, signals: JourneySignals = NO_SIGNALS): FlagMatch[] {
   const flags: FlagMatch[] = [];
-  const storm = duplicateStorm(events, signals.copies, settings.duplicateStorm);
+  const storm = duplicateStorm(events, settings.duplicateStorm);
   if (storm) flags.push(storm);
   const burst = releaseBurst(session, events, signals);
   if (burst) flags.push(burst);
@@ -92,12 +92,12 @@ function botLike(events: readonly RuleEvent[], settings: FlagSettings['botLike']
  * re-sends are indistinguishable from re-ingesting the input and are not counted) per event,
  * far above the normal retry rate.
  */
-function duplicateStorm(events: readonly RuleEvent[], copies: ReadonlyMap<string, number>, settings: FlagSettings['duplicateStorm']): FlagMatch | null {
-  if (copies.size === 0 || events.length === 0) return null;
+function duplicateStorm(events: readonly RuleEvent[], settings: FlagSettings['duplicateStorm']): FlagMatch | null {
+  if (events.length === 0) return null;
   let extra = 0;
   const copied: RuleEvent[] = [];
   for (const event of events) {
-    const n = copies.get(event.messageId) ?? 1;
+    const n = event.copies ?? 1;
     if (n > 1) {
       extra += n - 1;
       copied.push(event);

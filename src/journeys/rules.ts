@@ -51,6 +51,7 @@ export interface RuleEvent {
   timeSource?: SessionEvent['timeSource'];
   skewMs?: number;
   appVersion?: string | null;
+  copies?: number;
 }
 
 export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
@@ -62,6 +63,7 @@ export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
     timeSource: event.timeSource,
     skewMs: event.skewMs,
     appVersion: event.appVersion,
+    copies: event.copies,
   }));
 }
 

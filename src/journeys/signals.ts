@@ -15,11 +15,9 @@ export interface BurstHit {
  * (src/pipeline/journey-signals.ts): a function of the stored data, like the events themselves.
  */
 export interface JourneySignals {
-  /** Distinct copies per message id, for ids received as more than one distinct line. */
-  copies: ReadonlyMap<string, number>;
   bursts: readonly ReleaseBurst[];
   /** Rejected lines in bursts, by userId and by anonymousId. */
   burstHits: ReadonlyMap<string, readonly BurstHit[]>;
 }
 
-export const NO_SIGNALS: JourneySignals = { copies: new Map(), bursts: [], burstHits: new Map() };
+export const NO_SIGNALS: JourneySignals = { bursts: [], burstHits: new Map() };

@@ -24,7 +24,7 @@ export interface SignalsRefresher {
   /** The signals of the last refresh (empty before the first). */
   current(): JourneySignals;
   /**
-   * Reads copies and detects bursts from the whole raw store. With `persist`, a changed set of
+   * Detects bursts from the whole raw store. With `persist`, a changed set of
    * bursts is saved and the ids of every user it touches (old and new bursts) are marked dirty
    * first, so the next derive re-flags them and the stored result stays a function of the
    * stored data. Returns whether the bursts changed.
@@ -45,11 +45,11 @@ export interface SignalsRefresherOptions {
 }
 
 /**
- * The store-wide inputs of the duplicate_storm and release_burst flags. Copies are read on every
- * refresh (a small table). Bursts cost one grouped pass over the raw events (~1 s per million
- * stored events here): skipped when nothing was stored since, and while data keeps arriving done
- * at most every `burstIntervalMs` (longer on a large store, see there); a caller forces it once its input has ended (run does), so the
- * stored flags are settled when a run ends.
+ * The store-wide input of the release_burst flag (duplicate_storm reads each event's copies with
+ * the event). Bursts cost one grouped pass over the raw events (~1 s per million stored events
+ * here): skipped when nothing was stored since, and while data keeps arriving done at most every
+ * `burstIntervalMs` (longer on a large store, see there); a caller forces it once its input has
+ * ended (run does), so the stored flags are settled when a run ends.
  */
 export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, options: SignalsRefresherOptions = {}): SignalsRefresher {
   const interval = options.burstIntervalMs ?? 60_000;
@@ -63,11 +63,8 @@ export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, op
     current: () => signals,
     async refresh(options = {}) {
       const counts = await raw.counts();
-      const copies = await raw.copyCounts();
-      let copyTotal = 0;
-      for (const n of copies.values()) copyTotal += n;
       // A copy that replaces a stored one (received earlier) moves a count between buckets: it is always a new distinct copy.
-      const fingerprint = `${counts.events}/${counts.rejected}/${copyTotal}`;
+      const fingerprint = `${counts.events}/${counts.rejected}/${counts.copies}`;
       let bursts = lastBursts;
       if (fingerprint !== burstFingerprint && (options.force || burstFingerprint === null || now() - burstsAt >= burstWaitMs)) {
         const started = now();
@@ -99,7 +96,7 @@ export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, op
         }
       }
       lastBursts = bursts;
-      signals = { copies, bursts, burstHits: await hitsOf(raw, bursts) };
+      signals = { bursts, burstHits: await hitsOf(raw, bursts) };
       return { burstsChanged, bursts };
     },
   };

@@ -62,9 +62,9 @@ export function createReprocess(deps: ReprocessDeps) {
       for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
       let nowRejected = 0;
       const revalidated: StoredEvent[] = [];
-      for (const { raw, receivedAt } of await deps.raw.rawLinesByIdentity([...ownerOf.keys()])) {
+      for (const { raw, receivedAt, copies } of await deps.raw.rawLinesByIdentity([...ownerOf.keys()])) {
         const outcome = deps.processLine(raw, receivedAt);
-        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event));
+        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event, copies));
         else nowRejected += 1;
       }
       const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
@@ -101,7 +101,7 @@ export function createReprocess(deps: ReprocessDeps) {
   };
 }
 
-function toStoredEvent(event: AcceptedEvent): StoredEvent {
+function toStoredEvent(event: AcceptedEvent, copies: number): StoredEvent {
   return {
     messageId: event.messageId,
     type: event.type,
@@ -116,6 +116,7 @@ function toStoredEvent(event: AcceptedEvent): StoredEvent {
     appVersion: event.appVersion,
     propertiesJson: JSON.stringify(event.properties),
     traitsJson: JSON.stringify(event.traits),
+    copies,
   };
 }
 

@@ -22,6 +22,7 @@ function event(messageId: string, minutes: number, overrides: Partial<StoredEven
     skewMs: 0,
     propertiesJson: '{}',
     traitsJson: '{}',
+    copies: 1,
     ...overrides,
   };
 }

@@ -90,6 +90,7 @@ export function createSessionize(deps: SessionizeDeps) {
           appVersion: event.appVersion,
           timeSource: event.timeSource,
           skewMs: event.skewMs,
+          copies: event.copies,
           propertiesJson: event.propertiesJson,
         });
       }

@@ -38,7 +38,7 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect(fromEncoded).toEqual({ ...fromPlain, messageId: 'p2', identityKey: 'u2', userId: 'u2' });
       expect(fromEncoded!.propertiesJson).toBe('{"price":23.990000000000002,"tags":["x"]}');
       expect(fromEncoded!.traitsJson).toBe('{"plan":"pro"}');
-      expect(await store.rawLinesByIdentity(['u2'])).toEqual([{ raw: '{"encoded":1}', receivedAt: 2_500 }]);
+      expect(await store.rawLinesByIdentity(['u2'])).toEqual([{ raw: '{"encoded":1}', receivedAt: 2_500, copies: 1 }]);
       expect((await store.listDirtyIds(100)).map((d) => d.id).sort()).toEqual(['a1', 'u1', 'u2']);
       expect(Object.fromEntries(await store.linkTargets(['a1']))).toEqual({ a1: 'u1' });
       // One message id, whichever path stored it: the earlier-received copy wins.
@@ -115,6 +115,7 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
           appVersion: '2.3.0',
           propertiesJson: '{"product_id":"p1"}',
           traitsJson: '{}',
+          copies: 1,
         },
       ]);
     });
@@ -266,22 +267,27 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect(await store.counts()).toMatchObject({ events: 1, rejected: 1, dirty: 1 });
     });
 
-    it('counts distinct copies of a message id, whatever the order; byte-identical copies count once', async () => {
+    it('reads each event with its distinct copies, whatever the order; byte-identical copies count once', async () => {
+      const copiesOfR1 = async () => ({
+        event: (await store.eventsByIdentity(['k1'])).map((e) => [e.messageId, e.copies]),
+        line: (await store.rawLinesByIdentity(['k1'])).map((l) => l.copies),
+        kept: (await store.counts()).copies,
+      });
       const first = accepted({ messageId: 'r1', receivedAt: 2_000, rawHash: 'h-a', identityKey: 'k1', anonymousId: 'k1' });
       const retry = accepted({ messageId: 'r1', receivedAt: 3_000, rawHash: 'h-b', identityKey: 'k1', anonymousId: 'k1' });
       const earlier = accepted({ messageId: 'r1', receivedAt: 1_000, rawHash: 'h-c', identityKey: 'k1', anonymousId: 'k1' });
-      await store.writeBatch([first, first], []);
-      expect(await store.copyCounts()).toEqual(new Map());
+      await store.writeBatch([first, first, accepted({ messageId: 'other', identityKey: 'k1', anonymousId: 'k1' })], []);
+      expect(await copiesOfR1()).toEqual({ event: [['r1', 1], ['other', 1]], line: [1, 1], kept: 0 });
       await store.clearDirtyIds(await store.listDirtyIds(100));
       await store.writeBatch([retry], []);
-      expect(await store.copyCounts()).toEqual(new Map([['r1', 2]]));
+      expect(await copiesOfR1()).toEqual({ event: [['r1', 2], ['other', 1]], line: [2, 1], kept: 2 });
       // A new distinct copy changes what derivation sees, so its user is derived again.
       expect((await store.listDirtyIds(100)).map((d) => d.id)).toEqual(['k1']);
       await store.clearDirtyIds(await store.listDirtyIds(100));
       await store.writeBatch([retry, first], []);
       expect(await store.listDirtyIds(100)).toEqual([]);
       await store.writeBatch([earlier], []);
-      expect(await store.copyCounts()).toEqual(new Map([['r1', 3]]));
+      expect(await copiesOfR1()).toEqual({ event: [['r1', 3], ['other', 1]], line: [3, 1], kept: 3 });
     });
 
     it('aggregates received lines per bucket and app version, and accepted events per event day', async () => {

@@ -45,6 +45,14 @@ export interface WriteBatchResult {
   rejectedDuplicates: number;
 }
 
+/** A stored accepted line, as reprocess re-validates it. */
+export interface StoredLine {
+  raw: string;
+  receivedAt: number;
+  /** StoredEvent.copies of its message id. */
+  copies: number;
+}
+
 /** One bucket of receivedCounts. */
 export interface ReceivedCounts {
   /** Start of the bucket (epoch ms, a multiple of bucketMs). */
@@ -117,7 +125,7 @@ export interface RawStore {
   /** Every accepted event filed under one of the identity keys (any order; sessionize sorts). */
   eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]>;
   /** The stored lines of those events, for re-validating them with today's config (reprocess). */
-  rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>>;
+  rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]>;
   /** Identity keys with at least one accepted event whose event time is in [from, to). */
   identityKeysInRange(range: Required<TimeRange>): Promise<string[]>;
 
@@ -137,8 +145,8 @@ export interface RawStore {
   saveProfiles(profiles: readonly Profile[], removedUserIds: readonly string[]): Promise<void>;
   streamProfiles(): AsyncIterable<Profile>;
   streamRejected(range: TimeRange): AsyncIterable<RejectedLine>;
-  /** Counts for summaries and reconciliation. */
-  counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }>;
+  /** Counts for summaries and reconciliation; `copies` = distinct lines kept for retried message ids. */
+  counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number; copies: number }>;
 
   /**
    * Data-quality aggregates (checks, release bursts). Each is one grouped scan; adapters keep
@@ -146,18 +154,12 @@ export interface RawStore {
    *
    * What arrived in `range` of received time, per bucket (`bucketMs` wide, aligned to the epoch)
    * and app version: accepted events (stored copies, so after dedup), how many of them arrived
-   * more than `lateAfterMs` after they happened, extra distinct copies (see copyCounts), and
+   * more than `lateAfterMs` after they happened, extra distinct copies (see StoredEvent.copies), and
    * rejected lines by reason. Rows with nothing in them are left out; order is unspecified.
    */
   receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]>;
   /** Accepted events per UTC day of event time: activity (track/page/screen) and identity (identify/alias) calls. */
   acceptedPerDay(range: TimeRange): Promise<Array<{ day: string; activity: number; identity: number }>>;
-  /**
-   * Message ids received as more than one distinct line (a retry with a new sentAt/receivedAt),
-   * with the number of distinct lines. Byte-identical copies count once: they cannot be told
-   * apart from ingesting the same input again, which must change nothing.
-   */
-  copyCounts(): Promise<Map<string, number>>;
 
   /** A store-wide monotonic number: analytics rows written later always carry a higher version. */
   nextVersion(): Promise<number>;
@@ -217,7 +219,7 @@ export interface TailWhere {
 }
 
 /** An accepted event as tail shows it: the stored fields plus the original line (for context). */
-export type TailedEvent = StoredEvent & { raw: string };
+export type TailedEvent = Omit<StoredEvent, 'copies'> & { raw: string };
 
 export interface TailPage<T> {
   records: Array<{ cursor: string; value: T }>;

@@ -12,6 +12,7 @@ import {
   type LeaseResult,
   type RawStore,
   type ReceivedCounts,
+  type StoredLine,
   type TailedEvent,
   type TailFilter,
   type TailKind,
@@ -531,19 +532,21 @@ export class MongoRawStore implements RawStore {
       const events: StoredEvent[] = [];
       const projection = { identityKey: 1, userId: 1, anonymousId: 1, type: 1, event: 1, eventTime: 1, receivedAt: 1, timeSource: 1, skewMs: 1, appVersion: 1, propertiesJson: 1, traitsJson: 1 };
       for (const chunk of chunks(identityKeys, IN_CHUNK)) {
-        for await (const doc of this.c.events.find({ identityKey: { $in: chunk } }, { projection })) events.push(toStoredEvent(doc));
+        const docs = await this.c.events.find({ identityKey: { $in: chunk } }, { projection }).toArray();
+        const copies = await this.copiesOf(docs.map((doc) => doc._id as string));
+        for (const doc of docs) events.push(toStoredEvent(doc, copies.get(doc._id as string) ?? 1));
       }
       return events;
     });
   }
 
-  async rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>> {
+  async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
     return this.guard('read stored lines', async () => {
-      const lines: Array<{ raw: string; receivedAt: number }> = [];
+      const lines: StoredLine[] = [];
       for (const chunk of chunks(identityKeys, IN_CHUNK)) {
-        for await (const doc of this.c.events.find({ identityKey: { $in: chunk } }, { projection: { raw: 1, receivedAt: 1 } })) {
-          lines.push({ raw: doc.raw as string, receivedAt: doc.receivedAt as number });
-        }
+        const docs = await this.c.events.find({ identityKey: { $in: chunk } }, { projection: { raw: 1, receivedAt: 1 } }).toArray();
+        const copies = await this.copiesOf(docs.map((doc) => doc._id as string));
+        for (const doc of docs) lines.push({ raw: doc.raw as string, receivedAt: doc.receivedAt as number, copies: copies.get(doc._id as string) ?? 1 });
       }
       return lines;
     });
@@ -644,7 +647,7 @@ export class MongoRawStore implements RawStore {
         if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
         return row;
       };
-      const copies = await this.copyCounts();
+      const copies = await this.allCopyCounts();
       for await (const doc of this.c.events.find(received, { projection: { receivedAt: 1, eventTime: 1, appVersion: 1 } })) {
         const row = rowOf(doc.receivedAt as number, (doc.appVersion as string | null) ?? null);
         row.accepted += 1;
@@ -677,12 +680,20 @@ export class MongoRawStore implements RawStore {
     });
   }
 
-  async copyCounts(): Promise<Map<string, number>> {
-    return this.guard('count copies', async () => {
-      const counts = new Map<string, number>();
-      for await (const doc of this.c.copies.find({}, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
-      return counts;
-    });
+  /** Distinct lines of every retried message id: for receivedCounts, a whole-store aggregate anyway. */
+  private async allCopyCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for await (const doc of this.c.copies.find({}, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Distinct lines of those of these message ids that were retried with other bytes (by the copies' messageId index). */
+  private async copiesOf(messageIds: readonly string[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const chunk of chunks(messageIds, IN_CHUNK)) {
+      for await (const doc of this.c.copies.find({ messageId: { $in: chunk } }, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
+    }
+    return counts;
   }
 
   async tailEvents(after: string | null, filter: TailFilter, limit: number): Promise<TailPage<TailedEvent>> {
@@ -704,7 +715,7 @@ export class MongoRawStore implements RawStore {
               if (root === 'context') return whereMatches(parseJsonObject(doc.raw as string), where, false);
               return false;
             });
-    return this.guard('tail events', () => tailPage(start, limit, { collection: this.c.events, filter: query, accept, map: (doc) => ({ ...toStoredEvent(doc), raw: doc.raw as string }) }));
+    return this.guard('tail events', () => tailPage(start, limit, { collection: this.c.events, filter: query, accept, map: (doc) => ({ ...toTailedFields(doc), raw: doc.raw as string }) }));
   }
 
   async tailRejected(after: string | null, filter: TailFilter, limit: number): Promise<TailPage<RejectedLine>> {
@@ -735,12 +746,13 @@ export class MongoRawStore implements RawStore {
     });
   }
 
-  async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
+  async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number; copies: number }> {
     return this.guard('count', async () => ({
       events: await this.count(this.c.events),
       rejected: await this.count(this.c.rejected),
       profiles: await this.count(this.c.profiles),
       dirty: (await this.c.dirty.distinct('id')).length,
+      copies: await this.count(this.c.copies),
     }));
   }
 
@@ -930,7 +942,12 @@ function toDoc(event: EncodedEvent, seq: number, ingestedAt: number): EventDoc {
   };
 }
 
-function toStoredEvent(doc: Doc): StoredEvent {
+function toStoredEvent(doc: Doc, copies: number): StoredEvent {
+  return { ...toTailedFields(doc), copies };
+}
+
+/** A stored event's own fields (tail shows no copy count: that would cost a lookup per record). */
+function toTailedFields(doc: Doc): Omit<StoredEvent, 'copies'> {
   return {
     messageId: doc._id as string,
     type: doc.type as EventType,

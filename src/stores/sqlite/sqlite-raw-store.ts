@@ -1,5 +1,5 @@
 import type { TailedEvent, TailFilter, TailKind, TailPage } from '../raw-store.js';
-import type { ReceivedCounts } from '../raw-store.js';
+import type { ReceivedCounts, StoredLine } from '../raw-store.js';
 import { parseTailCursor, REJECTED_COLUMNS, rejectedFromRow, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -107,6 +107,12 @@ CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
 /** messageKey as an SQL function of this connection, for joins on message ids (never in the schema: other clients lack it). */
 const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
 
+/**
+ * Distinct lines of a raw_events row's message id: rows in raw_copies exist only once a second
+ * distinct line arrived (then one per line), so 0 means 1. One primary-key probe per event read.
+ */
+const COPY_ROWS = '(SELECT count(*) FROM raw_copies c WHERE c.message_id = raw_events.message_id)';
+
 /** SQLite's limit on bound parameters per statement is 32766; stay well below it. */
 const IN_CHUNK = 900;
 
@@ -125,6 +131,7 @@ type RawEventRow = [
   appVersion: string | null,
   properties: string,
   traits: string,
+  copyRows: number,
 ];
 
 /** The connection settings of the raw store (also what the storage-floor benchmark measures with). */
@@ -395,6 +402,7 @@ export class SqliteRawStore implements RawStore {
           appVersion: row[10],
           propertiesJson: row[11],
           traitsJson: row[12],
+          copies: Math.max(1, row[13]),
         });
       }
     }
@@ -403,16 +411,16 @@ export class SqliteRawStore implements RawStore {
 
   private prepareEventsByIdentity(keys: number): Database.Statement {
     return this.db
-      .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits
+      .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${COPY_ROWS}
                 FROM raw_events WHERE identity_key IN (${Array.from({ length: keys }, () => '?').join(',')})`)
       .raw(true);
   }
 
-  async rawLinesByIdentity(identityKeys: readonly string[]): Promise<Array<{ raw: string; receivedAt: number }>> {
-    const lines: Array<{ raw: string; receivedAt: number }> = [];
+  async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
+    const lines: StoredLine[] = [];
     for (const chunk of chunks(identityKeys)) {
-      const rows = this.db.prepare(`SELECT raw, received_at FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{ raw: string; received_at: number }>;
-      for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at });
+      const rows = this.db.prepare(`SELECT raw, received_at, ${COPY_ROWS} AS copy_rows FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{ raw: string; received_at: number; copy_rows: number }>;
+      for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at, copies: Math.max(1, row.copy_rows) });
     }
     return lines;
   }
@@ -532,13 +540,13 @@ export class SqliteRawStore implements RawStore {
     return row ? (JSON.parse(row.doc) as Profile) : null;
   }
 
-  async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number }> {
+  async counts(): Promise<{ events: number; rejected: number; profiles: number; dirty: number; copies: number }> {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     // Nothing is ever deleted from these two (see sqlite-tail.ts), so the last rowid is the count:
     // one index step instead of a scan. A stream refreshes its signals with this before every
     // derive, and count(*) took 0.23 s on 4M stored events.
     const last = (table: string) => (this.db.prepare(`SELECT coalesce(max(rowid), 0) AS n FROM ${table}`).get() as { n: number }).n;
-    return { events: last('raw_events'), rejected: last('rejected'), profiles: count('profiles'), dirty: count('dirty_ids') };
+    return { events: last('raw_events'), rejected: last('rejected'), profiles: count('profiles'), dirty: count('dirty_ids'), copies: count('raw_copies') };
   }
 
   async receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]> {
@@ -585,15 +593,7 @@ export class SqliteRawStore implements RawStore {
     });
   }
 
-  async copyCounts(): Promise<Map<string, number>> {
-    return this.guard('count copies', () => {
-      const counts = new Map<string, number>();
-      for (const row of this.db.prepare('SELECT message_id, count(*) AS n FROM raw_copies GROUP BY message_id').iterate() as Iterable<{ message_id: string; n: number }>) {
-        counts.set(row.message_id, row.n);
-      }
-      return counts;
-    });
-  }
+
 
   async nextVersion(): Promise<number> {
     return this.guard('allocate a version', () => (this.statements.bumpCounter.get('version') as { value: number }).value);
