@@ -35,7 +35,7 @@ export const DEFAULT_RELEASE_BURST_SETTINGS: ReleaseBurstSettings = {
   maxGapMs: 30 * 60_000,
 };
 
-/** Per-bucket counts as the raw store aggregates them (RawStore.receivedCounts). */
+/** Per-bucket counts as the raw store aggregates them (RawStore.receivedLineCounts). */
 export interface BucketCounts {
   bucketStart: number;
   appVersion: string | null;

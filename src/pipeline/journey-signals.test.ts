@@ -55,10 +55,10 @@ describe('journey signals refresher', () => {
     let detections = 0;
     // A store whose detection takes 20 s of the (injected) clock, as a very large one would.
     const slow = Object.assign(Object.create(store) as SqliteRawStore, {
-      receivedCounts: async (...args: Parameters<SqliteRawStore['receivedCounts']>) => {
+      receivedLineCounts: async (...args: Parameters<SqliteRawStore['receivedLineCounts']>) => {
         detections += 1;
         clock += 20_000;
-        return store.receivedCounts(...args);
+        return store.receivedLineCounts(...args);
       },
     });
     const refresher = createSignalsRefresher(slow, DEFAULT_FLAG_SETTINGS, { burstIntervalMs: 60_000, now: () => clock });

@@ -68,8 +68,7 @@ export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, op
       let bursts = lastBursts;
       if (fingerprint !== burstFingerprint && (options.force || burstFingerprint === null || now() - burstsAt >= burstWaitMs)) {
         const started = now();
-        const rows = await raw.receivedCounts({}, { bucketMs: settings.releaseBurst.bucketMs, lateAfterMs: 0 });
-        bursts = detectReleaseBursts(rows, settings.releaseBurst);
+        bursts = detectReleaseBursts(await raw.receivedLineCounts(settings.releaseBurst.bucketMs), settings.releaseBurst);
         burstFingerprint = fingerprint;
         burstsAt = now();
         burstWaitMs = Math.max(interval, 10 * (burstsAt - started));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AcceptedEvent, RejectedLine } from '../domain/event.js';
-import { encodeEvent, type LeaseHolder, type RawStore } from './raw-store.js';
+import { encodeEvent, type LeaseHolder, linesWithVersion, type RawStore } from './raw-store.js';
 
 /** Every raw-store adapter (embedded SQLite, MongoDB) passes this same suite. */
 export function describeRawStoreConformance(name: string, open: () => Promise<RawStore>): void {
@@ -288,6 +288,30 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect(await store.listDirtyIds(100)).toEqual([]);
       await store.writeBatch([earlier], []);
       expect(await copiesOfR1()).toEqual({ event: [['r1', 3], ['other', 1]], line: [3, 1], kept: 3 });
+    });
+
+    it('counts received lines for burst detection as receivedCounts does, across replacements and re-sent lines', async () => {
+      const minute = 60_000;
+      const versions = ['1.0', '2.0', null];
+      // Deterministic mix: new events, earlier copies that replace (some with another version), later
+      // copies that do not, rejected lines and the same rejected lines again, spread over 3 hours.
+      for (let batch = 0; batch < 4; batch += 1) {
+        const events: AcceptedEvent[] = [];
+        const lines: RejectedLine[] = [];
+        for (let i = 0; i < 40; i += 1) {
+          const n = (batch * 40 + i) % 70;
+          const receivedAt = ((n * 7919 + batch * 104_729) % 180) * minute + (i % 3) * 17_000;
+          events.push(accepted({ messageId: `m${n}`, rawHash: `h${batch}-${i}`, receivedAt, eventTime: receivedAt - minute, appVersion: versions[(n + batch) % 3]! }));
+          if (i % 4 === 0) lines.push(rejected({ rawHash: `r${n}`, receivedAt, appVersion: versions[n % 3]!, reason: i % 8 === 0 ? 'unplanned_event' : 'invalid_json' }));
+        }
+        await store.writeBatch(events, lines);
+      }
+      const byBucket = (rows: Array<{ bucketStart: number; appVersion: string | null }>) => [...rows].sort((a, b) => a.bucketStart - b.bucketStart || String(a.appVersion).localeCompare(String(b.appVersion)));
+      for (const bucketMs of [10 * minute, 60 * minute, 90_000]) {
+        const scanned = linesWithVersion(await store.receivedCounts({}, { bucketMs, lateAfterMs: 0 })).filter((r) => r.accepted > 0 || Object.keys(r.rejected).length > 0);
+        expect(scanned.length, `${bucketMs} ms buckets`).toBeGreaterThan(3);
+        expect(byBucket(await store.receivedLineCounts(bucketMs)), `${bucketMs} ms buckets`).toEqual(byBucket(scanned));
+      }
     });
 
     it('aggregates received lines per bucket and app version, and accepted events per event day', async () => {

@@ -11,7 +11,9 @@ import {
   type LeaseHolder,
   type LeaseResult,
   type RawStore,
+  linesWithVersion,
   type ReceivedCounts,
+  type ReceivedLines,
   type StoredLine,
   type TailedEvent,
   type TailFilter,
@@ -678,6 +680,11 @@ export class MongoRawStore implements RawStore {
         .sort(([a], [b]) => a - b)
         .map(([day, counts]) => ({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), ...counts }));
     });
+  }
+
+  // Scans every stored line, as receivedCounts does (not kept at write time here: see the README).
+  async receivedLineCounts(bucketMs: number): Promise<ReceivedLines[]> {
+    return linesWithVersion(await this.receivedCounts({}, { bucketMs, lateAfterMs: 0 }));
   }
 
   /** Distinct lines of every retried message id: for receivedCounts, a whole-store aggregate anyway. */

@@ -67,3 +67,26 @@ it('upgrades a store written before message keys: its events are still found as 
   expect((await again.counts()).events).toBe(45_001);
   await again.close();
 });
+
+it('upgrades a store written before received_minutes: burst counts are built from the stored lines, then kept', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'jc-raw-')), 'raw.sqlite');
+  const minute = 60_000;
+  const store = SqliteRawStore.open(path);
+  await store.writeBatch(
+    [accepted({ messageId: 'a', receivedAt: 3 * minute, appVersion: '1.0' }), accepted({ messageId: 'b', receivedAt: 14 * minute, appVersion: '1.0', rawHash: 'b' })],
+    [{ raw: 'x', rawHash: 'x', reason: 'invalid_json', detail: 'd', receivedAt: 4 * minute, messageId: null, event: null, appVersion: '1.0' }],
+  );
+  await store.close();
+  const db = new Database(path);
+  db.exec('DROP TABLE received_minutes');
+  db.close();
+  const upgraded = SqliteRawStore.open(path);
+  const expected = [
+    { bucketStart: 0, appVersion: '1.0', accepted: 1, rejected: { invalid_json: 1 } },
+    { bucketStart: 10 * minute, appVersion: '1.0', accepted: 1, rejected: {} },
+  ];
+  expect((await upgraded.receivedLineCounts(10 * minute)).sort((x, y) => x.bucketStart - y.bucketStart)).toEqual(expected);
+  await upgraded.writeBatch([accepted({ messageId: 'b', receivedAt: 2 * minute, appVersion: '1.0', rawHash: 'b-earlier' })], []);
+  expect((await upgraded.receivedLineCounts(10 * minute)).sort((x, y) => x.bucketStart - y.bucketStart)).toEqual([{ bucketStart: 0, appVersion: '1.0', accepted: 2, rejected: { invalid_json: 1 } }]);
+  await upgraded.close();
+});

@@ -1,5 +1,5 @@
 import type { TailedEvent, TailFilter, TailKind, TailPage } from '../raw-store.js';
-import type { ReceivedCounts, StoredLine } from '../raw-store.js';
+import { linesWithVersion, type ReceivedCounts, type ReceivedLines, type StoredLine } from '../raw-store.js';
 import { parseTailCursor, REJECTED_COLUMNS, rejectedFromRow, tailEnd, tailEvents, tailRejected } from './sqlite-tail.js';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -104,6 +104,29 @@ const MESSAGE_KEY_INDEX = `
 CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
 `;
 
+/**
+ * Lines received per minute of received time, app version and kind ('accepted' or the reject
+ * reason), lines without an app version left out: what release-burst detection reads
+ * (receivedLineCounts), kept by every write in its own transaction so that detection does not
+ * read every stored line (4 s at 4M lines, every minute of a stream, blocking the event loop).
+ * Created and filled from the stored lines in one transaction by addReceivedMinutes.
+ */
+const RECEIVED_MINUTES = `
+CREATE TABLE received_minutes (
+  minute INTEGER NOT NULL,
+  app_version TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  lines INTEGER NOT NULL,
+  PRIMARY KEY (app_version, minute, kind)
+) WITHOUT ROWID;
+INSERT INTO received_minutes (minute, app_version, kind, lines)
+  SELECT received_at - received_at % 60000, app_version, 'accepted', count(*) FROM raw_events WHERE app_version IS NOT NULL GROUP BY 1, 2;
+INSERT INTO received_minutes (minute, app_version, kind, lines)
+  SELECT received_at - received_at % 60000, app_version, reason, count(*) FROM rejected WHERE app_version IS NOT NULL GROUP BY 1, 2, 3;
+`;
+const MINUTE_MS = 60_000;
+const ACCEPTED_KIND = 'accepted';
+
 /** messageKey as an SQL function of this connection, for joins on message ids (never in the schema: other clients lack it). */
 const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
 
@@ -166,7 +189,8 @@ export class SqliteRawStore implements RawStore {
       insertEvent: db.prepare(`INSERT INTO raw_events
         (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      existingCopy: db.prepare('SELECT received_at, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
+      existingCopy: db.prepare('SELECT received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
+      countReceived: db.prepare('INSERT INTO received_minutes (minute, app_version, kind, lines) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET lines = lines + excluded.lines'),
       insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
       replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
         type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
@@ -199,6 +223,7 @@ export class SqliteRawStore implements RawStore {
       db.exec(SCHEMA);
       addMessageKeys(db);
       db.exec(MESSAGE_KEY_INDEX);
+      addReceivedMinutes(db);
       return new SqliteRawStore(db);
     } catch (error) {
       throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
@@ -222,6 +247,15 @@ export class SqliteRawStore implements RawStore {
     const ingestedAt = Date.now();
     const s = this.statements;
     const run = this.db.transaction(() => {
+      const received = new Map<string, { minute: number; appVersion: string; kind: string; lines: number }>();
+      const countReceived = (receivedAt: number, appVersion: string | null, kind: string, lines: number) => {
+        if (appVersion === null) return;
+        const minute = receivedAt - (receivedAt % MINUTE_MS);
+        const key = `${minute}\u0000${appVersion}\u0000${kind}`;
+        const entry = received.get(key);
+        if (entry) entry.lines += lines;
+        else received.set(key, { minute, appVersion, kind, lines });
+      };
       const dirty = new Set<string>();
       const links = new Map<string, { to: string; time: number; messageId: string }>();
       const noteLink = (from: string, to: string, time: number, messageId: string) => {
@@ -232,7 +266,7 @@ export class SqliteRawStore implements RawStore {
       for (const event of accepted) {
         const key = messageKey(event.messageId);
         const existing = s.existingCopy.get(key, event.messageId) as
-          | { received_at: number; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
+          | { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null }
           | undefined;
         if (existing === undefined) {
           // Positional binding straight from the event: named parameters cost a property lookup per
@@ -258,6 +292,7 @@ export class SqliteRawStore implements RawStore {
             ingestedAt,
           );
           result.inserted += 1;
+          countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
         } else {
           const earlier = event.receivedAt < existing.received_at || (event.receivedAt === existing.received_at && event.rawHash < existing.raw_hash);
           // Another distinct line of a stored message id (a retry): remembered so duplicate_storm can count copies.
@@ -272,6 +307,8 @@ export class SqliteRawStore implements RawStore {
           }
           s.replaceEvent.run(toRow(event, key, ingestedAt));
           result.replaced += 1;
+          countReceived(existing.received_at, existing.app_version, ACCEPTED_KIND, -1);
+          countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
           for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
         }
         dirty.add(event.identityKey);
@@ -287,9 +324,12 @@ export class SqliteRawStore implements RawStore {
       }
       for (const line of rejected) {
         const changes = s.insertRejected.run({ ...line, ingestedAt }).changes;
-        if (changes === 1) result.rejected += 1;
-        else result.rejectedDuplicates += 1;
+        if (changes === 1) {
+          result.rejected += 1;
+          countReceived(line.receivedAt, line.appVersion, line.reason, 1);
+        } else result.rejectedDuplicates += 1;
       }
+      for (const { minute, appVersion, kind, lines } of received.values()) if (lines !== 0) s.countReceived.run(minute, appVersion, kind, lines);
     });
     run.immediate();
     return result;
@@ -581,6 +621,25 @@ export class SqliteRawStore implements RawStore {
     });
   }
 
+  async receivedLineCounts(bucketMs: number): Promise<ReceivedLines[]> {
+    // Minutes add up to buckets of whole minutes only; another width reads every stored line.
+    if (bucketMs % MINUTE_MS !== 0) return linesWithVersion(await this.receivedCounts({}, { bucketMs, lateAfterMs: 0 }));
+    return this.guard('count received lines', () => {
+      const rows = new Map<string, ReceivedLines>();
+      const counted = this.db
+        .prepare('SELECT minute - minute % ? AS bucket, app_version, kind, sum(lines) AS n FROM received_minutes GROUP BY bucket, app_version, kind HAVING n != 0')
+        .all(bucketMs) as Array<{ bucket: number; app_version: string; kind: string; n: number }>;
+      for (const r of counted) {
+        const key = `${r.bucket}\u0000${r.app_version}`;
+        let row = rows.get(key);
+        if (!row) rows.set(key, (row = { bucketStart: r.bucket, appVersion: r.app_version, accepted: 0, rejected: {} }));
+        if (r.kind === ACCEPTED_KIND) row.accepted = r.n;
+        else row.rejected[r.kind as RejectReason] = r.n;
+      }
+      return [...rows.values()];
+    });
+  }
+
   async acceptedPerDay(range: TimeRange): Promise<Array<{ day: string; activity: number; identity: number }>> {
     return this.guard('count accepted events per day', () => {
       // A few days of a large store: the event_time index; otherwise one pass over the table beats its lookups.
@@ -652,6 +711,15 @@ const MESSAGE_KEY_FILL_ROWS = 20_000;
  * on where it stands; open() returns only once every row has its key. Such a store keeps its old
  * unique index on the message id text as well, which agrees with the keys.
  */
+/** A store from before received_minutes: creates and fills it in one transaction (~1 s per million stored lines, once). */
+function addReceivedMinutes(db: Database.Database): void {
+  const exists = () => (db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'received_minutes'`).get() as { n: number }).n > 0;
+  if (exists()) return;
+  db.transaction(() => {
+    if (!exists()) db.exec(RECEIVED_MINUTES);
+  }).immediate();
+}
+
 function addMessageKeys(db: Database.Database): void {
   const hasColumn = () => (db.prepare(`SELECT count(*) AS n FROM pragma_table_info('raw_events') WHERE name = 'message_key'`).get() as { n: number }).n > 0;
   const progress = () => (db.prepare('SELECT value FROM meta WHERE key = ?').get(MESSAGE_KEY_FILL) as { value: string } | undefined)?.value;
