@@ -35,10 +35,10 @@ export interface SignalsRefresher {
 export interface SignalsRefresherOptions {
   /**
    * Bursts are detected again at most this often while data keeps arriving (a stream derives
-   * every few seconds; detection reads every stored event), unless `force`. Default 60 s. On a
-   * store large enough that one detection takes more than a tenth of that, the wait grows to
-   * ten times the last detection's duration, so a long-running stream never spends more than
-   * ~10% of its time on it (4M stored events: ~4 s a detection, so one every ~40-60 s).
+   * every few seconds), unless `force`. Default 60 s. Where one detection takes more than a
+   * tenth of that (a store that scans every stored line for it, as MongoDB does: ~1 s per
+   * million), the wait grows to ten times the last detection's duration, so a long-running
+   * stream never spends more than ~10% of its time on it.
    */
   burstIntervalMs?: number;
   now?: () => number;
@@ -46,10 +46,10 @@ export interface SignalsRefresherOptions {
 
 /**
  * The store-wide input of the release_burst flag (duplicate_storm reads each event's copies with
- * the event). Bursts cost one grouped pass over the raw events (~1 s per million stored events
- * here): skipped when nothing was stored since, and while data keeps arriving done at most every
- * `burstIntervalMs` (longer on a large store, see there); a caller forces it once its input has
- * ended (run does), so the stored flags are settled when a run ends.
+ * the event): bursts, detected from the raw store's received-line counts (RawStore.receivedLineCounts)
+ * — skipped when nothing was stored since, and while data keeps arriving done at most every
+ * `burstIntervalMs` (longer where detection is slow, see there); a caller forces it once its
+ * input has ended (run does), so the stored flags are settled when a run ends.
  */
 export function createSignalsRefresher(raw: RawStore, settings: FlagSettings, options: SignalsRefresherOptions = {}): SignalsRefresher {
   const interval = options.burstIntervalMs ?? 60_000;
