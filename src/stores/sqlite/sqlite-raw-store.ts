@@ -111,6 +111,8 @@ CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
  * read every stored line (4 s at 4M lines, every minute of a stream, blocking the event loop).
  * Created and filled from the stored lines in one transaction by addReceivedMinutes.
  */
+const MINUTE_MS = 60_000;
+const ACCEPTED_KIND = 'accepted';
 const RECEIVED_MINUTES = `
 CREATE TABLE received_minutes (
   minute INTEGER NOT NULL,
@@ -120,12 +122,10 @@ CREATE TABLE received_minutes (
   PRIMARY KEY (app_version, minute, kind)
 ) WITHOUT ROWID;
 INSERT INTO received_minutes (minute, app_version, kind, lines)
-  SELECT received_at - received_at % 60000, app_version, 'accepted', count(*) FROM raw_events WHERE app_version IS NOT NULL GROUP BY 1, 2;
+  SELECT received_at - received_at % ${MINUTE_MS}, app_version, '${ACCEPTED_KIND}', count(*) FROM raw_events WHERE app_version IS NOT NULL GROUP BY 1, 2;
 INSERT INTO received_minutes (minute, app_version, kind, lines)
-  SELECT received_at - received_at % 60000, app_version, reason, count(*) FROM rejected WHERE app_version IS NOT NULL GROUP BY 1, 2, 3;
+  SELECT received_at - received_at % ${MINUTE_MS}, app_version, reason, count(*) FROM rejected WHERE app_version IS NOT NULL GROUP BY 1, 2, 3;
 `;
-const MINUTE_MS = 60_000;
-const ACCEPTED_KIND = 'accepted';
 
 /** messageKey as an SQL function of this connection, for joins on message ids (never in the schema: other clients lack it). */
 const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
