@@ -638,6 +638,11 @@ export class MongoRawStore implements RawStore {
   }
 
   async receivedCounts(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]> {
+    return this.countReceived(range, options, { withCopies: true });
+  }
+
+  /** receivedCounts; without copies, extraCopies stays 0 and the copies are not read (burst detection needs none). */
+  private async countReceived(range: TimeRange, options: { bucketMs: number; lateAfterMs: number }, { withCopies }: { withCopies: boolean }): Promise<ReceivedCounts[]> {
     return this.guard('count received lines', async () => {
       const bucket = Math.max(1, Math.trunc(options.bucketMs));
       const received = { receivedAt: { $gte: range.from ?? 0, $lt: range.to ?? Number.MAX_SAFE_INTEGER } };
@@ -649,7 +654,7 @@ export class MongoRawStore implements RawStore {
         if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
         return row;
       };
-      const copies = await this.allCopyCounts();
+      const copies = withCopies ? await this.allCopyCounts() : new Map<string, number>();
       for await (const doc of this.c.events.find(received, { projection: { receivedAt: 1, eventTime: 1, appVersion: 1 } })) {
         const row = rowOf(doc.receivedAt as number, (doc.appVersion as string | null) ?? null);
         row.accepted += 1;
@@ -684,7 +689,7 @@ export class MongoRawStore implements RawStore {
 
   // Scans every stored line, as receivedCounts does (not kept at write time here: see the README).
   async receivedLineCounts(bucketMs: number): Promise<ReceivedLines[]> {
-    return linesWithVersion(await this.receivedCounts({}, { bucketMs, lateAfterMs: 0 }));
+    return linesWithVersion(await this.countReceived({}, { bucketMs, lateAfterMs: 0 }, { withCopies: false }));
   }
 
   /** Distinct lines of every retried message id: for receivedCounts, a whole-store aggregate anyway. */
