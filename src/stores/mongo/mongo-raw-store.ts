@@ -694,17 +694,19 @@ export class MongoRawStore implements RawStore {
 
   /** Distinct lines of every retried message id: for receivedCounts, a whole-store aggregate anyway. */
   private async allCopyCounts(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    for await (const doc of this.c.copies.find({}, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
-    return counts;
+    return this.countCopies({}, new Map());
   }
 
   /** Distinct lines of those of these message ids that were retried with other bytes (by the copies' messageId index). */
   private async copiesOf(messageIds: readonly string[]): Promise<Map<string, number>> {
     const counts = new Map<string, number>();
-    for (const chunk of chunks(messageIds, IN_CHUNK)) {
-      for await (const doc of this.c.copies.find({ messageId: { $in: chunk } }, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
-    }
+    for (const chunk of chunks(messageIds, IN_CHUNK)) await this.countCopies({ messageId: { $in: chunk } }, counts);
+    return counts;
+  }
+
+  /** Adds the copies matching `filter` to `counts`, per message id. */
+  private async countCopies(filter: Filter<Doc>, counts: Map<string, number>): Promise<Map<string, number>> {
+    for await (const doc of this.c.copies.find(filter, { projection: { messageId: 1 } })) counts.set(doc.messageId as string, (counts.get(doc.messageId as string) ?? 0) + 1);
     return counts;
   }
 
