@@ -23,7 +23,7 @@ try {
   } else {
     const config = { ...resolved.config, dataDir, stores: { raw: { engine: 'sqlite' as const }, analytics: { engine: 'chdb' as const } } };
     const io = { stdout: new PassThrough(), stderr: process.stderr, stdin: new PassThrough(), env: {} };
-    const context = { io, config, log: () => {}, interactive: false };
+    const context = { io, config, log: () => {}, interactive: false, color: false };
     await runIngest(context, { input: values.input!, wait: '0s', progress: false }, 'journeyctl check (golden journeys)');
     const raw = await openRawStore(config);
     const analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl check (golden journeys)', waitMs: 0, log: () => {} });

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { tableStyle } from '../render/terminal.js';
 import { type CheckResult, type CheckRun, formatValue } from './run-checks.js';
 
 const MARK: Record<CheckResult['status'], string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL' };
@@ -19,7 +20,7 @@ export function summaryLine(run: CheckRun): string {
 }
 
 export function renderTable(run: CheckRun, color: boolean): string {
-  const table = new Table({ head: ['status', 'check', 'type', 'measured', 'thresholds', 'ms'], style: { head: color ? ['cyan'] : [] }, wordWrap: true, colWidths: [8, 30, 18, 40, 36, 8] });
+  const table = new Table({ head: ['status', 'check', 'type', 'measured', 'thresholds', 'ms'], style: tableStyle(color), wordWrap: true, colWidths: [8, 30, 18, 40, 36, 8] });
   for (const r of run.results) table.push([MARK[r.status], r.name, r.type, r.message, r.threshold, r.durationMs]);
   return `${table.toString()}\n${summaryLine(run)}\n`;
 }

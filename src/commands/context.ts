@@ -4,6 +4,7 @@ import type { JourneyConfig } from '../config/config.js';
 import { resolveConfig, type ConfigOverrides } from '../config/config.js';
 import { parseDurationMs, parseUserTime } from '../domain/time.js';
 import { UsageError } from '../errors.js';
+import { colorEnabled } from '../render/terminal.js';
 
 /** Everything a command may touch of the outside world, handed in once (tests pass their own). */
 export interface CommandIo {
@@ -33,6 +34,8 @@ export interface CommandContext {
   /** A message for people (stderr): text, or one JSON object per line with --log-format json. */
   log(message: string, fields?: Record<string, unknown>): void;
   interactive: boolean;
+  /** Colour and other styling allowed on stdout (src/render/terminal.ts decides, once). */
+  color: boolean;
 }
 
 /** `fallbackConfigPath` is used when neither --config nor JOURNEY_CONFIG names a file (the demo's shipped config). */
@@ -58,7 +61,7 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     else io.stderr.write(`${message}\n`);
   };
   for (const warning of resolved.warnings) log(`warning: ${warning}`);
-  return { io, config: resolved.config, log, interactive: Boolean(io.stdout.isTTY) && !io.env.CI };
+  return { io, config: resolved.config, log, interactive: Boolean(io.stdout.isTTY) && !io.env.CI, color: colorEnabled(io.stdout, io.env, global.color) };
 }
 
 export function parseTimeFlag(name: string, value: string | undefined, zone: string): number | undefined {

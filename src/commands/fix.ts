@@ -4,6 +4,7 @@ import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, 
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import { type Correction, type CorrectionChange, describeChange, effectiveCorrections, type EventFilter, type SessionRef } from '../domain/correction.js';
 import { ActionFailedError, UsageError } from '../errors.js';
+import { tableStyle } from '../render/terminal.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
@@ -229,7 +230,7 @@ export async function listCorrections(context: CommandContext, options: { since?
   if (format === 'json') context.io.stdout.write(`${JSON.stringify(records)}\n`);
   else if (format === 'ndjson') for (const record of records) context.io.stdout.write(`${JSON.stringify(record)}\n`);
   else {
-    const table = new Table({ head: ['id', 'at', 'actor', 'what', 'reason', 'ticket', 'reverted by'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] }, wordWrap: true });
+    const table = new Table({ head: ['id', 'at', 'actor', 'what', 'reason', 'ticket', 'reverted by'], style: tableStyle(context.color), wordWrap: true });
     for (const r of records) table.push([r.id, r.at, r.actor, r.description, r.reason, r.ticket ?? '', r.reverted_by ?? '']);
     context.io.stdout.write(records.length ? `${table.toString()}\n` : 'No steward actions recorded.\n');
   }

@@ -4,6 +4,7 @@ import type { JourneyReport } from '../stores/analytics-store.js';
 import { UsageError } from '../errors.js';
 import { readStoredBursts } from '../pipeline/journey-signals.js';
 import { burstRecord } from '../render/records.js';
+import { tableStyle } from '../render/terminal.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
@@ -60,7 +61,7 @@ export async function runReport(context: CommandContext, options: ReportOptions)
   const out = context.io.stdout;
   if (output === 'json') out.write(`${JSON.stringify(report)}\n`);
   else if (output === 'ndjson') for (const [section, value] of Object.entries(report)) out.write(`${JSON.stringify({ section, value })}\n`);
-  else out.write(renderReport(report, !context.io.env.NO_COLOR));
+  else out.write(renderReport(report, context.color));
   return report;
 }
 
@@ -72,7 +73,7 @@ function bar(fraction: number, width = 20): string {
 const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 
 export function renderReport(report: FullReport, color: boolean): string {
-  const style = { head: color ? ['cyan'] : [] };
+  const style = tableStyle(color);
   const parts: string[] = [];
   const { sessions } = report;
   parts.push(

@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { tableStyle } from '../render/terminal.js';
 import { ActionFailedError, isJourneyError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
@@ -138,7 +139,7 @@ function render(context: CommandContext, summary: ReprocessSummary, asJson: bool
     return;
   }
   const arrow = (before: number, after: number) => (before === after ? String(after) : `${before} → ${after}`);
-  const table = new Table({ head: ['day (UTC)', 'sessions', 'events', 'labels', 'flags', 'now rejected', ''], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] } });
+  const table = new Table({ head: ['day (UTC)', 'sessions', 'events', 'labels', 'flags', 'now rejected', ''], style: tableStyle(context.color) });
   for (const day of summary.days) {
     table.push([
       day.day,
