@@ -16,22 +16,44 @@ function line(index: number): string {
   return JSON.stringify({ type: 'track', event: 'page_viewed', messageId: `m-${index}`, userId: `u-${index % 7}`, timestamp: at, sentAt: at, receivedAt: at, properties: {} });
 }
 
-/** Batches of `size` lines; `pause` decides, after each batch, whether the next one waits (a trickle) — and records what was acked. */
-function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void> } = {}) {
+/** A promise the test resolves when it chooses: the only way these tests order events (never a timer). */
+function latch<T = void>() {
+  let open!: (value: T) => void;
+  const opened = new Promise<T>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
+/** Every callback queued so far (promise reactions, then I/O and immediates) has run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Batches of `size` lines; `waitAfter` runs after each batch is taken (the source waits there, a
+ * trickle), `atEnd` once the last one is taken — and records what was acked; `ackOf(i)` resolves when batch i is.
+ */
+function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void>; atEnd?: () => void } = {}) {
   const acked: number[] = [];
+  const acks = Array.from({ length: batches }, () => latch());
   const source: LineSource = {
     description: 'test',
     totalBytes: undefined,
     async *batches(): AsyncIterable<LineBatch> {
       for (let index = 0; index < batches; index += 1) {
         const lines = Array.from({ length: size }, (_, offset) => line(index * size + offset));
-        yield { lines, arrivedAt: Date.UTC(2026, 0, 5, 12), ack: async () => void acked.push(index) };
+        yield {
+          lines,
+          arrivedAt: Date.UTC(2026, 0, 5, 12),
+          ack: async () => {
+            acked.push(index);
+            acks[index]!.open();
+          },
+        };
         await options.waitAfter?.(index);
       }
+      options.atEnd?.();
     },
     async close() {},
   };
-  return { source, acked };
+  return { source, acked, ackOf: (index: number) => acks[index]!.opened };
 }
 
 function ingestInto(raw: RawStore) {
@@ -42,7 +64,29 @@ function ingestInto(raw: RawStore) {
     lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
     deriveEveryEvents: Number.POSITIVE_INFINITY,
     deriveIntervalMs: Number.POSITIVE_INFINITY,
+    // Groups commit by size or because nothing is ready, never by the clock: a loaded machine changes nothing.
+    commitEveryMs: Number.POSITIVE_INFINITY,
   });
+}
+
+/** The real store, its first commit of a write group held (in flight) until the test releases it. */
+function holdingFirstCommit(store: SqliteRawStore) {
+  const inFlight = latch();
+  const released = latch();
+  let commits = 0;
+  const raw: RawStore = Object.create(store, {
+    commitWriteGroup: {
+      value: async () => {
+        commits += 1;
+        if (commits === 1) {
+          inFlight.open();
+          await released.opened;
+        }
+        await store.commitWriteGroup();
+      },
+    },
+  });
+  return { raw, inFlight: inFlight.opened, release: () => released.open() };
 }
 
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'jc-ingest-')), 'raw.sqlite');
@@ -53,10 +97,11 @@ describe('ingest with grouped commits', () => {
     const raw = SqliteRawStore.open(path);
     const reader = SqliteRawStore.open(path);
     const seenByAnotherConnection: number[] = [];
-    const { source, acked } = scriptedSource(3, 5, {
-      // While the source waits for input, another connection (another process) already sees what was read so far.
-      waitAfter: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+    const { source, acked, ackOf } = scriptedSource(3, 5, {
+      // The source gives nothing more until what it gave is acknowledged: ingest must commit without
+      // waiting for more input (else this never resolves), and another connection (another process) sees it.
+      waitAfter: async (index) => {
+        await ackOf(index);
         seenByAnotherConnection.push((await reader.counts()).events);
       },
     });
@@ -72,18 +117,21 @@ describe('ingest with grouped commits', () => {
     const path = freshPath();
     const store = SqliteRawStore.open(path);
     let writes = 0;
+    // Large batches arrive all at once (a bulk file), so the first writes are grouped and not yet
+    // committed: the first write waits until all six are read, so a next batch is always ready.
+    const allRead = latch();
     // The real store, failing its third write: the first two share the open group with it.
     const failing: RawStore = Object.create(store, {
       writeEncodedBatch: {
         value: async (...args: Parameters<RawStore['writeEncodedBatch']>) => {
           writes += 1;
+          if (writes === 1) await allRead.opened;
           if (writes === 3) throw new Error('disk full');
           return store.writeEncodedBatch(...args);
         },
       },
     });
-    // Large batches arrive all at once (a bulk file), so the first writes are grouped and not yet committed.
-    const { source, acked } = scriptedSource(6, 20_000);
+    const { source, acked } = scriptedSource(6, 20_000, { atEnd: () => allRead.open() });
     await expect(ingestInto(failing)(source)).rejects.toThrow(/disk full/);
     expect(acked).toEqual([]);
     const reader = SqliteRawStore.open(path);
@@ -91,4 +139,43 @@ describe('ingest with grouped commits', () => {
     await reader.close();
     await store.close();
   });
+});
+
+describe('ingest never misses a wake-up', () => {
+  // With nothing ready, the consumer commits the open group, then waits for more. What happens while
+  // that commit is in flight must still wake it: a wake-up installed only after the commit missed it,
+  // and a stopped Kafka consumer hung for good. (A regression hangs: these fail by timeout.)
+  it('stores a batch queued while a commit was in flight, though no other batch follows', async () => {
+    const store = SqliteRawStore.open(freshPath());
+    const held = holdingFirstCommit(store);
+    const { source, acked, ackOf } = scriptedSource(2, 5, {
+      waitAfter: async (index) => {
+        // Batch 1 is read only once batch 0's commit is in flight...
+        if (index === 0) await held.inFlight;
+        else {
+          // ...and is queued now: the commit completes, and the source gives nothing more until batch 1 is acknowledged.
+          held.release();
+          await ackOf(1);
+        }
+      },
+    });
+    const summary = await ingestInto(held.raw)(source);
+    expect(summary.accepted).toBe(10);
+    expect(acked).toEqual([0, 1]);
+    await store.close();
+  }, 20_000);
+
+  it('ends when the input ended while a commit was in flight', async () => {
+    const store = SqliteRawStore.open(freshPath());
+    const held = holdingFirstCommit(store);
+    const { source, acked } = scriptedSource(1, 5, {
+      waitAfter: () => held.inFlight,
+      // The input ends (ingest sees it within the promise reactions that follow); only then the commit completes.
+      atEnd: () => void settle().then(held.release),
+    });
+    const summary = await ingestInto(held.raw)(source);
+    expect(summary.accepted).toBe(5);
+    expect(acked).toEqual([0]);
+    await store.close();
+  }, 20_000);
 });

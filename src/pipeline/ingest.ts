@@ -1,4 +1,5 @@
 import type { RejectReason } from '../domain/event.js';
+import { createCondition } from '../runtime/condition.js';
 import type { RawStore } from '../stores/raw-store.js';
 import type { LineBatch, LineSource } from '../sources/source.js';
 import type { DeriveSummary } from './derive-dirty-users.js';
@@ -14,6 +15,10 @@ export interface IngestDeps {
   /** ...or after this long with underived events, so a slow stream (stdin, Kafka) shows sessions promptly. */
   deriveIntervalMs: number;
   onProgress?: (progress: IngestSummary, bytesRead: number | undefined) => void;
+  /** Where the raw store groups writes: commit a group after this many lines (default LINES_PER_COMMIT)... */
+  linesPerCommit?: number;
+  /** ...or once it is this old (default COMMIT_EVERY_MS); tests pass Infinity to take the clock out. */
+  commitEveryMs?: number;
 }
 
 export interface IngestSummary {
@@ -76,6 +81,8 @@ interface InFlight {
 export function createIngest(deps: IngestDeps) {
   return async function ingest(source: LineSource): Promise<IngestSummary> {
     const summary = emptyIngestSummary();
+    const linesPerCommit = deps.linesPerCommit ?? LINES_PER_COMMIT;
+    const commitEveryMs = deps.commitEveryMs ?? COMMIT_EVERY_MS;
     let sinceDerive = 0;
     let lastDerive = Date.now();
     const derive = async () => {
@@ -106,14 +113,10 @@ export function createIngest(deps: IngestDeps) {
     let readDone = false;
     let readError: { error: unknown } | null = null;
     let stopped = false;
-    let wakeConsumer: (() => void) | null = null;
-    let wakeProducer: (() => void) | null = null;
-    const signal = (which: 'consumer' | 'producer') => {
-      const wake = which === 'consumer' ? wakeConsumer : wakeProducer;
-      if (which === 'consumer') wakeConsumer = null;
-      else wakeProducer = null;
-      wake?.();
-    };
+    // Both sides wait on the state (queue, readDone, stopped), never on a one-shot signal: a batch
+    // queued or the input ending while the consumer is inside an await (a commit) is seen when it
+    // next waits. (A wake-up installed after the commit lost them, and a stopped consumer hung.)
+    const changed = createCondition();
     const producer = (async () => {
       try {
         for await (const batch of source.batches()) {
@@ -123,15 +126,15 @@ export function createIngest(deps: IngestDeps) {
           // Failures are awaited by the consumer, in order; this only keeps an early one from being reported as unhandled.
           processed.then((result) => (entry.result = result)).catch(() => {});
           queue.push(entry);
-          signal('consumer');
-          while (queue.length >= READ_AHEAD && !stopped) await new Promise<void>((resolve) => (wakeProducer = resolve));
+          changed.notify();
+          await changed.until(() => queue.length < READ_AHEAD || stopped);
           if (stopped) break;
         }
       } catch (error) {
         readError = { error };
       } finally {
         readDone = true;
-        signal('consumer');
+        changed.notify();
       }
     })();
 
@@ -142,7 +145,7 @@ export function createIngest(deps: IngestDeps) {
           if (readDone) break;
           // Nothing ready: make what is stored durable before waiting (a trickle commits per batch).
           await commitGroup();
-          await new Promise<void>((resolve) => (wakeConsumer = resolve));
+          await changed.until(() => queue.length > 0 || readDone);
           continue;
         }
         next.result = await next.processed;
@@ -159,7 +162,7 @@ export function createIngest(deps: IngestDeps) {
           lines += entry.batch.lines.length;
           group.push(entry);
         }
-        signal('producer');
+        changed.notify();
         const accepted = group.length === 1 ? next.result.accepted : group.flatMap((entry) => entry.result!.accepted);
         const rejected = group.length === 1 ? next.result.rejected : group.flatMap((entry) => entry.result!.rejected);
         for (const event of accepted) if (event.receivedAt - event.eventTime > deps.lateAfterMs) summary.late += 1;
@@ -172,7 +175,7 @@ export function createIngest(deps: IngestDeps) {
         const written = await deps.raw.writeEncodedBatch(accepted, rejected);
         for (const entry of group) unacked.push(entry.batch.ack);
         groupLines += lines;
-        if (!groupOpen || groupLines >= LINES_PER_COMMIT || Date.now() - groupOpenedAt >= COMMIT_EVERY_MS) await commitGroup();
+        if (!groupOpen || groupLines >= linesPerCommit || Date.now() - groupOpenedAt >= commitEveryMs) await commitGroup();
         const batch = group[group.length - 1]!.batch;
         summary.read += lines;
         summary.accepted += written.inserted;
@@ -190,7 +193,7 @@ export function createIngest(deps: IngestDeps) {
     } catch (error) {
       // Stop reading ahead; a producer waiting on the source (an idle stdin) is abandoned, not awaited.
       stopped = true;
-      signal('producer');
+      changed.notify();
       // The open group's batches were never acknowledged: a redelivery or a rerun stores them again.
       if (groupOpen) await deps.raw.abandonWriteGroup?.().catch(() => {});
       throw error;
