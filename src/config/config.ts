@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseDurationMs, isValidZone } from '../domain/time.js';
+import { parseDurationMs, parseEventTimestamp, isValidZone } from '../domain/time.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
 
@@ -33,6 +33,15 @@ export interface PipelineConfig {
   futureToleranceMs: number;
   futureEvents: 'clamp' | 'reject';
   maxEventBytes: number;
+  /**
+   * Input is split into lines no longer than this: a longer line is not buffered, only its first
+   * REJECTED_PREFIX_BYTES are kept in the rejected store (`line_too_long`). Default max_event_bytes + 4 MiB.
+   */
+  maxLineBytes: number;
+  /** Objects and arrays nested deeper than this are rejected (`too_deeply_nested`) before anything parses them. */
+  maxNestingDepth: number;
+  /** The earliest event time (and receivedAt) accepted, epoch ms; the latest is arrival + futureToleranceMs. */
+  minEventTimeMs: number;
   batchSize: number;
 }
 
@@ -82,8 +91,14 @@ export const DEFAULT_PIPELINE: PipelineConfig = {
   futureToleranceMs: 23 * 3_600_000,
   futureEvents: 'clamp',
   maxEventBytes: 32 * 1024,
+  maxLineBytes: 32 * 1024 + (4 << 20),
+  maxNestingDepth: 64,
+  minEventTimeMs: Date.UTC(2000, 0, 1),
   batchSize: 5000,
 };
+
+/** The deepest max_nesting_depth allowed: every recursive walk of event JSON (stringify, redact, render) stays far from the stack limit. */
+export const MAX_NESTING_DEPTH_LIMIT = 1000;
 
 /** What flags and environment can override; resolved once at the CLI edge. */
 export interface ConfigOverrides {
@@ -149,8 +164,14 @@ export function validateConfigDocument(document: unknown, source: string, overri
     futureToleranceMs: reader.duration(pipelineDoc.future_tolerance, 'pipeline.future_tolerance', DEFAULT_PIPELINE.futureToleranceMs),
     futureEvents: reader.oneOf(pipelineDoc.future_events, 'pipeline.future_events', ['clamp', 'reject'] as const, DEFAULT_PIPELINE.futureEvents),
     maxEventBytes: reader.positiveInteger(pipelineDoc.max_event_bytes, 'pipeline.max_event_bytes', DEFAULT_PIPELINE.maxEventBytes),
+    maxLineBytes: 0,
+    maxNestingDepth: reader.positiveInteger(pipelineDoc.max_nesting_depth, 'pipeline.max_nesting_depth', DEFAULT_PIPELINE.maxNestingDepth),
+    minEventTimeMs: readMinEventTime(reader, pipelineDoc.min_event_time),
     batchSize: reader.positiveInteger(pipelineDoc.batch_size, 'pipeline.batch_size', DEFAULT_PIPELINE.batchSize),
   };
+  pipeline.maxLineBytes = reader.positiveInteger(pipelineDoc.max_line_bytes, 'pipeline.max_line_bytes', pipeline.maxEventBytes + (4 << 20));
+  if (pipeline.maxLineBytes < pipeline.maxEventBytes) errors.push('pipeline.max_line_bytes must be at least pipeline.max_event_bytes');
+  if (pipeline.maxNestingDepth > MAX_NESTING_DEPTH_LIMIT) errors.push(`pipeline.max_nesting_depth must be at most ${MAX_NESTING_DEPTH_LIMIT}`);
   if (!isValidZone(pipeline.timezone)) errors.push(`pipeline.timezone: "${pipeline.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   if (pipeline.sessionInactivityMs <= 0) errors.push('pipeline.session_inactivity must be positive');
   if (pipeline.sessionMaxLengthMs < pipeline.sessionInactivityMs) {
@@ -258,6 +279,17 @@ function readTrackingPlan(reader: SectionReader, value: unknown): TrackingPlan {
 }
 
 /** Reads typed values out of an untyped document, collecting every problem instead of stopping at the first. */
+/** pipeline.min_event_time: an ISO-8601 date or time (UTC when it has no offset). */
+function readMinEventTime(reader: SectionReader, value: unknown): number {
+  if (value === undefined) return DEFAULT_PIPELINE.minEventTimeMs;
+  const parsed = value instanceof Date ? value.getTime() : parseEventTimestamp(value);
+  if (parsed === null || Number.isNaN(parsed) || typeof value === 'number') {
+    reader.fail(`pipeline.min_event_time: ${JSON.stringify(value)} is not an ISO-8601 date (e.g. 2000-01-01)`);
+    return DEFAULT_PIPELINE.minEventTimeMs;
+  }
+  return parsed;
+}
+
 class SectionReader {
   constructor(private readonly errors: string[]) {}
 

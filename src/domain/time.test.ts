@@ -32,6 +32,16 @@ describe('time parsing', () => {
     expect(parseUserTime('whenever', 'UTC', now)).toBeNull();
   });
 
+  it('parses years 0–99 as written, not as 1900–1999, and refuses times no Date can hold', () => {
+    expect(formatIsoUtc(parseEventTimestamp('0001-01-01T00:00:00Z')!)).toBe('0001-01-01T00:00:00.000Z');
+    expect(formatIsoUtc(parseEventTimestamp('0050-06-15T12:30:00.250+01:00')!)).toBe('0050-06-15T11:30:00.250Z');
+    // Year 0 is a leap year in the proleptic Gregorian calendar; 1900 is not.
+    expect(parseEventTimestamp('0000-02-29T00:00:00Z')).not.toBeNull();
+    expect(parseEventTimestamp(9e15)).toBeNull();
+    expect(parseEventTimestamp(8.64e15)).toBe(8.64e15);
+    expect(parseEventTimestamp('+275761-01-01T00:00:00Z')).toBeNull();
+  });
+
   it('formats ISO-8601 UTC with milliseconds', () => {
     expect(formatIsoUtc(Date.UTC(2026, 0, 5, 10))).toBe('2026-01-05T10:00:00.000Z');
   });

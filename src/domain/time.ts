@@ -24,7 +24,7 @@ const COMMON_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{
  * to luxon, which knows every ISO-8601 form.
  */
 export function parseEventTimestamp(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.trunc(value) : null;
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 && value <= MAX_DATE_MS ? Math.trunc(value) : null;
   if (typeof value !== 'string' || value.length < 10 || value.length > 40) return null;
   const match = COMMON_ISO.exec(value);
   if (match) {
@@ -38,15 +38,31 @@ export function parseEventTimestamp(value: unknown): number | null {
     if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
     const millis = fraction === undefined ? 0 : Math.floor(Number(`0.${fraction}`) * 1000);
     const offset = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(offsetHours) * 60 + Number(offsetMinutes)) * 60_000;
-    return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset;
+    return utcMillis(year, month - 1, day, hour, minute, second, millis) - offset;
   }
   const parsed = DateTime.fromISO(value, { zone: 'utc', setZone: true });
   if (!parsed.isValid) return null;
-  return parsed.toMillis();
+  const millis = parsed.toMillis();
+  return Math.abs(millis) <= MAX_DATE_MS ? millis : null;
+}
+
+/** The largest epoch ms a JavaScript Date (and so every export) can format: year 275760. */
+export const MAX_DATE_MS = 8.64e15;
+
+/**
+ * Date.UTC without its trap: it reads years 0–99 as 1900–1999, so `0050-…` would be 1950.
+ * setUTCFullYear takes the year as given.
+ */
+function utcMillis(year: number, monthIndex: number, day: number, hour = 0, minute = 0, second = 0, millis = 0): number {
+  if (year >= 100) return Date.UTC(year, monthIndex, day, hour, minute, second, millis);
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, millis);
+  return date.getTime();
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return new Date(utcMillis(year, month, 0)).getUTCDate();
 }
 
 /** ISO-8601 UTC with milliseconds, the one format every export uses. */

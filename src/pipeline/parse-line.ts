@@ -3,13 +3,22 @@ import { accept, reject, type Outcome } from './outcome.js';
 
 export interface ParseLineDeps {
   maxEventBytes: number;
+  /** Objects and arrays nested deeper than this are refused before JSON.parse sees them. */
+  maxNestingDepth: number;
 }
 
-/** Turns one NDJSON line into an untrusted object; the size check runs before JSON.parse so a huge line costs nothing. */
+/**
+ * Turns one NDJSON line into an untrusted object. The size and nesting checks run before
+ * JSON.parse, so a huge line costs nothing and no recursive walk later (JSON.stringify of
+ * properties, redaction, rendering) meets more than maxNestingDepth levels.
+ */
 export function createParseLine(deps: ParseLineDeps) {
   return function parseLine(line: string): Outcome<RawEventInput> {
     if (Buffer.byteLength(line, 'utf8') > deps.maxEventBytes) {
       return reject('payload_too_large', `line is larger than ${deps.maxEventBytes} bytes (pipeline.max_event_bytes)`);
+    }
+    if (nestingExceeds(line, deps.maxNestingDepth)) {
+      return reject('too_deeply_nested', `objects/arrays are nested deeper than ${deps.maxNestingDepth} levels (pipeline.max_nesting_depth)`);
     }
     let parsed: unknown;
     try {
@@ -22,4 +31,35 @@ export function createParseLine(deps: ParseLineDeps) {
     }
     return accept(parsed as RawEventInput);
   };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACE = 0x7d;
+const CLOSE_BRACKET = 0x5d;
+
+/**
+ * Whether `{`/`[` outside strings nest deeper than `limit`: one pass, no recursion, no parse.
+ * Malformed JSON is left to JSON.parse; only the depth is judged here.
+ */
+export function nestingExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === BACKSLASH) index += 1;
+      else if (code === QUOTE) inString = false;
+    } else if (code === QUOTE) {
+      inString = true;
+    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
+      depth -= 1;
+    }
+  }
+  return false;
 }

@@ -34,13 +34,20 @@ export function validateEvent(input: RawEventInput): Outcome<ValidatedEvent> {
   const eventType = type as EventType;
   if (typeof input.messageId !== 'string' || input.messageId.trim() === '') return reject('missing_message_id', 'messageId is missing or not a string');
   if (input.messageId.length > 256) return reject('missing_message_id', 'messageId is longer than 256 characters');
+  if (!isWellFormed(input.messageId)) return reject('invalid_id', 'messageId holds a lone surrogate (\\ud800-\\udfff), which is not text');
 
   const explicitName = nonEmptyString(input.event) ?? (eventType === 'track' ? null : nonEmptyString(input.name));
   const event = explicitName ?? DEFAULT_NAMES[eventType] ?? null;
   if (event === null) return reject('missing_event', 'a track call needs an event name');
+  if (!isWellFormed(event)) return reject('missing_event', 'the event name holds a lone surrogate (\\ud800-\\udfff), which is not text');
 
   const sentUserId = idValue(input.userId);
   const sentAnonymousId = idValue(input.anonymousId);
+  const sentPreviousId = eventType === 'alias' ? idValue(input.previousId) : null;
+  const invalid = sentUserId === INVALID_ID ? 'userId' : sentAnonymousId === INVALID_ID ? 'anonymousId' : sentPreviousId === INVALID_ID ? 'previousId' : null;
+  if (invalid !== null || sentUserId === INVALID_ID || sentAnonymousId === INVALID_ID) {
+    return reject('invalid_id', `${invalid} must be a string or an integer of at most 2^53 − 1 (no lone surrogates), got ${JSON.stringify(input[invalid ?? 'userId']).slice(0, 80)}`);
+  }
   if (sentUserId === undefined || sentAnonymousId === undefined) return reject('missing_identity', 'userId/anonymousId must be strings');
   const userId = sentUserId !== null && isLegalId(sentUserId) ? sentUserId : null;
   const anonymousId = sentAnonymousId !== null && isLegalId(sentAnonymousId) ? sentAnonymousId : null;
@@ -52,7 +59,7 @@ export function validateEvent(input: RawEventInput): Outcome<ValidatedEvent> {
   }
   let previousId: string | null = null;
   if (eventType === 'alias') {
-    const sentPrevious = idValue(input.previousId);
+    const sentPrevious = sentPreviousId as string | null | undefined;
     if (!sentPrevious || !isLegalId(sentPrevious) || userId === null) return reject('missing_identity', 'an alias call needs a legal previousId and userId');
     previousId = sentPrevious;
   }
@@ -79,12 +86,25 @@ function nonEmptyString(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value : null;
 }
 
-/** null when absent; undefined when present but of the wrong type. Numbers are accepted as ids (some SDKs send them). */
-function idValue(value: unknown): string | null | undefined {
+const INVALID_ID = Symbol('invalid id');
+
+/**
+ * null when absent; undefined when present but of the wrong type; INVALID_ID for a number that
+ * is not a safe integer (1.2345678901234568e29 would print as one string for many ids) or a
+ * string with a lone surrogate (it cannot be stored as UTF-8 without changing). Integers are
+ * accepted as ids (some SDKs send them).
+ */
+function idValue(value: unknown): string | null | undefined | typeof INVALID_ID {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? String(value) : INVALID_ID;
   if (typeof value !== 'string') return undefined;
+  if (!isWellFormed(value)) return INVALID_ID;
   return value.trim() === '' ? null : value;
+}
+
+/** String.prototype.isWellFormed (Node 20; not in the ES2023 lib types): false when a lone surrogate is in it. */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** null when absent; undefined when present but unparseable. */
