@@ -1,6 +1,7 @@
+import type { Correction } from '../domain/correction.js';
 import type { Finding, FindingKind, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
-import type { TimeRange } from './raw-store.js';
+import type { ReceivedCounts, TimeRange } from './raw-store.js';
 
 /** Everything derived for a set of users, written together. */
 export interface UserDerivation {
@@ -61,6 +62,23 @@ export interface JourneyReport {
   labels: Array<{ label: string; sessions: number; share: number }>;
   flags: Array<{ flag: string; sessions: number }>;
   funnels: Array<{ funnel: string; totalSteps: number; entered: number; reachedStep: number[]; converted: number; conversionRate: number }>;
+}
+
+/** How long sessions are and how many events they hold, in the buckets the dashboards use. */
+export interface SessionShape {
+  lengths: Array<{ bucket: string; sessions: number }>;
+  eventsPerSession: Array<{ bucket: string; sessions: number }>;
+}
+
+/**
+ * What the raw store knows that dashboards need (pipeline health, stewardship), published into
+ * the analytics store as a copy: received lines per minute, release bursts, corrections.
+ */
+export interface PipelineFacts {
+  /** receivedCounts in one-minute buckets over the whole raw store. */
+  minutes: readonly ReceivedCounts[];
+  bursts: ReadonlyArray<{ appVersion: string; windowStart: number; windowEnd: number; accepted: number; rejected: number; share: number; baseline: number; reasons: ReadonlyArray<{ reason: string; lines: number }> }>;
+  corrections: readonly Correction[];
 }
 
 /** One property of one event over a window, for missing_rate and accepted_values checks. */
@@ -132,6 +150,15 @@ export interface AnalyticsStore {
   sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>>;
   /** Aggregates computed by the engine; flagged sessions are left out unless asked for. */
   report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport>;
+  /** Session length and events-per-session distributions of sessions starting in the range. */
+  sessionShape(range: TimeRange): Promise<SessionShape>;
+  /**
+   * Up to `limit` sessions starting in the range, with their events (at most `eventsPerSession`
+   * each), findings and funnel outcomes: flagged and labelled ones first, then a stable sample.
+   */
+  sampleSessions(range: TimeRange, limit: number, eventsPerSession: number): Promise<SessionDetail[]>;
+  /** Replaces the published copy of the raw store's pipeline facts (see PipelineFacts). */
+  publishPipelineFacts(facts: PipelineFacts): Promise<void>;
   counts(): Promise<{ sessions: number; events: number }>;
   /** Rows stored in one UTC day partition of each derived table. */
   dayCounts(day: string): Promise<DayCounts>;

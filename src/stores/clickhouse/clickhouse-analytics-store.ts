@@ -4,7 +4,9 @@ import type { Session, SessionEvent } from '../../domain/session.js';
 import { InfrastructureError, UsageError } from '../../errors.js';
 import { type AnalyticsStore, type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type JourneyReport, type ReplaceResult, type SessionDetail, type UserDerivation, type UserSessions } from '../analytics-store.js';
 import type { TimeRange } from '../raw-store.js';
-import type { CheckFailureRow, PropertyProfile, ReconcileDay } from '../analytics-store.js';
+import type { CheckFailureRow, PipelineFacts, PropertyProfile, ReconcileDay, SessionShape } from '../analytics-store.js';
+import { type QueryDefinition, eventsPerSession, flagShares, funnelSteps, labelShares, sessionLengths, sessionsPerDay } from './queries/definitions.js';
+import { reportDialect } from './queries/dialect.js';
 import { CHECK_FAILURES_TABLE, quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
 
 const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
@@ -300,50 +302,110 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
   }
 
   async report(range: TimeRange, includeFlagged: boolean): Promise<JourneyReport> {
-    const params = { ...rangeParams(range), include: includeFlagged ? 1 : 0 };
-    const inRange = 'started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})';
+    // The SQL is shared with the Grafana dashboards and the HTML report (queries/).
+    const rows = (definition: QueryDefinition) => this.definedRows(definition, range, includeFlagged);
     const report: JourneyReport = { sessionsPerDay: [], sessions: { total: 0, flagged: 0, counted: 0 }, labels: [], flags: [], funnels: [] };
-    for await (const row of this.select(
-      `SELECT toString(toDate(started_at)) AS day, count() AS sessions, countIf(notEmpty(flags)) AS flagged FROM ${this.db}.sessions FINAL WHERE ${inRange} GROUP BY day ORDER BY day`,
-      params,
-    )) {
+    for (const row of await rows(sessionsPerDay)) {
       const day = { day: row.day as string, sessions: Number(row.sessions), flagged: Number(row.flagged) };
       report.sessionsPerDay.push(day);
       report.sessions.total += day.sessions;
       report.sessions.flagged += day.flagged;
     }
     report.sessions.counted = includeFlagged ? report.sessions.total : report.sessions.total - report.sessions.flagged;
-    for await (const row of this.select(
-      `SELECT label, count() AS sessions FROM ${this.db}.sessions FINAL ARRAY JOIN labels AS label
-       WHERE ${inRange} AND ({include:UInt8} = 1 OR empty(flags)) GROUP BY label ORDER BY sessions DESC, label`,
-      params,
-    )) {
-      const sessions = Number(row.sessions);
-      report.labels.push({ label: row.label as string, sessions, share: report.sessions.counted ? sessions / report.sessions.counted : 0 });
-    }
-    for await (const row of this.select(
-      `SELECT flag, count() AS sessions FROM ${this.db}.sessions FINAL ARRAY JOIN flags AS flag WHERE ${inRange} GROUP BY flag ORDER BY sessions DESC, flag`,
-      params,
-    )) {
-      report.flags.push({ flag: row.flag as string, sessions: Number(row.sessions) });
-    }
-    const funnels = new Map<string, { totalSteps: number; byReached: Map<number, number> }>();
-    for await (const row of this.select(
-      `SELECT funnel, any(total_steps) AS total_steps, steps_reached, count() AS sessions FROM ${this.db}.funnel_outcomes FINAL
-       WHERE scope = 'session' AND ${inRange} AND ({include:UInt8} = 1 OR flagged = 0) GROUP BY funnel, steps_reached ORDER BY funnel, steps_reached`,
-      params,
-    )) {
-      const entry = funnels.get(row.funnel as string) ?? { totalSteps: Number(row.total_steps), byReached: new Map() };
-      entry.byReached.set(Number(row.steps_reached), Number(row.sessions));
+    for (const row of await rows(labelShares)) report.labels.push({ label: row.label as string, sessions: Number(row.sessions), share: Number(row.share) });
+    for (const row of await rows(flagShares)) report.flags.push({ flag: row.flag as string, sessions: Number(row.sessions) });
+    const funnels = new Map<string, { totalSteps: number; reachedStep: number[] }>();
+    for (const row of await rows(funnelSteps)) {
+      const entry = funnels.get(row.funnel as string) ?? { totalSteps: Number(row.total_steps), reachedStep: [] };
+      entry.reachedStep[Number(row.step) - 1] = Number(row.sessions);
       funnels.set(row.funnel as string, entry);
     }
-    for (const [funnel, { totalSteps, byReached }] of funnels) {
-      const reachedStep = Array.from({ length: totalSteps }, (_, step) => [...byReached].filter(([reached]) => reached >= step + 1).reduce((sum, [, n]) => sum + n, 0));
+    for (const [funnel, { totalSteps, reachedStep }] of funnels) {
       const entered = reachedStep[0] ?? 0;
       const converted = reachedStep[totalSteps - 1] ?? 0;
       report.funnels.push({ funnel, totalSteps, entered, reachedStep, converted, conversionRate: entered ? converted / entered : 0 });
     }
     return report;
+  }
+
+  async sessionShape(range: TimeRange): Promise<SessionShape> {
+    const shape = async (definition: QueryDefinition, column: string) =>
+      (await this.definedRows(definition, range, true)).map((row) => ({ bucket: String(row[column]), sessions: Number(row.sessions) }));
+    return { lengths: await shape(sessionLengths, 'length'), eventsPerSession: await shape(eventsPerSession, 'events') };
+  }
+
+  /** Rows of a shared query definition, its range and include flag bound as parameters. */
+  private async definedRows(definition: QueryDefinition, range: TimeRange, includeFlagged: boolean): Promise<Row[]> {
+    const rows: Row[] = [];
+    for await (const row of this.select(definition.sql(reportDialect(this.db)), { ...rangeParams(range), include: includeFlagged ? 1 : 0 })) rows.push(row);
+    return rows;
+  }
+
+  async sampleSessions(range: TimeRange, limit: number, eventsPerSession: number): Promise<SessionDetail[]> {
+    const params = { ...rangeParams(range), limit, per: eventsPerSession };
+    const inRange = 'started_at >= fromUnixTimestamp64Milli({from:Int64}) AND started_at < fromUnixTimestamp64Milli({to:Int64})';
+    const sessions: Session[] = [];
+    // Sessions with findings first (they are what people look for), then a stable pseudo-random sample.
+    for await (const row of this.select(
+      `SELECT ${this.selectList(TABLES.sessions)} FROM ${this.db}.sessions FINAL WHERE ${inRange}
+       ORDER BY notEmpty(flags) DESC, notEmpty(labels) DESC, cityHash64(session_id), session_id LIMIT {limit:UInt32}`,
+      params,
+    )) sessions.push(sessionMapper.fromRow(row));
+    if (sessions.length === 0) return [];
+    const details = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
+    // One read per table for all the sampled sessions, bounded to their users and time span (partition pruning).
+    const scope = {
+      ids: [...details.keys()],
+      users: [...new Set(sessions.map((s) => s.userId))],
+      first: Math.min(...sessions.map((s) => s.startedAt)),
+      last: Math.max(...sessions.map((s) => s.endedAt)),
+    };
+    const collect = async <T>(spec: TableSpec, mapper: Mapper<T>, time: string, where: string, order: string, add: (item: T) => void) => {
+      for await (const row of this.select(
+        `SELECT ${this.selectList(spec)} FROM ${this.db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}
+         AND ${time} >= fromUnixTimestamp64Milli({first:Int64}) AND ${time} <= fromUnixTimestamp64Milli({last:Int64}) AND ${where} ORDER BY ${order}`,
+        { ...scope, per: eventsPerSession },
+      )) add(mapper.fromRow(row));
+    };
+    await collect(TABLES.events, eventMapper, 'event_time', 'session_id IN {ids:Array(String)}', 'session_id, event_time, message_id LIMIT {per:UInt32} BY session_id', (e) => details.get(e.sessionId)?.events.push(e));
+    await collect(TABLES.findings, findingMapper, 'started_at', 'session_id IN {ids:Array(String)}', 'session_id, kind, name', (f) => details.get(f.sessionId)?.findings.push(f));
+    await collect(TABLES.funnel_outcomes, funnelMapper, 'started_at', "scope = 'session' AND subject_id IN {ids:Array(String)}", 'subject_id, funnel', (o) => details.get(o.subjectId)?.funnelOutcomes.push(o));
+    return [...details.values()];
+  }
+
+  async publishPipelineFacts(facts: PipelineFacts): Promise<void> {
+    const minutes = facts.minutes.flatMap((m) => {
+      const base = { minute: Math.trunc(m.bucketStart / 1000), app_version: m.appVersion ?? '' };
+      const rows = [{ ...base, outcome: 'accepted', reason: '', lines: m.accepted, late: m.late, extra_copies: m.extraCopies }];
+      for (const [reason, lines] of Object.entries(m.rejected)) rows.push({ ...base, outcome: 'rejected', reason, lines: lines ?? 0, late: 0, extra_copies: 0 });
+      return rows.filter((row) => row.lines > 0 || row.extra_copies > 0);
+    });
+    const bursts = facts.bursts.map((b) => ({
+      app_version: b.appVersion,
+      window_start: toClickHouseTime(b.windowStart),
+      window_end: toClickHouseTime(b.windowEnd),
+      accepted: b.accepted,
+      rejected: b.rejected,
+      share: b.share,
+      baseline: b.baseline,
+      top_reasons: b.reasons.map((r) => `${r.reason} ${r.lines}`),
+    }));
+    const reverted = new Set(facts.corrections.flatMap((c) => (c.change.kind === 'revert' ? [c.change.target] : [])));
+    const corrections = facts.corrections.map((c) => ({
+      id: c.id,
+      created_at: toClickHouseTime(c.createdAt),
+      kind: c.change.kind,
+      actor: c.actor,
+      reason: c.reason,
+      ticket: c.ticket ?? '',
+      code: 'code' in c.change ? c.change.code : '',
+      reverted: reverted.has(c.id) ? 1 : 0,
+    }));
+    // A copy, replaced whole: a reader between the two statements sees the table empty for a moment.
+    for (const [table, values] of [['pipeline_minutes', minutes], ['release_bursts', bursts], ['corrections', corrections]] as const) {
+      await this.run(`TRUNCATE TABLE ${this.db}.${table}`, `replace ${table}`);
+      await this.insert(table, values as unknown[]);
+    }
   }
 
   async counts(): Promise<{ sessions: number; events: number }> {

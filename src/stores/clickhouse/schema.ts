@@ -8,6 +8,8 @@
  * partition and `do_not_merge_across_partitions_select_final` keeps FINAL cheap.
  */
 
+import { mirrorSchemaStatements } from './mirror-schema.js';
+
 export type ColumnKind = 'time' | 'value';
 
 export interface TableSpec {
@@ -128,6 +130,7 @@ export function schemaStatements(database: string): string[] {
     ) ENGINE = MergeTree
     PARTITION BY toYYYYMM(run_at)
     ORDER BY (check_name, run_at)`,
+    ...mirrorSchemaStatements(db),
   ];
 }
 
