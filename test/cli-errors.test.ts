@@ -95,9 +95,12 @@ describe('two processes on one data directory', () => {
 
     const exportProcess = spawn(process.execPath, [BIN, 'export', 'sessions', '--data-dir', dir, '--wait', '60s'], { env: { PATH: process.env.PATH } });
     let exported = '';
+    let exportStderr = '';
     exportProcess.stdout.on('data', (chunk: Buffer) => (exported += chunk.toString()));
+    exportProcess.stderr.on('data', (chunk: Buffer) => (exportStderr += chunk.toString()));
     const exportExit = new Promise<number | null>((resolve) => exportProcess.on('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The run ends only once the export is waiting for it (an event, not a pause).
+    await waitFor(() => exportStderr.includes('waiting for the embedded analytics store'));
     run.stdin.end();
     expect(await new Promise((resolve) => run.on('exit', resolve))).toBe(0);
     expect(JSON.parse(runStdout)).toMatchObject({ accepted: 1, sessions_written: 1 });

@@ -448,10 +448,10 @@ describe('noise', () => {
 });
 
 describe('streaming', () => {
-  it('is lazy: the first lines of a 1M-event run arrive quickly', () => {
+  // Laziness is shown by what was generated before the first lines, not by a clock (a loaded machine is slow).
+  it('is lazy: the first lines of a 1M-event run come before any cohort is finished', () => {
     const users = usersForEvents(1_000_000);
     expect(users).toBeGreaterThan(10_000);
-    const t0 = performance.now();
     const f = createFixture({ users, seed: 3, includeUsers: false, maxListedIds: 0 });
     const first: string[] = [];
     for (const l of f.lines) {
@@ -459,7 +459,6 @@ describe('streaming', () => {
       if (first.length === 10) break;
     }
     expect(first.length).toBe(10);
-    expect(performance.now() - t0).toBeLessThan(3000);
     expect(f.stats().cohorts).toBe(0);
     expect(f.stats().maxBufferedLines).toBeLessThan(100_000);
   });
