@@ -21,7 +21,7 @@ export interface KafkaRun {
 }
 
 export function startKafkaRun(context: CommandContext): KafkaRun {
-  const source = createKafkaSource({ kafka: context.config.kafka, batchSize: context.config.pipeline.batchSize, log: context.log });
+  const source = createKafkaSource({ kafka: context.config.kafka, batchSize: context.config.pipeline.batchSize, maxLineBytes: context.config.pipeline.maxLineBytes, log: context.log });
   const abort = new AbortController();
   let last: IngestSummary | null = null;
   let signals = 0;

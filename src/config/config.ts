@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { MAX_NESTING_DEPTH_LIMIT } from '../domain/json-depth.js';
 import { parseDurationMs, parseEventTimestamp, isValidZone } from '../domain/time.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
+import { findUnknownKeys, type KeySchema } from './unknown-keys.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 export const PROPERTY_TYPES: readonly PropertyType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
@@ -97,8 +99,55 @@ export const DEFAULT_PIPELINE: PipelineConfig = {
   batchSize: 5000,
 };
 
-/** The deepest max_nesting_depth allowed: every recursive walk of event JSON (stringify, redact, render) stays far from the stack limit. */
-export const MAX_NESTING_DEPTH_LIMIT = 1000;
+
+/**
+ * Every key a config file may have (see KeySchema): a key not in here is reported with its path
+ * and the closest known key, at any depth. A new setting is one entry here.
+ */
+export const CONFIG_KEYS: KeySchema = {
+  data_dir: null,
+  pipeline: {
+    session_inactivity: null,
+    session_max_length: null,
+    split_at_midnight: null,
+    timezone: null,
+    late_after: null,
+    future_tolerance: null,
+    future_events: null,
+    max_event_bytes: null,
+    max_line_bytes: null,
+    max_nesting_depth: null,
+    min_event_time: null,
+    batch_size: null,
+  },
+  tracking_plan: { allow_unplanned: null, events: { '*': { required: null, properties: null } } },
+  stores: {
+    raw: { engine: null, url: null, database: null },
+    analytics: { engine: null, url: null, database: null, username: null, password: null },
+  },
+  kafka: {
+    brokers: null,
+    topic: null,
+    group: null,
+    client_id: null,
+    from_beginning: null,
+    session_timeout: null,
+    ssl: { ca_file: null, cert_file: null, key_file: null, reject_unauthorized: null },
+    sasl: { mechanism: null, username: null, password: null },
+  },
+  redact: null,
+  // Label rules and checks have strict parsers of their own (an unknown key there is an error).
+  labels: null,
+  disable_default_labels: null,
+  funnels: { '[]': { name: null, window: null, steps: null } },
+  flags: {
+    bot_like: { min_events: null, max_median_gap: null, max_events_per_minute: null },
+    clock_skew: { threshold: null },
+    duplicate_storm: null,
+    release_burst: null,
+  },
+  checks: null,
+};
 
 /** What flags and environment can override; resolved once at the CLI edge. */
 export interface ConfigOverrides {
@@ -151,8 +200,9 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const warnings: string[] = [];
   const reader = new SectionReader(errors);
   const root = reader.object(document, '');
-  const known = new Set(['data_dir', 'pipeline', 'tracking_plan', 'stores', 'redact', 'funnels', 'labels', 'disable_default_labels', 'flags', 'checks', 'kafka']);
-  for (const key of Object.keys(root)) if (!known.has(key)) warnings.push(`${source}: unknown top-level key "${key}" ignored`);
+  for (const unknown of findUnknownKeys(root, CONFIG_KEYS)) {
+    warnings.push(`${source}: unknown key "${unknown.path}" ignored${unknown.suggestion ? ` (did you mean "${unknown.suggestion}"?)` : ''}`);
+  }
 
   const pipelineDoc = reader.object(root.pipeline, 'pipeline');
   const pipeline: PipelineConfig = {

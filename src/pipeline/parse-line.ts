@@ -1,4 +1,5 @@
 import type { RawEventInput } from '../domain/event.js';
+import { nestingExceeds } from '../domain/json-depth.js';
 import { accept, reject, type Outcome } from './outcome.js';
 
 export interface ParseLineDeps {
@@ -31,35 +32,4 @@ export function createParseLine(deps: ParseLineDeps) {
     }
     return accept(parsed as RawEventInput);
   };
-}
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-
-/**
- * Whether `{`/`[` outside strings nest deeper than `limit`: one pass, no recursion, no parse.
- * Malformed JSON is left to JSON.parse; only the depth is judged here.
- */
-export function nestingExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let index = 0; index < text.length; index += 1) {
-    const code = text.charCodeAt(index);
-    if (inString) {
-      if (code === BACKSLASH) index += 1;
-      else if (code === QUOTE) inString = false;
-    } else if (code === QUOTE) {
-      inString = true;
-    } else if (code === OPEN_BRACE || code === OPEN_BRACKET) {
-      depth += 1;
-      if (depth > limit) return true;
-    } else if (code === CLOSE_BRACE || code === CLOSE_BRACKET) {
-      depth -= 1;
-    }
-  }
-  return false;
 }

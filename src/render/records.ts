@@ -1,3 +1,4 @@
+import { rawEncodingOf } from '../domain/damaged-line.js';
 import type { RejectedLine } from '../domain/event.js';
 import { type Correction, describeChange } from '../domain/correction.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
@@ -50,6 +51,8 @@ export function rejectedRecord(line: RejectedLine): Record<string, unknown> {
     event: line.event,
     app_version: line.appVersion,
     raw: line.raw,
+    // base64 for a line that was not UTF-8 (invalid_utf8): decoding it gives the bytes as read.
+    raw_encoding: rawEncodingOf(line.reason),
   };
 }
 

@@ -25,6 +25,13 @@ describe('redaction of listed fields', () => {
     expect(redactor.line('not json at all')).toBe('not json at all');
   });
 
+  it('masks a rejected line nested too deep to serialise again as text, without overflowing the stack', () => {
+    const deep = `{"userId":"u","properties":{"email":"a@b.c","p":${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    const masked = redactor.line(deep);
+    expect(masked).not.toContain('a@b.c');
+    expect(masked).toContain(`"p":${'['.repeat(5000)}`);
+  });
+
   it('does nothing with --no-redact or an empty list', () => {
     const event = { properties: { email: 'a@b.c' } };
     expect(createRedactor(['properties.email'], false).object(event)).toBe(event);

@@ -1,3 +1,5 @@
+import { MAX_NESTING_DEPTH_LIMIT, nestingExceeds } from '../domain/json-depth.js';
+
 /**
  * Masks the fields a config's `redact:` list names (`properties.email`, `context.ip`,
  * `traits.email`, `*` for any one key) in what tail and inspect show people. Paths are relative
@@ -36,6 +38,8 @@ export function createRedactor(paths: readonly string[], enabled: boolean): Reda
     line(raw) {
       let value: unknown;
       try {
+        // A rejected line may be nested too deep to serialise again (too_deeply_nested): mask it as text.
+        if (nestingExceeds(raw, MAX_NESTING_DEPTH_LIMIT)) throw new Error('too deeply nested');
         value = JSON.parse(raw);
       } catch {
         return leafPattern === null ? raw : raw.replace(leafPattern, `$1"${REDACTED}"`);

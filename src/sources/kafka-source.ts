@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import kafkajs, { type Consumer, type EachBatchPayload, type KafkaConfig as KafkaClientConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
+import { decodeDamagedLine } from '../domain/damaged-line.js';
+import { splitLineBytes } from './line-splitter.js';
 import type { LineBatch, LineSource } from './source.js';
 
 const { Kafka, logLevel, Partitioners } = kafkajs;
@@ -27,6 +29,8 @@ export interface KafkaSourceOptions {
   kafka: KafkaConfig;
   /** Most lines per LineBatch (a Kafka batch is split into several). */
   batchSize: number;
+  /** pipeline.max_line_bytes: a longer line in a message is rejected as line_too_long with a prefix kept. */
+  maxLineBytes: number;
   log: (message: string) => void;
   /** On a quiet topic an empty batch is handed on this often, so a derive that is due happens. */
   idleMs?: number;
@@ -112,7 +116,8 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
         const chunk = batch.messages.slice(start, start + options.batchSize);
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const lines: string[] = [];
-        for (const message of chunk) if (message.value) for (const line of splitLines(message.value.toString('utf8'))) lines.push(line);
+        // Split on bytes and decoded only when UTF-8: a message that is not is rejected whole (invalid_utf8), not altered.
+        for (const message of chunk) if (message.value) for (const line of splitLineBytes(message.value, options.maxLineBytes)) lines.push(line);
         let settle!: (outcome: 'acked' | 'abandoned') => void;
         outcomes.push(new Promise((resolve) => (settle = resolve)));
         let settled = false;
@@ -281,7 +286,7 @@ export async function produceLines(
     if (options.partitions !== undefined) await ensureTopic(client, topic, options.partitions);
     await producer.connect();
     const sendBatch = options.sendBatch ?? 2_000;
-    let pending: Array<{ key: string | null; value: string }> = [];
+    let pending: Array<{ key: string | null; value: string | Buffer }> = [];
     let pendingBytes = 0;
     const flush = async () => {
       if (pending.length === 0) return;
@@ -292,10 +297,17 @@ export async function produceLines(
       pendingBytes = 0;
     };
     for await (const line of lines) {
-      const key = keyOf(line);
+      // A line the file source could not decode is published as the bytes it read; one too long to keep is not published.
+      const damaged = decodeDamagedLine(line);
+      if (damaged?.reason === 'line_too_long') {
+        options.log(`produce: a line of ${damaged.length} bytes is longer than pipeline.max_line_bytes; not published`);
+        continue;
+      }
+      const value = damaged === null ? line : damaged.kept;
+      const key = damaged === null ? keyOf(line) : null;
       if (key === null) result.unkeyed += 1;
-      pending.push({ key, value: line });
-      pendingBytes += Buffer.byteLength(line);
+      pending.push({ key, value });
+      pendingBytes += Buffer.byteLength(value);
       // One send puts a partition's messages in one record batch: stay well under the broker's 1 MB message.max.bytes.
       if (pending.length >= sendBatch || pendingBytes >= 512 * 1024) await flush();
     }
@@ -471,15 +483,6 @@ function describe(error: unknown): string {
   const e = error as Error & { cause?: unknown };
   const cause = e?.cause instanceof Error && e.cause.message !== e.message ? ` (${e.cause.message})` : '';
   return `${e?.message ?? String(error)}${cause}`;
-}
-
-function splitLines(text: string): string[] {
-  const lines: string[] = [];
-  for (const part of text.split('\n')) {
-    const line = part.endsWith('\r') ? part.slice(0, -1) : part;
-    if (line.trim() !== '') lines.push(line);
-  }
-  return lines;
 }
 
 /** The partition key of a line: its anonymousId, else its userId; null for lines that are not such JSON. */

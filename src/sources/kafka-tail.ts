@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import kafkajs from 'kafkajs';
 import { InfrastructureError, UsageError } from '../errors.js';
+import { MAX_NESTING_DEPTH_LIMIT, nestingExceeds } from '../domain/json-depth.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -236,7 +237,8 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
 }
 
 function parseObject(text: string): Record<string, unknown> | null {
-  if (!text.startsWith('{')) return null;
+  // Nested deeper than any event may be, it is shown as text: serialising it again would overflow the stack.
+  if (!text.startsWith('{') || nestingExceeds(text, MAX_NESTING_DEPTH_LIMIT)) return null;
   try {
     const value: unknown = JSON.parse(text);
     return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
