@@ -30,6 +30,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--log-format <format>', 'messages on stderr as text or json (for cron)', 'text')
     .option('--no-color', 'no colour in output (also NO_COLOR, TERM=dumb)')
     .option('--debug', 'print stack traces of errors')
+    .option('--strict-config', 'unknown config keys are an error (exit 2), not a warning')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
@@ -49,8 +50,9 @@ export function buildProgram(io: CommandIo): Command {
     .option('--group <id>', 'kafka: consumer group (default journeyctl); env JOURNEY_KAFKA_GROUP, config kafka.group')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .option('--no-progress', 'no progress bar even on a terminal')
+    .option('--accept-all-rejected', 'store an input even when under 1% of its first 1,000 lines are valid events (default: stop, exit 2)')
     .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
-    .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string }) => {
+    .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean }) => {
       const ctx = kafkaContext(options);
       const summary = await runIngest(ctx, options);
       const asJson = options.output ? options.output === 'json' : !ctx.interactive;

@@ -22,6 +22,8 @@ export interface GlobalOptions {
   debug?: boolean;
   color?: boolean;
   logFormat?: string;
+  /** Config warnings (unknown keys) are errors (exit 2). */
+  strictConfig?: boolean;
   /** Kafka flags of the commands that have them (run, produce, doctor). */
   brokers?: string;
   topic?: string;
@@ -60,6 +62,11 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     if (logFormat === 'json') io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', message, ...fields })}\n`);
     else io.stderr.write(`${message}\n`);
   };
+  if (global.strictConfig && resolved.warnings.length > 0) {
+    throw new UsageError(resolved.warnings.length === 1 ? resolved.warnings[0]! : `the configuration has ${resolved.warnings.length} problems:\n  ${resolved.warnings.join('\n  ')}`, {
+      hint: 'fix the config file, or drop --strict-config to only warn',
+    });
+  }
   for (const warning of resolved.warnings) log(`warning: ${warning}`);
   return { io, config: resolved.config, log, interactive: Boolean(io.stdout.isTTY) && !io.env.CI, color: colorEnabled(io.stdout, io.env, global.color) };
 }

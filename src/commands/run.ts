@@ -1,3 +1,4 @@
+import { createAcceptanceGate, DEFAULT_ACCEPTANCE_GATE } from '../pipeline/acceptance-gate.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
@@ -18,6 +19,8 @@ export interface RunOptions {
   source?: 'file' | 'kafka';
   wait: string;
   progress: boolean;
+  /** Store an input even when almost none of it is valid (the acceptance gate is off). */
+  acceptAllRejected?: boolean;
 }
 
 /** `journeyctl run`: ingest NDJSON into the data directory and derive sessions. */
@@ -44,7 +47,9 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
   // (a run killed part-way leaves them for the next one). A stream (stdin, Kafka) may trickle,
   // so sessions appear every few seconds.
   const backlog = source.totalBytes !== undefined;
-  const processor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
+  const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
+  // A Kafka topic is a shared stream, not one input that can be the wrong file.
+  const processor = options.acceptAllRejected || kafka ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });
   try {
     // Copies and release bursts are store-wide inputs of two flags: refreshed before each derive.
     const signals = createSignalsRefresher(stores.raw, config.journeys.flags);

@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
 import type { LineBatch, LineSource } from './source.js';
+import { openInputFile, sniffStream } from './sniff-input.js';
 
 export interface FileSourceOptions {
   /** A path, or `-` for standard input. */
@@ -31,14 +32,21 @@ export function createFileSource(options: FileSourceOptions): LineSource {
     if (stats.isDirectory()) throw new UsageError(`input ${options.input} is a directory`, { hint: 'pass an NDJSON file' });
     totalBytes = stats.isFile() ? stats.size : undefined;
   }
-  const stream: Readable = fromStdin ? (options.stdin ?? process.stdin) : createReadStream(options.input, { highWaterMark: 1 << 20 });
+  // A regular file is looked at (gzip is decompressed, other formats refused) before any store opens; a stream when reading starts.
+  const opened = totalBytes === undefined ? undefined : openInputFile(options.input, totalBytes);
+  if (opened) totalBytes = opened.size;
+  let stream: Readable = opened?.stream ?? (fromStdin ? (options.stdin ?? process.stdin) : createReadStream(options.input, { highWaterMark: 1 << 20 }));
   // A string decoder keeps a multi-byte character split across two chunks whole.
-  stream.setEncoding('utf8');
+  if (opened) stream.setEncoding('utf8');
 
   return {
     description: fromStdin ? 'stdin' : options.input,
     totalBytes,
     async *batches(): AsyncIterable<LineBatch> {
+      if (!opened) {
+        stream = await sniffStream(options.input, stream);
+        stream.setEncoding('utf8');
+      }
       const idleFlushMs = options.idleFlushMs ?? 500;
       let bytesRead = 0;
       let carry = '';
