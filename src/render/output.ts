@@ -1,26 +1,30 @@
-import Table from 'cli-table3';
 import type { Writable } from 'node:stream';
-import { UsageError } from '../errors.js';
+import { humanCell, humanHeading, isShrinkable } from './human.js';
+import { OUTPUTS, resolveOutput } from './output-option.js';
+import { renderPlainTable } from './table.js';
 
 export const OUTPUT_FORMATS = ['ndjson', 'json', 'csv', 'table'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Pretty output for people at a terminal, NDJSON for pipes and CI; --output always wins. */
 export function resolveOutputFormat(requested: string | undefined, stdoutIsTty: boolean, env: Record<string, string | undefined>): OutputFormat {
-  if (requested !== undefined) {
-    if (!(OUTPUT_FORMATS as readonly string[]).includes(requested)) {
-      throw new UsageError(`--output must be one of ${OUTPUT_FORMATS.join(', ')} (got "${requested}")`);
-    }
-    return requested as OutputFormat;
-  }
-  return stdoutIsTty && !env.CI ? 'table' : 'ndjson';
+  return resolveOutput(requested, OUTPUTS.records, stdoutIsTty && !env.CI);
 }
+
+/** How a table for people looks: colour, the columns to fit (Infinity: a file), the zone of its times. */
+export interface TableLook {
+  color: boolean;
+  width: number;
+  zone: string;
+}
+
+const PLAIN: TableLook = { color: false, width: Number.POSITIVE_INFINITY, zone: 'UTC' };
 
 /** A table holds rows in memory to size its columns; past this many it says so and stops. */
 const TABLE_ROW_LIMIT = 2_000;
 
 /** Streams records to `out` in the chosen format; only `table` buffers (bounded). Returns the count written. */
-export async function writeRecords(records: AsyncIterable<Record<string, unknown>>, format: OutputFormat, out: Writable, warn: (message: string) => void): Promise<number> {
+export async function writeRecords(records: AsyncIterable<Record<string, unknown>>, format: OutputFormat, out: Writable, warn: (message: string) => void, look: TableLook = PLAIN): Promise<number> {
   let count = 0;
   if (format === 'table') {
     const rows: Record<string, unknown>[] = [];
@@ -29,14 +33,13 @@ export async function writeRecords(records: AsyncIterable<Record<string, unknown
       if (rows.length < TABLE_ROW_LIMIT) rows.push(record);
     }
     if (count > TABLE_ROW_LIMIT) warn(`showing the first ${TABLE_ROW_LIMIT} of ${count} rows; use --output ndjson|csv for all of them`);
-    if (rows.length === 0) {
-      warn('no records');
-      return 0;
-    }
+    if (rows.length === 0) return 0;
     const head = Object.keys(rows[0]!);
-    const table = new Table({ head, wordWrap: true, style: { head: process.env.NO_COLOR ? [] : ['cyan'] } });
-    for (const row of rows) table.push(head.map((key) => cellText(row[key])));
-    await write(out, `${table.toString()}\n`);
+    const cells = rows.map((row) => head.map((key) => humanCell(key, row[key], look.zone)));
+    const shrinkable = head.map((key) => isShrinkable(key, rows[0]![key]));
+    const table = renderPlainTable(head.map(humanHeading), cells, { width: look.width, color: look.color, shrinkable });
+    await write(out, table.text);
+    if (table.hidden.length > 0) warn(`${table.hidden.length} column(s) left out to fit the terminal: ${table.hidden.join(', ')}; choose columns with --fields`);
     return count;
   }
   let header: string[] | null = null;
@@ -55,13 +58,6 @@ export async function writeRecords(records: AsyncIterable<Record<string, unknown
   }
   if (format === 'json') await write(out, count === 0 ? ']\n' : '\n]\n');
   return count;
-}
-
-function cellText(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.join(', ');
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
 }
 
 function csvField(value: unknown): string {

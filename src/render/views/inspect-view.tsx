@@ -76,7 +76,7 @@ export function InspectView({ inspection, width, color }: InspectViewProps) {
   const { identity } = inspection;
   return (
     <Box flexDirection="column">
-      <Text bold color={c('cyan')}>
+      <Text bold={color} color={c('cyan')}>
         User {inspection.user_id}
         {inspection.requested_id !== inspection.user_id ? <Text dimColor={color}> (asked for {inspection.requested_id}, stitched to this user)</Text> : null}
       </Text>
@@ -142,7 +142,7 @@ function SessionBlock({ session, width, color, index }: { session: InspectSessio
   const propsWidth = Math.max(10, width - 4 - 12 - 2 - eventWidth - 2);
   return (
     <Box flexDirection="column">
-      <Text bold color={color ? 'cyan' : undefined}>
+      <Text bold={color} color={color ? 'cyan' : undefined}>
         {index === null ? 'Session' : `Session ${index}`} {str(s.session_id)}
         {index === null ? <Text bold={false}> of user {str(s.user_id)}</Text> : null}
       </Text>
@@ -191,7 +191,7 @@ function Findings({ title, findings, color }: { title: string; findings: Json[];
 function Corrections({ corrections, color }: { corrections: InspectCorrection[]; color: boolean }) {
   return (
     <Box marginTop={1} flexDirection="column">
-      <Text bold>Corrections: {corrections.length === 0 ? <Text bold={false}>none</Text> : null}</Text>
+      <Text bold={color}>Corrections: {corrections.length === 0 ? <Text bold={false}>none</Text> : null}</Text>
       {corrections.map((correction) => (
         <Text key={correction.id}>
           {'  '}

@@ -12,6 +12,8 @@ export interface TailStatus {
   source: string;
   shown: number;
   dropped: number;
+  /** Records the source holds past what the tail has read, when known: how far behind it is. */
+  behind?: number;
   following: boolean;
   /** Set when the tail has ended (limit reached, caught up without --follow). */
   done: boolean;
@@ -49,11 +51,11 @@ function TailLine({ cells, columns, color, header }: { cells: TailRowCells; colu
   const dim = color && !header;
   return (
     <Box>
-      <Text bold={header} dimColor={dim}>{fit(cells.time, columns.time)}  </Text>
-      <Text bold={header} color={color && !header ? 'cyan' : undefined}>{fit(cells.user, columns.user)}  </Text>
-      <Text bold={header} dimColor={dim}>{fit(cells.session, columns.session)}  </Text>
-      <Text bold={header} color={color && !header ? (cells.problem ? 'red' : 'green') : undefined}>{fit(cells.event, columns.event)}  </Text>
-      <Text bold={header} color={color && cells.problem ? 'red' : undefined}>{fit(cells.detail, columns.detail).trimEnd()}</Text>
+      <Text bold={header && color} dimColor={dim}>{fit(cells.time, columns.time)}  </Text>
+      <Text bold={header && color} color={color && !header ? 'cyan' : undefined}>{fit(cells.user, columns.user)}  </Text>
+      <Text bold={header && color} dimColor={dim}>{fit(cells.session, columns.session)}  </Text>
+      <Text bold={header && color} color={color && !header ? (cells.problem ? 'red' : 'green') : undefined}>{fit(cells.event, columns.event)}  </Text>
+      <Text bold={header && color} color={color && cells.problem ? 'red' : undefined}>{fit(cells.detail, columns.detail).trimEnd()}</Text>
     </Box>
   );
 }
@@ -61,10 +63,11 @@ function TailLine({ cells, columns, color, header }: { cells: TailRowCells; colu
 function StatusLine({ status, color }: { status: TailStatus; color: boolean }) {
   const state = status.done ? 'done' : status.following ? 'following' : 'reading';
   const dropped = status.dropped > 0 ? ` · ${status.dropped} dropped (output too slow)` : '';
+  const behind = status.behind ? ` · ${status.behind} behind` : '';
   const hint = status.done ? '' : ' · Ctrl-C to stop';
   return (
     <Text dimColor={color}>
-      {`● ${state} ${status.source} · ${status.shown} shown${dropped}${status.note ? ` · ${status.note}` : ''}${hint}`}
+      {`● ${state} ${status.source} · ${status.shown} shown${dropped}${behind}${status.note ? ` · ${status.note}` : ''}${hint}`}
     </Text>
   );
 }
