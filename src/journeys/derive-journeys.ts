@@ -2,7 +2,7 @@ import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-correc
 import { applyStewardFlags } from '../corrections/steward-flags.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
-import { sessionFlags, FLAG_RULE_VERSION } from './flags.js';
+import { flagRuleVersion, sessionFlags } from './flags.js';
 import { funnelOutcome } from './funnels.js';
 import type { JourneyRules } from './parse-journey-config.js';
 import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
@@ -42,7 +42,7 @@ export function createDeriveJourneys(config: JourneyRules, signals: () => Journe
         if (match) sessionFindings.push({ kind: 'label', name: rule.name, ruleVersion: rule.version, ...base, ...match });
       }
       for (const flag of sessionFlags(session, ruleEvents, config.flags, signals())) {
-        sessionFindings.push({ kind: 'flag', ruleVersion: FLAG_RULE_VERSION, ...base, ...flag });
+        sessionFindings.push({ kind: 'flag', ruleVersion: flagRuleVersion(flag.name), ...base, ...flag });
       }
       sessionFindings = applyStewardFlags(corrections, session, ruleEvents, sessionFindings);
       for (const funnel of config.funnels) {

@@ -25,7 +25,13 @@ export const DEFAULT_FLAG_SETTINGS: FlagSettings = {
   releaseBurst: DEFAULT_RELEASE_BURST_SETTINGS,
 };
 
-export const FLAG_RULE_VERSION = 1;
+const FLAG_RULE_VERSION = 1;
+/** Flags whose rule changed since version 1 (a finding says which rule made it). bot_like 2: the busiest sliding minute, not the session's average rate. */
+const CHANGED_FLAG_RULES: Readonly<Record<string, number>> = { bot_like: 2 };
+
+export function flagRuleVersion(name: string): number {
+  return CHANGED_FLAG_RULES[name] ?? FLAG_RULE_VERSION;
+}
 
 export interface FlagMatch {
   name: string;
@@ -72,19 +78,36 @@ function clockSkew(events: readonly RuleEvent[], settings: FlagSettings['clockSk
   return { name: 'clock_skew', detail: `${parts.join('; ')} (${suspect.length} of ${events.length} events)`, evidence: suspect.slice(0, 20).map((e) => e.messageId) };
 }
 
+/**
+ * bot_like: enough events, and either a median gap a human does not keep up (sub-second) or a
+ * busiest sliding 60-second window with more events than a person makes in a minute. The peak,
+ * not the session's average: a 2-minute burst inside an hour-long session is the signal.
+ */
 function botLike(events: readonly RuleEvent[], settings: FlagSettings['botLike']): FlagMatch | null {
   if (events.length < settings.minEvents) return null;
   const gaps: number[] = [];
   for (let i = 1; i < events.length; i += 1) gaps.push(events[i]!.eventTime - events[i - 1]!.eventTime);
   gaps.sort((a, b) => a - b);
   const median = gaps.length % 2 ? gaps[(gaps.length - 1) / 2]! : (gaps[gaps.length / 2 - 1]! + gaps[gaps.length / 2]!) / 2;
-  const minutes = Math.max((events[events.length - 1]!.eventTime - events[0]!.eventTime) / 60_000, 1 / 60);
-  const perMinute = events.length / minutes;
+  const peak = busiestMinute(events);
   const tooFast = median <= settings.maxMedianGapMs;
-  const tooMany = perMinute >= settings.maxEventsPerMinute;
+  const tooMany = peak.count >= settings.maxEventsPerMinute;
   if (!tooFast && !tooMany) return null;
-  const reasons = [tooFast ? `median gap ${Math.round(median)} ms` : null, tooMany ? `${Math.round(perMinute)} events/min` : null].filter(Boolean);
-  return { name: 'bot_like', detail: `${events.length} events, ${reasons.join(', ')}`, evidence: [events[0]!.messageId, events[events.length - 1]!.messageId] };
+  const first = events[tooMany ? peak.first : 0]!;
+  const last = events[tooMany ? peak.last : events.length - 1]!;
+  const reasons = [tooFast ? `median gap ${Math.round(median)} ms` : null, tooMany ? `peak ${peak.count} events/min from ${new Date(first.eventTime).toISOString()}` : null].filter(Boolean);
+  return { name: 'bot_like', detail: `${events.length} events, ${reasons.join(', ')}`, evidence: [first.messageId, last.messageId] };
+}
+
+/** The 60-second window [t, t + 60 s) starting at an event that holds the most events (events in time order). */
+export function busiestMinute(events: ReadonlyArray<{ eventTime: number }>): { count: number; first: number; last: number } {
+  const peak = { count: 0, first: 0, last: 0 };
+  let first = 0;
+  for (let last = 0; last < events.length; last += 1) {
+    while (events[last]!.eventTime - events[first]!.eventTime >= 60_000) first += 1;
+    if (last - first + 1 > peak.count) Object.assign(peak, { count: last - first + 1, first, last });
+  }
+  return peak;
 }
 
 /**

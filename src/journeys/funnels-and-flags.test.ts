@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Session } from '../domain/session.js';
 import { DEFAULT_FUNNELS } from './defaults.js';
-import { DEFAULT_FLAG_SETTINGS, sessionFlags } from './flags.js';
+import { busiestMinute, DEFAULT_FLAG_SETTINGS, sessionFlags } from './flags.js';
 import { funnelProgress } from './funnels.js';
 import type { RuleEvent } from './rules.js';
 
@@ -80,7 +80,25 @@ const names = (flags: ReturnType<typeof sessionFlags>) => flags.map((f) => f.nam
 describe('bot_like', () => {
   it('flags hundreds of events at sub-second spacing', () => {
     const flags = sessionFlags(session(), evenly(300, 150), DEFAULT_FLAG_SETTINGS);
-    expect(flags).toEqual([{ name: 'bot_like', detail: '300 events, median gap 150 ms, 401 events/min', evidence: ['m0', 'm299'] }]);
+    expect(flags).toEqual([{ name: 'bot_like', detail: '300 events, median gap 150 ms, peak 300 events/min from 1970-01-01T00:00:00.000Z', evidence: ['m0', 'm299'] }]);
+  });
+
+  it('flags a 2-minute burst inside a long session by its busiest minute, not the session average', () => {
+    // An hour at one event every 6 s (median gap 6 s, 15 events/min on average), with 300 events at
+    // 400 ms spacing from minute 30: the session average stays far below 120/min, its busiest minute does not.
+    const slow = evenly(600, 6_000);
+    const burst = Array.from({ length: 300 }, (_, i) => ({ messageId: `b${i}`, event: 'page_viewed', eventTime: 1_800_003 + i * 400, properties: {} }));
+    const events = [...slow, ...burst].sort((a, b) => a.eventTime - b.eventTime);
+    expect(sessionFlags(session(), events, DEFAULT_FLAG_SETTINGS)).toEqual([
+      { name: 'bot_like', detail: '900 events, peak 160 events/min from 1970-01-01T00:30:00.000Z', evidence: ['m300', 'b149'] },
+    ]);
+  });
+
+  it('measures the busiest minute as a sliding window over event times', () => {
+    const at = (...times: number[]) => times.map((eventTime) => ({ eventTime }));
+    expect(busiestMinute(at())).toEqual({ count: 0, first: 0, last: 0 });
+    expect(busiestMinute(at(0, 59_999, 60_000, 60_001, 119_000))).toEqual({ count: 4, first: 1, last: 4 });
+    expect(busiestMinute(at(0, 60_000, 120_000))).toEqual({ count: 1, first: 0, last: 0 });
   });
 
   it('does not flag a fast human (1–3 s between events, under 30 events)', () => {
