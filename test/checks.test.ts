@@ -214,8 +214,22 @@ describe('journeyctl check errors', () => {
     const bad = await runCli(['export', 'sessions', '--data-dir', clean, '--config', config]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('check late: mostly must be a share between 0 and 1 (got 5)');
-    const none = await runCli(['check', '--data-dir', clean, '--config', CONFIG]);
-    expect([none.code, none.stderr]).toEqual([2, expect.stringContaining('no checks configured')]);
+  });
+
+  it('runs the shipped default checks when none are configured, says so in one line, and --checks replaces them', async () => {
+    const none = await runCli(['check', '--data-dir', clean, '--config', CONFIG, '--output', 'json', ...WINDOW]);
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stderr.split('\n').filter((line) => line.includes('no checks configured'))).toEqual([
+      `no checks configured: running the shipped default checks (${DEFAULT_CHECKS}); a \`checks:\` section in the config or --checks FILE replaces them`,
+    ]);
+    const shipped = await check(clean, DEFAULT_CHECKS);
+    const names = (run: { results: Result[] } | null) => run!.results.map((r) => [r.name, r.status]);
+    expect(names(JSON.parse(none.stdout))).toEqual(names(shipped.run));
+    expect(names(shipped.run)).toHaveLength(14);
+    const replaced = await check(clean, checksFile('checks:\n  - name: late\n    type: late_rate\n    mostly: 0.5\n'));
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect(replaced.stderr).not.toContain('no checks configured');
+    expect(names(replaced.run)).toEqual([['late', 'pass']]);
   });
 
   it('exits 3 when the analytics store cannot be reached', async () => {

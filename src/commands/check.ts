@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { DEFAULT_CHECKS_FILE } from '../checks/default-checks.js';
 import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
 import { renderJson, renderJunit, renderTable, renderText, summaryLine } from '../checks/render.js';
 import { type CheckRun, runChecks, selectChecks } from '../checks/run-checks.js';
@@ -45,10 +46,16 @@ export function loadChecksFile(path: string): CheckDefinition[] {
   return checks;
 }
 
+/** Neither --checks nor the config names a check: the shipped defaults (what `demo` runs), said in one line. */
+function defaultChecks(context: CommandContext): CheckDefinition[] {
+  context.log(`no checks configured: running the shipped default checks (${DEFAULT_CHECKS_FILE}); a \`checks:\` section in the config or --checks FILE replaces them`);
+  return loadChecksFile(DEFAULT_CHECKS_FILE);
+}
+
 /** `journeyctl check`: run data-quality checks; exit 1 when an error-severity check fails. */
 export async function runCheckCommand(context: CommandContext, options: CheckOptions): Promise<CheckRun> {
-  const all = options.checks ? loadChecksFile(options.checks) : context.config.checks;
-  if (all.length === 0) throw new UsageError('no checks configured', { hint: 'add a `checks:` section to the config, or pass --checks FILE (fixtures/checks.yaml holds the shipped defaults)' });
+  const all = options.checks ? loadChecksFile(options.checks) : context.config.checks.length > 0 ? context.config.checks : defaultChecks(context);
+  if (all.length === 0) throw new UsageError(`checks file ${options.checks} has no checks`, { hint: 'a checks file is a list of checks, or a mapping with a `checks:` list' });
   const { checks, unknown } = selectChecks(all, options.select, options.exclude);
   if (unknown.length > 0) throw new UsageError(`no check named ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, { hint: `checks: ${all.map((c) => c.name).join(', ')}` });
   const output = options.output ?? (context.interactive ? 'text' : 'json');

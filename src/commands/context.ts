@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { JourneyConfig } from '../config/config.js';
 import { resolveConfig, type ConfigOverrides } from '../config/config.js';
-import { parseDurationMs, parseUserTime } from '../domain/time.js';
+import { isDateOnly, isValidZone, parseDurationMs, parseUserTime } from '../domain/time.js';
 import { UsageError } from '../errors.js';
 import { colorEnabled } from '../render/terminal.js';
 
@@ -73,9 +73,23 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
 
 export function parseTimeFlag(name: string, value: string | undefined, zone: string): number | undefined {
   if (value === undefined) return undefined;
+  if (!isValidZone(zone)) throw new UsageError(`--tz "${zone}" is not a time zone`, { hint: 'use an IANA zone such as UTC, Europe/Berlin or America/New_York' });
   const parsed = parseUserTime(value, zone);
-  if (parsed === null) throw new UsageError(`--${name} "${value}" is not a time`, { hint: 'use ISO-8601 (2026-01-05T10:00:00Z), epoch, now/today/yesterday, or a relative 2h/3d' });
+  if (parsed === null) {
+    throw new UsageError(`--${name} "${value}" is not a time`, { hint: 'use ISO-8601 (2026-01-05T10:00:00Z), 2026-01-05 10:00:00.000, epoch, now/today/yesterday, or a relative 2h/3d' });
+  }
   return parsed;
+}
+
+/**
+ * `--from`/`--to` (end exclusive). `--to` on the same date as `--from`, given as a date alone,
+ * means that whole day: `--from 2026-01-05 --to 2026-01-05` is the 5th, not an empty range.
+ */
+export function parseTimeRange(options: { from?: string; to?: string; tz: string }): { from: number | undefined; to: number | undefined } {
+  const from = parseTimeFlag('from', options.from, options.tz);
+  let to = parseTimeFlag('to', options.to, options.tz);
+  if (to !== undefined && from !== undefined && to === from && isDateOnly(options.to!)) to = parseUserTime('tomorrow', options.tz, to) ?? to;
+  return { from, to };
 }
 
 export function parseDurationFlag(name: string, value: string): number {

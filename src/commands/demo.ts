@@ -9,13 +9,14 @@ import type { CommandContext } from './context.js';
 import { formatSummaryText, runIngest } from './run.js';
 import { renderText } from '../checks/render.js';
 import { runCheckCommand } from './check.js';
+import { DEFAULT_CHECKS_FILE } from '../checks/default-checks.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 export const DEMO_FIXTURE = join(FIXTURES, 'demo.ndjson');
 /** The shop's tracking plan, so the demo shows the buggy release being caught. */
 export const DEMO_CONFIG = join(FIXTURES, 'journeyctl.yaml');
 /** The shipped default checks, run at the end of the demo. */
-export const DEMO_CHECKS = join(FIXTURES, 'checks.yaml');
+export const DEMO_CHECKS = DEFAULT_CHECKS_FILE;
 const SHOWN_SESSIONS = 8;
 
 /** `journeyctl demo`: the whole job on shipped fixtures, in a fresh data directory, with nothing else installed. */

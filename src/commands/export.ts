@@ -5,7 +5,7 @@ import { readStoredBursts } from '../pipeline/journey-signals.js';
 import { burstRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
-import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
 export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles', 'journeys', 'labels', 'flags', 'bursts'] as const;
 export type ExportKind = (typeof EXPORT_KINDS)[number];
@@ -25,7 +25,7 @@ export async function runExport(context: CommandContext, kind: string, options: 
   if (!(EXPORT_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(`cannot export "${kind}"`, { hint: `choose one of ${EXPORT_KINDS.join(', ')}` });
   }
-  const range: TimeRange = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  const range: TimeRange = parseTimeRange(options);
   if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
   const format = resolveOutputFormat(options.output, Boolean(context.io.stdout.isTTY), context.io.env);
   const warn = (message: string) => context.log(message);

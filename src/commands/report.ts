@@ -7,7 +7,7 @@ import { burstRecord } from '../render/records.js';
 import { tableStyle } from '../render/terminal.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
-import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
 export interface ReportOptions {
   from?: string;
@@ -28,7 +28,7 @@ export interface FullReport extends JourneyReport {
 
 /** `journeyctl report`: funnel conversion, label shares, flags, sessions per day and rejected accounting. */
 export async function runReport(context: CommandContext, options: ReportOptions): Promise<FullReport> {
-  const range: TimeRange = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  const range: TimeRange = parseTimeRange(options);
   const output = options.output ?? (context.interactive ? 'table' : 'json');
   if (!['table', 'json', 'ndjson'].includes(output)) throw new UsageError(`--output must be table, json or ndjson (got "${output}")`);
   const raw = await openRawStore(context.config);

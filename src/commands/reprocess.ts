@@ -11,7 +11,7 @@ import { createProgress } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
 import { openStores } from '../stores/open-stores.js';
-import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { confirm, type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
 export interface ReprocessOptions {
   from?: string;
@@ -34,8 +34,9 @@ export interface ReprocessSummary {
 /** `journeyctl reprocess`: rebuild day partitions of the analytics store from the raw store with today's config. */
 export async function runReprocess(context: CommandContext, options: ReprocessOptions): Promise<ReprocessSummary> {
   if (!options.from || !options.to) throw new UsageError('reprocess needs --from and --to', { hint: 'e.g. --from yesterday --to today --tz Europe/Berlin' });
-  const from = parseTimeFlag('from', options.from, options.tz)!;
-  const to = parseTimeFlag('to', options.to, options.tz)!;
+  const range = parseTimeRange(options);
+  const from = range.from!;
+  const to = range.to!;
   if (from >= to) throw new UsageError('--from must be before --to');
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new UsageError('--concurrency must be a whole number from 1 to 8');

@@ -87,7 +87,15 @@ export function parseUserTime(text: string, zone: string, now: number = Date.now
   const ago = parseDurationMs(trimmed);
   if (ago !== null) return now - ago;
   const iso = DateTime.fromISO(text.trim(), { zone });
-  return iso.isValid ? iso.toMillis() : null;
+  if (iso.isValid) return iso.toMillis();
+  // The form journeyctl prints for people: `2026-01-05 02:26:30.954`, optionally with an offset or zone.
+  const printed = DateTime.fromSQL(text.trim(), { zone });
+  return printed.isValid ? printed.toMillis() : null;
+}
+
+/** A calendar date without a time (`2026-01-05`): as a range end it names that whole day. */
+export function isDateOnly(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text.trim());
 }
 
 export function isValidZone(zone: string): boolean {
