@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
 import { registerCheckCommand } from './commands/check.js';
+import { registerDashboardsCommand } from './commands/dashboards-cli.js';
 import { DEMO_CONFIG, runDemo } from './commands/demo.js';
 import { runExplain } from './commands/explain.js';
 import { runReport } from './commands/report.js';
@@ -120,6 +121,7 @@ export function buildProgram(io: CommandIo): Command {
   registerDoctorCommand(program, kafkaContext);
 
   registerCheckCommand(program, () => context());
+  registerDashboardsCommand(program, () => context());
 
   program
     .command('demo')

@@ -3,6 +3,7 @@ import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createLineProcessor } from '../pipeline/line-processor.js';
+import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createProgress } from '../render/progress.js';
@@ -81,6 +82,8 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
     const settled = await serialiseDerivation(config, stores.raw, storeOptions, async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
     if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];
+    // Dashboards read pipeline health and corrections from a copy in the analytics store.
+    await createPublishPipelineFacts({ raw: stores.raw, analytics: stores.analytics, lateAfterMs: config.pipeline.lateAfterMs })();
     return summary;
   } catch (error) {
     const stopped = kafka?.stoppedSummary(error);
