@@ -29,8 +29,8 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
   const { config } = context;
   if (options.source !== 'kafka' && options.input === undefined) throw new UsageError('run needs --input FILE (or - for stdin), or --source kafka');
   const kafka = options.source === 'kafka' ? startKafkaRun(context) : null;
-  const source = kafka?.source ?? createFileSource({ input: options.input!, batchSize: config.pipeline.batchSize, stdin: context.io.stdin });
-  const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
+  const source = kafka?.source ?? createFileSource({ input: options.input!, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes, stdin: context.io.stdin });
+  const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log, create: true };
   let stores;
   try {
     // From Kafka, a store outage is waited out (consumption paused) instead of ending the run.

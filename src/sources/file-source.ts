@@ -1,6 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
+import { DEFAULT_PIPELINE } from '../config/config.js';
+import { createLineSplitter } from './line-splitter.js';
 import type { LineBatch, LineSource } from './source.js';
 import { openInputFile, sniffStream } from './sniff-input.js';
 
@@ -11,6 +13,8 @@ export interface FileSourceOptions {
   stdin?: Readable;
   /** A partial batch is handed on after this long without new input, so a trickling stdin is stored promptly. */
   idleFlushMs?: number;
+  /** pipeline.max_line_bytes (default DEFAULT_PIPELINE's): a longer line is never buffered whole. */
+  maxLineBytes?: number;
 }
 
 const IDLE = Symbol('idle');
@@ -36,8 +40,7 @@ export function createFileSource(options: FileSourceOptions): LineSource {
   const opened = totalBytes === undefined ? undefined : openInputFile(options.input, totalBytes);
   if (opened) totalBytes = opened.size;
   let stream: Readable = opened?.stream ?? (fromStdin ? (options.stdin ?? process.stdin) : createReadStream(options.input, { highWaterMark: 1 << 20 }));
-  // A string decoder keeps a multi-byte character split across two chunks whole.
-  if (opened) stream.setEncoding('utf8');
+  // Read as bytes: the line splitter decodes each line only once it is known to be UTF-8.
 
   return {
     description: fromStdin ? 'stdin' : options.input,
@@ -45,14 +48,13 @@ export function createFileSource(options: FileSourceOptions): LineSource {
     async *batches(): AsyncIterable<LineBatch> {
       if (!opened) {
         stream = await sniffStream(options.input, stream);
-        stream.setEncoding('utf8');
       }
       const idleFlushMs = options.idleFlushMs ?? 500;
       let bytesRead = 0;
-      let carry = '';
+      const splitter = createLineSplitter({ maxLineBytes: options.maxLineBytes ?? DEFAULT_PIPELINE.maxLineBytes, stripBom: true });
       let lines: string[] = [];
       const ack = async () => {};
-      const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<string>;
+      const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
       let pending = chunks.next();
       try {
         for (;;) {
@@ -64,22 +66,19 @@ export function createFileSource(options: FileSourceOptions): LineSource {
           }
           if (next.done) break;
           pending = chunks.next();
-          bytesRead += Buffer.byteLength(next.value);
-          const parts = (carry + next.value).split('\n');
-          carry = parts.pop() ?? '';
-          for (const part of parts) {
-            const line = part.endsWith('\r') ? part.slice(0, -1) : part;
-            if (line.trim() !== '') lines.push(line);
-            if (lines.length >= options.batchSize) {
-              yield { lines, arrivedAt: Date.now(), bytesRead, ack };
-              lines = [];
-            }
+          const chunk = typeof next.value === 'string' ? Buffer.from(next.value, 'utf8') : next.value;
+          bytesRead += chunk.length;
+          splitter.push(chunk, lines);
+          if (lines.length >= options.batchSize) {
+            let start = 0;
+            for (; lines.length - start >= options.batchSize; start += options.batchSize) yield { lines: lines.slice(start, start + options.batchSize), arrivedAt: Date.now(), bytesRead, ack };
+            lines = lines.slice(start);
           }
         }
       } catch (error) {
         throw new UsageError(`cannot read input ${fromStdin ? 'stdin' : options.input}: ${(error as Error).message}`);
       }
-      if (carry.trim() !== '') lines.push(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
+      splitter.end(lines);
       if (lines.length > 0) yield { lines, arrivedAt: Date.now(), bytesRead, ack };
     },
     async close() {
