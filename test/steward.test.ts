@@ -104,6 +104,20 @@ describe('fix: every correction kind is applied, reproduced by reprocess, and re
     );
   });
 
+  it('drop-events --user after a merge: the merged id resolves to its person, as inspect resolves it', async () => {
+    const data = await freshData();
+    expect((await cli(data, ['fix', 'merge-users', 'carol-phone', 'carol', '--reason', 'same person', '--yes'])).code).toBe(0);
+    const carolEvents = async () => parseNdjson((await cli(data, ['export', 'events'])).stdout).filter((e) => e.user_id === 'carol').map((e) => e.message_id).sort();
+    expect(await carolEvents()).toEqual(['carol-1', 'carol-2', 'carol-3']);
+    const drop = await cli(data, ['fix', 'drop-events', '--user', 'carol-phone', '--event', 'page_viewed', '--reason', 'test traffic', '--yes']);
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(JSON.parse(drop.stdout).correction.change.filter).toEqual({ event: 'page_viewed', userId: 'carol' });
+    expect(await carolEvents()).toEqual(['carol-2']);
+    const flag = await cli(data, ['fix', 'set-property', 'checked', 'true', '--user', 'carol-laptop', '--reason', 'audit', '--yes']);
+    expect(flag.code, flag.stderr).toBe(0);
+    expect(JSON.parse(flag.stdout).correction.change.filter).toEqual({ userId: 'carol' });
+  });
+
   it('rename-event', async () => {
     await roundTrip(
       async () => ['fix', 'rename-event', 'button_clicked', 'button_pressed', '--app-version', '2.3.0'],

@@ -3,14 +3,15 @@ import Table from 'cli-table3';
 import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import { type Correction, type CorrectionChange, describeChange, effectiveCorrections, type EventFilter, type SessionRef } from '../domain/correction.js';
-import { ActionFailedError, UsageError } from '../errors.js';
+import { ActionFailedError, InfrastructureError, UsageError } from '../errors.js';
 import { tableStyle } from '../render/terminal.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
+import { createDeriveDirtyUsers, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { identityChain } from '../pipeline/stitch-identities.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
+import type { RawStore } from '../stores/raw-store.js';
 import { openRawStore, openStores, serialiseDerivation, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
@@ -73,14 +74,58 @@ export async function recordCorrection(context: CommandContext, command: string,
       context.io.stderr.write(`${describeChange(change)}:\n${changes.join('\n')}\n`);
       if (!(await confirm(context, 'Apply this correction?'))) throw new ActionFailedError('not confirmed; nothing was recorded');
     }
-    const correction = await stores.raw.appendCorrection({ change, actor: options.actor?.trim() || userInfo().username, reason, ticket: options.ticket ?? null, createdAt: Date.now() });
-    await stores.raw.markDirty(keys);
-    const derived = await serialiseDerivation(context.config, stores.raw, storeOptions, createDeriveDirtyUsers(deps))();
-    write(context, asJson, { correction, users: preview.users, changes, derived }, [`${correction.id}: ${describeChange(change)}`, ...changes, `re-derived ${derived.users} user(s)`]);
+    const correction = await recordWithDirtyMarks(stores.raw, { change, actor: options.actor?.trim() || userInfo().username, reason, ticket: options.ticket ?? null, createdAt: Date.now() }, keys);
+    // Recorded is done: the correction is the source of truth and its users are marked dirty, so
+    // any later derive (the next run, fix or reprocess) applies it. A derive that fails now (a full
+    // disk, an outage) is reported, not turned into a failure of what was recorded (docs/decisions).
+    let derived: DeriveSummary | null = null;
+    let deriveError: string | null = null;
+    try {
+      derived = await serialiseDerivation(context.config, stores.raw, storeOptions, createDeriveDirtyUsers(deps))();
+    } catch (error) {
+      if (!(error instanceof InfrastructureError)) throw error;
+      deriveError = error.message;
+      context.log(`recorded ${correction.id}; analytics will catch up on the next run (\`journeyctl run\`, or the next \`fix\`): deriving now failed: ${error.message}`);
+    }
+    const outcome = derived ? `re-derived ${derived.users} user(s)` : `recorded ${correction.id}; analytics will catch up on the next run`;
+    write(context, asJson, { correction, users: preview.users, changes, derived, catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${describeChange(change)}`, ...changes, outcome]);
     return correction;
   } finally {
     await stores.close();
   }
+}
+
+/**
+ * Appends the correction and marks its users dirty as one unit, so a correction is never
+ * recorded without the marks that make the next derive apply it. In a write group where the
+ * engine has them (one SQLite transaction: on a full disk neither lands); otherwise marks first
+ * (if the append then fails, an extra re-derive changes nothing) and again after the append, in
+ * case a derive in another process cleared the first ones before the correction was visible.
+ */
+async function recordWithDirtyMarks(raw: RawStore, record: Omit<Correction, 'id'>, keys: readonly string[]): Promise<Correction> {
+  if (raw.beginWriteGroup && raw.commitWriteGroup && raw.abandonWriteGroup) {
+    await raw.beginWriteGroup();
+    try {
+      const correction = await raw.appendCorrection(record);
+      await raw.markDirty(keys);
+      await raw.commitWriteGroup();
+      return correction;
+    } catch (error) {
+      await raw.abandonWriteGroup().catch(() => {});
+      throw error;
+    }
+  }
+  await raw.markDirty(keys);
+  const correction = await raw.appendCorrection(record);
+  await raw.markDirty(keys).catch(() => {}); // the first marks stand unless a concurrent derive took them
+  return correction;
+}
+
+/** `--user` names a person as `inspect` does: an id merged or stitched into another user resolves to that user. */
+async function personFilter(raw: RawStore, filter: EventFilter): Promise<EventFilter> {
+  if (filter.userId === undefined) return filter;
+  const person = (await raw.canonicalOf([filter.userId])).get(filter.userId) ?? filter.userId;
+  return { ...filter, userId: person };
 }
 
 type SessionLookup = SessionRef & { startedAt: number; messageIds: string[]; flags: string[] };
@@ -122,8 +167,10 @@ function linksUpTo(chain: readonly string[], id: string): Array<[string, string]
 }
 
 export const changeBuilders = {
-  mergeUsers: (from: string, into: string): BuildChange => async (stores) => {
+  mergeUsers: (from: string, into: string): BuildChange => async (stores, existing) => {
     if (from === into) throw new UsageError(`cannot merge user ${from} with itself`);
+    const recorded = effectiveCorrections(existing).find((c) => c.change.kind === 'merge_users' && c.change.from === from && c.change.into === into);
+    if (recorded) throw new UsageError(`${from} is already merged into ${into} by ${recorded.id}`, { hint: `the next derive (\`journeyctl run\`) applies it if analytics do not show it yet; see \`journeyctl fix show ${recorded.id}\`` });
     const owners = await stores.raw.canonicalOf([from, into]);
     if ((owners.get(from) ?? from) === (owners.get(into) ?? into)) throw new UsageError(`${from} and ${into} are already the same person (${owners.get(into) ?? into})`);
     return { kind: 'merge_users', from, into };
@@ -169,22 +216,22 @@ export const changeBuilders = {
     if (owner !== target.userId) throw new UsageError(`event ${messageId} belongs to user ${owner}, session ${toSessionId} to ${target.userId}; merge the users first`);
     return { kind: 'move_event', messageId, userId: owner, to: plain(target) };
   },
-  dropEvents: (filter: EventFilter): BuildChange => async () => ({ kind: 'drop_events', filter }),
+  dropEvents: (filter: EventFilter): BuildChange => async (stores) => ({ kind: 'drop_events', filter: await personFilter(stores.raw, filter) }),
   renameEvent: (from: string, to: string, appVersion?: string): BuildChange => async () => {
     if (from === to) throw new UsageError('the new name is the same as the old one');
     return { kind: 'rename_event', from, to, ...(appVersion ? { appVersion } : {}) };
   },
-  setProperty: (property: string, value: string, filter: EventFilter): BuildChange => async () => {
+  setProperty: (property: string, value: string, filter: EventFilter): BuildChange => async (stores) => {
     let parsed: unknown = value;
     try {
       parsed = JSON.parse(value);
     } catch {
       // not JSON: the value is the string itself
     }
-    return { kind: 'set_property', filter, property, value: parsed };
+    return { kind: 'set_property', filter: await personFilter(stores.raw, filter), property, value: parsed };
   },
   flagSession: (sessionId: string, code: string): BuildChange => async (stores) => ({ kind: 'flag_session', session: plain(await sessionRef(stores.analytics, sessionId)), code: checkCode(code) }),
-  flagSessions: (filter: EventFilter, code: string): BuildChange => async () => ({ kind: 'flag_sessions', filter, code: checkCode(code) }),
+  flagSessions: (filter: EventFilter, code: string): BuildChange => async (stores) => ({ kind: 'flag_sessions', filter: await personFilter(stores.raw, filter), code: checkCode(code) }),
   unflagSession: (sessionId: string, code: string | undefined): BuildChange => async (stores) => {
     const session = await sessionRef(stores.analytics, sessionId);
     const chosen = code ?? (session.flags.length === 1 ? session.flags[0] : undefined);

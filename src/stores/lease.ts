@@ -56,7 +56,10 @@ export async function acquireLease(store: RawStore, name: string, holder: LeaseH
     holder,
     async release() {
       clearInterval(renew);
-      await store.releaseLease(name, holder);
+      // A lease that cannot be deleted (a full disk) is still let go: it names this process, and is
+      // free once this process is gone or the lease expires. Failing here would fail a command
+      // whose work is done.
+      await store.releaseLease(name, holder).catch(() => {});
     },
   };
 }

@@ -9,6 +9,7 @@ import type { AcceptedEvent, EventType, RejectedLine, RejectReason, StoredEvent,
 import type { Correction, EventFilter } from '../../domain/correction.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
+import { diskFullError, isDiskFull } from '../disk-full.js';
 import { messageKey } from './message-key.js';
 import { type DirtyId, type EncodedEvent, encodeEvent, type LeaseHolder, type LeaseResult, type RawStore, type TimeRange, type WriteBatchResult } from '../raw-store.js';
 
@@ -226,6 +227,7 @@ export class SqliteRawStore implements RawStore {
       addReceivedMinutes(db);
       return new SqliteRawStore(db);
     } catch (error) {
+      if (isDiskFull(error, dirname(path))) throw diskFullError(dirname(path), `cannot open the raw store at ${path}`, error);
       throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
         hint: 'check that the data directory is writable and not on a network filesystem without locking',
         cause: error,
@@ -691,6 +693,7 @@ export class SqliteRawStore implements RawStore {
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+      if (!busy && isDiskFull(error, dirname(this.db.name))) throw diskFullError(dirname(this.db.name), `raw store: cannot ${what}`, error);
       throw new InfrastructureError(`raw store: cannot ${what}: ${(error as Error).message}`, {
         hint: busy ? 'another journeyctl process is writing the same data directory; try again when it finishes' : undefined,
         cause: error,
