@@ -17,6 +17,9 @@ export function tableStyle(color: boolean): { head: string[]; border: string[] }
   return color ? { head: ['cyan'], border: ['grey'] } : { head: [], border: [] };
 }
 
+/** cli-table3 border characters without a rule between every row (the heading keeps its rule). */
+export const COMPACT_TABLE_CHARS = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
 /** Terminal columns of a stream, or `fallback` when it is not a terminal (a file has no width). */
 export function terminalWidth(stream: { isTTY?: boolean; columns?: number }, fallback = Number.POSITIVE_INFINITY): number {
   return stream.isTTY && stream.columns ? stream.columns : fallback;
