@@ -8,6 +8,7 @@ import type { JourneyConfig } from '../config/config.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore, ReceivedCounts } from '../stores/raw-store.js';
 import { effectiveCorrections } from '../domain/correction.js';
+import { isUntimed } from '../domain/untimed.js';
 import { UsageError } from '../errors.js';
 import type { CheckDefinition } from './definitions.js';
 import { runGolden } from './golden.js';
@@ -119,17 +120,29 @@ async function volume(check: Extract<CheckDefinition, { type: 'volume' }>, ctx: 
   const history = check.trailingDays ?? 0;
   const widened = { from: ctx.range.from === undefined ? undefined : ctx.range.from - history * DAY_MS, to: ctx.range.to };
   let days: Array<{ day: string; count: number }>;
+  let untimedNote: string | undefined;
   if (check.of === 'rejected') {
     // Rejected lines alone (a small table, read by received time): no pass over the accepted events.
     const perDay = new Map<string, number>();
+    const untimedDays = new Map<string, number>();
     for await (const line of (await ctx.raw()).streamRejected(widened)) {
       const day = dayOf(line.receivedAt);
-      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      const into = isUntimed(line.reason) ? untimedDays : perDay;
+      into.set(day, (into.get(day) ?? 0) + 1);
     }
     days = [...perDay].map(([day, count]) => ({ day, count })).sort((a, b) => a.day.localeCompare(b.day));
+    if (untimedDays.size > 0) {
+      const total = [...untimedDays.values()].reduce((sum, count) => sum + count, 0);
+      untimedNote = `${total} unparseable line(s) have no event time and are not counted per day (received ${[...untimedDays.keys()].sort().join(', ')})`;
+    }
   } else {
     days = await (await ctx.analytics()).dailyCounts(check.of, widened);
   }
+  const measured = volumeOfDays(check, ctx, days);
+  return untimedNote ? { ...measured, note: measured.note ? `${measured.note}; ${untimedNote}` : untimedNote } : measured;
+}
+
+function volumeOfDays(check: Extract<CheckDefinition, { type: 'volume' }>, ctx: MeasureContext, days: Array<{ day: string; count: number }>): Measurement {
   if (days.length === 0) return { unit: check.trailingDays ? 'ratio' : 'count', groups: [], failure: check.of === 'rejected' ? undefined : `no ${check.of} stored in the window`, note: 'no data' };
   const counts = new Map(days.map((d) => [d.day, d.count]));
   const first = days[0]!.day;
