@@ -40,6 +40,18 @@ describe('config', () => {
     ]);
   });
 
+  it('reads the hostile-line limits: max_line_bytes follows max_event_bytes, nesting is capped, min_event_time is a date', () => {
+    const defaults = validateConfigDocument({ pipeline: { max_event_bytes: 1000 } }, 'x.yaml');
+    expect(defaults.ok && defaults.config.pipeline).toMatchObject({ maxLineBytes: 1000 + (4 << 20), maxNestingDepth: 64, minEventTimeMs: Date.UTC(2000, 0, 1) });
+    const set = validateConfigDocument({ pipeline: { max_line_bytes: 100_000, max_nesting_depth: 10, min_event_time: '2015-06-01' } }, 'x.yaml');
+    expect(set.ok && set.config.pipeline).toMatchObject({ maxLineBytes: 100_000, maxNestingDepth: 10, minEventTimeMs: Date.UTC(2015, 5, 1) });
+    const bad = validateConfigDocument({ pipeline: { max_line_bytes: 10, max_nesting_depth: 5000, min_event_time: 'soon' } }, 'x.yaml');
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.errors.join('\n')).toMatch(/max_line_bytes must be at least[\s\S]*max_nesting_depth must be at most 1000|max_nesting_depth must be at most 1000[\s\S]*max_line_bytes must be at least/);
+    expect(bad.errors.join('\n')).toContain('pipeline.min_event_time');
+  });
+
   it('names a file that cannot be read or parsed', () => {
     expect(resolveConfig({ configPath: '/nonexistent/journeyctl.yaml' }, {})).toEqual({ ok: false, errors: ['cannot read config file /nonexistent/journeyctl.yaml: ENOENT'] });
     const dir = mkdtempSync(join(tmpdir(), 'jc-config-'));
