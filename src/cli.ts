@@ -14,6 +14,7 @@ import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerProduceCommand } from './commands/produce.js';
+import { registerRepairCommand } from './commands/repair-cli.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
 import { resolveOutputFormat } from './render/output.js';
 
@@ -119,6 +120,7 @@ export function buildProgram(io: CommandIo): Command {
   registerProduceCommand(program, kafkaContext);
   registerMigrateCommand(program, kafkaContext);
   registerDoctorCommand(program, kafkaContext);
+  registerRepairCommand(program, () => context());
 
   registerCheckCommand(program, () => context());
   registerDashboardsCommand(program, () => context());

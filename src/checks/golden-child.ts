@@ -25,7 +25,7 @@ try {
     const io = { stdout: new PassThrough(), stderr: process.stderr, stdin: new PassThrough(), env: {} };
     const context = { io, config, log: () => {}, interactive: false, color: false };
     await runIngest(context, { input: values.input!, wait: '0s', progress: false }, 'journeyctl check (golden journeys)');
-    const raw = await openRawStore(config);
+    const raw = await openRawStore(config, { create: true });
     const analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl check (golden journeys)', waitMs: 0, log: () => {} });
     const snapshot: Record<string, Array<Record<string, unknown>>> = { sessions: [], findings: [], journeys: [] };
     try {

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { JourneyConfig } from '../config/config.js';
-import { InfrastructureError, isJourneyError } from '../errors.js';
+import { InfrastructureError, isJourneyError, UsageError } from '../errors.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { inspectKafka } from '../sources/kafka-source.js';
 import { inspectClickHouse, redactUrl } from '../stores/clickhouse/server-admin.js';
@@ -8,6 +8,7 @@ import { redactMongoUrl } from '../stores/mongo/mongo-connection.js';
 import { openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import type { CommandContext } from './context.js';
+import { checkEmbeddedDamage } from './doctor-damage.js';
 import type { KafkaContext } from './produce.js';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
@@ -26,9 +27,10 @@ export interface DoctorCheck {
  * whether what migrate creates is there (indexes, tables, topic). Data for the table/JSON
  * renderers; the command exits 3 when something failed.
  */
-export async function runDoctor(context: CommandContext): Promise<DoctorCheck[]> {
+export async function runDoctor(context: CommandContext, options: { thorough?: boolean } = {}): Promise<DoctorCheck[]> {
   const { config } = context;
-  return [...(await checkRawStore(config)), ...(await checkAnalytics(config)), ...(await checkKafka(config, context.log))];
+  const damage = await checkEmbeddedDamage(config, { thorough: Boolean(options.thorough), log: context.log });
+  return [...(await checkRawStore(config)), ...(await checkAnalytics(config)), ...damage, ...(await checkKafka(config, context.log))];
 }
 
 async function checkRawStore(config: JourneyConfig): Promise<DoctorCheck[]> {
@@ -38,8 +40,9 @@ async function checkRawStore(config: JourneyConfig): Promise<DoctorCheck[]> {
   let store: RawStore;
   try {
     // A quick answer: a server that is down is reported in seconds, not after the driver's 10 s.
-    store = await openRawStore(raw.engine === 'mongodb' ? { ...config, stores: { ...config.stores, raw: { ...raw, url: withOption(raw.url, 'serverSelectionTimeoutMS', '3000') } } } : config);
+    store = await openRawStore(raw.engine === 'mongodb' ? { ...config, stores: { ...config.stores, raw: { ...raw, url: withOption(raw.url, 'serverSelectionTimeoutMS', '3000') } } } : config, { allowDamage: true });
   } catch (error) {
+    if (error instanceof UsageError) return [row('reachable', 'skip', error.message, 'journeyctl run --input FILE creates the data directory')];
     const message = isJourneyError(error) ? error.message : String(error);
     const auth = /authentication/i.test(message);
     return [
@@ -110,10 +113,11 @@ export function registerDoctorCommand(program: Command, context: KafkaContext): 
     .option('--topic <name>', 'Kafka topic to check; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
     .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
     .option('--group <id>', 'consumer group whose lag to show (default journeyctl)')
+    .option('--thorough', 'embedded stores: SQLite integrity_check instead of quick_check (reads every index too)')
     .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
-    .action(async (options: { topic?: string; brokers?: string; group?: string; output?: string }) => {
+    .action(async (options: { topic?: string; brokers?: string; group?: string; output?: string; thorough?: boolean }) => {
       const ctx = context({ brokers: options.brokers, topic: options.topic, group: options.group });
-      const checks = await runDoctor(ctx);
+      const checks = await runDoctor(ctx, options);
       const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
       await writeRecords(
         (async function* () {

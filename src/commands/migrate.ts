@@ -36,7 +36,7 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
     throw new UsageError('--cluster applies to a ClickHouse server', { hint: 'pass --clickhouse-url (or stores.analytics.url) as well' });
   }
   const steps: MigrateStep[] = [];
-  const raw = await openRawStore(config);
+  const raw = await openRawStore(config, { create: true });
   try {
     if (hasMigrate(raw)) await raw.migrate();
     const rawConfig = config.stores.raw;

@@ -5,12 +5,12 @@ import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
 import { createProcessLine } from '../pipeline/process-line.js';
-import { createReprocess, type DayDerivation, daysCovering } from '../pipeline/reprocess.js';
+import { createReprocess, type DayDerivation, daysCovering, emptyCounts } from '../pipeline/reprocess.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { createProgress } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
-import { openStores } from '../stores/open-stores.js';
+import { openStores, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
 export interface ReprocessOptions {
@@ -48,11 +48,41 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
     throw new UsageError('reprocess rewrites stored analytics; pass --yes to run it non-interactively', { hint: 'see what would change first with --dry-run' });
   }
 
+  const stores = await openStores(context.config, { command: 'journeyctl reprocess', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  try {
+    return await rebuildDays(context, stores, days, { ...options, lookbackMs, concurrency, asJson, command: 'journeyctl reprocess' });
+  } finally {
+    await stores.close();
+  }
+}
+
+export interface RebuildDaysOptions {
+  dryRun: boolean;
+  yes: boolean;
+  resume: boolean;
+  lookbackMs: number;
+  concurrency: number;
+  wait: string;
+  asJson: boolean;
+  command: string;
+  /** Runs once confirmed, before anything is rebuilt (repair clears damaged parts here). */
+  beforeRebuild?: () => Promise<void>;
+  /** Read a day's stored counts as zero when they cannot be read (a damaged day, repair). */
+  tolerateDamage?: boolean;
+}
+
+/**
+ * The reprocess machinery, shared with `journeyctl repair`: rebuild these UTC day partitions of the
+ * analytics store from the raw store (or, dry-run, show per day what would change).
+ */
+export async function rebuildDays(context: CommandContext, stores: Stores, days: readonly string[], options: RebuildDaysOptions): Promise<ReprocessSummary> {
   const { config } = context;
-  const stores = await openStores(config, { command: 'journeyctl reprocess', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const { asJson, lookbackMs, concurrency } = options;
+  const verb = options.command.replace(/^journeyctl /, '');
   // One writer of derived data at a time, across processes and engines: run's and fix's derives take the same lease.
-  const lease = await acquireLease(stores.raw, 'derivation', currentHolder('journeyctl reprocess'), { waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const lease = await acquireLease(stores.raw, 'derivation', currentHolder(options.command), { waitMs: parseDurationFlag('wait', options.wait), log: context.log });
   const progress = createProgress(context.io.stderr, !asJson);
+  const dayCounts = (day: string) => (options.tolerateDamage ? stores.analytics.dayCounts(day).catch(() => emptyCounts()) : stores.analytics.dayCounts(day));
   try {
     const sessionize = createSessionize(config.pipeline);
     // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
@@ -69,11 +99,11 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
       lookbackMs,
     });
     const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
-    context.log(`reprocess: ${days.length} UTC day partition(s) ${days[0]} … ${days[days.length - 1]}${options.dryRun ? ' (dry run)' : ''}`, { days });
+    context.log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });
 
     if (options.dryRun) {
       for (const day of days) {
-        const before = await stores.analytics.dayCounts(day);
+        const before = await dayCounts(day);
         const plan = await reprocess.planDay(day);
         summary.days.push({ day, before, after: plan.counts, nowRejected: plan.nowRejected, users: plan.users });
       }
@@ -81,31 +111,32 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
       return summary;
     }
 
-    if (!options.yes && !(await confirm(context, `Rebuild ${days.length} day partition(s) ${days[0]} … ${days[days.length - 1]} from the raw store?`))) {
-      throw new ActionFailedError('reprocess not confirmed; nothing was changed');
+    if (!options.yes && !(await confirm(context, `Rebuild ${days.length} day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''} from the raw store?`))) {
+      throw new ActionFailedError(`${verb} not confirmed; nothing was changed`);
     }
+    await options.beforeRebuild?.();
     // Settle what incremental ingestion still owes first, so identities are current.
     await createDeriveDirtyUsers({ raw: stores.raw, analytics: stores.analytics, sessionize, deriveJourneys })();
 
-    const checkpointKey = `reprocess:${days[0]}..${days[days.length - 1]}`;
+    const checkpointKey = `${verb}:${days[0]}..${days[days.length - 1]}`;
     const done = new Set<string>(options.resume ? (JSON.parse((await stores.raw.readMeta(checkpointKey)) ?? '[]') as string[]) : []);
     if (options.resume) context.log(done.size ? `resuming: ${done.size} day(s) already rebuilt` : 'resuming: no checkpoint for this range, starting from the first day');
     await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
 
     const pending = days.filter((day) => !done.has(day));
-    for (const day of days.filter((d) => done.has(d))) summary.days.push({ day, before: await stores.analytics.dayCounts(day), after: await stores.analytics.dayCounts(day), nowRejected: 0, users: 0, skipped: true });
+    for (const day of days.filter((d) => done.has(d))) summary.days.push({ day, before: await dayCounts(day), after: await dayCounts(day), nowRejected: 0, users: 0, skipped: true });
     let failure: unknown = null;
     let next = 0;
     const worker = async () => {
       while (failure === null && next < pending.length) {
         const day = pending[next++]!;
         try {
-          const before = await stores.analytics.dayCounts(day);
+          const before = await dayCounts(day);
           const rebuilt: DayDerivation = await reprocess.rebuildDay(day);
           done.add(day);
           await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
           summary.days.push({ day, before, after: rebuilt.counts, nowRejected: rebuilt.nowRejected, users: rebuilt.users });
-          context.log(`reprocess: ${day} rebuilt: ${rebuilt.counts.sessions} sessions, ${rebuilt.counts.events} events (was ${before.sessions}, ${before.events})`, { day, before, after: rebuilt.counts });
+          context.log(`${verb}: ${day} rebuilt: ${rebuilt.counts.sessions} sessions, ${rebuilt.counts.events} events (was ${before.sessions}, ${before.events})`, { day, before, after: rebuilt.counts });
           progress.update(done.size, days.length, `${done.size}/${days.length} days rebuilt`);
         } catch (error) {
           failure ??= error;
@@ -116,7 +147,7 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
     progress.finish();
     if (failure !== null) {
       const rebuilt = summary.days.filter((d) => !d.skipped).map((d) => d.day);
-      const message = `reprocess stopped: ${isJourneyError(failure) ? failure.message : String(failure)}`;
+      const message = `${verb} stopped: ${isJourneyError(failure) ? failure.message : String(failure)}`;
       if (rebuilt.length === 0 && isJourneyError(failure)) throw failure;
       throw new ActionFailedError(`${message}; ${rebuilt.length} of ${days.length} day(s) rebuilt (${rebuilt.join(', ') || 'none'})`, {
         hint: 'fix the cause and run the same command with --resume to finish the remaining days',
@@ -130,7 +161,6 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   } finally {
     progress.finish();
     await lease.release();
-    await stores.close();
   }
 }
 

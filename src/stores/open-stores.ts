@@ -1,18 +1,33 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import type { AnalyticsStore } from './analytics-store.js';
-import { openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
+import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
+import { countEmbeddedEvents, openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
+import { dataDirLayout, judgeDataDirParts, noDataError } from './data-dir.js';
 import { acquireLease, currentHolder } from './lease.js';
 import { databaseInMongoUrl } from './mongo/mongo-connection.js';
 import { MongoRawStore } from './mongo/mongo-raw-store.js';
 import type { RawStore } from './raw-store.js';
 import { SqliteRawStore } from './sqlite/sqlite-raw-store.js';
+import { damageError, REPAIR_HINT, type StoreDamage } from './store-damage.js';
 
 export interface OpenStoresOptions {
   /** The command opening them, shown to any process that has to wait. */
   command: string;
   waitMs: number;
   log: (message: string) => void;
+  /** Only run, migrate, demo and repair create a data directory; other commands refuse one without stores. */
+  create?: boolean;
+  /** Open damaged stores anyway (doctor, repair); otherwise damage found at open is an error naming it. */
+  allowDamage?: boolean;
+  /** With allowDamage: told what the open found (parts that disagree, deleted tables, broken parts). */
+  onDamage?: (damage: StoreDamage[]) => void;
+}
+
+export interface RawOpenOptions {
+  create?: boolean;
+  allowDamage?: boolean;
 }
 
 export interface Stores {
@@ -22,11 +37,24 @@ export interface Stores {
 }
 
 /** The one registry from config to adapters; nothing else constructs a store. */
-export async function openRawStore(config: JourneyConfig): Promise<RawStore> {
+export async function openRawStore(config: JourneyConfig, options: RawOpenOptions = {}): Promise<RawStore> {
   const raw = config.stores.raw;
   switch (raw.engine) {
-    case 'sqlite':
-      return SqliteRawStore.open(join(config.dataDir, 'raw.sqlite'));
+    case 'sqlite': {
+      const layout = dataDirLayout(config.dataDir);
+      if (!options.create && !layout.rawFile && !layout.analyticsPresent) throw noDataError(layout);
+      // Opening would create an empty raw.sqlite beside analytics that still hold data: a new, empty world.
+      if (!options.allowDamage && !layout.rawPresent && layout.analyticsPresent) {
+        const events = config.stores.analytics.engine === 'chdb' ? await countEmbeddedEvents(layout.analyticsPath) : null;
+        if (events !== 0) {
+          throw damageError(
+            [{ store: 'raw store', kind: 'raw store missing', detail: `the raw store is ${layout.rawFile ? 'empty' : 'missing'} (${layout.rawPath}) but analytics holds ${events ?? 'stored'} events` }],
+            `restore raw.sqlite from a backup, or run \`journeyctl repair --analytics-only\` to rebuild analytics from the raw store as it is (losing what only analytics held)`,
+          );
+        }
+      }
+      return SqliteRawStore.open(layout.rawPath);
+    }
     case 'mongodb':
       // The database named in the connection string's path wins over stores.raw.database.
       return MongoRawStore.open({ url: raw.url, database: databaseInMongoUrl(raw.url) ?? raw.database });
@@ -51,20 +79,44 @@ export function serialiseDerivation<T>(config: JourneyConfig, raw: RawStore, opt
   };
 }
 
-export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions): Promise<AnalyticsStore> {
+export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions): Promise<ClickHouseAnalyticsStore> {
   const analytics = config.stores.analytics;
   if (analytics.engine === 'clickhouse') return openServerAnalytics(analytics);
+  const path = join(config.dataDir, 'analytics');
+  const existed = existsSync(path);
   const lease = await acquireLease(raw, 'the embedded analytics store', currentHolder(options.command), options);
+  let store;
   try {
-    return await openEmbeddedAnalytics(join(config.dataDir, 'analytics'), () => lease.release());
+    store = await openEmbeddedAnalytics(path, () => lease.release(), { migrate: false });
   } catch (error) {
     await lease.release();
     throw error;
   }
+  try {
+    // Damage is looked for before migrate, which would re-create a deleted table (or analytics/) empty.
+    const parts = config.stores.raw.engine === 'sqlite' ? await judgeDataDirParts(raw, store, path, existed) : null;
+    if (parts && parts.damage.length > 0 && !options.allowDamage) throw damageError(parts.damage, hintFor(parts.damage));
+    // Looking (doctor) must not hide what it found: a deleted table is re-created only by a command that creates (repair).
+    if (!parts || parts.damage.length === 0 || options.create) await store.migrate();
+    const broken = await store.brokenParts();
+    if (broken.length > 0 && !options.allowDamage) throw damageError(broken);
+    options.onDamage?.([...(parts?.damage ?? []), ...broken]);
+    if (parts && parts.damage.length === 0) await parts.settle();
+    return store;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+function hintFor(damage: readonly StoreDamage[]): string {
+  if (damage.some((d) => d.kind === 'raw store missing')) return 'restore raw.sqlite from a backup, or run `journeyctl repair --analytics-only` to rebuild analytics from the raw store as it is';
+  if (damage.some((d) => d.kind === 'parts disagree')) return 'put back the raw.sqlite or analytics/ that belongs to this directory, or run `journeyctl repair --analytics-only` to rebuild analytics from this raw.sqlite';
+  return REPAIR_HINT;
 }
 
 export async function openStores(config: JourneyConfig, options: OpenStoresOptions): Promise<Stores> {
-  const raw = await openRawStore(config);
+  const raw = await openRawStore(config, options);
   let analytics: AnalyticsStore;
   try {
     analytics = await openAnalyticsStore(config, raw, options);

@@ -7,6 +7,7 @@ import type { TimeRange } from '../raw-store.js';
 import type { CheckFailureRow, PipelineFacts, PropertyProfile, ReconcileDay, SessionShape } from '../analytics-store.js';
 import { type QueryDefinition, eventsPerSession, flagShares, funnelSteps, labelShares, sessionLengths, sessionsPerDay } from './queries/definitions.js';
 import { reportDialect } from './queries/dialect.js';
+import { damageError, dayOfPartition, type StoreDamage } from '../store-damage.js';
 import { CHECK_FAILURES_TABLE, quoteIdentifier, READ_SETTINGS, schemaStatements, stagingName, TABLES, type TableSpec, timeColumns } from './schema.js';
 
 const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
@@ -608,6 +609,91 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
     );
   }
 
+  // Damage (journeyctl doctor, repair, and the cheap look every open takes): see store-damage.ts.
+
+  /** Tables of this database that exist now (before migrate, to tell a deleted definition from a new store). */
+  async existingTables(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const row of this.select('SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name', { db: this.db.slice(1, -1) })) names.push(row.name as string);
+    return names;
+  }
+
+  /** Rows in the events table, tombstones included: a cheap "holds data" (count() reads part metadata only). */
+  async eventCount(): Promise<number> {
+    for await (const row of this.select(`SELECT count() AS n FROM ${this.db}.events`, {})) return Number(row.n);
+    return 0;
+  }
+
+  /** Every table migrate creates. */
+  expectedTables(): string[] {
+    return [...Object.values(TABLES).flatMap((spec) => [spec.name, stagingName(spec)]), CHECK_FAILURES_TABLE].sort();
+  }
+
+  /**
+   * Parts the engine set aside when it opened the tables (a truncated part, altered marks or
+   * count.txt): their rows silently vanish from every read. One small system-table scan.
+   */
+  async brokenParts(): Promise<StoreDamage[]> {
+    const damage: StoreDamage[] = [];
+    const query = `SELECT table, name, partition_id, reason FROM system.detached_parts
+      WHERE database = {db:String} AND (startsWith(reason, 'broken') OR reason IN ('unexpected', 'covered-by-broken')) ORDER BY table, name`;
+    for await (const row of this.select(query, { db: this.db.slice(1, -1) })) {
+      const name = row.name as string;
+      const part = name.slice(String(row.reason).length + 1) || name;
+      const day = dayOfPartition((row.partition_id as string | null) ?? part.split('_')[0]);
+      damage.push({ store: 'analytics store', kind: 'broken part', table: row.table as string, ...(day ? { day } : {}), part, detail: `part ${part} was set aside as ${row.reason} (truncated or altered files); its rows are missing from every read` });
+    }
+    return damage;
+  }
+
+  /** CHECK TABLE on every table: each part's files against its checksums. Reads all the data: doctor and repair only. */
+  async checkParts(): Promise<StoreDamage[]> {
+    const damage: StoreDamage[] = [];
+    for (const table of await this.existingTables()) {
+      let result;
+      try {
+        result = await this.client.query({ query: `CHECK TABLE ${this.db}.${quoteIdentifier(table)}`, format: 'JSONEachRow', clickhouse_settings: { check_query_single_value_result: 0 } });
+      } catch (error) {
+        damage.push({ store: 'analytics store', kind: 'checksum mismatch', table, detail: `CHECK TABLE failed: ${firstLine(error)}` });
+        continue;
+      }
+      for (const row of await result.json<{ part_path: string; is_passed: number; message: string }>()) {
+        if (Number(row.is_passed) === 1) continue;
+        const day = dayOfPartition(row.part_path.split('_')[0]);
+        damage.push({ store: 'analytics store', kind: 'checksum mismatch', table, ...(day ? { day } : {}), part: row.part_path, detail: `part ${row.part_path} fails its checksums: ${row.message.split('\n')[0]}` });
+      }
+    }
+    return damage;
+  }
+
+  /** Deletes parts set aside as broken (their rows are rebuilt from the raw store). */
+  async dropBrokenParts(): Promise<number> {
+    const broken = await this.brokenParts();
+    for (const { table, part } of broken) {
+      const name = (await this.detachedName(table!, part!)) ?? part!;
+      await this.run(`ALTER TABLE ${this.db}.${quoteIdentifier(table!)} DROP DETACHED PART '${name.replace(/[^A-Za-z0-9_-]/g, '')}' SETTINGS allow_drop_detached = 1`, `drop the broken part ${name} of ${table}`);
+    }
+    return broken.length;
+  }
+
+  private async detachedName(table: string, part: string): Promise<string | null> {
+    for await (const row of this.select('SELECT name FROM system.detached_parts WHERE database = {db:String} AND table = {table:String} AND endsWith(name, {part:String})', { db: this.db.slice(1, -1), table, part })) return row.name as string;
+    return null;
+  }
+
+  /** Drops these day partitions from every derived table (before they are rebuilt: a damaged part cannot be read to be replaced). */
+  async dropDays(days: readonly string[]): Promise<void> {
+    for (const day of days) for (const table of DERIVED_TABLES) await this.run(`ALTER TABLE ${this.db}.${table} DROP PARTITION ID '${partitionId(day)}'`, `drop ${table} ${day}`);
+  }
+
+  /** Empties every derived table and its staging (a rebuild of everything from the raw store follows). */
+  async truncateDerived(): Promise<void> {
+    for (const spec of Object.values(TABLES)) {
+      await this.run(`TRUNCATE TABLE IF EXISTS ${this.db}.${spec.name}`, `empty ${spec.name}`);
+      await this.run(`TRUNCATE TABLE IF EXISTS ${this.db}.${stagingName(spec)}`, `empty ${stagingName(spec)}`);
+    }
+  }
+
   /** The engine answered with an error (bad SQL in a check): the check is wrong, not the store. */
   private queryFailure(error: unknown): Error {
     const message = (error as Error).message ?? String(error);
@@ -720,6 +806,8 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
 
   private failure(what: string, error: unknown): InfrastructureError {
     const message = (error as Error).message ?? String(error);
+    const damaged = damageInMessage(message);
+    if (damaged) return damageError([damaged]);
     return new InfrastructureError(`analytics store (${this.engine}): cannot ${what}: ${message.split('\n')[0]}`, {
       hint: this.engine === 'chdb' ? undefined : 'check that ClickHouse is reachable (journeyctl doctor)',
       cause: error,
@@ -728,6 +816,31 @@ export class ClickHouseAnalyticsStore implements AnalyticsStore {
 }
 
 const MS_SUFFIX = '__ms';
+
+/**
+ * A read that hit a damaged part (checksum mismatch, unreadable or undecompressable data) names
+ * the part and table in its message: the damage, not a passing outage.
+ */
+const DAMAGE_MESSAGE = /Checksum doesn't match|CHECKSUM_DOESNT_MATCH|CORRUPTED_DATA|CANNOT_DECOMPRESS|Cannot read all data|CANNOT_READ_ALL_DATA|UNKNOWN_CODEC|ATTEMPT_TO_READ_AFTER_EOF/i;
+
+function damageInMessage(message: string): StoreDamage | null {
+  if (!DAMAGE_MESSAGE.test(message)) return null;
+  const table = /in table [`"]?[A-Za-z0-9_]+[`"]?\.[`"]?([A-Za-z0-9_]+)/.exec(message)?.[1];
+  const part = /(?:reading part|data part|from part [^ ]*\/)\s*([0-9A-Za-z]+_\d+_\d+_\d+)/.exec(message)?.[1];
+  const day = dayOfPartition(part?.split('_')[0]);
+  return {
+    store: 'analytics store',
+    kind: 'checksum mismatch',
+    ...(table ? { table } : {}),
+    ...(day ? { day } : {}),
+    ...(part ? { part } : {}),
+    detail: `${part ? `part ${part} ` : 'a part '}cannot be read: ${message.split('\n')[0]!.slice(0, 120)}`,
+  };
+}
+
+function firstLine(error: unknown): string {
+  return ((error as Error).message ?? String(error)).split('\n')[0]!;
+}
 
 function withTimeNames(row: Row): Row {
   for (const key of Object.keys(row)) {

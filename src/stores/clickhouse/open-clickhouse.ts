@@ -11,7 +11,7 @@ const EMBEDDED_DATABASE = 'journeyctl';
  * process, so the caller must hold the analytics lease first; close() waits for the engine to
  * let go (drainPending) so another directory can be opened afterwards.
  */
-export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number } = {}): Promise<ClickHouseAnalyticsStore> {
+export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number; migrate?: boolean } = {}): Promise<ClickHouseAnalyticsStore> {
   let client;
   try {
     // chdb types its connection against @clickhouse/client-common, which the client now vendors;
@@ -35,8 +35,22 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
     },
     options.streamPageRows,
   );
-  await store.migrate();
+  if (options.migrate !== false) await store.migrate();
   return store;
+}
+
+/** Events an embedded analytics directory holds, without creating or changing anything; null when it cannot be read. */
+export async function countEmbeddedEvents(path: string): Promise<number | null> {
+  let store: ClickHouseAnalyticsStore | null = null;
+  try {
+    store = await openEmbeddedAnalytics(path, async () => {}, { migrate: false });
+    if (!(await store.existingTables()).includes('events')) return 0;
+    return await store.eventCount();
+  } catch {
+    return null;
+  } finally {
+    await store?.close().catch(() => {});
+  }
 }
 
 export interface ServerAnalyticsOptions {

@@ -10,6 +10,7 @@ import type { Correction, EventFilter } from '../../domain/correction.js';
 import type { Profile } from '../../domain/profile.js';
 import { InfrastructureError } from '../../errors.js';
 import { diskFullError, isDiskFull } from '../disk-full.js';
+import { corruptSqliteHint, isSqliteCorrupt } from './corruption.js';
 import { messageKey } from './message-key.js';
 import { type DirtyId, type EncodedEvent, encodeEvent, type LeaseHolder, type LeaseResult, type RawStore, type TimeRange, type WriteBatchResult } from '../raw-store.js';
 
@@ -229,7 +230,7 @@ export class SqliteRawStore implements RawStore {
     } catch (error) {
       if (isDiskFull(error, dirname(path))) throw diskFullError(dirname(path), `cannot open the raw store at ${path}`, error);
       throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
-        hint: 'check that the data directory is writable and not on a network filesystem without locking',
+        hint: isSqliteCorrupt(error) ? corruptSqliteHint(path) : 'check that the data directory is writable and not on a network filesystem without locking',
         cause: error,
         retriable: false,
       });
@@ -686,6 +687,20 @@ export class SqliteRawStore implements RawStore {
     if (this.db.open) this.db.close();
   }
 
+  /**
+   * SQLite's check of every page (`journeyctl doctor`): quick_check (pages and b-trees, linear in the
+   * file) or, thorough, integrity_check (indexes against their tables too). At most 20 problems; [] when ok.
+   */
+  checkPages(thorough: boolean): string[] {
+    try {
+      const rows = this.db.prepare(`PRAGMA ${thorough ? 'integrity_check' : 'quick_check'}(20)`).all() as Array<Record<string, string>>;
+      const problems = rows.map((row) => Object.values(row)[0]!).filter((message) => message !== 'ok');
+      return problems;
+    } catch (error) {
+      return [(error as Error).message];
+    }
+  }
+
   /** better-sqlite3 is synchronous; a locked or failing database becomes a typed, retriable infrastructure error. */
   private guard<T>(what: string, action: () => T): T {
     try {
@@ -695,7 +710,7 @@ export class SqliteRawStore implements RawStore {
       const busy = code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
       if (!busy && isDiskFull(error, dirname(this.db.name))) throw diskFullError(dirname(this.db.name), `raw store: cannot ${what}`, error);
       throw new InfrastructureError(`raw store: cannot ${what}: ${(error as Error).message}`, {
-        hint: busy ? 'another journeyctl process is writing the same data directory; try again when it finishes' : undefined,
+        hint: busy ? 'another journeyctl process is writing the same data directory; try again when it finishes' : isSqliteCorrupt(error) ? corruptSqliteHint(this.db.name) : undefined,
         cause: error,
         retriable: busy,
       });
