@@ -91,6 +91,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--to <time>', 'up to this time (exclusive)')
     .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
     .option('--include-flagged', 'count flagged sessions in journey figures too')
+    .option('--html <file>', 'write a self-contained HTML report (charts with their numbers, session timelines) to this file')
     .addOption(new Option('-o, --output <format>', 'table | json | ndjson (default: table on a terminal, json when piped)'))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {

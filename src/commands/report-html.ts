@@ -1,0 +1,58 @@
+import { writeFile } from 'node:fs/promises';
+import { renderHtmlReport } from '../render/html-report/render-html-report.js';
+import type { HtmlReportInput } from '../render/html-report/render-html-report.js';
+import type { SessionDetail } from '../stores/analytics-store.js';
+import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { TimeRange } from '../stores/raw-store.js';
+import { type CommandContext, parseDurationFlag } from './context.js';
+import { funnelStepNames } from './dashboards.js';
+
+/** Sessions shown as timelines: enough to see patterns, few enough to read (and to keep the file small). */
+export const TIMELINE_SESSIONS = 40;
+export const TIMELINE_EVENTS = 200;
+
+/** Everything the HTML report reads besides `report`'s figures: aggregates and a bounded sample, never every session. */
+async function readViews(context: CommandContext, wait: string, read: (analytics: Awaited<ReturnType<typeof openAnalyticsStore>>) => Promise<void>): Promise<void> {
+  const raw = await openRawStore(context.config);
+  try {
+    const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl report --html', waitMs: parseDurationFlag('wait', wait), log: context.log });
+    try {
+      await read(analytics);
+    } finally {
+      await analytics.close();
+    }
+  } finally {
+    await raw.close();
+  }
+}
+
+/** `journeyctl report --html FILE`: the report's figures as charts with their tables, plus session timelines. */
+export async function writeReportHtml(context: CommandContext, file: string, report: NonNullable<HtmlReportInput['report']>, range: TimeRange, options: { wait: string }): Promise<void> {
+  let shape: HtmlReportInput['shape'] = null;
+  let sessions: SessionDetail[] = [];
+  await readViews(context, options.wait, async (analytics) => {
+    shape = await analytics.sessionShape(range);
+    sessions = await analytics.sampleSessions(range, TIMELINE_SESSIONS, TIMELINE_EVENTS);
+  });
+  const html = renderHtmlReport({
+    title: 'journeyctl journey report',
+    generatedAt: Date.now(),
+    report,
+    shape,
+    funnelSteps: funnelStepNames(context.config),
+    timelines: { heading: `Journeys: ${sessions.length} sessions (flagged and labelled first)`, sessions },
+  });
+  await writeFile(file, html);
+  context.log(`HTML report written to ${file} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB; open it in a browser, it loads nothing from the network)`);
+}
+
+/** `journeyctl inspect user <id> --html FILE`: one user's sessions as timelines. */
+export async function writeUserHtml(context: CommandContext, file: string, userId: string, options: { wait: string }): Promise<void> {
+  let sessions: SessionDetail[] = [];
+  await readViews(context, options.wait, async (analytics) => {
+    sessions = (await analytics.sessionsOfUser(userId)).sessions;
+  });
+  const html = renderHtmlReport({ title: `journeyctl · user ${userId}`, generatedAt: Date.now(), report: null, shape: null, funnelSteps: funnelStepNames(context.config), timelines: { heading: `Sessions of ${userId} (${sessions.length})`, sessions } });
+  await writeFile(file, html);
+  context.log(`HTML timeline of ${userId} written to ${file}`);
+}

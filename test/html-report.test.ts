@@ -1,0 +1,77 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+
+// Debian's chromium (.ci/run installs it with apt); playwright-core downloads no browser.
+const CHROMIUM = process.env.JOURNEY_CHROMIUM ?? '/usr/bin/chromium';
+const ROOT = join(import.meta.dirname, '..');
+const ARTIFACTS = join(ROOT, 'artifacts', 'screenshots');
+
+describe('report --html in a real browser', () => {
+  let dir: string;
+  let browser: Browser;
+  let json: { labels: Array<{ label: string; sessions: number; share: number }>; funnels: Array<{ funnel: string; reachedStep: number[] }>; sessions: { total: number; flagged: number; counted: number } };
+  let file: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jc-html-'));
+    expect((await runCli(['run', '--input', join(ROOT, 'fixtures', 'demo.ndjson'), '--data-dir', dir])).code).toBe(0);
+    const report = await runCli(['report', '--output', 'json', '--data-dir', dir]);
+    expect(report.code, report.stderr).toBe(0);
+    json = JSON.parse(report.stdout);
+    file = join(dir, 'report.html');
+    const html = await runCli(['report', '--html', file, '--data-dir', dir]);
+    expect(html.code, html.stderr).toBe(0);
+    expect(html.stdout).toBe('');
+    expect(html.stderr).toContain(file);
+    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  });
+  afterAll(async () => browser?.close());
+
+  it('opens with no console error and no network request, and shows the same funnel and label figures as report --output json', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const problems: string[] = [];
+    const url = pathToFileURL(file).href;
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('request', (request) => {
+      if (request.url() !== url) problems.push(`request: ${request.url()}`);
+    });
+    await page.goto(url, { waitUntil: 'load' });
+
+    const funnelRows = await page.$$eval('tr[data-funnel]', (rows) => rows.map((r) => ({ funnel: r.getAttribute('data-funnel'), step: Number(r.getAttribute('data-step')), sessions: Number(r.getAttribute('data-sessions')), shown: Number(r.querySelector('td')?.textContent) })));
+    const expectedFunnels = json.funnels.flatMap((f) => f.reachedStep.map((sessions, i) => ({ funnel: f.funnel, step: i + 1, sessions, shown: sessions })));
+    expect(funnelRows).toEqual(expectedFunnels);
+    const labelRows = await page.$$eval('tr[data-label]', (rows) => rows.map((r) => ({ label: r.getAttribute('data-label'), sessions: Number(r.querySelectorAll('td')[0]?.textContent), share: r.querySelectorAll('td')[1]?.textContent })));
+    expect(labelRows).toEqual(json.labels.map((l) => ({ label: l.label, sessions: l.sessions, share: `${(l.share * 100).toFixed(1)}%` })));
+    const summary = await page.$eval('#sessions-summary', (p) => ({ total: Number(p.getAttribute('data-total')), flagged: Number(p.getAttribute('data-flagged')), counted: Number(p.getAttribute('data-counted')) }));
+    expect(summary).toEqual(json.sessions);
+    // Charts are inline SVG; timelines have a row per sampled session, evidence marks among them.
+    expect(await page.locator('figure.chart svg').count()).toBeGreaterThanOrEqual(json.funnels.length + 2);
+    expect(await page.locator('#timelines tr[data-session]').count()).toBeGreaterThan(0);
+    expect(await page.locator('#timelines circle.evidence').count()).toBeGreaterThan(0);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const shot = join(ARTIFACTS, 'report.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    await page.emulateMedia({ media: 'print' });
+    await page.screenshot({ path: join(ARTIFACTS, 'report-print.png'), fullPage: true });
+    expect(statSync(shot).size).toBeGreaterThan(10_000);
+    // The README's picture: refreshed on request, so a normal run leaves the tree clean.
+    if (process.env.JOURNEY_UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(ROOT, 'docs', 'images', 'report.png'));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('is one file with nothing to fetch: no script, no link, no remote url', () => {
+    const html = readFileSync(file, 'utf8');
+    expect(html).not.toMatch(/<script|<link|<img[^>]+src="http|@import|url\(http|@font-face/i);
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/)/);
+  });
+});
