@@ -17,6 +17,12 @@ const CLOSE_BRACKET = 0x5d;
  * Malformed JSON is left to JSON.parse; only the depth is judged here.
  */
 export function nestingExceeds(text: string, limit: number): boolean {
+  // Fast path: a line with no more openers than the limit cannot nest deeper (indexOf is native).
+  let openers = 0;
+  for (const opener of ['{', '[']) {
+    for (let at = text.indexOf(opener); at !== -1 && openers <= limit; at = text.indexOf(opener, at + 1)) openers += 1;
+  }
+  if (openers <= limit) return false;
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index += 1) {
