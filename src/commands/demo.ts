@@ -67,6 +67,11 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
     const run = await runCheckCommand({ ...context, config }, { checks: DEMO_CHECKS, select: [], exclude: [], from: days[0], to, tz: 'UTC', warnError: false, storeFailures: false, updateGolden: false, wait: '0s', quiet: true });
     out.write(`\nData-quality checks (${DEMO_CHECKS}, ${days[0]} … ${days[days.length - 1]}):\n${renderText(run)}`);
   }
+  // The custom UI: report's figures and session timelines as one HTML file that needs no network.
+  const htmlReport = options.keep || options.dataDirFlag ? join(dataDir, 'report.html') : join(tmpdir(), 'journeyctl-demo-report.html');
+  const { runReport } = await import('./report.js');
+  await runReport({ ...context, config, log: () => {} }, { tz: 'UTC', includeFlagged: false, wait: '0s', html: htmlReport });
+  out.write(`\nHTML report: ${htmlReport} (open it in a browser; it loads nothing from the network)\n`);
   if (options.keep || options.dataDirFlag) {
     out.write(
       `\nData kept in ${dataDir}. Try:\n  npx journeyctl report --data-dir ${dataDir}\n  npx journeyctl export labels --data-dir ${dataDir} --output table\n  npx journeyctl explain <session_id> --data-dir ${dataDir}\n  npx journeyctl export rejected --data-dir ${dataDir}\n`,
