@@ -1,0 +1,87 @@
+import type { AcceptedEvent, RejectedLine, StoredEvent } from '../../domain/event.js';
+
+/**
+ * An accepted event ready to store: the parsed objects replaced by the JSON text the store
+ * keeps. Ingest's worker thread hands events over in this form, so the thread that writes
+ * neither clones nor serialises the objects again.
+ */
+export type EncodedEvent = Omit<AcceptedEvent, 'properties' | 'context' | 'traits'> & {
+  propertiesJson: string;
+  traitsJson: string;
+};
+
+export function encodeEvent(event: AcceptedEvent): EncodedEvent {
+  return {
+    messageId: event.messageId,
+    type: event.type,
+    event: event.event,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    previousId: event.previousId,
+    identityKey: event.identityKey,
+    eventTime: event.eventTime,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    receivedAt: event.receivedAt,
+    appVersion: event.appVersion,
+    propertiesJson: JSON.stringify(event.properties),
+    traitsJson: JSON.stringify(event.traits),
+    raw: event.raw,
+    rawHash: event.rawHash,
+  };
+}
+
+export interface WriteBatchResult {
+  /** New message ids stored. */
+  inserted: number;
+  /** Copies that replaced a stored one because they were received earlier (dedup keeps the earliest). */
+  replaced: number;
+  /** Copies of a stored message id that changed nothing. */
+  duplicates: number;
+  rejected: number;
+  /** Rejected lines already in the rejected store (the same line ingested again). */
+  rejectedDuplicates: number;
+}
+
+/** A stored accepted line, as reprocess re-validates it. */
+export interface StoredLine {
+  raw: string;
+  receivedAt: number;
+  /** StoredEvent.copies of its message id. */
+  copies: number;
+}
+
+export interface TimeRange {
+  from?: number | undefined;
+  to?: number | undefined;
+}
+
+/**
+ * The event log: raw accepted events (deduplicated by messageId, the earliest received copy wins:
+ * domain/precedence.ts) and rejected lines. A write also records identity links (see
+ * IdentityGraph) and marks the ids it touched dirty (see DirtyQueue), in the same unit.
+ */
+export interface EventLog {
+  /** Stores one batch atomically and marks the ids whose users must be re-derived. */
+  writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
+  /** writeBatch for events already encoded: the same effect as writeBatch of the events they encode. */
+  writeEncodedBatch(accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult>;
+  /**
+   * Optional, for an engine whose cost is per commit. Between beginWriteGroup() and
+   * commitWriteGroup() every write of this store is one unit: visible to this process, durable
+   * only at the commit, and gone if the process dies first or abandonWriteGroup() is called. A
+   * caller acknowledges no batch of the group before the commit resolves, so each batch stays
+   * all-or-nothing. Without these methods every batch commits on its own.
+   */
+  beginWriteGroup?(): Promise<void>;
+  commitWriteGroup?(): Promise<void>;
+  abandonWriteGroup?(): Promise<void>;
+
+  /** Every accepted event filed under one of the identity keys (any order; sessionize sorts). */
+  eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]>;
+  /** The stored lines of those events, for re-validating them with today's config (reprocess). */
+  rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]>;
+  /** Identity keys with at least one accepted event whose event time is in [from, to). */
+  identityKeysInRange(range: Required<TimeRange>): Promise<string[]>;
+  streamRejected(range: TimeRange): AsyncIterable<RejectedLine>;
+}
