@@ -1,26 +1,25 @@
 import { Command, CommanderError, Option } from 'commander';
-import { type CommandIo, createContext, type GlobalOptions } from './commands/context.js';
-import { registerCheckCommand } from './commands/check.js';
+import { registerCheckCommand } from './commands/check-cli.js';
+import type { CommandContext, CommandIo, GlobalOptions } from './commands/context.js';
 import { registerDashboardsCommand } from './commands/dashboards-cli.js';
-import { DEMO_CONFIG, runDemo } from './commands/demo.js';
-import { runExplain } from './commands/explain.js';
-import { runReport } from './commands/report.js';
-import { runReprocess } from './commands/reprocess.js';
-import { registerStewardCommands } from './commands/steward-cli.js';
-import { registerInspectCommand } from './commands/inspect.js';
-import { registerTailCommand } from './commands/tail.js';
-import { EXPORT_KINDS, runExport } from './commands/export.js';
-import { formatSummaryText, runIngest, summaryRecord } from './commands/run.js';
-import { registerDoctorCommand } from './commands/doctor.js';
-import { registerMigrateCommand } from './commands/migrate.js';
-import { registerProduceCommand } from './commands/produce.js';
+import { registerDoctorCommand } from './commands/doctor-cli.js';
+import { EXPORT_KINDS } from './commands/export-kinds.js';
+import { registerInspectCommand } from './commands/inspect-cli.js';
+import { registerMigrateCommand } from './commands/migrate-cli.js';
+import { registerProduceCommand } from './commands/produce-cli.js';
 import { registerRepairCommand } from './commands/repair-cli.js';
+import { registerStewardCommands } from './commands/steward-cli.js';
+import { registerTailCommand } from './commands/tail-cli.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
-import { resolveOutputFormat } from './render/output.js';
 
 const VERSION = '0.1.0';
 
-/** Builds the command tree. Commands stay thin: flags → options → action → renderer. */
+/**
+ * Builds the command tree. Commands stay thin: flags → options → action → renderer.
+ * Start-up stays fast: this module and the `*-cli.ts` files it registers hold only names,
+ * descriptions and options; each action imports its implementation (stores, drivers, ink)
+ * when it runs, so `--help`, `--version` and every command load only what they use.
+ */
 export function buildProgram(io: CommandIo): Command {
   const program = new Command('journeyctl')
     .description('Customer-journey data stewardship and replay: validate, dedupe, stitch, sessionize and store product-analytics events.')
@@ -37,6 +36,15 @@ export function buildProgram(io: CommandIo): Command {
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
 
+  // The config machinery (yaml) loads before any action runs, so actions build their context synchronously.
+  let contexts: typeof import('./commands/context.js') | undefined;
+  program.hook('preAction', async () => {
+    contexts ??= await import('./commands/context.js');
+  });
+  const createContext = (...args: Parameters<(typeof import('./commands/context.js'))['createContext']>): CommandContext => {
+    if (!contexts) throw new Error('the command context was asked for before the action started');
+    return contexts.createContext(...args);
+  };
   const context = (fallbackConfigPath?: string) => createContext(program.opts<GlobalOptions>(), io, fallbackConfigPath);
   const outputOption = () => new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)');
   const kafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) =>
@@ -56,6 +64,7 @@ export function buildProgram(io: CommandIo): Command {
     .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
     .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean }) => {
       const ctx = kafkaContext(options);
+      const { formatSummaryText, runIngest, summaryRecord } = await import('./commands/run.js');
       const summary = await runIngest(ctx, options);
       const asJson = options.output ? options.output === 'json' : !ctx.interactive;
       io.stdout.write(asJson ? `${JSON.stringify(summaryRecord(summary))}\n` : formatSummaryText(summary));
@@ -71,6 +80,7 @@ export function buildProgram(io: CommandIo): Command {
     .addOption(outputOption())
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string }) => {
+      const { runExport } = await import('./commands/export.js');
       await runExport(context(), kind, options);
     });
 
@@ -81,6 +91,7 @@ export function buildProgram(io: CommandIo): Command {
     .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (sessionId: string, options: { output?: string; wait: string }) => {
+      const { runExplain } = await import('./commands/explain.js');
       await runExplain(context(), sessionId, options);
     });
 
@@ -95,6 +106,7 @@ export function buildProgram(io: CommandIo): Command {
     .addOption(new Option('-o, --output <format>', 'table | json | ndjson (default: table on a terminal, json when piped)'))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {
+      const { runReport } = await import('./commands/report.js');
       await runReport(context(), { ...options, includeFlagged: Boolean(options.includeFlagged) });
     });
 
@@ -112,6 +124,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
     .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
     .action(async (options: { from?: string; to?: string; tz: string; dryRun?: boolean; yes?: boolean; resume?: boolean; lookback: string; concurrency: string; wait: string; output?: string }) => {
+      const { runReprocess } = await import('./commands/reprocess.js');
       await runReprocess(context(), { ...options, dryRun: Boolean(options.dryRun), yes: Boolean(options.yes), resume: Boolean(options.resume) });
     });
 
@@ -131,6 +144,7 @@ export function buildProgram(io: CommandIo): Command {
     .description('run the whole pipeline on the shipped fixtures in a fresh data directory and print what it found')
     .option('--keep', 'keep the demo data directory (it is printed) instead of removing it')
     .action(async (options: { keep?: boolean }) => {
+      const { DEMO_CONFIG, runDemo } = await import('./commands/demo.js');
       await runDemo(context(DEMO_CONFIG), { keep: Boolean(options.keep), dataDirFlag: program.opts<GlobalOptions>().dataDir });
     });
 
@@ -162,4 +176,4 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
   }
 }
 
-export { resolveOutputFormat, UsageError };
+export { UsageError };

@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CHECKS_FILE } from '../checks/default-checks.js';
 import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
@@ -107,29 +106,4 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
     throw new ActionFailedError(`${failed.length} check(s) failed: ${failed.join(', ')}`, { hint: summaryLine(run) });
   }
   return run;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
-
-/** `journeyctl check` on the command tree. */
-export function registerCheckCommand(program: Command, context: () => CommandContext): void {
-  program
-    .command('check')
-    .description('run data-quality checks (freshness, volume, rates, values, flags, funnels, reconciliation, golden journeys, SQL); exit 1 when an error-severity check fails')
-    .option('--checks <file>', 'checks file (default: the config file\'s `checks` section)')
-    .option('-s, --select <name|tag:TAG>', 'run only these checks (repeatable)', collect, [])
-    .option('--exclude <name|tag:TAG>', 'leave these checks out (repeatable)', collect, [])
-    .option('--from <time>', 'window start (inclusive): ISO-8601, epoch, today/yesterday, or 2h/3d ago')
-    .option('--to <time>', 'window end (exclusive); freshness is measured at this time (default now)')
-    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
-    .option('--warn-error', 'treat warnings as failures (exit 1)')
-    .addOption(new Option('-o, --output <format>', 'text | table | json (default: text on a terminal, json when piped)'))
-    .option('--junit <file>', 'write JUnit XML (one testcase per check) for CI')
-    .option('--results <file>', 'write the results as JSON')
-    .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')
-    .option('--update-golden', 'write the golden_journeys expected files from today\'s derivation (review before committing)')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (options: { checks?: string; select: string[]; exclude: string[]; from?: string; to?: string; tz: string; warnError?: boolean; output?: string; junit?: string; results?: string; storeFailures?: boolean; updateGolden?: boolean; wait: string }) => {
-      await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
-    });
 }

@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import type { JourneyConfig } from '../config/config.js';
 import { InfrastructureError, isJourneyError, UsageError } from '../errors.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
@@ -9,7 +8,6 @@ import { openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import type { CommandContext } from './context.js';
 import { checkEmbeddedDamage } from './doctor-damage.js';
-import type { KafkaContext } from './produce.js';
 
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
@@ -106,33 +104,23 @@ function withOption(url: string, name: string, value: string): string {
   return `${url}${url.includes('?') ? '&' : url.replace(/^mongodb(\+srv)?:\/\/[^/]*/, '') === '' ? '/?' : '?'}${name}=${value}`;
 }
 
-export function registerDoctorCommand(program: Command, context: KafkaContext): void {
-  program
-    .command('doctor')
-    .description('check each configured engine (raw store, analytics store, Kafka): reachable, version, indexes/tables/topic; exit 3 when something is down')
-    .option('--topic <name>', 'Kafka topic to check; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
-    .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
-    .option('--group <id>', 'consumer group whose lag to show (default journeyctl)')
-    .option('--thorough', 'embedded stores: SQLite integrity_check instead of quick_check (reads every index too)')
-    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
-    .action(async (options: { topic?: string; brokers?: string; group?: string; output?: string; thorough?: boolean }) => {
-      const ctx = context({ brokers: options.brokers, topic: options.topic, group: options.group });
-      const checks = await runDoctor(ctx, options);
-      const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
-      await writeRecords(
-        (async function* () {
-          for (const check of checks) yield { ...check };
-        })(),
-        format,
-        ctx.io.stdout,
-        ctx.log,
-      );
-      const failed = checks.filter((check) => check.status === 'fail');
-      if (failed.length > 0) {
-        throw new InfrastructureError(`${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((check) => `${check.component} ${check.check}`).join(', ')}`, {
-          hint: 'see the fix column above',
-          retriable: false,
-        });
-      }
+/** `journeyctl doctor`: runs the checks, prints them, exit 3 when one failed. */
+export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean }): Promise<void> {
+  const checks = await runDoctor(ctx, options);
+  const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
+  await writeRecords(
+    (async function* () {
+      for (const check of checks) yield { ...check };
+    })(),
+    format,
+    ctx.io.stdout,
+    ctx.log,
+  );
+  const failed = checks.filter((check) => check.status === 'fail');
+  if (failed.length > 0) {
+    throw new InfrastructureError(`${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.map((check) => `${check.component} ${check.check}`).join(', ')}`, {
+      hint: 'see the fix column above',
+      retriable: false,
     });
+  }
 }

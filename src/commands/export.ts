@@ -6,9 +6,9 @@ import { burstRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
+import { EXPORT_KINDS, type ExportKind } from './export-kinds.js';
 
-export const EXPORT_KINDS = ['events', 'sessions', 'rejected', 'profiles', 'journeys', 'labels', 'flags', 'bursts'] as const;
-export type ExportKind = (typeof EXPORT_KINDS)[number];
+export { EXPORT_KINDS, type ExportKind };
 
 export interface ExportOptions {
   from?: string;

@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { INSPECT_KINDS } from './inspect-cli.js';
 import { correctionsAffectingUser } from '../corrections/corrections-affecting.js';
 import type { Correction } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
@@ -10,9 +10,6 @@ import type { SessionDetail } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
-import { colorEnabled } from './tail.js';
-
-export const INSPECT_KINDS = ['user', 'session'] as const;
 
 export interface InspectOptions {
   output?: string;
@@ -102,19 +99,4 @@ async function withStores<T>(context: CommandContext, command: string, options: 
   } finally {
     await raw.close();
   }
-}
-
-export function registerInspectCommand(program: Command, context: () => CommandContext): void {
-  program
-    .command('inspect')
-    .description("a user's or a session's timeline: sessions, events, labels, flags, funnel outcomes, identity links and corrections")
-    .argument('<kind>', INSPECT_KINDS.join(' | '))
-    .argument('<id>', 'a user id (an anonymous id resolves to its user) or a session id')
-    .addOption(new Option('-o, --output <format>', 'table or json (default: table on a terminal, json when piped)').choices(['table', 'json']))
-    .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (kind: string, id: string, options: Omit<InspectOptions, 'color'>) => {
-      const ctx = context();
-      await runInspect(ctx, kind, id, { ...options, color: colorEnabled(program, ctx.io.env) });
-    });
 }

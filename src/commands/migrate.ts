@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { ensureKafkaTopic } from '../sources/kafka-source.js';
@@ -7,7 +6,6 @@ import { redactMongoUrl } from '../stores/mongo/mongo-connection.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
-import type { KafkaContext } from './produce.js';
 
 export interface MigrateOptions {
   /** ClickHouse cluster: ON CLUSTER and Replicated engines. */
@@ -75,25 +73,11 @@ function hasMigrate(store: RawStore): store is RawStore & { migrate(): Promise<v
   return typeof (store as { migrate?: unknown }).migrate === 'function';
 }
 
-export function registerMigrateCommand(program: Command, context: KafkaContext): void {
-  program
-    .command('migrate')
-    .description('create the raw-store indexes, the analytics tables and the Kafka topic of the configured engines (idempotent)')
-    .option(
-      '--cluster <name>',
-      'ClickHouse server only: CREATE … ON CLUSTER <name> with Replicated*MergeTree engines (Keeper path /clickhouse/tables/{shard}/{database}/{table}, replica {replica})',
-    )
-    .option('--topic <name>', 'Kafka topic to create if missing; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
-    .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
-    .option('--partitions <n>', 'partitions of the Kafka topic when it is created', '3')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
-    .action(async (options: MigrateOptions & { topic?: string; brokers?: string; output?: string }) => {
-      const ctx = context({ brokers: options.brokers, topic: options.topic });
-      const steps = await runMigrate(ctx, options);
-      const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
-      await writeRecords(list(steps), format, ctx.io.stdout, ctx.log);
-    });
+/** `journeyctl migrate`: runs the steps and prints them. */
+export async function migrateCommand(ctx: CommandContext, options: MigrateOptions & { output?: string }): Promise<void> {
+  const steps = await runMigrate(ctx, options);
+  const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
+  await writeRecords(list(steps), format, ctx.io.stdout, ctx.log);
 }
 
 async function* list(items: readonly MigrateStep[]): AsyncIterable<Record<string, unknown>> {

@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { write } from '../render/output.js';
 import { createFileSource } from '../sources/file-source.js';
@@ -28,22 +27,12 @@ export async function runProduce(context: CommandContext, options: ProduceOption
 
 export type KafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) => CommandContext;
 
-export function registerProduceCommand(program: Command, context: KafkaContext): void {
-  program
-    .command('produce')
-    .description('publish NDJSON lines (file or stdin) to a Kafka topic, one message per line, keyed by anonymousId (or userId)')
-    .requiredOption('-i, --input <path>', 'NDJSON file, or - for stdin')
-    .option('--topic <name>', 'topic; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
-    .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
-    .option('--partitions <n>', 'create the topic with this many partitions if it does not exist')
-    .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
-    .action(async (options: ProduceOptions & { topic?: string; brokers?: string; output?: string }) => {
-      const ctx = context({ brokers: options.brokers, topic: options.topic });
-      const result = await runProduce(ctx, options);
-      const asJson = options.output ? options.output === 'json' : !ctx.interactive;
-      await write(
-        ctx.io.stdout,
-        asJson ? `${JSON.stringify({ topic: result.topic, messages: result.messages, unkeyed: result.unkeyed })}\n` : `published ${result.messages} messages to ${result.topic}${result.unkeyed ? ` (${result.unkeyed} without an id, unkeyed)` : ''}\n`,
-      );
-    });
+/** `journeyctl produce`: publishes the lines and prints a summary. */
+export async function produceCommand(ctx: CommandContext, options: ProduceOptions & { output?: string }): Promise<void> {
+  const result = await runProduce(ctx, options);
+  const asJson = options.output ? options.output === 'json' : !ctx.interactive;
+  await write(
+    ctx.io.stdout,
+    asJson ? `${JSON.stringify({ topic: result.topic, messages: result.messages, unkeyed: result.unkeyed })}\n` : `published ${result.messages} messages to ${result.topic}${result.unkeyed ? ` (${result.unkeyed} without an id, unkeyed)` : ''}\n`,
+  );
 }

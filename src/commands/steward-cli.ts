@@ -1,12 +1,20 @@
 import { type Command, Option } from 'commander';
-import { runExport } from './export.js';
-import { changeBuilders, eventFilter, listCorrections, recordCorrection, showCorrection, type FilterOptions, type StewardOptions } from './fix.js';
+import type { FilterOptions, StewardOptions } from './fix.js';
 import type { CommandContext } from './context.js';
 
 type Options = StewardOptions & FilterOptions & Record<string, unknown>;
+type Steward = typeof import('./fix.js');
+
+/** The corrections machinery (stores, derivation) loads only when a steward command runs. */
+const steward = (): Promise<Steward> => import('./fix.js');
 
 /** The steward commands: fix (corrections), flag/unflag/flags and audit. Every change is recorded and reversible. */
 export function registerStewardCommands(program: Command, context: () => CommandContext): void {
+  const correct = async (command: string, options: Options, build: (fix: Steward) => Parameters<Steward['recordCorrection']>[3]) => {
+    const fix = await steward();
+    const ctx = context();
+    await fix.recordCorrection(ctx, command, options, build(fix));
+  };
   const withStewardOptions = (command: Command, { filters = false }: { filters?: boolean } = {}) => {
     command
       .option('--reason <text>', 'why (required; kept in the audit log)')
@@ -30,33 +38,33 @@ export function registerStewardCommands(program: Command, context: () => Command
 
   const fix = program.command('fix').description('record a correction to stored journeys (audited, reproduced by every reprocess, reversible)');
   withStewardOptions(fix.command('merge-users').argument('<from>').argument('<into>').description('these ids are one person: merge <from> into <into>')).action(
-    async (from: string, into: string, options: Options) => void (await recordCorrection(context(), 'journeyctl fix merge-users', options, changeBuilders.mergeUsers(from, into))),
+    async (from: string, into: string, options: Options) => correct('journeyctl fix merge-users', options, ({ changeBuilders }) => changeBuilders.mergeUsers(from, into)),
   );
   withStewardOptions(fix.command('unmerge-users').argument('<a>').argument('<b>').description('these ids are different people: never link them')).action(
-    async (a: string, b: string, options: Options) => void (await recordCorrection(context(), 'journeyctl fix unmerge-users', options, changeBuilders.unmergeUsers(a, b))),
+    async (a: string, b: string, options: Options) => correct('journeyctl fix unmerge-users', options, ({ changeBuilders }) => changeBuilders.unmergeUsers(a, b)),
   );
   withStewardOptions(fix.command('split-session').argument('<session-id>').requiredOption('--at <message-id>', 'the event that starts the new session').description('start a new session at an event')).action(
-    async (sessionId: string, options: Options & { at: string }) => void (await recordCorrection(context(), 'journeyctl fix split-session', options, changeBuilders.splitSession(sessionId, options.at))),
+    async (sessionId: string, options: Options & { at: string }) => correct('journeyctl fix split-session', options, ({ changeBuilders }) => changeBuilders.splitSession(sessionId, options.at)),
   );
   withStewardOptions(fix.command('merge-sessions').argument('<session-1>').argument('<session-2>').description('join two adjacent sessions of one user')).action(
-    async (first: string, second: string, options: Options) => void (await recordCorrection(context(), 'journeyctl fix merge-sessions', options, changeBuilders.mergeSessions(first, second))),
+    async (first: string, second: string, options: Options) => correct('journeyctl fix merge-sessions', options, ({ changeBuilders }) => changeBuilders.mergeSessions(first, second)),
   );
   withStewardOptions(fix.command('move-event').argument('<message-id>').requiredOption('--to-session <session-id>', 'the session the event belongs to').description('put an event into another session of the same user')).action(
-    async (messageId: string, options: Options & { toSession: string }) => void (await recordCorrection(context(), 'journeyctl fix move-event', options, changeBuilders.moveEvent(messageId, options.toSession))),
+    async (messageId: string, options: Options & { toSession: string }) => correct('journeyctl fix move-event', options, ({ changeBuilders }) => changeBuilders.moveEvent(messageId, options.toSession)),
   );
   withStewardOptions(fix.command('drop-events').description('leave matching events out of analytics (they stay in the raw store)'), { filters: true }).action(
-    async (options: Options) => void (await recordCorrection(context(), 'journeyctl fix drop-events', options, changeBuilders.dropEvents(eventFilter(options, { required: true })))),
+    async (options: Options) => correct('journeyctl fix drop-events', options, ({ changeBuilders, eventFilter }) => changeBuilders.dropEvents(eventFilter(options, { required: true }))),
   );
   withStewardOptions(fix.command('rename-event').argument('<from>').argument('<to>').option('--app-version <version>', 'only events from this app version').description('rename an event a buggy release misnamed')).action(
     async (from: string, to: string, options: Options & { appVersion?: string }) =>
-      void (await recordCorrection(context(), 'journeyctl fix rename-event', options, changeBuilders.renameEvent(from, to, options.appVersion))),
+      correct('journeyctl fix rename-event', options, ({ changeBuilders }) => changeBuilders.renameEvent(from, to, options.appVersion)),
   );
   withStewardOptions(fix.command('set-property').argument('<property>').argument('<value>', 'JSON, or a plain string').description('set a property on matching events'), { filters: true }).action(
     async (property: string, value: string, options: Options) =>
-      void (await recordCorrection(context(), 'journeyctl fix set-property', options, changeBuilders.setProperty(property, value, eventFilter(options, { required: true })))),
+      correct('journeyctl fix set-property', options, ({ changeBuilders, eventFilter }) => changeBuilders.setProperty(property, value, eventFilter(options, { required: true }))),
   );
   withStewardOptions(fix.command('revert').argument('<correction-id>').description('undo a correction (itself recorded); the result equals never having applied it')).action(
-    async (id: string, options: Options) => void (await recordCorrection(context(), 'journeyctl fix revert', options, changeBuilders.revert(id))),
+    async (id: string, options: Options) => correct('journeyctl fix revert', options, ({ changeBuilders }) => changeBuilders.revert(id)),
   );
   fix
     .command('list')
@@ -65,12 +73,12 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--actor <name>')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
     .addOption(new Option('-o, --output <format>', 'table | json | ndjson').choices(['table', 'json', 'ndjson']))
-    .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await listCorrections(context(), options)));
+    .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await (await steward()).listCorrections(context(), options)));
   fix
     .command('show')
     .argument('<correction-id>')
     .description('one correction in full')
-    .action(async (id: string) => showCorrection(context(), id));
+    .action(async (id: string) => (await steward()).showCorrection(context(), id));
 
   withStewardOptions(
     program
@@ -80,8 +88,9 @@ export function registerStewardCommands(program: Command, context: () => Command
       .description('flag a session (or every session matching a filter) for people to look at; flagged sessions leave journey figures'),
     { filters: true },
   ).action(async (sessionId: string | undefined, options: Options & { code: string }) => {
-    const build = sessionId ? changeBuilders.flagSession(sessionId, options.code) : changeBuilders.flagSessions(eventFilter(options, { required: true }), options.code);
-    await recordCorrection(context(), 'journeyctl flag', options, build);
+    await correct('journeyctl flag', options, ({ changeBuilders, eventFilter }) =>
+      sessionId ? changeBuilders.flagSession(sessionId, options.code) : changeBuilders.flagSessions(eventFilter(options, { required: true }), options.code),
+    );
   });
   withStewardOptions(
     program
@@ -89,7 +98,7 @@ export function registerStewardCommands(program: Command, context: () => Command
       .argument('<session-id>')
       .option('--code <code>', 'the flag to clear (needed when the session has several)')
       .description('clear a flag, automatic or manual, from a session'),
-  ).action(async (sessionId: string, options: Options & { code?: string }) => void (await recordCorrection(context(), 'journeyctl unflag', options, changeBuilders.unflagSession(sessionId, options.code))));
+  ).action(async (sessionId: string, options: Options & { code?: string }) => correct('journeyctl unflag', options, ({ changeBuilders }) => changeBuilders.unflagSession(sessionId, options.code)));
   program
     .command('flags')
     .description('flagged sessions: code, why and evidence')
@@ -100,6 +109,7 @@ export function registerStewardCommands(program: Command, context: () => Command
     .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table'))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { code?: string; since?: string; until?: string; tz: string; output?: string; wait: string }) => {
+      const { runExport } = await import('./export.js');
       await runExport(context(), 'flags', { from: options.since, to: options.until, tz: options.tz, output: options.output, wait: options.wait, name: options.code });
     });
   program
@@ -109,5 +119,5 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--actor <name>')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
     .addOption(new Option('-o, --output <format>', 'table | json | ndjson').choices(['table', 'json', 'ndjson']))
-    .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await listCorrections(context(), options)));
+    .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await (await steward()).listCorrections(context(), options)));
 }

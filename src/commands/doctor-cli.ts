@@ -1,0 +1,18 @@
+import { type Command, Option } from 'commander';
+import type { KafkaContext } from './produce.js';
+
+/** `journeyctl doctor` on the command tree; the engines' clients load when it runs. */
+export function registerDoctorCommand(program: Command, context: KafkaContext): void {
+  program
+    .command('doctor')
+    .description('check each configured engine (raw store, analytics store, Kafka): reachable, version, indexes/tables/topic; exit 3 when something is down')
+    .option('--topic <name>', 'Kafka topic to check; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
+    .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
+    .option('--group <id>', 'consumer group whose lag to show (default journeyctl)')
+    .option('--thorough', 'embedded stores: SQLite integrity_check instead of quick_check (reads every index too)')
+    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
+    .action(async (options: { topic?: string; brokers?: string; group?: string; output?: string; thorough?: boolean }) => {
+      const { doctorCommand } = await import('./doctor.js');
+      await doctorCommand(context({ brokers: options.brokers, topic: options.topic, group: options.group }), options);
+    });
+}

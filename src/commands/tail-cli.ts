@@ -1,0 +1,36 @@
+import { type Command, Option } from 'commander';
+import type { CommandContext } from './context.js';
+import type { TailOptions } from './tail.js';
+
+export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
+export const TAIL_OUTPUTS = ['pretty', 'ndjson', 'json'] as const;
+
+/** `journeyctl tail` on the command tree; the stores, kafkajs and ink load when it runs. */
+export function registerTailCommand(program: Command, context: () => CommandContext): void {
+  program
+    .command('tail')
+    .description('show events as they arrive: from the raw store, the rejected store or Kafka (read-only; never slows the pipeline)')
+    .addOption(new Option('--source <source>', 'raw (accepted events) | rejected (refused lines) | kafka (the input topic)').choices([...TAIL_SOURCES]).default('raw'))
+    .option('--user <id>', 'only this user: the id as sent (userId, anonymousId), plus the ids stitched to the same person (stores)')
+    .option('--event <name>', 'only events with this name')
+    .option('--app-version <version>', 'only events from this app version')
+    .option('--where <key=value>', 'only events whose property (or context.x / traits.x) has this value; repeatable', (value: string, previous: string[]) => [...previous, value], [] as string[])
+    .option('--grep <regex>', 'only records whose original line matches this regular expression')
+    .option('--since <time>', 'received at or after this time: ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
+    .option('--until <time>', 'received before this time (a following tail stops once it has passed)')
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
+    .option('--from <position>', 'beginning | end | a cursor printed by an earlier tail (stores) | an offset (kafka); default end with --follow, else beginning')
+    .option('-n, --limit <n>', 'stop after this many records')
+    .option('--sample <rate>', 'keep about this fraction, the same records every time (hash of the message id), e.g. 0.1')
+    .option('-f, --follow', 'keep reading new records as they land (Ctrl-C to stop)')
+    .addOption(new Option('-o, --output <format>', 'pretty | ndjson | json (default: pretty on a terminal, ndjson when piped)').choices([...TAIL_OUTPUTS]))
+    .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
+    .option('--brokers <list>', 'kafka: host:port[,host:port]; env JOURNEY_KAFKA_BROKERS')
+    .option('--topic <name>', 'kafka: the input topic; env JOURNEY_KAFKA_TOPIC')
+    .option('--buffer <n>', 'kafka: matching messages held for a slow output before new ones are dropped (and counted)', '1000')
+    .action(async (options: Omit<TailOptions, 'color' | 'follow'> & { follow?: boolean }) => {
+      const ctx = context();
+      const { runTail } = await import('./tail.js');
+      await runTail(ctx, { ...options, follow: Boolean(options.follow), color: ctx.color });
+    });
+}
