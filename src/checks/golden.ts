@@ -2,10 +2,16 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InfrastructureError, UsageError } from '../errors.js';
-import type { CheckDefinition } from './definitions.js';
+import type { CheckDefinition } from '../domain/check.js';
 import type { Measurement, MeasureContext } from './measure.js';
 
-type GoldenCheck = Extract<CheckDefinition, { type: 'golden_journeys' }>;
+/** The parameters of a golden_journeys check (src/checks/kinds/golden-journeys.ts). */
+export interface GoldenParams {
+  input: string;
+  expected: string;
+  config: string | null;
+}
+type GoldenCheck = CheckDefinition<GoldenParams>;
 type Snapshot = Record<'sessions' | 'findings' | 'journeys', Array<Record<string, unknown>>>;
 
 /** Where the child entry is: beside this module once built; from a source checkout (tests), the built copy. */

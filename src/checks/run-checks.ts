@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { JourneyConfig } from '../config/config.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore, ReceivedCounts } from '../stores/raw-store.js';
-import type { Bound, CheckDefinition } from './definitions.js';
-import { type Group, measure, type MeasureContext, type Unit } from './measure.js';
+import type { Bound, CheckDefinition } from '../domain/check.js';
+import { UsageError } from '../errors.js';
+import type { CheckRegistry } from './kinds/kind.js';
+import { CHECK_KINDS } from './kinds/registry.js';
+import type { Group, Measurement, MeasureContext, Unit } from './measure.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -46,6 +49,8 @@ export interface RunChecksOptions {
   raw(): Promise<RawStore>;
   analytics(): Promise<AnalyticsStore>;
   onResult?: (result: CheckResult) => void;
+  /** The check types (default: the shipped ones). */
+  registry?: CheckRegistry;
 }
 
 /** Which checks `--select` / `--exclude` pick: a name, or `tag:TAG`. Unknown names are an error. */
@@ -82,16 +87,17 @@ export async function runChecks(checks: readonly CheckDefinition[], options: Run
     updateGolden: options.updateGolden,
     childEnv: options.childEnv,
   };
+  const registry = options.registry ?? CHECK_KINDS;
   const timed = (check: CheckDefinition) => {
     const begin = performance.now();
-    return measure(check, ctx).then((m) => ({ m, ms: performance.now() - begin }));
+    return measure(check, ctx, registry).then((m) => ({ m, ms: performance.now() - begin }));
   };
-  const early = new Map(checks.filter((c) => c.type === 'golden_journeys').map((c) => [c.name, timed(c)]));
+  const early = new Map(checks.filter((c) => registry.get(c.type)?.startEarly).map((c) => [c.name, timed(c)]));
   for (const pending of early.values()) pending.catch(() => {}); // awaited below, in order
   const results: CheckResult[] = [];
   for (const check of checks) {
     const { m, ms } = await (early.get(check.name) ?? timed(check));
-    const result = evaluate(check, m.unit, m.groups, m.failure, m.note, options);
+    const result = evaluate(check, m.unit, m.groups, m.failure, m.note, { ...options, registry });
     result.durationMs = Math.round(ms);
     results.push(result);
     options.onResult?.(result);
@@ -106,6 +112,13 @@ export async function runChecks(checks: readonly CheckDefinition[], options: Run
   };
 }
 
+/** Measures a check with its type's own `measure` (src/checks/kinds/). */
+export async function measure(check: CheckDefinition, ctx: MeasureContext, registry: CheckRegistry = CHECK_KINDS): Promise<Measurement> {
+  const kind = registry.get(check.type);
+  if (!kind) throw new UsageError(`check ${check.name}: no check type ${check.type} (known: ${registry.types().join(', ')})`);
+  return kind.measure(check, ctx);
+}
+
 function breaches(bound: Bound | undefined, value: number): boolean {
   if (!bound) return false;
   return (bound.above !== undefined && value > bound.above) || (bound.below !== undefined && value < bound.below);
@@ -113,7 +126,7 @@ function breaches(bound: Bound | undefined, value: number): boolean {
 
 const RANK: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
 
-export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Group[], failure: string | undefined, note: string | undefined, options: Pick<RunChecksOptions, 'warnError' | 'sampleSize'>): CheckResult {
+export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Group[], failure: string | undefined, note: string | undefined, options: Pick<RunChecksOptions, 'warnError' | 'sampleSize' | 'registry'>): CheckResult {
   const failLevel: CheckStatus = check.severity === 'error' ? 'fail' : 'warn';
   const promote = (status: CheckStatus): CheckStatus => (status === 'warn' && options.warnError ? 'fail' : status);
   let status: CheckStatus = 'pass';
@@ -144,7 +157,7 @@ export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Gr
   let message: string;
   if (failure) message = failure;
   else if (value === null) message = `nothing to measure${groups[0]?.note ? `: ${groups[0].note}` : ''}`;
-  else if (groups.length > 1) message = `${failing} of ${measured} ${groupNoun(check)} outside thresholds; worst ${formatValue(value, unit)}${where}`;
+  else if (groups.length > 1) message = `${failing} of ${measured} ${groupNoun(check, options.registry ?? CHECK_KINDS)} outside thresholds; worst ${formatValue(value, unit)}${where}`;
   else message = `${formatValue(value, unit)}${where}`;
   if (note) message += `; ${note}`;
   if (status !== 'pass' && options.warnError && worstStatus === 'warn') message += ' (warning treated as error: --warn-error)';
@@ -164,8 +177,9 @@ export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Gr
   };
 }
 
-function groupNoun(check: CheckDefinition): string {
-  if (check.type === 'volume' || check.type === 'reconcile') return 'days';
+function groupNoun(check: CheckDefinition, registry: CheckRegistry): string {
+  const noun = registry.get(check.type)?.groupNoun;
+  if (noun) return noun;
   if ('by' in check && check.by === 'app_version') return 'app versions';
   return 'groups';
 }

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { JourneyConfig } from '../config/config.js';
+import { checksParser } from '../checks/definitions.js';
 import { resolveConfig, type ConfigOverrides } from '../config/config.js';
 import { isDateOnly, isValidZone, parseDurationMs, parseUserTime } from '../domain/time.js';
 import { UsageError } from '../errors.js';
@@ -50,7 +51,8 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     clickhouseUrl: global.clickhouseUrl,
     kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
   };
-  const resolved = resolveConfig(overrides, io.env);
+  // The config hands its `checks` section to the check types' registry (config sits below checks).
+  const resolved = resolveConfig(overrides, io.env, { checks: checksParser() });
   if (!resolved.ok) {
     throw new UsageError(resolved.errors.length === 1 ? resolved.errors[0]! : `the configuration has ${resolved.errors.length} problems:\n  ${resolved.errors.join('\n  ')}`, {
       hint: 'fix the config file (see README: Configuration) or the flag named above',

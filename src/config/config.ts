@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { MAX_NESTING_DEPTH_LIMIT } from '../domain/json-depth.js';
 import { parseDurationMs, parseEventTimestamp, isValidZone } from '../domain/time.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
-import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
+import type { CheckDefinition, ChecksParser } from '../domain/check.js';
 import { findUnknownKeys, type KeySchema } from './unknown-keys.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
@@ -161,8 +161,17 @@ export interface ConfigOverrides {
 
 export type ConfigResult = { ok: true; config: JourneyConfig; warnings: string[] } | { ok: false; errors: string[] };
 
+/**
+ * Parsers of sections whose kinds live in higher layers (the check types measure against the
+ * stores): the caller hands them in, so config never imports them. Without a checks parser the
+ * `checks` section is not read (checks: []).
+ */
+export interface ConfigParsers {
+  checks?: ChecksParser;
+}
+
 /** defaults → file → env → flags, validated in one pass. Never reads process.env itself: the caller passes it. */
-export function resolveConfig(overrides: ConfigOverrides, env: Record<string, string | undefined>): ConfigResult {
+export function resolveConfig(overrides: ConfigOverrides, env: Record<string, string | undefined>, parsers: ConfigParsers = {}): ConfigResult {
   const configPath = overrides.configPath ?? env.JOURNEY_CONFIG;
   let document: unknown = {};
   let source = 'defaults';
@@ -192,10 +201,10 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
       saslUsername: env.JOURNEY_KAFKA_SASL_USERNAME,
       saslPassword: env.JOURNEY_KAFKA_SASL_PASSWORD,
     },
-  });
+  }, parsers);
 }
 
-export function validateConfigDocument(document: unknown, source: string, overrides: ConfigOverrides = {}): ConfigResult {
+export function validateConfigDocument(document: unknown, source: string, overrides: ConfigOverrides = {}, parsers: ConfigParsers = {}): ConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const reader = new SectionReader(errors);
@@ -230,7 +239,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
 
   const trackingPlan = root.tracking_plan === undefined ? null : readTrackingPlan(reader, root.tracking_plan);
   const journeys = parseJourneyConfig(root);
-  const checks = parseChecks(root.checks, source === 'defaults' ? '.' : dirname(source));
+  const checks = parsers.checks ? parsers.checks(root.checks, source === 'defaults' ? '.' : dirname(source)) : { checks: [], errors: [] };
   for (const error of checks.errors) reader.fail(error);
   for (const error of journeys.errors) reader.fail(error);
 
