@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { main } from '../dist/cli.js';
 import { applyHeapPolicy } from '../dist/runtime/heap-policy.js';
+import { lineBreakIfDrawing } from '../dist/render/progress.js';
 
 applyHeapPolicy();
 
@@ -13,7 +14,8 @@ process.on('SIGINT', () => {
   }
   if (interrupted) process.exit(130);
   interrupted = true;
-  process.stderr.write('journeyctl: interrupted\n');
+  // On its own line, not glued to a progress bar.
+  process.stderr.write(`${lineBreakIfDrawing()}journeyctl: interrupted\n`);
   process.exit(130);
 });
 // A closed pipe (| head) is the reader saying "enough", not an error.

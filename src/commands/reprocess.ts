@@ -124,6 +124,7 @@ export async function rebuildDays(context: CommandContext, stores: Stores, days:
     await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
 
     const pending = days.filter((day) => !done.has(day));
+    progress.phase('rebuilding days', 'days');
     for (const day of days.filter((d) => done.has(d))) summary.days.push({ day, before: await dayCounts(day), after: await dayCounts(day), nowRejected: 0, users: 0, skipped: true });
     let failure: unknown = null;
     let next = 0;

@@ -1,12 +1,12 @@
 import { createAcceptanceGate, DEFAULT_ACCEPTANCE_GATE } from '../pipeline/acceptance-gate.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
-import { createSignalsRefresher } from '../pipeline/journey-signals.js';
+import { createSignalsRefresher, readStoredBursts } from '../pipeline/journey-signals.js';
 import { createLineProcessor } from '../pipeline/line-processor.js';
 import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { createProgress } from '../render/progress.js';
+import { createProgress, formatClock } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
 import { openStores, serialiseDerivation } from '../stores/open-stores.js';
 import { UsageError } from '../errors.js';
@@ -25,7 +25,16 @@ export interface RunOptions {
 }
 
 /** `journeyctl run`: ingest NDJSON into the data directory and derive sessions. */
-export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<IngestSummary> {
+/** What a run reports: the ingest counts plus, when the run ended by itself, its pace and what derivation found. */
+export interface RunSummary extends IngestSummary {
+  elapsedMs?: number;
+  /** Release bursts known to the store after this run (see `journeyctl report`). */
+  releaseBursts?: number;
+  /** Sessions this run wrote that carry a flag (bot_like, clock_skew, …). */
+  sessionsFlagged?: number;
+}
+
+export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<RunSummary> {
   const { config } = context;
   if (options.source !== 'kafka' && options.input === undefined) throw new UsageError('run needs --input FILE (or - for stdin), or --source kafka');
   const kafka = options.source === 'kafka' ? startKafkaRun(context) : null;
@@ -40,6 +49,9 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     throw error;
   }
   const progress = createProgress(context.io.stderr, options.progress);
+  const startedAt = Date.now();
+  let shownPhase = '';
+  let sessionsFlagged = 0;
   // A regular file is a backlog that is all there: deriving part-way re-derives every user whose
   // activity straddles the cut (a 1M-event file derived every 250k events derived 14.8k users for
   // 9.2k; a 4M one derived at 2M spent 36 s of 229 s deriving users twice and read their stored
@@ -62,6 +74,11 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
       // One round for a whole backlog's dirty ids (ids are ~40 bytes each): in rounds of 20k, a user
       // whose anonymous ids fall in another round than its own id was derived once per round.
       idsPerRound: 200_000,
+      onProgress: (derived, totalUsers, phase, written) => {
+        sessionsFlagged += written?.sessionsFlagged ?? 0;
+        if (phase !== shownPhase) progress.phase((shownPhase = phase) === 'deriving' ? 'deriving sessions' : 'writing analytics', 'users');
+        progress.update(derived.users, totalUsers, `${derived.users.toLocaleString('en-US')} of ${totalUsers.toLocaleString('en-US')} users`);
+      },
     });
     const ingest = createIngest({
       raw: stores.raw,
@@ -75,16 +92,23 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
       deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,
       onProgress: (summary, bytesRead) => {
         kafka?.note(summary);
-        progress.update(bytesRead ?? 0, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines read from ${source.description}`);
+        if (bytesRead === undefined) return;
+        // Once the whole input is read, what remains is storing the batches read ahead.
+        const phase = source.totalBytes !== undefined && bytesRead >= source.totalBytes ? 'storing' : 'reading';
+        if (phase !== shownPhase) progress.phase((shownPhase = phase), 'lines');
+        progress.update(bytesRead, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines from ${source.description}`, summary.read);
       },
     });
+    progress.phase((shownPhase = 'reading'), 'lines');
     const summary = await ingest(source);
+    progress.phase((shownPhase = 'writing analytics'));
     // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
     const settled = await serialiseDerivation(config, stores.raw, storeOptions, async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
     if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];
     // Dashboards read pipeline health and corrections from a copy in the analytics store.
     await createPublishPipelineFacts({ raw: stores.raw, analytics: stores.analytics, lateAfterMs: config.pipeline.lateAfterMs })();
-    return summary;
+    const releaseBursts = (await readStoredBursts(stores.raw)).length;
+    return { ...summary, elapsedMs: Date.now() - startedAt, releaseBursts, sessionsFlagged };
   } catch (error) {
     const stopped = kafka?.stoppedSummary(error);
     if (stopped) return stopped;
@@ -99,8 +123,9 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
 }
 
 /** The run summary as a flat record, the same data for the text and JSON renderings. */
-export function summaryRecord(summary: IngestSummary): Record<string, unknown> {
+export function summaryRecord(summary: RunSummary): Record<string, unknown> {
   const rejectedTotal = Object.values(summary.rejected).reduce((sum, count) => sum + (count ?? 0), 0);
+  const elapsedSeconds = summary.elapsedMs === undefined ? undefined : Math.round(summary.elapsedMs) / 1000;
   return {
     events_read: summary.read,
     accepted: summary.accepted,
@@ -114,10 +139,19 @@ export function summaryRecord(summary: IngestSummary): Record<string, unknown> {
     sessions_written: summary.derive.sessionsWritten,
     sessions_removed: summary.derive.sessionsDeleted,
     events_placed: summary.derive.eventsWritten,
+    ...(summary.sessionsFlagged === undefined ? {} : { sessions_flagged: summary.sessionsFlagged }),
+    ...(summary.releaseBursts === undefined ? {} : { release_bursts: summary.releaseBursts }),
+    ...(elapsedSeconds === undefined ? {} : { elapsed_s: elapsedSeconds, events_per_s: elapsedSeconds > 0 ? Math.round(summary.read / elapsedSeconds) : null }),
+    next_step: nextStep(rejectedTotal),
   };
 }
 
-export function formatSummaryText(summary: IngestSummary): string {
+/** The one command to run next: look at the result, or at what was refused. */
+function nextStep(rejected: number): string {
+  return rejected > 0 ? 'journeyctl export rejected --output table' : 'journeyctl report';
+}
+
+export function formatSummaryText(summary: RunSummary): string {
   const record = summaryRecord(summary);
   const reasons = Object.entries(summary.rejected)
     .sort(([a], [b]) => a.localeCompare(b))
@@ -132,6 +166,9 @@ export function formatSummaryText(summary: IngestSummary): string {
     `late              ${record.late}`,
     `users derived     ${record.users_derived}`,
     `sessions written  ${record.sessions_written}${summary.derive.sessionsDeleted ? ` (${summary.derive.sessionsDeleted} superseded)` : ''}`,
+    ...(summary.sessionsFlagged === undefined ? [] : [`sessions flagged  ${summary.sessionsFlagged}`]),
+    ...(summary.releaseBursts === undefined ? [] : [`release bursts    ${summary.releaseBursts}`]),
+    ...(summary.elapsedMs === undefined ? [] : [`elapsed           ${summary.elapsedMs < 60_000 ? `${(summary.elapsedMs / 1000).toFixed(1)} s` : formatClock(summary.elapsedMs)} (${record.events_per_s === null ? '-' : Number(record.events_per_s).toLocaleString('en-US')} events/s)`]),
   ];
-  return `${lines.join('\n')}\n`;
+  return `${lines.join('\n')}\n\nnext: ${record.next_step}\n`;
 }
