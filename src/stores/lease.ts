@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { InfrastructureError } from '../errors.js';
-import type { LeaseHolder, RawStore } from './raw-store.js';
+import type { LeaseHolder, MetaAndLeases } from './ports/meta-and-leases.js';
 
 export interface HeldLease {
   holder: LeaseHolder;
@@ -19,6 +19,18 @@ export function currentHolder(command: string): LeaseHolder {
   return { pid: process.pid, hostname: hostname(), command, startedAt: processStartedAt };
 }
 const processStartedAt = Date.now();
+const hostnameOfThisMachine = hostname();
+
+/** A holder (of a lease, of a write intent) on this host whose process is gone has let go, whatever its expiry says. */
+export function isHolderAlive(holder: { pid: number; hostname: string }): boolean {
+  if (holder.hostname !== hostnameOfThisMachine) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 export function describeHolder(holder: LeaseHolder): string {
   return `\`${holder.command}\` (pid ${holder.pid} on ${holder.hostname}, since ${new Date(holder.startedAt).toISOString()})`;
@@ -29,7 +41,7 @@ export function describeHolder(holder: LeaseHolder): string {
  * is renewed in the background; a holder that dies stops renewing and its lease expires (or is
  * freed at once when it ran on this host and its pid is gone).
  */
-export async function acquireLease(store: RawStore, name: string, holder: LeaseHolder, options: LeaseOptions): Promise<HeldLease> {
+export async function acquireLease(store: MetaAndLeases, name: string, holder: LeaseHolder, options: LeaseOptions): Promise<HeldLease> {
   const ttlMs = options.ttlMs ?? 30_000;
   const deadline = Date.now() + options.waitMs;
   let announced = false;

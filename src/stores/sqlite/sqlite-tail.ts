@@ -101,14 +101,14 @@ export function tailRejected(db: Database.Database, start: number, filter: TailF
 
 function page<T>(db: Database.Database, kind: TailKind, start: number, limit: number, query: Query, columns: string, map: (row: Record<string, unknown>) => T): TailPage<T> {
   const end = maxRowid(db, kind);
-  if (start >= end) return { records: [], cursor: String(start), more: false };
+  if (start >= end) return { records: [], cursor: String(start), more: false, behind: 0 };
   const windowEnd = Math.min(end, start + SCAN_WINDOW);
   const size = Math.max(1, Math.min(MAX_PAGE, Math.floor(limit)));
   const where = ['rowid > ?', 'rowid <= ?', ...query.conditions].join(' AND ');
   const rows = db.prepare(`SELECT rowid AS seq, ${columns} FROM ${TABLE[kind]} WHERE ${where} ORDER BY rowid LIMIT ?`).all(start, windowEnd, ...query.params, size) as Array<Record<string, unknown>>;
   const records = rows.map((row) => ({ cursor: String(row.seq), value: map(row) }));
   const cursor = rows.length === size ? Number(rows[rows.length - 1]!.seq) : windowEnd;
-  return { records, cursor: String(cursor), more: cursor < end };
+  return { records, cursor: String(cursor), more: cursor < end, behind: end - cursor };
 }
 
 function addCommon(query: Query, filter: TailFilter, eventColumn: string, versionColumn: string): void {

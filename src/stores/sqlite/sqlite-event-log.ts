@@ -1,0 +1,233 @@
+import type Database from 'better-sqlite3';
+import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } from '../../domain/event.js';
+import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
+import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
+import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
+import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
+import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
+import { ACCEPTED_KIND, MINUTE_MS } from './sqlite-schema.js';
+import { messageKey } from './message-key.js';
+import { REJECTED_COLUMNS, rejectedFromRow } from './sqlite-tail.js';
+
+/** eventsByIdentity's columns, in order. */
+type RawEventRow = [
+  messageId: string,
+  identityKey: string,
+  userId: string | null,
+  anonymousId: string | null,
+  type: string,
+  event: string,
+  eventTime: number,
+  receivedAt: number,
+  timeSource: string,
+  skewMs: number,
+  appVersion: string | null,
+  properties: string,
+  traits: string,
+  copyRows: number,
+];
+
+type ExistingCopy = { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null };
+
+/** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
+export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
+  const { db, guard } = ctx;
+  const s = {
+    insertEvent: db.prepare(`INSERT INTO raw_events
+      (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    existingCopy: db.prepare('SELECT received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
+    countReceived: db.prepare('INSERT INTO received_minutes (minute, app_version, kind, lines) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET lines = lines + excluded.lines'),
+    insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
+    replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
+      type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
+      properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_key=@messageKey AND message_id=@messageId`),
+    insertRejected: db.prepare(`INSERT OR IGNORE INTO rejected (raw_hash, reason, detail, received_at, message_id, event, app_version, raw, ingested_at)
+      VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
+  };
+  let eventsByIdentityFull: Database.Statement | undefined;
+
+  const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
+    const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
+    const ingestedAt = Date.now();
+    const run = db.transaction(() => {
+      const received = new Map<string, { minute: number; appVersion: string; kind: string; lines: number }>();
+      const countReceived = (receivedAt: number, appVersion: string | null, kind: string, lines: number) => {
+        if (appVersion === null) return;
+        const minute = receivedAt - (receivedAt % MINUTE_MS);
+        const key = `${minute}\u0000${appVersion}\u0000${kind}`;
+        const entry = received.get(key);
+        if (entry) entry.lines += lines;
+        else received.set(key, { minute, appVersion, kind, lines });
+      };
+      const dirty = new Set<string>();
+      const links = new Map<string, IdentityLink>();
+      for (const event of accepted) {
+        const key = messageKey(event.messageId);
+        const existing = s.existingCopy.get(key, event.messageId) as ExistingCopy | undefined;
+        if (existing === undefined) {
+          // Positional binding straight from the event: named parameters cost a property lookup per
+          // column per row, and an intermediate row object is garbage on the hot path.
+          s.insertEvent.run(
+            event.messageId,
+            key,
+            event.identityKey,
+            event.userId,
+            event.anonymousId,
+            event.previousId,
+            event.type,
+            event.event,
+            event.eventTime,
+            event.timeSource,
+            event.skewMs,
+            event.receivedAt,
+            event.appVersion,
+            event.propertiesJson,
+            event.traitsJson,
+            event.raw,
+            event.rawHash,
+            ingestedAt,
+          );
+          result.inserted += 1;
+          countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
+        } else {
+          const earlier = isEarlierCopy(event, { receivedAt: existing.received_at, rawHash: existing.raw_hash });
+          // Another distinct line of a stored message id (a retry): remembered so duplicate_storm can count copies.
+          // A byte-identical line adds nothing, so re-ingesting the same input changes nothing.
+          if (existing.raw_hash !== event.rawHash) {
+            const added = s.insertCopy.run(event.messageId, existing.raw_hash).changes + s.insertCopy.run(event.messageId, event.rawHash).changes;
+            if (added > 0) for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
+          }
+          if (!earlier) {
+            result.duplicates += 1;
+            continue;
+          }
+          s.replaceEvent.run(toRow(event, key, ingestedAt));
+          result.replaced += 1;
+          countReceived(existing.received_at, existing.app_version, ACCEPTED_KIND, -1);
+          countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
+          for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
+        }
+        dirty.add(event.identityKey);
+        if (event.anonymousId) dirty.add(event.anonymousId);
+        if (event.previousId) dirty.add(event.previousId);
+        noteLinksOf(links, event);
+      }
+      parts.identity.saveLinksInTransaction(links);
+      if (dirty.size > 0) parts.dirty.markInTransaction(dirty);
+      for (const line of rejected) {
+        const changes = s.insertRejected.run({ ...line, ingestedAt }).changes;
+        if (changes === 1) {
+          result.rejected += 1;
+          countReceived(line.receivedAt, line.appVersion, line.reason, 1);
+        } else result.rejectedDuplicates += 1;
+      }
+      for (const { minute, appVersion, kind, lines } of received.values()) if (lines !== 0) s.countReceived.run(minute, appVersion, kind, lines);
+    });
+    run.immediate();
+    return result;
+  };
+
+  const prepareEventsByIdentity = (keys: number): Database.Statement =>
+    db
+      .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${COPY_ROWS}
+                FROM raw_events WHERE identity_key IN (${Array.from({ length: keys }, () => '?').join(',')})`)
+      .raw(true);
+
+  return {
+    async writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]) {
+      return guard('write a batch', () => writeBatchSync(accepted.map(encodeEvent), rejected));
+    },
+    async writeEncodedBatch(accepted, rejected) {
+      return guard('write a batch', () => writeBatchSync(accepted, rejected));
+    },
+
+    // A write group is one SQLite transaction: a commit rewrites every index page it touched, and
+    // message ids and identity keys arrive in random order, so at millions of stored events each
+    // 20k-event commit rewrote most of both indexes (measured on 3M events: 26.5 µs per insert
+    // in 20k-event transactions, 16.7 µs in 200k-event ones). Writes inside the group (batches,
+    // lease renewals) nest as savepoints.
+    async beginWriteGroup() {
+      guard('begin a write group', () => db.exec('BEGIN IMMEDIATE'));
+    },
+    async commitWriteGroup() {
+      guard('commit a write group', () => db.exec('COMMIT'));
+    },
+    async abandonWriteGroup() {
+      if (db.inTransaction) guard('abandon a write group', () => db.exec('ROLLBACK'));
+    },
+
+    async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
+      const events: StoredEvent[] = [];
+      for (const chunk of chunks(identityKeys)) {
+        // Rows as arrays (better-sqlite3's raw mode): derive reads every stored event back, and
+        // building a keyed row object first cost ~1 µs of its ~5 µs per event.
+        const statement = chunk.length === IN_CHUNK ? (eventsByIdentityFull ??= prepareEventsByIdentity(IN_CHUNK)) : prepareEventsByIdentity(chunk.length);
+        for (const row of statement.all(...chunk) as RawEventRow[]) {
+          events.push({
+            messageId: row[0],
+            type: row[4] as EventType,
+            event: row[5],
+            identityKey: row[1],
+            userId: row[2],
+            anonymousId: row[3],
+            eventTime: row[6],
+            receivedAt: row[7],
+            timeSource: row[8] as TimeSource,
+            skewMs: row[9],
+            appVersion: row[10],
+            propertiesJson: row[11],
+            traitsJson: row[12],
+            copies: Math.max(1, row[13]),
+          });
+        }
+      }
+      return events;
+    },
+
+    async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
+      const lines: StoredLine[] = [];
+      for (const chunk of chunks(identityKeys)) {
+        const rows = db.prepare(`SELECT raw, received_at, ${COPY_ROWS} AS copy_rows FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{ raw: string; received_at: number; copy_rows: number }>;
+        for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at, copies: Math.max(1, row.copy_rows) });
+      }
+      return lines;
+    },
+
+    async identityKeysInRange(range: Required<TimeRange>): Promise<string[]> {
+      const rows = db.prepare('SELECT DISTINCT identity_key FROM raw_events WHERE event_time >= ? AND event_time < ? ORDER BY identity_key').all(range.from, range.to) as Array<{ identity_key: string }>;
+      return rows.map((row) => row.identity_key);
+    },
+
+    async *streamRejected(range: TimeRange): AsyncIterable<RejectedLine> {
+      const rows = db
+        .prepare(`SELECT ${REJECTED_COLUMNS} FROM rejected
+                  WHERE received_at >= ? AND received_at < ? ORDER BY received_at, raw_hash`)
+        .iterate(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, unknown>>;
+      for (const row of rows) yield rejectedFromRow(row);
+    },
+  };
+}
+
+function toRow(event: EncodedEvent, messageKey: number, ingestedAt: number) {
+  return {
+    messageId: event.messageId,
+    messageKey,
+    identityKey: event.identityKey,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    previousId: event.previousId,
+    type: event.type,
+    event: event.event,
+    eventTime: event.eventTime,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    receivedAt: event.receivedAt,
+    appVersion: event.appVersion,
+    properties: event.propertiesJson,
+    traits: event.traitsJson,
+    raw: event.raw,
+    rawHash: event.rawHash,
+    ingestedAt,
+  };
+}

@@ -1,0 +1,215 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { InfrastructureError } from '../../errors.js';
+import { diskFullError, isDiskFull } from '../disk-full.js';
+import { corruptSqliteHint, isSqliteCorrupt } from './corruption.js';
+import { messageKey } from './message-key.js';
+
+/** The embedded raw store's tables, and the upgrades of a store an earlier build created. */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS raw_events (
+  message_id TEXT NOT NULL,
+  -- Dedup looks message ids up by this 53-bit hash (see messageKey), not by the text.
+  message_key INTEGER NOT NULL,
+  identity_key TEXT NOT NULL,
+  user_id TEXT,
+  anonymous_id TEXT,
+  previous_id TEXT,
+  type TEXT NOT NULL,
+  event TEXT NOT NULL,
+  event_time INTEGER NOT NULL,
+  time_source TEXT NOT NULL,
+  skew_ms INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  app_version TEXT,
+  properties TEXT NOT NULL,
+  traits TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  raw_hash TEXT NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
+CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
+-- The data-quality aggregates read every row instead (0.55 s per million events): an index on received time
+-- made a cohort-ordered backlog's inserts half again as slow. Dropped where an earlier build created it.
+DROP INDEX IF EXISTS raw_events_received_quality;
+-- Distinct lines received per message id, written only when a message id arrives again with other bytes.
+CREATE TABLE IF NOT EXISTS raw_copies (
+  message_id TEXT NOT NULL,
+  raw_hash TEXT NOT NULL,
+  PRIMARY KEY (message_id, raw_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rejected (
+  raw_hash TEXT NOT NULL UNIQUE,
+  reason TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  message_id TEXT,
+  event TEXT,
+  app_version TEXT,
+  raw TEXT NOT NULL,
+  ingested_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rejected_received_at ON rejected (received_at);
+CREATE TABLE IF NOT EXISTS identity_links (
+  from_id TEXT PRIMARY KEY,
+  to_id TEXT NOT NULL,
+  event_time INTEGER NOT NULL,
+  message_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_links_to ON identity_links (to_id);
+CREATE TABLE IF NOT EXISTS identity_map (
+  id TEXT PRIMARY KEY,
+  canonical_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identity_map_canonical ON identity_map (canonical_id);
+CREATE TABLE IF NOT EXISTS profiles (
+  user_id TEXT PRIMARY KEY,
+  doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dirty_ids (
+  id TEXT PRIMARY KEY,
+  mark INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corrections (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  doc TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS corrections_append_only_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS corrections_append_only_delete BEFORE DELETE ON corrections BEGIN SELECT RAISE(ABORT, 'corrections are append-only'); END;
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+`;
+
+/** After addMessageKeys: a store from before message keys has no column to index until then. */
+const MESSAGE_KEY_INDEX = `
+-- Not unique: two message ids may share a key; every lookup compares the message id itself.
+CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
+`;
+
+/**
+ * Lines received per minute of received time, app version and kind ('accepted' or the reject
+ * reason), lines without an app version left out: what release-burst detection reads
+ * (receivedLineCounts), kept by every write in its own transaction so that detection does not
+ * read every stored line (4 s at 4M lines, every minute of a stream, blocking the event loop).
+ * Created and filled from the stored lines in one transaction by addReceivedMinutes.
+ */
+export const MINUTE_MS = 60_000;
+export const ACCEPTED_KIND = 'accepted';
+const RECEIVED_MINUTES = `
+CREATE TABLE received_minutes (
+  minute INTEGER NOT NULL,
+  app_version TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  lines INTEGER NOT NULL,
+  PRIMARY KEY (app_version, minute, kind)
+) WITHOUT ROWID;
+INSERT INTO received_minutes (minute, app_version, kind, lines)
+  SELECT received_at - received_at % ${MINUTE_MS}, app_version, '${ACCEPTED_KIND}', count(*) FROM raw_events WHERE app_version IS NOT NULL GROUP BY 1, 2;
+INSERT INTO received_minutes (minute, app_version, kind, lines)
+  SELECT received_at - received_at % ${MINUTE_MS}, app_version, reason, count(*) FROM rejected WHERE app_version IS NOT NULL GROUP BY 1, 2, 3;
+`;
+
+/** messageKey as an SQL function of this connection, for joins on message ids (never in the schema: other clients lack it). */
+export const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
+
+/** The connection settings of the raw store (also what the storage-floor benchmark measures with). */
+export function tuneConnection(db: Database.Database): void {
+  // 16 KiB pages for a new store (SQLite ignores this for an existing one, and once WAL is on):
+  // ~1 KB event rows and three indexes on random keys cost ~15% less CPU to insert, and the
+  // random reads of derive are no slower.
+  db.pragma('page_size = 16384');
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  // Checkpoint the WAL every ~80 MB instead of every 4 MB: bulk ingest spent a third of its time copying pages back.
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  db.pragma(`wal_autocheckpoint = ${Math.ceil((80 << 20) / pageSize)}`);
+}
+
+/** Opens (creating and upgrading as needed) the raw store's database; a failure is a typed error naming the file. */
+export function openRawDatabase(path: string): Database.Database {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: 15_000 });
+    tuneConnection(db);
+    db.function(MESSAGE_KEY_FUNCTION, { deterministic: true }, (messageId: unknown) => (typeof messageId === 'string' ? messageKey(messageId) : null));
+    db.exec(SCHEMA);
+    addMessageKeys(db);
+    db.exec(MESSAGE_KEY_INDEX);
+    addReceivedMinutes(db);
+    return db;
+  } catch (error) {
+    if (isDiskFull(error, dirname(path))) throw diskFullError(dirname(path), `cannot open the raw store at ${path}`, error);
+    throw new InfrastructureError(`cannot open the raw store at ${path}: ${(error as Error).message}`, {
+      hint: isSqliteCorrupt(error) ? corruptSqliteHint(path) : 'check that the data directory is writable and not on a network filesystem without locking',
+      cause: error,
+      retriable: false,
+    });
+  }
+}
+
+/** meta key: while a store from before message keys is being filled, the rowid filled through. */
+const MESSAGE_KEY_FILL = 'raw_events.message_key_filled_through';
+const MESSAGE_KEY_FILL_ROWS = 20_000;
+
+/** A store from before received_minutes: creates and fills it in one transaction (~1 s per million stored lines, once). */
+function addReceivedMinutes(db: Database.Database): void {
+  const exists = () => (db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'received_minutes'`).get() as { n: number }).n > 0;
+  if (exists()) return;
+  db.transaction(() => {
+    if (!exists()) db.exec(RECEIVED_MINUTES);
+  }).immediate();
+}
+
+/**
+ * A store created before message keys: adds the column, then fills it in rowid ranges, each its
+ * own commit (one UPDATE of a whole 4M-event store held every changed page in memory: 3.5 GB).
+ * Progress is in meta, so a process killed part-way, or a second one opening meanwhile, carries
+ * on where it stands; open() returns only once every row has its key. Such a store keeps its old
+ * unique index on the message id text as well, which agrees with the keys.
+ */
+function addMessageKeys(db: Database.Database): void {
+  const hasColumn = () => (db.prepare(`SELECT count(*) AS n FROM pragma_table_info('raw_events') WHERE name = 'message_key'`).get() as { n: number }).n > 0;
+  const progress = () => (db.prepare('SELECT value FROM meta WHERE key = ?').get(MESSAGE_KEY_FILL) as { value: string } | undefined)?.value;
+  if (!hasColumn()) {
+    db.transaction(() => {
+      if (hasColumn()) return;
+      db.exec('ALTER TABLE raw_events ADD COLUMN message_key INTEGER NOT NULL DEFAULT -1');
+      db.prepare(`INSERT INTO meta (key, value) VALUES (?, '0')`).run(MESSAGE_KEY_FILL);
+    }).immediate();
+  }
+  if (progress() === undefined) return;
+  const fill = db.prepare(`UPDATE raw_events SET message_key = ${MESSAGE_KEY_FUNCTION}(message_id) WHERE rowid > ? AND rowid <= ?`);
+  const last = (db.prepare('SELECT coalesce(max(rowid), 0) AS last FROM raw_events').get() as { last: number }).last;
+  for (;;) {
+    const done = db
+      .transaction(() => {
+        const through = progress();
+        if (through === undefined) return true;
+        const from = Number(through);
+        if (from >= last) {
+          db.prepare('DELETE FROM meta WHERE key = ?').run(MESSAGE_KEY_FILL);
+          return true;
+        }
+        fill.run(from, from + MESSAGE_KEY_FILL_ROWS);
+        db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(String(from + MESSAGE_KEY_FILL_ROWS), MESSAGE_KEY_FILL);
+        return false;
+      })
+      .immediate();
+    if (done) return;
+  }
+}
