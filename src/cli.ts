@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { registerCheckCommand } from './commands/check-cli.js';
-import type { CommandContext, CommandIo, GlobalOptions } from './commands/context.js';
 import { registerDashboardsCommand } from './commands/dashboards-cli.js';
+import type { CommandContext, CommandIo, GlobalOptions } from './commands/context.js';
 import { registerDoctorCommand } from './commands/doctor-cli.js';
 import { EXPORT_KINDS } from './commands/export-kinds.js';
 import { registerInspectCommand } from './commands/inspect-cli.js';
@@ -11,6 +11,7 @@ import { registerRepairCommand } from './commands/repair-cli.js';
 import { registerStewardCommands } from './commands/steward-cli.js';
 import { registerTailCommand } from './commands/tail-cli.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
+import { OUTPUTS, outputOption } from './render/output-option.js';
 
 const VERSION = '0.1.0';
 
@@ -46,7 +47,6 @@ export function buildProgram(io: CommandIo): Command {
     return contexts.createContext(...args);
   };
   const context = (fallbackConfigPath?: string) => createContext(program.opts<GlobalOptions>(), io, fallbackConfigPath);
-  const outputOption = () => new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)');
   const kafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) =>
     createContext({ ...program.opts<GlobalOptions>(), brokers: flags.brokers, topic: flags.topic, group: flags.group }, io);
 
@@ -76,10 +76,17 @@ export function buildProgram(io: CommandIo): Command {
     .argument('<kind>', EXPORT_KINDS.join(' | '))
     .option('--from <time>', 'from this time (inclusive): ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
     .option('--to <time>', 'up to this time (exclusive)')
-    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
-    .addOption(outputOption())
+    .option('--tz <zone>', 'zone for zone-less times and today/yesterday, and for the times a table shows', 'UTC')
+    .option('--user <id>', 'only records of this user')
+    .option('--session <id>', 'only records of this session')
+    .option('--event <name>', 'only events with this name (sessions, labels, flags, journeys: sessions holding one)')
+    .option('--app-version <version>', 'only records from this app version')
+    .option('--fields <a,b,c>', 'only these fields, in this order (every format)')
+    .option('-n, --limit <n>', 'at most this many records')
+    .addOption(outputOption(OUTPUTS.records))
+    .option('--no-pager', 'never page long output on a terminal (default: $PAGER, else less -FRX)')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string }) => {
+    .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string; fields?: string; limit?: string; user?: string; session?: string; event?: string; appVersion?: string; pager: boolean }) => {
       const { runExport } = await import('./commands/export.js');
       await runExport(context(), kind, options);
     });
@@ -88,7 +95,7 @@ export function buildProgram(io: CommandIo): Command {
     .command('explain')
     .description('show why a session has its labels, flags and funnel outcomes, with the evidence events')
     .argument('<session-id>')
-    .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .addOption(outputOption(OUTPUTS.prose))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (sessionId: string, options: { output?: string; wait: string }) => {
       const { runExplain } = await import('./commands/explain.js');
@@ -103,7 +110,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
     .option('--include-flagged', 'count flagged sessions in journey figures too')
     .option('--html <file>', 'write a self-contained HTML report (charts with their numbers, session timelines) to this file')
-    .addOption(new Option('-o, --output <format>', 'table | json | ndjson (default: table on a terminal, json when piped)'))
+    .addOption(outputOption(OUTPUTS.report))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {
       const { runReport } = await import('./commands/report.js');
@@ -158,22 +165,37 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
+    // With --log-format json the last line is one JSON object cron can parse: level, message, hint, exit_code.
+    const json = logFormatOf(argv) === 'json';
+    const fatal = (message: string, hint: string | undefined, exitCode: number) => {
+      if (json) io.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', message, hint: hint ?? null, exit_code: exitCode })}\n`);
+      else io.stderr.write(`journeyctl: ${message}\n${hint ? `  hint: ${hint}\n` : ''}`);
+      return exitCode;
+    };
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return 0;
-      return 2; // commander already printed the message; usage errors are 2, not commander's 1
+      // Commander already printed the message; usage errors are 2, not commander's 1.
+      return json ? fatal(error.message.replace(/^error: /, ''), 'run with --help for usage', 2) : 2;
     }
     const debug = argv.includes('--debug');
     if (isJourneyError(error)) {
-      io.stderr.write(`journeyctl: ${error.message}\n`);
-      if (error.hint) io.stderr.write(`  hint: ${error.hint}\n`);
       if (debug && error.cause) io.stderr.write(`${(error.cause as Error).stack ?? String(error.cause)}\n`);
       if (debug) io.stderr.write(`${error.stack}\n`);
-      return error.exitCode;
+      return fatal(error.message, error.hint, error.exitCode);
     }
-    io.stderr.write(`journeyctl: internal error (this is a bug): ${describeCause(error)}\n`);
-    io.stderr.write(debug ? `${(error as Error).stack}\n` : '  hint: re-run with --debug for the stack trace and report it\n');
-    return 3;
+    if (debug) io.stderr.write(`${(error as Error).stack}\n`);
+    return fatal(`internal error (this is a bug): ${describeCause(error)}`, debug ? 'report it with the stack trace above' : 're-run with --debug for the stack trace and report it', 3);
   }
+}
+
+/** `--log-format` as given on the command line, read without commander (which may be what failed). */
+function logFormatOf(argv: readonly string[]): string | undefined {
+  let format: string | undefined;
+  argv.forEach((arg, index) => {
+    if (arg === '--log-format') format = argv[index + 1];
+    else if (arg.startsWith('--log-format=')) format = arg.slice('--log-format='.length);
+  });
+  return format;
 }
 
 export { UsageError };

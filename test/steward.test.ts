@@ -111,11 +111,11 @@ describe('fix: every correction kind is applied, reproduced by reprocess, and re
     expect(await carolEvents()).toEqual(['carol-1', 'carol-2', 'carol-3']);
     const drop = await cli(data, ['fix', 'drop-events', '--user', 'carol-phone', '--event', 'page_viewed', '--reason', 'test traffic', '--yes']);
     expect(drop.code, drop.stderr).toBe(0);
-    expect(JSON.parse(drop.stdout).correction.change.filter).toEqual({ event: 'page_viewed', userId: 'carol' });
+    expect(JSON.parse(drop.stdout).correction.change.filter).toEqual({ event: 'page_viewed', user_id: 'carol' });
     expect(await carolEvents()).toEqual(['carol-2']);
     const flag = await cli(data, ['fix', 'set-property', 'checked', 'true', '--user', 'carol-laptop', '--reason', 'audit', '--yes']);
     expect(flag.code, flag.stderr).toBe(0);
-    expect(JSON.parse(flag.stdout).correction.change.filter).toEqual({ userId: 'carol' });
+    expect(JSON.parse(flag.stdout).correction.change.filter).toEqual({ user_id: 'carol' });
   });
 
   it('rename-event', async () => {
@@ -248,6 +248,19 @@ describe('refusals change nothing and exit 2', () => {
     expect((await cli(data, ['fix', 'revert', 'c2', '--reason', 'r', '--yes'])).stderr).toContain('c2 is itself a revert');
     const shown = JSON.parse((await cli(data, ['fix', 'show', 'c1'])).stdout) as Record<string, unknown>;
     expect(shown).toMatchObject({ id: 'c1', reason: 'r', reverted_by: 'c2', description: 'rename event button_clicked to tap' });
+    // The same field style as export: snake_case keys and ISO-8601 times, never epoch ms or camelCase.
+    expect(shown).toMatchObject({ action: 'rename_event', change: { kind: 'rename_event', from: 'button_clicked', to: 'tap' } });
+    expect(shown.at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Object.keys(shown).filter((key) => /[A-Z]/.test(key))).toEqual([]);
+    const text = (await cli(data, ['fix', 'show', 'c1', '--output', 'text'])).stdout;
+    expect(text).toMatch(/^at: \d{4}-\d{2}-\d{2}T/m);
+    expect(text).toContain('reverted_by: c2');
+    const dropped = await cli(data, ['fix', 'drop-events', '--event', 'button_clicked', '--since', '2026-01-01', '--reason', 'r', '--yes', '--output', 'ndjson']);
+    expect(dropped.code, dropped.stderr).toBe(0);
+    expect(JSON.parse((await cli(data, ['fix', 'show', 'c3'])).stdout).change.filter).toEqual({ event: 'button_clicked', since: '2026-01-01T00:00:00.000Z' });
+    const csv = (await cli(data, ['fix', 'list', '--output', 'csv'])).stdout.split('\n');
+    expect(csv[0]).toBe('id,at,actor,description,reason,ticket,reverted_by,action,change');
+    expect(csv.filter((line) => line !== '')).toHaveLength(4);
   });
 });
 

@@ -25,6 +25,23 @@ export function renderTable(run: CheckRun, color: boolean): string {
   return `${table.toString()}\n${summaryLine(run)}\n`;
 }
 
+/** One check's result as a flat snake_case record: a line of `--output ndjson`, a row of `--output csv`. */
+export function checkResultRecord(result: CheckResult): Record<string, unknown> {
+  return {
+    name: result.name,
+    type: result.type,
+    severity: result.severity,
+    status: result.status,
+    measured: result.measured,
+    unit: result.unit,
+    threshold: result.threshold,
+    message: result.message,
+    duration_ms: result.durationMs,
+    tags: result.tags,
+    failing_rows: result.failingRows,
+  };
+}
+
 export function renderJson(run: CheckRun): string {
   return `${JSON.stringify(run)}\n`;
 }

@@ -1,5 +1,6 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -15,7 +16,7 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
     .option('--to <time>', 'window end (exclusive); freshness is measured at this time (default now)')
     .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
     .option('--warn-error', 'treat warnings as failures (exit 1)')
-    .addOption(new Option('-o, --output <format>', 'text | table | json (default: text on a terminal, json when piped)'))
+    .addOption(outputOption(OUTPUTS.check))
     .option('--junit <file>', 'write JUnit XML (one testcase per check) for CI')
     .option('--results <file>', 'write the results as JSON')
     .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')

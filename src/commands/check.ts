@@ -3,14 +3,16 @@ import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_CHECKS_FILE } from '../checks/default-checks.js';
 import { type CheckDefinition, parseChecks } from '../checks/definitions.js';
-import { renderJson, renderJunit, renderTable, renderText, summaryLine } from '../checks/render.js';
+import { checkResultRecord, renderJson, renderJunit, renderTable, renderText, summaryLine } from '../checks/render.js';
+import { fromArray, writeRecords } from '../render/output.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { type CheckRun, runChecks, selectChecks } from '../checks/run-checks.js';
 import { ActionFailedError, UsageError } from '../errors.js';
 import { createProgress } from '../render/progress.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
 export interface CheckOptions {
   checks?: string;
@@ -57,9 +59,8 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
   if (all.length === 0) throw new UsageError(`checks file ${options.checks} has no checks`, { hint: 'a checks file is a list of checks, or a mapping with a `checks:` list' });
   const { checks, unknown } = selectChecks(all, options.select, options.exclude);
   if (unknown.length > 0) throw new UsageError(`no check named ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, { hint: `checks: ${all.map((c) => c.name).join(', ')}` });
-  const output = options.output ?? (context.interactive ? 'text' : 'json');
-  if (!['text', 'table', 'json'].includes(output)) throw new UsageError(`--output must be text, table or json (got "${output}")`);
-  const range = { from: parseTimeFlag('from', options.from, options.tz), to: parseTimeFlag('to', options.to, options.tz) };
+  const output = resolveOutput(options.output, OUTPUTS.check, context.interactive);
+  const range = parseTimeRange(options);
   if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
   const waitMs = parseDurationFlag('wait', options.wait);
 
@@ -100,10 +101,14 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
   }
   if (options.junit) writeFileSync(options.junit, renderJunit(run));
   if (options.results) writeFileSync(options.results, renderJson(run));
-  if (!options.quiet) context.io.stdout.write(output === 'json' ? renderJson(run) : output === 'table' ? renderTable(run, !context.io.env.NO_COLOR) : renderText(run));
+  if (!options.quiet) {
+    if (output === 'ndjson' || output === 'csv') await writeRecords(fromArray(run.results.map(checkResultRecord)), output, context.io.stdout, context.log);
+    else context.io.stdout.write(output === 'json' ? renderJson(run) : output === 'table' ? renderTable(run, context.color) : renderText(run));
+  }
   if (run.summary.fail > 0 && !options.quiet) {
     const failed = run.results.filter((r) => r.status === 'fail').map((r) => r.name);
     throw new ActionFailedError(`${failed.length} check(s) failed: ${failed.join(', ')}`, { hint: summaryLine(run) });
   }
   return run;
 }
+

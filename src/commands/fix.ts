@@ -1,10 +1,12 @@
 import { userInfo } from 'node:os';
-import Table from 'cli-table3';
 import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import { type Correction, type CorrectionChange, describeChange, effectiveCorrections, type EventFilter, type SessionRef } from '../domain/correction.js';
 import { ActionFailedError, InfrastructureError, UsageError } from '../errors.js';
-import { tableStyle } from '../render/terminal.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
+import { fromArray, writeRecords } from '../render/output.js';
+import { correctionDetailRecord, snakeCaseRecord } from '../render/records.js';
+import { terminalWidth } from '../render/terminal.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher } from '../pipeline/journey-signals.js';
@@ -46,7 +48,7 @@ type BuildChange = (stores: Stores, existing: readonly Correction[]) => Promise<
 export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange): Promise<Correction | null> {
   const reason = options.reason?.trim();
   if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
-  const asJson = options.output ? options.output === 'json' : !context.interactive;
+  const asJson = resolveOutput(options.output, OUTPUTS.change, context.interactive) !== 'text';
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
   const stores = await openStores(context.config, storeOptions);
   try {
@@ -88,7 +90,7 @@ export async function recordCorrection(context: CommandContext, command: string,
       context.log(`recorded ${correction.id}; analytics will catch up on the next run (\`journeyctl run\`, or the next \`fix\`): deriving now failed: ${error.message}`);
     }
     const outcome = derived ? `re-derived ${derived.users} user(s)` : `recorded ${correction.id}; analytics will catch up on the next run`;
-    write(context, asJson, { correction, users: preview.users, changes, derived, catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${describeChange(change)}`, ...changes, outcome]);
+    write(context, asJson, { correction: correctionDetailRecord(correction, null), users: preview.users, changes, derived: snakeCaseRecord(derived), catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${describeChange(change)}`, ...changes, outcome]);
     return correction;
   } finally {
     await stores.close();
@@ -262,39 +264,43 @@ export async function listCorrections(context: CommandContext, options: { since?
   const since = parseTimeFlag('since', options.since, options.tz);
   const reverted = new Map(all.flatMap((c) => (c.change.kind === 'revert' ? [[c.change.target, c.id] as const] : [])));
   const shown = all.filter((c) => (since === undefined || c.createdAt >= since) && (options.actor === undefined || c.actor === options.actor));
-  const records = shown.map((c) => ({
-    id: c.id,
-    at: new Date(c.createdAt).toISOString(),
-    actor: c.actor,
-    action: c.change.kind,
-    description: describeChange(c.change),
-    reason: c.reason,
-    ticket: c.ticket,
-    reverted_by: reverted.get(c.id) ?? null,
-    change: c.change,
-  }));
-  const format = options.output ?? (context.interactive ? 'table' : 'ndjson');
-  if (format === 'json') context.io.stdout.write(`${JSON.stringify(records)}\n`);
-  else if (format === 'ndjson') for (const record of records) context.io.stdout.write(`${JSON.stringify(record)}\n`);
+  const records = shown.map((c) => correctionDetailRecord(c, reverted.get(c.id) ?? null));
+  const format = resolveOutput(options.output, OUTPUTS.corrections, context.interactive);
+  if (format === 'table' && records.length === 0) context.io.stdout.write('No steward actions recorded.\n');
   else {
-    const table = new Table({ head: ['id', 'at', 'actor', 'what', 'reason', 'ticket', 'reverted by'], style: tableStyle(context.color), wordWrap: true });
-    for (const r of records) table.push([r.id, r.at, r.actor, r.description, r.reason, r.ticket ?? '', r.reverted_by ?? '']);
-    context.io.stdout.write(records.length ? `${table.toString()}\n` : 'No steward actions recorded.\n');
+    // The table shows what people scan for; the full change is in every other format and in `fix show`.
+    const rows = format === 'table' ? records.map(({ action: _action, change: _change, ...row }) => row) : records;
+    const look = { color: context.color, width: terminalWidth(context.io.stdout), zone: options.tz };
+    await writeRecords(fromArray(rows), format, context.io.stdout, context.log, look);
   }
   return shown;
 }
 
-export async function showCorrection(context: CommandContext, id: string): Promise<void> {
+/** `fix show <id>`: one correction in full, as text for people or one JSON object (snake_case, ISO times). */
+export async function showCorrection(context: CommandContext, id: string, options: { output?: string } = {}): Promise<void> {
   const raw = await openRawStore(context.config);
   try {
     const all = await raw.listCorrections();
     const correction = all.find((c) => c.id === id);
     if (!correction) throw new UsageError(`no correction ${id}`, { hint: 'list them with `journeyctl fix list`' });
     const revertedBy = all.find((c) => c.change.kind === 'revert' && c.change.target === id)?.id ?? null;
-    context.io.stdout.write(`${JSON.stringify({ ...correction, description: describeChange(correction.change), reverted_by: revertedBy }, null, context.interactive ? 2 : undefined)}\n`);
+    const record = correctionDetailRecord(correction, revertedBy);
+    if (resolveOutput(options.output, OUTPUTS.prose, context.interactive) === 'json') context.io.stdout.write(`${JSON.stringify(record)}\n`);
+    else context.io.stdout.write(renderFields(record));
   } finally {
     await raw.close();
   }
+}
+
+/** A record as `key: value` lines; nested objects indent one level, lists join with commas. */
+function renderFields(record: Record<string, unknown>, indent = ''): string {
+  return Object.entries(record)
+    .map(([key, value]) =>
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? `${indent}${key}:\n${renderFields(value as Record<string, unknown>, `${indent}  `)}`
+        : `${indent}${key}: ${value === null ? '-' : Array.isArray(value) ? value.join(', ') : String(value)}\n`,
+    )
+    .join('');
 }
 
 function write(context: CommandContext, asJson: boolean, record: Record<string, unknown>, lines: string[]): void {

@@ -1,6 +1,7 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { FilterOptions, StewardOptions } from './fix.js';
 import type { CommandContext } from './context.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 
 type Options = StewardOptions & FilterOptions & Record<string, unknown>;
 type Steward = typeof import('./fix.js');
@@ -23,7 +24,7 @@ export function registerStewardCommands(program: Command, context: () => Command
       .option('--dry-run', 'show what would change and record nothing')
       .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
       .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
-      .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']));
+      .addOption(outputOption(OUTPUTS.change));
     if (filters) {
       command
         .option('--event <name>', 'only events with this name')
@@ -72,13 +73,14 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--since <time>')
     .option('--actor <name>')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
-    .addOption(new Option('-o, --output <format>', 'table | json | ndjson').choices(['table', 'json', 'ndjson']))
+    .addOption(outputOption(OUTPUTS.corrections))
     .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await (await steward()).listCorrections(context(), options)));
   fix
     .command('show')
     .argument('<correction-id>')
     .description('one correction in full')
-    .action(async (id: string) => (await steward()).showCorrection(context(), id));
+    .addOption(outputOption(OUTPUTS.prose))
+    .action(async (id: string, options: { output?: string }) => (await steward()).showCorrection(context(), id, options));
 
   withStewardOptions(
     program
@@ -106,7 +108,7 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--since <time>', 'sessions starting from this time')
     .option('--until <time>', 'sessions starting before this time')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
-    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table'))
+    .addOption(outputOption(OUTPUTS.records))
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (options: { code?: string; since?: string; until?: string; tz: string; output?: string; wait: string }) => {
       const { runExport } = await import('./export.js');
@@ -118,6 +120,6 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--since <time>')
     .option('--actor <name>')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
-    .addOption(new Option('-o, --output <format>', 'table | json | ndjson').choices(['table', 'json', 'ndjson']))
+    .addOption(outputOption(OUTPUTS.corrections))
     .action(async (options: { since?: string; actor?: string; tz: string; output?: string }) => void (await (await steward()).listCorrections(context(), options)));
 }

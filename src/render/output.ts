@@ -65,6 +65,10 @@ function csvField(value: unknown): string {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+export async function* fromArray<T>(items: readonly T[]): AsyncIterable<T> {
+  yield* items;
+}
+
 /** Respects backpressure so a slow pipe (| head, | less) never makes us buffer the whole export. */
 export function write(out: Writable, text: string): Promise<void> {
   if (out.write(text)) return Promise.resolve();

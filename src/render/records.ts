@@ -92,6 +92,22 @@ export function correctionRecord(correction: Correction & { revertedBy: string |
   };
 }
 
+/** Epoch-ms fields of a correction's change (event filters' bounds), shown as ISO-8601 UTC. */
+const CHANGE_TIME_KEYS = new Set(['since', 'until', 'createdAt', 'startedAt']);
+
+/** Camel-case keys to the snake_case every record uses, epoch-ms times to ISO-8601, at any depth. */
+export function snakeCaseRecord(value: unknown, key = ''): unknown {
+  if (typeof value === 'number' && CHANGE_TIME_KEYS.has(key)) return formatIsoUtc(value);
+  if (Array.isArray(value)) return value.map((item) => snakeCaseRecord(item));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([name, inner]) => [name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseRecord(inner, name)]));
+}
+
+/** A correction in full (`fix show`, `fix list`, what a fix command recorded): the fields of correctionRecord, the action and the change. */
+export function correctionDetailRecord(correction: Correction, revertedBy: string | null): Record<string, unknown> {
+  return { ...correctionRecord({ ...correction, revertedBy }), action: correction.change.kind, change: snakeCaseRecord(correction.change) };
+}
+
 export function findingRecord(finding: Finding): Record<string, unknown> {
   return {
     session_id: finding.sessionId,

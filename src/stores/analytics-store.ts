@@ -118,6 +118,20 @@ export interface CheckFailureRow {
 }
 
 /**
+ * Narrows a stream (`journeyctl export --user/--session/--event/--app-version/--limit`); every
+ * value is bound as a query parameter. Sessions (and their findings and funnel outcomes) match
+ * `event`/`appVersion` when they hold such an event / were seen on that version.
+ */
+export interface RecordFilter {
+  userId?: string;
+  sessionId?: string;
+  event?: string;
+  appVersion?: string;
+  /** At most this many records. */
+  limit?: number;
+}
+
+/**
  * What ClickHouse holds: derived sessions, placed events, labels/flags with evidence and
  * funnel outcomes, partitioned by day and ordered by user and time. One SQL source serves
  * chdb (embedded) and a ClickHouse server.
@@ -132,10 +146,10 @@ export interface AnalyticsStore {
    * tombstoned. `version` must exceed every version written before.
    */
   replaceUsers(userIds: readonly string[], derivation: UserDerivation, version: number): Promise<ReplaceResult>;
-  streamSessions(range: TimeRange): AsyncIterable<Session>;
-  streamEvents(range: TimeRange): AsyncIterable<SessionEvent>;
-  streamFindings(range: TimeRange, kind?: FindingKind): AsyncIterable<Finding>;
-  streamFunnelOutcomes(range: TimeRange): AsyncIterable<FunnelOutcome>;
+  streamSessions(range: TimeRange, filter?: RecordFilter): AsyncIterable<Session>;
+  streamEvents(range: TimeRange, filter?: RecordFilter): AsyncIterable<SessionEvent>;
+  streamFindings(range: TimeRange, kind?: FindingKind, filter?: RecordFilter): AsyncIterable<Finding>;
+  streamFunnelOutcomes(range: TimeRange, filter?: RecordFilter): AsyncIterable<FunnelOutcome>;
   /** One session with its events, findings and funnel outcomes; null if no such session. */
   sessionDetail(sessionId: string): Promise<SessionDetail | null>;
   /**
