@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MAX_NESTING_DEPTH_LIMIT } from '../domain/json-depth.js';
 import { parseDurationMs, parseEventTimestamp, isValidZone } from '../domain/time.js';
+import { flagsKeySchema } from '../journeys/flags.js';
+import type { FlagRegistry } from '../journeys/flags/kind.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import type { CheckDefinition, ChecksParser } from '../domain/check.js';
 import { findUnknownKeys, type KeySchema } from './unknown-keys.js';
@@ -140,12 +142,8 @@ export const CONFIG_KEYS: KeySchema = {
   labels: null,
   disable_default_labels: null,
   funnels: { '[]': { name: null, window: null, steps: null } },
-  flags: {
-    bot_like: { min_events: null, max_median_gap: null, max_events_per_minute: null },
-    clock_skew: { threshold: null },
-    duplicate_storm: null,
-    release_burst: null,
-  },
+  // Each flag declares its settings keys (src/journeys/flags/).
+  flags: flagsKeySchema(),
   checks: null,
 };
 
@@ -168,6 +166,8 @@ export type ConfigResult = { ok: true; config: JourneyConfig; warnings: string[]
  */
 export interface ConfigParsers {
   checks?: ChecksParser;
+  /** The automatic flags (default: the shipped registry). */
+  flags?: FlagRegistry;
 }
 
 /** defaults → file → env → flags, validated in one pass. Never reads process.env itself: the caller passes it. */
@@ -209,7 +209,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const warnings: string[] = [];
   const reader = new SectionReader(errors);
   const root = reader.object(document, '');
-  for (const unknown of findUnknownKeys(root, CONFIG_KEYS)) {
+  for (const unknown of findUnknownKeys(root, parsers.flags ? { ...CONFIG_KEYS, flags: flagsKeySchema(parsers.flags) } : CONFIG_KEYS)) {
     warnings.push(`${source}: unknown key "${unknown.path}" ignored${unknown.suggestion ? ` (did you mean "${unknown.suggestion}"?)` : ''}`);
   }
 
@@ -238,7 +238,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   }
 
   const trackingPlan = root.tracking_plan === undefined ? null : readTrackingPlan(reader, root.tracking_plan);
-  const journeys = parseJourneyConfig(root);
+  const journeys = parseJourneyConfig(root, parsers.flags);
   const checks = parsers.checks ? parsers.checks(root.checks, source === 'defaults' ? '.' : dirname(source)) : { checks: [], errors: [] };
   for (const error of checks.errors) reader.fail(error);
   for (const error of journeys.errors) reader.fail(error);

@@ -3,6 +3,7 @@ import { applyStewardFlags } from '../corrections/steward-flags.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { flagRuleVersion, sessionFlags } from './flags.js';
+import { FLAG_KINDS } from './flags/registry.js';
 import { funnelOutcome } from './funnels.js';
 import type { JourneyRules } from './parse-journey-config.js';
 import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
@@ -21,6 +22,7 @@ export interface UserJourneys {
  * read through `signals` so a long run sees them refreshed.
  */
 export function createDeriveJourneys(config: JourneyRules, signals: () => JourneySignals = () => NO_SIGNALS) {
+  const flagKinds = config.flagKinds ?? FLAG_KINDS;
   return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserJourneys {
     // Properties are parsed once per event and shared by every rule, flag and funnel.
     const all = toRuleEvents(events);
@@ -41,8 +43,8 @@ export function createDeriveJourneys(config: JourneyRules, signals: () => Journe
         const match = evaluateRule(rule, ruleEvents);
         if (match) sessionFindings.push({ kind: 'label', name: rule.name, ruleVersion: rule.version, ...base, ...match });
       }
-      for (const flag of sessionFlags(session, ruleEvents, config.flags, signals())) {
-        sessionFindings.push({ kind: 'flag', ruleVersion: flagRuleVersion(flag.name), ...base, ...flag });
+      for (const flag of sessionFlags(session, ruleEvents, config.flags, signals(), flagKinds)) {
+        sessionFindings.push({ kind: 'flag', ruleVersion: flagRuleVersion(flag.name, flagKinds), ...base, ...flag });
       }
       sessionFindings = applyStewardFlags(corrections, session, ruleEvents, sessionFindings);
       for (const funnel of config.funnels) {

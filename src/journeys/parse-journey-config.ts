@@ -1,14 +1,17 @@
-import { parseDurationMs } from '../domain/time.js';
 import type { CountClause, EventMatcher, LabelRule, PropertyCondition } from './rules.js';
 import type { FunnelDefinition } from './funnels.js';
-import type { FlagSettings } from './flags.js';
-import { DEFAULT_FLAG_SETTINGS } from './flags.js';
+import { type FlagSettings, parseFlagSettings } from './flags.js';
+import type { FlagRegistry } from './flags/kind.js';
+import { FLAG_KINDS } from './flags/registry.js';
 import { DEFAULT_FUNNELS, DEFAULT_LABEL_RULES } from './defaults.js';
+import { isObject, parseWithin, positiveInteger } from './parse-helpers.js';
 
 export interface JourneyRules {
   labels: LabelRule[];
   funnels: FunnelDefinition[];
   flags: FlagSettings;
+  /** The automatic flags derivation runs (default: the shipped ones). */
+  flagKinds?: FlagRegistry;
 }
 
 /**
@@ -16,7 +19,7 @@ export interface JourneyRules {
  * wrong with it. User labels are added to the shipped defaults; one with a default's name
  * replaces it; `disable_default_labels: true` drops the defaults.
  */
-export function parseJourneyConfig(root: Record<string, unknown>): { config: JourneyRules; errors: string[] } {
+export function parseJourneyConfig(root: Record<string, unknown>, flagKinds: FlagRegistry = FLAG_KINDS): { config: JourneyRules; errors: string[] } {
   const errors: string[] = [];
   const labels = new Map<string, LabelRule>();
   if (root.disable_default_labels !== true) for (const rule of DEFAULT_LABEL_RULES) labels.set(rule.name, rule);
@@ -33,8 +36,8 @@ export function parseJourneyConfig(root: Record<string, unknown>): { config: Jou
     if (!Array.isArray(root.funnels)) errors.push('funnels must be a list');
     else funnels = root.funnels.map((entry, index) => parseFunnel(entry, index, errors)).filter((f): f is FunnelDefinition => f !== null);
   }
-  const flags = parseFlags(root.flags, errors);
-  return { config: { labels: [...labels.values()], funnels, flags }, errors };
+  const flags = parseFlagSettings(root.flags, errors, flagKinds);
+  return { config: { labels: [...labels.values()], funnels, flags, ...(flagKinds === FLAG_KINDS ? {} : { flagKinds }) }, errors };
 }
 
 const RULE_KEYS = new Set(['name', 'version', 'description', 'after', 'before', 'count', 'distinct', 'absent', 'sequence']);
@@ -95,12 +98,6 @@ function parseCount(value: unknown, where: string, errors: string[]): CountClaus
   return clause;
 }
 
-function parseWithin(value: unknown, where: string, errors: string[]): number {
-  const ms = typeof value === 'string' ? parseDurationMs(value) : null;
-  if (ms === null || ms <= 0) errors.push(`${where}: "${String(value)}" is not a duration (e.g. 3s, 10m)`);
-  return ms ?? 0;
-}
-
 export function parseMatchers(value: unknown, where: string, errors: string[]): EventMatcher[] {
   const list = Array.isArray(value) ? value : [value];
   if (list.length === 0) errors.push(`${where}: needs at least one matcher`);
@@ -135,88 +132,4 @@ function parseFunnel(entry: unknown, index: number, errors: string[]): FunnelDef
   const where = `funnel ${entry.name}`;
   const windowMs = entry.window === undefined ? 24 * 3_600_000 : parseWithin(entry.window, `${where}: window`, errors);
   return { name: entry.name, windowMs, steps: entry.steps.map((step, i) => parseMatchers(step, `${where}: steps[${i}]`, errors)) };
-}
-
-function parseFlags(value: unknown, errors: string[]): FlagSettings {
-  if (value === undefined) return DEFAULT_FLAG_SETTINGS;
-  if (!isObject(value)) {
-    errors.push('flags must be a mapping');
-    return DEFAULT_FLAG_SETTINGS;
-  }
-  const settings = structuredClone(DEFAULT_FLAG_SETTINGS) as FlagSettings;
-  const bot = isObject(value.bot_like) ? value.bot_like : {};
-  if (bot.min_events !== undefined) {
-    if (!positiveInteger(bot.min_events)) errors.push('flags.bot_like.min_events must be a positive integer');
-    else settings.botLike.minEvents = bot.min_events as number;
-  }
-  if (bot.max_median_gap !== undefined) settings.botLike.maxMedianGapMs = parseWithin(bot.max_median_gap, 'flags.bot_like.max_median_gap', errors);
-  if (bot.max_events_per_minute !== undefined) {
-    if (!positiveInteger(bot.max_events_per_minute)) errors.push('flags.bot_like.max_events_per_minute must be a positive integer');
-    else settings.botLike.maxEventsPerMinute = bot.max_events_per_minute as number;
-  }
-  const skew = isObject(value.clock_skew) ? value.clock_skew : {};
-  if (skew.threshold !== undefined) settings.clockSkew.thresholdMs = parseWithin(skew.threshold, 'flags.clock_skew.threshold', errors);
-  const storm = readSection(value, 'duplicate_storm', ['baseline', 'multiple', 'min_extra_copies'], errors);
-  if (storm.baseline !== undefined) settings.duplicateStorm.baseline = share(storm.baseline, 'flags.duplicate_storm.baseline', errors);
-  if (storm.multiple !== undefined) settings.duplicateStorm.multiple = positiveNumber(storm.multiple, 'flags.duplicate_storm.multiple', errors);
-  if (storm.min_extra_copies !== undefined) settings.duplicateStorm.minExtraCopies = integerAtLeastOne(storm.min_extra_copies, 'flags.duplicate_storm.min_extra_copies', errors);
-  const burst = readSection(value, 'release_burst', ['bucket', 'min_rejected', 'min_share', 'baseline_multiple', 'min_baseline_lines', 'max_gap'], errors);
-  const bursts = settings.releaseBurst;
-  if (burst.bucket !== undefined) {
-    bursts.bucketMs = parseWithin(burst.bucket, 'flags.release_burst.bucket', errors);
-    if (bursts.bucketMs > 0 && bursts.bucketMs < 60_000) errors.push('flags.release_burst.bucket must be at least 1m');
-  }
-  if (burst.min_rejected !== undefined) bursts.minRejected = integerAtLeastOne(burst.min_rejected, 'flags.release_burst.min_rejected', errors);
-  if (burst.min_share !== undefined) bursts.minShare = share(burst.min_share, 'flags.release_burst.min_share', errors);
-  if (burst.baseline_multiple !== undefined) bursts.baselineMultiple = positiveNumber(burst.baseline_multiple, 'flags.release_burst.baseline_multiple', errors);
-  if (burst.min_baseline_lines !== undefined) bursts.minBaselineLines = integerAtLeastOne(burst.min_baseline_lines, 'flags.release_burst.min_baseline_lines', errors);
-  if (burst.max_gap !== undefined) {
-    const gap = typeof burst.max_gap === 'string' ? parseDurationMs(burst.max_gap) : null;
-    if (gap === null) errors.push(`flags.release_burst.max_gap: "${String(burst.max_gap)}" is not a duration (e.g. 0m, 30m)`);
-    else bursts.maxGapMs = gap;
-  }
-  return settings;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-function positiveInteger(value: unknown): boolean {
-  return Number.isInteger(value) && (value as number) > 0;
-}
-
-function readSection(flags: Record<string, unknown>, name: string, keys: readonly string[], errors: string[]): Record<string, unknown> {
-  const section = flags[name];
-  if (section === undefined) return {};
-  if (!isObject(section)) {
-    errors.push(`flags.${name} must be a mapping`);
-    return {};
-  }
-  for (const key of Object.keys(section)) if (!keys.includes(key)) errors.push(`flags.${name}: unknown setting "${key}" (known: ${keys.join(', ')})`);
-  return section;
-}
-
-function share(value: unknown, path: string, errors: string[]): number {
-  if (typeof value !== 'number' || !(value > 0) || value > 1) {
-    errors.push(`${path} must be a share between 0 and 1 (got ${JSON.stringify(value)})`);
-    return 1;
-  }
-  return value;
-}
-
-function positiveNumber(value: unknown, path: string, errors: string[]): number {
-  if (typeof value !== 'number' || !(value > 0)) {
-    errors.push(`${path} must be a positive number (got ${JSON.stringify(value)})`);
-    return 1;
-  }
-  return value;
-}
-
-function integerAtLeastOne(value: unknown, path: string, errors: string[]): number {
-  if (!positiveInteger(value)) {
-    errors.push(`${path} must be a positive integer (got ${JSON.stringify(value)})`);
-    return 1;
-  }
-  return value as number;
 }
