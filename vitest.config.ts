@@ -1,17 +1,54 @@
 import { defineConfig } from 'vitest/config';
+import { integrationTier, SKIP_REASON_ENV } from './test/harness/tiers.js';
 
-// One run covers everything: unit tests beside the code, command end-to-end tests,
-// and integration tests against real Kafka, FerretDB and a chdb-served ClickHouse HTTP
-// endpoint, which the global setup installs (cached) and starts.
+// Three tiers, one vitest project each (`vitest run --project <name>`):
+//   unit         pure code beside it in src/ (no database, no service): seconds
+//   e2e          the embedded stores (chdb, SQLite) and the commands end-to-end on temp dirs
+//   integration  *.integration.test.ts against real Kafka, FerretDB and a chdb-served
+//                ClickHouse HTTP endpoint, which this tier's global setup installs (cached)
+//                and starts; the other tiers never start them.
+// `npm test` runs all three, and requires the services (as does CI=true): see
+// test/harness/tiers.ts for when the integration tier may skip instead.
+const INTEGRATION = ['src/**/*.integration.test.ts', 'test/**/*.integration.test.ts'];
+const EMBEDDED_STORES = 'src/stores/**';
+const tier = integrationTier();
+if (tier.skipReason && process.env[SKIP_REASON_ENV] === undefined) {
+  process.env[SKIP_REASON_ENV] = tier.skipReason; // read by the placeholder file; also: print once
+  process.stderr.write(`[tiers] integration tests ${tier.skipReason}\n`);
+}
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
     // chdb binds one data directory per process: every test file gets its own process.
     pool: 'forks',
     isolate: true,
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    globalSetup: ['test/harness/global-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+          exclude: [...INTEGRATION, `${EMBEDDED_STORES}/*.test.ts`, `${EMBEDDED_STORES}/**/*.test.ts`],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.test.ts', `${EMBEDDED_STORES}/*.test.ts`, `${EMBEDDED_STORES}/**/*.test.ts`],
+          exclude: INTEGRATION,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          ...(tier.skipReason ? { include: ['test/harness/integration-not-run.ts'] } : { include: INTEGRATION, globalSetup: ['test/harness/global-setup.ts'] }),
+        },
+      },
+    ],
   },
 });

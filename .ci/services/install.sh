@@ -7,8 +7,14 @@
 # itself comes from `npm ci`.)
 #
 # Idempotent: a finished install leaves a stamp file and is skipped next time.
-# Fails loudly (non-zero exit, message on stderr) when something is missing;
-# it never skips silently. Runs as root on a fresh Debian machine (then it
+# Fails loudly when something is missing; it never skips silently. A failure
+# prints one line naming the service, the reason and the log path, and writes
+# that line to $CACHE/install.failed (the test harness reports it). Tool output
+# (apt, Maven, go) goes to $CACHE/install.log.
+#
+# No check pipes into a reader that may stop early (`cmd | grep -q`, `| head`):
+# under pipefail the writer's SIGPIPE (141) would fail a check that passed.
+# Outputs are captured into variables first, then matched. Runs as root on a fresh Debian machine (then it
 # apt-installs a missing JRE or Maven) or as a normal user with the tools present.
 #
 #   JOURNEY_SERVICES_CACHE  cache root (default: $HOME/.cache/journeyctl-services)
@@ -17,7 +23,7 @@ set -euo pipefail
 
 CACHE="${JOURNEY_SERVICES_CACHE:-$HOME/.cache/journeyctl-services}"
 # Latest 3.9.x and latest 4.x on Maven Central (checked 2026-11).
-KAFKA_VERSIONS="${JOURNEY_KAFKA_VERSIONS:-3.9.2 4.4.0}"
+KAFKA_VERSIONS="${JOURNEY_KAFKA_VERSIONS-3.9.2 4.4.0}"  # set but empty: no Kafka
 FERRETDB_VERSION="v1.24.2"
 # FerretDB v1.24.2's go.mod says `go 1.24`; an older go (>= 1.21) fetches this
 # toolchain itself from the Go module proxy (GOTOOLCHAIN=auto).
@@ -33,55 +39,72 @@ LOG4J2_VERSION="2.25.5"
 RECIPE="2"
 
 log() { echo "[services/install] $*" >&2; }
-die() { echo "[services/install] ERROR: $*" >&2; exit 1; }
+
+mkdir -p "$CACHE"
+LOG="$CACHE/install.log"
+FAILED="$CACHE/install.failed"
+# fail SERVICE REASON: one line on stderr and in $FAILED, then exit 1.
+fail() {
+  local line="[services/install] $1 install failed: $2 (log: $LOG)"
+  echo "$line" >&2
+  echo "$line" >"$FAILED"
+  exit 1
+}
+# The first line of a command's output, without a pipe (see above).
+first_line() { local out; out="$("$@" 2>&1)" || return 1; printf '%s\n' "${out%%$'\n'*}"; }
+# The "Dir" of `go mod download -json` output.
+module_dir() { [[ $1 =~ \"Dir\":\ \"([^\"]*)\" ]] && printf '%s\n' "${BASH_REMATCH[1]}"; }
 
 is_root() { [ "$(id -u)" = 0 ]; }
 APT_UPDATED=0
 apt_install() {
   is_root && command -v apt-get >/dev/null 2>&1 || return 1
   if [ "$APT_UPDATED" = 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || return 1
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >>"$LOG" 2>&1 || return 1
     APT_UPDATED=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$LOG" 2>&1
 }
 
-mkdir -p "$CACHE"
 exec 9>"$CACHE/.install.lock"
 command -v flock >/dev/null 2>&1 && flock 9
+# Under the lock: this run's log and verdict replace the last run's.
+: >"$LOG"
+rm -f "$FAILED"
 
 # ---------------------------------------------------------------- tools ----
-java_major() { java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1; }
-if ! command -v java >/dev/null 2>&1 || [ "$(java_major || true)" -lt 17 ] 2>/dev/null ||
-   [ -z "$(java_major || true)" ]; then
+java_major() { local out; out="$(java -version 2>&1)" || return 1; [[ $out =~ version\ \"([0-9]+) ]] && echo "${BASH_REMATCH[1]}"; }
+JAVA_MAJOR="$(command -v java >/dev/null 2>&1 && java_major || true)"
+if [ -z "$JAVA_MAJOR" ] || [ "$JAVA_MAJOR" -lt 17 ]; then
   log "Java >= 17 missing (Kafka 4.x needs 17): installing openjdk-17-jre-headless"
   apt_install openjdk-17-jre-headless ||
-    die "Java 17+ is required and could not be installed (need root + apt-get)."
+    fail Kafka "Java 17+ is required and could not be installed (need root + apt-get, or put java 17+ on the PATH)"
 fi
 if ! command -v mvn >/dev/null 2>&1; then
   log "Maven missing: installing maven"
-  apt_install maven || die "Maven is required and could not be installed (need root + apt-get)."
+  apt_install maven || fail Kafka "Maven is required and could not be installed (need root + apt-get, or put mvn on the PATH)"
 fi
 
 # Go: any go >= 1.$GO_MIN_MINOR builds FerretDB. With an older one (Debian's
 # golang-go is 1.19) we fetch the official toolchain module from the Go module
 # proxy with that go itself, and build with that toolchain.
 GO="${JOURNEY_GO:-go}"
-go_minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+go_minor() { local out; out="$("$1" env GOVERSION 2>/dev/null)" || return 1; [[ $out =~ ^go1\.([0-9]+) ]] && echo "${BASH_REMATCH[1]}"; }
 if ! command -v "$GO" >/dev/null 2>&1; then
   log "Go missing: installing golang-go from apt (only to fetch a newer toolchain)"
-  apt_install golang-go || die "Go is required and could not be installed (need root + apt-get)."
+  apt_install golang-go || fail FerretDB "Go is required and could not be installed (need root + apt-get, or put go on the PATH)"
   GO=go
 fi
 GO_MINOR="$(go_minor "$GO" || true)"
 if [ -z "$GO_MINOR" ] || [ "$GO_MINOR" -lt "$GO_MIN_MINOR" ]; then
   TC_DIR="$CACHE/go-toolchain-$GO_FALLBACK_TOOLCHAIN"
   if [ ! -x "$TC_DIR/bin/go" ]; then
-    log "$("$GO" version) is older than go1.$GO_MIN_MINOR: fetching toolchain module $GO_FALLBACK_TOOLCHAIN"
+    log "$(first_line "$GO" version) is older than go1.$GO_MIN_MINOR: fetching toolchain module $GO_FALLBACK_TOOLCHAIN"
     mod="golang.org/toolchain@v0.0.1-$GO_FALLBACK_TOOLCHAIN.linux-$("$GO" env GOARCH)"
-    dir="$(cd "$CACHE" && GOFLAGS= GO111MODULE=on "$GO" mod download -json "$mod" |
-      sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-    [ -n "$dir" ] && [ -f "$dir/bin/go" ] || die "could not fetch Go toolchain module $mod"
+    json="$(cd "$CACHE" && GOFLAGS= GO111MODULE=on "$GO" mod download -json "$mod" 2>>"$LOG")" ||
+      fail FerretDB "could not fetch the Go toolchain module $mod from the Go module proxy"
+    dir="$(module_dir "$json" || true)"
+    [ -n "$dir" ] && [ -f "$dir/bin/go" ] || fail FerretDB "the Go toolchain module $mod has no bin/go"
     rm -rf "$TC_DIR.tmp" && cp -r "$dir" "$TC_DIR.tmp" && chmod -R u+w "$TC_DIR.tmp"
     chmod +x "$TC_DIR.tmp"/bin/* "$TC_DIR.tmp"/pkg/tool/*/* 2>/dev/null || true
     mv "$TC_DIR.tmp" "$TC_DIR"
@@ -91,7 +114,9 @@ if [ -z "$GO_MINOR" ] || [ "$GO_MINOR" -lt "$GO_MIN_MINOR" ]; then
 fi
 export GOTOOLCHAIN=local
 
-log "using $(java -version 2>&1 | head -n1), $(mvn -v 2>/dev/null | head -n1 | sed 's/\x1b\[[0-9;]*m//g'), $("$GO" version)"
+MVN_VERSION="$(first_line mvn -B -v || true)"
+while [[ $MVN_VERSION =~ $'\e'\[[0-9\;]*m ]]; do MVN_VERSION="${MVN_VERSION/"${BASH_REMATCH[0]}"/}"; done
+log "using $(first_line java -version || true), $MVN_VERSION, $(first_line "$GO" version || true)"
 
 # ---------------------------------------------------------------- Kafka ----
 install_kafka() {
@@ -124,15 +149,14 @@ install_kafka() {
   </dependencies>
 </project>
 EOF
-  # (pipefail: a Maven failure fails the pipeline; sed only strips its colour codes)
   if ! mvn -B -q -Dstyle.color=never -f "$dir/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$dir/libs" 2>&1 |
-      sed -e 's/\x1b\[[0-9;]*m//g' -e '/^[[:space:]]*$/d' >&2; then
-    die "Maven could not resolve Kafka $v (see output above)"
+      -DincludeScope=runtime -DoutputDirectory="$dir/libs" >>"$LOG" 2>&1; then
+    fail "Kafka $v" "Maven could not resolve org.apache.kafka:kafka_2.13:$v from Maven Central"
   fi
-  [ -f "$dir/libs/kafka_2.13-$v.jar" ] || die "Kafka $v: kafka_2.13-$v.jar missing after resolution"
+  [ -f "$dir/libs/kafka_2.13-$v.jar" ] || fail "Kafka $v" "kafka_2.13-$v.jar missing after Maven resolved the dependencies"
   echo "$stamp" >"$dir/.installed"
-  log "Kafka $v: installed $(ls "$dir/libs" | wc -l) jars into $dir/libs"
+  local jars=("$dir"/libs/*.jar)
+  log "Kafka $v: installed ${#jars[@]} jars into $dir/libs"
 }
 
 # ------------------------------------------------------------- FerretDB ----
@@ -145,9 +169,11 @@ install_ferretdb() {
   fi
   log "FerretDB $v: downloading module github.com/FerretDB/FerretDB@$v and building cmd/ferretdb"
   rm -rf "$dir" && mkdir -p "$dir/bin"
-  moddir="$(cd "$dir" && GOFLAGS= GO111MODULE=on "$GO" mod download -json "github.com/FerretDB/FerretDB@$v" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
-  [ -n "$moddir" ] && [ -f "$moddir/go.mod" ] || die "could not download github.com/FerretDB/FerretDB@$v"
+  local json
+  json="$(cd "$dir" && GOFLAGS= GO111MODULE=on "$GO" mod download -json "github.com/FerretDB/FerretDB@$v" 2>>"$LOG")" ||
+    fail "FerretDB $v" "could not download github.com/FerretDB/FerretDB@$v from the Go module proxy"
+  moddir="$(module_dir "$json" || true)"
+  [ -n "$moddir" ] && [ -f "$moddir/go.mod" ] || fail "FerretDB $v" "the downloaded module github.com/FerretDB/FerretDB@$v has no go.mod"
   # `go install ...@v1.24.2` builds a binary that panics at start: the module
   # zip has no build/version/version.txt (upstream generates it with
   # `bin/task gen-version`). Build from a writable copy with that file
@@ -156,10 +182,13 @@ install_ferretdb() {
   cp -r "$moddir" "$src" && chmod -R u+w "$src"
   echo "$v" >"$src/build/version/version.txt"
   echo "journeyctl-test" >"$src/build/version/package.txt"
-  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$GO" build -trimpath -o "$dir/bin/ferretdb" ./cmd/ferretdb) >&2 ||
-    die "building FerretDB $v failed (see output above)"
+  (cd "$src" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$GO" build -trimpath -o "$dir/bin/ferretdb" ./cmd/ferretdb) >>"$LOG" 2>&1 ||
+    fail "FerretDB $v" "go build ./cmd/ferretdb failed"
   rm -rf "$src"
-  "$dir/bin/ferretdb" --version | grep -q "version: $v" || die "built FerretDB does not report $v"
+  local reported
+  reported="$("$dir/bin/ferretdb" --version 2>&1)" || fail "FerretDB $v" "the built binary $dir/bin/ferretdb --version exited $?"
+  echo "$reported" >>"$LOG"
+  [[ $reported == *"version: $v"* ]] || fail "FerretDB $v" "the built binary does not report version $v (it said: ${reported%%$'\n'*})"
   echo "$stamp" >"$dir/.installed"
   log "FerretDB $v: built $dir/bin/ferretdb"
 }

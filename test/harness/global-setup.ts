@@ -5,8 +5,8 @@
 // test/harness/services.ts (getServices), from vitest's inject('journeyServices'),
 // or from the JOURNEY_TEST_* environment variables set here before workers start.
 //
-// JOURNEY_TEST_SERVICES=none skips all of this (for a quick local run of pure unit
-// tests; anything that needs a service then fails loudly in getServices()).
+// Only the integration tier (vitest.config.ts) has this global setup. JOURNEY_TEST_SERVICES=none
+// skips that tier outside npm test and CI (test/harness/tiers.ts); under them it fails here.
 // JOURNEY_TEST_KEEP_SERVICE_DIRS=1 keeps the temp directories (data and logs).
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,8 +35,8 @@ function describe(rec: ServiceRecord): string {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env['JOURNEY_TEST_SERVICES'] === 'none') {
-    process.stderr.write('[services] JOURNEY_TEST_SERVICES=none: not starting any service\n');
-    return async () => {};
+    // tiers.ts: only npm test and CI get here with the services off; they require them.
+    throw new Error('the integration tests need the real services, and npm test and CI always run them: unset JOURNEY_TEST_SERVICES=none (or run npm run test:unit / test:e2e)');
   }
 
   await reapAbandonedRuns();

@@ -77,7 +77,10 @@ export function ensureInstalled(): InstallManifest {
   });
   if (r.error) throw new Error(`could not run ${script}: ${r.error.message}`);
   if (r.status !== 0) {
-    throw new Error(`${script} failed (exit ${r.status ?? r.signal}); the test services are not installed`);
+    // install.sh leaves its one-line verdict (service, reason, log path) in install.failed.
+    const verdict = path.join(CACHE_DIR, 'install.failed');
+    const line = fs.existsSync(verdict) ? fs.readFileSync(verdict, 'utf8').trim() : `${script} exited ${r.status ?? r.signal} (log: ${path.join(CACHE_DIR, 'install.log')})`;
+    throw new Error(`the test services are not installed: ${line}`);
   }
   const manifest = JSON.parse(fs.readFileSync(path.join(CACHE_DIR, 'manifest.json'), 'utf8')) as InstallManifest;
   process.stderr.write(`[services] install check done in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
