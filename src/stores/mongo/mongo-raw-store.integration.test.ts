@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { getServices } from '../../../test/harness/services.js';
+import { describeRawStoreCorrectionsConformance } from '../raw-store-corrections.conformance.js';
 import { describeRawStoreConformance } from '../raw-store.conformance.js';
-import { MONGO_INDEXES, MongoRawStore } from './mongo-raw-store.js';
+import { MONGO_INDEXES, MongoRawStore, type MongoWriteSeams } from './mongo-raw-store.js';
 
 // The same suite as the embedded SQLite store, against FerretDB (MongoDB wire protocol):
 // a fresh database per test, so tests never see each other's documents.
@@ -11,15 +12,16 @@ const run = `${process.pid}_${randomBytes(3).toString('hex')}`;
 const databases: string[] = [];
 let counter = 0;
 
-async function openFresh(): Promise<MongoRawStore> {
+async function openFresh(seams?: MongoWriteSeams): Promise<MongoRawStore> {
   const database = `conformance_${run}_${++counter}`;
   databases.push(database);
-  const store = await MongoRawStore.open({ url: getServices().mongo.url, database });
+  const store = await MongoRawStore.open({ url: getServices().mongo.url, database }, seams);
   await store.migrate();
   return store;
 }
 
-describeRawStoreConformance('MongoDB (FerretDB)', openFresh);
+describeRawStoreConformance('MongoDB (FerretDB)', () => openFresh());
+describeRawStoreCorrectionsConformance('MongoDB (FerretDB)', () => openFresh());
 
 describe('MongoDB raw store specifics', () => {
   it('migrate creates every index and is idempotent', async () => {
@@ -36,7 +38,8 @@ describe('MongoDB raw store specifics', () => {
   });
 
   it('re-ingesting a line changes nothing, yet a write interrupted after its events is repaired by the re-delivery', async () => {
-    const store = await openFresh();
+    const seams: MongoWriteSeams = {};
+    const store = await openFresh(seams);
     try {
       const event = { messageId: 'm1', type: 'identify' as const, event: 'identify', userId: 'u1', anonymousId: 'a1', previousId: null, identityKey: 'u1', eventTime: 1_000, timeSource: 'skew_corrected' as const, skewMs: 0, receivedAt: 1_500, appVersion: null, properties: {}, context: {}, traits: {}, raw: '{"x":1}', rawHash: 'h' };
       await store.writeBatch([event], []);
@@ -46,13 +49,11 @@ describe('MongoDB raw store specifics', () => {
       expect(await store.listDirtyIds(100)).toEqual([]);
       // A write that dies after storing the event but before its marks (here: the marks fail)...
       const second = { ...event, messageId: 'm2', userId: 'u2', identityKey: 'u2', anonymousId: 'a2', eventTime: 500 };
-      const internals = store as unknown as { insertMarks: (ids: Set<string>) => Promise<void> };
-      const insertMarks = internals.insertMarks;
-      internals.insertMarks = async () => {
+      seams.insertMarks = async () => {
         throw new Error('connection lost');
       };
       await expect(store.writeBatch([second], [])).rejects.toThrow(/connection lost/);
-      internals.insertMarks = insertMarks;
+      delete seams.insertMarks;
       expect(await store.listDirtyIds(100)).toEqual([]);
       expect(Object.fromEntries(await store.linkTargets(['a2']))).toEqual({ a2: 'u2' });
       // ...is repaired by its re-delivery, although every line of it is a duplicate now.

@@ -1,0 +1,89 @@
+import { type IdentityLink, isEarlierLink } from '../../domain/precedence.js';
+import type { IdentityGraph } from '../ports/identity-graph.js';
+import { bulkUpdate, CAS_ROUNDS, chunks, findByIds, guard, IN_CHUNK, insertNew, type MongoContext, saveChanged } from './mongo-context.js';
+import type { Doc } from './mongo-tail.js';
+
+/** The stored link of each of these from-ids that has one. */
+export async function readLinks(ctx: MongoContext, ids: readonly string[]): Promise<Map<string, IdentityLink>> {
+  const links = new Map<string, IdentityLink>();
+  for (const chunk of chunks(ids, IN_CHUNK)) {
+    for (const doc of await findByIds(ctx, ctx.c.links, chunk)) {
+      links.set(doc._id as string, { to: doc.to as string, time: doc.eventTime as number, messageId: doc.messageId as string });
+    }
+  }
+  return links;
+}
+
+/** The earliest link per from-id wins (domain/precedence.ts): insert-if-absent, else compare-and-swap when ours is earlier. */
+export async function writeLinks(ctx: MongoContext, links: Map<string, IdentityLink>): Promise<void> {
+  if (links.size === 0) return;
+  const docs: Doc[] = [...links].map(([from, link]) => ({ _id: from, to: link.to, eventTime: link.time, messageId: link.messageId }));
+  let pending = [...(await insertNew(ctx.c.links, docs))];
+  for (let round = 0; pending.length > 0; round += 1) {
+    if (round === CAS_ROUNDS) throw new Error(`identity links ${pending.slice(0, 3).join(', ')} kept changing under concurrent writers`);
+    const stored = await readLinks(ctx, pending);
+    const swaps = pending.flatMap((from) => {
+      const now = stored.get(from);
+      const mine = links.get(from)!;
+      return now && isEarlierLink(mine, now) ? [{ from, now, mine }] : [];
+    });
+    await bulkUpdate(
+      ctx.c.links,
+      swaps.map(({ from, now, mine }) => ({
+        updateOne: { filter: { _id: from, eventTime: now.time, messageId: now.messageId }, update: { $set: { to: mine.to, eventTime: mine.time, messageId: mine.messageId } } },
+      })),
+    );
+    // A swap that matched nothing met a concurrent change: compare again with what is stored now.
+    const after = await readLinks(ctx, swaps.map((swap) => swap.from));
+    pending = swaps.filter(({ from, mine }) => after.get(from)?.messageId !== mine.messageId).map((swap) => swap.from);
+  }
+}
+
+export function createMongoIdentityGraph(ctx: MongoContext): IdentityGraph {
+  const { c } = ctx;
+  return {
+    async linkTargets(ids) {
+      return guard(ctx, 'read identity links', async () => {
+        const targets = new Map<string, string>();
+        for (const [from, link] of await readLinks(ctx, ids)) targets.set(from, link.to);
+        return targets;
+      });
+    },
+    async linkSources(ids) {
+      return guard(ctx, 'read identity links', async () => {
+        const sources: string[] = [];
+        for (const chunk of chunks(ids, IN_CHUNK)) {
+          for (const doc of await c.links.find({ to: { $in: chunk } }, { projection: { _id: 1 } }).toArray()) sources.push(doc._id as string);
+        }
+        return sources;
+      });
+    },
+    async canonicalOf(ids) {
+      return guard(ctx, 'read the identity map', async () => {
+        const canonical = new Map<string, string>();
+        for (const chunk of chunks(ids, IN_CHUNK)) {
+          for (const doc of await findByIds(ctx, c.identityMap, chunk)) canonical.set(doc._id as string, doc.canonical as string);
+        }
+        return canonical;
+      });
+    },
+    async membersOf(userIds) {
+      return guard(ctx, 'read the identity map', async () => {
+        const members = new Map<string, string[]>();
+        for (const chunk of chunks(userIds, IN_CHUNK)) {
+          for (const doc of await c.identityMap.find({ canonical: { $in: chunk } }).toArray()) {
+            const list = members.get(doc.canonical as string);
+            if (list) list.push(doc._id as string);
+            else members.set(doc.canonical as string, [doc._id as string]);
+          }
+        }
+        return members;
+      });
+    },
+    async saveCanonical(assignments) {
+      const wanted = new Map<string, string>();
+      for (const { id, canonicalId } of assignments) wanted.set(id, canonicalId);
+      await guard(ctx, 'save the identity map', () => saveChanged(ctx, c.identityMap, wanted, 'canonical'));
+    },
+  };
+}
