@@ -25,8 +25,11 @@ export interface DoctorCheck {
  * whether what migrate creates is there (indexes, tables, topic). Data for the table/JSON
  * renderers; the command exits 3 when something failed.
  */
-export async function runDoctor(context: CommandContext, options: { thorough?: boolean } = {}): Promise<DoctorCheck[]> {
+export async function runDoctor(context: CommandContext, options: { thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' } = {}): Promise<DoctorCheck[]> {
   const { config } = context;
+  if (options.only === 'raw') return checkRawStore(config);
+  if (options.only === 'analytics') return checkAnalytics(config);
+  if (options.only === 'kafka') return checkKafka(config, context.log);
   const damage = await checkEmbeddedDamage(config, { thorough: Boolean(options.thorough), log: context.log });
   return [...(await checkRawStore(config)), ...(await checkAnalytics(config)), ...damage, ...(await checkKafka(config, context.log))];
 }
@@ -105,7 +108,7 @@ function withOption(url: string, name: string, value: string): string {
 }
 
 /** `journeyctl doctor`: runs the checks, prints them, exit 3 when one failed. */
-export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean }): Promise<void> {
+export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' }): Promise<void> {
   const checks = await runDoctor(ctx, options);
   const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
   await writeRecords(

@@ -11,7 +11,7 @@ import { createFileSource } from '../sources/file-source.js';
 import { openStores, serialiseDerivation } from '../stores/open-stores.js';
 import { UsageError } from '../errors.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
-import { startKafkaRun } from './kafka-run.js';
+import { type KafkaBounds, type KafkaRunReport, startKafkaRun } from './kafka-run.js';
 
 export interface RunOptions {
   /** NDJSON file or - (source file). */
@@ -22,6 +22,8 @@ export interface RunOptions {
   progress: boolean;
   /** Store an input even when almost none of it is valid (the acceptance gate is off). */
   acceptAllRejected?: boolean;
+  /** --source kafka: a micro-batch (--until-caught-up) and the bounds --max-events / --max-duration. */
+  kafka?: KafkaBounds;
 }
 
 /** `journeyctl run`: ingest NDJSON into the data directory and derive sessions. */
@@ -32,12 +34,14 @@ export interface RunSummary extends IngestSummary {
   releaseBursts?: number;
   /** Sessions this run wrote that carry a flag (bot_like, clock_skew, …). */
   sessionsFlagged?: number;
+  /** --source kafka: why the run ended and the lag at its start and end. */
+  kafka?: KafkaRunReport;
 }
 
 export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<RunSummary> {
   const { config } = context;
   if (options.source !== 'kafka' && options.input === undefined) throw new UsageError('run needs --input FILE (or - for stdin), or --source kafka');
-  const kafka = options.source === 'kafka' ? startKafkaRun(context) : null;
+  const kafka = options.source === 'kafka' ? startKafkaRun(context, options.kafka) : null;
   const source = kafka?.source ?? createFileSource({ input: options.input!, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes, stdin: context.io.stdin });
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log, create: true };
   let stores;
@@ -101,6 +105,8 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     });
     progress.phase((shownPhase = 'reading'), 'lines');
     const summary = await ingest(source);
+    // Read while this member is still in the group; everything it stored is committed by now.
+    const kafkaReport = await kafka?.report();
     progress.phase((shownPhase = 'writing analytics'));
     // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
     const settled = await serialiseDerivation(config, stores.raw, storeOptions, async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
@@ -108,7 +114,7 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     // Dashboards read pipeline health and corrections from a copy in the analytics store.
     await createPublishPipelineFacts({ raw: stores.raw, analytics: stores.analytics, lateAfterMs: config.pipeline.lateAfterMs })();
     const releaseBursts = (await readStoredBursts(stores.raw)).length;
-    return { ...summary, elapsedMs: Date.now() - startedAt, releaseBursts, sessionsFlagged };
+    return { ...summary, elapsedMs: Date.now() - startedAt, releaseBursts, sessionsFlagged, ...(kafkaReport ? { kafka: kafkaReport } : {}) };
   } catch (error) {
     const stopped = kafka?.stoppedSummary(error);
     if (stopped) return stopped;

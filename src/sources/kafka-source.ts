@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import kafkajs, { type Consumer, type EachBatchPayload, type KafkaConfig as KafkaClientConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import kafkajs, { type Admin, type Consumer, type EachBatchPayload, type KafkaConfig as KafkaClientConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { decodeDamagedLine } from '../domain/damaged-line.js';
@@ -36,6 +36,14 @@ export interface KafkaSourceOptions {
   idleMs?: number;
   /** Partitions whose batches may wait for ingest at once. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * A micro-batch: when a partition is assigned to this member, its end offset is noted; messages
+   * from there on are left for the next run, and the run finishes once every partition it holds
+   * has been stored up to its noted end. A partition revoked by a rebalance stops counting.
+   */
+  untilCaughtUp?: boolean;
+  /** Finish after handing on this many messages. */
+  maxEvents?: number;
 }
 
 export interface KafkaSource extends LineSource {
@@ -44,6 +52,12 @@ export interface KafkaSource extends LineSource {
   /** Backpressure: stop fetching (the handler keeps heartbeating), e.g. while a store is down. */
   pause(): void;
   resume(): void;
+  /** Graceful end at a bound: no more fetching; batches ready are still handed on, then batches() ends. */
+  finish(reason: string): void;
+  /** Why the run finished by itself ('caught up', a bound) or null; this member's lag when it first joined. */
+  readonly outcome: { finishedBy: string | null; lagAtStart: number | null };
+  /** The group's lag over the whole topic now: end offsets minus committed ones. */
+  groupLag(): Promise<number>;
 }
 
 /** Batches handed to ingest ahead of the one it stores. */
@@ -65,6 +79,12 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     maxWaitTimeInMs: 500,
   });
   const log = options.log;
+  const admin = client.admin();
+  let adminConnected: Promise<void> | null = null;
+  const connectedAdmin = async () => {
+    await (adminConnected ??= admin.connect());
+    return admin;
+  };
 
   interface Pending {
     batch: LineBatch;
@@ -78,6 +98,59 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   let wakeReader: (() => void) | null = null;
   let roomWaiters: Array<() => void> = [];
   let commitWarned = false;
+  let finishing = false;
+  const outcome: KafkaSource['outcome'] = { finishedBy: null, lagAtStart: null };
+  let handedMessages = 0;
+  // Micro-batch bookkeeping: per partition held, the end noted when it was assigned and the next offset not yet stored.
+  const targets = new Map<number, number>();
+  const positions = new Map<number, number>();
+  let assignment: Promise<void> = Promise.resolve();
+
+  const finish = (reason: string) => {
+    if (finishing || stopping) return;
+    finishing = true;
+    outcome.finishedBy = reason;
+    try {
+      consumer.pause([{ topic }]);
+    } catch {
+      // not running yet
+    }
+    signalRoom();
+    signalReader();
+  };
+  const checkCaughtUp = () => {
+    if (!options.untilCaughtUp || outcome.lagAtStart === null) return;
+    for (const [partition, target] of targets) if ((positions.get(partition) ?? 0) < target) return;
+    finish('caught up');
+  };
+  /** After a (re)join: drop partitions no longer held, note the end and start of new ones. */
+  const track = async (held: number[]) => {
+    for (const partition of [...targets.keys()]) {
+      if (held.includes(partition)) continue;
+      targets.delete(partition);
+      positions.delete(partition);
+    }
+    const fresh = held.filter((partition) => !targets.has(partition));
+    if (fresh.length > 0) {
+      const offsets = await partitionOffsets(await connectedAdmin(), topic, config.group, config.fromBeginning);
+      let lag = 0;
+      for (const partition of fresh) {
+        const found = offsets.get(partition) ?? { end: 0, next: 0 };
+        targets.set(partition, found.end);
+        positions.set(partition, found.next);
+        lag += Math.max(0, found.end - found.next);
+      }
+      outcome.lagAtStart ??= lag;
+    }
+    outcome.lagAtStart ??= 0;
+    checkCaughtUp();
+  };
+  /** What another member or an earlier run committed counts as stored (an assignment's start may be read before its last commit). */
+  const refreshCommitted = async () => {
+    const offsets = await partitionOffsets(await connectedAdmin(), topic, config.group, config.fromBeginning);
+    for (const [partition, position] of positions) positions.set(partition, Math.max(position, offsets.get(partition)?.next ?? 0));
+    checkCaughtUp();
+  };
 
   const signalReader = () => {
     const wake = wakeReader;
@@ -98,6 +171,8 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     const outcomes: Array<Promise<'acked' | 'abandoned'>> = [];
     const mine: Pending[] = [];
     let revoked = false;
+    // The ends of this assignment's partitions are noted before any of their messages is handed on.
+    if (options.untilCaughtUp) await assignment;
     // The group must not think this member died while its batch waits for the stores.
     const beat = setInterval(() => {
       heartbeat().catch(() => {
@@ -111,9 +186,15 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     }, HEARTBEAT_EVERY_MS);
     try {
       for (let start = 0; start < batch.messages.length; start += options.batchSize) {
-        while (ready.length >= MAX_READY && !stopping && !revoked) await new Promise<void>((resolve) => roomWaiters.push(resolve));
-        if (stopping || revoked || !isRunning() || isStale()) break;
-        const chunk = batch.messages.slice(start, start + options.batchSize);
+        while (ready.length >= MAX_READY && !stopping && !finishing && !revoked) await new Promise<void>((resolve) => roomWaiters.push(resolve));
+        if (stopping || finishing || revoked || !isRunning() || isStale()) break;
+        let chunk = batch.messages.slice(start, start + options.batchSize);
+        // A micro-batch leaves messages from the noted end on for the next run; a bound takes no more than it allows.
+        const target = options.untilCaughtUp ? targets.get(batch.partition) : undefined;
+        if (options.untilCaughtUp) chunk = target === undefined ? [] : chunk.filter((message) => Number(message.offset) < target);
+        if (options.maxEvents !== undefined) chunk = chunk.slice(0, Math.max(0, options.maxEvents - handedMessages));
+        if (chunk.length === 0) break;
+        handedMessages += chunk.length;
         const lastOffset = chunk[chunk.length - 1]!.offset;
         const lines: string[] = [];
         // Split on bytes and decoded only when UTF-8: a message that is not is rejected whole (invalid_utf8), not altered.
@@ -134,6 +215,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
             async ack() {
               // The raw store has these lines now: their offsets may be committed.
               resolveOffset(lastOffset);
+              positions.set(batch.partition, Math.max(positions.get(batch.partition) ?? 0, Number(lastOffset) + 1));
               try {
                 await commitOffsetsIfNecessary();
               } catch (error) {
@@ -141,12 +223,14 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
                 commitWarned = true;
               }
               item.settle('acked');
+              checkCaughtUp();
             },
           },
         };
         mine.push(item);
         ready.push(item);
         signalReader();
+        if (options.maxEvents !== undefined && handedMessages >= options.maxEvents) finish(`max events (${options.maxEvents})`);
       }
       await Promise.all(outcomes);
     } finally {
@@ -169,6 +253,15 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const partitions = Object.values(payload.memberAssignment).flat().sort((a, b) => a - b);
       log(`kafka: joined group ${payload.groupId}: ${topic} partitions ${partitions.length ? partitions.join(',') : '(none)'}`);
+      if (options.untilCaughtUp) {
+        const held = payload.memberAssignment[topic] ?? [];
+        assignment = assignment
+          .then(() => track(held))
+          .catch((error: unknown) => {
+            failure = kafkaFailure(`read the offsets of ${topic}`, error, config);
+            signalReader();
+          });
+      }
     });
     try {
       await consumer.connect();
@@ -204,7 +297,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
             yield item.batch;
             continue;
           }
-          if (stopping) return;
+          if (stopping || finishing) return;
           const woken = await new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => {
               wakeReader = null;
@@ -215,7 +308,11 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
               resolve(true);
             };
           });
-          if (!woken && !stopping && !failure && ready.length === 0) yield { lines: [], arrivedAt: Date.now(), ack: async () => {} };
+          if (!woken && !stopping && !failure && ready.length === 0) {
+            // (a broker slow to answer is asked again on the next quiet second)
+            if (options.untilCaughtUp && !finishing && outcome.lagAtStart !== null) await refreshCommitted().catch(() => {});
+            if (!finishing) yield { lines: [], arrivedAt: Date.now(), ack: async () => {} };
+          }
         }
       } finally {
         stopping = true;
@@ -242,6 +339,17 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
         // not running yet
       }
     },
+    finish,
+    outcome,
+    async groupLag() {
+      try {
+        let lag = 0;
+        for (const { end, next } of (await partitionOffsets(await connectedAdmin(), topic, config.group, config.fromBeginning)).values()) lag += Math.max(0, end - next);
+        return lag;
+      } catch (error) {
+        throw kafkaFailure(`read the offsets of ${topic}`, error, config);
+      }
+    },
     resume() {
       if (stopping) return;
       try {
@@ -258,8 +366,22 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       signalReader();
       // Leaves the group (its partitions go to the other members at once) after committing what was acked.
       await consumer.disconnect().catch(() => {});
+      if (adminConnected) await admin.disconnect().catch(() => {});
     },
   };
+}
+
+/** Per partition of the topic: its end offset, and where the group reads next (its committed offset, else the reset position). */
+async function partitionOffsets(admin: Admin, topic: string, group: string, fromBeginning: boolean): Promise<Map<number, { end: number; next: number }>> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId: group, topics: [topic] })]);
+  const done = new Map((committed[0]?.partitions ?? []).map((partition) => [partition.partition, Number(partition.offset)]));
+  return new Map(
+    ends.map((partition) => {
+      const end = Number(partition.high);
+      const at = done.get(partition.partition) ?? -1;
+      return [partition.partition, { end, next: at >= 0 ? at : fromBeginning ? Number(partition.low) : end }];
+    }),
+  );
 }
 
 export interface ProduceResult {
