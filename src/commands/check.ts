@@ -55,11 +55,11 @@ function defaultChecks(context: CommandContext): CheckDefinition[] {
 
 /** `journeyctl check`: run data-quality checks; exit 1 when an error-severity check fails. */
 export async function runCheckCommand(context: CommandContext, options: CheckOptions): Promise<CheckRun> {
+  const output = resolveOutput(options.output, OUTPUTS.check, context.interactive);
   const all = options.checks ? loadChecksFile(options.checks) : context.config.checks.length > 0 ? context.config.checks : defaultChecks(context);
   if (all.length === 0) throw new UsageError(`checks file ${options.checks} has no checks`, { hint: 'a checks file is a list of checks, or a mapping with a `checks:` list' });
   const { checks, unknown } = selectChecks(all, options.select, options.exclude);
   if (unknown.length > 0) throw new UsageError(`no check named ${unknown.map((u) => JSON.stringify(u)).join(', ')}`, { hint: `checks: ${all.map((c) => c.name).join(', ')}` });
-  const output = resolveOutput(options.output, OUTPUTS.check, context.interactive);
   const range = parseTimeRange(options);
   if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
   const waitMs = parseDurationFlag('wait', options.wait);

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import type { JourneyConfig } from '../config/config.js';
 import { formatHumanTime } from '../render/human.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { TimeRange } from '../stores/raw-store.js';
@@ -27,4 +29,28 @@ export function emptyResultMessage(noun: string, range: TimeRange, zone: string,
 export async function storedEventSpan(analytics: AnalyticsStore): Promise<string> {
   const days = await analytics.dailyCounts('events', {});
   return days.length === 0 ? 'the analytics store holds no events' : `stored events span ${days[0]!.day} … ${days[days.length - 1]!.day}`;
+}
+
+/**
+ * Where a read looked, for "not found" messages: the data directory of the embedded stores, or
+ * the servers (credentials left out), so a wrong --data-dir or URL is visible at once.
+ */
+export function whereLooked(config: JourneyConfig): string {
+  const { raw, analytics } = config.stores;
+  const dataDir = resolve(config.dataDir);
+  if (raw.engine === 'sqlite' && analytics.engine === 'chdb') return `the data directory ${dataDir}`;
+  const rawPart = raw.engine === 'sqlite' ? `the raw store in ${dataDir}` : `MongoDB ${withoutCredentials(raw.url)} (database ${raw.database})`;
+  const analyticsPart = analytics.engine === 'chdb' ? `the analytics store in ${dataDir}` : `ClickHouse ${withoutCredentials(analytics.url)} (database ${analytics.database})`;
+  return `${rawPart} and ${analyticsPart}`;
+}
+
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return '(an unparsable URL)';
+  }
 }

@@ -1,5 +1,6 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { InspectOptions } from './inspect.js';
 
 export const INSPECT_KINDS = ['user', 'session'] as const;
@@ -11,7 +12,7 @@ export function registerInspectCommand(program: Command, context: () => CommandC
     .description("a user's or a session's timeline: sessions, events, labels, flags, funnel outcomes, identity links and corrections")
     .argument('<kind>', INSPECT_KINDS.join(' | '))
     .argument('<id>', 'a user id (an anonymous id resolves to its user) or a session id')
-    .addOption(new Option('-o, --output <format>', 'table or json (default: table on a terminal, json when piped)').choices(['table', 'json']))
+    .addOption(outputOption(OUTPUTS.prose))
     .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (kind: string, id: string, options: Omit<InspectOptions, 'color'>) => {

@@ -10,6 +10,9 @@ import type { SessionDetail } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
+import { whereLooked } from './empty-result.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
+
 
 export interface InspectOptions {
   output?: string;
@@ -22,8 +25,7 @@ export interface InspectOptions {
 /** `journeyctl inspect user|session <id>`: a timeline with labels, flags, funnels, identity and corrections. */
 export async function runInspect(context: CommandContext, kind: string, id: string, options: InspectOptions): Promise<Inspection> {
   if (!(INSPECT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`cannot inspect "${kind}"`, { hint: `choose one of ${INSPECT_KINDS.join(', ')}: journeyctl inspect user <id>, journeyctl inspect session <id>` });
-  const output = options.output ?? (context.interactive ? 'table' : 'json');
-  if (output !== 'table' && output !== 'json') throw new UsageError(`--output must be table or json (got "${output}")`);
+  const output = resolveOutput(options.output, OUTPUTS.prose, context.interactive);
   const redactor = createRedactor(context.config.redact, options.redact);
   const inspection = kind === 'user' ? await inspectUser(context, id, options, redactor) : await inspectSession(context, id, options, redactor);
   context.io.stdout.write(output === 'json' ? `${JSON.stringify(inspection)}\n` : renderInspect(inspection, { width: Math.max(60, context.io.stdout.columns ?? 120), color: options.color }));
@@ -36,7 +38,7 @@ async function inspectUser(context: CommandContext, id: string, options: Inspect
     const identity = await identityOf(raw, userId, redactor);
     const timeline = await analytics.sessionsOfUser(userId);
     if (identity.profile === null && timeline.sessions.length === 0 && identity.ids.length <= 1) {
-      throw new UsageError(`no user ${JSON.stringify(id)}`, { hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user' });
+      throw new UsageError(`no user ${JSON.stringify(id)} in ${whereLooked(context.config)}`, { hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user' });
     }
     return {
       kind: 'user',
@@ -53,7 +55,7 @@ async function inspectUser(context: CommandContext, id: string, options: Inspect
 async function inspectSession(context: CommandContext, sessionId: string, options: InspectOptions, redactor: Redactor): Promise<InspectSessionView> {
   return withStores(context, 'journeyctl inspect session', options, async (raw, analytics) => {
     const detail = await analytics.sessionDetail(sessionId);
-    if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)}`, { hint: 'find session ids with `journeyctl inspect user <id>` or `journeyctl export sessions`' });
+    if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, { hint: 'find session ids with `journeyctl inspect user <id>` or `journeyctl export sessions`' });
     return {
       kind: 'session',
       ...sessionView(detail, redactor),
