@@ -1,5 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -96,5 +96,70 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     expect(await until.exit).toBe(0);
     run.child.stdin.end();
     expect(await run.exit).toBe(0);
+  });
+});
+
+/** A data directory holding `count` accepted events of one user, stored by a finished `run`. */
+function storeWith(count: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'jc-follow-many-'));
+  const input = join(dir, 'events.ndjson');
+  writeFileSync(input, Array.from({ length: count }, (_, i) => line(`m-${i}`, i % 600)).join(''));
+  const run = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress'], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  expect(run.status, run.stderr).toBe(0);
+  return dir;
+}
+
+/** The closing account a tail gives on stderr: dropped of total. */
+function dropAccount(stderr: string): { dropped: number; total: number } {
+  const match = /tail: (\d+) matching messages? dropped of (\d+): the output could not keep up/.exec(stderr);
+  expect(match, stderr).not.toBeNull();
+  return { dropped: Number(match![1]), total: Number(match![2]) };
+}
+
+describe('tail that cannot show everything: samples, counts what it dropped, and stops at once', () => {
+  const total = 3_000;
+  let dir: string;
+  it('--interval with --limit shows at most that many per interval and accounts for every record it read', async () => {
+    dir = storeWith(total);
+    // One interval (a minute) covers the whole read: exactly --limit records shown, the rest dropped and counted.
+    const tail = start(['tail', '--from', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
+    expect(await tail.exit, tail.stderr()).toBe(0);
+    expect(parseNdjson(tail.stdout()).map((r) => r.message_id)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
+    expect(dropAccount(tail.stderr())).toEqual({ dropped: total - 5, total });
+    expect(tail.stderr()).toContain('at most 5 shown per 60000 ms; the store was never held back');
+  });
+
+  it.each(['SIGINT', 'SIGTERM'] as const)('a following tail stops on %s while it reads a backlog: exit 130, with its count and what it dropped', async (signal) => {
+    const tail = start(['tail', '--follow', '--from', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
+    // Signalled as soon as the first rows appear (an event, not a pause), whatever it is still reading.
+    await waitFor('the first rows', () => parseNdjson(tail.stdout()).length >= 5);
+    tail.child.kill(signal);
+    expect(await tail.exit, tail.stderr()).toBe(130);
+    expect(parseNdjson(tail.stdout())).toHaveLength(5);
+    expect(tail.stderr()).toContain(`tail stopped (${signal}) after 5 records shown`);
+    const account = dropAccount(tail.stderr());
+    expect(account.total - account.dropped).toBe(5);
+    expect(account.total).toBeLessThanOrEqual(total);
+  });
+
+  it('on a terminal (a pty from `script`), draws a bounded sample with the dropped count, and Ctrl-C stops it', async () => {
+    const command = [process.execPath, BIN, 'tail', '--follow', '--from', 'beginning', '--data-dir', dir].map((arg) => `'${arg}'`).join(' ');
+    // script gives the tail a terminal; bytes written to script's stdin are typed on it (\x03 is Ctrl-C).
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      // The first read is a page of 500 records and a terminal draws 100 per half second: 400 are dropped at once.
+      await waitFor('the status line with the dropped count', () => /\d+ shown · \d+ dropped \(output too slow\)/.test(screen));
+      child.stdin.write('\x03');
+      expect(await exit, screen).toBe(130);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(screen).toContain('page_viewed');
+    expect(screen).toMatch(/tail stopped \(SIGINT\) after \d+ records shown/);
+    const account = dropAccount(screen);
+    expect(account.dropped).toBeGreaterThanOrEqual(400);
   });
 });

@@ -26,6 +26,8 @@ export interface TailOptions {
   tz: string;
   from?: string;
   limit?: string;
+  /** Like vector tap: show at most --limit records (default 100) per this many ms, dropping and counting the rest. */
+  interval?: string;
   sample?: string;
   follow: boolean;
   output?: string;
@@ -51,6 +53,8 @@ interface TailFeed {
   readonly description: string;
   read(): Promise<{ records: TailRecord[]; caughtUp: boolean; finished: boolean }>;
   dropped(): number;
+  /** Records in the source past what was read (stores: rows after the cursor at the last read), when known. */
+  behind(): number | undefined;
   /** A remark for the person (why sessions are blank, …), shown once. */
   note: string | undefined;
   close(): Promise<void>;
@@ -66,6 +70,12 @@ interface TailSink {
 const PAGE = 500;
 const DEFAULT_POLL_MS = 250;
 const DROP_REPORT_MS = 5_000;
+/** vector tap's defaults: a terminal is drawn at most this many rows per interval, so it never falls behind. */
+const DRAW_INTERVAL_MS = 500;
+const DRAW_LIMIT = 100;
+/** After a stop, how long closing the source may take before the tail exits anyway (a broker that is slow to let go). */
+const CLOSE_ON_STOP_MS = 500;
+const STOPPED = Symbol('stopped');
 
 /**
  * `journeyctl tail`: records as they arrive, from the raw store, the rejected store or Kafka.
@@ -83,6 +93,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   const until = parseTimeFlag('until', options.until, options.tz);
   if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
   const limit = parseLimit(options.limit);
+  const interval = parseInterval(options.interval);
   const keepSample = createSampler(parseSample(options.sample));
   const grep = parseGrep(options.grep);
   const where = options.where.map(parseWhere);
@@ -97,62 +108,110 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
       : await openStoreFeed(context, options.source === 'raw' ? 'events' : 'rejected', options, { match, from, grep, keepSample, redactor, pollMs });
 
   const status: TailStatus = { source: feed.description, shown: 0, dropped: 0, following: options.follow, done: false };
+  /** Matching records read but not shown because the output had no room for them this interval. */
+  let sampledOut = 0;
+  const droppedSoFar = () => feed.dropped() + sampledOut;
   let sink: TailSink | undefined;
   let lastDropReport = Date.now();
   let reportedDrops = 0;
   const reportDrops = (final: boolean) => {
-    const dropped = feed.dropped();
+    const dropped = droppedSoFar();
     // The last word always comes when anything was dropped; progress reports only when it grew.
     if (final ? dropped === 0 : dropped === reportedDrops || sink?.live || Date.now() - lastDropReport < DROP_REPORT_MS) return;
     lastDropReport = Date.now();
     reportedDrops = dropped;
     context.log(
-      `tail: ${final ? '' : 'so far '}${dropped} matching message${dropped === 1 ? '' : 's'} dropped of ${dropped + status.shown}: the output could not keep up (the topic was never held back)`,
+      `tail: ${final ? '' : 'so far '}${dropped} matching message${dropped === 1 ? '' : 's'} dropped of ${dropped + status.shown}: the output could not keep up (${budget !== null ? `at most ${budget.max} shown per ${budget.every} ms; ` : ''}the ${options.source === 'kafka' ? 'topic' : 'store'} was never held back)`,
       { dropped, shown: status.shown },
     );
   };
-  // Ctrl-C (or SIGTERM) ends a follow the way --limit does: the read in hand finishes, the view
-  // closes with its final count and dropped messages are reported. A second signal quits at once.
+  // Ctrl-C (or SIGTERM) ends a follow at once: whatever the tail waits for (a read, a poll, a
+  // slow output) is abandoned, the view closes with its final count and dropped messages are
+  // reported. A second signal quits without any of that.
   let stoppedBy: NodeJS.Signals | null = null;
+  let stopNow!: () => void;
+  const stopRequested = new Promise<typeof STOPPED>((resolve) => (stopNow = () => resolve(STOPPED)));
+  const orStop = <T,>(work: Promise<T>): Promise<T | typeof STOPPED> => {
+    work.catch(() => {}); // abandoned on a stop: its failure no longer matters
+    return Promise.race([work, stopRequested]);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy !== null) process.exit(130);
     stoppedBy = signal;
+    stopNow();
   };
+  // Rows are drawn at most `max` per `every` ms (vector tap's --limit per --interval): always on a
+  // terminal, which cannot draw as fast as a busy pipeline writes, and on any output with --interval.
+  // The rest is read (the tail keeps up with the source) but dropped and counted.
+  let budget: { every: number; max: number } | null = interval !== null ? { every: interval, max: limit ?? DRAW_LIMIT } : null;
+  const stopAfter = interval !== null ? null : limit;
+  let windowStart = Date.now();
+  let windowShown = 0;
   if (options.follow) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
   try {
     sink = openSink(context, output, options.color, status);
+    budget ??= sink.live ? { every: DRAW_INTERVAL_MS, max: DRAW_LIMIT } : null;
     if (feed.note !== undefined) {
       if (sink.live) status.note = feed.note;
       else context.log(`tail: ${feed.note}`);
     }
     while (stoppedBy === null) {
-      const { records, caughtUp, finished } = await feed.read();
-      const room = limit === null ? records.length : limit - status.shown;
+      // A store read resolves without ever reaching the event loop: while the tail is behind, the
+      // loop would run on promise reactions alone, and a signal (handled by the event loop) would
+      // wait until it caught up — Ctrl-C took 111 s beside a busy run. Let the event loop turn.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (stoppedBy !== null) break;
+      const read = await orStop(feed.read());
+      if (read === STOPPED) break;
+      const { records, caughtUp, finished } = read;
+      let room = stopAfter === null ? records.length : stopAfter - status.shown;
+      if (budget !== null) {
+        const now = Date.now();
+        if (now - windowStart >= budget.every) {
+          windowStart = now;
+          windowShown = 0;
+        }
+        room = Math.min(room, budget.max - windowShown);
+      }
       const taken = records.length > room ? records.slice(0, room) : records;
+      if (budget !== null) {
+        windowShown += taken.length;
+        sampledOut += records.length - taken.length;
+      }
       status.shown += taken.length;
-      status.dropped = feed.dropped();
-      if (taken.length > 0 || sink.live) await sink.write(taken, status);
+      status.dropped = droppedSoFar();
+      status.behind = feed.behind();
+      if ((taken.length > 0 || sink.live) && (await orStop(sink.write(taken, status))) === STOPPED) break;
       reportDrops(false);
-      if (limit !== null && status.shown >= limit) break;
+      if (stopAfter !== null && status.shown >= stopAfter) break;
       if (finished) break;
       // Following up to a time: stop once it has passed and everything before it has been read.
       if (until !== undefined && caughtUp && Date.now() >= until) break;
     }
     status.done = true;
-    status.dropped = feed.dropped();
+    status.dropped = droppedSoFar();
+    status.behind = undefined;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await feed.close().catch(() => {});
+    const closing = feed.close().catch(() => {});
+    await (stoppedBy === null ? closing : Promise.race([closing, sleep(CLOSE_ON_STOP_MS, { keepAlive: false })]));
     if (sink) await sink.close(status);
   }
   reportDrops(true);
   // Exit 130 as for any interrupted command, with the count that would otherwise be lost.
   if (stoppedBy !== null) throw new InterruptedError(`tail stopped (${stoppedBy as NodeJS.Signals}) after ${status.shown} record${status.shown === 1 ? '' : 's'} shown`);
   return { shown: status.shown, dropped: status.dropped };
+}
+
+/** --interval: milliseconds, at least 100 (as vector tap). */
+function parseInterval(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  if (!/^\d+$/.test(text) || Number(text) < 100) throw new UsageError(`--interval "${text}" is not a whole number of milliseconds of at least 100`, { hint: 'e.g. --interval 500 --limit 100: at most 100 records every half second' });
+  return Number(text);
 }
 
 interface FeedSettings {
@@ -174,10 +233,12 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
     const store = kind === 'events' ? 'raw store' : 'rejected store';
     const description = `${store} ${context.config.stores.raw.engine === 'sqlite' ? resolve(context.config.dataDir) : context.config.stores.raw.engine}`;
     const lookup = sessions;
+    let behind: number | undefined;
     return {
       description,
       note: lookup?.note,
       dropped: () => 0,
+      behind: () => behind,
       async read() {
         let records: TailRecord[];
         let more: boolean;
@@ -185,6 +246,7 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
           const page: TailPage<TailedEvent> = await raw.tailEvents(cursor, filter, PAGE);
           cursor = page.cursor;
           more = page.more;
+          behind = page.behind;
           const kept = page.records.filter(({ value }) => (settings.grep === null || settings.grep.test(value.raw)) && settings.keepSample(value.messageId));
           const sessionIds = kept.length > 0 && lookup?.store ? await lookup.find(kept.map(({ value }) => value)) : new Map<string, string>();
           records = kept.map(({ cursor: at, value }) => rawEventTailRecord(at, value, sessionIds.get(value.messageId) ?? null, settings.redactor));
@@ -192,6 +254,7 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
           const page: TailPage<RejectedLine> = await raw.tailRejected(cursor, filter, PAGE);
           cursor = page.cursor;
           more = page.more;
+          behind = page.behind;
           records = page.records
             .filter(({ value }) => (settings.grep === null || settings.grep.test(value.raw)) && settings.keepSample(value.messageId ?? value.rawHash))
             .map(({ cursor: at, value }) => rejectedTailRecord(at, value, settings.redactor));
@@ -288,6 +351,7 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
     description: `kafka ${topic} @ ${brokers.join(',')}`,
     note: undefined,
     dropped: () => reader.dropped,
+    behind: () => undefined,
     async read() {
       const messages = await reader.take(DEFAULT_POLL_MS);
       const records = messages.map((message) =>
@@ -349,6 +413,9 @@ function openSink(context: CommandContext, output: string, color: boolean, statu
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, options: { keepAlive: boolean } = { keepAlive: true }): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    if (!options.keepAlive) timer.unref();
+  });
 }

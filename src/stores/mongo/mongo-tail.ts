@@ -46,7 +46,7 @@ export interface TailQuery<T> {
 
 export async function tailPage<T>(start: number, limit: number, query: TailQuery<T>): Promise<TailPage<T>> {
   const end = await maxSeq(query.collection);
-  if (start >= end) return { records: [], cursor: String(start), more: false };
+  if (start >= end) return { records: [], cursor: String(start), more: false, behind: 0 };
   const windowEnd = Math.min(end, start + SCAN_WINDOW);
   const size = Math.max(1, Math.min(MAX_PAGE, Math.floor(limit)));
   let cursor = query.collection.find({ ...query.filter, seq: { $gt: start, $lte: windowEnd } }).sort({ seq: 1 });
@@ -59,7 +59,7 @@ export async function tailPage<T>(start: number, limit: number, query: TailQuery
   }
   await cursor.close();
   const next = records.length === size ? Number(records[records.length - 1]!.cursor) : windowEnd;
-  return { records, cursor: String(next), more: next < end };
+  return { records, cursor: String(next), more: next < end, behind: end - next };
 }
 
 /** Query conditions shared by events and rejected lines. */
