@@ -29,7 +29,7 @@ describe('a table for people', () => {
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(45);
     expect(lines[1]).toContain('2026-01-05 02:26:30');
     expect(lines[1]).toMatch(/^0123456789[0-9a-f]*… /);
-    const narrow = renderPlainTable(head, rows, { width: 25, color: false, shrinkable: [true, false, true] });
+    const narrow = renderPlainTable(head, rows, { width: 33, color: false, shrinkable: [true, false, true] });
     expect(narrow.hidden).toEqual(['note']);
   });
 });
