@@ -73,9 +73,14 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
   return { io, config: resolved.config, log, interactive: Boolean(io.stdout.isTTY) && !io.env.CI, color: colorEnabled(io.stdout, io.env, global.color) };
 }
 
+/** `--tz`: a zone that does not exist is a bad --tz, whatever flag it was going to read. */
+export function checkZoneFlag(zone: string): void {
+  if (!isValidZone(zone)) throw new UsageError(`--tz "${zone}" is not a time zone`, { hint: 'use an IANA zone such as UTC, Europe/Berlin or America/New_York' });
+}
+
 export function parseTimeFlag(name: string, value: string | undefined, zone: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!isValidZone(zone)) throw new UsageError(`--tz "${zone}" is not a time zone`, { hint: 'use an IANA zone such as UTC, Europe/Berlin or America/New_York' });
+  checkZoneFlag(zone);
   const parsed = parseUserTime(value, zone);
   if (parsed === null) {
     throw new UsageError(`--${name} "${value}" is not a time`, { hint: 'use ISO-8601 (2026-01-05T10:00:00Z), 2026-01-05 10:00:00.000, epoch, now/today/yesterday, or a relative 2h/3d' });

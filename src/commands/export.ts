@@ -4,7 +4,6 @@ import { fromArray, resolveOutputFormat, writeRecords } from '../render/output.j
 import { parseFields } from '../render/output-option.js';
 import { openPagedOutput } from '../render/pager.js';
 import { terminalWidth } from '../render/terminal.js';
-import { isValidZone } from '../domain/time.js';
 import type { RecordFilter } from '../stores/analytics-store.js';
 import { emptyResultMessage, storedEventSpan } from './empty-result.js';
 import { parseLimit } from './tail-filter.js';
@@ -12,7 +11,7 @@ import { readStoredBursts } from '../pipeline/journey-signals.js';
 import { burstRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { TimeRange } from '../stores/raw-store.js';
-import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
+import { checkZoneFlag, type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 import { EXPORT_KINDS, type ExportKind } from './export-kinds.js';
 
 export { EXPORT_KINDS, type ExportKind };
@@ -53,7 +52,7 @@ export async function runExport(context: CommandContext, kind: string, options: 
   if (!(EXPORT_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(`cannot export "${kind}"`, { hint: `choose one of ${EXPORT_KINDS.join(', ')}` });
   }
-  if (!isValidZone(options.tz)) throw new UsageError(`--tz "${options.tz}" is not a time zone`, { hint: 'use an IANA zone such as UTC, Europe/Berlin or America/New_York' });
+  checkZoneFlag(options.tz);
   const range: TimeRange = parseTimeRange(options);
   if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
   const format = resolveOutputFormat(options.output, Boolean(context.io.stdout.isTTY), context.io.env);
