@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
+import { tableStyle } from '../render/terminal.js';
 import type { Session } from '../domain/session.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { CommandContext } from './context.js';
@@ -42,7 +43,7 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
       if (shown.length < SHOWN_SESSIONS) shown.push(session);
     }
     out.write(`\nSessions per day (UTC): ${[...perDay].map(([day, count]) => `${day} ${count}`).join(', ')}\n`);
-    const table = new Table({ head: ['started (UTC)', 'user', 'events', 'minutes', 'first → last event', 'labels', 'flags'], style: { head: context.io.env.NO_COLOR ? [] : ['cyan'] } });
+    const table = new Table({ head: ['started (UTC)', 'user', 'events', 'minutes', 'first → last event', 'labels', 'flags'], style: tableStyle(context.color) });
     for (const session of shown) {
       table.push([
         new Date(session.startedAt).toISOString().slice(0, 19).replace('T', ' '),
