@@ -6,6 +6,11 @@
 //                    --clickhouse-url http://localhost:8123 [--events 20000] [--partitions 3]
 // (or JOURNEY_KAFKA_BROKERS / JOURNEY_MONGO_URL / JOURNEY_CLICKHOUSE_URL; docker-compose.yml
 // provides all three). Each run uses a fresh topic, consumer group and databases named bench_<time>.
+// With --brokers alone it runs only the micro-batch section (below).
+//
+// Micro-batch: `run --source kafka --until-caught-up` of --micro-events (default 100k) events from
+// a 3-partition topic into the embedded stores, from process start to exit, beside a plain
+// consumer reading the same messages, and a second micro-batch with nothing to do (connect included).
 import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -30,6 +35,8 @@ export async function runKafkaBench(args: string[]): Promise<void> {
   const brokers = option('--brokers') ?? process.env.JOURNEY_KAFKA_BROKERS;
   const mongoUrl = option('--mongo-url') ?? process.env.JOURNEY_MONGO_URL;
   const clickhouseUrl = option('--clickhouse-url') ?? process.env.JOURNEY_CLICKHOUSE_URL;
+  if (brokers && option('--micro-events') !== '0') await runMicroBatchBench(brokers, Number(option('--micro-events') ?? 100_000));
+  if (brokers && (!mongoUrl || !clickhouseUrl)) return;
   if (!brokers || !mongoUrl || !clickhouseUrl) {
     console.error('bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL); `docker compose up -d --wait` starts all three');
     process.exitCode = 2;
@@ -96,6 +103,47 @@ kafka:
     console.log(`  summary: ${stdout.trim()}`);
     console.log(`events/s into both stores: ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`);
     console.log(`(leftovers to drop when done: topic ${name}, MongoDB database ${name}, ClickHouse database ${name})`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** A micro-batch into the embedded stores beside a plain consumer, then a run with nothing to do. */
+async function runMicroBatchBench(brokers: string, events: number): Promise<void> {
+  const name = `bench_mb_${Date.now()}`;
+  const resolved = resolveConfig({ kafka: { brokers, topic: name, group: `${name}_group` } }, {});
+  if (!resolved.ok) throw new Error(resolved.errors.join('\n'));
+  const kafka: KafkaConfig = resolved.config.kafka;
+  const log = (message: string) => console.error(`  ${message}`);
+  const work = mkdtempSync(join(tmpdir(), 'journeyctl-micro-bench-'));
+  try {
+    console.log(`micro-batch: ${events.toLocaleString('en-US')} generated events, 3 partitions, topic ${name}, embedded stores, Node ${process.version}`);
+    const file = join(work, 'events.ndjson');
+    const lines = await generate(events, file);
+    await produceLines(kafka, readLines(file), { log, partitions: 3 });
+    const plainMs = await readTopicOnly(kafka, lines, log);
+    const config = join(work, 'journeyctl.yaml');
+    writeFileSync(config, `data_dir: ${join(work, 'data')}\nkafka:\n  brokers: [${kafka.brokers.map((b) => `"${b}"`).join(', ')}]\n  topic: ${name}\n  group: ${kafka.group}\n`);
+    const microBatch = async () => {
+      const started = performance.now();
+      const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--until-caught-up', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`the micro-batch failed (exit ${code}):\n${stderr}`);
+      return { ms: performance.now() - started, summary: stdout.trim(), stderr };
+    };
+    const full = await microBatch();
+    const idle = await microBatch();
+    const runRate = rate(lines, full.ms);
+    const plainRate = rate(lines, plainMs);
+    console.log(`plain consumer (reads the topic, does nothing): ${(plainMs / 1000).toFixed(1)} s, ${plainRate.toLocaleString('en-US')} events/s`);
+    console.log(`run --source kafka --until-caught-up → embedded stores, process start to exit: ${(full.ms / 1000).toFixed(1)} s, ${runRate.toLocaleString('en-US')} events/s; ratio micro-batch/plain consumer: ${(runRate / plainRate).toFixed(3)}`);
+    console.log(`  summary: ${full.summary}`);
+    console.log(`a micro-batch with nothing to do (lag 0), connect included: ${(idle.ms / 1000).toFixed(1)} s${/nothing to do \(lag 0\)/.test(idle.stderr) ? '' : ' (it did not say "nothing to do")'}`);
+    console.log(`(leftover to drop when done: topic ${name})`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
