@@ -11,7 +11,7 @@ import { registerRepairCommand } from './commands/repair-cli.js';
 import { registerStewardCommands } from './commands/steward-cli.js';
 import { registerTailCommand } from './commands/tail-cli.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
-import { OUTPUTS, outputOption } from './render/output-option.js';
+import { OUTPUTS, outputOption, resolveOutput } from './render/output-option.js';
 
 const VERSION = '0.1.0';
 
@@ -65,14 +65,14 @@ export function buildProgram(io: CommandIo): Command {
     .option('--max-events <n>', 'kafka: stop cleanly after this many messages (commits what is stored, says the lag left)')
     .option('--max-duration <duration>', 'kafka: stop cleanly after this long, e.g. 4m (commits what is stored, says the lag left)')
     .option('--fail-on-lag', 'kafka: exit 1 when --max-events/--max-duration stopped the run with lag left')
-    .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .addOption(outputOption(OUTPUTS.summary))
     .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean; untilCaughtUp?: boolean; maxEvents?: string; maxDuration?: string; failOnLag?: boolean }) => {
       const ctx = kafkaContext(options);
+      const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
       const { formatSummaryText, runIngest, summaryRecord } = await import('./commands/run.js');
       const { checkLag, kafkaBoundsFor, kafkaSummary } = await import('./commands/kafka-run.js');
       const summary = await runIngest(ctx, { ...options, kafka: kafkaBoundsFor(options.source, options) });
       const kafka = summary.kafka ? kafkaSummary(summary.kafka) : null;
-      const asJson = options.output ? options.output === 'json' : !ctx.interactive;
       io.stdout.write(asJson ? `${JSON.stringify({ ...summaryRecord(summary), ...kafka?.record })}\n` : `${formatSummaryText(summary)}${kafka?.text ?? ''}`);
       if (summary.kafka) checkLag(summary.kafka, Boolean(options.failOnLag));
     });
@@ -136,7 +136,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--lookback <duration>', 'also re-derive users with events this close to the range (sessions crossing midnight)', '30m')
     .option('--concurrency <n>', 'days rebuilt at once', '1')
     .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
-    .addOption(new Option('-o, --output <format>', 'text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .addOption(outputOption(OUTPUTS.summary))
     .action(async (options: { from?: string; to?: string; tz: string; dryRun?: boolean; yes?: boolean; resume?: boolean; lookback: string; concurrency: string; wait: string; output?: string }) => {
       const { runReprocess } = await import('./commands/reprocess.js');
       await runReprocess(context(), { ...options, dryRun: Boolean(options.dryRun), yes: Boolean(options.yes), resume: Boolean(options.resume) });

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import { tableStyle } from '../render/terminal.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { ActionFailedError, isJourneyError, UsageError } from '../errors.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
@@ -43,7 +44,7 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   const lookbackMs = parseDurationFlag('lookback', options.lookback);
   const days = daysCovering(from, to);
   if (days.length > 3660) throw new UsageError(`the range covers ${days.length} days; reprocess at most ten years at a time`);
-  const asJson = options.output ? options.output === 'json' : !context.interactive;
+  const asJson = resolveOutput(options.output, OUTPUTS.summary, context.interactive) === 'json';
   if (!options.dryRun && !options.yes && !(context.io.stdin.isTTY && context.io.stdout.isTTY)) {
     throw new UsageError('reprocess rewrites stored analytics; pass --yes to run it non-interactively', { hint: 'see what would change first with --dry-run' });
   }

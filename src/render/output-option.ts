@@ -29,6 +29,8 @@ export const OUTPUTS = {
   check: { formats: ['text', 'table', 'json', 'ndjson', 'csv'], terminal: 'text', pipe: 'json' },
   /** explain, inspect, fix show: prose about one thing. */
   prose: { formats: ['text', 'json'], terminal: 'text', pipe: 'json' },
+  /** run, reprocess, produce, repair: a summary of what was done. */
+  summary: { formats: ['text', 'json'], terminal: 'text', pipe: 'json' },
   /** fix <change>, flag, unflag: what was (or would be) changed. */
   change: { formats: ['text', 'json', 'ndjson'], terminal: 'text', pipe: 'json' },
 } as const satisfies Record<string, OutputChoice>;
