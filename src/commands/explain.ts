@@ -1,5 +1,6 @@
 import { correctionsAffecting } from '../corrections/corrections-affecting.js';
-import { type Correction, describeChange } from '../domain/correction.js';
+import { describeChange } from '../corrections/kinds/registry.js';
+import type { Correction } from '../domain/correction.js';
 import { UsageError } from '../errors.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { SessionDetail } from '../stores/analytics-store.js';

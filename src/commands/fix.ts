@@ -1,7 +1,12 @@
 import { userInfo } from 'node:os';
-import { affectedIdentityKeys, checkRevert, describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
+import { describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
+import type { CorrectionKind, CorrectionPorts, CorrectionRegistry, SessionLookup } from '../corrections/kinds/kind.js';
+import { affectedIdentityKeys, CORRECTION_KINDS, describeChange } from '../corrections/kinds/registry.js';
+import { buildFlagSession } from '../corrections/kinds/flag-session.js';
+import { buildFlagSessions } from '../corrections/kinds/flag-sessions.js';
+import { buildUnflagSession } from '../corrections/kinds/unflag-session.js';
 import { compileCorrections } from '../corrections/apply-corrections.js';
-import { type Correction, type CorrectionChange, describeChange, effectiveCorrections, type EventFilter, type SessionRef } from '../domain/correction.js';
+import { type Correction, type CorrectionChange, effectiveCorrections, type EventFilter } from '../domain/correction.js';
 import { ActionFailedError, InfrastructureError, UsageError } from '../errors.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { fromArray, writeRecords } from '../render/output.js';
@@ -45,7 +50,7 @@ type BuildChange = (stores: Stores, existing: readonly Correction[]) => Promise<
  * re-derive exactly the users it touches. The correction is data: every reprocess reproduces
  * it, and `fix revert` removes it.
  */
-export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange): Promise<Correction | null> {
+export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange, kinds: CorrectionRegistry = CORRECTION_KINDS): Promise<Correction | null> {
   const reason = options.reason?.trim();
   if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
   const asJson = resolveOutput(options.output, OUTPUTS.change, context.interactive) !== 'text';
@@ -60,20 +65,21 @@ export async function recordCorrection(context: CommandContext, command: string,
       analytics: stores.analytics,
       sessionize: createSessionize(context.config.pipeline),
       deriveJourneys: createDeriveJourneys(context.config.journeys, signals.current),
+      correctionKinds: kinds,
     };
     const existing = await stores.raw.listCorrections();
     const change = await build(stores, existing);
-    const keys = await affectedIdentityKeys(deps, change, existing);
-    if (keys.length === 0) throw new UsageError(`${describeChange(change)}: matches no stored event, so it would change nothing`);
+    const keys = await affectedIdentityKeys(stores.raw, change, existing, kinds);
+    if (keys.length === 0) throw new UsageError(`${describeChange(change, kinds)}: matches no stored event, so it would change nothing`);
     const preview = await previewCorrection(deps, change, keys, existing);
     const changes = describePreview(preview);
     if (options.dryRun) {
-      write(context, asJson, { dry_run: true, change: describeChange(change), users: preview.users, changes }, [`Would ${describeChange(change)}:`, ...changes, 'Dry run: nothing was recorded.']);
+      write(context, asJson, { dry_run: true, change: describeChange(change, kinds), users: preview.users, changes }, [`Would ${describeChange(change, kinds)}:`, ...changes, 'Dry run: nothing was recorded.']);
       return null;
     }
     if (!options.yes) {
       if (!(context.io.stdin.isTTY && context.io.stdout.isTTY)) throw new UsageError('this changes stored journeys; pass --yes to apply it non-interactively', { hint: 'see what it would change first with --dry-run' });
-      context.io.stderr.write(`${describeChange(change)}:\n${changes.join('\n')}\n`);
+      context.io.stderr.write(`${describeChange(change, kinds)}:\n${changes.join('\n')}\n`);
       if (!(await confirm(context, 'Apply this correction?'))) throw new ActionFailedError('not confirmed; nothing was recorded');
     }
     const correction = await recordWithDirtyMarks(stores.raw, { change, actor: options.actor?.trim() || userInfo().username, reason, ticket: options.ticket ?? null, createdAt: Date.now() }, keys);
@@ -90,7 +96,7 @@ export async function recordCorrection(context: CommandContext, command: string,
       context.log(`recorded ${correction.id}; analytics will catch up on the next run (\`journeyctl run\`, or the next \`fix\`): deriving now failed: ${error.message}`);
     }
     const outcome = derived ? `re-derived ${derived.users} user(s)` : `recorded ${correction.id}; analytics will catch up on the next run`;
-    write(context, asJson, { correction: correctionDetailRecord(correction, null), users: preview.users, changes, derived: snakeCaseRecord(derived), catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${describeChange(change)}`, ...changes, outcome]);
+    write(context, asJson, { correction: correctionDetailRecord(correction, null), users: preview.users, changes, derived: snakeCaseRecord(derived), catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${describeChange(change, kinds)}`, ...changes, outcome]);
     return correction;
   } finally {
     await stores.close();
@@ -123,14 +129,19 @@ async function recordWithDirtyMarks(raw: RawStore, record: Omit<Correction, 'id'
   return correction;
 }
 
-/** `--user` names a person as `inspect` does: an id merged or stitched into another user resolves to that user. */
-async function personFilter(raw: RawStore, filter: EventFilter): Promise<EventFilter> {
-  if (filter.userId === undefined) return filter;
-  const person = (await raw.canonicalOf([filter.userId])).get(filter.userId) ?? filter.userId;
-  return { ...filter, userId: person };
+/** What a correction kind's validation reads, from the open stores (src/corrections/kinds/kind.ts). */
+export function correctionPorts(stores: Stores, existing: readonly Correction[]): CorrectionPorts {
+  const plan = compileCorrections(effectiveCorrections(existing));
+  return {
+    existing,
+    canonicalOf: (ids) => stores.raw.canonicalOf(ids),
+    identityKeysForEvents: (filter) => stores.raw.identityKeysForEvents(filter),
+    identityKeysOfMessages: (ids) => stores.raw.identityKeysOfMessages(ids),
+    session: (sessionId) => sessionRef(stores.analytics, sessionId),
+    sessionsBetween: (range) => stores.analytics.streamSessions(range),
+    identityChain: (id) => identityChain(id, stores.raw, plan),
+  };
 }
-
-type SessionLookup = SessionRef & { startedAt: number; messageIds: string[]; flags: string[] };
 
 export async function sessionRef(analytics: AnalyticsStore, sessionId: string): Promise<SessionLookup> {
   const detail = await analytics.sessionDetail(sessionId);
@@ -144,8 +155,6 @@ export async function sessionRef(analytics: AnalyticsStore, sessionId: string): 
     flags: detail.session.flags,
   };
 }
-
-const plain = (ref: SessionRef): SessionRef => ({ sessionId: ref.sessionId, userId: ref.userId, firstMessageId: ref.firstMessageId });
 
 export function eventFilter(options: FilterOptions, { required }: { required: boolean }): EventFilter {
   const filter: EventFilter = {};
@@ -161,96 +170,24 @@ export function eventFilter(options: FilterOptions, { required }: { required: bo
   return filter;
 }
 
-/** The links of an identity chain up to (and into) `id`. */
-function linksUpTo(chain: readonly string[], id: string): Array<[string, string]> {
-  const links: Array<[string, string]> = [];
-  for (let i = 0; chain[i] !== id; i += 1) links.push([chain[i]!, chain[i + 1]!]);
-  return links;
+/** A kind's validation as a BuildChange: the kind checks its change against the stores (a registered kind's change is stored as it is). */
+const fromPorts =
+  (build: (ports: CorrectionPorts) => Promise<{ kind: string }>): BuildChange =>
+  async (stores, existing) =>
+    (await build(correctionPorts(stores, existing))) as CorrectionChange;
+
+/** The change of a kind's `fix` subcommand from its arguments and options (src/commands/steward-cli.ts generates the subcommands). */
+export function fixChange(kind: CorrectionKind, args: string[], options: Record<string, unknown> & FilterOptions): BuildChange {
+  const cli = kind.cli!;
+  return fromPorts(cli.build(args, cli.filters ? { ...options, filter: eventFilter(options, { required: true }) } : options));
 }
 
+/** Changes recorded by commands other than `fix` (flag, unflag). */
 export const changeBuilders = {
-  mergeUsers: (from: string, into: string): BuildChange => async (stores, existing) => {
-    if (from === into) throw new UsageError(`cannot merge user ${from} with itself`);
-    const recorded = effectiveCorrections(existing).find((c) => c.change.kind === 'merge_users' && c.change.from === from && c.change.into === into);
-    if (recorded) throw new UsageError(`${from} is already merged into ${into} by ${recorded.id}`, { hint: `the next derive (\`journeyctl run\`) applies it if analytics do not show it yet; see \`journeyctl fix show ${recorded.id}\`` });
-    const owners = await stores.raw.canonicalOf([from, into]);
-    if ((owners.get(from) ?? from) === (owners.get(into) ?? into)) throw new UsageError(`${from} and ${into} are already the same person (${owners.get(into) ?? into})`);
-    return { kind: 'merge_users', from, into };
-  },
-  unmergeUsers: (a: string, b: string): BuildChange => async (stores, existing) => {
-    if (a === b) throw new UsageError(`cannot unmerge user ${a} from itself`);
-    // The correction refuses the link between a and b. Joined through other ids, they would stay
-    // one person, and which of those links is wrong is the steward's call: name them instead.
-    const corrections = compileCorrections(effectiveCorrections(existing));
-    const fromA = await identityChain(a, stores.raw, corrections);
-    const fromB = await identityChain(b, stores.raw, corrections);
-    const directlyLinked = fromA[1] === b || fromB[1] === a;
-    const meeting = fromA.find((id) => fromB.includes(id));
-    if (!directlyLinked && meeting !== undefined) {
-      const links = [...linksUpTo(fromA, meeting), ...linksUpTo(fromB, meeting)];
-      throw new UsageError(`${a} and ${b} are not linked to each other but are one person through ${links.map(([from, to]) => `${from} → ${to}`).join(', ')}`, {
-        hint: `unmerge the wrong link instead, e.g. \`journeyctl fix unmerge-users ${links[0]![0]} ${links[0]![1]}\``,
-      });
-    }
-    return { kind: 'unmerge_users', a, b };
-  },
-  splitSession: (sessionId: string, at: string): BuildChange => async (stores) => {
-    const session = await sessionRef(stores.analytics, sessionId);
-    if (!session.messageIds.includes(at)) throw new UsageError(`event ${at} is not in session ${sessionId}`, { hint: `split at one of its events (journeyctl explain ${sessionId})` });
-    if (session.firstMessageId === at) throw new UsageError(`${at} is the first event of session ${sessionId}; splitting there changes nothing`);
-    return { kind: 'split_session', session: plain(session), atMessageId: at };
-  },
-  mergeSessions: (firstId: string, secondId: string): BuildChange => async (stores) => {
-    if (firstId === secondId) throw new UsageError('cannot merge a session with itself');
-    const [earlier, later] = [await sessionRef(stores.analytics, firstId), await sessionRef(stores.analytics, secondId)].sort((x, y) => x.startedAt - y.startedAt) as [SessionLookup, SessionLookup];
-    if (earlier.userId !== later.userId) throw new UsageError(`sessions belong to different users (${earlier.userId}, ${later.userId}); merge the users first`);
-    for await (const between of stores.analytics.streamSessions({ from: earlier.startedAt + 1, to: later.startedAt })) {
-      if (between.userId === earlier.userId) throw new UsageError(`sessions ${firstId} and ${secondId} are not adjacent: ${between.sessionId} lies between them`);
-    }
-    return { kind: 'merge_sessions', first: plain(earlier), second: plain(later) };
-  },
-  moveEvent: (messageId: string, toSessionId: string): BuildChange => async (stores) => {
-    const target = await sessionRef(stores.analytics, toSessionId);
-    if (target.messageIds.includes(messageId)) throw new UsageError(`event ${messageId} is already in session ${toSessionId}`);
-    const key = (await stores.raw.identityKeysOfMessages([messageId])).get(messageId);
-    if (key === undefined) throw new UsageError(`no stored event ${messageId}`);
-    const owner = (await stores.raw.canonicalOf([key])).get(key) ?? key;
-    if (owner !== target.userId) throw new UsageError(`event ${messageId} belongs to user ${owner}, session ${toSessionId} to ${target.userId}; merge the users first`);
-    return { kind: 'move_event', messageId, userId: owner, to: plain(target) };
-  },
-  dropEvents: (filter: EventFilter): BuildChange => async (stores) => ({ kind: 'drop_events', filter: await personFilter(stores.raw, filter) }),
-  renameEvent: (from: string, to: string, appVersion?: string): BuildChange => async () => {
-    if (from === to) throw new UsageError('the new name is the same as the old one');
-    return { kind: 'rename_event', from, to, ...(appVersion ? { appVersion } : {}) };
-  },
-  setProperty: (property: string, value: string, filter: EventFilter): BuildChange => async (stores) => {
-    let parsed: unknown = value;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      // not JSON: the value is the string itself
-    }
-    return { kind: 'set_property', filter: await personFilter(stores.raw, filter), property, value: parsed };
-  },
-  flagSession: (sessionId: string, code: string): BuildChange => async (stores) => ({ kind: 'flag_session', session: plain(await sessionRef(stores.analytics, sessionId)), code: checkCode(code) }),
-  flagSessions: (filter: EventFilter, code: string): BuildChange => async (stores) => ({ kind: 'flag_sessions', filter: await personFilter(stores.raw, filter), code: checkCode(code) }),
-  unflagSession: (sessionId: string, code: string | undefined): BuildChange => async (stores) => {
-    const session = await sessionRef(stores.analytics, sessionId);
-    const chosen = code ?? (session.flags.length === 1 ? session.flags[0] : undefined);
-    if (chosen === undefined) throw new UsageError(session.flags.length === 0 ? `session ${sessionId} has no flag` : `session ${sessionId} has flags ${session.flags.join(', ')}; say which with --code`);
-    if (!session.flags.includes(chosen)) throw new UsageError(`session ${sessionId} has no flag ${chosen} (it has: ${session.flags.join(', ') || 'none'})`);
-    return { kind: 'unflag_session', session: plain(session), code: chosen };
-  },
-  revert: (target: string): BuildChange => async (_stores, existing) => {
-    checkRevert(target, existing);
-    return { kind: 'revert', target };
-  },
+  flagSession: (sessionId: string, code: string): BuildChange => fromPorts(buildFlagSession(sessionId, code)),
+  flagSessions: (filter: EventFilter, code: string): BuildChange => fromPorts(buildFlagSessions(filter, code)),
+  unflagSession: (sessionId: string, code: string | undefined): BuildChange => fromPorts(buildUnflagSession(sessionId, code)),
 };
-
-function checkCode(code: string): string {
-  if (!/^[a-z][a-z0-9_]*$/.test(code)) throw new UsageError(`--code "${code}" must be snake_case (e.g. release_burst, confirmed_bot)`);
-  return code;
-}
 
 /** `fix list` and `audit`: corrections from the raw store alone (no analytics lock needed). */
 export async function listCorrections(context: CommandContext, options: { since?: string; actor?: string; tz: string; output?: string; kind?: 'audit' | 'list' }): Promise<Correction[]> {

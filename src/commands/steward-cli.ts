@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { FilterOptions, StewardOptions } from './fix.js';
 import type { CommandContext } from './context.js';
+import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
+import { CORRECTION_KINDS } from '../corrections/kinds/registry.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 
 type Options = StewardOptions & FilterOptions & Record<string, unknown>;
@@ -10,11 +12,11 @@ type Steward = typeof import('./fix.js');
 const steward = (): Promise<Steward> => import('./fix.js');
 
 /** The steward commands: fix (corrections), flag/unflag/flags and audit. Every change is recorded and reversible. */
-export function registerStewardCommands(program: Command, context: () => CommandContext): void {
+export function registerStewardCommands(program: Command, context: () => CommandContext, kinds: CorrectionRegistry = CORRECTION_KINDS): void {
   const correct = async (command: string, options: Options, build: (fix: Steward) => Parameters<Steward['recordCorrection']>[3]) => {
     const fix = await steward();
     const ctx = context();
-    await fix.recordCorrection(ctx, command, options, build(fix));
+    await fix.recordCorrection(ctx, command, options, build(fix), kinds);
   };
   const withStewardOptions = (command: Command, { filters = false }: { filters?: boolean } = {}) => {
     command
@@ -38,35 +40,19 @@ export function registerStewardCommands(program: Command, context: () => Command
   };
 
   const fix = program.command('fix').description('record a correction to stored journeys (audited, reproduced by every reprocess, reversible)');
-  withStewardOptions(fix.command('merge-users').argument('<from>').argument('<into>').description('these ids are one person: merge <from> into <into>')).action(
-    async (from: string, into: string, options: Options) => correct('journeyctl fix merge-users', options, ({ changeBuilders }) => changeBuilders.mergeUsers(from, into)),
-  );
-  withStewardOptions(fix.command('unmerge-users').argument('<a>').argument('<b>').description('these ids are different people: never link them')).action(
-    async (a: string, b: string, options: Options) => correct('journeyctl fix unmerge-users', options, ({ changeBuilders }) => changeBuilders.unmergeUsers(a, b)),
-  );
-  withStewardOptions(fix.command('split-session').argument('<session-id>').requiredOption('--at <message-id>', 'the event that starts the new session').description('start a new session at an event')).action(
-    async (sessionId: string, options: Options & { at: string }) => correct('journeyctl fix split-session', options, ({ changeBuilders }) => changeBuilders.splitSession(sessionId, options.at)),
-  );
-  withStewardOptions(fix.command('merge-sessions').argument('<session-1>').argument('<session-2>').description('join two adjacent sessions of one user')).action(
-    async (first: string, second: string, options: Options) => correct('journeyctl fix merge-sessions', options, ({ changeBuilders }) => changeBuilders.mergeSessions(first, second)),
-  );
-  withStewardOptions(fix.command('move-event').argument('<message-id>').requiredOption('--to-session <session-id>', 'the session the event belongs to').description('put an event into another session of the same user')).action(
-    async (messageId: string, options: Options & { toSession: string }) => correct('journeyctl fix move-event', options, ({ changeBuilders }) => changeBuilders.moveEvent(messageId, options.toSession)),
-  );
-  withStewardOptions(fix.command('drop-events').description('leave matching events out of analytics (they stay in the raw store)'), { filters: true }).action(
-    async (options: Options) => correct('journeyctl fix drop-events', options, ({ changeBuilders, eventFilter }) => changeBuilders.dropEvents(eventFilter(options, { required: true }))),
-  );
-  withStewardOptions(fix.command('rename-event').argument('<from>').argument('<to>').option('--app-version <version>', 'only events from this app version').description('rename an event a buggy release misnamed')).action(
-    async (from: string, to: string, options: Options & { appVersion?: string }) =>
-      correct('journeyctl fix rename-event', options, ({ changeBuilders }) => changeBuilders.renameEvent(from, to, options.appVersion)),
-  );
-  withStewardOptions(fix.command('set-property').argument('<property>').argument('<value>', 'JSON, or a plain string').description('set a property on matching events'), { filters: true }).action(
-    async (property: string, value: string, options: Options) =>
-      correct('journeyctl fix set-property', options, ({ changeBuilders, eventFilter }) => changeBuilders.setProperty(property, value, eventFilter(options, { required: true }))),
-  );
-  withStewardOptions(fix.command('revert').argument('<correction-id>').description('undo a correction (itself recorded); the result equals never having applied it')).action(
-    async (id: string, options: Options) => correct('journeyctl fix revert', options, ({ changeBuilders }) => changeBuilders.revert(id)),
-  );
+  // One subcommand per correction kind that declares a `cli` (src/corrections/kinds/): arguments, options and filters from the kind.
+  for (const kind of kinds.kinds) {
+    const cli = kind.cli;
+    if (!cli) continue;
+    const sub = fix.command(cli.command);
+    for (const arg of cli.arguments ?? []) sub.argument(`<${arg.name}>`, arg.description);
+    for (const option of cli.options ?? []) (option.required ? sub.requiredOption(option.flags, option.description) : sub.option(option.flags, option.description));
+    withStewardOptions(sub.description(cli.description), { filters: cli.filters === true }).action(async (...params: unknown[]) => {
+      const args = params.slice(0, -2) as string[];
+      const options = params[params.length - 2] as Options;
+      await correct(`journeyctl fix ${cli.command}`, options, ({ fixChange }) => fixChange(kind, args, options));
+    });
+  }
   fix
     .command('list')
     .description('every correction, with who, when, why and whether it was reverted')

@@ -59,36 +59,3 @@ export function matchesFilter(filter: EventFilter, event: { event: string; appVe
   if (filter.userId !== undefined && userId !== filter.userId) return false;
   return true;
 }
-
-export function describeChange(change: CorrectionChange): string {
-  const filter = (f: EventFilter) =>
-    [f.event && `event=${f.event}`, f.appVersion && `app_version=${f.appVersion}`, f.userId && `user=${f.userId}`, f.since !== undefined && `since=${new Date(f.since).toISOString()}`, f.until !== undefined && `until=${new Date(f.until).toISOString()}`]
-      .filter(Boolean)
-      .join(' ') || 'all events';
-  switch (change.kind) {
-    case 'merge_users':
-      return `merge user ${change.from} into ${change.into}`;
-    case 'unmerge_users':
-      return `keep users ${change.a} and ${change.b} apart`;
-    case 'split_session':
-      return `split session ${change.session.sessionId} at ${change.atMessageId}`;
-    case 'merge_sessions':
-      return `merge sessions ${change.first.sessionId} and ${change.second.sessionId}`;
-    case 'move_event':
-      return `move event ${change.messageId} to session ${change.to.sessionId}`;
-    case 'drop_events':
-      return `drop events (${filter(change.filter)}) from analytics`;
-    case 'rename_event':
-      return `rename event ${change.from} to ${change.to}${change.appVersion ? ` (app ${change.appVersion})` : ''}`;
-    case 'set_property':
-      return `set ${change.property}=${JSON.stringify(change.value)} on ${filter(change.filter)}`;
-    case 'flag_session':
-      return `flag session ${change.session.sessionId} as ${change.code}`;
-    case 'flag_sessions':
-      return `flag sessions with ${filter(change.filter)} as ${change.code}`;
-    case 'unflag_session':
-      return `clear flag ${change.code} on session ${change.session.sessionId}`;
-    case 'revert':
-      return `revert ${change.target}`;
-  }
-}

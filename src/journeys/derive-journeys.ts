@@ -1,5 +1,4 @@
 import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
-import { applyStewardFlags } from '../corrections/steward-flags.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import { flagRuleVersion, sessionFlags } from './flags.js';
@@ -8,6 +7,7 @@ import { funnelOutcome } from './funnels.js';
 import type { JourneyRules } from './parse-journey-config.js';
 import { evaluateRule, type RuleEvent, toRuleEvents } from './rules.js';
 import { type JourneySignals, NO_SIGNALS } from './signals.js';
+import { applyStewardFlags } from './steward-flags.js';
 
 export interface UserJourneys {
   /** The sessions with their label and flag names filled in (sorted). */

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
+import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.js';
@@ -13,6 +14,8 @@ export interface DeriveDeps {
   analytics: AnalyticsStore;
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+  /** The correction kinds the plan is compiled with (default: the shipped ones). */
+  correctionKinds?: CorrectionRegistry;
   /** Dirty ids taken per round. */
   idsPerRound?: number;
   /** Events to aim each read from the raw store at (the number of users read adapts to it). */
@@ -60,7 +63,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       const dirty = await deps.raw.listDirtyIds(idsPerRound);
       if (dirty.length === 0) return summary;
       // Corrections are read per round: a steward's fix applies to the next derive, in any process.
-      const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()));
+      const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
       const plan = await planIdentityChanges(
         dirty.map((entry) => entry.id),
         deps.raw,

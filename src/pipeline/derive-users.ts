@@ -1,4 +1,5 @@
 import { type CorrectionPlan, correctEvents } from '../corrections/apply-corrections.js';
+import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import type { StoredEvent } from '../domain/event.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
@@ -12,6 +13,8 @@ import type { createSessionize } from './sessionize.js';
 export interface DeriveUsersDeps {
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+  /** The correction kinds the plan is compiled with (default: the shipped ones). */
+  correctionKinds?: CorrectionRegistry;
 }
 
 export interface UsersDerivation {

@@ -1,4 +1,5 @@
 import { compileCorrections } from '../corrections/apply-corrections.js';
+import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { AcceptedEvent, StoredEvent } from '../domain/event.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
@@ -16,6 +17,8 @@ export interface ReprocessDeps {
   processLine: ReturnType<typeof createProcessLine>;
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+  /** The correction kinds the plan is compiled with (default: the shipped ones). */
+  correctionKinds?: CorrectionRegistry;
   /** Users with events this close to a day are re-derived with it (sessions crossing midnight). */
   lookbackMs: number;
   usersPerChunk?: number;
@@ -49,7 +52,7 @@ export function createReprocess(deps: ReprocessDeps) {
 
   /** Streams the day's derivation chunk by chunk (memory: one chunk of users). */
   async function* deriveDay(day: string): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
-    const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()));
+    const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
     const dayStart = Date.parse(`${day}T00:00:00.000Z`);
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);

@@ -1,6 +1,7 @@
 import { rawEncodingOf } from '../domain/damaged-line.js';
 import type { RejectedLine } from '../domain/event.js';
-import { type Correction, describeChange } from '../domain/correction.js';
+import { describeChange } from '../corrections/kinds/registry.js';
+import type { Correction } from '../domain/correction.js';
 import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';

@@ -1,8 +1,8 @@
 import { matchesFilter } from '../domain/correction.js';
 import type { Finding } from '../domain/journey.js';
 import type { Session } from '../domain/session.js';
-import type { RuleEvent } from '../journeys/rules.js';
-import type { CorrectionPlan } from './apply-corrections.js';
+import type { CorrectionPlan } from '../corrections/plan.js';
+import type { RuleEvent } from './rules.js';
 
 /** Steward flags carry rule version 0: they come from a person, not from a rule. */
 export const STEWARD_RULE_VERSION = 0;
