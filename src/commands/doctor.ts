@@ -1,11 +1,8 @@
 import type { JourneyConfig } from '../config/config.js';
-import { InfrastructureError, isJourneyError, UsageError } from '../errors.js';
+import { InfrastructureError, isJourneyError } from '../errors.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { inspectKafka } from '../sources/kafka-source.js';
-import { inspectClickHouse, redactUrl } from '../stores/clickhouse/server-admin.js';
-import { redactMongoUrl } from '../stores/mongo/mongo-connection.js';
-import { openRawStore } from '../stores/open-stores.js';
-import type { RawStore } from '../stores/raw-store.js';
+import { analyticsEngineAdmin, type EngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import type { CommandContext } from './context.js';
 import { checkEmbeddedDamage } from './doctor-damage.js';
 
@@ -27,61 +24,16 @@ export interface DoctorCheck {
  */
 export async function runDoctor(context: CommandContext, options: { thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' } = {}): Promise<DoctorCheck[]> {
   const { config } = context;
-  if (options.only === 'raw') return checkRawStore(config);
-  if (options.only === 'analytics') return checkAnalytics(config);
+  if (options.only === 'raw') return checkStore('raw store', rawEngineAdmin(config));
+  if (options.only === 'analytics') return checkStore('analytics store', analyticsEngineAdmin(config));
   if (options.only === 'kafka') return checkKafka(config, context.log);
   const damage = await checkEmbeddedDamage(config, { thorough: Boolean(options.thorough), log: context.log });
-  return [...(await checkRawStore(config)), ...(await checkAnalytics(config)), ...damage, ...(await checkKafka(config, context.log))];
+  return [...(await checkStore('raw store', rawEngineAdmin(config))), ...(await checkStore('analytics store', analyticsEngineAdmin(config))), ...damage, ...(await checkKafka(config, context.log))];
 }
 
-async function checkRawStore(config: JourneyConfig): Promise<DoctorCheck[]> {
-  const row = (check: string, status: CheckStatus, detail: string, fix = ''): DoctorCheck => ({ component: 'raw store', check, status, detail, fix });
-  const raw = config.stores.raw;
-  const where = raw.engine === 'mongodb' ? redactMongoUrl(raw.url) : `${config.dataDir}/raw.sqlite`;
-  let store: RawStore;
-  try {
-    // A quick answer: a server that is down is reported in seconds, not after the driver's 10 s.
-    store = await openRawStore(raw.engine === 'mongodb' ? { ...config, stores: { ...config.stores, raw: { ...raw, url: withOption(raw.url, 'serverSelectionTimeoutMS', '3000') } } } : config, { allowDamage: true });
-  } catch (error) {
-    if (error instanceof UsageError) return [row('reachable', 'skip', error.message, 'journeyctl run --input FILE creates the data directory')];
-    const message = isJourneyError(error) ? error.message : String(error);
-    const auth = /authentication/i.test(message);
-    return [
-      row('reachable', 'fail', message, auth ? 'fix the user/password in the connection string (--mongo-url)' : raw.engine === 'mongodb' ? `start MongoDB or fix --mongo-url (${where}); docker compose up -d mongodb` : 'check that the data directory is writable (--data-dir)'),
-    ];
-  }
-  try {
-    const checks = [row('reachable', 'ok', `${raw.engine} at ${where}`)];
-    const admin = store as RawStore & { serverInfo?: () => Promise<{ version: string; ferretdb: string | null }>; missingSchema?: () => Promise<string[]> };
-    if (admin.serverInfo && admin.missingSchema) {
-      const info = await admin.serverInfo();
-      checks.push(row('version', 'ok', info.ferretdb ? `FerretDB ${info.ferretdb} (MongoDB ${info.version} wire protocol)` : `MongoDB ${info.version}`));
-      const missing = await admin.missingSchema();
-      checks.push(missing.length === 0 ? row('collections and indexes', 'ok', 'all present') : row('collections and indexes', 'fail', `missing: ${missing.join(', ')}`, 'run journeyctl migrate'));
-    } else {
-      checks.push(row('schema', 'ok', 'created when opened (embedded)'));
-    }
-    return checks;
-  } finally {
-    await store.close();
-  }
-}
-
-async function checkAnalytics(config: JourneyConfig): Promise<DoctorCheck[]> {
-  const row = (check: string, status: CheckStatus, detail: string, fix = ''): DoctorCheck => ({ component: 'analytics store', check, status, detail, fix });
-  const analytics = config.stores.analytics;
-  if (analytics.engine === 'chdb') return [row('reachable', 'ok', `embedded chdb in ${config.dataDir}/analytics (opened by one process at a time; tables created when opened)`)];
-  try {
-    const found = await inspectClickHouse(analytics);
-    return [
-      row('reachable', 'ok', `ClickHouse at ${redactUrl(analytics.url)}, database ${analytics.database}`),
-      row('version', 'ok', `ClickHouse ${found.version}`),
-      found.missingTables.length === 0 ? row('tables', 'ok', 'all present') : row('tables', 'fail', `missing in ${analytics.database}: ${found.missingTables.join(', ')}`, 'run journeyctl migrate (with --cluster NAME on a cluster)'),
-    ];
-  } catch (error) {
-    const message = isJourneyError(error) ? error.message : String(error);
-    return [row('reachable', 'fail', message, isJourneyError(error) && error.hint ? error.hint : `start ClickHouse or fix --clickhouse-url; docker compose up -d clickhouse`)];
-  }
+/** Each store's own health rows (stores/engine-admin.ts): no engine is named here. */
+async function checkStore(component: 'raw store' | 'analytics store', admin: EngineAdmin): Promise<DoctorCheck[]> {
+  return (await admin.health()).map((row) => ({ component, ...row }));
 }
 
 async function checkKafka(config: JourneyConfig, log: (message: string) => void): Promise<DoctorCheck[]> {
@@ -100,11 +52,6 @@ async function checkKafka(config: JourneyConfig, log: (message: string) => void)
     const message = isJourneyError(error) ? error.message : String(error);
     return [row('reachable', 'fail', message, isJourneyError(error) && error.hint ? error.hint : 'start Kafka or fix --brokers; docker compose up -d kafka')];
   }
-}
-
-function withOption(url: string, name: string, value: string): string {
-  if (new RegExp(`[?&]${name}=`, 'i').test(url)) return url;
-  return `${url}${url.includes('?') ? '&' : url.replace(/^mongodb(\+srv)?:\/\/[^/]*/, '') === '' ? '/?' : '?'}${name}=${value}`;
 }
 
 /** `journeyctl doctor`: runs the checks, prints them, exit 3 when one failed. */

@@ -1,10 +1,7 @@
 import { UsageError } from '../errors.js';
 import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { ensureKafkaTopic } from '../sources/kafka-source.js';
-import { migrateServerAnalytics, redactUrl } from '../stores/clickhouse/server-admin.js';
-import { redactMongoUrl } from '../stores/mongo/mongo-connection.js';
-import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
-import type { RawStore } from '../stores/raw-store.js';
+import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
 
 export interface MigrateOptions {
@@ -34,31 +31,9 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
     throw new UsageError('--cluster applies to a ClickHouse server', { hint: 'pass --clickhouse-url (or stores.analytics.url) as well' });
   }
   const steps: MigrateStep[] = [];
-  const raw = await openRawStore(config, { create: true });
-  try {
-    if (hasMigrate(raw)) await raw.migrate();
-    const rawConfig = config.stores.raw;
-    steps.push({
-      component: 'raw store',
-      engine: raw.engine,
-      done: rawConfig.engine === 'mongodb' ? `collections and indexes ready at ${redactMongoUrl(rawConfig.url)}` : `schema ready in ${config.dataDir}/raw.sqlite`,
-    });
-
-    const analytics = config.stores.analytics;
-    if (analytics.engine === 'clickhouse') {
-      const statements = await migrateServerAnalytics(analytics, options.cluster);
-      steps.push({
-        component: 'analytics store',
-        engine: 'clickhouse',
-        done: `database ${analytics.database} and ${statements.length - 1} tables ready at ${redactUrl(analytics.url)}${options.cluster ? ` on cluster ${options.cluster} (Replicated engines)` : ''}`,
-      });
-    } else {
-      const store = await openAnalyticsStore(config, raw, { command: 'journeyctl migrate', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
-      await store.close();
-      steps.push({ component: 'analytics store', engine: 'chdb', done: `tables ready in ${config.dataDir}/analytics` });
-    }
-  } finally {
-    await raw.close();
+  const migrateOptions = { cluster: options.cluster, command: 'journeyctl migrate', waitMs: parseDurationFlag('wait', options.wait), log: context.log };
+  for (const [component, admin] of [['raw store', rawEngineAdmin(config)], ['analytics store', analyticsEngineAdmin(config)]] as const) {
+    steps.push({ component, engine: admin.engine, done: await admin.migrate(migrateOptions) });
   }
 
   const kafka = config.kafka;
@@ -67,10 +42,6 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
     steps.push({ component: 'kafka topic', engine: 'kafka', done: created ? `created ${kafka.topic} with ${partitions} partitions` : `${kafka.topic} exists` });
   }
   return steps;
-}
-
-function hasMigrate(store: RawStore): store is RawStore & { migrate(): Promise<void> } {
-  return typeof (store as { migrate?: unknown }).migrate === 'function';
 }
 
 /** `journeyctl migrate`: runs the steps and prints them. */

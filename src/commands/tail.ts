@@ -1,5 +1,5 @@
-import { TAIL_SOURCES, TAIL_OUTPUTS } from './tail-cli.js';
-import { resolve } from 'node:path';
+import { TAIL_SOURCES } from './tail-cli.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import type { RejectedLine } from '../domain/event.js';
 import { InfrastructureError, InterruptedError, UsageError } from '../errors.js';
 import { createRedactor, type Redactor } from '../render/redact.js';
@@ -9,6 +9,7 @@ import { startLiveTail, type LiveTail } from '../render/views/live-tail.js';
 import type { TailStatus } from '../render/views/tail-view.js';
 import { openKafkaTail, type KafkaTailMessage, type KafkaTailOptions } from '../sources/kafka-tail.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore, TailedEvent, TailFilter, TailPage } from '../stores/raw-store.js';
 import { type CommandContext, type GlobalOptions, parseTimeFlag } from './context.js';
@@ -86,8 +87,7 @@ const STOPPED = Symbol('stopped');
 export async function runTail(context: CommandContext, options: TailOptions): Promise<TailSummary> {
   const { io } = context;
   if (!(TAIL_SOURCES as readonly string[]).includes(options.source)) throw new UsageError(`--source must be one of ${TAIL_SOURCES.join(', ')} (got "${options.source}")`);
-  const output = options.output ?? (context.interactive ? 'pretty' : 'ndjson');
-  if (!(TAIL_OUTPUTS as readonly string[]).includes(output)) throw new UsageError(`--output must be one of ${TAIL_OUTPUTS.join(', ')} (got "${output}")`);
+  const output = resolveOutput(options.output, OUTPUTS.tail, context.interactive);
   if (output === 'json' && options.follow) throw new UsageError('--output json cannot be used with --follow (the array would never close)', { hint: 'use --output ndjson: one JSON record per line' });
   const since = parseTimeFlag('since', options.since, options.tz);
   const until = parseTimeFlag('until', options.until, options.tz);
@@ -231,7 +231,7 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
     let cursor = settings.from === 'end' ? await raw.tailEnd(kind) : settings.from === 'beginning' ? null : settings.from;
     if (kind === 'events') sessions = await openSessionLookup(context, raw, options.follow);
     const store = kind === 'events' ? 'raw store' : 'rejected store';
-    const description = `${store} ${context.config.stores.raw.engine === 'sqlite' ? resolve(context.config.dataDir) : context.config.stores.raw.engine}`;
+    const description = `${store} ${rawEngineAdmin(context.config).label}`;
     const lookup = sessions;
     let behind: number | undefined;
     return {
@@ -295,7 +295,7 @@ interface SessionLookup {
  */
 async function openSessionLookup(context: CommandContext, raw: RawStore, follow: boolean): Promise<SessionLookup> {
   const none = (note: string | undefined): SessionLookup => ({ store: null, note, find: async () => new Map(), close: async () => {} });
-  if (context.config.stores.analytics.engine === 'chdb' && follow) return none('sessions are blank while following the embedded store (the pipeline holds it)');
+  if (analyticsEngineAdmin(context.config).exclusive && follow) return none('sessions are blank while following the embedded store (the pipeline holds it)');
   let store: AnalyticsStore;
   try {
     store = await openAnalyticsStore(context.config, raw, { command: 'journeyctl tail', waitMs: 0, log: () => {} });
