@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
+import type { CheckRegistry } from '../checks/kinds/kind.js';
+import { CHECK_KINDS } from '../checks/kinds/registry.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** `journeyctl check` on the command tree; the checks load when it runs. */
-export function registerCheckCommand(program: Command, context: () => CommandContext): void {
+export function registerCheckCommand(program: Command, context: () => CommandContext, kinds: CheckRegistry = CHECK_KINDS): void {
   program
     .command('check')
     .description('run data-quality checks (freshness, volume, rates, values, flags, funnels, reconciliation, golden journeys, SQL); exit 1 when an error-severity check fails')
@@ -22,8 +24,15 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
     .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')
     .option('--update-golden', 'write the golden_journeys expected files from today\'s derivation (review before committing)')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .addHelpText('after', () => checkTypesHelp(kinds))
     .action(async (options: { checks?: string; select: string[]; exclude: string[]; from?: string; to?: string; tz: string; warnError?: boolean; output?: string; junit?: string; results?: string; storeFailures?: boolean; updateGolden?: boolean; wait: string }) => {
       const { runCheckCommand } = await import('./check.js');
       await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
     });
+}
+
+/** The check types a checks file may use, from the registry (src/checks/kinds/). */
+export function checkTypesHelp(kinds: CheckRegistry): string {
+  const width = Math.max(...kinds.kinds.map((k) => k.type.length));
+  return `\nCheck types (\`type:\` in a checks file):\n${kinds.kinds.map((k) => `  ${k.type.padEnd(width)}  ${k.summary}`).join('\n')}\n`;
 }
