@@ -4,6 +4,9 @@
 //                                 --no-floors the storage floors (storage-floor.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 //   npm run bench -- --tail-stop  Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts)
+//   npm run bench -- --startup    only the start-up figures (startup-bench.ts; also the first section of every run,
+//                                 unless --no-startup);
+//                                 --bin PATH measures another build's bin/journeyctl.js
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
@@ -25,6 +28,11 @@ const value = (name: string, fallback: number) => {
 if (flag('--tail-stop')) {
   // Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts).
   await (await import('./tail-stop-bench.js')).runTailStopBench(args);
+  process.exit();
+}
+if (flag('--startup')) {
+  const { formatStartupBench, runStartupBench } = await import('./startup-bench.js');
+  console.log(formatStartupBench(runStartupBench(args), args.includes('--bin') ? args[args.indexOf('--bin') + 1] : undefined));
   process.exit();
 }
 if (flag('--kafka')) {
@@ -81,6 +89,10 @@ const rate = (count: number, ms: number) => Math.round(count / (ms / 1000));
 
 try {
   console.log(`journeyctl bench — ${events.toLocaleString('en-US')} generated events, Node ${process.version}, work dir ${work}`);
+  if (!flag('--no-startup')) {
+    const { formatStartupBench, runStartupBench } = await import('./startup-bench.js');
+    console.log(formatStartupBench(runStartupBench(args)));
+  }
   const file = join(work, 'events.ndjson');
   const generated = await generate(events, file);
   console.log(`generated ${generated.lines.toLocaleString('en-US')} lines (${mib(generated.bytes)}) in ${generated.seconds.toFixed(1)} s`);
