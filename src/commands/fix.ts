@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { describePreview, previewCorrection, type StewardDeps } from '../corrections/steward.js';
+import { describePreview, previewCorrection, type StewardDeps } from '../pipeline/correction-preview.js';
 import type { CorrectionKind, CorrectionPorts, CorrectionRegistry, SessionLookup } from '../corrections/kinds/kind.js';
 import { affectedIdentityKeys, CORRECTION_KINDS, describeChange } from '../corrections/kinds/registry.js';
 import { buildFlagSession } from '../corrections/kinds/flag-session.js';

@@ -1,10 +1,10 @@
 import { type Correction, type CorrectionChange, effectiveCorrections } from '../domain/correction.js';
 import type { Session } from '../domain/session.js';
-import { deriveUsers, type DeriveUsersDeps, loadEventsOfUsers } from '../pipeline/derive-users.js';
-import { planIdentityChanges } from '../pipeline/stitch-identities.js';
+import { deriveUsers, type DeriveUsersDeps, loadEventsOfUsers } from './derive-users.js';
+import { planIdentityChanges } from './stitch-identities.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { compileCorrections } from './apply-corrections.js';
+import { compileCorrections } from '../corrections/apply-corrections.js';
 
 export interface StewardDeps extends DeriveUsersDeps {
   raw: RawStore;
