@@ -1,5 +1,5 @@
 import type { TimeRange } from '../ports/event-log.js';
-import { linesWithVersion, type ReceivedCounts, type StoreStats } from '../ports/stats.js';
+import { linesWithVersion, type ReceivedCounts, receivedCountRows, type StoreStats } from '../ports/stats.js';
 import { copiesOf, type MemoryState } from './memory-state.js';
 
 const DAY_MS = 86_400_000;
@@ -7,15 +7,7 @@ const inRange = (value: number, range: TimeRange) => value >= (range.from ?? 0) 
 
 export function createMemoryStats(state: MemoryState): StoreStats {
   const receivedCounts = async (range: TimeRange, options: { bucketMs: number; lateAfterMs: number }): Promise<ReceivedCounts[]> => {
-    const bucket = Math.max(1, Math.trunc(options.bucketMs));
-    const rows = new Map<string, ReceivedCounts>();
-    const rowOf = (receivedAt: number, appVersion: string | null) => {
-      const bucketStart = receivedAt - (receivedAt % bucket);
-      const key = `${bucketStart}\u0000${appVersion ?? '\u0001'}`;
-      let row = rows.get(key);
-      if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
-      return row;
-    };
+    const { rowOf, rows } = receivedCountRows(options.bucketMs);
     for (const e of state.events.values()) {
       if (!inRange(e.receivedAt, range)) continue;
       const row = rowOf(e.receivedAt, e.appVersion);
@@ -28,7 +20,7 @@ export function createMemoryStats(state: MemoryState): StoreStats {
       const row = rowOf(r.receivedAt, r.appVersion);
       row.rejected[r.reason] = (row.rejected[r.reason] ?? 0) + 1;
     }
-    return [...rows.values()];
+    return rows();
   };
   return {
     async counts() {

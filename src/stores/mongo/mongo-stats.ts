@@ -1,6 +1,6 @@
 import type { RejectReason } from '../../domain/event.js';
 import type { TimeRange } from '../ports/event-log.js';
-import { linesWithVersion, type ReceivedCounts, type StoreStats } from '../ports/stats.js';
+import { linesWithVersion, type ReceivedCounts, receivedCountRows, type StoreStats } from '../ports/stats.js';
 import { countDocs, guard, type MongoContext } from './mongo-context.js';
 import { countCopies } from './mongo-event-log.js';
 
@@ -12,16 +12,8 @@ export function createMongoStats(ctx: MongoContext): StoreStats {
   /** receivedCounts; without copies, extraCopies stays 0 and the copies are not read (burst detection needs none). */
   const countReceived = async (range: TimeRange, options: { bucketMs: number; lateAfterMs: number }, { withCopies }: { withCopies: boolean }): Promise<ReceivedCounts[]> =>
     guard(ctx, 'count received lines', async () => {
-      const bucket = Math.max(1, Math.trunc(options.bucketMs));
       const received = { receivedAt: { $gte: range.from ?? 0, $lt: range.to ?? Number.MAX_SAFE_INTEGER } };
-      const rows = new Map<string, ReceivedCounts>();
-      const rowOf = (receivedAt: number, appVersion: string | null) => {
-        const bucketStart = receivedAt - (receivedAt % bucket);
-        const key = `${bucketStart}\u0000${appVersion ?? '\u0001'}`;
-        let row = rows.get(key);
-        if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
-        return row;
-      };
+      const { rowOf, rows } = receivedCountRows(options.bucketMs);
       // Distinct lines of every retried message id: a whole-store aggregate anyway.
       const copies = withCopies ? await countCopies(ctx, {}, new Map()) : new Map<string, number>();
       for await (const doc of c.events.find(received, { projection: { receivedAt: 1, eventTime: 1, appVersion: 1 } })) {
@@ -35,7 +27,7 @@ export function createMongoStats(ctx: MongoContext): StoreStats {
         const reason = doc.reason as RejectReason;
         row.rejected[reason] = (row.rejected[reason] ?? 0) + 1;
       }
-      return [...rows.values()];
+      return rows();
     });
 
   return {

@@ -1,7 +1,8 @@
 import type { TailReader } from '../ports/tail-reader.js';
 import { guard, type MongoContext } from './mongo-context.js';
 import { toRejected, toTailedFields } from './mongo-docs.js';
-import { commonFilter, type Doc, maxSeq, parseJsonObject, parseMongoTailCursor, tailPage, whereMatches } from './mongo-tail.js';
+import { eventWheresMatch, rejectedLineMatches } from '../tail-match.js';
+import { commonFilter, type Doc, maxSeq, parseMongoTailCursor, tailPage } from './mongo-tail.js';
 
 /** The TailReader port over mongo-tail.ts's paging. */
 export function createMongoTailReader(ctx: MongoContext): TailReader {
@@ -15,17 +16,7 @@ export function createMongoTailReader(ctx: MongoContext): TailReader {
         query.$or = [{ userId: { $in: ids } }, { anonymousId: { $in: ids } }, { previousId: { $in: ids } }];
       }
       const wheres = filter.where ?? [];
-      const accept =
-        wheres.length === 0
-          ? null
-          : (doc: Doc) =>
-              wheres.every((where) => {
-                const root = where.path[0];
-                if (root === 'properties') return whereMatches(parseJsonObject(doc.propertiesJson as string), where, true);
-                if (root === 'traits') return whereMatches(parseJsonObject(doc.traitsJson as string), where, true);
-                if (root === 'context') return whereMatches(parseJsonObject(doc.raw as string), where, false);
-                return false;
-              });
+      const accept = wheres.length === 0 ? null : (doc: Doc) => eventWheresMatch(doc as unknown as { propertiesJson: string; traitsJson: string; raw: string }, wheres);
       return guard(ctx, 'tail events', () => tailPage(start, limit, { collection: c.events, filter: query, accept, map: (doc) => ({ ...toTailedFields(doc), raw: doc.raw as string }) }));
     },
 
@@ -33,16 +24,8 @@ export function createMongoTailReader(ctx: MongoContext): TailReader {
       const start = parseMongoTailCursor(after);
       const wheres = filter.where ?? [];
       const ids = filter.ids;
-      const accept =
-        wheres.length === 0 && ids === undefined
-          ? null
-          : (doc: Doc) => {
-              // A refused line may not be JSON at all: ids and values match only lines that are.
-              const line = parseJsonObject(doc.raw as string);
-              if (line === null) return false;
-              if (ids !== undefined && !ids.some((id) => id === line.userId || id === line.anonymousId)) return false;
-              return wheres.every((where) => ['properties', 'context', 'traits'].includes(where.path[0] ?? '') && whereMatches(line, where, false));
-            };
+      // A refused line may not be JSON at all: ids and values match only lines that are.
+      const accept = wheres.length === 0 && ids === undefined ? null : (doc: Doc) => rejectedLineMatches(doc.raw as string, ids, wheres);
       return guard(ctx, 'tail rejected lines', () => tailPage(start, limit, { collection: c.rejected, filter: commonFilter(filter), accept, map: toRejected }));
     },
 

@@ -1,6 +1,6 @@
 import type { Collection, Filter } from 'mongodb';
 import { UsageError } from '../../errors.js';
-import type { TailFilter, TailPage, TailWhere } from '../raw-store.js';
+import type { TailFilter, TailPage } from '../raw-store.js';
 
 /**
  * Tail reads over the MongoDB raw store. Arrival order is the `seq` every event and rejected
@@ -74,36 +74,4 @@ export function commonFilter(filter: TailFilter): Filter<Doc> {
     };
   }
   return out;
-}
-
-/**
- * `--where path=value`: the JSON value at the path equals the value as a string, or the
- * number/boolean/null it spells. Objects, arrays and missing keys never match.
- */
-export function whereMatches(root: unknown, where: TailWhere, skipFirst: boolean): boolean {
-  const path = skipFirst ? where.path.slice(1) : where.path;
-  let value: unknown = root;
-  for (const key of path) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.prototype.hasOwnProperty.call(value, key)) return false;
-    value = (value as Record<string, unknown>)[key];
-  }
-  if (typeof value === 'string') return value === where.value;
-  if (value !== null && typeof value === 'object') return false;
-  if (value === undefined) return false;
-  let spelled: unknown;
-  try {
-    spelled = JSON.parse(where.value);
-  } catch {
-    return false;
-  }
-  return (spelled === null || typeof spelled === 'number' || typeof spelled === 'boolean') && spelled === value;
-}
-
-export function parseJsonObject(text: string): Record<string, unknown> | null {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }

@@ -63,3 +63,22 @@ export interface StoreStats {
   /** Accepted events per UTC day of event time: activity (track/page/screen) and identity (identify/alias) calls. */
   acceptedPerDay(range: TimeRange): Promise<Array<{ day: string; activity: number; identity: number }>>;
 }
+
+/**
+ * receivedCounts rows built one record at a time (engines that count in code): `rowOf` gives the
+ * row of the bucket `receivedAt` falls in and the app version; `rows()` the rows made so far.
+ */
+export function receivedCountRows(bucketMs: number): { rowOf(receivedAt: number, appVersion: string | null): ReceivedCounts; rows(): ReceivedCounts[] } {
+  const bucket = Math.max(1, Math.trunc(bucketMs));
+  const rows = new Map<string, ReceivedCounts>();
+  return {
+    rowOf(receivedAt, appVersion) {
+      const bucketStart = receivedAt - (receivedAt % bucket);
+      const key = `${bucketStart}\u0000${appVersion ?? '\u0001'}`;
+      let row = rows.get(key);
+      if (!row) rows.set(key, (row = { bucketStart, appVersion, accepted: 0, late: 0, extraCopies: 0, rejected: {} }));
+      return row;
+    },
+    rows: () => [...rows.values()],
+  };
+}
