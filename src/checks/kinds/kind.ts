@@ -5,6 +5,7 @@
  * registers itself on import.
  */
 import type { CheckDefinition } from '../../domain/check.js';
+import { indexKinds } from '../../domain/registry.js';
 import type { Measurement, MeasureContext } from '../measure.js';
 
 /** Helpers a kind's parse uses; each problem is reported with the check's name. */
@@ -52,11 +53,7 @@ export interface CheckRegistry {
 
 /** A registry from an explicit list of kinds (a type may appear once). */
 export function createCheckRegistry(kinds: ReadonlyArray<CheckKind<any>>): CheckRegistry {
-  const byType = new Map<string, CheckKind>();
-  for (const kind of kinds) {
-    if (byType.has(kind.type)) throw new Error(`check type ${kind.type} is registered twice`);
-    byType.set(kind.type, kind as CheckKind);
-  }
+  const byType = indexKinds(kinds as readonly CheckKind[], (k) => k.type, 'check type');
   const list = [...byType.values()];
   return { kinds: list, types: () => list.map((k) => k.type), get: (type) => byType.get(type) };
 }

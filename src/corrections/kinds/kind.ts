@@ -7,6 +7,7 @@
  */
 import type { Correction, CorrectionChange, EventFilter, SessionRef } from '../../domain/correction.js';
 import type { StoredEvent } from '../../domain/event.js';
+import { indexKinds } from '../../domain/registry.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import type { CorrectionPlan } from '../plan.js';
 
@@ -85,11 +86,7 @@ export interface CorrectionRegistry {
 }
 
 export function createCorrectionRegistry(kinds: ReadonlyArray<CorrectionKind<any>>): CorrectionRegistry {
-  const byKind = new Map<string, CorrectionKind>();
-  for (const kind of kinds) {
-    if (byKind.has(kind.kind)) throw new Error(`correction kind ${kind.kind} is registered twice`);
-    byKind.set(kind.kind, kind as CorrectionKind);
-  }
+  const byKind = indexKinds(kinds as readonly CorrectionKind[], (k) => k.kind, 'correction kind');
   const list = [...byKind.values()];
   const of = (change: { kind: string }) => {
     const kind = byKind.get(change.kind);

@@ -3,6 +3,7 @@
  * and the `flags:` config key), rule version, description, settings with defaults and their
  * parser, and the detector. A registry is an explicit list (src/journeys/flags/registry.ts).
  */
+import { indexKinds } from '../../domain/registry.js';
 import type { Session } from '../../domain/session.js';
 import type { RuleEvent } from '../rules.js';
 import type { JourneySignals } from '../signals.js';
@@ -40,11 +41,7 @@ export interface FlagRegistry {
 }
 
 export function createFlagRegistry(kinds: ReadonlyArray<FlagKind<any>>): FlagRegistry {
-  const byName = new Map<string, FlagKind>();
-  for (const kind of kinds) {
-    if (byName.has(kind.name)) throw new Error(`flag ${kind.name} is registered twice`);
-    byName.set(kind.name, kind as FlagKind);
-  }
+  const byName = indexKinds(kinds as readonly FlagKind[], (k) => k.name, 'flag');
   const list = [...byName.values()];
   return { kinds: list, get: (name) => byName.get(name) };
 }
