@@ -14,11 +14,15 @@ export interface GoldenParams {
 type GoldenCheck = CheckDefinition<GoldenParams>;
 type Snapshot = Record<'sessions' | 'findings' | 'journeys', Array<Record<string, unknown>>>;
 
-/** Where the child entry is: beside this module once built; from a source checkout (tests), the built copy. */
+/**
+ * Where the child entry is (src/services/golden-child.ts: it ingests through the ingest service,
+ * a tier above checks, so it is started by path, never imported): in the built tree once built;
+ * from a source checkout (tests), the built copy.
+ */
 function childScript(): string {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return fileURLToPath(new URL('./golden-child.js', import.meta.url));
-  return fileURLToPath(new URL('../../dist/checks/golden-child.js', import.meta.url));
+  if (here.endsWith('.js')) return fileURLToPath(new URL('../services/golden-child.js', import.meta.url));
+  return fileURLToPath(new URL('../../dist/services/golden-child.js', import.meta.url));
 }
 
 const KEYS: Record<keyof Snapshot, (r: Record<string, unknown>) => string> = {

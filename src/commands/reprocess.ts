@@ -1,16 +1,10 @@
 import Table from 'cli-table3';
 import { tableStyle } from '../render/terminal.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
-import { ActionFailedError, isJourneyError, UsageError } from '../errors.js';
-import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
-import { createSignalsRefresher } from '../pipeline/journey-signals.js';
-import { createProcessLine } from '../pipeline/process-line.js';
-import { createReprocess, type DayDerivation, daysCovering, emptyCounts } from '../pipeline/reprocess.js';
-import { createSessionize } from '../pipeline/sessionize.js';
+import { UsageError } from '../errors.js';
+import { daysCovering } from '../pipeline/reprocess.js';
 import { createProgress } from '../render/progress.js';
-import type { DayCounts } from '../stores/analytics-store.js';
-import { acquireLease, currentHolder } from '../stores/lease.js';
+import { rebuildDays as rebuildDaysService, type ReprocessSummary } from '../services/reprocess.js';
 import { openStores, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
@@ -27,10 +21,7 @@ export interface ReprocessOptions {
   output?: string;
 }
 
-export interface ReprocessSummary {
-  days: Array<{ day: string; before: DayCounts; after: DayCounts; nowRejected: number; users: number; skipped?: boolean }>;
-  dryRun: boolean;
-}
+export type { ReprocessSummary };
 
 /** `journeyctl reprocess`: rebuild day partitions of the analytics store from the raw store with today's config. */
 export async function runReprocess(context: CommandContext, options: ReprocessOptions): Promise<ReprocessSummary> {
@@ -57,7 +48,7 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   }
 }
 
-export interface RebuildDaysOptions {
+export interface RebuildDaysCommandOptions {
   dryRun: boolean;
   yes: boolean;
   resume: boolean;
@@ -73,97 +64,26 @@ export interface RebuildDaysOptions {
 }
 
 /**
- * The reprocess machinery, shared with `journeyctl repair`: rebuild these UTC day partitions of the
- * analytics store from the raw store (or, dry-run, show per day what would change).
+ * The reprocess service (src/services/reprocess.ts) for a command, shared with `journeyctl repair`:
+ * progress on the terminal, a confirmation unless --yes, and the per-day table or JSON.
  */
-export async function rebuildDays(context: CommandContext, stores: Stores, days: readonly string[], options: RebuildDaysOptions): Promise<ReprocessSummary> {
-  const { config } = context;
-  const { asJson, lookbackMs, concurrency } = options;
-  const verb = options.command.replace(/^journeyctl /, '');
-  // One writer of derived data at a time, across processes and engines: run's and fix's derives take the same lease.
-  const lease = await acquireLease(stores.raw, 'derivation', currentHolder(options.command), { waitMs: parseDurationFlag('wait', options.wait), log: context.log });
-  const progress = createProgress(context.io.stderr, !asJson);
-  const dayCounts = (day: string) => (options.tolerateDamage ? stores.analytics.dayCounts(day).catch(() => emptyCounts()) : stores.analytics.dayCounts(day));
-  try {
-    const sessionize = createSessionize(config.pipeline);
-    // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
-    // (a changed set of bursts marks its users dirty, and the settling derive below re-flags them).
-    const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
-    await signals.refresh({ persist: !options.dryRun });
-    const deriveJourneys = createDeriveJourneys(config.journeys, signals.current);
-    const reprocess = createReprocess({
-      raw: stores.raw,
-      analytics: stores.analytics,
-      processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
-      sessionize,
-      deriveJourneys,
-      lookbackMs,
-    });
-    const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
-    context.log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });
-
-    if (options.dryRun) {
-      for (const day of days) {
-        const before = await dayCounts(day);
-        const plan = await reprocess.planDay(day);
-        summary.days.push({ day, before, after: plan.counts, nowRejected: plan.nowRejected, users: plan.users });
-      }
-      render(context, summary, asJson);
-      return summary;
-    }
-
-    if (!options.yes && !(await confirm(context, `Rebuild ${days.length} day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''} from the raw store?`))) {
-      throw new ActionFailedError(`${verb} not confirmed; nothing was changed`);
-    }
-    await options.beforeRebuild?.();
-    // Settle what incremental ingestion still owes first, so identities are current.
-    await createDeriveDirtyUsers({ raw: stores.raw, analytics: stores.analytics, sessionize, deriveJourneys })();
-
-    const checkpointKey = `${verb}:${days[0]}..${days[days.length - 1]}`;
-    const done = new Set<string>(options.resume ? (JSON.parse((await stores.raw.readMeta(checkpointKey)) ?? '[]') as string[]) : []);
-    if (options.resume) context.log(done.size ? `resuming: ${done.size} day(s) already rebuilt` : 'resuming: no checkpoint for this range, starting from the first day');
-    await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
-
-    const pending = days.filter((day) => !done.has(day));
-    progress.phase('rebuilding days', 'days');
-    for (const day of days.filter((d) => done.has(d))) summary.days.push({ day, before: await dayCounts(day), after: await dayCounts(day), nowRejected: 0, users: 0, skipped: true });
-    let failure: unknown = null;
-    let next = 0;
-    const worker = async () => {
-      while (failure === null && next < pending.length) {
-        const day = pending[next++]!;
-        try {
-          const before = await dayCounts(day);
-          const rebuilt: DayDerivation = await reprocess.rebuildDay(day);
-          done.add(day);
-          await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
-          summary.days.push({ day, before, after: rebuilt.counts, nowRejected: rebuilt.nowRejected, users: rebuilt.users });
-          context.log(`${verb}: ${day} rebuilt: ${rebuilt.counts.sessions} sessions, ${rebuilt.counts.events} events (was ${before.sessions}, ${before.events})`, { day, before, after: rebuilt.counts });
-          progress.update(done.size, days.length, `${done.size}/${days.length} days rebuilt`);
-        } catch (error) {
-          failure ??= error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
-    progress.finish();
-    if (failure !== null) {
-      const rebuilt = summary.days.filter((d) => !d.skipped).map((d) => d.day);
-      const message = `${verb} stopped: ${isJourneyError(failure) ? failure.message : String(failure)}`;
-      if (rebuilt.length === 0 && isJourneyError(failure)) throw failure;
-      throw new ActionFailedError(`${message}; ${rebuilt.length} of ${days.length} day(s) rebuilt (${rebuilt.join(', ') || 'none'})`, {
-        hint: 'fix the cause and run the same command with --resume to finish the remaining days',
-        cause: failure,
-      });
-    }
-    await stores.raw.writeMeta(checkpointKey, null);
-    summary.days.sort((a, b) => a.day.localeCompare(b.day));
-    render(context, summary, asJson);
-    return summary;
-  } finally {
-    progress.finish();
-    await lease.release();
-  }
+export async function rebuildDays(context: CommandContext, stores: Stores, days: readonly string[], options: RebuildDaysCommandOptions): Promise<ReprocessSummary> {
+  const { asJson, yes } = options;
+  const summary = await rebuildDaysService(context.config, stores, days, {
+    dryRun: options.dryRun,
+    resume: options.resume,
+    lookbackMs: options.lookbackMs,
+    concurrency: options.concurrency,
+    command: options.command,
+    beforeRebuild: options.beforeRebuild,
+    tolerateDamage: options.tolerateDamage,
+    waitMs: parseDurationFlag('wait', options.wait),
+    log: context.log,
+    progress: createProgress(context.io.stderr, !asJson),
+    confirm: yes ? undefined : (question) => confirm(context, question),
+  });
+  render(context, summary, asJson);
+  return summary;
 }
 
 function render(context: CommandContext, summary: ReprocessSummary, asJson: boolean): void {

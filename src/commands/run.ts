@@ -1,14 +1,8 @@
-import { createAcceptanceGate, DEFAULT_ACCEPTANCE_GATE } from '../pipeline/acceptance-gate.js';
-import { createDeriveDirtyUsers } from '../pipeline/derive-dirty-users.js';
-import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
-import { createSignalsRefresher, readStoredBursts } from '../pipeline/journey-signals.js';
-import { createLineProcessor } from '../pipeline/line-processor.js';
-import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
-import { createSessionize } from '../pipeline/sessionize.js';
-import { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import type { IngestSummary } from '../pipeline/ingest.js';
 import { createProgress, formatClock } from '../render/progress.js';
+import { ingestSource } from '../services/ingest.js';
 import { createFileSource } from '../sources/file-source.js';
-import { openStores, serialiseDerivation } from '../stores/open-stores.js';
+import { openStores } from '../stores/open-stores.js';
 import { UsageError } from '../errors.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
 import { type KafkaBounds, type KafkaRunReport, startKafkaRun } from './kafka-run.js';
@@ -53,68 +47,18 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     throw error;
   }
   const progress = createProgress(context.io.stderr, options.progress);
-  const startedAt = Date.now();
-  let shownPhase = '';
-  let sessionsFlagged = 0;
-  // A regular file is a backlog that is all there: deriving part-way re-derives every user whose
-  // activity straddles the cut (a 1M-event file derived every 250k events derived 14.8k users for
-  // 9.2k; a 4M one derived at 2M spent 36 s of 229 s deriving users twice and read their stored
-  // rows back to diff), so it derives once, at the end. Memory does not depend on it: derivation
-  // reads users a bounded number of events at a time, and the dirty marks are in the raw store
-  // (a run killed part-way leaves them for the next one). A stream (stdin, Kafka) may trickle,
-  // so sessions appear every few seconds.
-  const backlog = source.totalBytes !== undefined;
-  const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
-  // A Kafka topic is a shared stream, not one input that can be the wrong file.
-  const processor = options.acceptAllRejected || kafka ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });
+  let kafkaReport: KafkaRunReport | undefined;
   try {
-    // Copies and release bursts are store-wide inputs of two flags: refreshed before each derive.
-    const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
-    const deriveDirtyUsers = createDeriveDirtyUsers({
-      raw: stores.raw,
-      analytics: stores.analytics,
-      sessionize: createSessionize(config.pipeline),
-      deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
-      // One round for a whole backlog's dirty ids (ids are ~40 bytes each): in rounds of 20k, a user
-      // whose anonymous ids fall in another round than its own id was derived once per round.
-      idsPerRound: 200_000,
-      onProgress: (derived, totalUsers, phase, written) => {
-        sessionsFlagged += written?.sessionsFlagged ?? 0;
-        if (phase !== shownPhase) progress.phase((shownPhase = phase) === 'deriving' ? 'deriving sessions' : 'writing analytics', 'users');
-        progress.update(derived.users, totalUsers, `${derived.users.toLocaleString('en-US')} of ${totalUsers.toLocaleString('en-US')} users`);
-      },
+    const summary = await ingestSource(config, stores, source, {
+      lease: storeOptions,
+      // A Kafka topic is a shared stream, not one input that can be the wrong file.
+      acceptAllRejected: options.acceptAllRejected || kafka !== null,
+      progress,
+      onIngestProgress: (summary) => kafka?.note(summary),
+      // Read while this member is still in the group; everything it stored is committed by now.
+      afterIngest: async () => void (kafkaReport = await kafka?.report()),
     });
-    const ingest = createIngest({
-      raw: stores.raw,
-      processor,
-      deriveDirtyUsers: serialiseDerivation(config, stores.raw, storeOptions, async () => {
-        await signals.refresh({ persist: true });
-        return deriveDirtyUsers();
-      }),
-      lateAfterMs: config.pipeline.lateAfterMs,
-      deriveEveryEvents: backlog ? Number.POSITIVE_INFINITY : 250_000,
-      deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,
-      onProgress: (summary, bytesRead) => {
-        kafka?.note(summary);
-        if (bytesRead === undefined) return;
-        // Once the whole input is read, what remains is storing the batches read ahead.
-        const phase = source.totalBytes !== undefined && bytesRead >= source.totalBytes ? 'storing' : 'reading';
-        if (phase !== shownPhase) progress.phase((shownPhase = phase), 'lines');
-        progress.update(bytesRead, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines from ${source.description}`, summary.read);
-      },
-    });
-    progress.phase((shownPhase = 'reading'), 'lines');
-    const summary = await ingest(source);
-    // Read while this member is still in the group; everything it stored is committed by now.
-    const kafkaReport = await kafka?.report();
-    progress.phase((shownPhase = 'writing analytics'));
-    // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
-    const settled = await serialiseDerivation(config, stores.raw, storeOptions, async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
-    if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];
-    // Dashboards read pipeline health and corrections from a copy in the analytics store.
-    await createPublishPipelineFacts({ raw: stores.raw, analytics: stores.analytics, lateAfterMs: config.pipeline.lateAfterMs })();
-    const releaseBursts = (await readStoredBursts(stores.raw)).length;
-    return { ...summary, elapsedMs: Date.now() - startedAt, releaseBursts, sessionsFlagged, ...(kafkaReport ? { kafka: kafkaReport } : {}) };
+    return { ...summary, ...(kafkaReport ? { kafka: kafkaReport } : {}) };
   } catch (error) {
     const stopped = kafka?.stoppedSummary(error);
     if (stopped) return stopped;
@@ -122,7 +66,6 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
   } finally {
     kafka?.dispose();
     progress.finish();
-    await processor.close();
     await source.close();
     await stores.close();
   }

@@ -1,17 +1,19 @@
 // The golden_journeys derivation, in a process of its own: chdb binds one data directory per
 // process, and the checking process may hold the main analytics store. Ingests the fixture into
-// a scratch embedded data directory with the given config and prints what was derived as JSON.
-//   node dist/checks/golden-child.js --input FILE [--config FILE]
+// a scratch embedded data directory with the given config (the ingest service, as `run` does)
+// and prints what was derived as JSON. src/checks/golden.ts starts it by path, so the checks
+// tier imports nothing above it.
+//   node dist/services/golden-child.js --input FILE [--config FILE]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { runIngest } from '../commands/run.js';
 import { resolveConfig } from '../config/config.js';
 import { describeCause, isJourneyError } from '../errors.js';
 import { findingRecord, funnelOutcomeRecord, sessionRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import { ingestFile } from './ingest.js';
 
 const { values } = parseArgs({ options: { input: { type: 'string' }, config: { type: 'string' } } });
 const dataDir = mkdtempSync(join(tmpdir(), 'journeyctl-golden-'));
@@ -22,9 +24,7 @@ try {
     process.exitCode = 2;
   } else {
     const config = { ...resolved.config, dataDir, stores: { raw: { engine: 'sqlite' as const }, analytics: { engine: 'chdb' as const } } };
-    const io = { stdout: new PassThrough(), stderr: process.stderr, stdin: new PassThrough(), env: {} };
-    const context = { io, config, log: () => {}, interactive: false, color: false };
-    await runIngest(context, { input: values.input!, wait: '0s', progress: false }, 'journeyctl check (golden journeys)');
+    await ingestFile(config, { input: values.input!, stdin: new PassThrough(), lease: { command: 'journeyctl check (golden journeys)', waitMs: 0, log: () => {} } });
     const raw = await openRawStore(config, { create: true });
     const analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl check (golden journeys)', waitMs: 0, log: () => {} });
     const snapshot: Record<string, Array<Record<string, unknown>>> = { sessions: [], findings: [], journeys: [] };

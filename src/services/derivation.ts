@@ -1,0 +1,72 @@
+// The derivation service: the one place that assembles sessionize → signals → deriveJourneys →
+// deriveDirtyUsers from a config and open stores. run, fix, reprocess, repair, demo, the
+// golden_journeys check and the benchmarks (through run and reprocess) all derive through it.
+import type { JourneyConfig } from '../config/config.js';
+import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
+import { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import { createDeriveDirtyUsers, type DeriveDeps, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
+import { createSignalsRefresher, type SignalsRefresher } from '../pipeline/journey-signals.js';
+import { createSessionize } from '../pipeline/sessionize.js';
+import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { type OpenStoresOptions, serialiseDerivation } from '../stores/open-stores.js';
+import type { RawStore } from '../stores/raw-store.js';
+
+/**
+ * Dirty ids taken per round when a whole backlog is derived at once (run). Ids are ~40 bytes
+ * each; in rounds of the default 20k, a user whose anonymous ids fall in another round than its
+ * own id was derived once per round.
+ */
+export const BACKLOG_IDS_PER_ROUND = 200_000;
+
+export interface DerivationStores {
+  raw: RawStore;
+  analytics: AnalyticsStore;
+}
+
+export interface DerivationOptions {
+  /** Derive a backlog's dirty ids in one round (BACKLOG_IDS_PER_ROUND) instead of the pipeline's default round size. */
+  backlog?: boolean;
+  /** The correction kinds the derivation compiles corrections with (default: the shipped ones). */
+  correctionKinds?: CorrectionRegistry;
+  onProgress?: DeriveDeps['onProgress'];
+  /** Who derives and how long to wait for another writer: derives are serialised across processes where the engine needs it. */
+  lease?: OpenStoresOptions;
+}
+
+/** What a derivation derives with: the stages a preview or a day rebuild reuses without writing. */
+export interface DerivationStages {
+  raw: RawStore;
+  analytics: AnalyticsStore;
+  sessionize: ReturnType<typeof createSessionize>;
+  deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+  correctionKinds?: CorrectionRegistry;
+}
+
+export interface Derivation {
+  /** Release bursts and copies: store-wide inputs of two flags, refreshed by the caller before a derive. */
+  signals: SignalsRefresher;
+  stages: DerivationStages;
+  /** Re-derives every dirty user (not serialised: see `serialised`). */
+  deriveDirtyUsers(): Promise<DeriveSummary>;
+  /** `work` as one writer of derived data at a time, when options.lease names the writer (otherwise as it is). */
+  serialised<T>(work: () => Promise<T>): () => Promise<T>;
+}
+
+export function createDerivation(config: JourneyConfig, stores: DerivationStores, options: DerivationOptions = {}): Derivation {
+  const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
+  const stages: DerivationStages = {
+    raw: stores.raw,
+    analytics: stores.analytics,
+    sessionize: createSessionize(config.pipeline),
+    deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
+    correctionKinds: options.correctionKinds,
+  };
+  const deriveDirtyUsers = createDeriveDirtyUsers({ ...stages, idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined, onProgress: options.onProgress });
+  const lease = options.lease;
+  return {
+    signals,
+    stages,
+    deriveDirtyUsers,
+    serialised: (work) => (lease ? serialiseDerivation(config, stores.raw, lease, work) : work),
+  };
+}

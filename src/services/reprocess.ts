@@ -1,0 +1,117 @@
+// The reprocess service: rebuild UTC day partitions of the analytics store from the raw store with
+// today's config: the lease, the settling derive, the checkpoint (--resume) and the worker pool.
+// `journeyctl reprocess` and `journeyctl repair` both rebuild through it.
+import type { JourneyConfig } from '../config/config.js';
+import { ActionFailedError, isJourneyError } from '../errors.js';
+import { createProcessLine } from '../pipeline/process-line.js';
+import { createReprocess, type DayDerivation, emptyCounts } from '../pipeline/reprocess.js';
+import type { ProgressReporter } from '../render/progress.js';
+import type { DayCounts } from '../stores/analytics-store.js';
+import { acquireLease, currentHolder } from '../stores/lease.js';
+import { createDerivation, type DerivationStores } from './derivation.js';
+
+export interface ReprocessSummary {
+  days: Array<{ day: string; before: DayCounts; after: DayCounts; nowRejected: number; users: number; skipped?: boolean }>;
+  dryRun: boolean;
+}
+
+export interface RebuildDaysOptions {
+  dryRun: boolean;
+  resume: boolean;
+  lookbackMs: number;
+  concurrency: number;
+  /** The command rebuilding (`journeyctl reprocess`): the lease holder, the checkpoint's name, the verb of messages. */
+  command: string;
+  /** How long to wait for another writer of derived data. */
+  waitMs: number;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+  progress: ProgressReporter;
+  /** Asked once before anything is written (not asked when absent: --yes). */
+  confirm?: (question: string) => Promise<boolean>;
+  /** Runs once confirmed, before anything is rebuilt (repair clears damaged parts here). */
+  beforeRebuild?: () => Promise<void>;
+  /** Read a day's stored counts as zero when they cannot be read (a damaged day, repair). */
+  tolerateDamage?: boolean;
+}
+
+/** Rebuilds these UTC day partitions (or, dry-run, says per day what would change). */
+export async function rebuildDays(config: JourneyConfig, stores: DerivationStores, days: readonly string[], options: RebuildDaysOptions): Promise<ReprocessSummary> {
+  const { lookbackMs, concurrency, progress, log } = options;
+  const verb = options.command.replace(/^journeyctl /, '');
+  // One writer of derived data at a time, across processes and engines: run's and fix's derives take the same lease.
+  const lease = await acquireLease(stores.raw, 'derivation', currentHolder(options.command), { waitMs: options.waitMs, log });
+  const dayCounts = (day: string) => (options.tolerateDamage ? stores.analytics.dayCounts(day).catch(() => emptyCounts()) : stores.analytics.dayCounts(day));
+  try {
+    const derivation = createDerivation(config, stores);
+    // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
+    // (a changed set of bursts marks its users dirty, and the settling derive below re-flags them).
+    await derivation.signals.refresh({ persist: !options.dryRun });
+    const reprocess = createReprocess({
+      ...derivation.stages,
+      processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
+      lookbackMs,
+    });
+    const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
+    log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });
+
+    if (options.dryRun) {
+      for (const day of days) {
+        const before = await dayCounts(day);
+        const plan = await reprocess.planDay(day);
+        summary.days.push({ day, before, after: plan.counts, nowRejected: plan.nowRejected, users: plan.users });
+      }
+      return summary;
+    }
+
+    if (options.confirm && !(await options.confirm(`Rebuild ${days.length} day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''} from the raw store?`))) {
+      throw new ActionFailedError(`${verb} not confirmed; nothing was changed`);
+    }
+    await options.beforeRebuild?.();
+    // Settle what incremental ingestion still owes first, so identities are current.
+    await derivation.deriveDirtyUsers();
+
+    const checkpointKey = `${verb}:${days[0]}..${days[days.length - 1]}`;
+    const done = new Set<string>(options.resume ? (JSON.parse((await stores.raw.readMeta(checkpointKey)) ?? '[]') as string[]) : []);
+    if (options.resume) log(done.size ? `resuming: ${done.size} day(s) already rebuilt` : 'resuming: no checkpoint for this range, starting from the first day');
+    await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
+
+    const pending = days.filter((day) => !done.has(day));
+    progress.phase('rebuilding days', 'days');
+    for (const day of days.filter((d) => done.has(d))) summary.days.push({ day, before: await dayCounts(day), after: await dayCounts(day), nowRejected: 0, users: 0, skipped: true });
+    let failure: unknown = null;
+    let next = 0;
+    const worker = async () => {
+      while (failure === null && next < pending.length) {
+        const day = pending[next++]!;
+        try {
+          const before = await dayCounts(day);
+          const rebuilt: DayDerivation = await reprocess.rebuildDay(day);
+          done.add(day);
+          await stores.raw.writeMeta(checkpointKey, JSON.stringify([...done].sort()));
+          summary.days.push({ day, before, after: rebuilt.counts, nowRejected: rebuilt.nowRejected, users: rebuilt.users });
+          log(`${verb}: ${day} rebuilt: ${rebuilt.counts.sessions} sessions, ${rebuilt.counts.events} events (was ${before.sessions}, ${before.events})`, { day, before, after: rebuilt.counts });
+          progress.update(done.size, days.length, `${done.size}/${days.length} days rebuilt`);
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+    progress.finish();
+    if (failure !== null) {
+      const rebuilt = summary.days.filter((d) => !d.skipped).map((d) => d.day);
+      const message = `${verb} stopped: ${isJourneyError(failure) ? failure.message : String(failure)}`;
+      if (rebuilt.length === 0 && isJourneyError(failure)) throw failure;
+      throw new ActionFailedError(`${message}; ${rebuilt.length} of ${days.length} day(s) rebuilt (${rebuilt.join(', ') || 'none'})`, {
+        hint: 'fix the cause and run the same command with --resume to finish the remaining days',
+        cause: failure,
+      });
+    }
+    await stores.raw.writeMeta(checkpointKey, null);
+    summary.days.sort((a, b) => a.day.localeCompare(b.day));
+    return summary;
+  } finally {
+    progress.finish();
+    await lease.release();
+  }
+}
