@@ -12,14 +12,12 @@ import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { fromArray, writeRecords } from '../render/output.js';
 import { correctionDetailRecord, snakeCaseRecord } from '../render/records.js';
 import { terminalWidth } from '../render/terminal.js';
-import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { createDeriveDirtyUsers, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
-import { createSignalsRefresher } from '../pipeline/journey-signals.js';
-import { createSessionize } from '../pipeline/sessionize.js';
+import type { DeriveSummary } from '../pipeline/derive-dirty-users.js';
 import { identityChain } from '../pipeline/stitch-identities.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { openRawStore, openStores, serialiseDerivation, type Stores } from '../stores/open-stores.js';
+import { createDerivation } from '../services/derivation.js';
+import { openRawStore, openStores, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
 
 export interface StewardOptions {
@@ -57,16 +55,10 @@ export async function recordCorrection(context: CommandContext, command: string,
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
   const stores = await openStores(context.config, storeOptions);
   try {
+    const derivation = createDerivation(context.config, stores, { correctionKinds: kinds, lease: storeOptions });
     // The stored bursts and copy counts the automatic flags read: without them a re-derived user would lose release_burst/duplicate_storm.
-    const signals = createSignalsRefresher(stores.raw, context.config.journeys.flags);
-    await signals.refresh({ persist: false, force: true });
-    const deps: StewardDeps = {
-      raw: stores.raw,
-      analytics: stores.analytics,
-      sessionize: createSessionize(context.config.pipeline),
-      deriveJourneys: createDeriveJourneys(context.config.journeys, signals.current),
-      correctionKinds: kinds,
-    };
+    await derivation.signals.refresh({ persist: false, force: true });
+    const deps: StewardDeps = derivation.stages;
     const existing = await stores.raw.listCorrections();
     const change = await build(stores, existing);
     const keys = await affectedIdentityKeys(stores.raw, change, existing, kinds);
@@ -89,7 +81,7 @@ export async function recordCorrection(context: CommandContext, command: string,
     let derived: DeriveSummary | null = null;
     let deriveError: string | null = null;
     try {
-      derived = await serialiseDerivation(context.config, stores.raw, storeOptions, createDeriveDirtyUsers(deps))();
+      derived = await derivation.serialised(derivation.deriveDirtyUsers)();
     } catch (error) {
       if (!(error instanceof InfrastructureError)) throw error;
       deriveError = error.message;
