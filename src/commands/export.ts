@@ -61,7 +61,9 @@ export async function runExport(context: CommandContext, kind: string, options: 
   const filter: RecordFilter = { userId: options.user, sessionId: options.session, event: options.event, appVersion: options.appVersion };
   const look = { color: context.color, width: terminalWidth(context.io.stdout), zone: options.tz };
   const paged = openPagedOutput(context.io, options.pager !== false);
-  const warn = (message: string) => context.log(message);
+  // Notes about the output (columns left out, rows cut) follow it, after the pager has closed.
+  const notes: string[] = [];
+  const warn = (message: string) => void notes.push(message);
   let count = 0;
   let span: string | undefined;
   try {
@@ -105,8 +107,9 @@ export async function runExport(context: CommandContext, kind: string, options: 
     if (!paged.quit) throw error;
   } finally {
     await paged.finish();
+    for (const note of notes) context.log(note);
   }
-  if (count === 0 && context.io.stderr.isTTY) {
+  if (count === 0 && !paged.quit && context.io.stderr.isTTY) {
     const filters = { '--user': filter.userId, '--session': filter.sessionId, '--event': filter.event, '--app-version': filter.appVersion, '--code': options.name };
     context.log(emptyResultMessage(NOUNS[kind as ExportKind], range, options.tz, filters, span));
   }
