@@ -198,7 +198,7 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect((await store.sessionIdsOfEvents([])).size).toBe(0);
     });
 
-    it('answers the data-quality aggregates checks need: per-day counts, freshness, property profiles, flag shares, reconciliation, custom SQL', async () => {
+    it('answers the data-quality measures checks need: per-day counts, freshness, property profiles, flag shares, session placement, custom SQL', async () => {
       const day = 911 * 86_400_000; // days no other test writes
       const range = { from: day, to: day + 2 * 86_400_000 };
       const s1 = { ...session('u-checks', 'c1', day + 1_000), eventCount: 3, flags: ['bot_like'] };
@@ -232,11 +232,16 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect(profile).toEqual({ rows: 4, missing: 2, missingSample: expect.arrayContaining(['c2', 'c4']), unexpected: 1, unexpectedValues: [{ value: '"x1"', rows: 1, example: 'c3' }] });
       expect((await store.propertyProfile(range, 'product_viewed', "x' OR 1=1", null, 10)).missing).toBe(4);
       expect(await store.flagShare(range, 'bot_like', 10)).toEqual({ sessions: 2, flagged: 1, sample: [s1.sessionId] });
-      expect((await store.flagShare(range, '*', 10)).flagged).toBe(1);
+      expect((await store.flagShare(range, null, 10)).flagged).toBe(1);
+      expect((await store.flagShare(range, '*', 10)).flagged).toBe(0); // a flag name, not a pattern
       // s2 declares 2 events but has 1: one mismatched session on the second day.
-      expect(await store.reconcileDays(range)).toEqual([
-        { day: dayName(0), events: 3, sessions: 1, declared: 3, placed: 3, mismatchedSessions: 0, sample: [] },
-        { day: dayName(1), events: 1, sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
+      expect(await store.sessionPlacement(range, { eventMarginMs: 2 * 86_400_000, sampleSize: 10 })).toEqual([
+        { day: dayName(0), sessions: 1, declared: 3, placed: 3, mismatchedSessions: 0, sample: [] },
+        { day: dayName(1), sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
+      ]);
+      // No margin: events are looked for in the range alone (here the second day holds s2 and its event).
+      expect(await store.sessionPlacement({ from: day + 86_400_000, to: range.to }, { eventMarginMs: 0, sampleSize: 1 })).toEqual([
+        { day: dayName(1), sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
       ]);
       const custom = await store.queryRows(
         'SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = \'u-checks\' ORDER BY message_id',

@@ -1,5 +1,6 @@
 import { effectiveCorrections } from '../../domain/correction.js';
 import type { Group, Measurement, MeasureContext } from '../measure.js';
+import { reconcileDays } from '../reconcile-days.js';
 import { defineCheckKind } from './kind.js';
 
 export const reconcile = defineCheckKind({
@@ -14,7 +15,7 @@ export const reconcile = defineCheckKind({
 
 async function measureReconcile(ctx: MeasureContext): Promise<Measurement> {
   const rawDays = new Map((await (await ctx.raw()).acceptedPerDay(ctx.range)).map((d) => [d.day, d.activity]));
-  const stored = await (await ctx.analytics()).reconcileDays(ctx.range);
+  const stored = await reconcileDays(await ctx.analytics(), ctx.range);
   const byDay = new Map(stored.map((d) => [d.day, d]));
   const groups: Group[] = [];
   for (const day of [...new Set([...rawDays.keys(), ...byDay.keys()])].sort()) {

@@ -2,7 +2,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import { InfrastructureError } from '../../errors.js';
-import { ClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
+import { type ClickHouseAnalyticsStore, createClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
 
 const EMBEDDED_DATABASE = 'journeyctl';
 
@@ -25,7 +25,7 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
       cause: error,
     });
   }
-  const store = new ClickHouseAnalyticsStore(
+  const store = createClickHouseAnalyticsStore(
     client,
     EMBEDDED_DATABASE,
     'chdb',
@@ -64,7 +64,7 @@ export async function openServerAnalytics(options: ServerAnalyticsOptions): Prom
   // The store reports failures itself (one line, typed); the client's own multi-line error log would
   // repeat every retry of a consumer waiting out an outage.
   const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 60_000, log: { level: ClickHouseLogLevel.OFF } });
-  const store = new ClickHouseAnalyticsStore(client, options.database, 'clickhouse');
+  const store = createClickHouseAnalyticsStore(client, options.database, 'clickhouse');
   await store.migrate();
   return store;
 }

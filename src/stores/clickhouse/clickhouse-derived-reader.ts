@@ -1,0 +1,167 @@
+import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
+import type { Session, SessionEvent } from '../../domain/session.js';
+import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import type { TimeRange } from '../ports/event-log.js';
+import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
+import { eventMapper, findingMapper, funnelMapper, type Mapper, type Row, sessionMapper } from './clickhouse-mappers.js';
+import { TABLES, type TableSpec, timeColumns } from './schema.js';
+
+/** Extra WHERE clauses of a stream, their bound parameters and a cap on rows. */
+interface StreamWhere {
+  clauses: string[];
+  params: Record<string, unknown>;
+  limit?: number | undefined;
+}
+
+/** Exports (keyset-paged streams), one session, one user, and counts. */
+export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
+  const { db } = ctx;
+
+  /** The rows of one user in one table, mapped, in `order`. */
+  const rowsOfUser = async <T>(spec: TableSpec, mapper: Mapper<T>, where: string, order: string, params: Record<string, unknown>): Promise<T[]> => {
+    const items: T[] = [];
+    for await (const row of ctx.select(`SELECT ${selectList(spec)} FROM ${db}.${spec.name} FINAL WHERE user_id = {user:String} AND (${where}) ORDER BY ${order}`, params)) {
+      items.push(mapper.fromRow(row));
+    }
+    return items;
+  };
+
+  /**
+   * An export filter as WHERE clauses over bound parameters. Sessions, findings and funnel
+   * outcomes match an event or app version through the sessions holding it.
+   */
+  const filterWhere = (table: TableSpec['name'], filter: RecordFilter): StreamWhere => {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    const sessionColumn = table === 'funnel_outcomes' ? 'subject_id' : 'session_id';
+    if (filter.userId !== undefined) {
+      clauses.push('user_id = {f_user:String}');
+      params.f_user = filter.userId;
+    }
+    if (filter.sessionId !== undefined) {
+      clauses.push(`${sessionColumn} = {f_session:String}`);
+      params.f_session = filter.sessionId;
+    }
+    if (filter.event !== undefined) {
+      clauses.push(table === 'events' ? 'event = {f_event:String}' : `${sessionColumn} IN (SELECT session_id FROM ${db}.events FINAL WHERE event = {f_event:String})`);
+      params.f_event = filter.event;
+    }
+    if (filter.appVersion !== undefined) {
+      clauses.push(
+        table === 'events' ? 'app_version = {f_app:String}'
+        : table === 'sessions' ? 'has(app_versions, {f_app:String})'
+        : `${sessionColumn} IN (SELECT session_id FROM ${db}.sessions FINAL WHERE has(app_versions, {f_app:String}))`,
+      );
+      params.f_app = filter.appVersion;
+    }
+    return { clauses, params, limit: filter.limit };
+  };
+
+  /**
+   * A time range of a table in `order`, a page at a time: keyset pages (`order` is unique per
+   * row) rather than one query, because chdb's connection materialises a whole result before
+   * the first row. `export events` of a million events: one query peaked at 2.6 GiB RSS; pages
+   * of 100k rows at 1.0 GiB, 50k at ~0.85, 20k at 0.66 (and 20% slower).
+   */
+  async function* streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T> {
+    const orderColumns = order.split(',').map((column) => column.trim());
+    const times = timeColumns(spec);
+    // The last row's key as parameters: times as epoch ms (how they are read), the rest as text.
+    const afterKey = orderColumns.map((column, index) => (times.has(column) ? `fromUnixTimestamp64Milli({k${index}:Int64})` : `{k${index}:String}`)).join(', ');
+    let after: Row | null = null;
+    let remaining = where.limit ?? Number.POSITIVE_INFINITY;
+    const filtered = where.clauses.map((clause) => `AND ${clause}`).join(' ');
+    for (;;) {
+      const keyset: string = after === null ? '' : `AND (${order}) > (${afterKey})`;
+      const pageRows = Math.min(ctx.streamPageRows, remaining);
+      const params: Record<string, unknown> = { ...where.params, ...rangeParams(range), limit: pageRows };
+      if (after !== null) orderColumns.forEach((column, index) => (params[`k${index}`] = after![column]));
+      const query = `SELECT ${selectList(spec)} FROM ${db}.${spec.name} FINAL
+        WHERE ${timeColumn} >= fromUnixTimestamp64Milli({from:Int64}) AND ${timeColumn} < fromUnixTimestamp64Milli({to:Int64}) ${filtered} ${keyset}
+        ORDER BY ${order} LIMIT {limit:UInt32}`;
+      let rows = 0;
+      for await (const row of ctx.select(query, params)) {
+        rows += 1;
+        after = row;
+        yield mapper.fromRow(row);
+      }
+      remaining -= rows;
+      if (rows < pageRows || remaining <= 0) return;
+    }
+  }
+
+  return {
+    streamSessions: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<Session> =>
+      streamTable(TABLES.sessions, sessionMapper, 'started_at', range, 'started_at, session_id', filterWhere('sessions', filter)),
+
+    streamEvents: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<SessionEvent> =>
+      streamTable(TABLES.events, eventMapper, 'event_time', range, 'event_time, message_id', filterWhere('events', filter)),
+
+    streamFindings(range: TimeRange, kind?: FindingKind, filter: RecordFilter = {}): AsyncIterable<Finding> {
+      const where = filterWhere('findings', filter);
+      if (kind !== undefined) {
+        where.clauses.push('kind = {f_kind:String}');
+        where.params.f_kind = kind;
+      }
+      return streamTable(TABLES.findings, findingMapper, 'started_at', range, 'started_at, session_id, kind, name', where);
+    },
+
+    streamFunnelOutcomes: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<FunnelOutcome> =>
+      streamTable(TABLES.funnel_outcomes, funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
+
+    async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
+      let session: Session | null = null;
+      for await (const row of ctx.select(`SELECT ${selectList(TABLES.sessions)} FROM ${db}.sessions FINAL WHERE session_id = {id:String} LIMIT 1`, { id: sessionId })) {
+        session = sessionMapper.fromRow(row);
+      }
+      if (session === null) return null;
+      const params = { user: session.userId, id: sessionId };
+      return {
+        session,
+        events: await rowsOfUser(TABLES.events, eventMapper, 'session_id = {id:String}', 'event_time, message_id', params),
+        findings: await rowsOfUser(TABLES.findings, findingMapper, 'session_id = {id:String}', 'kind, name', params),
+        funnelOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = {id:String}) OR scope = 'user'", 'scope, funnel', params),
+      };
+    },
+
+    async sessionsOfUser(userId: string): Promise<UserSessions> {
+      const params = { user: userId };
+      const sessions = await rowsOfUser(TABLES.sessions, sessionMapper, '1', 'started_at, session_id', params);
+      const bySession = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
+      for (const event of await rowsOfUser(TABLES.events, eventMapper, '1', 'event_time, message_id', params)) bySession.get(event.sessionId)?.events.push(event);
+      for (const finding of await rowsOfUser(TABLES.findings, findingMapper, '1', 'session_id, kind, name', params)) bySession.get(finding.sessionId)?.findings.push(finding);
+      for (const outcome of await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params)) bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
+      const userFunnelOutcomes = await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params);
+      return { sessions: [...bySession.values()], userFunnelOutcomes };
+    },
+
+    async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {
+      const sessions = new Map<string, string>();
+      if (events.length === 0) return sessions;
+      let from = MAX_TIME;
+      let to = 0;
+      for (const event of events) {
+        from = Math.min(from, event.eventTime);
+        to = Math.max(to, event.eventTime);
+      }
+      const params = { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) };
+      for await (const row of ctx.select(
+        `SELECT message_id, session_id FROM ${db}.events FINAL
+         WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time <= fromUnixTimestamp64Milli({to:Int64}) AND message_id IN {ids:Array(String)}`,
+        params,
+      )) {
+        sessions.set(row.message_id as string, row.session_id as string);
+      }
+      return sessions;
+    },
+
+    async counts(): Promise<{ sessions: number; events: number }> {
+      const counts = { sessions: 0, events: 0 };
+      for await (const row of ctx.select(`SELECT (SELECT count() FROM ${db}.sessions FINAL) AS sessions, (SELECT count() FROM ${db}.events FINAL) AS events`, {})) {
+        counts.sessions = Number(row.sessions);
+        counts.events = Number(row.events);
+      }
+      return counts;
+    },
+  };
+}
