@@ -8,6 +8,8 @@ import type { LabelRule } from '../journeys/rules.js';
 import { correctionRecord, eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../render/records.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
+import { whereLooked } from './empty-result.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 
 export interface ExplainOptions {
   output?: string;
@@ -16,6 +18,7 @@ export interface ExplainOptions {
 
 /** `journeyctl explain <session-id>`: why a session has its labels, flags and funnel outcomes. */
 export async function runExplain(context: CommandContext, sessionId: string, options: ExplainOptions): Promise<void> {
+  const asJson = resolveOutput(options.output, OUTPUTS.prose, context.interactive) === 'json';
   const raw = await openRawStore(context.config);
   let detail: SessionDetail | null;
   let corrections: Correction[] = [];
@@ -30,9 +33,8 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
   } finally {
     await raw.close();
   }
-  if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl export labels`' });
+  if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl export labels`' });
   const applied = correctionsAffecting(detail.session, detail.events, corrections);
-  const asJson = options.output ? options.output === 'json' : !context.interactive;
   if (asJson) {
     context.io.stdout.write(
       `${JSON.stringify({

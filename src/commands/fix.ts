@@ -49,9 +49,9 @@ type BuildChange = (stores: Stores, existing: readonly Correction[]) => Promise<
  * it, and `fix revert` removes it.
  */
 export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange, kinds: CorrectionRegistry = CORRECTION_KINDS): Promise<Correction | null> {
+  const asJson = resolveOutput(options.output, OUTPUTS.change, context.interactive) !== 'text';
   const reason = options.reason?.trim();
   if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
-  const asJson = resolveOutput(options.output, OUTPUTS.change, context.interactive) !== 'text';
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log };
   const stores = await openStores(context.config, storeOptions);
   try {
@@ -207,6 +207,7 @@ export async function listCorrections(context: CommandContext, options: { since?
 
 /** `fix show <id>`: one correction in full, as text for people or one JSON object (snake_case, ISO times). */
 export async function showCorrection(context: CommandContext, id: string, options: { output?: string } = {}): Promise<void> {
+  const output = resolveOutput(options.output, OUTPUTS.prose, context.interactive);
   const raw = await openRawStore(context.config);
   try {
     const all = await raw.listCorrections();
@@ -214,7 +215,7 @@ export async function showCorrection(context: CommandContext, id: string, option
     if (!correction) throw new UsageError(`no correction ${id}`, { hint: 'list them with `journeyctl fix list`' });
     const revertedBy = all.find((c) => c.change.kind === 'revert' && c.change.target === id)?.id ?? null;
     const record = correctionDetailRecord(correction, revertedBy);
-    if (resolveOutput(options.output, OUTPUTS.prose, context.interactive) === 'json') context.io.stdout.write(`${JSON.stringify(record)}\n`);
+    if (output === 'json') context.io.stdout.write(`${JSON.stringify(record)}\n`);
     else context.io.stdout.write(renderFields(record));
   } finally {
     await raw.close();

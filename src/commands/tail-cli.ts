@@ -1,9 +1,9 @@
 import { type Command, Option } from 'commander';
 import type { CommandContext } from './context.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { TailOptions } from './tail.js';
 
 export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
-export const TAIL_OUTPUTS = ['pretty', 'ndjson', 'json'] as const;
 
 /** `journeyctl tail` on the command tree; the stores, kafkajs and ink load when it runs. */
 export function registerTailCommand(program: Command, context: () => CommandContext): void {
@@ -24,7 +24,7 @@ export function registerTailCommand(program: Command, context: () => CommandCont
     .option('-i, --interval <ms>', 'like vector tap: show at most --limit records every this many ms (>= 100), drop and count the rest (a terminal always draws at most 100 per 500 ms)')
     .option('--sample <rate>', 'keep about this fraction, the same records every time (hash of the message id), e.g. 0.1')
     .option('-f, --follow', 'keep reading new records as they land (Ctrl-C to stop)')
-    .addOption(new Option('-o, --output <format>', 'pretty | ndjson | json (default: pretty on a terminal, ndjson when piped)').choices([...TAIL_OUTPUTS]))
+    .addOption(outputOption(OUTPUTS.tail))
     .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
     .option('--brokers <list>', 'kafka: host:port[,host:port]; env JOURNEY_KAFKA_BROKERS')
     .option('--topic <name>', 'kafka: the input topic; env JOURNEY_KAFKA_TOPIC')
