@@ -3,11 +3,12 @@
 // equal what the embedded default derives from the same file — after a clean run, after the
 // consumer was SIGKILLed mid-ingest and restarted (alone, and as one of two in a group), and
 // after the raw store was down for a few seconds mid-ingest.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,7 @@ import { getServices, launchPrivateService, type PrivateService } from './harnes
 import { runCli } from './helpers/cli.js';
 
 const { Kafka, logLevel } = kafkajs;
+const execFileAsync = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const KINDS = ['sessions', 'events', 'profiles', 'rejected', 'journeys', 'labels', 'flags'] as const;
@@ -69,15 +71,15 @@ async function cli(args: string[]) {
 }
 
 /** migrate, then `produceNext()` puts the next of `count` consecutive parts of the file onto the topic and returns how many lines are on it. */
-async function prepareInParts(s: Setup, count: number): Promise<{ produceNext(): Promise<number> }> {
+async function prepareInParts(s: Setup, count: number, source = lines): Promise<{ produceNext(): Promise<number> }> {
   await cli(['migrate', '--config', s.config, '--partitions', '3', '--output', 'ndjson']);
   let part = 0;
   return {
     async produceNext() {
-      const from = Math.floor((lines.length * part) / count);
-      const to = Math.floor((lines.length * (part + 1)) / count);
+      const from = Math.floor((source.length * part) / count);
+      const to = Math.floor((source.length * (part + 1)) / count);
       const file = join(work, `${s.topic}-part-${part}.ndjson`);
-      writeFileSync(file, `${lines.slice(from, to).join('\n')}\n`);
+      writeFileSync(file, `${source.slice(from, to).join('\n')}\n`);
       part += 1;
       const produced = await cli(['produce', '--config', s.config, '--input', file, '--output', 'json']);
       expect(JSON.parse(produced.stdout)).toMatchObject({ topic: s.topic, messages: to - from });
@@ -94,6 +96,7 @@ async function prepare(s: Setup): Promise<void> {
 interface Consumer {
   child: ChildProcess;
   stderr(): string;
+  stdout(): string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
 }
 
@@ -109,7 +112,7 @@ function startConsumer(s: Setup): Consumer {
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
     child.on('exit', (code, signal) => setImmediate(() => resolve({ code, signal, stdout, stderr }))),
   );
-  return { child, exit, stderr: () => stderr };
+  return { child, exit, stderr: () => stderr, stdout: () => stdout };
 }
 
 async function stopGracefully(consumer: Consumer): Promise<Record<string, unknown>> {
@@ -395,10 +398,89 @@ describe('an analytics-store outage mid-ingest (Kafka 4, private ClickHouse)', (
   }, 420_000);
 });
 
+describe.each(['kafka39', 'kafka4'] as const)('SIGTERM to a busy consumer (%s)', (broker) => {
+  const seed = Number(process.env.JOURNEY_TEST_SEED ?? Date.now() % 100_000);
+  const TRIALS = 20;
+  /** The streaming deployment's terminationGracePeriodSeconds: past it Kubernetes SIGKILLs the pod. */
+  const GRACE_MS = 1_000 * Number(/terminationGracePeriodSeconds: (\d+)/.exec(readFileSync(join(import.meta.dirname, '..', 'deploy', 'k8s', 'overlays', 'streaming', 'run-deployment.yaml'), 'utf8'))![1]);
+
+  // Each trial starts a consumer on the topic's rest and sends SIGTERM at a seeded moment chosen
+  // by what it has done: as soon as it joined the group, or once it committed a seeded number of
+  // lines more. The topic is larger than the shared file, so every stop finds work still to do.
+  it(`exits 0 with its summary at ${TRIALS} seeded moments, commits nothing unstored, and a restart ends with the file's result (seed ${seed})`, async () => {
+    const big = await bigInput();
+    const total = big.lines.length;
+    const random = seeded(seed + (broker === 'kafka4' ? 1 : 0));
+    const s = setup(getServices()[broker].brokers);
+    // Small batches: many commits to be caught in, and a stop's batches in hand (about nine) are few lines.
+    writeFileSync(s.config, readFileSync(s.config, 'utf8').replace(`batch_size: ${BATCH_SIZE}`, 'batch_size: 50'));
+    await (await prepareInParts(s, 1, big.lines)).produceNext();
+    const topic = await readTopic(s, total);
+    let committed = 0;
+    for (let trial = 0; trial < TRIALS; trial += 1) {
+      const consumer = startConsumer(s);
+      await waitForLog(consumer, /joined group/g, 1);
+      // A fifth of the stops come at the join (fetching, nothing stored yet); the rest mid-stream,
+      // spread so the topic's rest lasts for the trials to come.
+      const span = Math.floor((total - committed) / (3 * (TRIALS - trial)));
+      if (random() >= 0.2) await waitCommitted(s, committed + 1 + Math.floor(random() * span));
+      consumer.child.kill('SIGTERM');
+      const exited = (ms: number) => Promise.race([consumer.exit, new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))]);
+      const result = await exited(GRACE_MS);
+      const context = `trial ${trial}: ${consumer.stderr()}`;
+      if (result === null) {
+        // Slow or hung? Another minute tells them apart in the failure message.
+        const late = await exited(60_000);
+        consumer.child.kill('SIGKILL');
+        throw new Error(`no exit within ${GRACE_MS / 1000} s of SIGTERM (${late ? 'it exited later' : 'still running a minute later'}; stdout: ${late?.stdout ?? consumer.stdout()}; ${context})`);
+      }
+      expect(result.code, context).toBe(0);
+      expect(result.stderr).toMatch(/SIGTERM: stopping/);
+      expect(JSON.parse(result.stdout), context).toMatchObject({ events_read: expect.any(Number), accepted: expect.any(Number) });
+      const after = (await offsets(s)).committed;
+      expect(sum(after), context).toBeGreaterThanOrEqual(committed); // a commit is never taken back
+      expect(sum(after), `trial ${trial} found no work left: the test stopped an idle consumer`).toBeLessThan(total);
+      await expectStored(s, topic, after);
+      console.log(`${broker} trial ${trial}: SIGTERM with ${sum(after) - committed} more committed; ${total - sum(after)} left`);
+      committed = sum(after);
+    }
+    const last = startConsumer(s);
+    // The rest of the topic (up to a third of it) on a loaded machine: a bound for a stuck consumer, with what it said.
+    await waitCommitted(s, undefined, 300_000).catch((error: Error) => {
+      throw new Error(`${error.message}; the restarted consumer said: ${last.stderr()}`);
+    });
+    await stopGracefully(last);
+    const actual = await snapshotServers(s);
+    for (const kind of KINDS) expect(actual[kind], `export ${kind}`).toBe(big.expected[kind]);
+  }, 900_000); // 20 consumer starts and stops; on an idle machine about 3 minutes
+});
+
+/** A generated file about seven times the shared one, and what the embedded default stores from it (run in child processes: this process has its embedded store). */
+let bigInputOnce: Promise<{ lines: string[]; expected: Record<string, string> }> | undefined;
+function bigInput(): Promise<{ lines: string[]; expected: Record<string, string> }> {
+  bigInputOnce ??= (async () => {
+    const big = [...generateEvents({ users: 300, seed: 43, buggyRelease: true })];
+    const file = join(work, 'big.ndjson');
+    writeFileSync(file, `${big.join('\n')}\n`);
+    const config = join(work, 'big.yaml');
+    writeFileSync(config, `${baseConfig}\ndata_dir: ${join(work, 'big-embedded')}\n`);
+    const child = async (args: string[]) => (await execFileAsync(process.execPath, [BIN, ...args, '--config', config], { env: { PATH: process.env.PATH }, maxBuffer: 1 << 30 })).stdout;
+    await child(['run', '--input', file, '--output', 'json', '--no-progress']);
+    const expected: Record<string, string> = {};
+    for (const kind of KINDS) expected[kind] = normalise(kind, await child(['export', kind, '--output', 'ndjson']));
+    return { lines: big, expected };
+  })();
+  return bigInputOnce;
+}
+
 /** Every message below a partition's committed offset is in the raw store (an accepted event or a rejected line); `onTopic`: messages produced so far. */
 async function expectStoredUpTo(s: Setup, committed: Map<number, number>, onTopic = lines.length): Promise<void> {
-  const wanted = sum(committed);
-  const below: string[] = [];
+  await expectStored(s, await readTopic(s, onTopic), committed);
+}
+
+/** The topic's first `onTopic` messages, by partition and offset (a fresh topic's offsets start at 0). */
+async function readTopic(s: Setup, onTopic: number): Promise<Map<number, string[]>> {
+  const messages = new Map<number, string[]>();
   const kafka = new Kafka({ clientId: 'kafka-pipeline-test', brokers: s.brokers, logLevel: logLevel.NOTHING });
   const reader = kafka.consumer({ groupId: `${s.group}-audit-${randomBytes(3).toString('hex')}` });
   await reader.connect();
@@ -411,7 +493,8 @@ async function expectStoredUpTo(s: Setup, committed: Map<number, number>, onTopi
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
           seen += 1;
-          if (Number(message.offset) < (committed.get(partition) ?? 0)) below.push(message.value!.toString('utf8'));
+          if (!messages.has(partition)) messages.set(partition, []);
+          messages.get(partition)![Number(message.offset)] = message.value!.toString('utf8');
           if (seen === onTopic) {
             clearTimeout(timer);
             resolve();
@@ -421,7 +504,13 @@ async function expectStoredUpTo(s: Setup, committed: Map<number, number>, onTopi
       .catch(reject);
   });
   await reader.disconnect();
-  expect(below.length).toBe(wanted);
+  return messages;
+}
+
+/** Every message of `topic` below its partition's committed offset is in the raw store. */
+async function expectStored(s: Setup, topic: Map<number, string[]>, committed: Map<number, number>): Promise<void> {
+  const below = [...committed].flatMap(([partition, offset]) => (topic.get(partition) ?? []).slice(0, offset));
+  expect(below.length).toBe(sum(committed));
   const client = new MongoClient(s.mongoUrl);
   try {
     const db = client.db(s.database);
