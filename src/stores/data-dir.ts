@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
+import type { AnalyticsDamage } from './ports/analytics-admin.js';
 import type { RawStore } from './raw-store.js';
 import type { StoreDamage } from './store-damage.js';
 
@@ -73,7 +73,7 @@ export interface PartsVerdict {
  * system.tables read, a file; event counts only when a part has no id yet (first open, or a
  * store from before ids).
  */
-export async function judgeDataDirParts(raw: RawStore, analytics: ClickHouseAnalyticsStore, analyticsPath: string, analyticsExisted: boolean): Promise<PartsVerdict> {
+export async function judgeDataDirParts(raw: RawStore, analytics: Pick<AnalyticsDamage, 'existingTables' | 'eventCount' | 'expectedTables'>, analyticsPath: string, analyticsExisted: boolean): Promise<PartsVerdict> {
   const marker = readMarker(analyticsPath);
   const rawId = await raw.readMeta(STORE_ID_META);
   const tables = await analytics.existingTables();
@@ -107,7 +107,7 @@ export async function judgeDataDirParts(raw: RawStore, analytics: ClickHouseAnal
 }
 
 /** After a rebuild of everything (repair): this raw store and analytics/ are one store again, under a new id. */
-export async function markDataDirRebuilt(raw: RawStore, analytics: ClickHouseAnalyticsStore, analyticsPath: string): Promise<void> {
+export async function markDataDirRebuilt(raw: RawStore, analytics: Pick<AnalyticsDamage, 'expectedTables'>, analyticsPath: string): Promise<void> {
   const storeId = randomUUID();
   writeMarker(analyticsPath, { storeId, tables: analytics.expectedTables() });
   await raw.writeMeta(STORE_ID_META, storeId);
