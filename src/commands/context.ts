@@ -88,15 +88,28 @@ export function parseTimeFlag(name: string, value: string | undefined, zone: str
   return parsed;
 }
 
+/** A time range from two flags, end exclusive; either end may be open. */
+export interface TimeBounds {
+  from: number | undefined;
+  to: number | undefined;
+}
+
 /**
- * `--from`/`--to` (end exclusive). `--to` on the same date as `--from`, given as a date alone,
- * means that whole day: `--from 2026-01-05 --to 2026-01-05` is the 5th, not an empty range.
+ * Two time flags as one validated range (end exclusive): the one place that says
+ * "--from must be before --to" (or --since/--until). The end on the same date as the start,
+ * given as a date alone, means that whole day: `--from 2026-01-05 --to 2026-01-05` is the 5th.
  */
-export function parseTimeRange(options: { from?: string; to?: string; tz: string }): { from: number | undefined; to: number | undefined } {
-  const from = parseTimeFlag('from', options.from, options.tz);
-  let to = parseTimeFlag('to', options.to, options.tz);
-  if (to !== undefined && from !== undefined && to === from && isDateOnly(options.to!)) to = parseUserTime('tomorrow', options.tz, to) ?? to;
+export function parseTimeBounds(start: { flag: string; value: string | undefined }, end: { flag: string; value: string | undefined }, zone: string): TimeBounds {
+  const from = parseTimeFlag(start.flag, start.value, zone);
+  let to = parseTimeFlag(end.flag, end.value, zone);
+  if (to !== undefined && from !== undefined && to === from && isDateOnly(end.value!)) to = parseUserTime('tomorrow', zone, to) ?? to;
+  if (from !== undefined && to !== undefined && from >= to) throw new UsageError(`--${start.flag} must be before --${end.flag}`);
   return { from, to };
+}
+
+/** `--from`/`--to`/`--tz` as a validated range (see parseTimeBounds). */
+export function parseTimeRange(options: { from?: string; to?: string; tz: string }): TimeBounds {
+  return parseTimeBounds({ flag: 'from', value: options.from }, { flag: 'to', value: options.to }, options.tz);
 }
 
 export function parseDurationFlag(name: string, value: string): number {

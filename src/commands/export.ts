@@ -54,7 +54,6 @@ export async function runExport(context: CommandContext, kind: string, options: 
   }
   checkZoneFlag(options.tz);
   const range: TimeRange = parseTimeRange(options);
-  if (range.from !== undefined && range.to !== undefined && range.from >= range.to) throw new UsageError('--from must be before --to');
   const format = resolveOutputFormat(options.output, Boolean(context.io.stdout.isTTY), context.io.env);
   const fields = parseFields(options.fields);
   const limit = parseLimit(options.limit) ?? undefined;

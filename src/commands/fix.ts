@@ -18,7 +18,7 @@ import type { AnalyticsStore } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { createDerivation } from '../services/derivation.js';
 import { openRawStore, openStores, type Stores } from '../stores/open-stores.js';
-import { confirm, type CommandContext, parseDurationFlag, parseTimeFlag } from './context.js';
+import { confirm, type CommandContext, parseDurationFlag, parseTimeBounds, parseTimeFlag } from './context.js';
 
 export interface StewardOptions {
   reason?: string;
@@ -153,11 +153,9 @@ export function eventFilter(options: FilterOptions, { required }: { required: bo
   if (options.event) filter.event = options.event;
   if (options.appVersion) filter.appVersion = options.appVersion;
   if (options.user) filter.userId = options.user;
-  const since = parseTimeFlag('since', options.since, options.tz);
-  const until = parseTimeFlag('until', options.until, options.tz);
+  const { from: since, to: until } = parseTimeBounds({ flag: 'since', value: options.since }, { flag: 'until', value: options.until }, options.tz);
   if (since !== undefined) filter.since = since;
   if (until !== undefined) filter.until = until;
-  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
   if (required && Object.keys(filter).length === 0) throw new UsageError('give at least one filter (--event, --app-version, --user, --since, --until)', { hint: 'a correction for every event is almost certainly a mistake' });
   return filter;
 }

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { InspectOptions } from './inspect.js';
-
-export const INSPECT_KINDS = ['user', 'session'] as const;
+import { INSPECT_KINDS } from './inspect-kinds.js';
 
 /** `journeyctl inspect` on the command tree; the stores and ink load when it runs. */
 export function registerInspectCommand(program: Command, context: () => CommandContext): void {

@@ -1,4 +1,4 @@
-import { INSPECT_KINDS } from './inspect-cli.js';
+import { INSPECT_KINDS } from './inspect-kinds.js';
 import { correctionsAffectingUser } from '../corrections/corrections-affecting.js';
 import type { Correction } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';

@@ -29,7 +29,6 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   const range = parseTimeRange(options);
   const from = range.from!;
   const to = range.to!;
-  if (from >= to) throw new UsageError('--from must be before --to');
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new UsageError('--concurrency must be a whole number from 1 to 8');
   const lookbackMs = parseDurationFlag('lookback', options.lookback);

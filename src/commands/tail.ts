@@ -12,7 +12,7 @@ import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore, TailedEvent, TailFilter, TailPage } from '../stores/raw-store.js';
-import { type CommandContext, type GlobalOptions, parseTimeFlag } from './context.js';
+import { type CommandContext, type GlobalOptions, parseTimeBounds } from './context.js';
 import { appVersionOf, createSampler, eventNameOf, matchesInputEvent, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
 
 export interface TailOptions {
@@ -89,9 +89,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   if (!(TAIL_SOURCES as readonly string[]).includes(options.source)) throw new UsageError(`--source must be one of ${TAIL_SOURCES.join(', ')} (got "${options.source}")`);
   const output = resolveOutput(options.output, OUTPUTS.tail, context.interactive);
   if (output === 'json' && options.follow) throw new UsageError('--output json cannot be used with --follow (the array would never close)', { hint: 'use --output ndjson: one JSON record per line' });
-  const since = parseTimeFlag('since', options.since, options.tz);
-  const until = parseTimeFlag('until', options.until, options.tz);
-  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
+  const { from: since, to: until } = parseTimeBounds({ flag: 'since', value: options.since }, { flag: 'until', value: options.until }, options.tz);
   const limit = parseLimit(options.limit);
   const interval = parseInterval(options.interval);
   const keepSample = createSampler(parseSample(options.sample));

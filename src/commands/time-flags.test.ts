@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTimeFlag, parseTimeRange } from './context.js';
+import { parseTimeBounds, parseTimeFlag, parseTimeRange } from './context.js';
 
 describe('--from/--to/--tz', () => {
   it('reports a bad --tz as a bad --tz, not as a bad --from', () => {
@@ -22,6 +22,15 @@ describe('--from/--to/--tz', () => {
     });
     // A later --to date keeps its meaning: up to (not including) that day.
     expect(parseTimeRange({ from: '2026-01-05', to: '2026-01-06', tz: 'UTC' }).to).toBe(Date.parse('2026-01-06T00:00:00Z'));
-    expect(parseTimeRange({ from: '2026-01-05T10:00:00Z', to: '2026-01-05T10:00:00Z', tz: 'UTC' }).to).toBe(Date.parse('2026-01-05T10:00:00Z'));
+    expect(parseTimeRange({ from: '2026-01-05T10:00:00Z', to: '2026-01-05T10:00:01Z', tz: 'UTC' }).to).toBe(Date.parse('2026-01-05T10:00:01Z'));
+  });
+
+  it('refuses a range whose start is not before its end, naming the flags the command has', () => {
+    expect(() => parseTimeRange({ from: '2026-01-06', to: '2026-01-05', tz: 'UTC' })).toThrow('--from must be before --to');
+    expect(() => parseTimeRange({ from: '2026-01-05T10:00:00Z', to: '2026-01-05T10:00:00Z', tz: 'UTC' })).toThrow('--from must be before --to');
+    const since = { flag: 'since', value: '2026-01-05T11:00:00Z' };
+    expect(() => parseTimeBounds(since, { flag: 'until', value: '2026-01-05T10:00:00Z' }, 'UTC')).toThrow('--since must be before --until');
+    // Either end open is a range too.
+    expect(parseTimeBounds(since, { flag: 'until', value: undefined }, 'UTC')).toEqual({ from: Date.parse('2026-01-05T11:00:00Z'), to: undefined });
   });
 });
