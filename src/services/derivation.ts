@@ -34,13 +34,7 @@ export interface DerivationOptions {
 }
 
 /** What a derivation derives with: the stages a preview or a day rebuild reuses without writing. */
-export interface DerivationStages {
-  raw: RawStore;
-  analytics: AnalyticsStore;
-  sessionize: ReturnType<typeof createSessionize>;
-  deriveJourneys: ReturnType<typeof createDeriveJourneys>;
-  correctionKinds?: CorrectionRegistry;
-}
+export type DerivationStages = Pick<DeriveDeps, 'raw' | 'analytics' | 'sessionize' | 'deriveJourneys' | 'correctionKinds'>;
 
 export interface Derivation {
   /** Release bursts and copies: store-wide inputs of two flags, refreshed by the caller before a derive. */
