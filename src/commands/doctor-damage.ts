@@ -5,7 +5,7 @@ import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { describeDamage, REPAIR_HINT, type StoreDamage } from '../stores/store-damage.js';
 import { corruptSqliteHint } from '../stores/sqlite/corruption.js';
-import type { DoctorCheck } from './doctor.js';
+import type { DoctorCheck } from './doctor-check.js';
 
 /**
  * `doctor` on the embedded data directory: SQLite's page check of raw.sqlite (quick_check, or

@@ -4,18 +4,10 @@ import { resolveOutputFormat, writeRecords } from '../render/output.js';
 import { inspectKafka } from '../sources/kafka-source.js';
 import { analyticsEngineAdmin, type EngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import type { CommandContext } from './context.js';
+import type { CheckStatus, DoctorCheck } from './doctor-check.js';
 import { checkEmbeddedDamage } from './doctor-damage.js';
 
-export type CheckStatus = 'ok' | 'fail' | 'skip';
-
-export interface DoctorCheck {
-  component: 'raw store' | 'analytics store' | 'kafka';
-  check: string;
-  status: CheckStatus;
-  detail: string;
-  /** What to do about a failure. */
-  fix: string;
-}
+export type { CheckStatus, DoctorCheck } from './doctor-check.js';
 
 /**
  * `journeyctl doctor`: each configured engine — reachable (and authenticated), its version, and

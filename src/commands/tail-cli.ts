@@ -2,8 +2,7 @@ import { type Command, Option } from 'commander';
 import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { TailOptions } from './tail.js';
-
-export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
+import { TAIL_SOURCES } from './tail-filter.js';
 
 /** `journeyctl tail` on the command tree; the stores, kafkajs and ink load when it runs. */
 export function registerTailCommand(program: Command, context: () => CommandContext): void {

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import type { TailWhere } from '../stores/raw-store.js';
 
+/** What `tail --source` reads; here (not in tail-cli.ts) so tail.ts and its registration share it without a cycle. */
+export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
+
 /**
  * The filters of `journeyctl tail`, parsed once from flags. The raw store applies them in its
  * query (values bound); a Kafka message is matched here, in code, against its parsed JSON. The
