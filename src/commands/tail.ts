@@ -1,4 +1,3 @@
-import { TAIL_SOURCES } from './tail-cli.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import type { RejectedLine } from '../domain/event.js';
 import { InfrastructureError, InterruptedError, UsageError } from '../errors.js';
@@ -13,7 +12,7 @@ import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js'
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore, TailedEvent, TailFilter, TailPage } from '../stores/raw-store.js';
 import { type CommandContext, type GlobalOptions, parseTimeBounds } from './context.js';
-import { appVersionOf, createSampler, eventNameOf, matchesInputEvent, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
+import { appVersionOf, createSampler, TAIL_SOURCES, eventNameOf, matchesInputEvent, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
 
 export interface TailOptions {
   source: string;
