@@ -66,3 +66,23 @@ describe('config', () => {
     expect(result.ok && result.config.stores.analytics.engine).toBe('clickhouse');
   });
 });
+
+describe('config: session mode and identity settings', () => {
+  it('defaults to gap mode and reads client mode, its paths and limits under pipeline', () => {
+    const defaults = validateConfigDocument({}, 'x.yaml');
+    expect(defaults.ok && defaults.config.pipeline).toMatchObject({ sessionMode: 'gap', clientSessionMaxGapMs: 24 * 3_600_000, maxUsersPerAnonymousId: 3 });
+    const set = validateConfigDocument(
+      { pipeline: { session_mode: 'client', client_session_id_paths: ['properties.ga_session_id'], client_session_max_gap: '12h', max_users_per_anonymous_id: 5 } },
+      'x.yaml',
+    );
+    expect(set.ok && set.warnings).toEqual([]);
+    expect(set.ok && set.config.pipeline).toMatchObject({ sessionMode: 'client', clientSessionIdPaths: ['properties.ga_session_id'], clientSessionMaxGapMs: 12 * 3_600_000, maxUsersPerAnonymousId: 5 });
+  });
+
+  it('refuses an unknown mode and an empty path list in client mode', () => {
+    const bad = validateConfigDocument({ pipeline: { session_mode: 'tracker', client_session_id_paths: [] } }, 'x.yaml');
+    expect(bad.ok ? [] : bad.errors).toEqual(['x.yaml: pipeline.session_mode must be one of gap, client (got "tracker")']);
+    const empty = validateConfigDocument({ pipeline: { session_mode: 'client', client_session_id_paths: [] } }, 'x.yaml');
+    expect(empty.ok ? [] : empty.errors).toEqual(['x.yaml: pipeline.client_session_id_paths must name at least one path in client mode']);
+  });
+});

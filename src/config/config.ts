@@ -29,6 +29,17 @@ export interface PipelineConfig {
   sessionInactivityMs: number;
   sessionMaxLengthMs: number;
   splitAtMidnight: boolean;
+  /**
+   * `gap` cuts sessions at the inactivity timeout; `client` groups events by the client's own
+   * session id (first of clientSessionIdPaths present) and falls back to the gap without one.
+   */
+  sessionMode: SessionMode;
+  /** Dotted paths into the raw event where a client session id may sit, first present wins. */
+  clientSessionIdPaths: string[];
+  /** client mode: a client session id seen again after this long starts a new session (`client_session_reused`). */
+  clientSessionMaxGapMs: number;
+  /** An anonymous id seen with more user ids than this is an identity conflict (flag `identity_conflict`). */
+  maxUsersPerAnonymousId: number;
   /** Zone for midnight splits and day boundaries shown to people. Storage is always UTC. */
   timezone: string;
   /** An event is counted late when it reaches us this long after it happened. */
@@ -48,6 +59,9 @@ export interface PipelineConfig {
   minEventTimeMs: number;
   batchSize: number;
 }
+
+export const SESSION_MODES = ['gap', 'client'] as const;
+export type SessionMode = (typeof SESSION_MODES)[number];
 
 export type RawStoreConfig = { engine: 'sqlite' } | { engine: 'mongodb'; url: string; database: string };
 export type AnalyticsStoreConfig =
@@ -90,6 +104,10 @@ export const DEFAULT_PIPELINE: PipelineConfig = {
   sessionInactivityMs: 30 * 60_000,
   sessionMaxLengthMs: 24 * 3_600_000,
   splitAtMidnight: false,
+  sessionMode: 'gap',
+  clientSessionIdPaths: ['context.sessionId', 'properties.session_id', 'integrations.Amplitude.session_id'],
+  clientSessionMaxGapMs: 24 * 3_600_000,
+  maxUsersPerAnonymousId: 3,
   timezone: 'UTC',
   lateAfterMs: 30 * 60_000,
   futureToleranceMs: 23 * 3_600_000,
@@ -112,6 +130,10 @@ export const CONFIG_KEYS: KeySchema = {
     session_inactivity: null,
     session_max_length: null,
     split_at_midnight: null,
+    session_mode: null,
+    client_session_id_paths: null,
+    client_session_max_gap: null,
+    max_users_per_anonymous_id: null,
     timezone: null,
     late_after: null,
     future_tolerance: null,
@@ -218,6 +240,10 @@ export function validateConfigDocument(document: unknown, source: string, overri
     sessionInactivityMs: reader.duration(pipelineDoc.session_inactivity, 'pipeline.session_inactivity', DEFAULT_PIPELINE.sessionInactivityMs),
     sessionMaxLengthMs: reader.duration(pipelineDoc.session_max_length, 'pipeline.session_max_length', DEFAULT_PIPELINE.sessionMaxLengthMs),
     splitAtMidnight: reader.boolean(pipelineDoc.split_at_midnight, 'pipeline.split_at_midnight', DEFAULT_PIPELINE.splitAtMidnight),
+    sessionMode: reader.oneOf(pipelineDoc.session_mode, 'pipeline.session_mode', SESSION_MODES, DEFAULT_PIPELINE.sessionMode),
+    clientSessionIdPaths: pipelineDoc.client_session_id_paths === undefined ? DEFAULT_PIPELINE.clientSessionIdPaths : reader.stringList(pipelineDoc.client_session_id_paths, 'pipeline.client_session_id_paths'),
+    clientSessionMaxGapMs: reader.duration(pipelineDoc.client_session_max_gap, 'pipeline.client_session_max_gap', DEFAULT_PIPELINE.clientSessionMaxGapMs),
+    maxUsersPerAnonymousId: reader.positiveInteger(pipelineDoc.max_users_per_anonymous_id, 'pipeline.max_users_per_anonymous_id', DEFAULT_PIPELINE.maxUsersPerAnonymousId),
     timezone: reader.string(pipelineDoc.timezone, 'pipeline.timezone', DEFAULT_PIPELINE.timezone),
     lateAfterMs: reader.duration(pipelineDoc.late_after, 'pipeline.late_after', DEFAULT_PIPELINE.lateAfterMs),
     futureToleranceMs: reader.duration(pipelineDoc.future_tolerance, 'pipeline.future_tolerance', DEFAULT_PIPELINE.futureToleranceMs),
@@ -233,6 +259,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
   if (pipeline.maxNestingDepth > MAX_NESTING_DEPTH_LIMIT) errors.push(`pipeline.max_nesting_depth must be at most ${MAX_NESTING_DEPTH_LIMIT}`);
   if (!isValidZone(pipeline.timezone)) errors.push(`pipeline.timezone: "${pipeline.timezone}" is not an IANA time zone (e.g. Europe/Berlin)`);
   if (pipeline.sessionInactivityMs <= 0) errors.push('pipeline.session_inactivity must be positive');
+  if (pipeline.clientSessionMaxGapMs <= 0) errors.push('pipeline.client_session_max_gap must be positive');
+  if (pipeline.sessionMode === 'client' && pipeline.clientSessionIdPaths.length === 0) errors.push('pipeline.client_session_id_paths must name at least one path in client mode');
   if (pipeline.sessionMaxLengthMs < pipeline.sessionInactivityMs) {
     errors.push('pipeline.session_max_length must be at least pipeline.session_inactivity');
   }

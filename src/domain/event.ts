@@ -123,4 +123,9 @@ export interface StoredEvent {
    * needs nothing store-wide.
    */
   copies: number;
+  /**
+   * The client's own session id (pipeline.client_session_id_paths), read from the stored line
+   * only when sessions follow it (pipeline.session_mode: client); absent otherwise.
+   */
+  clientSessionId?: string | null;
 }

@@ -102,7 +102,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     for (let start = 0; start < users.length; ) {
       const chunk = users.slice(start, start + usersPerRead);
       start += chunk.length;
-      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical);
+      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize.clientSessionIdPaths);
       const derived = deriveUsers(deps, chunk, eventsByUser, corrections);
       appendTo(group, chunk, derived);
       const read = Math.max(1, derived.derivation.events.length);

@@ -8,6 +8,7 @@ import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
+import { attachClientSessionIds } from './client-session-id.js';
 import type { createSessionize } from './sessionize.js';
 
 export interface DeriveUsersDeps {
@@ -92,7 +93,7 @@ function idsByOwner(canonical: ReadonlyMap<string, string>): Map<string, string[
  * The stored events of these users under an identity mapping that may not be persisted yet:
  * persisted members, with `canonical` (a plan's new owners) taking precedence.
  */
-export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>): Promise<Map<string, StoredEvent[]>> {
+export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>, clientSessionIdPaths: readonly string[] | null = null): Promise<Map<string, StoredEvent[]>> {
   const persisted = await raw.membersOf(users);
   const ownerOf = new Map<string, string>();
   for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
@@ -100,5 +101,7 @@ export async function loadEventsOfUsers(raw: RawStore, users: readonly string[],
   for (const user of users) for (const id of planned.get(user) ?? []) ownerOf.set(id, user);
   const wanted = new Set(users);
   const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
-  return groupByOwner(await raw.eventsByIdentity(identityKeys), ownerOf);
+  const events = await raw.eventsByIdentity(identityKeys);
+  if (clientSessionIdPaths !== null) attachClientSessionIds(events, await raw.rawLinesByIdentity(identityKeys), clientSessionIdPaths);
+  return groupByOwner(events, ownerOf);
 }

@@ -2,6 +2,7 @@ import { compileCorrections } from '../corrections/apply-corrections.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { AcceptedEvent, StoredEvent } from '../domain/event.js';
+import { clientSessionIdOf } from './client-session-id.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
@@ -67,7 +68,7 @@ export function createReprocess(deps: ReprocessDeps) {
       const revalidated: StoredEvent[] = [];
       for (const { raw, receivedAt, copies } of await deps.raw.rawLinesByIdentity([...ownerOf.keys()])) {
         const outcome = deps.processLine(raw, receivedAt);
-        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event, copies));
+        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event, copies, deps.sessionize.clientSessionIdPaths));
         else nowRejected += 1;
       }
       const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
@@ -104,8 +105,8 @@ export function createReprocess(deps: ReprocessDeps) {
   };
 }
 
-function toStoredEvent(event: AcceptedEvent, copies: number): StoredEvent {
-  return {
+function toStoredEvent(event: AcceptedEvent, copies: number, clientSessionIdPaths: readonly string[] | null): StoredEvent {
+  const stored: StoredEvent = {
     messageId: event.messageId,
     type: event.type,
     event: event.event,
@@ -121,6 +122,8 @@ function toStoredEvent(event: AcceptedEvent, copies: number): StoredEvent {
     traitsJson: JSON.stringify(event.traits),
     copies,
   };
+  if (clientSessionIdPaths !== null) stored.clientSessionId = clientSessionIdOf(JSON.parse(event.raw), clientSessionIdPaths);
+  return stored;
 }
 
 export function emptyCounts(): DayCounts {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
-import type { PipelineConfig } from '../config/config.js';
+import type { PipelineConfig, SessionMode } from '../config/config.js';
 import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
 import { ACTIVITY_TYPES, type StoredEvent } from '../domain/event.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 
-export type SessionizeDeps = Pick<PipelineConfig, 'sessionInactivityMs' | 'sessionMaxLengthMs' | 'splitAtMidnight' | 'timezone'>;
+export type SessionizeDeps = Pick<PipelineConfig, 'sessionInactivityMs' | 'sessionMaxLengthMs' | 'splitAtMidnight' | 'timezone'> &
+  Partial<Pick<PipelineConfig, 'sessionMode' | 'clientSessionMaxGapMs' | 'clientSessionIdPaths'>>;
 
 export interface UserSessions {
   sessions: Session[];
@@ -13,43 +14,85 @@ export interface UserSessions {
 }
 
 export const OVERLONG_SESSION_FLAG = 'overlong_session';
+export const CLIENT_SESSION_REUSED_FLAG = 'client_session_reused';
+
+/** Bumped when a mode's cutting rule changes; stored with each session as `<mode>@<version>`. */
+export const SESSION_MODE_VERSIONS: Record<SessionMode, number> = { gap: 1, client: 1 };
+
+export function sessionModeLabel(mode: SessionMode): string {
+  return `${mode}@${SESSION_MODE_VERSIONS[mode]}`;
+}
+
+interface Group {
+  events: StoredEvent[];
+  flags: Set<string>;
+}
 
 /**
- * Cuts one stitched user's activity into sessions: a new session after more than the
- * inactivity timeout, at the maximum length (the cut session is flagged, never dropped),
- * and optionally at midnight. Events are sorted here by (time, message id), so the result
- * does not depend on the order they were read in. Steward corrections then apply: a forced
- * split or join at an event, and events moved to another session.
+ * Cuts one stitched user's activity into sessions. Gap mode (the default): a new session after
+ * more than the inactivity timeout, at the maximum length (the cut session is flagged, never
+ * dropped), and optionally at midnight. Client mode: events carrying a client session id are
+ * grouped by it, cut at the maximum length and where the id comes back after more than
+ * client_session_max_gap (flagged `client_session_reused`); events without one are cut by the
+ * gap among themselves. Events are sorted here by (time, message id), so the result does not
+ * depend on the order they were read in. Steward corrections then apply: a forced split or
+ * join at an event, and events moved to another session.
  */
 export function createSessionize(deps: SessionizeDeps) {
   const dayOf = (epochMs: number) => DateTime.fromMillis(epochMs, { zone: deps.timezone }).toISODate();
+  const mode: SessionMode = deps.sessionMode ?? 'gap';
+  const clientMaxGapMs = deps.clientSessionMaxGapMs ?? 24 * 3_600_000;
 
-  return function sessionize(userId: string, input: readonly StoredEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserSessions {
-    const activity = input.filter((event) => ACTIVITY_TYPES.has(event.type)).sort(compareEvents);
-
-    // 1. Natural boundaries, with forced splits and joins.
-    const groups: StoredEvent[][] = [];
-    const overlong = new Set<number>();
+  /** Cuts events (sorted) into groups: `gapMs` apart starts a new group, flagged `gapFlag` when given. */
+  function cut(sorted: readonly StoredEvent[], gapMs: number, gapFlag: string | null, corrections: CorrectionPlan, groups: Group[]): void {
+    let current: Group | undefined;
     let start = 0;
     let last = 0;
-    for (const event of activity) {
-      const current = groups[groups.length - 1];
+    for (const event of sorted) {
       let startNew = current === undefined;
+      let flagNew: string | null = null;
       if (current !== undefined) {
-        if (event.eventTime - last > deps.sessionInactivityMs) startNew = true;
-        else if (event.eventTime - start >= deps.sessionMaxLengthMs) {
+        if (event.eventTime - last > gapMs) {
           startNew = true;
-          if (!corrections.joinBefore.has(event.messageId)) overlong.add(groups.length - 1);
+          flagNew = gapFlag;
+        } else if (event.eventTime - start >= deps.sessionMaxLengthMs) {
+          startNew = true;
+          if (!corrections.joinBefore.has(event.messageId)) current.flags.add(OVERLONG_SESSION_FLAG);
         } else if (deps.splitAtMidnight && dayOf(event.eventTime) !== dayOf(start)) startNew = true;
         if (corrections.splitBefore.has(event.messageId)) startNew = true;
         else if (corrections.joinBefore.has(event.messageId)) startNew = false;
       }
       if (startNew) {
-        groups.push([event]);
+        current = { events: [event], flags: new Set(flagNew === null ? [] : [flagNew]) };
+        groups.push(current);
         start = event.eventTime;
-      } else current!.push(event);
+      } else current!.events.push(event);
       last = event.eventTime;
     }
+  }
+
+  function sessionize(userId: string, input: readonly StoredEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserSessions {
+    const activity = input.filter((event) => ACTIVITY_TYPES.has(event.type)).sort(compareEvents);
+
+    // 1. Natural boundaries, with forced splits and joins.
+    const found: Group[] = [];
+    if (mode === 'client') {
+      const byClientId = new Map<string, StoredEvent[]>();
+      const withoutId: StoredEvent[] = [];
+      for (const event of activity) {
+        const id = event.clientSessionId;
+        if (id === null || id === undefined) withoutId.push(event);
+        else {
+          const list = byClientId.get(id);
+          if (list) list.push(event);
+          else byClientId.set(id, [event]);
+        }
+      }
+      for (const events of byClientId.values()) cut(events, clientMaxGapMs, CLIENT_SESSION_REUSED_FLAG, corrections, found);
+      cut(withoutId, deps.sessionInactivityMs, null, corrections, found);
+      found.sort((a, b) => compareEvents(a.events[0]!, b.events[0]!));
+    } else cut(activity, deps.sessionInactivityMs, null, corrections, found);
+    const groups = found.map((group) => group.events);
 
     // 2. Moves: an event joins the session whose first event is the target.
     if (corrections.moves.size > 0) {
@@ -105,7 +148,7 @@ export function createSessionize(deps: SessionizeDeps) {
         lastEvent: lastEvent.event,
         firstMessageId: first.messageId,
         appVersions: [...appVersions].sort(),
-        flags: overlong.has(index) ? [OVERLONG_SESSION_FLAG] : [],
+        flags: [...found[index]!.flags].sort(),
         labels: [],
       });
     });
@@ -114,7 +157,10 @@ export function createSessionize(deps: SessionizeDeps) {
       events.sort(compareEvents);
     }
     return { sessions, events };
-  };
+  }
+  /** Where loaders read each event's client session id from (null in gap mode: nothing to read). */
+  const clientSessionIdPaths: readonly string[] | null = mode === 'client' ? (deps.clientSessionIdPaths ?? []) : null;
+  return Object.assign(sessionize, { mode, clientSessionIdPaths });
 }
 
 export function compareEvents(a: { eventTime: number; messageId: string }, b: { eventTime: number; messageId: string }): number {

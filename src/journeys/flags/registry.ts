@@ -3,12 +3,13 @@
  * A new flag is one file in this folder plus one line here (and its test); see docs/decisions.
  */
 import { botLike } from './bot-like.js';
+import { clientSessionReused } from './client-session-reused.js';
 import { clockSkew } from './clock-skew.js';
 import { duplicateStorm } from './duplicate-storm.js';
 import { createFlagRegistry } from './kind.js';
 import { overlongSession } from './overlong-session.js';
 import { releaseBurst } from './release-burst.js';
 
-export const SHIPPED_FLAG_KINDS = [duplicateStorm, releaseBurst, botLike, clockSkew, overlongSession] as const;
+export const SHIPPED_FLAG_KINDS = [duplicateStorm, releaseBurst, botLike, clockSkew, overlongSession, clientSessionReused] as const;
 
 export const FLAG_KINDS = createFlagRegistry(SHIPPED_FLAG_KINDS);
