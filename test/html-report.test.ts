@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli.js';
+import { parseNdjson, runCli } from './helpers/cli.js';
 
 // Debian's chromium (.ci/run installs it with apt); playwright-core downloads no browser.
 const CHROMIUM = process.env.JOURNEY_CHROMIUM ?? '/usr/bin/chromium';
@@ -67,6 +67,65 @@ describe('report --html in a real browser', () => {
     if (process.env.JOURNEY_UPDATE_SCREENSHOTS === '1') copyFileSync(shot, join(ROOT, 'docs', 'images', 'report.png'));
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  it("inspect user --html draws the user's sessions and event marks as inspect --output json lists them", async () => {
+    // The user with the most labelled sessions (ties by id): rows with badges and evidence marks to compare.
+    const labels = await runCli(['export', 'labels', '--output', 'ndjson', '--data-dir', dir]);
+    expect(labels.code, labels.stderr).toBe(0);
+    const perUser = new Map<string, number>();
+    for (const label of parseNdjson(labels.stdout)) perUser.set(String(label.user_id), (perUser.get(String(label.user_id)) ?? 0) + 1);
+    const [userId] = [...perUser].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))[0]!;
+    const inspected = await runCli(['inspect', 'user', userId, '--output', 'json', '--data-dir', dir]);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    type Finding = { name: string; evidence: string[] };
+    const user = JSON.parse(inspected.stdout) as { sessions: Array<{ session: { session_id: string }; labels: Finding[]; flags: Finding[]; events: Array<{ message_id: string }> }> };
+    const userFile = join(dir, 'user.html');
+    const html = await runCli(['inspect', 'user', userId, '--html', userFile, '--data-dir', dir]);
+    expect(html.code, html.stderr).toBe(0);
+    expect(html.stdout).toBe('');
+    expect(html.stderr).toContain(userFile);
+
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const problems: string[] = [];
+    const url = pathToFileURL(userFile).href;
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+    });
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('request', (request) => {
+      if (request.url() !== url) problems.push(`request: ${request.url()}`);
+    });
+    await page.goto(url, { waitUntil: 'load' });
+    const rows = await page.$$eval('#timelines tr[data-session]', (trs) =>
+      trs.map((tr) => ({
+        session: tr.getAttribute('data-session'),
+        marks: tr.querySelectorAll('svg.timeline circle').length,
+        evidence: tr.querySelectorAll('svg.timeline circle.evidence').length,
+        badges: [...tr.querySelectorAll('.badge')].map((b) => b.textContent).sort(),
+      })),
+    );
+    expect(user.sessions.length).toBeGreaterThan(0);
+    expect(rows).toEqual(
+      user.sessions.map((s) => {
+        const evidence = new Set([...s.labels, ...s.flags].flatMap((f) => f.evidence));
+        return { session: s.session.session_id, marks: s.events.length, evidence: s.events.filter((e) => evidence.has(e.message_id)).length, badges: [...s.labels, ...s.flags].map((f) => f.name).sort() };
+      }),
+    );
+    expect(rows.some((r) => r.evidence > 0)).toBe(true);
+    expect(await page.locator('h2').first().textContent()).toContain(`(${user.sessions.length})`);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'inspect-user.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+    expect(readFileSync(userFile, 'utf8')).not.toMatch(/<script|<link|https?:\/\/(?!www\.w3\.org\/)/i);
+  });
+
+  it('inspect session --html is a usage error: the HTML timeline is per user', async () => {
+    const result = await runCli(['inspect', 'session', 'any', '--html', join(dir, 'session.html'), '--data-dir', dir]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('inspect user <user-id> --html');
+    expect(existsSync(join(dir, 'session.html'))).toBe(false);
   });
 
   it('is one file with nothing to fetch: no script, no link, no remote url', () => {

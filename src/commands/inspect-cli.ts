@@ -12,6 +12,7 @@ export function registerInspectCommand(program: Command, context: () => CommandC
     .argument('<kind>', INSPECT_KINDS.join(' | '))
     .argument('<id>', 'a user id (an anonymous id resolves to its user) or a session id')
     .addOption(outputOption(OUTPUTS.prose))
+    .option('--html <file>', "also write the user's sessions as a self-contained HTML timeline to this file (inspect user only)")
     .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
     .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
     .action(async (kind: string, id: string, options: Omit<InspectOptions, 'color'>) => {

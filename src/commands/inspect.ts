@@ -20,23 +20,32 @@ export interface InspectOptions {
   /** false with --no-redact. */
   redact: boolean;
   color: boolean;
+  /** `inspect user <id> --html FILE`: also write the user's sessions as a self-contained HTML timeline (stdout gets the inspection only with --output). */
+  html?: string;
 }
 
 /** `journeyctl inspect user|session <id>`: a timeline with labels, flags, funnels, identity and corrections. */
 export async function runInspect(context: CommandContext, kind: string, id: string, options: InspectOptions): Promise<Inspection> {
   if (!(INSPECT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`cannot inspect "${kind}"`, { hint: `choose one of ${INSPECT_KINDS.join(', ')}: journeyctl inspect user <id>, journeyctl inspect session <id>` });
   const output = resolveOutput(options.output, OUTPUTS.prose, context.interactive);
+  if (options.html !== undefined && kind !== 'user') throw new UsageError(`--html draws a user's sessions, not a ${kind}`, { hint: `journeyctl inspect user <user-id> --html ${options.html}` });
   const redactor = createRedactor(context.config.redact, options.redact);
-  const inspection = kind === 'user' ? await inspectUser(context, id, options, redactor) : await inspectSession(context, id, options, redactor);
+  let details: readonly SessionDetail[] = [];
+  const inspection = kind === 'user' ? await inspectUser(context, id, options, redactor, (sessions) => (details = sessions)) : await inspectSession(context, id, options, redactor);
+  if (options.html !== undefined && inspection.kind === 'user') {
+    await (await import('./report-html.js')).writeUserHtml(context, options.html, inspection.user_id, details);
+    if (options.output === undefined) return inspection;
+  }
   context.io.stdout.write(output === 'json' ? `${JSON.stringify(inspection)}\n` : renderInspect(inspection, { width: Math.max(60, context.io.stdout.columns ?? 120), color: options.color }));
   return inspection;
 }
 
-async function inspectUser(context: CommandContext, id: string, options: InspectOptions, redactor: Redactor): Promise<InspectUser> {
+async function inspectUser(context: CommandContext, id: string, options: InspectOptions, redactor: Redactor, read: (sessions: readonly SessionDetail[]) => void): Promise<InspectUser> {
   return withStores(context, 'journeyctl inspect user', options, async (raw, analytics) => {
     const userId = (await raw.canonicalOf([id])).get(id) ?? id;
     const identity = await identityOf(raw, userId, redactor);
     const timeline = await analytics.sessionsOfUser(userId);
+    read(timeline.sessions);
     if (identity.profile === null && timeline.sessions.length === 0 && identity.ids.length <= 1) {
       throw new UsageError(`no user ${JSON.stringify(id)} in ${whereLooked(context.config)}`, { hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user' });
     }

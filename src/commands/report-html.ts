@@ -46,13 +46,9 @@ export async function writeReportHtml(context: CommandContext, file: string, rep
   context.log(`HTML report written to ${file} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB; open it in a browser, it loads nothing from the network)`);
 }
 
-/** `journeyctl inspect user <id> --html FILE`: one user's sessions as timelines. */
-export async function writeUserHtml(context: CommandContext, file: string, userId: string, options: { wait: string }): Promise<void> {
-  let sessions: SessionDetail[] = [];
-  await readViews(context, options.wait, async (analytics) => {
-    sessions = (await analytics.sessionsOfUser(userId)).sessions;
-  });
+/** `journeyctl inspect user <id> --html FILE`: one user's sessions (as `inspect` read them) as timelines. */
+export async function writeUserHtml(context: CommandContext, file: string, userId: string, sessions: readonly SessionDetail[]): Promise<void> {
   const html = renderHtmlReport({ title: `journeyctl · user ${userId}`, generatedAt: Date.now(), report: null, shape: null, funnelSteps: funnelStepNames(context.config), timelines: { heading: `Sessions of ${userId} (${sessions.length})`, sessions } });
   await writeFile(file, html);
-  context.log(`HTML timeline of ${userId} written to ${file}`);
+  context.log(`HTML timeline of ${userId} written to ${file} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB; it loads nothing from the network)`);
 }
