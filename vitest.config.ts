@@ -13,7 +13,7 @@ const INTEGRATION = ['src/**/*.integration.test.ts', 'test/**/*.integration.test
 const EMBEDDED_STORES = 'src/stores/**';
 // Unit tests that stream large inputs (the generator's 300k- and 1M-line runs: ~25 s) run with e2e,
 // so the unit tier stays well under a minute.
-const LARGE_INPUTS = ['src/generator/generator.test.ts'];
+const LARGE_INPUTS = ['tools/generator/generator.test.ts'];
 const tier = integrationTier();
 if (tier.skipReason && process.env[SKIP_REASON_ENV] === undefined) {
   process.env[SKIP_REASON_ENV] = tier.skipReason; // read by the placeholder file; also: print once
@@ -33,7 +33,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'src/**/*.test.tsx'],
+          include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'tools/**/*.test.ts'],
           exclude: [...INTEGRATION, ...LARGE_INPUTS, `${EMBEDDED_STORES}/*.test.ts`, `${EMBEDDED_STORES}/**/*.test.ts`],
         },
       },

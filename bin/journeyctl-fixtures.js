@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// Seeded fixture generator: see src/generator/cli.ts (built to dist/ by `npm run build`).
+// Seeded fixture generator: see tools/generator/cli.ts (a dev tool, built to dist-tools/ by `npm run build:tools`).
 let cli;
 try {
-  cli = await import('../dist/generator/cli.js');
+  cli = await import('../dist-tools/tools/generator/cli.js');
 } catch (err) {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('generator/cli.js')) {
-    process.stderr.write('journeyctl-fixtures: dist/ is missing; run `npm run build` first.\n');
+    process.stderr.write('journeyctl-fixtures: dist-tools/ is missing; run `npm run build && npm run build:tools` first.\n');
     process.exit(2);
   }
   throw err;

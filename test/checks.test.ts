@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateEvents } from '../src/generator/generate.js';
+import { generateEvents } from '../tools/generator/generate.js';
 import { SqliteRawStore } from '../src/stores/sqlite/sqlite-raw-store.js';
 import { runCli } from './helpers/cli.js';
 

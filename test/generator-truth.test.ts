@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateEvents } from '../src/generator/generate.js';
-import type { GroundTruth } from '../src/generator/truth.js';
+import { generateEvents } from '../tools/generator/generate.js';
+import type { GroundTruth } from '../tools/generator/truth.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateEvents } from '../src/generator/generate.js';
+import { generateEvents } from '../tools/generator/generate.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
 import { shuffled } from './helpers/journeys.js';
 

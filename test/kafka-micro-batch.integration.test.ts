@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEvents } from '../src/generator/generate.js';
+import { generateEvents } from '../tools/generator/generate.js';
 import { getServices } from './harness/services.js';
 import { runCli } from './helpers/cli.js';
 import { normaliseExport } from './helpers/export-normalise.js';

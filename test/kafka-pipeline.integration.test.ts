@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEvents } from '../src/generator/generate.js';
+import { generateEvents } from '../tools/generator/generate.js';
 import { getServices, launchPrivateService, type PrivateService } from './harness/services.js';
 import { runCli } from './helpers/cli.js';
 

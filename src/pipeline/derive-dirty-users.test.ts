@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { resolveConfig } from '../config/config.js';
-import type { GroundTruth } from '../generator/truth.js';
+import type { GroundTruth } from '../../tools/generator/truth.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { openEmbeddedAnalytics } from '../stores/clickhouse/open-clickhouse.js';
 import { SqliteRawStore } from '../stores/sqlite/sqlite-raw-store.js';

@@ -27,6 +27,8 @@ Options:
   --days D             period length in days (default 3)
   --buggy-release      a buggy app version (2.4.0-buggy) sends malformed events for 1 hour on day 2
   --no-noise           no duplicates, retries, late arrivals, clock skew, malformed lines
+  --client-session-ids humans' events carry a tracker session id (context.sessionId) that
+                       disagrees with the 30-minute gap: tabs, background returns, a reused id
   --cohort-size N      users generated (and time-ordered) together (default 500)
   --max-listed-ids N   cap on each per-line list in the truth's noiseDetail (default 10000)
   --no-truth-users     leave users[] out of the truth (counts only; for huge runs)
@@ -57,6 +59,7 @@ export function parseCliArgs(argv: string[]): { options: GeneratorOptions; out?:
       days: { type: 'string' },
       'buggy-release': { type: 'boolean' },
       'no-noise': { type: 'boolean' },
+      'client-session-ids': { type: 'boolean' },
       'cohort-size': { type: 'string' },
       'max-listed-ids': { type: 'string' },
       'no-truth-users': { type: 'boolean' },
@@ -84,6 +87,7 @@ export function parseCliArgs(argv: string[]): { options: GeneratorOptions; out?:
     noise: values['no-noise'] !== true,
     includeUsers: values['no-truth-users'] !== true,
   };
+  if (values['client-session-ids'] === true) options.clientSessionIds = true;
   if (values.start !== undefined) options.start = values.start;
   if (days !== undefined) options.days = days;
   const cohortSize = intArg('cohort-size', values['cohort-size']);

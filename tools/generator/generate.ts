@@ -66,6 +66,13 @@ export interface GeneratorOptions {
   maxListedIds?: number;
   /** Keep per-user truth (users[]). Default true; turn off for huge runs if only counts matter. */
   includeUsers?: boolean;
+  /**
+   * Humans' events carry a client session id (`context.sessionId`, epoch ms of its start, as
+   * Amplitude sends it) that disagrees with the 30-minute gap as trackers do: a second tab with
+   * its own id, an app back from the background keeping the last id, a device whose id never
+   * changes. Default false (its own random stream: the other output is unchanged).
+   */
+  clientSessionIds?: boolean;
 }
 
 export const DEFAULT_START = '2026-01-05T00:00:00.000Z';
@@ -227,18 +234,21 @@ interface EventSpec {
   path: string;
   properties?: Record<string, unknown>;
   traits?: Record<string, unknown>;
+  /** The tracker's session id (clientSessionIds option). */
+  clientSessionId?: number;
 }
 
 const pageFragments = new Map<string, string>();
 /** context JSON, byte-identical to JSON.stringify({app:{version}, userAgent, page:{path, url}}). */
-function contextJson(dev: Device, path: string, version = APP_VERSION): string {
+function contextJson(dev: Device, path: string, version = APP_VERSION, clientSessionId?: number): string {
   let page = pageFragments.get(path);
   if (page === undefined) {
     page = `"page":{"path":${JSON.stringify(path)},"url":${JSON.stringify(SITE + path)}}`;
     if (pageFragments.size > 50_000) pageFragments.clear();
     pageFragments.set(path, page);
   }
-  return `{"app":{"version":${JSON.stringify(version)}},"userAgent":${dev.userAgentJson},${page}}`;
+  const session = clientSessionId === undefined ? '' : `,"sessionId":${clientSessionId}`;
+  return `{"app":{"version":${JSON.stringify(version)}},"userAgent":${dev.userAgentJson},${page}${session}}`;
 }
 
 interface Emitted {
@@ -358,7 +368,7 @@ class UserGen {
     if (!noReceived) line += `,"receivedAt":"${iso(receivedAt)}"`;
     if (spec.traits !== undefined) line += `,"traits":${JSON.stringify(spec.traits)}`;
     else if (spec.type !== 'alias') line += `,"properties":${JSON.stringify(spec.properties ?? {})}`;
-    line += `,"context":${contextJson(dev, spec.path)}}`;
+    line += `,"context":${contextJson(dev, spec.path, APP_VERSION, spec.clientSessionId)}}`;
 
     const arrival = receivedAt;
     const flags = noiseKind === 1 ? F_LATE : noReceived ? F_NO_RECEIVED : 0;
@@ -525,6 +535,28 @@ function drawSkew(u: UserGen): void {
   }
 }
 
+/**
+ * The tracker's session ids of one human's devices (clientSessionIds option), disagreeing with
+ * the server's 30-minute gap the ways real trackers do: 3 % of devices never renew their id (a
+ * reused id, days apart), a session starting within 2 h of the last one on the device keeps its
+ * id half the time (an app back from the background), and 8 % of sessions of 4+ events open a
+ * second tab that sends its own id for every other event from the middle on.
+ */
+function createClientSessionIds(rng: Rng, devices: number) {
+  const stuck = Array.from({ length: devices }, () => rng.chance(0.03));
+  const last: Array<{ id: number; end: number } | null> = Array.from({ length: devices }, () => null);
+  return {
+    session(device: number, start: number, end: number, events: number): (eventIndex: number) => number {
+      const previous = last[device];
+      const keep = previous !== null && (stuck[device] || (start - previous.end < 2 * HOUR && rng.chance(0.5)));
+      const id = keep ? previous.id : start;
+      last[device] = { id, end };
+      const tabFrom = events >= 4 && rng.chance(0.08) ? Math.floor(events / 2) : -1;
+      return (eventIndex) => (tabFrom >= 0 && eventIndex >= tabFrom && (eventIndex - tabFrom) % 2 === 1 ? start + 1 : id);
+    },
+  };
+}
+
 function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
   const { run } = u;
   const rb = u.rb;
@@ -571,6 +603,7 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
   }
 
   const identified = devices.map(() => identity === 'known_from_start');
+  const clientIds = u.run.opts.clientSessionIds ? createClientSessionIds(new Rng(u.run.key, u.userIndex, STREAM.clientSessions), devices.length) : null;
   const truthSessions: TruthSession[] = [];
   const identifyCalls: TruthIdentityCall[] = [];
 
@@ -581,6 +614,7 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
     const call = idCalls.get(si);
     const acc: SessionAcc = { count: 0, first: null, last: null };
     const evs = plan.events;
+    const clientSession = clientIds?.session(dev.index, start, start + (evs[evs.length - 1]?.offset ?? 0), evs.length);
     for (let ei = 0; ei < evs.length; ei++) {
       const pe = evs[ei]!;
       const ts = start + pe.offset;
@@ -591,6 +625,7 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
         path: pe.path,
         properties: pe.properties,
       };
+      if (clientSession !== undefined) spec.clientSessionId = clientSession(ei);
       accumulate(acc, u.emit(dev, ts, spec, K_ACTIVITY));
       if (call !== undefined && call.anchor === ei && userId !== null) {
         const next = evs[ei + 1];
@@ -765,6 +800,7 @@ export function normalizeOptions(options: GeneratorOptions): NormalizedOptions {
     cohortSize,
     maxListedIds: options.maxListedIds ?? DEFAULT_MAX_LISTED_IDS,
     includeUsers: options.includeUsers ?? true,
+    clientSessionIds: options.clientSessionIds ?? false,
     rates: { ...DEFAULT_RATES, ...(options.rates ?? {}) },
   };
 }

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repo-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REPO_BIN = join(here, '..', '..', 'bin', 'journeyctl.js');
+const REPO_BIN = join(REPO_ROOT, 'bin', 'journeyctl.js');
 const RUNS = 5;
 
 interface Timing {

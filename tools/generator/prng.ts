@@ -49,6 +49,7 @@ export const STREAM = {
   bots: 4,
   buggy: 5,
   layout: 6,
+  clientSessions: 7,
 } as const;
 
 export class Rng {

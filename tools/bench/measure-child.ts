@@ -1,7 +1,7 @@
 // Runs one journeyctl command in its own process and reports its peak RSS, so the benchmark
 // measures the pipeline alone (not the generator or the parent's buffers).
-import { main } from '../cli.js';
-import { applyHeapPolicy } from '../runtime/heap-policy.js';
+import { main } from '../../src/cli.js';
+import { applyHeapPolicy } from '../../src/runtime/heap-policy.js';
 
 applyHeapPolicy();
 

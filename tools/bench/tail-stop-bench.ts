@@ -4,11 +4,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { generateEvents } from '../generator/generate.js';
+import { REPO_ROOT } from '../repo-root.js';
 
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'journeyctl.js');
+const BIN = join(REPO_ROOT, 'bin', 'journeyctl.js');
 
 export async function runTailStopBench(args: string[]): Promise<void> {
   const index = args.indexOf('--trials');

@@ -18,12 +18,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type KafkaConfig, resolveConfig } from '../config/config.js';
+import { type KafkaConfig, resolveConfig } from '../../src/config/config.js';
 import { generateEvents, usersForEvents } from '../generator/generate.js';
-import { inspectKafka, produceLines, readTopicOnly } from '../sources/kafka-source.js';
+import { inspectKafka, produceLines, readTopicOnly } from '../../src/sources/kafka-source.js';
+import { REPO_ROOT } from '../repo-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const BIN = join(here, '..', '..', 'bin', 'journeyctl.js');
+const BIN = join(REPO_ROOT, 'bin', 'journeyctl.js');
 
 export async function runKafkaBench(args: string[]): Promise<void> {
   const option = (name: string) => {

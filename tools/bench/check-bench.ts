@@ -3,9 +3,10 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../repo-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = join(here, '..', '..', 'fixtures');
+const FIXTURES = join(REPO_ROOT, 'fixtures');
 
 export interface CheckBenchResult {
   elapsedMs: number;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { messageKey } from '../stores/sqlite/message-key.js';
-import { tuneConnection } from '../stores/sqlite/sqlite-raw-store.js';
+import { messageKey } from '../../src/stores/sqlite/message-key.js';
+import { tuneConnection } from '../../src/stores/sqlite/sqlite-raw-store.js';
 
 const MODES = ['parse', 'parse+raw-line', 'parse+raw+identity'] as const;
 type Mode = (typeof MODES)[number];
