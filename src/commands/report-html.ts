@@ -1,39 +1,28 @@
 import { writeFile } from 'node:fs/promises';
 import { renderHtmlReport } from '../render/html-report/render-html-report.js';
 import type { HtmlReportInput } from '../render/html-report/render-html-report.js';
-import type { SessionDetail } from '../stores/analytics-store.js';
-import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import type { ReportAggregates, SessionDetail, SessionShape } from '../stores/analytics-store.js';
 import type { TimeRange } from '../stores/raw-store.js';
-import { type CommandContext, parseDurationFlag } from './context.js';
+import type { CommandContext } from './context.js';
 import { funnelStepNames } from './dashboards.js';
 
 /** Sessions shown as timelines: enough to see patterns, few enough to read (and to keep the file small). */
 export const TIMELINE_SESSIONS = 40;
 export const TIMELINE_EVENTS = 200;
 
-/** Everything the HTML report reads besides `report`'s figures: aggregates and a bounded sample, never every session. */
-async function readViews(context: CommandContext, wait: string, read: (analytics: Awaited<ReturnType<typeof openAnalyticsStore>>) => Promise<void>): Promise<void> {
-  const raw = await openRawStore(context.config);
-  try {
-    const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl report --html', waitMs: parseDurationFlag('wait', wait), log: context.log });
-    try {
-      await read(analytics);
-    } finally {
-      await analytics.close();
-    }
-  } finally {
-    await raw.close();
-  }
+export interface ReportViews {
+  shape: SessionShape;
+  sessions: SessionDetail[];
+}
+
+/** What the HTML report reads besides `report`'s figures, on the store `report` has open: aggregates and a bounded sample, never every session. */
+export async function readReportViews(analytics: Pick<ReportAggregates, 'sessionShape' | 'sampleSessions'>, range: TimeRange): Promise<ReportViews> {
+  return { shape: await analytics.sessionShape(range), sessions: await analytics.sampleSessions(range, TIMELINE_SESSIONS, TIMELINE_EVENTS) };
 }
 
 /** `journeyctl report --html FILE`: the report's figures as charts with their tables, plus session timelines. */
-export async function writeReportHtml(context: CommandContext, file: string, report: NonNullable<HtmlReportInput['report']>, range: TimeRange, options: { wait: string }): Promise<void> {
-  let shape: HtmlReportInput['shape'] = null;
-  let sessions: SessionDetail[] = [];
-  await readViews(context, options.wait, async (analytics) => {
-    shape = await analytics.sessionShape(range);
-    sessions = await analytics.sampleSessions(range, TIMELINE_SESSIONS, TIMELINE_EVENTS);
-  });
+export async function writeReportHtml(context: CommandContext, file: string, report: NonNullable<HtmlReportInput['report']>, views: ReportViews): Promise<void> {
+  const { shape, sessions } = views;
   const html = renderHtmlReport({
     title: 'journeyctl journey report',
     generatedAt: Date.now(),

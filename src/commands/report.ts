@@ -38,8 +38,11 @@ export interface FullReport extends Omit<JourneyReport, 'funnels'> {
 export async function runReport(context: CommandContext, options: ReportOptions): Promise<FullReport> {
   const range: TimeRange = parseTimeRange(options);
   const output = resolveOutput(options.output, OUTPUTS.report, context.interactive);
+  // The HTML module (echarts) loads while the stores open; its views are read on the same open store.
+  const htmlModule = options.html === undefined ? undefined : import('./report-html.js');
   const raw = await openRawStore(context.config);
   let report: FullReport;
+  let views: import('./report-html.js').ReportViews | undefined;
   try {
     const rejected: FullReport['rejected'] = { total: 0, byReason: {}, byAppVersion: {}, untimed: 0 };
     for await (const line of raw.streamRejected(range)) {
@@ -62,14 +65,15 @@ export async function runReport(context: CommandContext, options: ReportOptions)
         rejected,
         bursts,
       };
+      if (htmlModule) views = await (await htmlModule).readReportViews(analytics, range);
     } finally {
       await analytics.close();
     }
   } finally {
     await raw.close();
   }
-  if (options.html !== undefined) {
-    await (await import('./report-html.js')).writeReportHtml(context, options.html, report, range, options);
+  if (htmlModule && options.html !== undefined && views) {
+    await (await htmlModule).writeReportHtml(context, options.html, report, views);
     if (options.output === undefined) return report;
   }
   const out = context.io.stdout;
