@@ -1,17 +1,21 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerCheckCommand } from './commands/check-cli.js';
 import { registerDashboardsCommand } from './commands/dashboards-cli.js';
 import type { CommandContext, CommandIo, GlobalOptions } from './commands/context.js';
+import { registerDemoCommand } from './commands/demo-cli.js';
 import { registerDoctorCommand } from './commands/doctor-cli.js';
-import { EXPORT_KINDS } from './commands/export-kinds.js';
+import { registerExplainCommand } from './commands/explain-cli.js';
+import { registerExportCommand } from './commands/export-cli.js';
 import { registerInspectCommand } from './commands/inspect-cli.js';
 import { registerMigrateCommand } from './commands/migrate-cli.js';
 import { registerProduceCommand } from './commands/produce-cli.js';
 import { registerRepairCommand } from './commands/repair-cli.js';
+import { registerReportCommand } from './commands/report-cli.js';
+import { registerReprocessCommand } from './commands/reprocess-cli.js';
+import { registerRunCommand } from './commands/run-cli.js';
 import { registerStewardCommands } from './commands/steward-cli.js';
 import { registerTailCommand } from './commands/tail-cli.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
-import { OUTPUTS, outputOption, resolveOutput } from './render/output-option.js';
 
 const VERSION = '0.1.0';
 
@@ -50,98 +54,11 @@ export function buildProgram(io: CommandIo): Command {
   const kafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) =>
     createContext({ ...program.opts<GlobalOptions>(), brokers: flags.brokers, topic: flags.topic, group: flags.group }, io);
 
-  program
-    .command('run')
-    .description('ingest NDJSON events (file, stdin or a Kafka topic) into the stores and derive sessions')
-    .option('-i, --input <path>', 'NDJSON file, or - for stdin')
-    .addOption(new Option('--source <kind>', 'file (--input) or kafka (a consumer group; stops on SIGINT/SIGTERM or a bound below)').choices(['file', 'kafka']).default('file'))
-    .option('--brokers <list>', 'kafka: host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
-    .option('--topic <name>', 'kafka: topic to consume; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
-    .option('--group <id>', 'kafka: consumer group (default journeyctl); env JOURNEY_KAFKA_GROUP, config kafka.group')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .option('--no-progress', 'no progress bar even on a terminal')
-    .option('--accept-all-rejected', 'store an input even when under 1% of its first 1,000 lines are valid events (default: stop, exit 2)')
-    .option('--until-caught-up', 'kafka: a micro-batch: read what the partitions held at the start, store, commit, derive, exit 0')
-    .option('--max-events <n>', 'kafka: stop cleanly after this many messages (commits what is stored, says the lag left)')
-    .option('--max-duration <duration>', 'kafka: stop cleanly after this long, e.g. 4m (commits what is stored, says the lag left)')
-    .option('--fail-on-lag', 'kafka: exit 1 when --max-events/--max-duration stopped the run with lag left')
-    .addOption(outputOption(OUTPUTS.summary))
-    .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean; untilCaughtUp?: boolean; maxEvents?: string; maxDuration?: string; failOnLag?: boolean }) => {
-      const ctx = kafkaContext(options);
-      const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
-      const { formatSummaryText, runIngest, summaryRecord } = await import('./commands/run.js');
-      const { checkLag, kafkaBoundsFor, kafkaSummary } = await import('./commands/kafka-run.js');
-      const summary = await runIngest(ctx, { ...options, kafka: kafkaBoundsFor(options.source, options) });
-      const kafka = summary.kafka ? kafkaSummary(summary.kafka) : null;
-      io.stdout.write(asJson ? `${JSON.stringify({ ...summaryRecord(summary), ...kafka?.record })}\n` : `${formatSummaryText(summary)}${kafka?.text ?? ''}`);
-      if (summary.kafka) checkLag(summary.kafka, Boolean(options.failOnLag));
-    });
-
-  program
-    .command('export')
-    .description(`write stored records to stdout: ${EXPORT_KINDS.join(' | ')}`)
-    .argument('<kind>', EXPORT_KINDS.join(' | '))
-    .option('--from <time>', 'from this time (inclusive): ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
-    .option('--to <time>', 'up to this time (exclusive)')
-    .option('--tz <zone>', 'zone for zone-less times and today/yesterday, and for the times a table shows', 'UTC')
-    .option('--user <id>', 'only records of this user')
-    .option('--session <id>', 'only records of this session')
-    .option('--event <name>', 'only events with this name (sessions, labels, flags, journeys: sessions holding one)')
-    .option('--app-version <version>', 'only records from this app version')
-    .option('--fields <a,b,c>', 'only these fields, in this order (every format)')
-    .option('-n, --limit <n>', 'at most this many records')
-    .addOption(outputOption(OUTPUTS.records))
-    .option('--no-pager', 'never page long output on a terminal (default: $PAGER, else less -FRX)')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string; fields?: string; limit?: string; user?: string; session?: string; event?: string; appVersion?: string; pager: boolean }) => {
-      const { runExport } = await import('./commands/export.js');
-      await runExport(context(), kind, options);
-    });
-
-  program
-    .command('explain')
-    .description('show why a session has its labels, flags and funnel outcomes, with the evidence events')
-    .argument('<session-id>')
-    .addOption(outputOption(OUTPUTS.prose))
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (sessionId: string, options: { output?: string; wait: string }) => {
-      const { runExplain } = await import('./commands/explain.js');
-      await runExplain(context(), sessionId, options);
-    });
-
-  program
-    .command('report')
-    .description('funnel conversion, label shares, flags, sessions per day and rejected accounting')
-    .option('--from <time>', 'sessions starting from this time (inclusive)')
-    .option('--to <time>', 'up to this time (exclusive)')
-    .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
-    .option('--include-flagged', 'count flagged sessions in journey figures too')
-    .option('--html <file>', 'write a self-contained HTML report (charts with their numbers, session timelines) to this file')
-    .addOption(outputOption(OUTPUTS.report))
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .action(async (options: { from?: string; to?: string; tz: string; output?: string; includeFlagged?: boolean; wait: string }) => {
-      const { runReport } = await import('./commands/report.js');
-      await runReport(context(), { ...options, includeFlagged: Boolean(options.includeFlagged) });
-    });
-
-  program
-    .command('reprocess')
-    .description('rebuild the analytics store for a time range from the raw store, with today\'s config (idempotent, resumable)')
-    .option('--from <time>', 'start of the range: ISO-8601, epoch, today/yesterday, or 2h/3d ago')
-    .option('--to <time>', 'end of the range (exclusive)')
-    .option('--tz <zone>', 'zone for zone-less times and today/yesterday (day partitions are UTC)', 'UTC')
-    .option('--dry-run', 'show per day what would change (sessions, events, labels, flags before → after) and write nothing')
-    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--resume', 'continue an interrupted reprocess of the same range, skipping days already rebuilt')
-    .option('--lookback <duration>', 'also re-derive users with events this close to the range (sessions crossing midnight)', '30m')
-    .option('--concurrency <n>', 'days rebuilt at once', '1')
-    .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
-    .addOption(outputOption(OUTPUTS.summary))
-    .action(async (options: { from?: string; to?: string; tz: string; dryRun?: boolean; yes?: boolean; resume?: boolean; lookback: string; concurrency: string; wait: string; output?: string }) => {
-      const { runReprocess } = await import('./commands/reprocess.js');
-      await runReprocess(context(), { ...options, dryRun: Boolean(options.dryRun), yes: Boolean(options.yes), resume: Boolean(options.resume) });
-    });
-
+  registerRunCommand(program, kafkaContext);
+  registerExportCommand(program, () => context());
+  registerExplainCommand(program, () => context());
+  registerReportCommand(program, () => context());
+  registerReprocessCommand(program, () => context());
   registerStewardCommands(program, () => context());
   registerTailCommand(program, () => context());
   registerInspectCommand(program, () => context());
@@ -153,14 +70,7 @@ export function buildProgram(io: CommandIo): Command {
   registerCheckCommand(program, () => context());
   registerDashboardsCommand(program, () => context());
 
-  program
-    .command('demo')
-    .description('run the whole pipeline on the shipped fixtures in a fresh data directory and print what it found')
-    .option('--keep', 'keep the demo data directory (it is printed) instead of removing it')
-    .action(async (options: { keep?: boolean }) => {
-      const { DEMO_CONFIG, runDemo } = await import('./commands/demo.js');
-      await runDemo(context(DEMO_CONFIG), { keep: Boolean(options.keep), dataDirFlag: program.opts<GlobalOptions>().dataDir });
-    });
+  registerDemoCommand(program, context);
 
   return program;
 }

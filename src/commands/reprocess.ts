@@ -1,9 +1,8 @@
-import Table from 'cli-table3';
-import { tableStyle } from '../render/terminal.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { UsageError } from '../errors.js';
 import { daysCovering } from '../pipeline/reprocess.js';
 import { createProgress } from '../render/progress.js';
+import { renderReprocessTable } from '../render/reprocess-table.js';
 import { rebuildDays as rebuildDaysService, type ReprocessSummary } from '../services/reprocess.js';
 import { openStores, type Stores } from '../stores/open-stores.js';
 import { confirm, type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
@@ -15,7 +14,8 @@ export interface ReprocessOptions {
   dryRun: boolean;
   yes: boolean;
   resume: boolean;
-  lookback: string;
+  /** Default: the configured pipeline.session_inactivity (a session can cross the range edge by that much). */
+  lookback?: string;
   concurrency: string;
   wait: string;
   output?: string;
@@ -31,7 +31,7 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
   const to = range.to!;
   const concurrency = Number(options.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 8) throw new UsageError('--concurrency must be a whole number from 1 to 8');
-  const lookbackMs = parseDurationFlag('lookback', options.lookback);
+  const lookbackMs = options.lookback === undefined ? context.config.pipeline.sessionInactivityMs : parseDurationFlag('lookback', options.lookback);
   const days = daysCovering(from, to);
   if (days.length > 3660) throw new UsageError(`the range covers ${days.length} days; reprocess at most ten years at a time`);
   const asJson = resolveOutput(options.output, OUTPUTS.summary, context.interactive) === 'json';
@@ -39,9 +39,10 @@ export async function runReprocess(context: CommandContext, options: ReprocessOp
     throw new UsageError('reprocess rewrites stored analytics; pass --yes to run it non-interactively', { hint: 'see what would change first with --dry-run' });
   }
 
-  const stores = await openStores(context.config, { command: 'journeyctl reprocess', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
+  const waitMs = parseDurationFlag('wait', options.wait);
+  const stores = await openStores(context.config, { command: 'journeyctl reprocess', waitMs, log: context.log });
   try {
-    return await rebuildDays(context, stores, days, { ...options, lookbackMs, concurrency, asJson, command: 'journeyctl reprocess' });
+    return await rebuildDays(context, stores, days, { ...options, lookbackMs, concurrency, waitMs, asJson, command: 'journeyctl reprocess' });
   } finally {
     await stores.close();
   }
@@ -53,7 +54,8 @@ export interface RebuildDaysCommandOptions {
   resume: boolean;
   lookbackMs: number;
   concurrency: number;
-  wait: string;
+  /** --wait, parsed once by the command. */
+  waitMs: number;
   asJson: boolean;
   command: string;
   /** Runs once confirmed, before anything is rebuilt (repair clears damaged parts here). */
@@ -76,7 +78,7 @@ export async function rebuildDays(context: CommandContext, stores: Stores, days:
     command: options.command,
     beforeRebuild: options.beforeRebuild,
     tolerateDamage: options.tolerateDamage,
-    waitMs: parseDurationFlag('wait', options.wait),
+    waitMs: options.waitMs,
     log: context.log,
     progress: createProgress(context.io.stderr, !asJson),
     confirm: yes ? undefined : (question) => confirm(context, question),
@@ -90,18 +92,5 @@ function render(context: CommandContext, summary: ReprocessSummary, asJson: bool
     context.io.stdout.write(`${JSON.stringify(summary)}\n`);
     return;
   }
-  const arrow = (before: number, after: number) => (before === after ? String(after) : `${before} → ${after}`);
-  const table = new Table({ head: ['day (UTC)', 'sessions', 'events', 'labels', 'flags', 'now rejected', ''], style: tableStyle(context.color) });
-  for (const day of summary.days) {
-    table.push([
-      day.day,
-      arrow(day.before.sessions, day.after.sessions),
-      arrow(day.before.events, day.after.events),
-      arrow(day.before.labels, day.after.labels),
-      arrow(day.before.flags, day.after.flags),
-      day.nowRejected,
-      day.skipped ? 'done earlier' : summary.dryRun ? 'would rebuild' : 'rebuilt',
-    ]);
-  }
-  context.io.stdout.write(`${table.toString()}\n${summary.dryRun ? 'Dry run: nothing was written.\n' : ''}`);
+  context.io.stdout.write(renderReprocessTable(summary, context.color));
 }
