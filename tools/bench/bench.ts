@@ -1,7 +1,9 @@
 // `npm run bench`: speed and memory figures, printed, never asserted in unit tests.
 //   npm run bench                 1M events end to end, the SQL baseline, and a 4M run for the streaming check
 //   npm run bench -- --events N   another size; --no-4m skips the streaming check, --no-reprocess the reprocess figure,
-//                                 --no-floors the storage floors (storage-floor.ts)
+//                                 --no-floors the storage floors (storage-floor.ts); the 1M store also times
+//                                 check and report --html (check-bench.ts, html-report-bench.ts)
+//   npm run bench -- --stages     CPU-s and wall-s per million lines of each stage of run (stage-bench.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 //   npm run bench -- --tail-stop  Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts)
 //   npm run bench -- --startup    only the start-up figures (startup-bench.ts; also the first section of every run,
@@ -16,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { generateEvents, usersForEvents } from '../generator/generate.js';
 import { benchReprocess, formatReprocessBench } from './reprocess-bench.js';
 import { formatCheckBench, runCheckBench } from './check-bench.js';
+import { formatHtmlReportBench, runHtmlReportBench } from './html-report-bench.js';
 import { runStorageFloors } from './storage-floor.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +36,11 @@ if (flag('--tail-stop')) {
 if (flag('--startup')) {
   const { formatStartupBench, runStartupBench } = await import('./startup-bench.js');
   console.log(formatStartupBench(runStartupBench(args), args.includes('--bin') ? args[args.indexOf('--bin') + 1] : undefined));
+  process.exit();
+}
+if (flag('--stages')) {
+  // CPU and wall seconds per million lines of each stage of run, measured alone (stage-bench.ts).
+  await (await import('./stage-bench.js')).runStageBench(args);
   process.exit();
 }
 if (flag('--kafka')) {
@@ -102,6 +110,7 @@ try {
   console.log(`run (end to end, embedded): ${(ours.elapsedMs / 1000).toFixed(1)} s, ${oursRate.toLocaleString('en-US')} events/s, peak RSS ${mib(ours.maxRssBytes)}`);
   console.log(`  summary: ${JSON.stringify(ours.summary)}`);
   console.log(formatCheckBench(runCheckBench(join(work, 'data-1m')), generated.lines));
+  console.log(formatHtmlReportBench(runHtmlReportBench(join(work, 'data-1m')), generated.lines));
 
   const sql = runSqlBaseline(file);
   const sqlRate = rate(generated.lines, sql.elapsedMs);
