@@ -133,3 +133,45 @@ describe('determinism of labels, flags and funnel outcomes on generated journeys
     expect(await snapshot(join(dir, 'b'))).toEqual(expected);
   });
 });
+
+describe('determinism in client session mode (pipeline.session_mode: client) on generated client session ids', () => {
+  it('gives identical sessions for shuffled, split and re-ingested input, differs from gap where trackers do, and check compares the two', async () => {
+    const { generateEvents } = await import('../tools/generator/index.js');
+    const generated = [...generateEvents({ users: 120, seed: 20, clientSessionIds: true })];
+    expect(generated.filter((line) => line.includes('"sessionId":')).length).toBeGreaterThan(1000);
+    const dir = workdir();
+    const client = join(dir, 'client.yaml');
+    writeFileSync(client, 'pipeline:\n  session_mode: client\n');
+    const input = writeInput(dir, 'gen.ndjson', generated);
+    await ingest(join(dir, 'a'), input, ['--config', client]);
+    const expected = await snapshot(join(dir, 'a'));
+
+    const mixed = shuffled(generated, 7);
+    const third = Math.ceil(mixed.length / 3);
+    for (const index of [2, 0, 1]) await ingest(join(dir, 'b'), writeInput(dir, `part-${index}.ndjson`, mixed.slice(index * third, (index + 1) * third)), ['--config', client]);
+    expect(await snapshot(join(dir, 'b'))).toEqual(expected);
+    expect(await ingest(join(dir, 'a'), input, ['--config', client])).toMatchObject({ accepted: 0, sessions_written: 0 });
+    expect(await snapshot(join(dir, 'a'))).toEqual(expected);
+
+    // The same events by the gap: tabs, background returns and the reused id make the counts differ.
+    await ingest(join(dir, 'gap'), input);
+    const gapSessions = parseNdjson((await snapshot(join(dir, 'gap'))).sessions!);
+    const clientSessions = parseNdjson(expected.sessions!);
+    expect(clientSessions.length).not.toBe(gapSessions.length);
+    expect(parseNdjson(expected.flags!).some((f) => f.name === 'client_session_reused')).toBe(true);
+
+    // Reprocess with the mode changed rebuilds the range as a fresh client-mode ingest would.
+    const range = ['--from', '2026-01-04T00:00:00Z', '--to', '2026-01-10T00:00:00Z', '--lookback', '0s'];
+    const reprocess = await runCli(['reprocess', ...range, '--yes', '--data-dir', join(dir, 'gap'), '--config', client]);
+    expect(reprocess.stderr === '' || reprocess.code === 0).toBe(true);
+    expect(reprocess.code).toBe(0);
+    expect(parseNdjson((await runCli(['export', 'sessions', '--data-dir', join(dir, 'gap'), '--output', 'ndjson'])).stdout)).toEqual(clientSessions);
+
+    const checks = join(dir, 'checks.yaml');
+    writeFileSync(checks, 'checks:\n  - name: tracker_sessions\n    type: client_sessions\n    error_if: { below: 0.5 }\n');
+    const result = await runCli(['check', '--checks', checks, '--data-dir', join(dir, 'a'), '--config', client, '--output', 'json', '--from', '2026-01-05T00:00:00Z', '--to', '2026-01-08T00:00:00Z']);
+    const report = JSON.parse(result.stdout) as { results: Array<{ status: string; note?: string; groups?: Array<{ key: string; value: number }> }> };
+    expect(report.results[0]!.status).toBe('pass');
+    expect(JSON.stringify(report.results[0])).toMatch(/of \d+ client sessions map to exactly one gap session/);
+  });
+});

@@ -547,9 +547,9 @@ function createClientSessionIds(rng: Rng, devices: number) {
   const last: Array<{ id: number; end: number } | null> = Array.from({ length: devices }, () => null);
   return {
     session(device: number, start: number, end: number, events: number): (eventIndex: number) => number {
-      const previous = last[device];
+      const previous = last[device] ?? null;
       const keep = previous !== null && (stuck[device] || (start - previous.end < 2 * HOUR && rng.chance(0.5)));
-      const id = keep ? previous.id : start;
+      const id = keep && previous !== null ? previous.id : start;
       last[device] = { id, end };
       const tabFrom = events >= 4 && rng.chance(0.08) ? Math.floor(events / 2) : -1;
       return (eventIndex) => (tabFrom >= 0 && eventIndex >= tabFrom && (eventIndex - tabFrom) % 2 === 1 ? start + 1 : id);
@@ -603,7 +603,7 @@ function genHuman(u: UserGen): { truth: TruthUser; info: HumanInfo } {
   }
 
   const identified = devices.map(() => identity === 'known_from_start');
-  const clientIds = u.run.opts.clientSessionIds ? createClientSessionIds(new Rng(u.run.key, u.userIndex, STREAM.clientSessions), devices.length) : null;
+  const clientIds = u.run.opts.clientSessionIds === true ? createClientSessionIds(new Rng(u.run.key, u.userIndex, STREAM.clientSessions), devices.length) : null;
   const truthSessions: TruthSession[] = [];
   const identifyCalls: TruthIdentityCall[] = [];
 
@@ -800,8 +800,8 @@ export function normalizeOptions(options: GeneratorOptions): NormalizedOptions {
     cohortSize,
     maxListedIds: options.maxListedIds ?? DEFAULT_MAX_LISTED_IDS,
     includeUsers: options.includeUsers ?? true,
-    clientSessionIds: options.clientSessionIds ?? false,
     rates: { ...DEFAULT_RATES, ...(options.rates ?? {}) },
+    ...(options.clientSessionIds === true ? { clientSessionIds: true as const } : {}),
   };
 }
 

@@ -147,6 +147,8 @@ export interface NormalizedOptions {
   maxListedIds: number;
   includeUsers: boolean;
   rates: NoiseRates;
+  /** Present (true) only when events carry client session ids, so older truths read the same. */
+  clientSessionIds?: true;
 }
 
 export interface GroundTruth {

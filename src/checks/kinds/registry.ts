@@ -3,6 +3,7 @@
  * one file in this folder plus one line here (and its test); see docs/decisions/0004-registries.md.
  */
 import { acceptedValues } from './accepted-values.js';
+import { clientSessions } from './client-sessions.js';
 import { duplicateRate } from './duplicate-rate.js';
 import { flaggedShare } from './flagged-share.js';
 import { freshness } from './freshness.js';
@@ -16,6 +17,6 @@ import { rejectedRate } from './rejected-rate.js';
 import { sql } from './sql.js';
 import { volume } from './volume.js';
 
-export const SHIPPED_CHECK_KINDS = [freshness, volume, rejectedRate, duplicateRate, lateRate, missingRate, acceptedValues, flaggedShare, funnelConversion, reconcile, goldenJourneys, sql] as const;
+export const SHIPPED_CHECK_KINDS = [freshness, volume, rejectedRate, duplicateRate, lateRate, missingRate, acceptedValues, flaggedShare, funnelConversion, reconcile, clientSessions, goldenJourneys, sql] as const;
 
 export const CHECK_KINDS = createCheckRegistry(SHIPPED_CHECK_KINDS);
