@@ -46,9 +46,8 @@ export interface DeriveSummary {
 export function createDeriveDirtyUsers(deps: DeriveDeps) {
   const idsPerRound = deps.idsPerRound ?? 20_000;
   const eventsPerRead = deps.eventsPerRead ?? 10_000;
-  // 20k: with the write in flight overlapping the next group's derivation (see deriveRound), two
-  // 40k groups and the engine's insert buffers were alive together and the 4M run's peak RSS rose
-  // to 1,162 MiB; at 20k it is 1,011 MiB and the 1M derive is as fast (24.3-24.7 s vs 25.0 s).
+  // 20k: the write in flight overlaps the next group's derivation (see deriveRound), so two groups
+  // are alive at once; larger groups cost peak memory and no speed (docs/decisions/0009).
   const eventsPerWrite = deps.eventsPerWrite ?? 20_000;
 
   // Users taken up by this derive so far, for progress (derives are serialised: one at a time).

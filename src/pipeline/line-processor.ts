@@ -14,7 +14,7 @@ export interface ProcessedBatch {
 /**
  * Runs the per-line stages (parse → validate → tracking plan → clock skew) over whole batches.
  * On a bulk input they run on a worker thread while the main thread writes the previous batch
- * to the raw store: the two halves of ingest cost about the same, and this machine has 2 cores.
+ * to the raw store: the two halves of ingest cost about the same (docs/decisions/0009).
  */
 export interface LineProcessor {
   process(lines: readonly string[], arrivedAt: number): Promise<ProcessedBatch>;

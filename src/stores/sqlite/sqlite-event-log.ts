@@ -143,10 +143,8 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     },
 
     // A write group is one SQLite transaction: a commit rewrites every index page it touched, and
-    // message ids and identity keys arrive in random order, so at millions of stored events each
-    // 20k-event commit rewrote most of both indexes (measured on 3M events: 26.5 µs per insert
-    // in 20k-event transactions, 16.7 µs in 200k-event ones). Writes inside the group (batches,
-    // lease renewals) nest as savepoints.
+    // keys arrive in random order, so fewer, larger commits rewrite far fewer index pages
+    // (figures: docs/decisions/0009). Writes inside the group (batches, lease renewals) nest as savepoints.
     async beginWriteGroup() {
       guard('begin a write group', () => db.exec('BEGIN IMMEDIATE'));
     },
@@ -161,7 +159,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       const events: StoredEvent[] = [];
       for (const chunk of chunks(identityKeys)) {
         // Rows as arrays (better-sqlite3's raw mode): derive reads every stored event back, and
-        // building a keyed row object first cost ~1 µs of its ~5 µs per event.
+        // keyed row objects were a fifth of that cost (docs/decisions/0009).
         const statement = chunk.length === IN_CHUNK ? (eventsByIdentityFull ??= prepareEventsByIdentity(IN_CHUNK)) : prepareEventsByIdentity(chunk.length);
         for (const row of statement.all(...chunk) as RawEventRow[]) {
           events.push({
