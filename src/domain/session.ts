@@ -16,6 +16,8 @@ export interface Session {
   appVersions: string[];
   flags: string[];
   labels: string[];
+  /** How it was cut, `<mode>@<rule version>` (`gap@1`, `client@1`): sessionize sets it, stores keep it. */
+  mode?: string;
 }
 
 /** An event as the analytics store keeps it: placed in its stitched user's session. */

@@ -90,6 +90,8 @@ describe('sessionize, client mode', () => {
     const events = [event('a1', 0, 'a'), event('b1', 1, 'b')];
     expect(shapes(events, gap)).toEqual([['a1', 2, []]]);
     expect(gap.clientSessionIdPaths).toBeNull();
+    expect(gap('u1', events).sessions[0]!.mode).toBe('gap@1');
+    expect(client('u1', events).sessions[0]!.mode).toBe('client@1');
     expect(client.clientSessionIdPaths).toEqual(DEFAULT_PIPELINE.clientSessionIdPaths);
   });
 });

@@ -42,6 +42,7 @@ export function createSessionize(deps: SessionizeDeps) {
   const dayOf = (epochMs: number) => DateTime.fromMillis(epochMs, { zone: deps.timezone }).toISODate();
   const mode: SessionMode = deps.sessionMode ?? 'gap';
   const clientMaxGapMs = deps.clientSessionMaxGapMs ?? 24 * 3_600_000;
+  const modeLabel = sessionModeLabel(mode);
 
   /** Cuts events (sorted) into groups: `gapMs` apart starts a new group, flagged `gapFlag` when given. */
   function cut(sorted: readonly StoredEvent[], gapMs: number, gapFlag: string | null, corrections: CorrectionPlan, groups: Group[]): void {
@@ -150,6 +151,7 @@ export function createSessionize(deps: SessionizeDeps) {
         appVersions: [...appVersions].sort(),
         flags: [...found[index]!.flags].sort(),
         labels: [],
+        mode: modeLabel,
       });
     });
     if (corrections.moves.size > 0) {

@@ -284,6 +284,7 @@ function session(userId: string, firstMessageId: string, startedAt: number): Ses
     appVersions: ['2.3.0'],
     flags: ['overlong_session'],
     labels: [],
+    mode: 'client@1',
   };
 }
 

@@ -25,6 +25,7 @@ export const sessionMapper: Mapper<Session> = {
     app_versions: s.appVersions,
     flags: s.flags,
     labels: s.labels,
+    session_mode: s.mode ?? 'gap@1',
   }),
   fromRow: (r) => ({
     sessionId: r.session_id as string,
@@ -39,6 +40,7 @@ export const sessionMapper: Mapper<Session> = {
     appVersions: r.app_versions as string[],
     flags: r.flags as string[],
     labels: r.labels as string[],
+    mode: r.session_mode as string,
   }),
 };
 

@@ -38,6 +38,8 @@ export const TABLES: Record<TableSpec['name'], TableSpec> = {
       ['app_versions', 'Array(LowCardinality(String))'],
       ['flags', 'Array(LowCardinality(String))'],
       ['labels', 'Array(LowCardinality(String))'],
+      // Added after the first release (see ADDED_COLUMNS): last, as ALTER … ADD COLUMN puts it.
+      ['session_mode', 'LowCardinality(String)'],
     ],
     partitionBy: 'toDate(started_at)',
     orderBy: ['user_id', 'started_at', 'session_id'],
@@ -105,6 +107,23 @@ export function stagingName(spec: TableSpec): string {
 
 export const CHECK_FAILURES_TABLE = 'check_failures';
 
+/**
+ * Columns added to a table after stores existed: a store created earlier gains them (and its
+ * staging twin, which REPLACE PARTITION needs identical) with the value its old rows mean.
+ * Each must be the table's last columns in TABLES, in this order.
+ */
+export const ADDED_COLUMNS: ReadonlyArray<{ table: TableSpec['name']; column: string; default: string }> = [
+  // Rows written before session modes existed were cut by the inactivity gap, rule version 1.
+  { table: 'sessions', column: 'session_mode', default: "'gap@1'" },
+];
+
+function addedColumnStatements(db: string): string[] {
+  return ADDED_COLUMNS.flatMap(({ table, column, default: value }) => {
+    const type = TABLES[table].columns.find(([name]) => name === column)![1];
+    return [table, stagingName(TABLES[table])].map((name) => `ALTER TABLE ${db}.${name} ADD COLUMN IF NOT EXISTS ${column} ${type} DEFAULT ${value}`);
+  });
+}
+
 export function schemaStatements(database: string): string[] {
   const db = quoteIdentifier(database);
   return [
@@ -119,6 +138,7 @@ export function schemaStatements(database: string): string[] {
     ORDER BY (${spec.orderBy.join(', ')})`,
     ),
     ...Object.values(TABLES).map((spec) => `CREATE TABLE IF NOT EXISTS ${db}.${stagingName(spec)} AS ${db}.${spec.name}`),
+    ...addedColumnStatements(db),
     // Failing rows kept by `journeyctl check --store-failures`: append-only, one row per failing row.
     `CREATE TABLE IF NOT EXISTS ${db}.${CHECK_FAILURES_TABLE} (
       run_id String,

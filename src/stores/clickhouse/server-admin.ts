@@ -50,6 +50,7 @@ export function clusterSchemaStatements(database: string, cluster: string): stri
     let sql = statement
       .replace(/^CREATE DATABASE IF NOT EXISTS (\S+)/, `CREATE DATABASE IF NOT EXISTS $1 ${on}`)
       .replace(/^CREATE TABLE IF NOT EXISTS (\S+)/, `CREATE TABLE IF NOT EXISTS $1 ${on}`)
+      .replace(/^ALTER TABLE (\S+)/, `ALTER TABLE $1 ${on}`)
       .replace(/ENGINE = (\w*)MergeTree\(([^)]*)\)/, (_m, kind: string, args: string) => `ENGINE = Replicated${kind}MergeTree(${REPLICA_PATH}${args.trim() ? `, ${args}` : ''})`)
       .replace(/ENGINE = (\w*)MergeTree(?!\w|\()/, (_m, kind: string) => `ENGINE = Replicated${kind}MergeTree(${REPLICA_PATH})`);
     const name = /^CREATE TABLE IF NOT EXISTS (\S+)/.exec(statement)?.[1];
