@@ -1,7 +1,7 @@
 /**
  * Which stored copy and which identity link win. Every raw-store adapter applies these rules
  * (an engine may also spell them in its query language, e.g. SQLite's upsert of a link, but the
- * rule is this one); see docs/decisions for why the earliest-received copy wins.
+ * rule is this one); why the earliest-received copy wins: docs/decisions/0011-dedup-precedence.md.
  */
 
 /** The fields that order two copies of one message id. */

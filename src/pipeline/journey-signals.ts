@@ -36,9 +36,9 @@ export interface SignalsRefresherOptions {
   /**
    * Bursts are detected again at most this often while data keeps arriving (a stream derives
    * every few seconds), unless `force`. Default 60 s. Where one detection takes more than a
-   * tenth of that (a store that scans every stored line for it, as MongoDB does: ~1 s per
-   * million), the wait grows to ten times the last detection's duration, so a long-running
-   * stream never spends more than ~10% of its time on it.
+   * tenth of that (a store that scans every stored line for it, as MongoDB does), the wait
+   * grows to ten times the last detection's duration, so a long-running stream never spends
+   * more than ~10% of its time on it (docs/decisions/0013).
    */
   burstIntervalMs?: number;
   now?: () => number;

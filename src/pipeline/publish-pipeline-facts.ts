@@ -5,8 +5,8 @@ import { readStoredBursts } from './journey-signals.js';
 /**
  * Copies what dashboards need from the raw store into the analytics store (pipeline health:
  * received lines per minute with late and extra copies, rejected by reason, per app version;
- * release bursts; stewardship: corrections). One grouped scan of the raw store (~1 s per
- * million stored lines on SQLite), so a run does it once, when its input ends.
+ * release bursts; stewardship: corrections). One grouped scan of the whole raw store
+ * (docs/decisions/0013), so a run does it once, when its input ends.
  */
 export function createPublishPipelineFacts(deps: { raw: RawStore; analytics: AnalyticsStore; lateAfterMs: number }) {
   return async function publishPipelineFacts(): Promise<void> {

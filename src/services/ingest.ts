@@ -43,13 +43,9 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
   const startedAt = Date.now();
   let shownPhase = '';
   let sessionsFlagged = 0;
-  // A regular file is a backlog that is all there: deriving part-way re-derives every user whose
-  // activity straddles the cut (a 1M-event file derived every 250k events derived 14.8k users for
-  // 9.2k; a 4M one derived at 2M spent 36 s of 229 s deriving users twice and read their stored
-  // rows back to diff), so it derives once, at the end. Memory does not depend on it: derivation
-  // reads users a bounded number of events at a time, and the dirty marks are in the raw store
-  // (a run killed part-way leaves them for the next one). A stream (stdin, Kafka) may trickle,
-  // so sessions appear every few seconds.
+  // A regular file is a backlog that is all there: deriving part-way would re-derive every user
+  // whose activity straddles the cut, so it derives once, at the end (docs/decisions/0009); a
+  // killed run leaves its dirty marks for the next. A stream (stdin, Kafka) derives every few seconds.
   const backlog = source.totalBytes !== undefined;
   const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
   const processor = options.acceptAllRejected ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });

@@ -60,8 +60,7 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
   /**
    * A time range of a table in `order`, a page at a time: keyset pages (`order` is unique per
    * row) rather than one query, because chdb's connection materialises a whole result before
-   * the first row. `export events` of a million events: one query peaked at 2.6 GiB RSS; pages
-   * of 100k rows at 1.0 GiB, 50k at ~0.85, 20k at 0.66 (and 20% slower).
+   * the first row; the page size trades memory for speed (figures: docs/decisions/0010).
    */
   async function* streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T> {
     const orderColumns = order.split(',').map((column) => column.trim());

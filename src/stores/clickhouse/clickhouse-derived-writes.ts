@@ -63,8 +63,8 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites {
         ['sessions', derivation.sessions.map(sessionMapper.toRow)],
       ];
       // One cheap look (no FINAL) for which users have any row at all, tombstones included, in any
-      // table: only those need their stored rows read to diff against. On a first run nobody
-      // does, and the four FINAL reads per write were ~4 s of a 1M-event derive.
+      // table: only those need their stored rows read to diff against (on a first run nobody does;
+      // docs/decisions/0012).
       const stored = await usersWithRows(plan.map(([table]) => TABLES[table].name), userIds);
       const result = {} as ReplaceResult;
       for (const [table, rows] of plan) result[table] = await replaceRows(TABLES[table], userIds, stored, rows, version);

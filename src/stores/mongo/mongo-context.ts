@@ -120,8 +120,8 @@ export async function countDocs(ctx: MongoContext, collection: Collection<Doc>):
 
 /**
  * Documents by `_id`. MongoDB: `$in` over the `_id` index. FerretDB: a few ids are looked up one
- * by one, 16 at a time, since its `$in` reads the whole collection (150 lookups: 0.4 s; the
- * scan of 20k events: 1–5 s); many ids (a re-ingested batch) take the one scan instead.
+ * by one, 16 at a time, since its `$in` reads the whole collection; many ids (a re-ingested
+ * batch) take the one scan instead (figures: docs/decisions/0010).
  */
 export async function findByIds(ctx: MongoContext, collection: Collection<Doc>, ids: readonly string[], projection?: Record<string, number>): Promise<Doc[]> {
   if (!ctx.ferret || ids.length > FERRET_LOOKUPS) return collection.find({ _id: { $in: [...ids] } }, projection ? { projection } : {}).toArray();

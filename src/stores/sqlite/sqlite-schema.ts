@@ -31,8 +31,8 @@ CREATE TABLE IF NOT EXISTS raw_events (
 );
 CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
 CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
--- The data-quality aggregates read every row instead (0.55 s per million events): an index on received time
--- made a cohort-ordered backlog's inserts half again as slow. Dropped where an earlier build created it.
+-- No index on received time: it slowed backlog inserts more than it sped up the aggregates that read
+-- every row (figures: docs/decisions/0013). Dropped where an earlier build created it.
 DROP INDEX IF EXISTS raw_events_received_quality;
 -- Distinct lines received per message id, written only when a message id arrives again with other bytes.
 CREATE TABLE IF NOT EXISTS raw_copies (
@@ -102,8 +102,8 @@ CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
 /**
  * Lines received per minute of received time, app version and kind ('accepted' or the reject
  * reason), lines without an app version left out: what release-burst detection reads
- * (receivedLineCounts), kept by every write in its own transaction so that detection does not
- * read every stored line (4 s at 4M lines, every minute of a stream, blocking the event loop).
+ * (receivedLineCounts), kept by every write in its own transaction so that detection, which a
+ * stream runs every minute or so, does not read every stored line (docs/decisions/0013).
  * Created and filled from the stored lines in one transaction by addReceivedMinutes.
  */
 export const MINUTE_MS = 60_000;
@@ -128,14 +128,13 @@ export const MESSAGE_KEY_FUNCTION = 'journeyctl_message_key';
 /** The connection settings of the raw store (also what the storage-floor benchmark measures with). */
 export function tuneConnection(db: Database.Database): void {
   // 16 KiB pages for a new store (SQLite ignores this for an existing one, and once WAL is on):
-  // ~1 KB event rows and three indexes on random keys cost ~15% less CPU to insert, and the
-  // random reads of derive are no slower.
+  // ~1 KB event rows and three indexes on random keys insert cheaper (docs/decisions/0009).
   db.pragma('page_size = 16384');
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
-  // Checkpoint the WAL every ~80 MB instead of every 4 MB: bulk ingest spent a third of its time copying pages back.
+  // Checkpoint the WAL every ~80 MB instead of every 4 MB: frequent checkpoints dominated bulk ingest (docs/decisions/0009).
   const pageSize = db.pragma('page_size', { simple: true }) as number;
   db.pragma(`wal_autocheckpoint = ${Math.ceil((80 << 20) / pageSize)}`);
 }
@@ -166,7 +165,7 @@ export function openRawDatabase(path: string): Database.Database {
 const MESSAGE_KEY_FILL = 'raw_events.message_key_filled_through';
 const MESSAGE_KEY_FILL_ROWS = 20_000;
 
-/** A store from before received_minutes: creates and fills it in one transaction (~1 s per million stored lines, once). */
+/** A store from before received_minutes: creates and fills it in one transaction, once (cost: docs/decisions/0013). */
 function addReceivedMinutes(db: Database.Database): void {
   const exists = () => (db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'received_minutes'`).get() as { n: number }).n > 0;
   if (exists()) return;
@@ -177,7 +176,7 @@ function addReceivedMinutes(db: Database.Database): void {
 
 /**
  * A store created before message keys: adds the column, then fills it in rowid ranges, each its
- * own commit (one UPDATE of a whole 4M-event store held every changed page in memory: 3.5 GB).
+ * own commit (one UPDATE of a whole store holds every changed page in memory; docs/decisions/0010).
  * Progress is in meta, so a process killed part-way, or a second one opening meanwhile, carries
  * on where it stands; open() returns only once every row has its key. Such a store keeps its old
  * unique index on the message id text as well, which agrees with the keys.
