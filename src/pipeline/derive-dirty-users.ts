@@ -110,8 +110,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       // Let the write in flight take its next step. Reading and deriving are synchronous, so
       // this loop would otherwise only give way at the next flush: each engine call of a write
       // (a lookup, then one insert per table) finishes on the engine's thread but continues on
-      // this one, so all but the first waited for the next flush. Measured on a 1M-event
-      // derive: 9.8 s of 19.7 s spent waiting for writes, 1.6 s of 16.1 s with this.
+      // this one, so all but the first waited for the next flush (figures: docs/decisions/0009).
       if (inFlight) await yieldToEventLoop();
     }
     if (group.users.length > 0) await flush();
