@@ -79,6 +79,24 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect((await store.linkSources(['u-early'])).sort()).toEqual(['a1']);
     });
 
+    it('lists anonymous ids seen with several user ids, each user with its first time (identity conflicts)', async () => {
+      await store.writeBatch(
+        [
+          accepted({ messageId: 'c3', anonymousId: 'shared', userId: 'u-c', identityKey: 'u-c', eventTime: 3_000 }),
+          accepted({ messageId: 'c1', anonymousId: 'shared', userId: 'u-a', identityKey: 'u-a', eventTime: 1_000 }),
+          accepted({ messageId: 'c2', anonymousId: 'shared', userId: 'u-b', identityKey: 'u-b', eventTime: 2_000 }),
+          accepted({ messageId: 'c4', anonymousId: 'shared', userId: 'u-a', identityKey: 'u-a', eventTime: 500 }),
+          accepted({ messageId: 'c5', anonymousId: 'own', userId: 'u-d', identityKey: 'u-d', eventTime: 1_000 }),
+          accepted({ messageId: 'c6', anonymousId: 'shared', userId: null, identityKey: 'shared', eventTime: 100 }),
+        ],
+        [],
+      );
+      const shared = { anonymousId: 'shared', users: [{ userId: 'u-a', firstAt: 500 }, { userId: 'u-b', firstAt: 2_000 }, { userId: 'u-c', firstAt: 3_000 }] };
+      expect(await store.anonymousIdUsers({ minUsers: 2 })).toEqual([shared]);
+      expect(await store.anonymousIdUsers({ minUsers: 1, anonymousIds: ['own', 'none'] })).toEqual([{ anonymousId: 'own', users: [{ userId: 'u-d', firstAt: 1_000 }] }]);
+      expect(await store.anonymousIdUsers({ minUsers: 4 })).toEqual([]);
+    });
+
     it('persists the identity map and lists members per canonical user', async () => {
       await store.saveCanonical([
         { id: 'a1', canonicalId: 'u1' },

@@ -2,7 +2,7 @@ import type { AcceptedEvent, RejectedLine } from '../../domain/event.js';
 import { type IdentityLink, isEarlierCopy, isEarlierLink, noteLinksOf } from '../../domain/precedence.js';
 import type { DirtyQueue } from '../ports/dirty-queue.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type WriteBatchResult } from '../ports/event-log.js';
-import type { IdentityGraph } from '../ports/identity-graph.js';
+import { groupAnonymousIdUsers, type IdentityGraph } from '../ports/identity-graph.js';
 import { bump, compareBinary, type MemoryState } from './memory-state.js';
 
 /** The writing half of the event log, with the same effects as the embedded store's one transaction per batch. */
@@ -85,6 +85,15 @@ export function createMemoryDirtyQueue(state: MemoryState): DirtyQueue {
 
 export function createMemoryIdentityGraph(state: MemoryState): IdentityGraph {
   return {
+    async anonymousIdUsers({ minUsers, anonymousIds }) {
+      const wanted = anonymousIds === undefined ? null : new Set(anonymousIds);
+      const rows: Array<{ anonymousId: string; userId: string; firstAt: number }> = [];
+      for (const e of state.events.values()) {
+        if (e.userId === null || e.anonymousId === null || (wanted !== null && !wanted.has(e.anonymousId))) continue;
+        rows.push({ anonymousId: e.anonymousId, userId: e.userId, firstAt: e.eventTime });
+      }
+      return groupAnonymousIdUsers(rows, minUsers);
+    },
     async linkTargets(ids) {
       const targets = new Map<string, string>();
       for (const id of ids) {

@@ -1,5 +1,5 @@
 import { type IdentityLink, isEarlierLink } from '../../domain/precedence.js';
-import type { IdentityGraph } from '../ports/identity-graph.js';
+import { type AnonymousIdUsers, groupAnonymousIdUsers, type IdentityGraph } from '../ports/identity-graph.js';
 import { bulkUpdate, CAS_ROUNDS, chunks, findByIds, guard, IN_CHUNK, insertNew, type MongoContext, saveChanged } from './mongo-context.js';
 import type { Doc } from './mongo-tail.js';
 
@@ -42,6 +42,18 @@ export async function writeLinks(ctx: MongoContext, links: Map<string, IdentityL
 export function createMongoIdentityGraph(ctx: MongoContext): IdentityGraph {
   const { c } = ctx;
   return {
+    async anonymousIdUsers({ minUsers, anonymousIds }): Promise<AnonymousIdUsers[]> {
+      return guard(ctx, 'read anonymous ids with several users', async () => {
+        const rows: Array<{ anonymousId: string; userId: string; firstAt: number }> = [];
+        const read = async (match: Record<string, unknown>) => {
+          const cursor = c.events.aggregate([{ $match: { userId: { $type: 'string' }, anonymousId: { $type: 'string' }, ...match } }, { $group: { _id: { a: '$anonymousId', u: '$userId' }, firstAt: { $min: '$eventTime' } } }]);
+          for await (const doc of cursor) rows.push({ anonymousId: doc._id.a as string, userId: doc._id.u as string, firstAt: Number(doc.firstAt) });
+        };
+        if (anonymousIds === undefined) await read({});
+        else for (const chunk of chunks(anonymousIds, IN_CHUNK)) await read({ anonymousId: { $in: chunk } });
+        return groupAnonymousIdUsers(rows, minUsers);
+      });
+    },
     async linkTargets(ids) {
       return guard(ctx, 'read identity links', async () => {
         const targets = new Map<string, string>();

@@ -1,5 +1,5 @@
 import type { IdentityLink } from '../../domain/precedence.js';
-import type { IdentityGraph } from '../ports/identity-graph.js';
+import { groupAnonymousIdUsers, type IdentityGraph } from '../ports/identity-graph.js';
 import { chunks, placeholders, type SqliteContext } from './sqlite-context.js';
 
 export interface SqliteIdentityGraph {
@@ -61,6 +61,13 @@ export function createSqliteIdentityGraph({ db, guard }: SqliteContext): SqliteI
           for (const { id, canonicalId } of assignments) saveCanonical.run(id, canonicalId);
         }).immediate(),
       );
+    },
+    async anonymousIdUsers({ minUsers, anonymousIds }) {
+      const base = 'SELECT anonymous_id AS anonymousId, user_id AS userId, MIN(event_time) AS firstAt FROM raw_events WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL';
+      const rows: Array<{ anonymousId: string; userId: string; firstAt: number }> = [];
+      if (anonymousIds === undefined) rows.push(...(db.prepare(`${base} GROUP BY anonymous_id, user_id`).all() as typeof rows));
+      else for (const chunk of chunks(anonymousIds)) rows.push(...(db.prepare(`${base} AND anonymous_id IN (${placeholders(chunk)}) GROUP BY anonymous_id, user_id`).all(...chunk) as typeof rows));
+      return groupAnonymousIdUsers(rows, minUsers);
     },
   };
   return { graph, saveLinksInTransaction };
