@@ -15,7 +15,8 @@ export interface ParseLineDeps {
  */
 export function createParseLine(deps: ParseLineDeps) {
   return function parseLine(line: string): Outcome<RawEventInput> {
-    if (Buffer.byteLength(line, 'utf8') > deps.maxEventBytes) {
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a line that could be too large is measured.
+    if (line.length * 3 > deps.maxEventBytes && Buffer.byteLength(line, 'utf8') > deps.maxEventBytes) {
       return reject('payload_too_large', `line is larger than ${deps.maxEventBytes} bytes (pipeline.max_event_bytes)`);
     }
     if (nestingExceeds(line, deps.maxNestingDepth)) {

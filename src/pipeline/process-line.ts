@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { DEFAULT_PIPELINE, type PipelineConfig, type TrackingPlan } from '../config/config.js';
 import { decodeDamagedLine, type DamagedLine } from '../domain/damaged-line.js';
 import type { AcceptedEvent, RawEventInput, RejectedLine } from '../domain/event.js';
@@ -34,7 +34,8 @@ export function createProcessLine(deps: ProcessLineDeps) {
       const bytes = Buffer.from(line, 'utf8');
       return rejected(bytes.toString('base64'), createHash('sha256').update(bytes).digest('hex'), 'invalid_utf8', 'the line holds a lone surrogate, which is not text', arrivedAt, null);
     }
-    const rawHash = createHash('sha256').update(line).digest('hex');
+    // One-shot hash: the same digest as createHash, without a Hash object per line (rawHash is stored; see docs/decisions, throughput plan).
+    const rawHash = hash('sha256', line, 'hex');
     const parsed = parseLine(line);
     if (!parsed.ok) return rejected(line, rawHash, parsed.reason, parsed.detail, arrivedAt, null);
     const validated = validateEvent(parsed.value);
