@@ -1,0 +1,209 @@
+// `npm run bench -- --stages`: what each stage of `run` costs, in CPU seconds (user + system, all
+// threads of this process: chdb works in-process) and wall seconds per million lines. CPU is the
+// steadier figure on a shared machine. Every stage runs alone, in the order `run` runs them, on
+// one thread, so each figure is that stage's own cost (issue 19; docs/decisions/*-throughput-plan.md).
+//   --input PATH   measure this NDJSON file (default: the generator's ~1M lines, seed 2026, written
+//                  once to ~/.cache/journeyctl-bench/ and reused)
+//   --events N     size of the generated file (default 1,000,000)
+//   --no-store     only the per-line stages (no raw store, no derivation)
+import { hash } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig } from '../../src/config/config.js';
+import { compileCorrections } from '../../src/corrections/apply-corrections.js';
+import { effectiveCorrections } from '../../src/domain/correction.js';
+import { loadEventsOfUsers, deriveUsers } from '../../src/pipeline/derive-users.js';
+import { fromWire, processToWire } from '../../src/pipeline/line-processor.js';
+import { createCheckTrackingPlan } from '../../src/pipeline/check-tracking-plan.js';
+import { createCheckTimeRange } from '../../src/pipeline/check-time-range.js';
+import { createCorrectClockSkew } from '../../src/pipeline/correct-clock-skew.js';
+import { createParseLine } from '../../src/pipeline/parse-line.js';
+import { createProcessLine } from '../../src/pipeline/process-line.js';
+import { planIdentityChanges } from '../../src/pipeline/stitch-identities.js';
+import { validateEvent } from '../../src/pipeline/validate-event.js';
+import { createDerivation } from '../../src/services/derivation.js';
+import { createFileSource } from '../../src/sources/file-source.js';
+import { openStores } from '../../src/stores/open-stores.js';
+import type { RawEventInput } from '../../src/domain/event.js';
+import { generateEvents, usersForEvents } from '../generator/generate.js';
+
+/** CPU (all threads of this process) and wall time spent inside `measure`, summed over calls. */
+interface Meter {
+  cpuUs: number;
+  wallMs: number;
+}
+
+function createMeters() {
+  const meters = new Map<string, Meter>();
+  const add = (name: string, cpu: NodeJS.CpuUsage, startedMs: number) => {
+    const meter = meters.get(name) ?? { cpuUs: 0, wallMs: 0 };
+    const spent = process.cpuUsage(cpu);
+    meter.cpuUs += spent.user + spent.system;
+    meter.wallMs += performance.now() - startedMs;
+    meters.set(name, meter);
+  };
+  return {
+    meters,
+    measure<T>(name: string, work: () => T): T {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      const result = work();
+      add(name, cpu, started);
+      return result;
+    },
+    async measureAsync<T>(name: string, work: () => Promise<T>): Promise<T> {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      const result = await work();
+      add(name, cpu, started);
+      return result;
+    },
+  };
+}
+
+/** The generator's file for `events` lines, written once to the cache directory. */
+async function cachedGeneratorFile(events: number): Promise<string> {
+  const dir = join(homedir(), '.cache', 'journeyctl-bench');
+  const path = join(dir, `generated-${events}-seed2026.ndjson`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  console.error(`writing the generator's ${events.toLocaleString('en-US')}-event file to ${path} (once)`);
+  const out = createWriteStream(`${path}.partial`);
+  let buffer: string[] = [];
+  for (const line of generateEvents({ users: usersForEvents(events), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
+    buffer.push(line);
+    if (buffer.length === 10_000) {
+      if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
+      buffer = [];
+    }
+  }
+  if (buffer.length) out.write(`${buffer.join('\n')}\n`);
+  out.end();
+  await once(out, 'finish');
+  renameSync(`${path}.partial`, path);
+  return path;
+}
+
+export async function runStageBench(args: readonly string[]): Promise<void> {
+  const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const input = option('--input') ?? (await cachedGeneratorFile(Number(option('--events') ?? 1_000_000)));
+  const work = mkdtempSync(join(tmpdir(), 'journeyctl-stage-bench-'));
+  const resolved = resolveConfig({ dataDir: join(work, 'data') }, {});
+  if (!resolved.ok) throw new Error(resolved.errors.join('\n'));
+  const config = resolved.config;
+  const { pipeline } = config;
+  const meter = createMeters();
+  const source = createFileSource({ input, batchSize: pipeline.batchSize, maxLineBytes: pipeline.maxLineBytes });
+  const parseLine = createParseLine({ maxEventBytes: pipeline.maxEventBytes, maxNestingDepth: pipeline.maxNestingDepth });
+  const checkTrackingPlan = createCheckTrackingPlan(config.trackingPlan);
+  const correctClockSkew = createCorrectClockSkew(pipeline);
+  const checkTimeRange = createCheckTimeRange({ minEventTimeMs: pipeline.minEventTimeMs, futureToleranceMs: pipeline.futureToleranceMs });
+  const processLine = createProcessLine({ pipeline, trackingPlan: config.trackingPlan });
+  const store = !args.includes('--no-store');
+  const stores = store ? await openStores(config, { command: 'bench', waitMs: 0, log: () => {}, create: true }) : null;
+  let lines = 0;
+  try {
+    console.log(`stage costs: ${input}, Node ${process.version}; each stage alone, one thread`);
+    const batches = source.batches()[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await meter.measureAsync('read + split lines', () => batches.next());
+      if (next.done) break;
+      const batch = next.value.lines;
+      lines += batch.length;
+      // The stages one by one, each over the whole batch, on what the previous stage produced.
+      meter.measure('  · sha256 of the line (rawHash)', () => {
+        for (const line of batch) hash('sha256', line, 'hex');
+      });
+      const parsed = meter.measure('  · size + nesting checks + JSON.parse', () => batch.map((line) => parseLine(line)));
+      const inputs = parsed.flatMap((outcome) => (outcome.ok ? [outcome.value as RawEventInput] : []));
+      const valid = meter.measure('  · validation + tracking plan', () =>
+        inputs.flatMap((one) => {
+          const validated = validateEvent(one);
+          return validated.ok && checkTrackingPlan(validated.value.event, validated.value.properties).ok ? [validated.value] : [];
+        }),
+      );
+      meter.measure('  · clock skew + time range', () => {
+        for (const one of valid) {
+          const corrected = correctClockSkew({ timestamp: one.timestamp, sentAt: one.sentAt, receivedAt: one.receivedAt, arrivedAt: next.value.arrivedAt });
+          if (corrected.ok) checkTimeRange({ eventTime: corrected.value.eventTime, receivedAt: one.receivedAt, arrivedAt: next.value.arrivedAt });
+        }
+      });
+      meter.measure('  · JSON.stringify properties + traits', () => {
+        for (const one of valid) JSON.stringify(one.properties) + JSON.stringify(one.traits);
+      });
+      // What `run` does (the worker thread's processToWire, the main thread's fromWire): all of the above together.
+      const processed = meter.measure('per-line stages (processLine + wire form)', () => fromWire(processToWire(processLine, batch, next.value.arrivedAt), batch));
+      if (stores) {
+        const raw = stores.raw;
+        await meter.measureAsync('raw-store write (sqlite, dedup)', async () => {
+          await raw.beginWriteGroup?.();
+          await raw.writeEncodedBatch(processed.accepted, processed.rejected);
+          await raw.commitWriteGroup?.();
+        });
+      }
+    }
+    if (stores) await deriveMeasured(config, stores, meter);
+  } finally {
+    await source.close();
+    await stores?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log(formatStageTable(meter.meters, lines));
+}
+
+/** derive-dirty-users' round, one step at a time and never overlapped, so each step is timed alone. */
+async function deriveMeasured(config: Parameters<typeof createDerivation>[0], stores: Parameters<typeof createDerivation>[1], meter: ReturnType<typeof createMeters>): Promise<void> {
+  const { raw, analytics } = stores;
+  const { signals, stages } = createDerivation(config, stores, { backlog: true });
+  await meter.measureAsync('signals (copies, release bursts)', () => signals.refresh({ persist: true }));
+  const dirty = await meter.measureAsync('identity plan (dirty ids, stitching)', () => raw.listDirtyIds(Number.MAX_SAFE_INTEGER));
+  const corrections = compileCorrections(effectiveCorrections(await raw.listCorrections()));
+  const plan = await meter.measureAsync('identity plan (dirty ids, stitching)', () =>
+    planIdentityChanges(
+      dirty.map((entry) => entry.id),
+      raw,
+      corrections,
+    ),
+  );
+  const users = [...plan.affectedUsers].sort();
+  for (let start = 0; start < users.length; start += 500) {
+    const chunk = users.slice(start, start + 500);
+    const eventsByUser = await meter.measureAsync('read back events by user', () => loadEventsOfUsers(raw, chunk, plan.canonical, stages.sessionize.clientSessionIdPaths));
+    const derived = meter.measure('sessionize + journeys + profiles', () => deriveUsers(stages, chunk, eventsByUser, corrections));
+    const version = await raw.nextVersion();
+    await meter.measureAsync('analytics write (chdb) + profiles', async () => {
+      await analytics.replaceUsers(chunk, derived.derivation, version);
+      await raw.saveProfiles(derived.profiles, derived.removed);
+    });
+  }
+}
+
+function formatStageTable(meters: ReadonlyMap<string, Meter>, lines: number): string {
+  const perMillion = 1_000_000 / Math.max(1, lines);
+  const seconds = (us: number) => ((us / 1e6) * perMillion).toFixed(2);
+  // `run`'s order: the per-line stages first, their breakdown (measured alone) under them.
+  const order = [...meters.keys()].sort((a, b) => rank(a) - rank(b));
+  const width = Math.max(...order.map((name) => name.length), 5);
+  const row = (name: string, cpuUs: number, wallMs: number) => `${name.padEnd(width)}  ${seconds(cpuUs).padStart(7)}  ${seconds(wallMs * 1000).padStart(7)}`;
+  const whole = order.filter((name) => !name.startsWith('  · ')).map((name) => meters.get(name)!);
+  return [
+    `${lines.toLocaleString('en-US')} lines; seconds per million lines`,
+    `${'stage'.padEnd(width)}  ${'CPU-s'.padStart(7)}  ${'wall-s'.padStart(7)}`,
+    ...order.map((name) => row(name, meters.get(name)!.cpuUs, meters.get(name)!.wallMs)),
+    row(
+      'total (rows without ·)',
+      whole.reduce((sum, meter) => sum + meter.cpuUs, 0),
+      whole.reduce((sum, meter) => sum + meter.wallMs, 0),
+    ),
+  ].join('\n');
+}
+
+/** Rows in pipeline order: per-line work and its breakdown, then storing, then deriving. */
+function rank(name: string): number {
+  const index = ROW_ORDER.findIndex((prefix) => name.includes(prefix));
+  return index < 0 ? ROW_ORDER.length : index;
+}
+
+const ROW_ORDER = ['read + split', 'per-line stages', 'size + nesting', 'validation', 'clock skew', 'sha256', 'JSON.stringify', 'fromWire', 'raw-store write', 'signals', 'identity plan', 'read back', 'sessionize', 'analytics write'];
