@@ -13,6 +13,7 @@ import { generateEvents } from '../tools/generator/generate.js';
 import { getServices } from './harness/services.js';
 import { runCli } from './helpers/cli.js';
 import { normaliseExport } from './helpers/export-normalise.js';
+import { type ServerSetup as Setup, writeServerConfig } from './helpers/server-config.js';
 
 const { Kafka, logLevel } = kafkajs;
 const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
@@ -25,32 +26,8 @@ const big = [...generateEvents({ users: 200, seed: 43, buggyRelease: true })];
 const testStarted = Date.now() - 60_000;
 let names = 0;
 
-interface Setup {
-  config: string;
-  topic: string;
-  group: string;
-  brokers: string[];
-}
-
 function setup(brokers: string[]): Setup {
-  const name = `mb_${process.pid}_${randomBytes(3).toString('hex')}_${(names += 1)}`;
-  const config = join(work, `${name}.yaml`);
-  const { mongo, clickhouse } = getServices();
-  writeFileSync(
-    config,
-    `${baseConfig}
-data_dir: ${join(work, name)}
-stores:
-  raw: { engine: mongodb, url: "${mongo.url}", database: ${name} }
-  analytics: { engine: clickhouse, url: "${clickhouse.url}", database: ${name} }
-kafka:
-  brokers: [${brokers.map((b) => `"${b}"`).join(', ')}]
-  topic: ${name}
-  group: ${name}-group
-  session_timeout: 6s
-`,
-  );
-  return { config, topic: name, group: `${name}-group`, brokers };
+  return writeServerConfig({ work, baseConfig, prefix: 'mb', brokers });
 }
 
 async function cli(args: string[]) {

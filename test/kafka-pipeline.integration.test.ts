@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../tools/generator/generate.js';
 import { getServices, launchPrivateService, type PrivateService } from './harness/services.js';
 import { runCli } from './helpers/cli.js';
+import { normaliseExport } from './helpers/export-normalise.js';
+import { type ServerSetup as Setup, writeServerConfig } from './helpers/server-config.js';
 
 const { Kafka, logLevel } = kafkajs;
 const execFileAsync = promisify(execFile);
@@ -32,36 +34,10 @@ const baseConfig = `${readFileSync(join(FIXTURES, 'journeyctl.yaml'), 'utf8')}\n
 let expected: Record<string, string>;
 /** The generated events are dated January 2026; a time after this is when a line was read. */
 const testStarted = Date.now() - 60_000;
-let names = 0;
-
-interface Setup {
-  config: string;
-  topic: string;
-  group: string;
-  brokers: string[];
-  mongoUrl: string;
-  database: string;
-}
 
 /** A fresh topic, group, Mongo database and ClickHouse database, in one config file. */
-function setup(brokers: string[], mongoUrl = getServices().mongo.url, clickhouseUrl = getServices().clickhouse.url): Setup {
-  const name = `kp_${process.pid}_${randomBytes(3).toString('hex')}_${(names += 1)}`;
-  const config = join(work, `${name}.yaml`);
-  writeFileSync(
-    config,
-    `${baseConfig}
-data_dir: ${join(work, name)}
-stores:
-  raw: { engine: mongodb, url: "${mongoUrl}", database: ${name} }
-  analytics: { engine: clickhouse, url: "${clickhouseUrl}", database: ${name} }
-kafka:
-  brokers: [${brokers.map((b) => `"${b}"`).join(', ')}]
-  topic: ${name}
-  group: ${name}-group
-  session_timeout: 6s
-`,
-  );
-  return { config, topic: name, group: `${name}-group`, brokers, mongoUrl, database: name };
+function setup(brokers: string[], mongoUrl?: string, clickhouseUrl?: string): Setup {
+  return writeServerConfig({ work, baseConfig, prefix: 'kp', brokers, mongoUrl, clickhouseUrl });
 }
 
 async function cli(args: string[]) {
@@ -188,21 +164,7 @@ async function waitCommitted(s: Setup, atLeast?: number, timeoutMs = 90_000): Pr
 }
 
 /** The exports a user would get, with the one thing no re-run can reproduce made comparable. */
-function normalise(kind: string, text: string): string {
-  if (kind !== 'rejected') return text;
-  // A rejected line with no receivedAt the pipeline could read (none, or not parseable: an array, an
-  // oversized line) is dated by when it was read: compare everything else, in a fixed order.
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      if (Date.parse(String(record.received_at)) >= testStarted) record.received_at = '(read time)';
-      return JSON.stringify(record);
-    })
-    .sort()
-    .join('\n');
-}
+const normalise = (kind: string, text: string) => normaliseExport(kind, text, testStarted);
 
 async function snapshotServers(s: Setup): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
