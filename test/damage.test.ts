@@ -26,7 +26,28 @@ async function snapshot(dataDir: string): Promise<Record<string, string>> {
     expect(result.code, `${kind}: ${result.stderr}`).toBe(0);
     out[kind] = result.stdout;
   }
+  out.mirrors = JSON.stringify(await mirrorTables(dataDir));
   return out;
+}
+
+/** What the dashboards' copies of raw-store facts hold (mirror-schema.ts), read through a sql check whose rows are the figures. */
+async function mirrorTables(dataDir: string): Promise<Array<Record<string, unknown>>> {
+  const checks = join(tempDir(), 'mirrors.yaml');
+  writeFileSync(
+    checks,
+    `checks:
+  - name: mirror_tables
+    type: sql
+    query: |
+      SELECT 'pipeline_minutes' AS mirror, toString(count()) AS rows, toString(sum(lines)) AS lines, toString(sum(late)) AS late, toString(sum(extra_copies)) AS extra FROM {db:Identifier}.pipeline_minutes
+      UNION ALL SELECT 'release_bursts', toString(count()), toString(sum(rejected)), toString(sum(accepted)), '' FROM {db:Identifier}.release_bursts
+      UNION ALL SELECT 'corrections', toString(count()), toString(countIf(reverted = 1)), '', '' FROM {db:Identifier}.corrections
+`,
+  );
+  const result = await runCli(['check', '--checks', checks, '--output', 'json', '--data-dir', dataDir, '--config', CONFIG]);
+  expect(result.code, result.stderr).toBe(1); // any row "fails" a sql check: here the rows are the answer
+  const rows = (JSON.parse(result.stdout) as { results: Array<{ failingRows: Array<Record<string, unknown>> }> }).results[0]!.failingRows;
+  return rows.map(({ measured: _, ...row }) => row).sort((a, b) => String(a.mirror).localeCompare(String(b.mirror)));
 }
 
 function copyOfBase(): string {
@@ -73,6 +94,13 @@ const KINDS_OF_DAMAGE: DamageKind[] = [
   { name: 'altered marks', damage: (dir) => overwrite(join(eventsPart(dir, DAY), 'data.cmrk4'), 20, Buffer.alloc(8, 7)), command: ['report', '--output', 'json'], names: /table events, day 2026-01-06/ },
   { name: 'altered count.txt', damage: (dir) => writeFileSync(join(eventsPart(dir, DAY), 'count.txt'), '5'), command: ['run', '--input', join(FIXTURES, 'generated-small.ndjson')], names: /table events, day 2026-01-06/ },
   { name: 'deleted table definition', damage: (dir) => rmSync(join(dir, 'analytics', 'metadata', 'journeyctl', 'events.sql')), command: ['export', 'events', ...RANGE], names: /table events.*definition/ },
+  {
+    name: 'deleted mirror table definition',
+    // A table the dashboards read (mirror-schema.ts): a copy of raw-store facts, published again by repair.
+    damage: (dir) => rmSync(join(dir, 'analytics', 'metadata', 'journeyctl', 'pipeline_minutes.sql')),
+    command: ['report', '--output', 'json'],
+    names: /table pipeline_minutes.*definition/,
+  },
   { name: 'deleted analytics/', damage: (dir) => rmSync(join(dir, 'analytics'), { recursive: true }), command: ['export', 'sessions', ...RANGE], names: /analytics\/ is missing or was re-created empty while the raw store holds \d+ events/ },
   {
     name: 'empty raw.sqlite',
@@ -107,6 +135,7 @@ beforeAll(async () => {
   expect(run.code, run.stderr).toBe(0);
   expected = await snapshot(base);
   expect(expected.events!.length).toBeGreaterThan(0);
+  expect(expected.mirrors).toMatch(/"mirror":"pipeline_minutes","rows":"[1-9]/);
 });
 
 const tally = { kinds: KINDS_OF_DAMAGE.length, detected: 0, repaired: 0 };
@@ -144,7 +173,7 @@ describe('damaged stores are detected, named and repairable', () => {
 
   it('reports the tally for the closing note', () => {
     // Runs after the kinds above (vitest runs a file's tests in order).
-    expect(tally).toEqual({ kinds: 8, detected: 8, repaired: 8 });
+    expect(tally).toEqual({ kinds: 9, detected: 9, repaired: 9 });
     process.stderr.write(`${tally.kinds} damage kinds, ${tally.detected} detected, ${tally.repaired} repaired\n`);
   });
 

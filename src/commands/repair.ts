@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
 import type { ClickHouseAnalyticsStore } from '../stores/clickhouse/clickhouse-analytics-store.js';
 import { markDataDirRebuilt } from '../stores/data-dir.js';
 import { openAnalyticsStore, openRawStore, type Stores } from '../stores/open-stores.js';
@@ -85,6 +86,8 @@ export async function runRepair(context: CommandContext, options: RepairOptions)
       },
     });
     if (!options.dryRun) {
+      // The dashboards' copies of raw-store facts (mirror-schema.ts) are replaced whole: a re-created or damaged one is whole again.
+      await createPublishPipelineFacts({ raw, analytics, lateAfterMs: config.pipeline.lateAfterMs })();
       if (full && embedded) await markDataDirRebuilt(raw, analytics, join(config.dataDir, 'analytics'));
       const left = [...(await analytics.brokenParts()), ...(await analytics.checkParts())];
       if (left.length > 0) context.log(`repair: ${left.length} damage(s) remain: ${left.map(describeDamage).join('; ')}`);

@@ -2,6 +2,7 @@ import type { AnalyticsDamage } from '../ports/analytics-admin.js';
 import { DERIVED_TABLES } from '../ports/derived-writes.js';
 import { dayOfPartition, type StoreDamage } from '../store-damage.js';
 import { type ClickHouseContext, firstLine, partitionId } from './clickhouse-connection.js';
+import { MIRROR_TABLES } from './mirror-schema.js';
 import { CHECK_FAILURES_TABLE, quoteIdentifier, stagingName, TABLES } from './schema.js';
 
 /** Damage (journeyctl doctor, repair, and the cheap look every open takes): see store-damage.ts. */
@@ -46,8 +47,9 @@ export function clickHouseDamage(ctx: ClickHouseContext): AnalyticsDamage {
       return 0;
     },
 
+    /** The mirror tables too: a deleted one leaves dashboards blank; repair re-creates it and publishes the copies again. */
     expectedTables(): string[] {
-      return [...Object.values(TABLES).flatMap((spec) => [spec.name, stagingName(spec)]), CHECK_FAILURES_TABLE].sort();
+      return [...Object.values(TABLES).flatMap((spec) => [spec.name, stagingName(spec)]), CHECK_FAILURES_TABLE, ...MIRROR_TABLES].sort();
     },
 
     /** CHECK TABLE on every table: each part's files against its checksums. */
