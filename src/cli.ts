@@ -60,7 +60,7 @@ export function buildProgram(io: CommandIo): Command {
   registerReportCommand(program, () => context());
   registerReprocessCommand(program, () => context());
   registerStewardCommands(program, () => context());
-  registerTailCommand(program, () => context());
+  registerTailCommand(program, kafkaContext);
   registerInspectCommand(program, () => context());
   registerProduceCommand(program, kafkaContext);
   registerMigrateCommand(program, kafkaContext);

@@ -51,9 +51,9 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     const run = start(['run', '--input', '-', '--data-dir', dir]);
     run.child.stdin.write(line('before-1', 0));
     await waitFor('the first event to be stored', () => spawnSync(process.execPath, [BIN, 'tail', '--data-dir', dir], { encoding: 'utf8' }).stdout.includes('before-1'));
-    // Default --from end: only what lands from now on. The rejected store is still empty: from the beginning.
+    // Default --offset end: only what lands from now on. The rejected store is still empty: from the beginning.
     const events = start(['tail', '--follow', '--data-dir', dir]);
-    const rejected = start(['tail', '--follow', '--source', 'rejected', '--from', 'beginning', '--data-dir', dir]);
+    const rejected = start(['tail', '--follow', '--source', 'rejected', '--offset', 'beginning', '--data-dir', dir]);
     // The events tail says once (stderr) that sessions stay blank while run holds the embedded store: it is positioned.
     await waitFor('the tail to start', () => events.stderr().includes('sessions are blank while following the embedded store'));
 
@@ -68,7 +68,7 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     expect(await run.exit).toBe(0);
     expect(JSON.parse(run.stdout())).toMatchObject({ events_read: 5, accepted: 4, rejected: 1 });
 
-    // What landed before the tail started is not shown (--from end), and nothing twice.
+    // What landed before the tail started is not shown (--offset end), and nothing twice.
     const tailed = parseNdjson(events.stdout());
     expect(tailed.map((r) => r.message_id)).toEqual(['live-1', 'live-2', 'live-3']);
     expect(tailed.find((r) => r.message_id === 'live-2')).toMatchObject({ source: 'raw', event: 'button_clicked', anonymous_id: 'anon-follow', session_id: null });
@@ -87,7 +87,7 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     const dir = mkdtempSync(join(tmpdir(), 'jc-follow-limit-'));
     const run = start(['run', '--input', '-', '--data-dir', dir]);
     run.child.stdin.write(line('first', 0));
-    const limited = start(['tail', '--follow', '--limit', '2', '--data-dir', dir, '--from', 'beginning']);
+    const limited = start(['tail', '--follow', '--limit', '2', '--data-dir', dir, '--offset', 'beginning']);
     const until = start(['tail', '--follow', '--until', new Date(Date.now() + 4_000).toISOString(), '--data-dir', dir]);
     await waitFor('the first event', () => parseNdjson(limited.stdout()).length >= 1);
     run.child.stdin.write(line('second', 1) + line('third', 2));
@@ -122,7 +122,7 @@ describe('tail that cannot show everything: samples, counts what it dropped, and
   it('--interval with --limit shows at most that many per interval and accounts for every record it read', async () => {
     dir = storeWith(total);
     // One interval (a minute) covers the whole read: exactly --limit records shown, the rest dropped and counted.
-    const tail = start(['tail', '--from', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
+    const tail = start(['tail', '--offset', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
     expect(await tail.exit, tail.stderr()).toBe(0);
     expect(parseNdjson(tail.stdout()).map((r) => r.message_id)).toEqual(['m-0', 'm-1', 'm-2', 'm-3', 'm-4']);
     expect(dropAccount(tail.stderr())).toEqual({ dropped: total - 5, total });
@@ -130,7 +130,7 @@ describe('tail that cannot show everything: samples, counts what it dropped, and
   });
 
   it.each(['SIGINT', 'SIGTERM'] as const)('a following tail stops on %s while it reads a backlog: exit 130, with its count and what it dropped', async (signal) => {
-    const tail = start(['tail', '--follow', '--from', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
+    const tail = start(['tail', '--follow', '--offset', 'beginning', '--interval', '60000', '--limit', '5', '--data-dir', dir]);
     // Signalled as soon as the first rows appear (an event, not a pause), whatever it is still reading.
     await waitFor('the first rows', () => parseNdjson(tail.stdout()).length >= 5);
     tail.child.kill(signal);
@@ -143,7 +143,7 @@ describe('tail that cannot show everything: samples, counts what it dropped, and
   });
 
   it('on a terminal (a pty from `script`), draws a bounded sample with the dropped count, and Ctrl-C stops it', async () => {
-    const command = [process.execPath, BIN, 'tail', '--follow', '--from', 'beginning', '--data-dir', dir].map((arg) => `'${arg}'`).join(' ');
+    const command = [process.execPath, BIN, 'tail', '--follow', '--offset', 'beginning', '--data-dir', dir].map((arg) => `'${arg}'`).join(' ');
     // script gives the tail a terminal; bytes written to script's stdin are typed on it (\x03 is Ctrl-C).
     const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { PATH: process.env.PATH, TERM: 'xterm-256color', COLUMNS: '160', LINES: '40' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let screen = '';

@@ -7,6 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
+import type { KafkaConfig } from '../src/config/config.js';
 import { openKafkaTail } from '../src/sources/kafka-tail.js';
 import { getServices } from './harness/services.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
@@ -53,6 +54,8 @@ describe.each([
   ['kafka4', () => getServices().kafka4.brokers],
 ] as const)('tail --source kafka (%s)', (name, brokers) => {
   const kafka = () => new Kafka({ clientId: `tail-test-${name}`, brokers: brokers(), logLevel: logLevel.NOTHING });
+  /** The config's kafka section for these brokers (no TLS, no SASL), as the commands resolve it. */
+  const kafkaConfig = (): KafkaConfig => ({ brokers: brokers(), topic: null, group: 'journeyctl', clientId: 'journeyctl', fromBeginning: true, sessionTimeoutMs: 30_000, ssl: false, sasl: null });
 
   async function topicWith(messages: string[], partitions = 3): Promise<string> {
     const topic = `tail-${name}-${suffix()}`;
@@ -94,7 +97,7 @@ describe.each([
       const offsetsBefore = await admin.fetchOffsets({ groupId, topics: [topic] });
       const config = join(mkdtempSync(join(tmpdir(), 'jc-tail-kafka-')), 'journeyctl.yaml');
       writeFileSync(config, 'redact: [properties.email]\n');
-      const cli = (args: string[]) => runCli(['tail', '--source', 'kafka', '--from', 'beginning', '--config', config, ...args], { env: { JOURNEY_KAFKA_BROKERS: brokers().join(','), JOURNEY_KAFKA_TOPIC: topic } });
+      const cli = (args: string[]) => runCli(['tail', '--source', 'kafka', '--offset', 'beginning', '--config', config, ...args], { env: { JOURNEY_KAFKA_BROKERS: brokers().join(','), JOURNEY_KAFKA_TOPIC: topic } });
 
       const all = await cli([]);
       expect(all.code).toBe(0);
@@ -123,7 +126,7 @@ describe.each([
       expect(sampled.length).toBeGreaterThan(5);
       expect(sampled.length).toBeLessThan(26);
       expect(parseNdjson((await cli(['--limit', '4'])).stdout)).toHaveLength(4);
-      expect(parseNdjson((await cli(['--from', '1000'])).stdout)).toHaveLength(0);
+      expect(parseNdjson((await cli(['--offset', '1000'])).stdout)).toHaveLength(0);
 
       // The pipeline's offsets and membership are untouched, and the tail left no group or offsets behind.
       expect(await admin.fetchOffsets({ groupId, topics: [topic] })).toEqual(offsetsBefore);
@@ -144,7 +147,7 @@ describe.each([
   it('follows new messages as they are produced, and starts at a time with --since', async () => {
     const topic = await topicWith([event(1), event(2)], 2);
     const env = { JOURNEY_KAFKA_BROKERS: brokers().join(',') };
-    const follow = startCli(['tail', '--source', 'kafka', '--topic', topic, '--follow', '--from', 'beginning', '--limit', '4'], env);
+    const follow = startCli(['tail', '--source', 'kafka', '--topic', topic, '--follow', '--offset', 'beginning', '--limit', '4'], env);
     await waitFor('the first two messages', () => parseNdjson(follow.stdout()).length === 2);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const since = Date.now();
@@ -159,7 +162,7 @@ describe.each([
   it('a slow reader drops and counts instead of holding the topic back; a reader that keeps up loses nothing', async () => {
     const total = 300;
     const topic = await topicWith(Array.from({ length: total }, (_, i) => event(i)));
-    const reader = await openKafkaTail({ brokers: brokers(), topic, start: 'beginning', follow: true, bufferSize: 10, keep: () => true });
+    const reader = await openKafkaTail({ kafka: kafkaConfig(), topic, start: 'beginning', follow: true, bufferSize: 10, keep: () => true });
     try {
       // Nobody takes anything: the reader still reads the whole topic, keeping 10 and dropping the rest.
       await waitFor('the reader to read the topic', () => reader.read === total);
@@ -170,7 +173,7 @@ describe.each([
       await reader.close();
     }
     // The same small buffer with a reader that keeps taking: nothing is lost.
-    const fast = await openKafkaTail({ brokers: brokers(), topic, start: 'beginning', follow: false, bufferSize: 10, keep: () => true });
+    const fast = await openKafkaTail({ kafka: kafkaConfig(), topic, start: 'beginning', follow: false, bufferSize: 10, keep: () => true });
     const taken: string[] = [];
     try {
       while (!fast.finished()) for (const message of await fast.take(50)) taken.push(message.json!.messageId as string);
@@ -186,7 +189,7 @@ describe.each([
     const padding = 'x'.repeat(200);
     const topic = await topicWith(Array.from({ length: total }, (_, i) => event(i, { padding })));
     // A downstream that reads nothing for 6 s (`| (sleep 6; cat)`): the pipe fills and the tail's writes wait.
-    const tail = [process.execPath, BIN, 'tail', '--source', 'kafka', '--brokers', brokers().join(','), '--topic', topic, '--from', 'beginning', '--buffer', '20'];
+    const tail = [process.execPath, BIN, 'tail', '--source', 'kafka', '--brokers', brokers().join(','), '--topic', topic, '--offset', 'beginning', '--buffer', '20'];
     const child = spawn('bash', ['-c', `set -o pipefail; ${tail.map((arg) => `'${arg}'`).join(' ')} | (sleep 6; cat)`], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

@@ -40,9 +40,15 @@ describe('journeyctl tail over the embedded stores', () => {
     expect(order.indexOf('alice-5')).toBeLessThan(order.indexOf('alice-4'));
     const cursors = allEvents.map((r) => Number(r.cursor));
     expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
-    const resumed = parseNdjson((await cli(['tail', '--from', String(allEvents[9]!.cursor)])).stdout);
+    const resumed = parseNdjson((await cli(['tail', '--offset', String(allEvents[9]!.cursor)])).stdout);
     expect(resumed.map((r) => r.message_id)).toEqual(order.slice(10));
-    expect((await cli(['tail', '--from', 'end'])).stdout).toBe('');
+    expect((await cli(['tail', '--offset', 'end'])).stdout).toBe('');
+    // --from is a time in every command: on tail the same as --since.
+    const start = String(allEvents[9]!.received_at);
+    const fromTime = (await cli(['tail', '--from', start])).stdout;
+    expect(ids(fromTime).length).toBeGreaterThan(0);
+    expect(ids(fromTime)).not.toContain(order[0]);
+    expect(fromTime).toBe((await cli(['tail', '--since', start])).stdout);
     expect(ids((await cli(['tail', '--limit', '4'])).stdout)).toEqual(order.slice(0, 4));
   });
 
@@ -124,7 +130,7 @@ describe('journeyctl tail over the embedded stores', () => {
     expect(pretty[3]).toMatch(/\bz\s+x\s+✗ invalid_timestamp: timestamp "not-a-date" is not ISO-8601/);
     const json = JSON.parse((await cli(['tail', '--limit', '2', '--output', 'json'])).stdout) as unknown[];
     expect(json).toHaveLength(2);
-    expect(JSON.parse((await cli(['tail', '--from', 'end', '--output', 'json'])).stdout)).toEqual([]);
+    expect(JSON.parse((await cli(['tail', '--offset', 'end', '--output', 'json'])).stdout)).toEqual([]);
   });
 
   it('refuses bad flags with exit 2 and one line, never a stack', async () => {
@@ -132,7 +138,11 @@ describe('journeyctl tail over the embedded stores', () => {
       [['tail', '--where', 'novalue'], '--where "novalue" is not key=value'],
       [['tail', '--sample', '2'], '--sample "2" is not a rate in (0, 1]'],
       [['tail', '--grep', '(['], 'is not a regular expression'],
-      [['tail', '--from', 'yesterday-ish'], '"yesterday-ish" is not a tail position of the embedded raw store'],
+      [['tail', '--offset', 'yesterday-ish'], '"yesterday-ish" is not a tail position of the embedded raw store'],
+      [['tail', '--from', 'end'], '--from is a time; "end" is a position\n  hint: start at a position with --offset end'],
+      [['tail', '--from', '4211'], 'hint: start at a position with --offset 4211'],
+      [['tail', '--from', '1h', '--since', '2h'], '--from and --since both give the start time; give one'],
+      [['tail', '--from', '1h', '--to', '2h'], '--from must be before --to'],
       [['tail', '--since', 'whenever'], '--since "whenever" is not a time'],
       [['tail', '--since', '1h', '--until', '2h'], '--since must be before --until'],
       [['tail', '--follow', '--output', 'json'], '--output json cannot be used with --follow'],

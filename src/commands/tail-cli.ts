@@ -1,11 +1,11 @@
 import { type Command, Option } from 'commander';
-import type { CommandContext } from './context.js';
+import type { KafkaContext } from './produce.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { TailOptions } from './tail.js';
 import { TAIL_SOURCES } from './tail-filter.js';
 
 /** `journeyctl tail` on the command tree; the stores, kafkajs and ink load when it runs. */
-export function registerTailCommand(program: Command, context: () => CommandContext): void {
+export function registerTailCommand(program: Command, context: KafkaContext): void {
   program
     .command('tail')
     .description('show events as they arrive: from the raw store, the rejected store or Kafka (read-only; never slows the pipeline)')
@@ -18,7 +18,9 @@ export function registerTailCommand(program: Command, context: () => CommandCont
     .option('--since <time>', 'received at or after this time: ISO-8601, epoch, now/today/yesterday, or 2h/3d ago')
     .option('--until <time>', 'received before this time (a following tail stops once it has passed)')
     .option('--tz <zone>', 'zone for zone-less times and today/yesterday', 'UTC')
-    .option('--from <position>', 'beginning | end | a cursor printed by an earlier tail (stores) | an offset (kafka); default end with --follow, else beginning')
+    .option('--from <time>', 'the same as --since (--from is a time in every command)')
+    .option('--to <time>', 'the same as --until')
+    .option('--offset <position>', 'beginning | end | a cursor printed by an earlier tail (stores) | an offset (kafka); default end with --follow, else beginning')
     .option('-n, --limit <n>', 'stop after this many records; with --interval, show at most this many per interval (default 100)')
     .option('-i, --interval <ms>', 'like vector tap: show at most --limit records every this many ms (>= 100), drop and count the rest (a terminal always draws at most 100 per 500 ms)')
     .option('--sample <rate>', 'keep about this fraction, the same records every time (hash of the message id), e.g. 0.1')
@@ -29,7 +31,7 @@ export function registerTailCommand(program: Command, context: () => CommandCont
     .option('--topic <name>', 'kafka: the input topic; env JOURNEY_KAFKA_TOPIC')
     .option('--buffer <n>', 'kafka: matching messages held for a slow output before new ones are dropped (and counted)', '1000')
     .action(async (options: Omit<TailOptions, 'color' | 'follow'> & { follow?: boolean }) => {
-      const ctx = context();
+      const ctx = context({ brokers: options.brokers, topic: options.topic });
       const { runTail } = await import('./tail.js');
       await runTail(ctx, { ...options, follow: Boolean(options.follow), color: ctx.color });
     });

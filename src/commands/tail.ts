@@ -22,9 +22,14 @@ export interface TailOptions {
   where: string[];
   grep?: string;
   since?: string;
+  /** The same as --since: `--from` is a time in every command (a position is --offset). */
+  from?: string;
+  /** The same as --until. */
+  to?: string;
   until?: string;
   tz: string;
-  from?: string;
+  /** Where to start: beginning | end | a cursor (stores) | an offset (kafka). */
+  offset?: string;
   limit?: string;
   /** Like vector tap: show at most --limit records (default 100) per this many ms, dropping and counting the rest. */
   interval?: string;
@@ -88,13 +93,13 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   if (!(TAIL_SOURCES as readonly string[]).includes(options.source)) throw new UsageError(`--source must be one of ${TAIL_SOURCES.join(', ')} (got "${options.source}")`);
   const output = resolveOutput(options.output, OUTPUTS.tail, context.interactive);
   if (output === 'json' && options.follow) throw new UsageError('--output json cannot be used with --follow (the array would never close)', { hint: 'use --output ndjson: one JSON record per line' });
-  const { from: since, to: until } = parseTimeBounds({ flag: 'since', value: options.since }, { flag: 'until', value: options.until }, options.tz);
+  const { from: since, to: until } = parseTimeBounds(timeFlag(options, 'from', 'since'), timeFlag(options, 'to', 'until'), options.tz);
   const limit = parseLimit(options.limit);
   const interval = parseInterval(options.interval);
   const keepSample = createSampler(parseSample(options.sample));
   const grep = parseGrep(options.grep);
   const where = options.where.map(parseWhere);
-  const from = options.from ?? (options.follow && since === undefined ? 'end' : 'beginning');
+  const from = options.offset ?? (options.follow && since === undefined ? 'end' : 'beginning');
   const redactor = createRedactor(context.config.redact, options.redact);
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const match: TailMatch = { event: options.event, appVersion: options.appVersion, where, from: since, to: until, ...(options.user !== undefined ? { ids: [options.user] } : {}) };
@@ -319,18 +324,16 @@ async function openSessionLookup(context: CommandContext, raw: RawStore, follow:
 }
 
 async function openKafkaFeed(context: CommandContext, options: TailOptions, settings: FeedSettings & { since: number | undefined }): Promise<TailFeed> {
-  const brokers = (options.brokers ?? context.io.env.JOURNEY_KAFKA_BROKERS ?? '')
-    .split(',')
-    .map((broker) => broker.trim())
-    .filter((broker) => broker !== '');
-  const topic = options.topic ?? context.io.env.JOURNEY_KAFKA_TOPIC;
+  // Brokers and topic as resolved for every Kafka command: --brokers/--topic, env, then the config file.
+  const { kafka } = context.config;
+  const { brokers, topic } = kafka;
   if (brokers.length === 0) throw new UsageError('--source kafka needs brokers', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
   if (!topic) throw new UsageError('--source kafka needs a topic', { hint: 'pass --topic NAME or set JOURNEY_KAFKA_TOPIC' });
   let start: KafkaTailOptions['start'];
-  if (settings.from === 'beginning') start = settings.since !== undefined && options.from === undefined ? { time: settings.since } : 'beginning';
+  if (settings.from === 'beginning') start = settings.since !== undefined && options.offset === undefined ? { time: settings.since } : 'beginning';
   else if (settings.from === 'end') start = 'end';
   else if (/^\d{1,19}$/.test(settings.from)) start = { offset: BigInt(settings.from) };
-  else throw new UsageError(`--from "${settings.from}" is not beginning, end or an offset`, { hint: 'e.g. --from 1200 starts every partition at offset 1200' });
+  else throw new UsageError(`--offset "${settings.from}" is not beginning, end or an offset`, { hint: 'e.g. --offset 1200 starts every partition at offset 1200' });
   const bufferSize = options.buffer === undefined ? 1_000 : parseLimit(options.buffer)!;
   const { match, grep, keepSample, redactor } = settings;
   const filtersJson = match.ids !== undefined || match.event !== undefined || match.appVersion !== undefined || match.where.length > 0;
@@ -343,7 +346,7 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
     return keepSample(typeof messageId === 'string' ? messageId : `${message.partition}:${message.offset}`);
   };
   // kafkajs' own retry chatter stays quiet: a failure that outlasts the retries is one error line.
-  const reader = await openKafkaTail({ brokers, topic, start, follow: options.follow, bufferSize, keep });
+  const reader = await openKafkaTail({ kafka, topic, start, follow: options.follow, bufferSize, keep });
   return {
     description: `kafka ${topic} @ ${brokers.join(',')}`,
     note: undefined,
@@ -359,6 +362,21 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
     },
     close: () => reader.close(),
   };
+}
+
+/**
+ * `--from`/`--to` mean a time in every command; on tail they are --since/--until by another name.
+ * A position given to --from (beginning, end, a cursor, an offset) is refused with the flag that takes it.
+ */
+function timeFlag(options: TailOptions, alias: 'from' | 'to', name: 'since' | 'until'): { flag: string; value: string | undefined } {
+  const aliased = options[alias];
+  if (aliased === undefined) return { flag: name, value: options[name] };
+  if (options[name] !== undefined) throw new UsageError(`--${alias} and --${name} both give the ${alias === 'from' ? 'start' : 'end'} time; give one`);
+  // A bare number that is not an epoch (9–10 or 12–13 digits) was a cursor or an offset in older scripts.
+  if (alias === 'from' && (/^(beginning|end)$/i.test(aliased.trim()) || (/^\d+$/.test(aliased.trim()) && !/^(\d{9,10}|\d{12,13})$/.test(aliased.trim())))) {
+    throw new UsageError(`--from is a time; "${aliased}" is a position`, { hint: `start at a position with --offset ${aliased}` });
+  }
+  return { flag: alias, value: aliased };
 }
 
 function openSink(context: CommandContext, output: string, color: boolean, status: TailStatus): TailSink {

@@ -2,7 +2,7 @@ import kafkajs from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
 import { decodeDamagedLine } from '../domain/damaged-line.js';
 import { InfrastructureError, UsageError } from '../errors.js';
-import { clientConfig, ensureTopic, Kafka, kafkaFailure, requireTopic } from './kafka-client.js';
+import { createKafkaClient, ensureTopic, kafkaFailure, requireTopic } from './kafka-client.js';
 
 const { Partitioners } = kafkajs;
 
@@ -25,7 +25,7 @@ export async function produceLines(
   options: { log: (message: string) => void; partitions?: number; sendBatch?: number; onProgress?: (sent: number) => void },
 ): Promise<ProduceResult> {
   const topic = requireTopic(kafka);
-  const client = new Kafka(clientConfig(kafka, options.log));
+  const client = createKafkaClient(kafka, options.log, 'produce');
   const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: true });
   const result: ProduceResult = { messages: 0, unkeyed: 0 };
   try {
@@ -71,7 +71,7 @@ export async function produceLines(
 export async function ensureKafkaTopic(kafka: KafkaConfig, partitions: number, log: (message: string) => void): Promise<boolean> {
   const topic = requireTopic(kafka);
   try {
-    return await ensureTopic(new Kafka(clientConfig(kafka, log)), topic, partitions);
+    return await ensureTopic(createKafkaClient(kafka, log, 'migrate'), topic, partitions);
   } catch (error) {
     throw kafkaFailure(`create topic ${topic}`, error, kafka);
   }
@@ -88,7 +88,7 @@ export interface KafkaInspection {
 
 /** For doctor: reachable brokers, version, topic and group lag. Throws an InfrastructureError when unreachable. */
 export async function inspectKafka(kafka: KafkaConfig, log: (message: string) => void): Promise<KafkaInspection> {
-  const client = new Kafka({ ...clientConfig(kafka, log), retry: { retries: 1, initialRetryTime: 200 }, connectionTimeout: 3_000 });
+  const client = createKafkaClient(kafka, log, 'doctor');
   const admin = client.admin();
   try {
     await admin.connect();
@@ -132,7 +132,7 @@ export async function inspectKafka(kafka: KafkaConfig, log: (message: string) =>
  */
 export async function readTopicOnly(kafka: KafkaConfig, count: number, log: (message: string) => void): Promise<number> {
   const topic = requireTopic(kafka);
-  const client = new Kafka(clientConfig(kafka, log));
+  const client = createKafkaClient(kafka, log, 'bench');
   const consumer = client.consumer({ groupId: `${kafka.group}-read-only-${process.pid}-${Date.now()}`, maxBytesPerPartition: 16 << 20, maxBytes: 64 << 20, maxWaitTimeInMs: 500 });
   const started = Date.now();
   try {

@@ -1,6 +1,6 @@
-// The kafkajs client from the config, its log and its errors: what the source, produce, doctor and migrate share.
+// The one kafkajs client factory (createKafkaClient), its log and its errors: the source, tail, produce, doctor and migrate share them.
 import { readFileSync } from 'node:fs';
-import kafkajs, { type KafkaConfig as KafkaClientConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import kafkajs, { type KafkaConfig as KafkaClientConfig, type LogEntry, type RetryOptions, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 
@@ -24,8 +24,39 @@ export async function ensureTopic(client: InstanceType<typeof Kafka>, topic: str
   }
 }
 
+/** What a user of the client may tune; brokers, TLS and SASL always come from the config. */
+export interface KafkaClientTuning {
+  clientId?: string;
+  connectionTimeout?: number;
+  retry?: RetryOptions;
+  /** kafkajs logs nothing (tail: a failure that outlasts the retries is one error line of ours). */
+  silent?: boolean;
+}
+
+/** Every user of a Kafka client, with what it tunes; none can tune brokers, TLS or SASL away. */
+export const KAFKA_CLIENT_USES = {
+  /** `run --source kafka`: the pipeline's consumer group. */
+  source: {},
+  /** `produce`. */
+  produce: {},
+  /** The Kafka benchmark's read-only consumer. */
+  bench: {},
+  /** `migrate`: creates the topic. */
+  migrate: {},
+  /** `doctor`: a probe answers quickly. */
+  doctor: { retry: { retries: 1, initialRetryTime: 200 }, connectionTimeout: 3_000 },
+  /** `tail --source kafka`: its own client id; kafkajs' retry chatter stays quiet unless asked for. */
+  tail: { clientId: 'journeyctl-tail', connectionTimeout: 5_000, retry: { retries: 3, initialRetryTime: 200 } },
+} as const satisfies Record<string, KafkaClientTuning>;
+export type KafkaClientUse = keyof typeof KAFKA_CLIENT_USES;
+
+/** The kafkajs client every Kafka user gets (see KAFKA_CLIENT_USES), so none can forget the configured TLS or SASL. */
+export function createKafkaClient(kafka: KafkaConfig, log: (message: string) => void, use: KafkaClientUse, extra: Pick<KafkaClientTuning, 'silent'> = {}): InstanceType<typeof Kafka> {
+  return new Kafka(clientConfig(kafka, log, { ...KAFKA_CLIENT_USES[use], ...extra }));
+}
+
 /** kafkajs options from the config: TLS files read here, SASL passed through, kafkajs' own log routed to ours. */
-export function clientConfig(kafka: KafkaConfig, log: (message: string) => void): KafkaClientConfig {
+export function clientConfig(kafka: KafkaConfig, log: (message: string) => void, tuning: KafkaClientTuning = {}): KafkaClientConfig {
   let ssl: KafkaClientConfig['ssl'] = kafka.ssl === true ? true : undefined;
   if (typeof kafka.ssl === 'object') {
     const read = (path: string | undefined, what: string) => {
@@ -40,11 +71,13 @@ export function clientConfig(kafka: KafkaConfig, log: (message: string) => void)
   }
   const sasl: SASLOptions | undefined = kafka.sasl ? ({ mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password } as SASLOptions) : undefined;
   return {
-    clientId: kafka.clientId,
+    clientId: tuning.clientId ?? kafka.clientId,
     brokers: kafka.brokers,
     ...(ssl !== undefined ? { ssl } : {}),
     ...(sasl !== undefined ? { sasl } : {}),
-    logLevel: logLevel.ERROR,
+    ...(tuning.connectionTimeout !== undefined ? { connectionTimeout: tuning.connectionTimeout } : {}),
+    ...(tuning.retry !== undefined ? { retry: tuning.retry } : {}),
+    logLevel: tuning.silent ? logLevel.NOTHING : logLevel.ERROR,
     logCreator: () => quietLog(log),
   };
 }

@@ -1,7 +1,7 @@
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError } from '../errors.js';
-import { clientConfig, describe, Kafka, kafkaFailure, requireTopic } from './kafka-client.js';
+import { createKafkaClient, describe, kafkaFailure, requireTopic } from './kafka-client.js';
 import { splitLineBytes } from './line-splitter.js';
 import type { LineBatch, LineSource } from './source.js';
 
@@ -64,7 +64,7 @@ const HEARTBEAT_EVERY_MS = 1_000;
 export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
   const config = options.kafka;
   const topic = requireTopic(config);
-  const client = new Kafka(clientConfig(config, options.log));
+  const client = createKafkaClient(config, options.log, 'source');
   const consumer: Consumer = client.consumer({
     groupId: config.group,
     sessionTimeout: config.sessionTimeoutMs,

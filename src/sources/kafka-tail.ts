@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import kafkajs from 'kafkajs';
+import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { MAX_NESTING_DEPTH_LIMIT, nestingExceeds } from '../domain/json-depth.js';
-
-const { Kafka, logLevel } = kafkajs;
+import { createKafkaClient } from './kafka-client.js';
 
 /**
  * A read-only look at a Kafka topic for `journeyctl tail --source kafka`.
@@ -22,7 +21,8 @@ const { Kafka, logLevel } = kafkajs;
  * waited for (after one short grace per stall, so a burst a keeping-up reader can take is kept).
  */
 export interface KafkaTailOptions {
-  brokers: readonly string[];
+  /** Brokers, TLS and SASL as configured (the client comes from the shared factory). */
+  kafka: KafkaConfig;
   topic: string;
   /**
    * Where to start in every partition: its first message, the next one to arrive, an offset, or
@@ -69,15 +69,8 @@ export interface KafkaTailReader {
 const ROOM_GRACE_MS = 200;
 
 export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTailReader> {
-  if (options.brokers.length === 0) throw new UsageError('no Kafka brokers given', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
-  const kafka = new Kafka({
-    clientId: 'journeyctl-tail',
-    brokers: [...options.brokers],
-    connectionTimeout: 5_000,
-    retry: { retries: 3, initialRetryTime: 200 },
-    logLevel: options.log ? logLevel.ERROR : logLevel.NOTHING,
-    logCreator: () => (entry) => options.log?.(`kafka: ${entry.log.message}`),
-  });
+  if (options.kafka.brokers.length === 0) throw new UsageError('no Kafka brokers given', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
+  const kafka = createKafkaClient(options.kafka, options.log ?? (() => {}), 'tail', { silent: !options.log });
   const admin = kafka.admin();
   const starts = new Map<number, bigint>();
   const ends = new Map<number, bigint>();
@@ -85,7 +78,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     await admin.connect();
     const topics = await admin.listTopics();
     if (!topics.includes(options.topic)) {
-      throw new UsageError(`no topic "${options.topic}" on ${options.brokers.join(',')}`, { hint: `topics there: ${topics.filter((t) => !t.startsWith('__')).sort().join(', ') || 'none'}` });
+      throw new UsageError(`no topic "${options.topic}" on ${options.kafka.brokers.join(',')}`, { hint: `topics there: ${topics.filter((t) => !t.startsWith('__')).sort().join(', ') || 'none'}` });
     }
     const offsets = await admin.fetchTopicOffsets(options.topic);
     const { start: at } = options;
@@ -248,7 +241,7 @@ function parseObject(text: string): Record<string, unknown> | null {
 }
 
 function brokerError(options: KafkaTailOptions, error: unknown): InfrastructureError {
-  return new InfrastructureError(`cannot read topic "${options.topic}" from ${options.brokers.join(',')}: ${(error as Error)?.message ?? String(error)}`, {
+  return new InfrastructureError(`cannot read topic "${options.topic}" from ${options.kafka.brokers.join(',')}: ${(error as Error)?.message ?? String(error)}`, {
     hint: 'check that the brokers are reachable (--brokers / JOURNEY_KAFKA_BROKERS)',
     cause: error,
   });

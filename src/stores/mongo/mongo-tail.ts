@@ -25,7 +25,7 @@ const MAX_PAGE = 10_000;
 export function parseMongoTailCursor(after: string | null): number {
   if (after === null) return 0;
   if (!/^\d{1,15}$/.test(after)) {
-    throw new UsageError(`"${after}" is not a tail position of the MongoDB raw store`, { hint: 'use --from beginning, --from end, or a cursor value printed by an earlier tail' });
+    throw new UsageError(`"${after}" is not a tail position of the MongoDB raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
   }
   return Number(after);
 }

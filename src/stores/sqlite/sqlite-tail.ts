@@ -165,7 +165,7 @@ function jsonPath(segments: readonly string[]): string | null {
 /** The embedded store's cursor is a rowid in decimal; anything else is a person's typo, not a fault. */
 export function parseTailCursor(after: string | null): number {
   if (after === null) return 0;
-  if (!/^\d{1,15}$/.test(after)) throw new UsageError(`"${after}" is not a tail position of the embedded raw store`, { hint: 'use --from beginning, --from end, or a cursor value printed by an earlier tail' });
+  if (!/^\d{1,15}$/.test(after)) throw new UsageError(`"${after}" is not a tail position of the embedded raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
   return Number(after);
 }
 
