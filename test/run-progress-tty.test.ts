@@ -9,9 +9,9 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'journeyctl.js');
 const DEMO = join(ROOT, 'fixtures', 'demo.ndjson');
 
-function inTerminal(command: string, onOutput?: (text: string) => void): Promise<{ code: number | null; text: string }> {
+function inTerminal(command: string, onOutput?: (text: string) => void, term = 'xterm'): Promise<{ code: number | null; text: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm' } });
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: term } });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
@@ -69,5 +69,19 @@ describe('run on a terminal shows what it is doing', () => {
     expect(sent).toBe(true);
     expect(text).toMatch(/\r?\njourneyctl: interrupted/);
     expect(frames(text)).toContain('journeyctl: interrupted');
+  });
+
+  it('on a TERM=dumb terminal prints plain progress lines: no carriage return, no escape code', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'jc-tty-'));
+    const { code, text } = await inTerminal(`node ${BIN} run --input ${DEMO} --data-dir ${data}`, undefined, 'dumb');
+    expect(code).toBe(0);
+    // The pty turns each \n into \r\n; any other \r (or an escape code) would be a redraw.
+    expect(text.replaceAll('\r\n', '\n')).not.toMatch(/\r|\u001b/);
+    const lines = text.split('\r\n');
+    const phases = lines.map((line) => /^(reading|storing|deriving sessions|writing analytics) · .*\d+:\d\d elapsed/.exec(line)?.[1]).filter(Boolean);
+    expect(phases[0]).toBe('reading');
+    expect(phases).toContain('deriving sessions');
+    expect(phases).toContain('writing analytics');
+    expect(text).toMatch(/sessions flagged +\d+/);
   });
 });

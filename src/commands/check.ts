@@ -68,7 +68,7 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
   const openRaw = () => (raw ??= openRawStore(context.config));
   const openAnalytics = () => (analytics ??= openRaw().then((r) => openAnalyticsStore(context.config, r, { command: 'journeyctl check', waitMs, log: context.log })));
   let run: CheckRun;
-  const progress = createProgress(context.io.stderr, !options.quiet && context.interactive);
+  const progress = createProgress(context.io.stderr, !options.quiet && context.interactive, { env: context.io.env });
   let done = 0;
   try {
     run = await runChecks(checks, {

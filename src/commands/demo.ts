@@ -35,7 +35,7 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
   const config = { ...context.config, dataDir };
   const out = context.io.stdout;
   context.log(`demo: ingesting ${DEMO_FIXTURE} into ${dataDir}`);
-  const summary = await ingestFile(config, { input: DEMO_FIXTURE, stdin: context.io.stdin, lease: { command: 'journeyctl demo', waitMs: 0, log: context.log }, progress: createProgress(context.io.stderr, true) });
+  const summary = await ingestFile(config, { input: DEMO_FIXTURE, stdin: context.io.stdin, lease: { command: 'journeyctl demo', waitMs: 0, log: context.log }, progress: createProgress(context.io.stderr, true, { env: context.io.env }) });
   out.write(`\n${formatSummaryText(summary)}`);
 
   const perDayOfDemo = new Map<string, number>();

@@ -80,7 +80,7 @@ export async function rebuildDays(context: CommandContext, stores: Stores, days:
     tolerateDamage: options.tolerateDamage,
     waitMs: options.waitMs,
     log: context.log,
-    progress: createProgress(context.io.stderr, !asJson),
+    progress: createProgress(context.io.stderr, !asJson, { env: context.io.env }),
     confirm: yes ? undefined : (question) => confirm(context, question),
   });
   render(context, summary, asJson);

@@ -46,7 +46,7 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
     kafka?.dispose();
     throw error;
   }
-  const progress = createProgress(context.io.stderr, options.progress);
+  const progress = createProgress(context.io.stderr, options.progress, { env: context.io.env });
   let kafkaReport: KafkaRunReport | undefined;
   try {
     const summary = await ingestSource(config, stores, source, {

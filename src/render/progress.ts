@@ -19,9 +19,24 @@ export function lineBreakIfDrawing(): string {
   return lineOpen ? '\n' : '';
 }
 
-/** A one-line bar on stderr when it is a terminal; nothing otherwise (cron logs stay clean). */
-export function createProgress(stream: Writable & { isTTY?: boolean; columns?: number }, enabled: boolean, clock: () => number = Date.now): ProgressReporter {
+/** Milliseconds between two plain lines on a `TERM=dumb` terminal (it cannot redraw one line). */
+const DUMB_LINE_MS = 2000;
+
+export interface ProgressOptions {
+  /** The environment: `TERM=dumb` gets plain lines instead of a redrawn one. */
+  env?: Record<string, string | undefined>;
+  clock?: () => number;
+}
+
+/**
+ * A one-line bar on stderr when it is a terminal; nothing otherwise (cron logs stay clean). A
+ * `TERM=dumb` terminal (Emacs shell, some CI consoles) cannot move the cursor: it gets the same
+ * text as plain lines, at each phase and then every two seconds, without `\r` or escape codes.
+ */
+export function createProgress(stream: Writable & { isTTY?: boolean; columns?: number }, enabled: boolean, options: ProgressOptions = {}): ProgressReporter {
   if (!enabled || !stream.isTTY) return { phase() {}, update() {}, finish() {} };
+  const clock = options.clock ?? Date.now;
+  const dumb = options.env?.TERM === 'dumb';
   let lastDraw = 0;
   let phaseName = '';
   let phaseUnit = '';
@@ -42,6 +57,10 @@ export function createProgress(stream: Writable & { isTTY?: boolean; columns?: n
       parts.push(`${formatClock(elapsedMs)} elapsed`);
       if (fraction !== undefined && fraction > 0 && fraction < 1 && elapsedMs >= 1000) parts.push(`ETA ${formatClock((elapsedMs * (1 - fraction)) / fraction)}`);
     } else parts.push(`${formatClock(elapsedMs)} elapsed`);
+    if (dumb) {
+      stream.write(`${parts.join(' · ')}\n`);
+      return;
+    }
     stream.write(`\r\u001b[2K${parts.join(' · ')}`.slice(0, (stream.columns || 120) + 5));
     lineOpen = true;
   };
@@ -56,7 +75,7 @@ export function createProgress(stream: Writable & { isTTY?: boolean; columns?: n
     update(done, total, detail, count = done) {
       const first = last === null;
       last = { done, total, detail, count };
-      if (!first && clock() - lastDraw < 100) return;
+      if (!first && clock() - lastDraw < (dumb ? DUMB_LINE_MS : 100)) return;
       draw();
     },
     finish() {
