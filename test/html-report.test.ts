@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNdjson, runCli } from './helpers/cli.js';
 
@@ -10,6 +10,22 @@ import { parseNdjson, runCli } from './helpers/cli.js';
 const CHROMIUM = process.env.JOURNEY_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..');
 const ARTIFACTS = join(ROOT, 'artifacts', 'screenshots');
+
+/** Opens a report file in chromium, collecting console errors, page errors and every request but the file itself. */
+async function openFile(browser: Browser, path: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  const problems: string[] = [];
+  const url = pathToFileURL(path).href;
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('request', (request) => {
+    if (request.url() !== url) problems.push(`request: ${request.url()}`);
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, problems };
+}
 
 describe('report --html in a real browser', () => {
   let dir: string;
@@ -33,17 +49,7 @@ describe('report --html in a real browser', () => {
   afterAll(async () => browser?.close());
 
   it('opens with no console error and no network request, and shows the same funnel and label figures as report --output json', async () => {
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const problems: string[] = [];
-    const url = pathToFileURL(file).href;
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('request', (request) => {
-      if (request.url() !== url) problems.push(`request: ${request.url()}`);
-    });
-    await page.goto(url, { waitUntil: 'load' });
+    const { page, problems } = await openFile(browser, file);
 
     const funnelRows = await page.$$eval('tr[data-funnel]', (rows) => rows.map((r) => ({ funnel: r.getAttribute('data-funnel'), step: Number(r.getAttribute('data-step')), sessions: Number(r.getAttribute('data-sessions')), shown: Number(r.querySelector('td')?.textContent) })));
     const expectedFunnels = json.funnels.flatMap((f) => f.reachedStep.map((sessions, i) => ({ funnel: f.funnel, step: i + 1, sessions, shown: sessions })));
@@ -86,17 +92,7 @@ describe('report --html in a real browser', () => {
     expect(html.stdout).toBe('');
     expect(html.stderr).toContain(userFile);
 
-    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    const problems: string[] = [];
-    const url = pathToFileURL(userFile).href;
-    page.on('console', (message) => {
-      if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('request', (request) => {
-      if (request.url() !== url) problems.push(`request: ${request.url()}`);
-    });
-    await page.goto(url, { waitUntil: 'load' });
+    const { page, problems } = await openFile(browser, userFile);
     const rows = await page.$$eval('#timelines tr[data-session]', (trs) =>
       trs.map((tr) => ({
         session: tr.getAttribute('data-session'),
