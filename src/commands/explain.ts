@@ -6,6 +6,7 @@ import { formatIsoUtc } from '../domain/time.js';
 import type { SessionDetail } from '../stores/analytics-store.js';
 import type { LabelRule } from '../journeys/rules.js';
 import { correctionRecord, eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../render/records.js';
+import { describeConflict, type IdentityConflict, identityConflictsOf } from '../pipeline/identity-conflicts.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
 import { whereLooked } from './empty-result.js';
@@ -22,6 +23,7 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
   const raw = await openRawStore(context.config);
   let detail: SessionDetail | null;
   let corrections: Correction[] = [];
+  let conflicts: IdentityConflict[] = [];
   try {
     corrections = await raw.listCorrections();
     const analytics = await openAnalyticsStore(context.config, raw, { command: 'journeyctl explain', waitMs: parseDurationFlag('wait', options.wait), log: context.log });
@@ -30,6 +32,7 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
     } finally {
       await analytics.close();
     }
+    if (detail !== null) conflicts = await identityConflictsOf(raw, detail.session.anonymousIds, context.config.pipeline.maxUsersPerAnonymousId);
   } finally {
     await raw.close();
   }
@@ -44,14 +47,15 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
         funnels: detail.funnelOutcomes.map(funnelOutcomeRecord),
         events: detail.events.map(eventRecord),
         corrections: applied.map(correctionRecord),
+        identity_conflicts: conflicts,
       })}\n`,
     );
     return;
   }
-  context.io.stdout.write(renderExplanation(detail, context.config.journeys.labels, applied));
+  context.io.stdout.write(renderExplanation(detail, context.config.journeys.labels, applied, conflicts));
 }
 
-export function renderExplanation(detail: SessionDetail, rules: readonly LabelRule[], corrections: ReturnType<typeof correctionsAffecting> = []): string {
+export function renderExplanation(detail: SessionDetail, rules: readonly LabelRule[], corrections: ReturnType<typeof correctionsAffecting> = [], conflicts: readonly IdentityConflict[] = []): string {
   const { session } = detail;
   const byId = new Map(detail.events.map((event) => [event.messageId, event]));
   const describeEvent = (messageId: string) => {
@@ -64,6 +68,7 @@ export function renderExplanation(detail: SessionDetail, rules: readonly LabelRu
   lines.push(`Session ${session.sessionId}`);
   lines.push(`  user ${session.userId}${session.anonymousIds.length ? ` (anonymous ids: ${session.anonymousIds.join(', ')})` : ''}`);
   lines.push(`  ${formatIsoUtc(session.startedAt)} → ${formatIsoUtc(session.endedAt)}, ${((session.endedAt - session.startedAt) / 60_000).toFixed(1)} min, ${session.eventCount} events, app ${session.appVersions.join(', ') || 'unknown'}`);
+  for (const conflict of conflicts) lines.push(`  ${describeConflict(conflict)}`);
   for (const kind of ['label', 'flag'] as const) {
     const findings = detail.findings.filter((f) => f.kind === kind);
     lines.push('', `${kind === 'label' ? 'Labels' : 'Flags'}: ${findings.length === 0 ? 'none' : ''}`);

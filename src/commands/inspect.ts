@@ -1,4 +1,5 @@
 import { INSPECT_KINDS } from './inspect-kinds.js';
+import { identityConflictsOf } from '../pipeline/identity-conflicts.js';
 import { correctionsAffectingUser } from '../corrections/corrections-affecting.js';
 import type { Correction } from '../domain/correction.js';
 import type { Profile } from '../domain/profile.js';
@@ -43,7 +44,7 @@ export async function runInspect(context: CommandContext, kind: string, id: stri
 async function inspectUser(context: CommandContext, id: string, options: InspectOptions, redactor: Redactor, read: (sessions: readonly SessionDetail[]) => void): Promise<InspectUser> {
   return withStores(context, 'journeyctl inspect user', options, async (raw, analytics) => {
     const userId = (await raw.canonicalOf([id])).get(id) ?? id;
-    const identity = await identityOf(raw, userId, redactor);
+    const identity = await identityOf(raw, userId, redactor, context.config.pipeline.maxUsersPerAnonymousId);
     const timeline = await analytics.sessionsOfUser(userId);
     read(timeline.sessions);
     if (identity.profile === null && timeline.sessions.length === 0 && identity.ids.length <= 1) {
@@ -68,7 +69,7 @@ async function inspectSession(context: CommandContext, sessionId: string, option
     return {
       kind: 'session',
       ...sessionView(detail, redactor),
-      identity: await identityOf(raw, detail.session.userId, redactor),
+      identity: await identityOf(raw, detail.session.userId, redactor, context.config.pipeline.maxUsersPerAnonymousId),
       corrections: correctionsFor(await raw.listCorrections(), new Set(), [detail]),
     };
   });
@@ -79,13 +80,15 @@ function correctionsFor(all: readonly Correction[], userIds: ReadonlySet<string>
   return correctionsAffectingUser(userIds, sessions, all).map(correctionRecord);
 }
 
-async function identityOf(raw: RawStore, userId: string, redactor: Redactor): Promise<InspectIdentity> {
+async function identityOf(raw: RawStore, userId: string, redactor: Redactor, maxUsers: number): Promise<InspectIdentity> {
   const profile: Profile | null = await raw.profileOf(userId);
   const members = (await raw.membersOf([userId])).get(userId) ?? [];
   const ids = [...new Set([userId, ...members, ...(profile?.anonymousIds ?? [])])].sort();
   const links = [...(await raw.linkTargets(ids))].map(([from, to]) => ({ from, to })).sort((a, b) => a.from.localeCompare(b.from));
-  return { user_id: userId, profile: profile === null ? null : redactor.object(profileRecord(profile)), ids, links };
+  const conflicts = await identityConflictsOf(raw, ids, maxUsers);
+  return { user_id: userId, profile: profile === null ? null : redactor.object(profileRecord(profile)), ids, links, ...(conflicts.length > 0 ? { conflicts } : {}) };
 }
+
 
 function sessionView(detail: SessionDetail, redactor: Redactor): InspectSession {
   return {

@@ -8,6 +8,7 @@ import { duplicateRate } from './duplicate-rate.js';
 import { flaggedShare } from './flagged-share.js';
 import { freshness } from './freshness.js';
 import { funnelConversion } from './funnel-conversion.js';
+import { identityConflicts } from './identity-conflicts.js';
 import { goldenJourneys } from './golden-journeys.js';
 import { createCheckRegistry } from './kind.js';
 import { lateRate } from './late-rate.js';
@@ -17,6 +18,6 @@ import { rejectedRate } from './rejected-rate.js';
 import { sql } from './sql.js';
 import { volume } from './volume.js';
 
-export const SHIPPED_CHECK_KINDS = [freshness, volume, rejectedRate, duplicateRate, lateRate, missingRate, acceptedValues, flaggedShare, funnelConversion, reconcile, clientSessions, goldenJourneys, sql] as const;
+export const SHIPPED_CHECK_KINDS = [freshness, volume, rejectedRate, duplicateRate, lateRate, missingRate, acceptedValues, flaggedShare, funnelConversion, reconcile, clientSessions, identityConflicts, goldenJourneys, sql] as const;
 
 export const CHECK_KINDS = createCheckRegistry(SHIPPED_CHECK_KINDS);

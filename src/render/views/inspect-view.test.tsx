@@ -63,3 +63,10 @@ describe('the inspect view (ink)', () => {
     expect(frame).toContain('… 5 more events (--output json has them all)');
   });
 });
+
+describe('the inspect view: identity conflicts', () => {
+  it('says which anonymous id carries too many user ids and whom it is stitched to', () => {
+    const conflicted: Inspection = { ...user, identity: { ...identity, conflicts: [{ anonymous_id: 'anon-a', linked_to: 'alice', user_ids: ['alice', 'bob', 'carl', 'dora'], max_users: 3 }] } };
+    expect(renderInspect(conflicted, { width: 200, color: false })).toContain('identity conflict: anon-a carries 4 user ids (more than 3); stitched to alice only, not to bob, carl, dora');
+  });
+});

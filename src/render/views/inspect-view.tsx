@@ -1,4 +1,5 @@
 import { Box, renderToString, Text } from 'ink';
+import { describeConflict, type IdentityConflict } from '../../pipeline/identity-conflicts.js';
 import type { CorrectionRecord } from '../records.js';
 import { fit, keyProperties } from '../tail-records.js';
 
@@ -24,6 +25,11 @@ export interface InspectIdentity {
   profile: Json | null;
   ids: string[];
   links: Array<{ from: string; to: string }>;
+  /**
+   * Anonymous ids of this user seen with more than pipeline.max_users_per_anonymous_id user ids:
+   * stitched to the first user (linked_to) only.
+   */
+  conflicts?: IdentityConflict[];
 }
 
 export interface InspectUser {
@@ -124,6 +130,12 @@ function Identity({ identity, color }: { identity: InspectIdentity; color: boole
           {'  '}links: {links.map((link) => `${link.from} → ${link.to}`).join(', ')}
         </Text>
       ) : null}
+      {(identity.conflicts ?? []).map((conflict) => (
+        <Text key={conflict.anonymous_id} color={color ? 'yellow' : undefined}>
+          {'  '}
+          {describeConflict(conflict)}
+        </Text>
+      ))}
       {profile !== null && Object.keys((profile.traits as Json) ?? {}).length > 0 ? (
         <Text>
           {'  '}traits: <Text color={color ? 'magenta' : undefined}>{keyProperties(profile.traits)}</Text>

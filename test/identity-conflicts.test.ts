@@ -1,0 +1,54 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseNdjson, runCli } from './helpers/cli.js';
+
+const at = (minute: number) => new Date(Date.UTC(2026, 0, 5, 9, minute)).toISOString();
+const line = (messageId: string, minute: number, ids: { userId?: string; anonymousId?: string }, type = 'track') =>
+  JSON.stringify({ type, event: type === 'identify' ? undefined : 'page_viewed', messageId, ...ids, timestamp: at(minute), sentAt: at(minute), receivedAt: at(minute) });
+
+// One shared kiosk: anonymous id "kiosk" logs in as five people in turn (more than the default 3).
+const kiosk = [
+  line('k0', 0, { anonymousId: 'kiosk' }),
+  ...['ann', 'ben', 'cat', 'dan', 'eve'].flatMap((user, i) => [line(`${user}-login`, 10 + i * 40, { userId: user, anonymousId: 'kiosk' }, 'identify'), line(`${user}-view`, 11 + i * 40, { userId: user, anonymousId: 'kiosk' })]),
+  line('solo', 5, { userId: 'solo', anonymousId: 'own-device' }),
+];
+
+describe('identity conflicts: one anonymous id, many user ids', () => {
+  it('stitches the anonymous id to its first user only, and check, inspect and explain show the conflict', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-conflicts-'));
+    const input = join(dir, 'kiosk.ndjson');
+    writeFileSync(input, `${[...kiosk].reverse().join('\n')}\n`);
+    const data = join(dir, 'data');
+    expect((await runCli(['run', '--input', input, '--data-dir', data])).code).toBe(0);
+
+    // The documented rule: the earliest user by event time gets the anonymous-only events; the others keep their own.
+    const sessions = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data, '--output', 'ndjson'])).stdout);
+    expect(sessions.filter((s) => s.user_id === 'ann').map((s) => s.event_count)).toEqual([2]);
+    expect(sessions.filter((s) => s.user_id === 'eve').map((s) => s.event_count)).toEqual([1]);
+
+    const checks = join(dir, 'checks.yaml');
+    writeFileSync(checks, 'checks:\n  - name: shared_devices\n    type: identity_conflicts\n');
+    const check = await runCli(['check', '--checks', checks, '--data-dir', data, '--output', 'json']);
+    expect(check.code).toBe(1);
+    const result = (JSON.parse(check.stdout) as { results: Array<Record<string, unknown>> }).results[0]!;
+    expect(result).toMatchObject({ status: 'fail', measured: 1 });
+    expect(JSON.stringify(result.failingRows)).toContain('"anonymous_id":"kiosk"');
+
+    const inspect = await runCli(['inspect', 'user', 'eve', '--data-dir', data, '--output', 'json']);
+    expect(JSON.parse(inspect.stdout).identity.conflicts).toEqual([{ anonymous_id: 'kiosk', linked_to: 'ann', user_ids: ['ann', 'ben', 'cat', 'dan', 'eve'], max_users: 3 }]);
+    const solo = await runCli(['inspect', 'user', 'solo', '--data-dir', data, '--output', 'json']);
+    expect(JSON.parse(solo.stdout).identity.conflicts).toBeUndefined();
+
+    const eveSession = sessions.find((s) => s.user_id === 'eve')!.session_id as string;
+    const explain = await runCli(['explain', eveSession, '--data-dir', data, '--output', 'text']);
+    expect(explain.stdout).toContain('identity conflict: kiosk carries 5 user ids (more than 3); stitched to ann only, not to ben, cat, dan, eve');
+
+    // A higher limit: no conflict.
+    const config = join(dir, 'roomy.yaml');
+    writeFileSync(config, 'pipeline:\n  max_users_per_anonymous_id: 5\n');
+    const roomy = await runCli(['check', '--checks', checks, '--data-dir', data, '--config', config, '--output', 'json']);
+    expect(roomy.code).toBe(0);
+  });
+});
