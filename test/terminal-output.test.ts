@@ -150,7 +150,7 @@ describe('export --fields, --limit and filters', () => {
 
 describe('one output vocabulary', () => {
   it('every command offers its formats from table|json|ndjson|csv (text for prose) and refuses others alike', async () => {
-    const commands = [['export', 'sessions'], ['report'], ['check'], ['tail'], ['fix', 'list'], ['fix', 'split-session', 's', '--at', 'm'], ['fix', 'show', 'c1'], ['explain', 's'], ['inspect', 'user', 'u']];
+    const commands = [['export', 'sessions'], ['report'], ['check'], ['tail'], ['fix', 'list'], ['fix', 'split-session', 's', '--at', 'm'], ['fix', 'show', 'c1'], ['explain', 's'], ['inspect', 'user', 'u'], ['produce', '--input', '-'], ['repair']];
     for (const command of commands) {
       const help = await runCli([...command.filter((arg) => !['s', 'm', 'c1', 'u'].includes(arg) && arg !== '--at'), '--help']);
       const formats = /--output <format>\s+(.+?) \(default/.exec(help.stdout.replace(/\s+/g, ' '))?.[1]?.split(' | ');

@@ -1,5 +1,6 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { KafkaContext, ProduceOptions } from './produce.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 
 /** `journeyctl produce` on the command tree; kafkajs loads when it runs. */
 export function registerProduceCommand(program: Command, context: KafkaContext): void {
@@ -10,7 +11,7 @@ export function registerProduceCommand(program: Command, context: KafkaContext):
     .option('--topic <name>', 'topic; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
     .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
     .option('--partitions <n>', 'create the topic with this many partitions if it does not exist')
-    .addOption(new Option('-o, --output <format>', 'summary as text or json (default: text on a terminal, json when piped)').choices(['text', 'json']))
+    .addOption(outputOption(OUTPUTS.summary))
     .action(async (options: ProduceOptions & { topic?: string; brokers?: string; output?: string }) => {
       const { produceCommand } = await import('./produce.js');
       await produceCommand(context({ brokers: options.brokers, topic: options.topic }), options);

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { write } from '../render/output.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { createFileSource } from '../sources/file-source.js';
 import { produceLines, type ProduceResult } from '../sources/kafka-source.js';
 import type { CommandContext } from './context.js';
@@ -29,8 +30,8 @@ export type KafkaContext = (flags: { brokers?: string; topic?: string; group?: s
 
 /** `journeyctl produce`: publishes the lines and prints a summary. */
 export async function produceCommand(ctx: CommandContext, options: ProduceOptions & { output?: string }): Promise<void> {
+  const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
   const result = await runProduce(ctx, options);
-  const asJson = options.output ? options.output === 'json' : !ctx.interactive;
   await write(
     ctx.io.stdout,
     asJson ? `${JSON.stringify({ topic: result.topic, messages: result.messages, unkeyed: result.unkeyed })}\n` : `published ${result.messages} messages to ${result.topic}${result.unkeyed ? ` (${result.unkeyed} without an id, unkeyed)` : ''}\n`,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
 import type { ClickHouseAnalyticsStore } from '../stores/clickhouse/clickhouse-analytics-store.js';
 import { markDataDirRebuilt } from '../stores/data-dir.js';
@@ -31,7 +32,7 @@ export interface RepairResult {
  * analytics/, parts of two data directories, --analytics-only) empties analytics and rebuilds every day.
  */
 export async function runRepair(context: CommandContext, options: RepairOptions): Promise<RepairResult> {
-  const asJson = options.output ? options.output === 'json' : !context.interactive;
+  const asJson = resolveOutput(options.output, OUTPUTS.summary, context.interactive) === 'json';
   if (!options.dryRun && !options.yes && !(context.io.stdin.isTTY && context.io.stdout.isTTY)) {
     throw new UsageError('repair rewrites stored analytics; pass --yes to run it non-interactively', { hint: 'see what it would rebuild first with --dry-run' });
   }
