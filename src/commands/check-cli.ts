@@ -3,6 +3,7 @@ import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { CheckRegistry } from '../checks/kinds/kind.js';
 import { CHECK_KINDS } from '../checks/kinds/registry.js';
+import { waitOption } from './shared-options.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -23,7 +24,7 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
     .option('--results <file>', 'write the results as JSON')
     .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')
     .option('--update-golden', 'write the golden_journeys expected files from today\'s derivation (review before committing)')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .addOption(waitOption())
     .addHelpText('after', () => checkTypesHelp(kinds))
     .action(async (options: { checks?: string; select: string[]; exclude: string[]; from?: string; to?: string; tz: string; warnError?: boolean; output?: string; junit?: string; results?: string; storeFailures?: boolean; updateGolden?: boolean; wait: string }) => {
       const { runCheckCommand } = await import('./check.js');

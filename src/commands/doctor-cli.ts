@@ -1,4 +1,5 @@
 import { type Command, Option } from 'commander';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { KafkaContext } from './produce.js';
 
 /** `journeyctl doctor` on the command tree; the engines' clients load when it runs. */
@@ -11,7 +12,7 @@ export function registerDoctorCommand(program: Command, context: KafkaContext): 
     .option('--group <id>', 'consumer group whose lag to show (default journeyctl)')
     .addOption(new Option('--only <component>', 'check one component only (a probe: `--only kafka` for a consumer\'s liveness)').choices(['raw', 'analytics', 'kafka']))
     .option('--thorough', 'embedded stores: SQLite integrity_check instead of quick_check (reads every index too)')
-    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
+    .addOption(outputOption(OUTPUTS.records))
     .action(async (options: { topic?: string; brokers?: string; group?: string; output?: string; thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' }) => {
       const { doctorCommand } = await import('./doctor.js');
       await doctorCommand(context({ brokers: options.brokers, topic: options.topic, group: options.group }), options);

@@ -1,6 +1,7 @@
 import type { JourneyConfig } from '../config/config.js';
 import { InfrastructureError, isJourneyError } from '../errors.js';
-import { resolveOutputFormat, writeRecords } from '../render/output.js';
+import { writeRecords } from '../render/output.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { inspectKafka } from '../sources/kafka-source.js';
 import { analyticsEngineAdmin, type EngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import type { CommandContext } from './context.js';
@@ -49,7 +50,7 @@ async function checkKafka(config: JourneyConfig, log: (message: string) => void)
 /** `journeyctl doctor`: runs the checks, prints them, exit 3 when one failed. */
 export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' }): Promise<void> {
   const checks = await runDoctor(ctx, options);
-  const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
+  const format = resolveOutput(options.output, OUTPUTS.records, ctx.interactive);
   await writeRecords(
     (async function* () {
       for (const check of checks) yield { ...check };

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, rejectedRecord, sessionRecord } from '../render/records.js';
-import { fromArray, resolveOutputFormat, writeRecords } from '../render/output.js';
-import { parseFields } from '../render/output-option.js';
+import { fromArray, writeRecords } from '../render/output.js';
+import { OUTPUTS, parseFields, resolveOutput } from '../render/output-option.js';
 import { openPagedOutput } from '../render/pager.js';
 import { terminalWidth } from '../render/terminal.js';
 import type { RecordFilter } from '../stores/analytics-store.js';
@@ -54,7 +54,7 @@ export async function runExport(context: CommandContext, kind: string, options: 
   }
   checkZoneFlag(options.tz);
   const range: TimeRange = parseTimeRange(options);
-  const format = resolveOutputFormat(options.output, Boolean(context.io.stdout.isTTY), context.io.env);
+  const format = resolveOutput(options.output, OUTPUTS.records, context.interactive);
   const fields = parseFields(options.fields);
   const limit = parseLimit(options.limit) ?? undefined;
   const filter: RecordFilter = { userId: options.user, sessionId: options.session, event: options.event, appVersion: options.appVersion };

@@ -3,6 +3,7 @@ import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { InspectOptions } from './inspect.js';
 import { INSPECT_KINDS } from './inspect-kinds.js';
+import { waitOption } from './shared-options.js';
 
 /** `journeyctl inspect` on the command tree; the stores and ink load when it runs. */
 export function registerInspectCommand(program: Command, context: () => CommandContext): void {
@@ -14,7 +15,7 @@ export function registerInspectCommand(program: Command, context: () => CommandC
     .addOption(outputOption(OUTPUTS.prose))
     .option('--html <file>', "also write the user's sessions as a self-contained HTML timeline to this file (inspect user only)")
     .option('--no-redact', 'show the fields the config lists under redact: (they are masked by default)')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .addOption(waitOption())
     .action(async (kind: string, id: string, options: Omit<InspectOptions, 'color'>) => {
       const ctx = context();
       const { runInspect } = await import('./inspect.js');

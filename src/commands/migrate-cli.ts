@@ -1,6 +1,8 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import type { MigrateOptions } from './migrate.js';
+import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { KafkaContext } from './produce.js';
+import { waitOption } from './shared-options.js';
 
 /** `journeyctl migrate` on the command tree; the engines load when it runs. */
 export function registerMigrateCommand(program: Command, context: KafkaContext): void {
@@ -14,8 +16,8 @@ export function registerMigrateCommand(program: Command, context: KafkaContext):
     .option('--topic <name>', 'Kafka topic to create if missing; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
     .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
     .option('--partitions <n>', 'partitions of the Kafka topic when it is created', '3')
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
-    .addOption(new Option('-o, --output <format>', 'ndjson | json | csv | table (default: table on a terminal, ndjson when piped)'))
+    .addOption(waitOption())
+    .addOption(outputOption(OUTPUTS.records))
     .action(async (options: MigrateOptions & { topic?: string; brokers?: string; output?: string }) => {
       const { migrateCommand } = await import('./migrate.js');
       await migrateCommand(context({ brokers: options.brokers, topic: options.topic }), options);

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { resolveOutputFormat, writeRecords } from '../render/output.js';
+import { writeRecords } from '../render/output.js';
+import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { ensureKafkaTopic } from '../sources/kafka-source.js';
 import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
@@ -47,7 +48,7 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
 /** `journeyctl migrate`: runs the steps and prints them. */
 export async function migrateCommand(ctx: CommandContext, options: MigrateOptions & { output?: string }): Promise<void> {
   const steps = await runMigrate(ctx, options);
-  const format = resolveOutputFormat(options.output, Boolean(ctx.io.stdout.isTTY), ctx.io.env);
+  const format = resolveOutput(options.output, OUTPUTS.records, ctx.interactive);
   await writeRecords(list(steps), format, ctx.io.stdout, ctx.log);
 }
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
+import { waitOption } from './shared-options.js';
 
 /** `journeyctl repair` on the command tree; the stores load when it runs. */
 export function registerRepairCommand(program: Command, context: () => CommandContext): void {
@@ -10,7 +11,7 @@ export function registerRepairCommand(program: Command, context: () => CommandCo
     .option('--dry-run', 'show what is damaged and which days would be rebuilt, and write nothing')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
     .option('--analytics-only', 'rebuild every day of analytics from the raw store as it is, also when the raw store is missing or empty')
-    .option('--wait <duration>', 'how long to wait for another process holding the stores', '5m')
+    .addOption(waitOption('holding the stores'))
     .addOption(outputOption(OUTPUTS.summary))
     .action(async (options: { dryRun?: boolean; yes?: boolean; analyticsOnly?: boolean; wait: string; output?: string }) => {
       const { runRepair } = await import('./repair.js');

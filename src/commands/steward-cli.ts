@@ -4,6 +4,7 @@ import type { CommandContext } from './context.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { CORRECTION_KINDS } from '../corrections/kinds/registry.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
+import { waitOption } from './shared-options.js';
 
 type Options = StewardOptions & FilterOptions & Record<string, unknown>;
 type Steward = typeof import('./fix.js');
@@ -25,7 +26,7 @@ export function registerStewardCommands(program: Command, context: () => Command
       .option('--actor <name>', 'who is acting (default: the OS user)')
       .option('--dry-run', 'show what would change and record nothing')
       .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-      .option('--wait <duration>', 'how long to wait for another process writing the analytics store', '5m')
+      .addOption(waitOption('writing the analytics store'))
       .addOption(outputOption(OUTPUTS.change));
     if (filters) {
       command
@@ -95,7 +96,7 @@ export function registerStewardCommands(program: Command, context: () => Command
     .option('--until <time>', 'sessions starting before this time')
     .option('--tz <zone>', 'zone for zone-less times', 'UTC')
     .addOption(outputOption(OUTPUTS.records))
-    .option('--wait <duration>', 'how long to wait for another process holding the embedded analytics store', '5m')
+    .addOption(waitOption())
     .action(async (options: { code?: string; since?: string; until?: string; tz: string; output?: string; wait: string }) => {
       const { runExport } = await import('./export.js');
       await runExport(context(), 'flags', { from: options.since, to: options.until, tz: options.tz, output: options.output, wait: options.wait, name: options.code });

@@ -1,15 +1,9 @@
 import type { Writable } from 'node:stream';
 import { humanCell, humanHeading, isShrinkable } from './human.js';
-import { OUTPUTS, resolveOutput } from './output-option.js';
 import { renderPlainTable } from './table.js';
 
 export const OUTPUT_FORMATS = ['ndjson', 'json', 'csv', 'table'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-/** Pretty output for people at a terminal, NDJSON for pipes and CI; --output always wins. */
-export function resolveOutputFormat(requested: string | undefined, stdoutIsTty: boolean, env: Record<string, string | undefined>): OutputFormat {
-  return resolveOutput(requested, OUTPUTS.records, stdoutIsTty && !env.CI);
-}
 
 /** How a table for people looks: colour, the columns to fit (Infinity: a file), the zone of its times. */
 export interface TableLook {
