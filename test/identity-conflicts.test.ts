@@ -45,6 +45,20 @@ describe('identity conflicts: one anonymous id, many user ids', () => {
     const explain = await runCli(['explain', eveSession, '--data-dir', data, '--output', 'text']);
     expect(explain.stdout).toContain('identity conflict: kiosk carries 5 user ids (more than 3); stitched to ann only, not to ben, cat, dan, eve');
 
+    // Every session carrying the id is flagged, with the ids in the detail — however the input was split.
+    const flags = parseNdjson((await runCli(['export', 'flags', '--data-dir', data, '--output', 'ndjson'])).stdout).filter((f) => f.name === 'identity_conflict');
+    expect(flags.map((f) => f.user_id).sort()).toEqual(['ann', 'ben', 'cat', 'dan', 'eve']);
+    expect(flags[0]!.detail).toBe('anonymous id kiosk carries 5 user ids (ann, ben, cat, dan, eve); stitched to ann only');
+    const split = join(dir, 'split');
+    writeFileSync(join(dir, 'first.ndjson'), `${kiosk.slice(0, 7).join('\n')}\n`);
+    writeFileSync(join(dir, 'rest.ndjson'), `${kiosk.slice(7).join('\n')}\n`);
+    for (const part of ['first', 'rest']) expect((await runCli(['run', '--input', join(dir, `${part}.ndjson`), '--data-dir', split])).code).toBe(0);
+    for (const kind of ['sessions', 'flags']) {
+      const a = await runCli(['export', kind, '--data-dir', data, '--output', 'ndjson']);
+      const b = await runCli(['export', kind, '--data-dir', split, '--output', 'ndjson']);
+      expect(b.stdout).toBe(a.stdout);
+    }
+
     // A higher limit: no conflict.
     const config = join(dir, 'roomy.yaml');
     writeFileSync(config, 'pipeline:\n  max_users_per_anonymous_id: 5\n');

@@ -128,4 +128,10 @@ export interface StoredEvent {
    * only when sessions follow it (pipeline.session_mode: client); absent otherwise.
    */
   clientSessionId?: string | null;
+  /**
+   * Set when the event's anonymous id was seen with more than pipeline.max_users_per_anonymous_id
+   * user ids (an identity conflict): those user ids, by first event time. Read with the events
+   * by derivation, for the identity_conflict flag.
+   */
+  anonymousIdUsers?: readonly string[];
 }

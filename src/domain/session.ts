@@ -40,4 +40,6 @@ export interface SessionEvent {
    * Set by derivation; analytics does not store it, so events read back from there lack it.
    */
   copies?: number;
+  /** StoredEvent.anonymousIdUsers, for the identity_conflict flag; not stored either. */
+  anonymousIdUsers?: readonly string[];
 }

@@ -52,6 +52,8 @@ export interface RuleEvent {
   skewMs?: number;
   appVersion?: string | null;
   copies?: number;
+  anonymousId?: string | null;
+  anonymousIdUsers?: readonly string[];
 }
 
 export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
@@ -64,6 +66,8 @@ export function toRuleEvents(events: readonly SessionEvent[]): RuleEvent[] {
     skewMs: event.skewMs,
     appVersion: event.appVersion,
     copies: event.copies,
+    anonymousId: event.anonymousId,
+    ...(event.anonymousIdUsers ? { anonymousIdUsers: event.anonymousIdUsers } : {}),
   }));
 }
 

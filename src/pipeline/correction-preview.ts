@@ -26,8 +26,8 @@ export async function previewCorrection(deps: StewardDeps, change: CorrectionCha
   const identityBefore = await planIdentityChanges(keys, deps.raw, current);
   const identityAfter = await planIdentityChanges(keys, deps.raw, proposed);
   const users = [...new Set([...identityBefore.affectedUsers, ...identityAfter.affectedUsers])].sort();
-  const before = deriveUsers(deps, users, await loadEventsOfUsers(deps.raw, users, identityBefore.canonical, deps.sessionize.clientSessionIdPaths), current);
-  const after = deriveUsers(deps, users, await loadEventsOfUsers(deps.raw, users, identityAfter.canonical, deps.sessionize.clientSessionIdPaths), proposed);
+  const before = deriveUsers(deps, users, await loadEventsOfUsers(deps.raw, users, identityBefore.canonical, deps.sessionize), current);
+  const after = deriveUsers(deps, users, await loadEventsOfUsers(deps.raw, users, identityAfter.canonical, deps.sessionize), proposed);
   return { users, before: before.derivation.sessions as Session[], after: after.derivation.sessions as Session[] };
 }
 

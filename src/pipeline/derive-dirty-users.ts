@@ -68,6 +68,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
         deps.raw,
         corrections,
       );
+      await addConflictedUsers(dirty.map((entry) => entry.id), plan.canonical, plan.affectedUsers);
       totalUsers += plan.affectedUsers.size;
       phase = 'deriving';
       deps.onProgress?.(summary, totalUsers, phase);
@@ -76,6 +77,20 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       await deps.raw.clearDirtyIds(dirty);
     }
   };
+
+  /**
+   * A dirty anonymous id in an identity conflict: every user seen with it carries the
+   * identity_conflict flag (its detail lists them all), so each is derived again when the id
+   * gains a user, whichever arrived first.
+   */
+  async function addConflictedUsers(dirtyIds: readonly string[], canonical: ReadonlyMap<string, string>, affected: Set<string>): Promise<void> {
+    const max = deps.sessionize.maxUsersPerAnonymousId;
+    if (max === null) return;
+    const users = (await deps.raw.anonymousIdUsers({ minUsers: max + 1, anonymousIds: dirtyIds })).flatMap((c) => c.users.map((u) => u.userId));
+    if (users.length === 0) return;
+    const owners = await deps.raw.canonicalOf(users);
+    for (const user of users) affected.add(canonical.get(user) ?? owners.get(user) ?? user);
+  }
 
   /**
    * Users are read and derived ~eventsPerRead events at a time and written in groups of about
@@ -101,7 +116,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     for (let start = 0; start < users.length; ) {
       const chunk = users.slice(start, start + usersPerRead);
       start += chunk.length;
-      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize.clientSessionIdPaths);
+      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize);
       const derived = deriveUsers(deps, chunk, eventsByUser, corrections);
       appendTo(group, chunk, derived);
       const read = Math.max(1, derived.derivation.events.length);

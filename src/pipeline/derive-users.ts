@@ -8,7 +8,7 @@ import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
-import { attachClientSessionIds } from './client-session-id.js';
+import { attachEventFacts, type EventFacts, NO_FACTS } from './event-facts.js';
 import type { createSessionize } from './sessionize.js';
 
 export interface DeriveUsersDeps {
@@ -93,7 +93,7 @@ function idsByOwner(canonical: ReadonlyMap<string, string>): Map<string, string[
  * The stored events of these users under an identity mapping that may not be persisted yet:
  * persisted members, with `canonical` (a plan's new owners) taking precedence.
  */
-export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>, clientSessionIdPaths: readonly string[] | null = null): Promise<Map<string, StoredEvent[]>> {
+export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>, facts: EventFacts = NO_FACTS): Promise<Map<string, StoredEvent[]>> {
   const persisted = await raw.membersOf(users);
   const ownerOf = new Map<string, string>();
   for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
@@ -102,6 +102,6 @@ export async function loadEventsOfUsers(raw: RawStore, users: readonly string[],
   const wanted = new Set(users);
   const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
   const events = await raw.eventsByIdentity(identityKeys);
-  if (clientSessionIdPaths !== null) attachClientSessionIds(events, await raw.rawLinesByIdentity(identityKeys), clientSessionIdPaths);
+  await attachEventFacts(raw, events, identityKeys, facts);
   return groupByOwner(events, ownerOf);
 }

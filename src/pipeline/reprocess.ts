@@ -3,6 +3,7 @@ import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { effectiveCorrections } from '../domain/correction.js';
 import type { AcceptedEvent, StoredEvent } from '../domain/event.js';
 import { clientSessionIdOf } from './client-session-id.js';
+import { attachIdentityConflicts } from './event-facts.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
@@ -71,6 +72,7 @@ export function createReprocess(deps: ReprocessDeps) {
         if (outcome.ok) revalidated.push(toStoredEvent(outcome.event, copies, deps.sessionize.clientSessionIdPaths));
         else nowRejected += 1;
       }
+      await attachIdentityConflicts(deps.raw, revalidated, deps.sessionize.maxUsersPerAnonymousId);
       const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
       yield { derivation, nowRejected, users: chunk.length };
     }

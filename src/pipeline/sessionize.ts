@@ -4,9 +4,10 @@ import type { PipelineConfig, SessionMode } from '../config/config.js';
 import { type CorrectionPlan, NO_CORRECTIONS } from '../corrections/apply-corrections.js';
 import { ACTIVITY_TYPES, type StoredEvent } from '../domain/event.js';
 import type { Session, SessionEvent } from '../domain/session.js';
+import type { EventFacts } from './event-facts.js';
 
 export type SessionizeDeps = Pick<PipelineConfig, 'sessionInactivityMs' | 'sessionMaxLengthMs' | 'splitAtMidnight' | 'timezone'> &
-  Partial<Pick<PipelineConfig, 'sessionMode' | 'clientSessionMaxGapMs' | 'clientSessionIdPaths'>>;
+  Partial<Pick<PipelineConfig, 'sessionMode' | 'clientSessionMaxGapMs' | 'clientSessionIdPaths' | 'maxUsersPerAnonymousId'>>;
 
 export interface UserSessions {
   sessions: Session[];
@@ -136,6 +137,7 @@ export function createSessionize(deps: SessionizeDeps) {
           skewMs: event.skewMs,
           copies: event.copies,
           propertiesJson: event.propertiesJson,
+          ...(event.anonymousIdUsers ? { anonymousIdUsers: event.anonymousIdUsers } : {}),
         });
       }
       sessions.push({
@@ -160,9 +162,9 @@ export function createSessionize(deps: SessionizeDeps) {
     }
     return { sessions, events };
   }
-  /** Where loaders read each event's client session id from (null in gap mode: nothing to read). */
-  const clientSessionIdPaths: readonly string[] | null = mode === 'client' ? (deps.clientSessionIdPaths ?? []) : null;
-  return Object.assign(sessionize, { mode, clientSessionIdPaths });
+  /** What loaders attach to each event (EventFacts): client session ids in client mode, identity conflicts. */
+  const facts: EventFacts = { clientSessionIdPaths: mode === 'client' ? (deps.clientSessionIdPaths ?? []) : null, maxUsersPerAnonymousId: deps.maxUsersPerAnonymousId ?? null };
+  return Object.assign(sessionize, { mode, ...facts });
 }
 
 export function compareEvents(a: { eventTime: number; messageId: string }, b: { eventTime: number; messageId: string }): number {

@@ -7,8 +7,7 @@
 //   --events N     size of the generated file (default 1,000,000)
 //   --no-store     only the per-line stages (no raw store, no derivation)
 import { hash } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/config.js';
@@ -27,7 +26,7 @@ import { createDerivation } from '../../src/services/derivation.js';
 import { createFileSource } from '../../src/sources/file-source.js';
 import { openStores } from '../../src/stores/open-stores.js';
 import type { RawEventInput } from '../../src/domain/event.js';
-import { generateEvents, usersForEvents } from '../generator/generate.js';
+import { generate } from './generated-input.js';
 
 /** CPU (all threads of this process) and wall time spent inside `measure`, summed over calls. */
 interface Meter {
@@ -70,18 +69,7 @@ async function cachedGeneratorFile(events: number): Promise<string> {
   if (existsSync(path)) return path;
   mkdirSync(dir, { recursive: true });
   console.error(`writing the generator's ${events.toLocaleString('en-US')}-event file to ${path} (once)`);
-  const out = createWriteStream(`${path}.partial`);
-  let buffer: string[] = [];
-  for (const line of generateEvents({ users: usersForEvents(events), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
-    buffer.push(line);
-    if (buffer.length === 10_000) {
-      if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
-      buffer = [];
-    }
-  }
-  if (buffer.length) out.write(`${buffer.join('\n')}\n`);
-  out.end();
-  await once(out, 'finish');
+  await generate(events, `${path}.partial`);
   renameSync(`${path}.partial`, path);
   return path;
 }
@@ -170,7 +158,7 @@ async function deriveMeasured(config: Parameters<typeof createDerivation>[0], st
   const users = [...plan.affectedUsers].sort();
   for (let start = 0; start < users.length; start += 500) {
     const chunk = users.slice(start, start + 500);
-    const eventsByUser = await meter.measureAsync('read back events by user', () => loadEventsOfUsers(raw, chunk, plan.canonical, stages.sessionize.clientSessionIdPaths));
+    const eventsByUser = await meter.measureAsync('read back events by user', () => loadEventsOfUsers(raw, chunk, plan.canonical, stages.sessionize));
     const derived = meter.measure('sessionize + journeys + profiles', () => deriveUsers(stages, chunk, eventsByUser, corrections));
     const version = await raw.nextVersion();
     await meter.measureAsync('analytics write (chdb) + profiles', async () => {

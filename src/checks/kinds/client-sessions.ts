@@ -27,7 +27,7 @@ export const clientSessions = defineCheckKind({
     const comparison = createModeComparison(pipeline, ctx.sampleSize);
     for (let start = 0; start < users.length; start += USERS_PER_READ) {
       const chunk = users.slice(start, start + USERS_PER_READ);
-      const byUser = await loadEventsOfUsers(raw, chunk, new Map(chunk.map((user) => [user, user])), pipeline.clientSessionIdPaths);
+      const byUser = await loadEventsOfUsers(raw, chunk, new Map(chunk.map((user) => [user, user])), { clientSessionIdPaths: pipeline.clientSessionIdPaths, maxUsersPerAnonymousId: null });
       for (const user of chunk) comparison.add(user, byUser.get(user) ?? [], ctx.range);
     }
     const days = comparison.result();

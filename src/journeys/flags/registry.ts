@@ -6,10 +6,11 @@ import { botLike } from './bot-like.js';
 import { clientSessionReused } from './client-session-reused.js';
 import { clockSkew } from './clock-skew.js';
 import { duplicateStorm } from './duplicate-storm.js';
+import { identityConflict } from './identity-conflict.js';
 import { createFlagRegistry } from './kind.js';
 import { overlongSession } from './overlong-session.js';
 import { releaseBurst } from './release-burst.js';
 
-export const SHIPPED_FLAG_KINDS = [duplicateStorm, releaseBurst, botLike, clockSkew, overlongSession, clientSessionReused] as const;
+export const SHIPPED_FLAG_KINDS = [duplicateStorm, releaseBurst, botLike, clockSkew, overlongSession, clientSessionReused, identityConflict] as const;
 
 export const FLAG_KINDS = createFlagRegistry(SHIPPED_FLAG_KINDS);

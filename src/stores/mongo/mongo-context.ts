@@ -47,6 +47,7 @@ export const MONGO_COLLECTIONS = {
 export const MONGO_INDEXES: ReadonlyArray<{ collection: string; name: string; key: Record<string, 1 | -1> }> = [
   { collection: MONGO_COLLECTIONS.events, name: 'identity_key', key: { identityKey: 1 } },
   { collection: MONGO_COLLECTIONS.events, name: 'event_time', key: { eventTime: 1 } },
+  { collection: MONGO_COLLECTIONS.events, name: 'anonymous_user', key: { anonymousId: 1, userId: 1 } },
   { collection: MONGO_COLLECTIONS.events, name: 'received_at', key: { receivedAt: 1 } },
   { collection: MONGO_COLLECTIONS.events, name: 'arrival', key: { seq: 1 } },
   { collection: MONGO_COLLECTIONS.copies, name: 'message', key: { messageId: 1 } },

@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS raw_events (
 );
 CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
 CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
+-- Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
+CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL;
 -- No index on received time: it slowed backlog inserts more than it sped up the aggregates that read
 -- every row (figures: docs/decisions/0013). Dropped where an earlier build created it.
 DROP INDEX IF EXISTS raw_events_received_quality;

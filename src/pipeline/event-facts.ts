@@ -1,0 +1,32 @@
+import type { StoredEvent } from '../domain/event.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { attachClientSessionIds } from './client-session-id.js';
+
+/** What derivation reads with the events beyond their stored fields (sessionize says which). */
+export interface EventFacts {
+  /** client mode: where each event's client session id sits; null: not read. */
+  clientSessionIdPaths: readonly string[] | null;
+  /** Anonymous ids with more user ids than this mark their events (identity_conflict); null: not read. */
+  maxUsersPerAnonymousId: number | null;
+}
+
+export const NO_FACTS: EventFacts = { clientSessionIdPaths: null, maxUsersPerAnonymousId: null };
+
+/** Sets the facts on the events: client session ids (from their stored lines) and identity conflicts. */
+export async function attachEventFacts(raw: Pick<RawStore, 'rawLinesByIdentity' | 'anonymousIdUsers'>, events: readonly StoredEvent[], identityKeys: readonly string[], facts: EventFacts): Promise<void> {
+  if (facts.clientSessionIdPaths !== null) attachClientSessionIds(events, await raw.rawLinesByIdentity(identityKeys), facts.clientSessionIdPaths);
+  await attachIdentityConflicts(raw, events, facts.maxUsersPerAnonymousId);
+}
+
+/** Marks events whose anonymous id carries more than `maxUsers` user ids with those ids. */
+export async function attachIdentityConflicts(raw: Pick<RawStore, 'anonymousIdUsers'>, events: readonly StoredEvent[], maxUsers: number | null): Promise<void> {
+  if (maxUsers === null) return;
+  const anonymousIds = [...new Set(events.flatMap((e) => (e.anonymousId === null ? [] : [e.anonymousId])))];
+  if (anonymousIds.length === 0) return;
+  const conflicts = new Map((await raw.anonymousIdUsers({ minUsers: maxUsers + 1, anonymousIds })).map((c) => [c.anonymousId, c.users.map((u) => u.userId)]));
+  if (conflicts.size === 0) return;
+  for (const event of events) {
+    const users = event.anonymousId === null ? undefined : conflicts.get(event.anonymousId);
+    if (users !== undefined) event.anonymousIdUsers = users;
+  }
+}
