@@ -170,4 +170,22 @@ describe('reprocess flags', () => {
     expect(run(['--from', '2026-01-06', '--to', '2026-01-05', '--yes']).status).toBe(2);
     expect(run([...RANGE, '--concurrency', '0', '--yes']).stderr).toContain('--concurrency must be a whole number from 1 to 8');
   });
+
+  it('--lookback defaults to the configured session gap, not a fixed 30m', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'gap-2h.yaml');
+    writeFileSync(config, 'pipeline:\n  session_inactivity: 2h\n');
+    const at = (id: string, user: string, time: string) => JSON.stringify({ type: 'track', messageId: id, event: 'page_viewed', userId: user, timestamp: time, sentAt: time, receivedAt: time });
+    const input = join(dir, 'edge.ndjson');
+    // u-edge's only event is 1 h before the range: within a 2 h session gap, outside 30 min.
+    writeFileSync(input, `${at('m-edge', 'u-edge', '2026-01-04T23:00:00.000Z')}\n${at('m-in', 'u-in', '2026-01-05T10:00:00.000Z')}\n`);
+    await ingest(dir, input, config);
+    const users = async (extra: string[]) => {
+      const result = await runCli(['reprocess', '--from', '2026-01-05', '--to', '2026-01-06', '--data-dir', dir, '--config', config, '--dry-run', '--output', 'json', ...extra]);
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout).days[0].users as number;
+    };
+    expect(await users([])).toBe(2);
+    expect(await users(['--lookback', '30m'])).toBe(1);
+  });
 });
