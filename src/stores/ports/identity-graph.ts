@@ -21,8 +21,8 @@ export interface IdentityGraph {
   saveCanonical(assignments: ReadonlyArray<{ id: string; canonicalId: string }>): Promise<void>;
   /**
    * Anonymous ids seen with at least `minUsers` distinct user ids on accepted events (identity
-   * conflicts: a shared device, a login bug), all of them or only `anonymousIds`. Reads every
-   * stored event (no index): for checks and inspection, not for each derive.
+   * conflicts: a shared device, a login bug), all of them or only `anonymousIds`. Indexed by
+   * anonymous id for the `anonymousIds` form (derivation asks it every round); without it, a scan.
    */
   anonymousIdUsers(options: { minUsers: number; anonymousIds?: readonly string[] }): Promise<AnonymousIdUsers[]>;
 }
