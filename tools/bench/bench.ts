@@ -10,12 +10,11 @@
 //                                 unless --no-startup);
 //                                 --bin PATH measures another build's bin/journeyctl.js
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateEvents, usersForEvents } from '../generator/generate.js';
+import { generate } from './generated-input.js';
 import { benchReprocess, formatReprocessBench } from './reprocess-bench.js';
 import { formatCheckBench, runCheckBench } from './check-bench.js';
 import { formatHtmlReportBench, runHtmlReportBench } from './html-report-bench.js';
@@ -55,25 +54,6 @@ interface ChildResult {
   code: number;
   elapsedMs: number;
   maxRssBytes: number;
-}
-
-async function generate(target: number, path: string): Promise<{ lines: number; bytes: number; seconds: number }> {
-  const started = performance.now();
-  const out = createWriteStream(path);
-  let lines = 0;
-  let buffer: string[] = [];
-  for (const line of generateEvents({ users: usersForEvents(target), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
-    buffer.push(line);
-    lines += 1;
-    if (buffer.length === 10_000) {
-      if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
-      buffer = [];
-    }
-  }
-  if (buffer.length) out.write(`${buffer.join('\n')}\n`);
-  out.end();
-  await once(out, 'finish');
-  return { lines, bytes: statSync(path).size, seconds: (performance.now() - started) / 1000 };
 }
 
 function runPipeline(input: string, dataDir: string): ChildResult & { summary: Record<string, unknown> } {

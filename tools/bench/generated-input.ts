@@ -1,0 +1,23 @@
+// The benchmarks' input: the generator's events for about `target` lines, seed 2026, as NDJSON.
+import { once } from 'node:events';
+import { createWriteStream, statSync } from 'node:fs';
+import { generateEvents, usersForEvents } from '../generator/generate.js';
+
+export async function generate(target: number, path: string): Promise<{ lines: number; bytes: number; seconds: number }> {
+  const started = performance.now();
+  const out = createWriteStream(path);
+  let lines = 0;
+  let buffer: string[] = [];
+  for (const line of generateEvents({ users: usersForEvents(target), seed: 2026, includeUsers: false, maxListedIds: 0 })) {
+    buffer.push(line);
+    lines += 1;
+    if (buffer.length === 10_000) {
+      if (!out.write(`${buffer.join('\n')}\n`)) await once(out, 'drain');
+      buffer = [];
+    }
+  }
+  if (buffer.length) out.write(`${buffer.join('\n')}\n`);
+  out.end();
+  await once(out, 'finish');
+  return { lines, bytes: statSync(path).size, seconds: (performance.now() - started) / 1000 };
+}
