@@ -42,6 +42,14 @@ describe('README.md shell examples', () => {
     }
   });
 
+  it('the set-up block: `npx journeyctl` is this package bin (the demo ran through it) and `npm test` is a script', () => {
+    const setUp = README_BLOCKS[0]!;
+    expect(setUp.examples.map((example) => example.command.replace(/\s+#.*$/, ''))).toEqual(['npm install && npx journeyctl demo', 'npm test']);
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(join(REPO, pkg.bin['journeyctl']!)).toBe(BIN);
+    expect(pkg.scripts['test']).toMatch(/\bvitest run\b/);
+  });
+
   for (const block of README_BLOCKS.filter((candidate) => candidate.tier === 'e2e')) {
     describe(`README.md:${block.line} (${block.heading})`, () => {
       const env: Record<string, string> = {};
@@ -55,7 +63,7 @@ describe('README.md shell examples', () => {
           if (exported) return void Object.assign(env, exported);
           const result = await runExample(example, command, { cwd: clone.clone, env, feed: feedInput(env['JOURNEY_DATA_DIR']!) });
           expectOutcome(example, command, result);
-        });
+        }, 300_000); // `npm run fixtures` builds first
       }
     });
   }

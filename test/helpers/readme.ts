@@ -10,7 +10,7 @@
 // kafka` without `--until-caught-up`) is stopped with SIGINT once it has shown what it is for, as
 // a person's Ctrl-C, and expects exit 130 unless its comment says otherwise.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -61,7 +61,7 @@ export function readmeBlocks(markdown: string): Block[] {
       pending = '';
       if (command === '' || command.startsWith('#')) continue;
       const comment = /\s#\s(.*)$/.exec(command)?.[1] ?? '';
-      const exit = /\bexits? (\d+)\b/.exec(comment);
+      const exit = /\bexits (\d+)\b/.exec(comment); // `exits 1 on the demo data`, not `exit 3 when something is down`
       const untilStopped = (/\s--follow\b|\s-f\b/.test(command) && !/\s--(limit|until)\b|\s-n\b/.test(command)) || (/\brun --source kafka\b/.test(command) && !/--until-caught-up/.test(command));
       examples.push({ line: start, command, expectedExit: exit ? Number(exit[1]) : untilStopped ? 130 : 0, untilStopped });
     }
@@ -98,16 +98,20 @@ interface SessionRow {
 
 /**
  * The set-up commands' effect: this checkout, built, in a temp directory that looks like the
- * clone (package.json, bin, dist, node_modules, fixtures), with `journeyctl` on the PATH as
+ * clone (package.json copied, the rest of the checkout linked), with `journeyctl` on the PATH as
  * `npm link` puts it and `npx journeyctl` resolved to the same bin (npm's own part needs no test,
  * and a first npx call spends ~40 s linking the package into npm's cache). Then the demo, kept.
  */
-export function prepareReadmeClone(): ReadmeClone {
+export function prepareReadmeClone({ demo: runDemo = true }: { demo?: boolean } = {}): ReadmeClone {
   const work = mkdtempSync(join(tmpdir(), 'journeyctl-readme-'));
   const clone = join(work, 'clone');
   mkdirSync(clone);
   copyFileSync(join(REPO, 'package.json'), join(clone, 'package.json'));
-  for (const name of ['bin', 'dist', 'node_modules', 'fixtures']) symlinkSync(join(REPO, name), join(clone, name));
+  // Everything else of the checkout (sources, tools, tsconfigs, builds), so that npm scripts such as `fixtures` run too.
+  // Directories and tsconfigs only: files the README's lines write (events.csv, truth.json, …) stay in the clone.
+  for (const entry of readdirSync(REPO, { withFileTypes: true })) {
+    if (!entry.name.startsWith('.') && (entry.isDirectory() || /^tsconfig.*\.json$/.test(entry.name))) symlinkSync(join(REPO, entry.name), join(clone, entry.name));
+  }
   copyFileSync(join(REPO, 'fixtures', 'demo.ndjson'), join(clone, 'events.ndjson'));
   const shims = join(work, 'bin');
   mkdirSync(shims);
@@ -119,12 +123,14 @@ export function prepareReadmeClone(): ReadmeClone {
   const journeyctl = (args: string[], extra: Record<string, string> = {}): string =>
     execFileSync(process.execPath, [BIN, ...args], { cwd: clone, encoding: 'utf8', env: { ...process.env, ...env, ...extra }, maxBuffer: 1 << 26 });
 
+  const dispose = () => rmSync(work, { recursive: true, force: true });
+  if (!runDemo) return { work, clone, demoData, env, placeholders: new Map(), journeyctl, dispose };
   const demo = journeyctl(['--data-dir', demoData, 'demo']);
   // The demo's one FAIL is announced as expected (README "Set-up", src/commands/demo.ts).
   expect(demo).toMatch(/FAIL\s+rejected_rate_by_version/);
   expect(demo).toMatch(/^Expected: .*rejected_rate_by_version FAIL.*buggy release/m);
 
-  return { work, clone, demoData, env, placeholders: demoPlaceholders(journeyctl), journeyctl, dispose: () => rmSync(work, { recursive: true, force: true }) };
+  return { work, clone, demoData, env, placeholders: demoPlaceholders(journeyctl), journeyctl, dispose };
 }
 
 /** Values for the README's placeholders, taken from the demo's store so that every line does what it says. */
@@ -195,10 +201,12 @@ export function exportedVariables(command: string): Record<string, string> | nul
 export interface RunOptions {
   cwd: string;
   env: Record<string, string>;
-  /** For a line that runs until stopped: true once its output shows it is doing its job. */
+  /** For a line that runs until stopped: true once it shows it is doing its job (checked on its output and after each feed). */
   ready?: (stdout: string, stderr: string) => boolean;
   /** For a line that runs until stopped: gives it something to show (e.g. new input for a following tail); called while it is not ready. */
   feed?: () => Promise<void>;
+  /** How many feeds before giving up (default 20). */
+  maxFeeds?: number;
 }
 
 export interface RunResult {
@@ -230,7 +238,7 @@ export async function runExample(example: Example, command: string, options: Run
   let feeds = 0;
   let feedError: unknown;
   while (!ended && !ready(stdout, stderr) && feedError === undefined) {
-    if (options.feed && feeding === null && feeds < 20) {
+    if (options.feed && feeding === null && feeds < (options.maxFeeds ?? 20)) {
       feeds += 1;
       feeding = options.feed().catch((error: unknown) => { feedError = error; }).finally(() => { feeding = null; wake(); });
     }
