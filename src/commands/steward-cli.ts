@@ -8,16 +8,18 @@ import { waitOption } from './shared-options.js';
 
 type Options = StewardOptions & FilterOptions & Record<string, unknown>;
 type Steward = typeof import('./fix.js');
+/** What a steward command builds its change with: the `fix` command's parsers and the correction service's builders (flag, unflag). */
+type ChangeTools = Steward & Pick<typeof import('../services/corrections.js'), 'changeBuilders'>;
 
 /** The corrections machinery (stores, derivation) loads only when a steward command runs. */
 const steward = (): Promise<Steward> => import('./fix.js');
 
 /** The steward commands: fix (corrections), flag/unflag/flags and audit. Every change is recorded and reversible. */
 export function registerStewardCommands(program: Command, context: () => CommandContext, kinds: CorrectionRegistry = CORRECTION_KINDS): void {
-  const correct = async (command: string, options: Options, build: (fix: Steward) => Parameters<Steward['recordCorrection']>[3]) => {
-    const fix = await steward();
+  const correct = async (command: string, options: Options, build: (tools: ChangeTools) => Parameters<Steward['recordCorrection']>[3]) => {
+    const [fix, { changeBuilders }] = await Promise.all([steward(), import('../services/corrections.js')]);
     const ctx = context();
-    await fix.recordCorrection(ctx, command, options, build(fix), kinds);
+    await fix.recordCorrection(ctx, command, options, build({ ...fix, changeBuilders }), kinds);
   };
   const withStewardOptions = (command: Command, { filters = false }: { filters?: boolean } = {}) => {
     command
