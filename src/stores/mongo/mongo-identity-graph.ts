@@ -44,14 +44,22 @@ export function createMongoIdentityGraph(ctx: MongoContext): IdentityGraph {
   return {
     async anonymousIdUsers({ minUsers, anonymousIds }): Promise<AnonymousIdUsers[]> {
       return guard(ctx, 'read anonymous ids with several users', async () => {
-        const rows: Array<{ anonymousId: string; userId: string; firstAt: number }> = [];
+        const pairs = new Map<string, { anonymousId: string; userId: string; firstAt: number }>();
         const read = async (match: Record<string, unknown>) => {
-          const cursor = c.events.aggregate([{ $match: { userId: { $type: 'string' }, anonymousId: { $type: 'string' }, ...match } }, { $group: { _id: { a: '$anonymousId', u: '$userId' }, firstAt: { $min: '$eventTime' } } }]);
-          for await (const doc of cursor) rows.push({ anonymousId: doc._id.a as string, userId: doc._id.u as string, firstAt: Number(doc.firstAt) });
+          // Grouped here, not by $group: FerretDB has no $min accumulator.
+          const cursor = c.events.find({ anonymousId: { $type: 'string' }, userId: { $type: 'string' }, ...match }, { projection: { _id: 0, anonymousId: 1, userId: 1, eventTime: 1 } });
+          for await (const doc of cursor) {
+            // One row per (anonymous id, user id), the earliest time kept: memory follows pairs, not events.
+            const key = `${doc.anonymousId as string}\u0000${doc.userId as string}`;
+            const firstAt = Number(doc.eventTime);
+            const seen = pairs.get(key);
+            if (seen === undefined) pairs.set(key, { anonymousId: doc.anonymousId as string, userId: doc.userId as string, firstAt });
+            else if (firstAt < seen.firstAt) seen.firstAt = firstAt;
+          }
         };
         if (anonymousIds === undefined) await read({});
         else for (const chunk of chunks(anonymousIds, IN_CHUNK)) await read({ anonymousId: { $in: chunk } });
-        return groupAnonymousIdUsers(rows, minUsers);
+        return groupAnonymousIdUsers(pairs.values(), minUsers);
       });
     },
     async linkTargets(ids) {
