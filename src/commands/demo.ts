@@ -7,7 +7,7 @@ import { tableStyle } from '../render/terminal.js';
 import type { Session } from '../domain/session.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { CommandContext } from './context.js';
-import { formatSummaryText } from './run.js';
+import { formatSummaryText } from '../render/run-summary.js';
 import { createProgress } from '../render/progress.js';
 import { ingestFile } from '../services/ingest.js';
 import { renderText } from '../checks/render.js';

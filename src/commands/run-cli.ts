@@ -24,7 +24,8 @@ export function registerRunCommand(program: Command, context: KafkaContext): voi
     .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean; untilCaughtUp?: boolean; maxEvents?: string; maxDuration?: string; failOnLag?: boolean }) => {
       const ctx = context(options);
       const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
-      const { formatSummaryText, runIngest, summaryRecord } = await import('./run.js');
+      const { runIngest } = await import('./run.js');
+      const { formatSummaryText, summaryRecord } = await import('../render/run-summary.js');
       const { checkLag, kafkaBoundsFor, kafkaSummary } = await import('./kafka-run.js');
       const summary = await runIngest(ctx, { ...options, kafka: kafkaBoundsFor(options.source, options) });
       const kafka = summary.kafka ? kafkaSummary(summary.kafka) : null;
