@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { MAX_NESTING_DEPTH_LIMIT } from '../domain/json-depth.js';
-import { parseDurationMs, parseEventTimestamp, isValidZone } from '../domain/time.js';
-import { flagsKeySchema } from '../journeys/flags.js';
+import { parseEventTimestamp, isValidZone } from '../domain/time.js';
 import type { FlagRegistry } from '../journeys/flags/kind.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import type { CheckDefinition, ChecksParser } from '../domain/check.js';
-import { findUnknownKeys, type KeySchema } from './unknown-keys.js';
+import { unknownKeyWarnings } from './config-keys.js';
+import { SectionReader } from './section-reader.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 export const PROPERTY_TYPES: readonly PropertyType[] = ['string', 'number', 'integer', 'boolean', 'object', 'array', 'null'];
@@ -119,56 +119,6 @@ export const DEFAULT_PIPELINE: PipelineConfig = {
   batchSize: 5000,
 };
 
-
-/**
- * Every key a config file may have (see KeySchema): a key not in here is reported with its path
- * and the closest known key, at any depth. A new setting is one entry here.
- */
-export const CONFIG_KEYS: KeySchema = {
-  data_dir: null,
-  pipeline: {
-    session_inactivity: null,
-    session_max_length: null,
-    split_at_midnight: null,
-    session_mode: null,
-    client_session_id_paths: null,
-    client_session_max_gap: null,
-    max_users_per_anonymous_id: null,
-    timezone: null,
-    late_after: null,
-    future_tolerance: null,
-    future_events: null,
-    max_event_bytes: null,
-    max_line_bytes: null,
-    max_nesting_depth: null,
-    min_event_time: null,
-    batch_size: null,
-  },
-  tracking_plan: { allow_unplanned: null, events: { '*': { required: null, properties: null } } },
-  stores: {
-    raw: { engine: null, url: null, database: null },
-    analytics: { engine: null, url: null, database: null, username: null, password: null },
-  },
-  kafka: {
-    brokers: null,
-    topic: null,
-    group: null,
-    client_id: null,
-    from_beginning: null,
-    session_timeout: null,
-    ssl: { ca_file: null, cert_file: null, key_file: null, reject_unauthorized: null },
-    sasl: { mechanism: null, username: null, password: null },
-  },
-  redact: null,
-  // Label rules and checks have strict parsers of their own (an unknown key there is an error).
-  labels: null,
-  disable_default_labels: null,
-  funnels: { '[]': { name: null, window: null, steps: null } },
-  // Each flag declares its settings keys (src/journeys/flags/).
-  flags: flagsKeySchema(),
-  checks: null,
-};
-
 /** What flags and environment can override; resolved once at the CLI edge. */
 export interface ConfigOverrides {
   configPath?: string | undefined;
@@ -228,12 +178,9 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
 
 export function validateConfigDocument(document: unknown, source: string, overrides: ConfigOverrides = {}, parsers: ConfigParsers = {}): ConfigResult {
   const errors: string[] = [];
-  const warnings: string[] = [];
   const reader = new SectionReader(errors);
   const root = reader.object(document, '');
-  for (const unknown of findUnknownKeys(root, parsers.flags ? { ...CONFIG_KEYS, flags: flagsKeySchema(parsers.flags) } : CONFIG_KEYS)) {
-    warnings.push(`${source}: unknown key "${unknown.path}" ignored${unknown.suggestion ? ` (did you mean "${unknown.suggestion}"?)` : ''}`);
-  }
+  const warnings = unknownKeyWarnings(root, source, parsers.flags);
 
   const pipelineDoc = reader.object(root.pipeline, 'pipeline');
   const pipeline: PipelineConfig = {
@@ -365,7 +312,6 @@ function readTrackingPlan(reader: SectionReader, value: unknown): TrackingPlan {
   return { allowUnplanned: reader.boolean(doc.allow_unplanned, 'tracking_plan.allow_unplanned', true), events };
 }
 
-/** Reads typed values out of an untyped document, collecting every problem instead of stopping at the first. */
 /** pipeline.min_event_time: an ISO-8601 date or time (UTC when it has no offset). */
 function readMinEventTime(reader: SectionReader, value: unknown): number {
   if (value === undefined) return DEFAULT_PIPELINE.minEventTimeMs;
@@ -375,80 +321,4 @@ function readMinEventTime(reader: SectionReader, value: unknown): number {
     return DEFAULT_PIPELINE.minEventTimeMs;
   }
   return parsed;
-}
-
-class SectionReader {
-  constructor(private readonly errors: string[]) {}
-
-  fail(message: string): void {
-    this.errors.push(message);
-  }
-
-  object(value: unknown, path: string): Record<string, unknown> {
-    if (value === undefined || value === null) return {};
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      this.fail(`${path || 'config'} must be a mapping`);
-      return {};
-    }
-    return value as Record<string, unknown>;
-  }
-
-  duration(value: unknown, path: string, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (typeof value === 'number' && value >= 0) return value * 1000;
-    const parsed = typeof value === 'string' ? parseDurationMs(value) : null;
-    if (parsed === null) {
-      this.fail(`${path}: "${String(value)}" is not a duration (e.g. 30m, 24h, 3d)`);
-      return fallback;
-    }
-    return parsed;
-  }
-
-  boolean(value: unknown, path: string, fallback: boolean): boolean {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'boolean') {
-      this.fail(`${path} must be true or false`);
-      return fallback;
-    }
-    return value;
-  }
-
-  string(value: unknown, path: string, fallback: string): string {
-    return this.optionalString(value, path) ?? fallback;
-  }
-
-  optionalString(value: unknown, path: string): string | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string' || value.length === 0) {
-      this.fail(`${path} must be a non-empty string`);
-      return undefined;
-    }
-    return value;
-  }
-
-  stringList(value: unknown, path: string): string[] {
-    if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) {
-      this.fail(`${path} must be a list of strings`);
-      return [];
-    }
-    return value as string[];
-  }
-
-  positiveInteger(value: unknown, path: string, fallback: number): number {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
-      this.fail(`${path} must be a positive integer`);
-      return fallback;
-    }
-    return value;
-  }
-
-  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[], fallback: T): T {
-    if (value === undefined) return fallback;
-    if (!allowed.includes(value as T)) {
-      this.fail(`${path} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
-      return fallback;
-    }
-    return value as T;
-  }
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { CONFIG_KEYS, DEFAULT_PIPELINE, validateConfigDocument } from './config.js';
+import { CONFIG_KEYS } from './config-keys.js';
+import { DEFAULT_PIPELINE, validateConfigDocument } from './config.js';
 import { findUnknownKeys } from './unknown-keys.js';
 
 const warningsOf = (document: unknown) => {
