@@ -58,7 +58,11 @@ export function formatSummaryText(summary: RunSummaryCounts): string {
     `sessions written  ${record.sessions_written}${summary.derive.sessionsDeleted ? ` (${summary.derive.sessionsDeleted} superseded)` : ''}`,
     ...(summary.sessionsFlagged === undefined ? [] : [`sessions flagged  ${summary.sessionsFlagged}`]),
     ...(summary.releaseBursts === undefined ? [] : [`release bursts    ${summary.releaseBursts}`]),
-    ...(summary.elapsedMs === undefined ? [] : [`elapsed           ${summary.elapsedMs < 60_000 ? `${(summary.elapsedMs / 1000).toFixed(1)} s` : formatClock(summary.elapsedMs)} (${record.events_per_s === null ? '-' : Number(record.events_per_s).toLocaleString('en-US')} events/s)`]),
+    ...(summary.elapsedMs === undefined
+      ? []
+      : [
+          `elapsed           ${summary.elapsedMs < 60_000 ? `${(summary.elapsedMs / 1000).toFixed(1)} s` : formatClock(summary.elapsedMs)} (${record.events_per_s === null ? '-' : Number(record.events_per_s).toLocaleString('en-US')} events/s)`,
+        ]),
   ];
   return `${lines.join('\n')}\n\nnext: ${record.next_step}\n`;
 }
