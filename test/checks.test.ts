@@ -50,7 +50,11 @@ async function check(dataDir: string, checks: string, extra: string[] = []) {
 
 /** The same check three times: thresholds it passes, warns on and fails. */
 function threeWays(name: string, body: string, pass: string, warn: string, fail: string): string {
-  return [`  - name: ${name}_pass\n${body}    error_if: ${pass}\n`, `  - name: ${name}_warn\n${body}    warn_if: ${warn}\n`, `  - name: ${name}_fail\n${body}    warn_if: ${warn}\n    error_if: ${fail}\n`].join('');
+  return [
+    `  - name: ${name}_pass\n${body}    error_if: ${pass}\n`,
+    `  - name: ${name}_warn\n${body}    warn_if: ${warn}\n`,
+    `  - name: ${name}_fail\n${body}    warn_if: ${warn}\n    error_if: ${fail}\n`,
+  ].join('');
 }
 
 beforeAll(async () => {
@@ -76,7 +80,13 @@ describe('journeyctl check: every check type passes, warns and fails on threshol
       threeWays('bots', '    type: flagged_share\n    flag: bot_like\n', '{ above: 0.5 }', '{ above: 0 }', '{ above: 0.0001 }'),
       threeWays('funnel', '    type: funnel_conversion\n    funnel: purchase\n', '{ below: 0.0001 }', '{ below: 1 }', '{ below: 0.99 }'),
       threeWays('reconcile', '    type: reconcile\n', '{ above: 0 }', '{ below: 1 }', '{ below: 2 }'),
-      threeWays('sql', '    type: sql\n    query: SELECT session_id FROM {db:Identifier}.sessions FINAL WHERE started_at >= {from:DateTime64(3)} AND started_at < {to:DateTime64(3)} LIMIT 3\n', '{ above: 5 }', '{ above: 0 }', '{ above: 1 }'),
+      threeWays(
+        'sql',
+        '    type: sql\n    query: SELECT session_id FROM {db:Identifier}.sessions FINAL WHERE started_at >= {from:DateTime64(3)} AND started_at < {to:DateTime64(3)} LIMIT 3\n',
+        '{ above: 5 }',
+        '{ above: 0 }',
+        '{ above: 1 }',
+      ),
     ].join('');
     const junit = join(work, 'junit.xml');
     const results = join(work, 'results.json');
@@ -136,7 +146,18 @@ describe('journeyctl check: every check type passes, warns and fails on threshol
     const raw = SqliteRawStore.open(join(data, 'raw.sqlite'));
     const { createProcessLine } = await import('../src/pipeline/process-line.js');
     const processLine = createProcessLine({ pipeline: { maxEventBytes: 32_768, futureToleranceMs: 23 * 3_600_000, futureEvents: 'clamp' }, trackingPlan: null });
-    const outcome = processLine(JSON.stringify({ type: 'track', event: 'page_viewed', messageId: 'underived', anonymousId: 'ghost', timestamp: '2026-01-06T10:00:00.000Z', sentAt: '2026-01-06T10:00:00.100Z', receivedAt: '2026-01-06T10:00:00.300Z' }), Date.now());
+    const outcome = processLine(
+      JSON.stringify({
+        type: 'track',
+        event: 'page_viewed',
+        messageId: 'underived',
+        anonymousId: 'ghost',
+        timestamp: '2026-01-06T10:00:00.000Z',
+        sentAt: '2026-01-06T10:00:00.100Z',
+        receivedAt: '2026-01-06T10:00:00.300Z',
+      }),
+      Date.now(),
+    );
     if (!outcome.ok) throw new Error('line rejected');
     await raw.writeBatch([outcome.event], []);
     await raw.close();
@@ -204,7 +225,7 @@ describe('journeyctl check errors', () => {
     expect([badSql.code, badSql.stderr]).toEqual([2, expect.stringContaining('check unknown_table: the query failed')]);
   });
 
-  it('reads the config file\'s checks section (relative paths against the config), and refuses a bad one at load', async () => {
+  it("reads the config file's checks section (relative paths against the config), and refuses a bad one at load", async () => {
     const config = join(work, 'with-checks.yaml');
     writeFileSync(config, `${readFileSync(CONFIG, 'utf8')}\nchecks:\n  - name: late\n    type: late_rate\n    mostly: 0.5\n`);
     const result = await runCli(['check', '--data-dir', clean, '--config', config, '--output', 'json']);
@@ -241,7 +262,7 @@ describe('journeyctl check errors', () => {
 
   it('--store-failures keeps failing rows in the check_failures table', async () => {
     const file = checksFile(
-      'checks:\n  - name: any_session\n    type: sql\n    query: SELECT session_id FROM {db:Identifier}.sessions FINAL LIMIT 2\n  - name: stored_failures\n    type: sql\n    query: SELECT check_name, row FROM {db:Identifier}.check_failures WHERE check_name = \'any_session\'\n    severity: warn\n',
+      "checks:\n  - name: any_session\n    type: sql\n    query: SELECT session_id FROM {db:Identifier}.sessions FINAL LIMIT 2\n  - name: stored_failures\n    type: sql\n    query: SELECT check_name, row FROM {db:Identifier}.check_failures WHERE check_name = 'any_session'\n    severity: warn\n",
     );
     expect((await check(clean, file, ['--store-failures', '--select', 'any_session'])).code).toBe(1);
     const audit = await check(clean, file, ['--select', 'stored_failures']);

@@ -91,9 +91,24 @@ const KINDS_OF_DAMAGE: DamageKind[] = [
     names: /table events, day 2026-01-06/,
   },
   { name: 'truncated part', damage: (dir) => truncateSync(join(eventsPart(dir, DAY), 'data.bin'), 3000), command: ['export', 'sessions', ...RANGE], names: /table events, day 2026-01-06/ },
-  { name: 'altered marks', damage: (dir) => overwrite(join(eventsPart(dir, DAY), 'data.cmrk4'), 20, Buffer.alloc(8, 7)), command: ['report', '--output', 'json'], names: /table events, day 2026-01-06/ },
-  { name: 'altered count.txt', damage: (dir) => writeFileSync(join(eventsPart(dir, DAY), 'count.txt'), '5'), command: ['run', '--input', join(FIXTURES, 'generated-small.ndjson')], names: /table events, day 2026-01-06/ },
-  { name: 'deleted table definition', damage: (dir) => rmSync(join(dir, 'analytics', 'metadata', 'journeyctl', 'events.sql')), command: ['export', 'events', ...RANGE], names: /table events.*definition/ },
+  {
+    name: 'altered marks',
+    damage: (dir) => overwrite(join(eventsPart(dir, DAY), 'data.cmrk4'), 20, Buffer.alloc(8, 7)),
+    command: ['report', '--output', 'json'],
+    names: /table events, day 2026-01-06/,
+  },
+  {
+    name: 'altered count.txt',
+    damage: (dir) => writeFileSync(join(eventsPart(dir, DAY), 'count.txt'), '5'),
+    command: ['run', '--input', join(FIXTURES, 'generated-small.ndjson')],
+    names: /table events, day 2026-01-06/,
+  },
+  {
+    name: 'deleted table definition',
+    damage: (dir) => rmSync(join(dir, 'analytics', 'metadata', 'journeyctl', 'events.sql')),
+    command: ['export', 'events', ...RANGE],
+    names: /table events.*definition/,
+  },
   {
     name: 'deleted mirror table definition',
     // A table the dashboards read (mirror-schema.ts): a copy of raw-store facts, published again by repair.
@@ -101,7 +116,12 @@ const KINDS_OF_DAMAGE: DamageKind[] = [
     command: ['report', '--output', 'json'],
     names: /table pipeline_minutes.*definition/,
   },
-  { name: 'deleted analytics/', damage: (dir) => rmSync(join(dir, 'analytics'), { recursive: true }), command: ['export', 'sessions', ...RANGE], names: /analytics\/ is missing or was re-created empty while the raw store holds \d+ events/ },
+  {
+    name: 'deleted analytics/',
+    damage: (dir) => rmSync(join(dir, 'analytics'), { recursive: true }),
+    command: ['export', 'sessions', ...RANGE],
+    names: /analytics\/ is missing or was re-created empty while the raw store holds \d+ events/,
+  },
   {
     name: 'empty raw.sqlite',
     damage: (dir) => truncateSync(join(dir, 'raw.sqlite'), 0),

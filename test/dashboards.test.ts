@@ -35,7 +35,8 @@ describe('journeyctl dashboards', () => {
     for (const [path, text] of filesUnder(DEPLOY)) expect(written.get(path), path).toBe(text);
     const datasource = readFileSync(join(DEPLOY, 'datasources', 'journeyctl-clickhouse.yaml'), 'utf8');
     // v4 fields; the password only through Grafana's environment.
-    for (const field of ['host: clickhouse', 'port: 8123', 'protocol: http', 'defaultDatabase: journeyctl', 'username: default', 'password: ${JOURNEY_CLICKHOUSE_PASSWORD}']) expect(datasource).toContain(field);
+    for (const field of ['host: clickhouse', 'port: 8123', 'protocol: http', 'defaultDatabase: journeyctl', 'username: default', 'password: ${JOURNEY_CLICKHOUSE_PASSWORD}'])
+      expect(datasource).toContain(field);
   });
 
   it('gives every dashboard and panel a unique uid/id, and every panel and target the provisioned datasource', () => {
@@ -74,7 +75,10 @@ describe('every panel query on the demo data, expanded as Grafana and the ClickH
   });
   afterAll(() => session?.cleanup?.());
 
-  const dashboards = buildDashboards({ database: 'journeyctl', funnelSteps: { purchase: ['product_viewed', 'product_added', 'checkout_started', 'order_completed'], onboarding: ['signup_started', 'profile_completed', 'onboarding_completed'] } });
+  const dashboards = buildDashboards({
+    database: 'journeyctl',
+    funnelSteps: { purchase: ['product_viewed', 'product_added', 'checkout_started', 'order_completed'], onboarding: ['signup_started', 'profile_completed', 'onboarding_completed'] },
+  });
   const context = (variables: Record<string, string[]>) => ({ from: Date.UTC(2025, 11, 1), to: Date.now() + 86_400_000, intervalMs: 3_600_000, variables });
   const all = { app_version: [ALL_VALUE], funnel: [ALL_VALUE], include_flagged: ['0'] };
   // No release burst in the demo data: that annotation has no rows, the rest must have some.

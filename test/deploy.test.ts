@@ -97,7 +97,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     tools = JSON.parse(execFileSync('bash', [join(ROOT, '.ci', 'services', 'deploy-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
     for (const overlay of OVERLAYS) {
       const yaml = execFileSync(tools.kustomize, ['build', join(K8S, 'overlays', overlay)], { encoding: 'utf8' });
-      rendered.set(overlay, parseAllDocuments(yaml).map((doc) => doc.toJS() as Manifest));
+      rendered.set(
+        overlay,
+        parseAllDocuments(yaml).map((doc) => doc.toJS() as Manifest),
+      );
     }
   }, 900_000);
 

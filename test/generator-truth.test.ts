@@ -25,9 +25,7 @@ async function ingest(input: string): Promise<Exported> {
 
 function humanAndBotSessions(truth: GroundTruth, sessions: Record<string, unknown>[]) {
   const byFirstMessage = new Map(sessions.map((s) => [`${s.user_id}\u0000${s.started_at}`, s]));
-  const rows = truth.users.flatMap((user) =>
-    user.sessions.map((expected) => ({ user, expected, actual: byFirstMessage.get(`${user.canonicalId}\u0000${expected.startedAt}`) })),
-  );
+  const rows = truth.users.flatMap((user) => user.sessions.map((expected) => ({ user, expected, actual: byFirstMessage.get(`${user.canonicalId}\u0000${expected.startedAt}`) })));
   return rows;
 }
 

@@ -22,7 +22,10 @@ describe.each(['kafka39', 'kafka4'] as const)('a hostile corpus on a Kafka topic
     const dir = mkdtempSync(join(tmpdir(), 'jc-hostile-kafka-'));
     const name = `hostile_${process.pid}_${randomBytes(3).toString('hex')}`;
     const config = join(dir, 'journeyctl.yaml');
-    writeFileSync(config, `${CORPUS_CONFIG}data_dir: ${join(dir, 'data')}\nkafka:\n  brokers: [${brokers.map((b) => `"${b}"`).join(', ')}]\n  topic: ${name}\n  group: ${name}-group\n  session_timeout: 6s\n`);
+    writeFileSync(
+      config,
+      `${CORPUS_CONFIG}data_dir: ${join(dir, 'data')}\nkafka:\n  brokers: [${brokers.map((b) => `"${b}"`).join(', ')}]\n  topic: ${name}\n  group: ${name}-group\n  session_timeout: 6s\n`,
+    );
 
     const neighbours = Array.from({ length: HOSTILE.length + 1 }, (_, n) => neighbour(n));
     const messages: Buffer[] = [];
@@ -79,7 +82,10 @@ describe.each(['kafka39', 'kafka4'] as const)('a hostile corpus on a Kafka topic
 });
 
 function startConsumer(config: string): { child: ChildProcess; exit: Promise<{ code: number | null; stderr: string }>; stderr(): string; exited(): boolean } {
-  const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
+  const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH },
+  });
   let stderr = '';
   let exited = false;
   child.stdout!.resume();

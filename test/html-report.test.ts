@@ -30,7 +30,11 @@ async function openFile(browser: Browser, path: string): Promise<{ page: Page; p
 describe('report --html in a real browser', () => {
   let dir: string;
   let browser: Browser;
-  let json: { labels: Array<{ label: string; sessions: number; share: number }>; funnels: Array<{ funnel: string; reachedStep: number[] }>; sessions: { total: number; flagged: number; counted: number } };
+  let json: {
+    labels: Array<{ label: string; sessions: number; share: number }>;
+    funnels: Array<{ funnel: string; reachedStep: number[] }>;
+    sessions: { total: number; flagged: number; counted: number };
+  };
   let file: string;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jc-html-'));
@@ -51,12 +55,25 @@ describe('report --html in a real browser', () => {
   it('opens with no console error and no network request, and shows the same funnel and label figures as report --output json', async () => {
     const { page, problems } = await openFile(browser, file);
 
-    const funnelRows = await page.$$eval('tr[data-funnel]', (rows) => rows.map((r) => ({ funnel: r.getAttribute('data-funnel'), step: Number(r.getAttribute('data-step')), sessions: Number(r.getAttribute('data-sessions')), shown: Number(r.querySelector('td')?.textContent) })));
+    const funnelRows = await page.$$eval('tr[data-funnel]', (rows) =>
+      rows.map((r) => ({
+        funnel: r.getAttribute('data-funnel'),
+        step: Number(r.getAttribute('data-step')),
+        sessions: Number(r.getAttribute('data-sessions')),
+        shown: Number(r.querySelector('td')?.textContent),
+      })),
+    );
     const expectedFunnels = json.funnels.flatMap((f) => f.reachedStep.map((sessions, i) => ({ funnel: f.funnel, step: i + 1, sessions, shown: sessions })));
     expect(funnelRows).toEqual(expectedFunnels);
-    const labelRows = await page.$$eval('tr[data-label]', (rows) => rows.map((r) => ({ label: r.getAttribute('data-label'), sessions: Number(r.querySelectorAll('td')[0]?.textContent), share: r.querySelectorAll('td')[1]?.textContent })));
+    const labelRows = await page.$$eval('tr[data-label]', (rows) =>
+      rows.map((r) => ({ label: r.getAttribute('data-label'), sessions: Number(r.querySelectorAll('td')[0]?.textContent), share: r.querySelectorAll('td')[1]?.textContent })),
+    );
     expect(labelRows).toEqual(json.labels.map((l) => ({ label: l.label, sessions: l.sessions, share: `${(l.share * 100).toFixed(1)}%` })));
-    const summary = await page.$eval('#sessions-summary', (p) => ({ total: Number(p.getAttribute('data-total')), flagged: Number(p.getAttribute('data-flagged')), counted: Number(p.getAttribute('data-counted')) }));
+    const summary = await page.$eval('#sessions-summary', (p) => ({
+      total: Number(p.getAttribute('data-total')),
+      flagged: Number(p.getAttribute('data-flagged')),
+      counted: Number(p.getAttribute('data-counted')),
+    }));
     expect(summary).toEqual(json.sessions);
     // Charts are inline SVG; timelines have a row per sampled session, evidence marks among them.
     expect(await page.locator('figure.chart svg').count()).toBeGreaterThanOrEqual(json.funnels.length + 2);
@@ -105,7 +122,12 @@ describe('report --html in a real browser', () => {
     expect(rows).toEqual(
       user.sessions.map((s) => {
         const evidence = new Set([...s.labels, ...s.flags].flatMap((f) => f.evidence));
-        return { session: s.session.session_id, marks: s.events.length, evidence: s.events.filter((e) => evidence.has(e.message_id)).length, badges: [...s.labels, ...s.flags].map((f) => f.name).sort() };
+        return {
+          session: s.session.session_id,
+          marks: s.events.length,
+          evidence: s.events.filter((e) => evidence.has(e.message_id)).length,
+          badges: [...s.labels, ...s.flags].map((f) => f.name).sort(),
+        };
       }),
     );
     expect(rows.some((r) => r.evidence > 0)).toBe(true);

@@ -11,7 +11,10 @@ const line = (messageId: string, minute: number, ids: { userId?: string; anonymo
 // One shared kiosk: anonymous id "kiosk" logs in as five people in turn (more than the default 3).
 const kiosk = [
   line('k0', 0, { anonymousId: 'kiosk' }),
-  ...['ann', 'ben', 'cat', 'dan', 'eve'].flatMap((user, i) => [line(`${user}-login`, 10 + i * 40, { userId: user, anonymousId: 'kiosk' }, 'identify'), line(`${user}-view`, 11 + i * 40, { userId: user, anonymousId: 'kiosk' })]),
+  ...['ann', 'ben', 'cat', 'dan', 'eve'].flatMap((user, i) => [
+    line(`${user}-login`, 10 + i * 40, { userId: user, anonymousId: 'kiosk' }, 'identify'),
+    line(`${user}-view`, 11 + i * 40, { userId: user, anonymousId: 'kiosk' }),
+  ]),
   line('solo', 5, { userId: 'solo', anonymousId: 'own-device' }),
 ];
 

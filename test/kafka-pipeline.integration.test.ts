@@ -364,7 +364,8 @@ describe.each(['kafka39', 'kafka4'] as const)('SIGTERM to a busy consumer (%s)',
   const seed = Number(process.env.JOURNEY_TEST_SEED ?? Date.now() % 100_000);
   const TRIALS = 20;
   /** The streaming deployment's terminationGracePeriodSeconds: past it Kubernetes SIGKILLs the pod. */
-  const GRACE_MS = 1_000 * Number(/terminationGracePeriodSeconds: (\d+)/.exec(readFileSync(join(import.meta.dirname, '..', 'deploy', 'k8s', 'overlays', 'streaming', 'run-deployment.yaml'), 'utf8'))![1]);
+  const GRACE_MS =
+    1_000 * Number(/terminationGracePeriodSeconds: (\d+)/.exec(readFileSync(join(import.meta.dirname, '..', 'deploy', 'k8s', 'overlays', 'streaming', 'run-deployment.yaml'), 'utf8'))![1]);
 
   // Each trial starts a consumer on the topic's rest and sends SIGTERM at a seeded moment chosen
   // by what it has done: as soon as it joined the group, or once it committed a seeded number of
@@ -476,8 +477,22 @@ async function expectStored(s: Setup, topic: Map<number, string[]>, committed: M
   const client = new MongoClient(s.mongoUrl);
   try {
     const db = client.db(s.database);
-    const events = new Set((await db.collection('raw_events').find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
-    const rejected = new Set((await db.collection('rejected').find({}, { projection: { _id: 1 } }).toArray()).map((d) => String(d._id)));
+    const events = new Set(
+      (
+        await db
+          .collection('raw_events')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((d) => String(d._id)),
+    );
+    const rejected = new Set(
+      (
+        await db
+          .collection('rejected')
+          .find({}, { projection: { _id: 1 } })
+          .toArray()
+      ).map((d) => String(d._id)),
+    );
     const missing = below.filter((line) => {
       if (rejected.has(createHash('sha256').update(line).digest('hex'))) return false;
       try {

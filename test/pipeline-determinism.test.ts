@@ -91,7 +91,11 @@ describe('determinism: stored sessions are a function of the set of valid events
       late: 1,
     });
     const rejected = await runCli(['export', 'rejected', '--data-dir', join(dir, 'data')]);
-    expect(parseNdjson(rejected.stdout).map((r) => r.reason).sort()).toEqual(['invalid_json', 'invalid_timestamp', 'not_an_object']);
+    expect(
+      parseNdjson(rejected.stdout)
+        .map((r) => r.reason)
+        .sort(),
+    ).toEqual(['invalid_json', 'invalid_timestamp', 'not_an_object']);
   });
 
   it('moves sessions when a later run identifies an anonymous user, leaving nothing behind under the old id', async () => {
@@ -102,7 +106,15 @@ describe('determinism: stored sessions are a function of the set of valid events
     let sessions = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data])).stdout);
     expect(sessions.map((s) => s.user_id)).toEqual(['anon-u3', 'anon-u3']);
 
-    const identify = JSON.stringify({ type: 'identify', messageId: 'u3-identify', userId: 'user-3', anonymousId: 'anon-u3', timestamp: '2026-01-05T09:21:00.000Z', sentAt: '2026-01-05T09:21:00.000Z', receivedAt: '2026-01-05T09:21:00.100Z' });
+    const identify = JSON.stringify({
+      type: 'identify',
+      messageId: 'u3-identify',
+      userId: 'user-3',
+      anonymousId: 'anon-u3',
+      timestamp: '2026-01-05T09:21:00.000Z',
+      sentAt: '2026-01-05T09:21:00.000Z',
+      receivedAt: '2026-01-05T09:21:00.100Z',
+    });
     await ingest(data, writeInput(dir, 'identify.ndjson', [identify]));
     sessions = parseNdjson((await runCli(['export', 'sessions', '--data-dir', data])).stdout);
     expect(sessions.map((s) => [s.user_id, s.anonymous_ids])).toEqual([
@@ -119,7 +131,9 @@ describe('determinism: stored sessions are a function of the set of valid events
 describe('determinism of labels, flags and funnel outcomes on generated journeys', () => {
   it('gives byte-identical journey exports for shuffled and split input of the generated fixture', async () => {
     const { readFileSync } = await import('node:fs');
-    const generated = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'generated-small.ndjson'), 'utf8').split('\n').filter((line) => line !== '');
+    const generated = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'generated-small.ndjson'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '');
     const dir = workdir();
     await ingest(join(dir, 'a'), writeInput(dir, 'gen.ndjson', generated));
     const expected = await snapshot(join(dir, 'a'));

@@ -23,7 +23,9 @@ afterAll(() => clone?.dispose());
 /** New lines for a following tail to show: demo lines (accepted, and the buggy release's rejected ones) under new message ids. */
 let fed = 0;
 function feedInput(dataDir: string): () => Promise<void> {
-  const demo = readFileSync(join(REPO, 'fixtures', 'demo.ndjson'), 'utf8').split('\n').filter(Boolean);
+  const demo = readFileSync(join(REPO, 'fixtures', 'demo.ndjson'), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   return async () => {
     fed += 1;
     const lines = [...demo.filter((line) => line.includes('2.4.0-buggy')), ...demo.slice(-200)].map((line) => line.replace(/"messageId":"([^"]+)"/, `"messageId":"$1-fed-${fed}"`));

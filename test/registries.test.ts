@@ -65,7 +65,9 @@ const dropEventName = defineCorrectionKind<{ kind: 'drop_event_name'; event: str
     command: 'drop-event-name',
     description: 'leave every event with this name out of analytics',
     arguments: [{ name: 'event' }],
-    build: ([event]) => async () => ({ kind: 'drop_event_name', event: event! }),
+    build:
+      ([event]) =>
+      async () => ({ kind: 'drop_event_name', event: event! }),
   },
   describe: (c) => `drop every ${c.event} event`,
   affects: (c, ports) => ports.identityKeysForEvents({ event: c.event }),
@@ -84,7 +86,10 @@ describe('registries: a new check type, flag and correction kind by registration
     const events = [0, 2, 4].map((m, i) => toLine({ messageId: `p${i}`, event: 'page_viewed', userId: 'u1', minutes: m }));
     writeFileSync(input, `${[...events, toLine({ messageId: 'v1', event: 'product_viewed', userId: 'u1', minutes: 6 })].join('\n')}\n`);
     const configPath = join(dir, 'journeyctl.yaml');
-    writeFileSync(configPath, ['flags:', '  many_pages: { min_pages: 3 }', 'checks:', '  - name: busy_sessions', '    type: sessions_flagged', '    flag: many_pages', '    error_if: { below: 1 }', ''].join('\n'));
+    writeFileSync(
+      configPath,
+      ['flags:', '  many_pages: { min_pages: 3 }', 'checks:', '  - name: busy_sessions', '    type: sessions_flagged', '    flag: many_pages', '    error_if: { below: 1 }', ''].join('\n'),
+    );
 
     // Config: the new flag's settings and the new check type parse with no warning or error.
     const resolved = resolveConfig({ configPath, dataDir: join(dir, 'data') }, {}, { checks: checksParser(checkKinds), flags: flagKinds });
@@ -122,7 +127,19 @@ describe('registries: a new check type, flag and correction kind by registration
       const raw = openRawStore(config);
       const analytics = raw.then((r) => openAnalyticsStore(config, r, { command: 'test', waitMs: 0, log: () => {} }));
       try {
-        return await runChecks(config.checks, { config, range: {}, now: Date.now(), warnError: false, sampleSize: 10, configPath, updateGolden: false, childEnv: {}, raw: () => raw, analytics: () => analytics, registry: checkKinds });
+        return await runChecks(config.checks, {
+          config,
+          range: {},
+          now: Date.now(),
+          warnError: false,
+          sampleSize: 10,
+          configPath,
+          updateGolden: false,
+          childEnv: {},
+          raw: () => raw,
+          analytics: () => analytics,
+          registry: checkKinds,
+        });
       } finally {
         await (await analytics).close();
         await (await raw).close();

@@ -118,7 +118,8 @@ describe('release_burst flags the sessions that carry the bursting version in it
   it('flags sessions with the version in the window (accepted events or rejected lines as evidence), not the others', async () => {
     const lines: string[] = [];
     // Background: 40 users on 2.3.0 over five hours, a few rejected lines among them.
-    for (let u = 0; u < 40; u += 1) for (let i = 0; i < 30; i += 1) lines.push(line(`bg-${u}-${i}`, `bg-${u}`, T0 + u * 7 * 60_000 + i * 60_000, '2.3.0', i === 29 && u % 10 === 0 ? 'buton_clicked' : 'page_viewed'));
+    for (let u = 0; u < 40; u += 1)
+      for (let i = 0; i < 30; i += 1) lines.push(line(`bg-${u}-${i}`, `bg-${u}`, T0 + u * 7 * 60_000 + i * 60_000, '2.3.0', i === 29 && u % 10 === 0 ? 'buton_clicked' : 'page_viewed'));
     // Five users upgrade to 9.9.9 at 10:00; half their clicks are rejected (a renamed event).
     for (let u = 0; u < 5; u += 1) {
       for (let i = 0; i < 6; i += 1) {
@@ -136,7 +137,9 @@ describe('release_burst flags the sessions that carry the bursting version in it
     const flags = parseNdjson(await exported(data, 'flags')).filter((f) => f.name === 'release_burst');
     expect(flags.map((f) => f.user_id).sort()).toEqual(['bad-0', 'bad-1', 'bad-2', 'bad-3', 'bad-4']);
     const first = flags.find((f) => f.user_id === 'bad-0')!;
-    expect(first.detail).toBe("app 9.9.9 burst 2026-01-05 10:00–10:20 UTC (30 of 60 lines rejected, 50%; normal 0.3%): 6 of this user's lines rejected (unplanned_event 6); 6 events of that version in the window");
+    expect(first.detail).toBe(
+      "app 9.9.9 burst 2026-01-05 10:00–10:20 UTC (30 of 60 lines rejected, 50%; normal 0.3%): 6 of this user's lines rejected (unplanned_event 6); 6 events of that version in the window",
+    );
     expect(first.evidence).toEqual([...Array.from({ length: 6 }, (_, i) => `bad-0-ok-${i}`), ...Array.from({ length: 6 }, (_, i) => `bad-0-x-${i}`)]);
   });
 });

@@ -72,7 +72,9 @@ describe('.ci/services/install.sh', () => {
     const m = machine({ ferretdbOutput: 'version: v1.23.0\n' });
     const result = m.run();
     expect(result.status).toBe(1);
-    expect(result.stderr.trim().split('\n').at(-1)).toMatch(/^\[services\/install\] FerretDB v1\.24\.2 install failed: the built binary does not report version v1\.24\.2 \(it said: version: v1\.23\.0\) \(log: .*install\.log\)$/);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      /^\[services\/install\] FerretDB v1\.24\.2 install failed: the built binary does not report version v1\.24\.2 \(it said: version: v1\.23\.0\) \(log: .*install\.log\)$/,
+    );
   });
 
   it('the test harness reports that line when the install fails', async () => {

@@ -146,12 +146,25 @@ describe('outage controls (private instances)', () => {
     const client = new MongoClient(m.address, { serverSelectionTimeoutMS: 1500 });
     try {
       await client.connect();
-      await client.db('outage').collection('c').insertOne({ _id: 'kept' } as never);
+      await client
+        .db('outage')
+        .collection('c')
+        .insertOne({ _id: 'kept' } as never);
       await stopService(m.name);
-      const down = await client.db('outage').collection('c').findOne({}).then(() => null, (e: unknown) => e);
+      const down = await client
+        .db('outage')
+        .collection('c')
+        .findOne({})
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       expect(down).toBeInstanceOf(Error);
       await restartService(m.name); // stop (no-op: already stopped) + start
-      const doc = await client.db('outage').collection('c').findOne({ _id: 'kept' } as never);
+      const doc = await client
+        .db('outage')
+        .collection('c')
+        .findOne({ _id: 'kept' } as never);
       expect(doc).toEqual({ _id: 'kept' });
     } finally {
       await client.close();
@@ -226,9 +239,15 @@ describe('FerretDB with the mongodb driver', () => {
   // pass, FerretDB gained the feature: update the harness notes.
   it('documents FerretDB limitations the application must not rely on', async () => {
     const col = db.collection('limits');
-    await col.insertMany([{ a: 1, g: 'x' }, { a: 2, g: 'x' }]);
+    await col.insertMany([
+      { a: 1, g: 'x' },
+      { a: 2, g: 'x' },
+    ]);
     const notImplemented = async (p: Promise<unknown>) => {
-      const e = await p.then(() => null, (err: unknown) => err);
+      const e = await p.then(
+        () => null,
+        (err: unknown) => err,
+      );
       expect(e, 'expected FerretDB to refuse this').toBeInstanceOf(MongoServerError);
       return e as MongoServerError;
     };
@@ -302,11 +321,15 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
     ]);
 
     const byUser = async (u: string) =>
-      (await client.query({
-        query: `SELECT count() AS c FROM ${db}.events WHERE user_id = {u:String}`,
-        query_params: { u },
-        format: 'JSONEachRow',
-      }).then((r) => r.json<{ c: string }>()))[0]!.c;
+      (
+        await client
+          .query({
+            query: `SELECT count() AS c FROM ${db}.events WHERE user_id = {u:String}`,
+            query_params: { u },
+            format: 'JSONEachRow',
+          })
+          .then((r) => r.json<{ c: string }>())
+      )[0]!.c;
     expect(await byUser('u1')).toBe('6');
     expect(await byUser("x' OR '1'='1")).toBe('0'); // bound, not spliced
     expect(await byUser("u1' --")).toBe('0');
@@ -316,9 +339,7 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
       query_params: { s: "tab\there 'quoted' back\\slash", a: ["it's", 'b\\c'], t: new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 6)), m: { "k'1": 1 }, x: null },
       format: 'JSONEachRow',
     });
-    expect(await typed.json()).toEqual([
-      { s: "tab\there 'quoted' back\\slash", a: ["it's", 'b\\c'], t: '2024-01-02 03:04:05.006', m: { "k'1": 1 }, x: null },
-    ]);
+    expect(await typed.json()).toEqual([{ s: "tab\there 'quoted' back\\slash", a: ["it's", 'b\\c'], t: '2024-01-02 03:04:05.006', m: { "k'1": 1 }, x: null }]);
   });
 
   it('streams a large SELECT', async () => {
@@ -341,13 +362,16 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
   });
 
   it('replaces a partition from a staging table', async () => {
-    const ddl = (t: string) =>
-      client.command({ query: `CREATE TABLE ${db}.${t} (day Date, k String, v UInt32) ENGINE = MergeTree PARTITION BY day ORDER BY k` });
+    const ddl = (t: string) => client.command({ query: `CREATE TABLE ${db}.${t} (day Date, k String, v UInt32) ENGINE = MergeTree PARTITION BY day ORDER BY k` });
     await ddl('daily');
     await ddl('daily_staging');
     await client.insert({
       table: `${db}.daily`,
-      values: [{ day: '2024-05-01', k: 'a', v: 1 }, { day: '2024-05-02', k: 'a', v: 2 }, { day: '2024-05-02', k: 'b', v: 3 }],
+      values: [
+        { day: '2024-05-01', k: 'a', v: 1 },
+        { day: '2024-05-02', k: 'a', v: 2 },
+        { day: '2024-05-02', k: 'b', v: 3 },
+      ],
       format: 'JSONEachRow',
     });
     await client.insert({ table: `${db}.daily_staging`, values: [{ day: '2024-05-02', k: 'c', v: 30 }], format: 'JSONEachRow' });
@@ -379,7 +403,10 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
     });
     const midStream = await (async () => {
       for await (const rows of rs.stream()) void rows;
-    })().then(() => null, (e: unknown) => e);
+    })().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(midStream).toBeInstanceOf(ClickHouseError);
     expect((midStream as ClickHouseError).type).toBe('FUNCTION_THROW_IF_VALUE_IS_NON_ZERO');
   });
@@ -417,7 +444,15 @@ describe('ClickHouse HTTP (chdb) with @clickhouse/client', () => {
     const c = createClient({ url: getServices().clickhouse.url, database: db, use_multipart_params: true });
     try {
       await c.command({ query: 'CREATE TABLE plain (id UInt64, s String) ENGINE = MergeTree ORDER BY id' });
-      await c.insert({ table: 'plain', values: [{ id: 1, s: 'a' }, { id: 2, s: "b'\n" }], columns: ['id', 's'], format: 'JSONEachRow' });
+      await c.insert({
+        table: 'plain',
+        values: [
+          { id: 1, s: 'a' },
+          { id: 2, s: "b'\n" },
+        ],
+        columns: ['id', 's'],
+        format: 'JSONEachRow',
+      });
       const rs = await c.query({
         query: 'SELECT id, s, currentDatabase() AS d FROM plain WHERE s IN {ss:Array(String)} ORDER BY id',
         query_params: { ss: ['a', "b'\n"] },

@@ -107,7 +107,11 @@ describe('fix: every correction kind is applied, reproduced by reprocess, and re
   it('drop-events --user after a merge: the merged id resolves to its person, as inspect resolves it', async () => {
     const data = await freshData();
     expect((await cli(data, ['fix', 'merge-users', 'carol-phone', 'carol', '--reason', 'same person', '--yes'])).code).toBe(0);
-    const carolEvents = async () => parseNdjson((await cli(data, ['export', 'events'])).stdout).filter((e) => e.user_id === 'carol').map((e) => e.message_id).sort();
+    const carolEvents = async () =>
+      parseNdjson((await cli(data, ['export', 'events'])).stdout)
+        .filter((e) => e.user_id === 'carol')
+        .map((e) => e.message_id)
+        .sort();
     expect(await carolEvents()).toEqual(['carol-1', 'carol-2', 'carol-3']);
     const drop = await cli(data, ['fix', 'drop-events', '--user', 'carol-phone', '--event', 'page_viewed', '--reason', 'test traffic', '--yes']);
     expect(drop.code, drop.stderr).toBe(0);
@@ -155,10 +159,11 @@ describe('fix: every correction kind is applied, reproduced by reprocess, and re
     await roundTrip(
       async () => ['flag', '--user', 'bob', '--code', 'test_account'],
       // Bob's phone clock is two days off, so his sessions already carry clock_skew.
-      async (data) => expect((await sessionsOf(data, 'bob')).map((s) => s.flags)).toEqual([
-        ['clock_skew', 'test_account'],
-        ['clock_skew', 'test_account'],
-      ]),
+      async (data) =>
+        expect((await sessionsOf(data, 'bob')).map((s) => s.flags)).toEqual([
+          ['clock_skew', 'test_account'],
+          ['clock_skew', 'test_account'],
+        ]),
     );
   });
 });
@@ -196,7 +201,7 @@ describe('refusals change nothing and exit 2', () => {
       [['fix', 'drop-events', '--event', 'page_viewed', '--yes'], '--reason is required'],
       [['fix', 'drop-events', '--reason', 'r', '--yes'], 'give at least one filter'],
       [['fix', 'drop-events', '--user', "x' OR '1'='1", '--reason', 'r', '--yes'], 'matches no stored event'],
-      [['fix', 'drop-events', '--event', "a=1; DROP TABLE raw_events", '--reason', 'r', '--yes'], 'matches no stored event'],
+      [['fix', 'drop-events', '--event', 'a=1; DROP TABLE raw_events', '--reason', 'r', '--yes'], 'matches no stored event'],
       [['fix', 'revert', 'c99', '--reason', 'r', '--yes'], 'no correction c99'],
       [['fix', 'drop-events', '--event', 'page_viewed', '--reason', 'r'], 'pass --yes'],
       [['unflag', String((await sessionsOf(data, 'alice'))[0]!.session_id), '--reason', 'r', '--yes'], 'has no flag'],
@@ -301,7 +306,17 @@ describe('a correction keeps the automatic flags that read stored signals', () =
   it('a fix on a user in a release burst keeps release_burst on their sessions', async () => {
     const T0 = Date.UTC(2026, 0, 5, 8);
     const line = (messageId: string, anonymousId: string, at: number, version: string, event = 'page_viewed') =>
-      JSON.stringify({ type: 'track', event, messageId, anonymousId, timestamp: new Date(at).toISOString(), sentAt: new Date(at + 100).toISOString(), receivedAt: new Date(at + 300).toISOString(), properties: {}, context: { app: { version } } });
+      JSON.stringify({
+        type: 'track',
+        event,
+        messageId,
+        anonymousId,
+        timestamp: new Date(at).toISOString(),
+        sentAt: new Date(at + 100).toISOString(),
+        receivedAt: new Date(at + 300).toISOString(),
+        properties: {},
+        context: { app: { version } },
+      });
     const lines: string[] = [];
     for (let u = 0; u < 40; u += 1) for (let i = 0; i < 30; i += 1) lines.push(line(`bg-${u}-${i}`, `bg-${u}`, T0 + u * 7 * 60_000 + i * 60_000, '2.3.0'));
     for (let u = 0; u < 5; u += 1) {

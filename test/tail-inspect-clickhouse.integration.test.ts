@@ -10,7 +10,7 @@ import { noisyJourneyLines } from './helpers/journeys.js';
 const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 
 describe('tail and inspect with the analytics store on a ClickHouse server', () => {
-  it('a following tail shows each event\'s session, inspect reads the server, and hostile ids stay data', async () => {
+  it("a following tail shows each event's session, inspect reads the server, and hostile ids stay data", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jc-tail-ch-'));
     const config = join(dir, 'journeyctl.yaml');
     writeFileSync(config, `stores:\n  analytics: { engine: clickhouse, url: ${getServices().clickhouse.url}, database: tail_${process.pid}_${Date.now()} }\n`);
@@ -38,7 +38,10 @@ describe('tail and inspect with the analytics store on a ClickHouse server', () 
     const session = JSON.parse((await cli(['inspect', 'session', inspected.sessions[0].session.session_id])).stdout) as Record<string, any>;
     expect(session.funnels.filter((f: any) => f.scope === 'user').map((f: any) => f.user_id)).toEqual(['alice', 'alice']);
 
-    for (const args of [['inspect', 'user', "x' OR '1'='1"], ['inspect', 'session', "' OR 1=1 --"]]) {
+    for (const args of [
+      ['inspect', 'user', "x' OR '1'='1"],
+      ['inspect', 'session', "' OR 1=1 --"],
+    ]) {
       const refused = await cli(args);
       expect(refused.code).toBe(2);
     }

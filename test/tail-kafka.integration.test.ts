@@ -97,7 +97,8 @@ describe.each([
       const offsetsBefore = await admin.fetchOffsets({ groupId, topics: [topic] });
       const config = join(mkdtempSync(join(tmpdir(), 'jc-tail-kafka-')), 'journeyctl.yaml');
       writeFileSync(config, 'redact: [properties.email]\n');
-      const cli = (args: string[]) => runCli(['tail', '--source', 'kafka', '--offset', 'beginning', '--config', config, ...args], { env: { JOURNEY_KAFKA_BROKERS: brokers().join(','), JOURNEY_KAFKA_TOPIC: topic } });
+      const cli = (args: string[]) =>
+        runCli(['tail', '--source', 'kafka', '--offset', 'beginning', '--config', config, ...args], { env: { JOURNEY_KAFKA_BROKERS: brokers().join(','), JOURNEY_KAFKA_TOPIC: topic } });
 
       const all = await cli([]);
       expect(all.code).toBe(0);
@@ -114,7 +115,10 @@ describe.each([
         expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
       }
 
-      const ids = async (args: string[]) => parseNdjson((await cli(args)).stdout).map((r) => r.message_id).sort();
+      const ids = async (args: string[]) =>
+        parseNdjson((await cli(args)).stdout)
+          .map((r) => r.message_id)
+          .sort();
       expect(await ids(['--event', 'order_completed'])).toEqual(['k-0', 'k-10', 'k-15', 'k-20', 'k-25', 'k-5']);
       expect(await ids(['--user', 'u-1', '--where', 'plan=free', '--app-version', '2.3.1'])).toEqual(['k-13', 'k-17', 'k-21', 'k-25', 'k-29']);
       expect(await ids(['--where', 'n=7'])).toEqual(['k-7']);
@@ -154,9 +158,17 @@ describe.each([
     await new Promise((resolve) => setTimeout(resolve, 50));
     await produce(topic, [event(3), event(4)]);
     expect(await follow.done).toBe(0);
-    expect(parseNdjson(follow.stdout()).map((r) => r.message_id).sort()).toEqual(['k-1', 'k-2', 'k-3', 'k-4']);
+    expect(
+      parseNdjson(follow.stdout())
+        .map((r) => r.message_id)
+        .sort(),
+    ).toEqual(['k-1', 'k-2', 'k-3', 'k-4']);
     const later = await runCli(['tail', '--source', 'kafka', '--topic', topic, '--since', new Date(since).toISOString()], { env });
-    expect(parseNdjson(later.stdout).map((r) => r.message_id).sort()).toEqual(['k-3', 'k-4']);
+    expect(
+      parseNdjson(later.stdout)
+        .map((r) => r.message_id)
+        .sort(),
+    ).toEqual(['k-3', 'k-4']);
   });
 
   it('a slow reader drops and counts instead of holding the topic back; a reader that keeps up loses nothing', async () => {

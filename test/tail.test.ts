@@ -17,7 +17,12 @@ describe('journeyctl tail over the embedded stores', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'jc-tail-'));
     const lines = noisyJourneyLines();
     // An event with personal data in properties and context, to be masked.
-    lines.push(toLine({ messageId: 'pii-1', event: 'form_submitted', userId: 'dora', minutes: 3, properties: { email: 'dora@example.com', plan: 'pro', total: 3 } }).replace('"context":{', '"context":{"ip":"203.0.113.9",'));
+    lines.push(
+      toLine({ messageId: 'pii-1', event: 'form_submitted', userId: 'dora', minutes: 3, properties: { email: 'dora@example.com', plan: 'pro', total: 3 } }).replace(
+        '"context":{',
+        '"context":{"ip":"203.0.113.9",',
+      ),
+    );
     const input = join(dataDir, 'input.ndjson');
     writeFileSync(input, `${lines.join('\n')}\n`);
     config = join(dataDir, 'journeyctl.yaml');
@@ -34,7 +39,22 @@ describe('journeyctl tail over the embedded stores', () => {
     expect(allEvents).toHaveLength(exported.length + identifies);
     expect(new Set(allEvents.map((r) => r.message_id)).size).toBe(allEvents.length);
     expect(allEvents[0]).toMatchObject({ source: 'raw', cursor: '1', message_id: 'alice-1', event: 'page_viewed', anonymous_id: 'anon-alice', app_version: '2.3.0', type: 'track' });
-    expect(Object.keys(allEvents[0]!)).toEqual(['source', 'cursor', 'received_at', 'event_time', 'session_id', 'user_id', 'anonymous_id', 'event', 'type', 'message_id', 'app_version', 'properties', 'context', 'traits']);
+    expect(Object.keys(allEvents[0]!)).toEqual([
+      'source',
+      'cursor',
+      'received_at',
+      'event_time',
+      'session_id',
+      'user_id',
+      'anonymous_id',
+      'event',
+      'type',
+      'message_id',
+      'app_version',
+      'properties',
+      'context',
+      'traits',
+    ]);
     // Arrival order is the input's order (alice-5 came before the late alice-4), not event time.
     const order = allEvents.map((r) => r.message_id);
     expect(order.indexOf('alice-5')).toBeLessThan(order.indexOf('alice-4'));

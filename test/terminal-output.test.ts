@@ -96,7 +96,12 @@ describe('export --output table on a terminal', () => {
   it('long output goes through $PAGER unless --no-pager; output that fits is not paged', () => {
     const env = { PAGER: "sed 's/^/PAGED: /'", NO_COLOR: '1' };
     const long = ['export', 'sessions', '--limit', '20', '--fields', 'session_id', ...at()];
-    expect(inPty(long, { rows: 10, env }).output.split('\n').filter((l) => l !== '').every((line) => line.startsWith('PAGED: '))).toBe(true);
+    expect(
+      inPty(long, { rows: 10, env })
+        .output.split('\n')
+        .filter((l) => l !== '')
+        .every((line) => line.startsWith('PAGED: ')),
+    ).toBe(true);
     expect(inPty([...long, '--no-pager'], { rows: 10, env }).output).not.toContain('PAGED');
     expect(inPty(['export', 'sessions', '--limit', '3', '--fields', 'session_id', ...at()], { rows: 10, env }).output).not.toContain('PAGED');
   });
@@ -112,7 +117,10 @@ describe('export --fields, --limit and filters', () => {
     expect(lines[0]).toBe('user_id,session_id');
     expect(lines).toHaveLength(5);
     const ndjson = parseNdjson((await cli(['export', 'events', '--fields', 'event,message_id', '--limit', '2'])).stdout);
-    expect(ndjson.map((record) => Object.keys(record))).toEqual([['event', 'message_id'], ['event', 'message_id']]);
+    expect(ndjson.map((record) => Object.keys(record))).toEqual([
+      ['event', 'message_id'],
+      ['event', 'message_id'],
+    ]);
     const unknown = await cli(['export', 'sessions', '--fields', 'session_id,nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown field nope');
@@ -150,7 +158,19 @@ describe('export --fields, --limit and filters', () => {
 
 describe('one output vocabulary', () => {
   it('every command offers its formats from table|json|ndjson|csv (text for prose) and refuses others alike', async () => {
-    const commands = [['export', 'sessions'], ['report'], ['check'], ['tail'], ['fix', 'list'], ['fix', 'split-session', 's', '--at', 'm'], ['fix', 'show', 'c1'], ['explain', 's'], ['inspect', 'user', 'u'], ['produce', '--input', '-'], ['repair']];
+    const commands = [
+      ['export', 'sessions'],
+      ['report'],
+      ['check'],
+      ['tail'],
+      ['fix', 'list'],
+      ['fix', 'split-session', 's', '--at', 'm'],
+      ['fix', 'show', 'c1'],
+      ['explain', 's'],
+      ['inspect', 'user', 'u'],
+      ['produce', '--input', '-'],
+      ['repair'],
+    ];
     for (const command of commands) {
       const help = await runCli([...command.filter((arg) => !['s', 'm', 'c1', 'u'].includes(arg) && arg !== '--at'), '--help']);
       const formats = /--output <format>\s+(.+?) \(default/.exec(help.stdout.replace(/\s+/g, ' '))?.[1]?.split(' | ');
@@ -197,7 +217,11 @@ describe('no silent empty worlds', () => {
   });
 
   it('inspect and explain of an unknown id name the data directory they looked in', async () => {
-    for (const args of [['explain', 'no-such-session'], ['inspect', 'session', 'no-such-session'], ['inspect', 'user', 'no-such-user']]) {
+    for (const args of [
+      ['explain', 'no-such-session'],
+      ['inspect', 'session', 'no-such-session'],
+      ['inspect', 'user', 'no-such-user'],
+    ]) {
       const result = await runCli([...args, ...at()]);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain(`in the data directory ${dataDir}`);

@@ -7,7 +7,7 @@ import { toLine } from './helpers/journeys.js';
 
 // A backfill of January data run today: the unparseable lines have no time of their own.
 describe('lines that cannot be parsed are not put on the day of the run', () => {
-  it('the rejected volume check measures the data\'s days only and says how many lines it left out; report says how they count', async () => {
+  it("the rejected volume check measures the data's days only and says how many lines it left out; report says how they count", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jc-untimed-'));
     const lines: string[] = [];
     for (let day = 0; day < 4; day += 1) {

@@ -43,7 +43,10 @@ export async function runGolden(check: GoldenCheck, ctx: MeasureContext): Promis
     writeFileSync(check.expected, `${JSON.stringify(actual, null, 1)}\n`);
     return { unit: 'rows', groups: [{ key: '', value: 0 }], note: `expected file ${check.expected} written` };
   }
-  if (!existsSync(check.expected)) throw new UsageError(`check ${check.name}: expected file ${check.expected} does not exist`, { hint: 'write it with `journeyctl check --select NAME --update-golden` and review it before committing' });
+  if (!existsSync(check.expected))
+    throw new UsageError(`check ${check.name}: expected file ${check.expected} does not exist`, {
+      hint: 'write it with `journeyctl check --select NAME --update-golden` and review it before committing',
+    });
   const expected = JSON.parse(readFileSync(check.expected, 'utf8')) as Snapshot;
   const diffs: Array<Record<string, unknown>> = [];
   for (const section of Object.keys(KEYS) as Array<keyof Snapshot>) {

@@ -126,7 +126,14 @@ function breaches(bound: Bound | undefined, value: number): boolean {
 
 const RANK: Record<CheckStatus, number> = { pass: 0, warn: 1, fail: 2 };
 
-export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Group[], failure: string | undefined, note: string | undefined, options: Pick<RunChecksOptions, 'warnError' | 'sampleSize' | 'registry'>): CheckResult {
+export function evaluate(
+  check: CheckDefinition,
+  unit: Unit,
+  groups: readonly Group[],
+  failure: string | undefined,
+  note: string | undefined,
+  options: Pick<RunChecksOptions, 'warnError' | 'sampleSize' | 'registry'>,
+): CheckResult {
   const failLevel: CheckStatus = check.severity === 'error' ? 'fail' : 'warn';
   const promote = (status: CheckStatus): CheckStatus => (status === 'warn' && options.warnError ? 'fail' : status);
   let status: CheckStatus = 'pass';
@@ -141,7 +148,8 @@ export function evaluate(check: CheckDefinition, unit: Unit, groups: readonly Gr
     const level: CheckStatus = breaches(check.errorIf, group.value) ? failLevel : breaches(check.warnIf, group.value) ? 'warn' : 'pass';
     if (level !== 'pass') {
       failing += 1;
-      for (const row of group.rows?.length ? group.rows : [{}]) if (failingRows.length < options.sampleSize) failingRows.push({ ...(group.key ? { group: group.key } : {}), measured: group.value, ...row });
+      for (const row of group.rows?.length ? group.rows : [{}])
+        if (failingRows.length < options.sampleSize) failingRows.push({ ...(group.key ? { group: group.key } : {}), measured: group.value, ...row });
     }
     if (worst === null || RANK[level] > RANK[worstStatus] || (RANK[level] === RANK[worstStatus] && distance(check, group.value) > distance(check, worst.value!))) {
       worst = group;

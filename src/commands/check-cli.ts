@@ -12,7 +12,7 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
   program
     .command('check')
     .description('run data-quality checks (freshness, volume, rates, values, flags, funnels, reconciliation, golden journeys, SQL); exit 1 when an error-severity check fails')
-    .option('--checks <file>', 'checks file (default: the config file\'s `checks` section)')
+    .option('--checks <file>', "checks file (default: the config file's `checks` section)")
     .option('-s, --select <name|tag:TAG>', 'run only these checks (repeatable)', collect, [])
     .option('--exclude <name|tag:TAG>', 'leave these checks out (repeatable)', collect, [])
     .option('--from <time>', 'window start (inclusive): ISO-8601, epoch, today/yesterday, or 2h/3d ago')
@@ -22,14 +22,30 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
     .addOption(outputOption(OUTPUTS.check))
     .option('--junit <file>', 'write JUnit XML (one testcase per check) for CI')
     .option('--results <file>', 'write the results as JSON')
-    .option('--store-failures', 'keep failing rows in the analytics store\'s check_failures table')
-    .option('--update-golden', 'write the golden_journeys expected files from today\'s derivation (review before committing)')
+    .option('--store-failures', "keep failing rows in the analytics store's check_failures table")
+    .option('--update-golden', "write the golden_journeys expected files from today's derivation (review before committing)")
     .addOption(waitOption())
     .addHelpText('after', () => checkTypesHelp(kinds))
-    .action(async (options: { checks?: string; select: string[]; exclude: string[]; from?: string; to?: string; tz: string; warnError?: boolean; output?: string; junit?: string; results?: string; storeFailures?: boolean; updateGolden?: boolean; wait: string }) => {
-      const { runCheckCommand } = await import('./check.js');
-      await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
-    });
+    .action(
+      async (options: {
+        checks?: string;
+        select: string[];
+        exclude: string[];
+        from?: string;
+        to?: string;
+        tz: string;
+        warnError?: boolean;
+        output?: string;
+        junit?: string;
+        results?: string;
+        storeFailures?: boolean;
+        updateGolden?: boolean;
+        wait: string;
+      }) => {
+        const { runCheckCommand } = await import('./check.js');
+        await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
+      },
+    );
 }
 
 /** The check types a checks file may use, from the registry (src/checks/kinds/). */

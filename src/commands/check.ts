@@ -43,7 +43,8 @@ export function loadChecksFile(path: string): CheckDefinition[] {
   const list = Array.isArray(document) ? document : document !== null && typeof document === 'object' ? (document as Record<string, unknown>).checks : undefined;
   if (list === undefined) throw new UsageError(`checks file ${path} has no checks`, { hint: 'a checks file is a list of checks, or a mapping with a `checks:` list' });
   const { checks, errors } = parseChecks(list, dirname(path));
-  if (errors.length > 0) throw new UsageError(errors.length === 1 ? `${path}: ${errors[0]}` : `${path} has ${errors.length} problems:\n  ${errors.join('\n  ')}`, { hint: 'see README: Data-quality checks' });
+  if (errors.length > 0)
+    throw new UsageError(errors.length === 1 ? `${path}: ${errors[0]}` : `${path} has ${errors.length} problems:\n  ${errors.join('\n  ')}`, { hint: 'see README: Data-quality checks' });
   return checks;
 }
 
@@ -86,7 +87,16 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
     });
     if (options.storeFailures) {
       const rows = run.results.flatMap((r) =>
-        r.status === 'pass' ? [] : (r.failingRows.length ? r.failingRows : [{ message: r.message }]).map((row) => ({ runId: run.runId, runAt: Date.parse(run.startedAt), check: r.name, checkType: r.type, status: r.status, row: JSON.stringify(row) })),
+        r.status === 'pass'
+          ? []
+          : (r.failingRows.length ? r.failingRows : [{ message: r.message }]).map((row) => ({
+              runId: run.runId,
+              runAt: Date.parse(run.startedAt),
+              check: r.name,
+              checkType: r.type,
+              status: r.status,
+              row: JSON.stringify(row),
+            })),
       );
       if (rows.length > 0) await (await openAnalytics()).storeCheckFailures(rows);
       context.log(`stored ${rows.length} failing row(s) of run ${run.runId} in the check_failures table`);
@@ -110,4 +120,3 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
   }
   return run;
 }
-

@@ -12,7 +12,7 @@ export function registerDashboardsCommand(program: Command, context: () => Comma
     .option('--protocol <protocol>', 'http or native', 'http')
     .option('--database <name>', 'analytics database (default: the configured one, else journeyctl)')
     .option('--username <name>', 'ClickHouse user Grafana connects as', 'default')
-    .option('--password-env <name>', 'environment variable of Grafana holding that user\'s password', 'JOURNEY_CLICKHOUSE_PASSWORD')
+    .option('--password-env <name>', "environment variable of Grafana holding that user's password", 'JOURNEY_CLICKHOUSE_PASSWORD')
     .action(async (options: { out: string; host: string; port: string; protocol: string; database?: string; username: string; passwordEnv: string }) => {
       const { runDashboards } = await import('./dashboards.js');
       await runDashboards(context(), options);

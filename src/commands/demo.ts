@@ -26,8 +26,7 @@ const SHOWN_SESSIONS = 8;
  * default checks are there to catch it, so these findings are the demo working, not failing.
  */
 const EXPECTED_FINDINGS = ['rejected_rate_by_version', 'rejected_lines_per_day'];
-const EXPECTED_NOTE = (found: string) =>
-  `Expected: ${found}. The fixture ships a buggy release (2.4.0-buggy) whose lines are all rejected; catching it is what these checks are for.`;
+const EXPECTED_NOTE = (found: string) => `Expected: ${found}. The fixture ships a buggy release (2.4.0-buggy) whose lines are all rejected; catching it is what these checks are for.`;
 
 /** `journeyctl demo`: the whole job on shipped fixtures, in a fresh data directory, with nothing else installed. */
 export async function runDemo(context: CommandContext, options: { keep: boolean; dataDirFlag: string | undefined }): Promise<void> {
@@ -35,7 +34,12 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
   const config = { ...context.config, dataDir };
   const out = context.io.stdout;
   context.log(`demo: ingesting ${DEMO_FIXTURE} into ${dataDir}`);
-  const summary = await ingestFile(config, { input: DEMO_FIXTURE, stdin: context.io.stdin, lease: { command: 'journeyctl demo', waitMs: 0, log: context.log }, progress: createProgress(context.io.stderr, true, { env: context.io.env }) });
+  const summary = await ingestFile(config, {
+    input: DEMO_FIXTURE,
+    stdin: context.io.stdin,
+    lease: { command: 'journeyctl demo', waitMs: 0, log: context.log },
+    progress: createProgress(context.io.stderr, true, { env: context.io.env }),
+  });
   out.write(`\n${formatSummaryText(summary)}`);
 
   const perDayOfDemo = new Map<string, number>();
@@ -74,7 +78,10 @@ export async function runDemo(context: CommandContext, options: { keep: boolean;
   const days = [...perDayOfDemo.keys()].sort();
   if (days.length > 0) {
     const to = new Date(Date.parse(`${days[days.length - 1]}T00:00:00Z`) + 86_400_000).toISOString();
-    const run = await runCheckCommand({ ...context, config }, { checks: DEMO_CHECKS, select: [], exclude: [], from: days[0], to, tz: 'UTC', warnError: false, storeFailures: false, updateGolden: false, wait: '0s', quiet: true });
+    const run = await runCheckCommand(
+      { ...context, config },
+      { checks: DEMO_CHECKS, select: [], exclude: [], from: days[0], to, tz: 'UTC', warnError: false, storeFailures: false, updateGolden: false, wait: '0s', quiet: true },
+    );
     out.write(`\nData-quality checks (${DEMO_CHECKS}, ${days[0]} … ${days[days.length - 1]}):\n${renderText(run)}`);
     const expected = run.results.filter((result) => result.status !== 'pass' && EXPECTED_FINDINGS.includes(result.name));
     if (expected.length > 0) out.write(`${EXPECTED_NOTE(expected.map((result) => `${result.name} ${result.status.toUpperCase()}`).join(', '))}\n`);

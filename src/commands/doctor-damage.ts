@@ -30,7 +30,11 @@ export async function checkEmbeddedDamage(config: JourneyConfig, options: { thor
     const pages = (raw as RawStore & { checkPages?: (thorough: boolean) => string[] }).checkPages?.(options.thorough);
     if (pages !== undefined) {
       const check = options.thorough ? 'integrity_check' : 'quick_check';
-      checks.push(pages.length === 0 ? dataRow(check, 'ok', `${layout.rawPath}: no damaged pages`) : dataRow(check, 'fail', `${layout.rawPath} is damaged: ${pages.slice(0, 3).join('; ')}`, corruptSqliteHint(layout.rawPath)));
+      checks.push(
+        pages.length === 0
+          ? dataRow(check, 'ok', `${layout.rawPath}: no damaged pages`)
+          : dataRow(check, 'fail', `${layout.rawPath} is damaged: ${pages.slice(0, 3).join('; ')}`, corruptSqliteHint(layout.rawPath)),
+      );
     }
     if (!embeddedAnalytics) return checks;
     const damage: StoreDamage[] = [];
@@ -38,7 +42,13 @@ export async function checkEmbeddedDamage(config: JourneyConfig, options: { thor
     try {
       analytics = await openAnalyticsStore(config, raw, { command: 'journeyctl doctor', waitMs: 0, log: options.log, allowDamage: true, onDamage: (found) => damage.push(...found) });
     } catch (error) {
-      checks.push({ component: 'analytics store', check: 'damage', status: 'skip', detail: isJourneyError(error) ? error.message : String(error), fix: 'run doctor again when the other process has finished' });
+      checks.push({
+        component: 'analytics store',
+        check: 'damage',
+        status: 'skip',
+        detail: isJourneyError(error) ? error.message : String(error),
+        fix: 'run doctor again when the other process has finished',
+      });
       return checks;
     }
     try {
@@ -46,9 +56,16 @@ export async function checkEmbeddedDamage(config: JourneyConfig, options: { thor
     } finally {
       await analytics.close();
     }
-    if (damage.length === 0) checks.push({ component: 'analytics store', check: 'damage', status: 'ok', detail: 'parts belong to this data directory; every table defined; CHECK TABLE passed on every part', fix: '' });
+    if (damage.length === 0)
+      checks.push({ component: 'analytics store', check: 'damage', status: 'ok', detail: 'parts belong to this data directory; every table defined; CHECK TABLE passed on every part', fix: '' });
     for (const found of damage) {
-      checks.push({ component: found.store === 'raw store' ? 'raw store' : 'analytics store', check: found.kind, status: 'fail', detail: describeDamage(found), fix: found.kind === 'raw store missing' ? 'restore raw.sqlite from a backup, or journeyctl repair --analytics-only' : REPAIR_HINT });
+      checks.push({
+        component: found.store === 'raw store' ? 'raw store' : 'analytics store',
+        check: found.kind,
+        status: 'fail',
+        detail: describeDamage(found),
+        fix: found.kind === 'raw store missing' ? 'restore raw.sqlite from a backup, or journeyctl repair --analytics-only' : REPAIR_HINT,
+      });
     }
     return checks;
   } finally {

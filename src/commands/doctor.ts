@@ -35,7 +35,10 @@ async function checkKafka(config: JourneyConfig, log: (message: string) => void)
   if (kafka.brokers.length === 0) return [row('configured', 'skip', 'no brokers configured (needed only for run --source kafka and produce)', '')];
   try {
     const found = await inspectKafka(kafka, log);
-    const checks = [row('reachable', 'ok', `brokers ${found.brokers.map((b) => `${b.nodeId}@${b.address}`).join(', ')}`), row('version', 'ok', found.version ? `inter-broker protocol ${found.version}` : 'not reported by the broker')];
+    const checks = [
+      row('reachable', 'ok', `brokers ${found.brokers.map((b) => `${b.nodeId}@${b.address}`).join(', ')}`),
+      row('version', 'ok', found.version ? `inter-broker protocol ${found.version}` : 'not reported by the broker'),
+    ];
     if (found.topic === null) checks.push(row('topic', 'skip', 'no topic configured (--topic, JOURNEY_KAFKA_TOPIC, kafka.topic)'));
     else if (!found.topic.exists) checks.push(row('topic', 'fail', `${found.topic.name} does not exist`, `journeyctl migrate --topic ${found.topic.name} (or produce --partitions N)`));
     else checks.push(row('topic', 'ok', `${found.topic.name}: ${found.topic.partitions} partitions`));

@@ -36,7 +36,8 @@ export async function runExplain(context: CommandContext, sessionId: string, opt
   } finally {
     await raw.close();
   }
-  if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl export labels`' });
+  if (detail === null)
+    throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, { hint: 'find session ids with `journeyctl export sessions` or `journeyctl export labels`' });
   const applied = correctionsAffecting(detail.session, detail.events, corrections);
   if (asJson) {
     context.io.stdout.write(
@@ -67,7 +68,9 @@ export function renderExplanation(detail: SessionDetail, rules: readonly LabelRu
   const lines: string[] = [];
   lines.push(`Session ${session.sessionId}`);
   lines.push(`  user ${session.userId}${session.anonymousIds.length ? ` (anonymous ids: ${session.anonymousIds.join(', ')})` : ''}`);
-  lines.push(`  ${formatIsoUtc(session.startedAt)} → ${formatIsoUtc(session.endedAt)}, ${((session.endedAt - session.startedAt) / 60_000).toFixed(1)} min, ${session.eventCount} events, app ${session.appVersions.join(', ') || 'unknown'}`);
+  lines.push(
+    `  ${formatIsoUtc(session.startedAt)} → ${formatIsoUtc(session.endedAt)}, ${((session.endedAt - session.startedAt) / 60_000).toFixed(1)} min, ${session.eventCount} events, app ${session.appVersions.join(', ') || 'unknown'}`,
+  );
   for (const conflict of conflicts) lines.push(`  ${describeConflict(conflict)}`);
   for (const kind of ['label', 'flag'] as const) {
     const findings = detail.findings.filter((f) => f.kind === kind);
@@ -88,7 +91,9 @@ export function renderExplanation(detail: SessionDetail, rules: readonly LabelRu
   }
   lines.push('', `Corrections: ${corrections.length === 0 ? 'none' : ''}`);
   for (const c of corrections) {
-    lines.push(`  ${c.id} ${new Date(c.createdAt).toISOString()} ${c.actor}: ${describeChange(c.change)} — ${c.reason}${c.ticket ? ` [${c.ticket}]` : ''}${c.revertedBy ? ` (reverted by ${c.revertedBy})` : ''}`);
+    lines.push(
+      `  ${c.id} ${new Date(c.createdAt).toISOString()} ${c.actor}: ${describeChange(c.change)} — ${c.reason}${c.ticket ? ` [${c.ticket}]` : ''}${c.revertedBy ? ` (reverted by ${c.revertedBy})` : ''}`,
+    );
   }
   lines.push('', 'Events:');
   for (const event of detail.events) lines.push(describeEvent(event.messageId));

@@ -22,8 +22,26 @@ export function registerExportCommand(program: Command, context: () => CommandCo
     .addOption(outputOption(OUTPUTS.records))
     .option('--no-pager', 'never page long output on a terminal (default: $PAGER, else less -FRX)')
     .addOption(waitOption())
-    .action(async (kind: string, options: { from?: string; to?: string; tz: string; output?: string; wait: string; fields?: string; limit?: string; user?: string; session?: string; event?: string; appVersion?: string; pager: boolean }) => {
-      const { runExport } = await import('./export.js');
-      await runExport(context(), kind, options);
-    });
+    .action(
+      async (
+        kind: string,
+        options: {
+          from?: string;
+          to?: string;
+          tz: string;
+          output?: string;
+          wait: string;
+          fields?: string;
+          limit?: string;
+          user?: string;
+          session?: string;
+          event?: string;
+          appVersion?: string;
+          pager: boolean;
+        },
+      ) => {
+        const { runExport } = await import('./export.js');
+        await runExport(context(), kind, options);
+      },
+    );
 }

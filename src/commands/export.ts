@@ -77,7 +77,10 @@ export async function runExport(context: CommandContext, kind: string, options: 
             ? map(raw.streamRejected(range), rejectedRecord)
             : kind === 'bursts'
               ? map(fromArray((await readStoredBursts(raw)).filter((b) => (range.to === undefined || b.windowStart < range.to) && (range.from === undefined || b.windowEnd > range.from))), burstRecord)
-              : map(filterItems(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from)), profileRecord);
+              : map(
+                  filterItems(raw.streamProfiles(), (p) => (range.to === undefined || p.firstSeen < range.to) && (range.from === undefined || p.lastSeen >= range.from)),
+                  profileRecord,
+                );
         await emit(filterRecords(records, kind, filter));
       } else {
         // Sessions and events live in the analytics store, which embedded chdb opens in one process at a time.
@@ -92,7 +95,10 @@ export async function runExport(context: CommandContext, kind: string, options: 
                 ? map(analytics.streamEvents(range, storeFilter), eventRecord)
                 : kind === 'journeys'
                   ? map(analytics.streamFunnelOutcomes(range, storeFilter), funnelOutcomeRecord)
-                  : map(filterItems(analytics.streamFindings(range, kind === 'labels' ? 'label' : 'flag', storeFilter), (f) => options.name === undefined || f.name === options.name), findingRecord);
+                  : map(
+                      filterItems(analytics.streamFindings(range, kind === 'labels' ? 'label' : 'flag', storeFilter), (f) => options.name === undefined || f.name === options.name),
+                      findingRecord,
+                    );
           await emit(records);
           if (count === 0 && context.io.stderr.isTTY) span = await storedEventSpan(analytics);
         } finally {

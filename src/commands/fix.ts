@@ -34,7 +34,13 @@ export interface FilterOptions {
  * `fix <kind>`, `flag`, `unflag`: flags → options → the correction service → render. Refuses a
  * correction without a reason, asks on a terminal (or requires --yes), and shows what changed.
  */
-export async function recordCorrection(context: CommandContext, command: string, options: StewardOptions, build: BuildChange, kinds: CorrectionRegistry = CORRECTION_KINDS): Promise<Correction | null> {
+export async function recordCorrection(
+  context: CommandContext,
+  command: string,
+  options: StewardOptions,
+  build: BuildChange,
+  kinds: CorrectionRegistry = CORRECTION_KINDS,
+): Promise<Correction | null> {
   const asJson = resolveOutput(options.output, OUTPUTS.change, context.interactive) !== 'text';
   const reason = options.reason?.trim();
   if (!reason) throw new UsageError('--reason is required: the audit log says why every change was made');
@@ -61,13 +67,18 @@ export async function recordCorrection(context: CommandContext, command: string,
   }
   const { correction, derived, deriveError } = outcome;
   const summary = derived ? `re-derived ${derived.users} user(s)` : `recorded ${correction.id}; analytics will catch up on the next run`;
-  write(context, asJson, { correction: correctionDetailRecord(correction, null), users, changes, derived: snakeCaseRecord(derived), catching_up: derived === null, derive_error: deriveError }, [`${correction.id}: ${description}`, ...changes, summary]);
+  write(context, asJson, { correction: correctionDetailRecord(correction, null), users, changes, derived: snakeCaseRecord(derived), catching_up: derived === null, derive_error: deriveError }, [
+    `${correction.id}: ${description}`,
+    ...changes,
+    summary,
+  ]);
   return correction;
 }
 
 /** Without --yes: ask on a terminal, refuse otherwise. */
 async function confirmCorrection(context: CommandContext, description: string, changes: string[]): Promise<void> {
-  if (!(context.io.stdin.isTTY && context.io.stdout.isTTY)) throw new UsageError('this changes stored journeys; pass --yes to apply it non-interactively', { hint: 'see what it would change first with --dry-run' });
+  if (!(context.io.stdin.isTTY && context.io.stdout.isTTY))
+    throw new UsageError('this changes stored journeys; pass --yes to apply it non-interactively', { hint: 'see what it would change first with --dry-run' });
   context.io.stderr.write(`${description}:\n${changes.join('\n')}\n`);
   if (!(await confirm(context, 'Apply this correction?'))) throw new ActionFailedError('not confirmed; nothing was recorded');
 }
@@ -80,7 +91,8 @@ export function eventFilter(options: FilterOptions, { required }: { required: bo
   const { from: since, to: until } = parseTimeBounds({ flag: 'since', value: options.since }, { flag: 'until', value: options.until }, options.tz);
   if (since !== undefined) filter.since = since;
   if (until !== undefined) filter.until = until;
-  if (required && Object.keys(filter).length === 0) throw new UsageError('give at least one filter (--event, --app-version, --user, --since, --until)', { hint: 'a correction for every event is almost certainly a mistake' });
+  if (required && Object.keys(filter).length === 0)
+    throw new UsageError('give at least one filter (--event, --app-version, --user, --since, --until)', { hint: 'a correction for every event is almost certainly a mistake' });
   return filter;
 }
 

@@ -14,7 +14,6 @@ import { type CommandContext, parseDurationFlag } from './context.js';
 import { whereLooked } from './empty-result.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 
-
 export interface InspectOptions {
   output?: string;
   wait: string;
@@ -27,7 +26,8 @@ export interface InspectOptions {
 
 /** `journeyctl inspect user|session <id>`: a timeline with labels, flags, funnels, identity and corrections. */
 export async function runInspect(context: CommandContext, kind: string, id: string, options: InspectOptions): Promise<Inspection> {
-  if (!(INSPECT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`cannot inspect "${kind}"`, { hint: `choose one of ${INSPECT_KINDS.join(', ')}: journeyctl inspect user <id>, journeyctl inspect session <id>` });
+  if (!(INSPECT_KINDS as readonly string[]).includes(kind))
+    throw new UsageError(`cannot inspect "${kind}"`, { hint: `choose one of ${INSPECT_KINDS.join(', ')}: journeyctl inspect user <id>, journeyctl inspect session <id>` });
   const output = resolveOutput(options.output, OUTPUTS.prose, context.interactive);
   if (options.html !== undefined && kind !== 'user') throw new UsageError(`--html draws a user's sessions, not a ${kind}`, { hint: `journeyctl inspect user <user-id> --html ${options.html}` });
   const redactor = createRedactor(context.config.redact, options.redact);
@@ -48,7 +48,9 @@ async function inspectUser(context: CommandContext, id: string, options: Inspect
     const timeline = await analytics.sessionsOfUser(userId);
     read(timeline.sessions);
     if (identity.profile === null && timeline.sessions.length === 0 && identity.ids.length <= 1) {
-      throw new UsageError(`no user ${JSON.stringify(id)} in ${whereLooked(context.config)}`, { hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user' });
+      throw new UsageError(`no user ${JSON.stringify(id)} in ${whereLooked(context.config)}`, {
+        hint: 'find users with `journeyctl export profiles`, or pass an anonymous id: it resolves to its user',
+      });
     }
     return {
       kind: 'user',
@@ -65,7 +67,10 @@ async function inspectUser(context: CommandContext, id: string, options: Inspect
 async function inspectSession(context: CommandContext, sessionId: string, options: InspectOptions, redactor: Redactor): Promise<InspectSessionView> {
   return withStores(context, 'journeyctl inspect session', options, async (raw, analytics) => {
     const detail = await analytics.sessionDetail(sessionId);
-    if (detail === null) throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, { hint: 'find session ids with `journeyctl inspect user <id>` or `journeyctl export sessions`' });
+    if (detail === null)
+      throw new UsageError(`no session ${JSON.stringify(sessionId)} in ${whereLooked(context.config)}`, {
+        hint: 'find session ids with `journeyctl inspect user <id>` or `journeyctl export sessions`',
+      });
     return {
       kind: 'session',
       ...sessionView(detail, redactor),
@@ -89,7 +94,6 @@ async function identityOf(raw: RawStore, userId: string, redactor: Redactor, max
   return { user_id: userId, profile: profile === null ? null : redactor.object(profileRecord(profile)), ids, links, ...(conflicts.length > 0 ? { conflicts } : {}) };
 }
 
-
 function sessionView(detail: SessionDetail, redactor: Redactor): InspectSession {
   return {
     session: sessionRecord(detail.session),
@@ -101,7 +105,12 @@ function sessionView(detail: SessionDetail, redactor: Redactor): InspectSession 
 }
 
 /** The analytics store is waited for like `explain` does (--wait); inspect is not meant to run beside a writer. */
-async function withStores<T>(context: CommandContext, command: string, options: InspectOptions, action: (raw: RawStore, analytics: Awaited<ReturnType<typeof openAnalyticsStore>>) => Promise<T>): Promise<T> {
+async function withStores<T>(
+  context: CommandContext,
+  command: string,
+  options: InspectOptions,
+  action: (raw: RawStore, analytics: Awaited<ReturnType<typeof openAnalyticsStore>>) => Promise<T>,
+): Promise<T> {
   const raw = await openRawStore(context.config);
   try {
     const analytics = await openAnalyticsStore(context.config, raw, { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log });

@@ -46,7 +46,8 @@ export interface KafkaRun {
 
 export function startKafkaRun(context: CommandContext, bounds: KafkaBounds = {}): KafkaRun {
   const maxEvents = bounds.maxEvents === undefined ? undefined : Number(bounds.maxEvents);
-  if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0)) throw new UsageError(`--max-events "${bounds.maxEvents}" is not a positive whole number`, { hint: 'e.g. --max-events 100000' });
+  if (maxEvents !== undefined && !(Number.isInteger(maxEvents) && maxEvents > 0))
+    throw new UsageError(`--max-events "${bounds.maxEvents}" is not a positive whole number`, { hint: 'e.g. --max-events 100000' });
   const maxDurationMs = bounds.maxDuration === undefined ? undefined : parseDurationFlag('max-duration', bounds.maxDuration);
   const source = createKafkaSource({
     kafka: context.config.kafka,
@@ -127,6 +128,7 @@ export function checkLag(report: KafkaRunReport, failOnLag: boolean): void {
 export function kafkaBoundsFor(source: string, flags: KafkaBounds): KafkaBounds | undefined {
   const given = (['untilCaughtUp', 'maxEvents', 'maxDuration', 'failOnLag'] as const).filter((key) => flags[key] !== undefined && flags[key] !== false);
   if (source === 'kafka') return flags;
-  if (given.length > 0) throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --source kafka only`, { hint: 'a file or stdin run ends at the end of its input' });
+  if (given.length > 0)
+    throw new UsageError(`--${given[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --source kafka only`, { hint: 'a file or stdin run ends at the end of its input' });
   return undefined;
 }

@@ -9,10 +9,7 @@ export function registerMigrateCommand(program: Command, context: KafkaContext):
   program
     .command('migrate')
     .description('create the raw-store indexes, the analytics tables and the Kafka topic of the configured engines (idempotent)')
-    .option(
-      '--cluster <name>',
-      'ClickHouse server only: CREATE … ON CLUSTER <name> with Replicated*MergeTree engines (Keeper path /clickhouse/tables/{shard}/{database}/{table}, replica {replica})',
-    )
+    .option('--cluster <name>', 'ClickHouse server only: CREATE … ON CLUSTER <name> with Replicated*MergeTree engines (Keeper path /clickhouse/tables/{shard}/{database}/{table}, replica {replica})')
     .option('--topic <name>', 'Kafka topic to create if missing; env JOURNEY_KAFKA_TOPIC, config kafka.topic')
     .option('--brokers <list>', 'host:port[,host:port…]; env JOURNEY_KAFKA_BROKERS, config kafka.brokers')
     .option('--partitions <n>', 'partitions of the Kafka topic when it is created', '3')

@@ -33,7 +33,10 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
   }
   const steps: MigrateStep[] = [];
   const migrateOptions = { cluster: options.cluster, command: 'journeyctl migrate', waitMs: parseDurationFlag('wait', options.wait), log: context.log };
-  for (const [component, admin] of [['raw store', rawEngineAdmin(config)], ['analytics store', analyticsEngineAdmin(config)]] as const) {
+  for (const [component, admin] of [
+    ['raw store', rawEngineAdmin(config)],
+    ['analytics store', analyticsEngineAdmin(config)],
+  ] as const) {
     steps.push({ component, engine: admin.engine, done: await admin.migrate(migrateOptions) });
   }
 

@@ -34,6 +34,8 @@ export async function produceCommand(ctx: CommandContext, options: ProduceOption
   const result = await runProduce(ctx, options);
   await write(
     ctx.io.stdout,
-    asJson ? `${JSON.stringify({ topic: result.topic, messages: result.messages, unkeyed: result.unkeyed })}\n` : `published ${result.messages} messages to ${result.topic}${result.unkeyed ? ` (${result.unkeyed} without an id, unkeyed)` : ''}\n`,
+    asJson
+      ? `${JSON.stringify({ topic: result.topic, messages: result.messages, unkeyed: result.unkeyed })}\n`
+      : `published ${result.messages} messages to ${result.topic}${result.unkeyed ? ` (${result.unkeyed} without an id, unkeyed)` : ''}\n`,
   );
 }

@@ -37,7 +37,14 @@ export async function writeReportHtml(context: CommandContext, file: string, rep
 
 /** `journeyctl inspect user <id> --html FILE`: one user's sessions (as `inspect` read them) as timelines. */
 export async function writeUserHtml(context: CommandContext, file: string, userId: string, sessions: readonly SessionDetail[]): Promise<void> {
-  const html = renderHtmlReport({ title: `journeyctl · user ${userId}`, generatedAt: Date.now(), report: null, shape: null, funnelSteps: funnelStepNames(context.config), timelines: { heading: `Sessions of ${userId} (${sessions.length})`, sessions } });
+  const html = renderHtmlReport({
+    title: `journeyctl · user ${userId}`,
+    generatedAt: Date.now(),
+    report: null,
+    shape: null,
+    funnelSteps: funnelStepNames(context.config),
+    timelines: { heading: `Sessions of ${userId} (${sessions.length})`, sessions },
+  });
   await writeFile(file, html);
   context.log(`HTML timeline of ${userId} written to ${file} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB; it loads nothing from the network)`);
 }

@@ -61,7 +61,13 @@ export async function runReport(context: CommandContext, options: ReportOptions)
         range: { from: range.from === undefined ? null : new Date(range.from).toISOString(), to: range.to === undefined ? null : new Date(range.to).toISOString() },
         includeFlagged: options.includeFlagged,
         ...journeys,
-        funnels: journeys.funnels.map((funnel) => ({ ...funnel, steps: stepNames(context.config.journeys.funnels.find((f) => f.name === funnel.funnel), funnel.totalSteps) })),
+        funnels: journeys.funnels.map((funnel) => ({
+          ...funnel,
+          steps: stepNames(
+            context.config.journeys.funnels.find((f) => f.name === funnel.funnel),
+            funnel.totalSteps,
+          ),
+        })),
         rejected,
         bursts,
       };
@@ -112,7 +118,9 @@ export function renderReport(report: FullReport, color: boolean): string {
   parts.push(days.toString());
   for (const funnel of report.funnels) {
     const table = new Table({ head: [`funnel ${funnel.funnel}`, 'sessions', 'of entered', ''], style, chars });
-    funnel.reachedStep.forEach((count, step) => table.push([`${step + 1}. ${funnel.steps[step] ?? `step ${step + 1}`}`, count, percent(funnel.entered ? count / funnel.entered : 0), bar(funnel.entered ? count / funnel.entered : 0)]));
+    funnel.reachedStep.forEach((count, step) =>
+      table.push([`${step + 1}. ${funnel.steps[step] ?? `step ${step + 1}`}`, count, percent(funnel.entered ? count / funnel.entered : 0), bar(funnel.entered ? count / funnel.entered : 0)]),
+    );
     parts.push(`${table.toString()}\n  converted ${funnel.converted} of ${funnel.entered} (${percent(funnel.conversionRate)})`);
   }
   const labels = new Table({ head: ['label', 'sessions', 'share', ''], style, chars });
@@ -134,7 +142,15 @@ export function renderReport(report: FullReport, color: boolean): string {
       : 'Rejected: none',
   );
   const bursts = new Table({ head: ['release burst: app version', 'window (UTC)', 'rejected', 'share', 'normal', 'top reasons'], style, chars });
-  for (const b of report.bursts) bursts.push([String(b.app_version), `${String(b.window_start).slice(0, 16)} → ${String(b.window_end).slice(11, 16)}`, `${b.rejected} of ${b.lines}`, percent(Number(b.share)), percent(Number(b.baseline)), (b.top_reasons as string[]).join(', ')]);
+  for (const b of report.bursts)
+    bursts.push([
+      String(b.app_version),
+      `${String(b.window_start).slice(0, 16)} → ${String(b.window_end).slice(11, 16)}`,
+      `${b.rejected} of ${b.lines}`,
+      percent(Number(b.share)),
+      percent(Number(b.baseline)),
+      (b.top_reasons as string[]).join(', '),
+    ]);
   parts.push(report.bursts.length ? bursts.toString() : 'Release bursts: none');
   return `${parts.join('\n\n')}\n`;
 }

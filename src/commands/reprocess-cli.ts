@@ -7,7 +7,7 @@ import { waitOption } from './shared-options.js';
 export function registerReprocessCommand(program: Command, context: () => CommandContext): void {
   program
     .command('reprocess')
-    .description('rebuild the analytics store for a time range from the raw store, with today\'s config (idempotent, resumable)')
+    .description("rebuild the analytics store for a time range from the raw store, with today's config (idempotent, resumable)")
     .option('--from <time>', 'start of the range: ISO-8601, epoch, today/yesterday, or 2h/3d ago')
     .option('--to <time>', 'end of the range (exclusive)')
     .option('--tz <zone>', 'zone for zone-less times and today/yesterday (day partitions are UTC)', 'UTC')

@@ -21,15 +21,31 @@ export function registerRunCommand(program: Command, context: KafkaContext): voi
     .option('--max-duration <duration>', 'kafka: stop cleanly after this long, e.g. 4m (commits what is stored, says the lag left)')
     .option('--fail-on-lag', 'kafka: exit 1 when --max-events/--max-duration stopped the run with lag left')
     .addOption(outputOption(OUTPUTS.summary))
-    .action(async (options: { input?: string; source: 'file' | 'kafka'; brokers?: string; topic?: string; group?: string; wait: string; progress: boolean; output?: string; acceptAllRejected?: boolean; untilCaughtUp?: boolean; maxEvents?: string; maxDuration?: string; failOnLag?: boolean }) => {
-      const ctx = context(options);
-      const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
-      const { runIngest } = await import('./run.js');
-      const { formatSummaryText, summaryRecord } = await import('../render/run-summary.js');
-      const { checkLag, kafkaBoundsFor, kafkaSummary } = await import('./kafka-run.js');
-      const summary = await runIngest(ctx, { ...options, kafka: kafkaBoundsFor(options.source, options) });
-      const kafka = summary.kafka ? kafkaSummary(summary.kafka) : null;
-      ctx.io.stdout.write(asJson ? `${JSON.stringify({ ...summaryRecord(summary), ...kafka?.record })}\n` : `${formatSummaryText(summary)}${kafka?.text ?? ''}`);
-      if (summary.kafka) checkLag(summary.kafka, Boolean(options.failOnLag));
-    });
+    .action(
+      async (options: {
+        input?: string;
+        source: 'file' | 'kafka';
+        brokers?: string;
+        topic?: string;
+        group?: string;
+        wait: string;
+        progress: boolean;
+        output?: string;
+        acceptAllRejected?: boolean;
+        untilCaughtUp?: boolean;
+        maxEvents?: string;
+        maxDuration?: string;
+        failOnLag?: boolean;
+      }) => {
+        const ctx = context(options);
+        const asJson = resolveOutput(options.output, OUTPUTS.summary, ctx.interactive) === 'json';
+        const { runIngest } = await import('./run.js');
+        const { formatSummaryText, summaryRecord } = await import('../render/run-summary.js');
+        const { checkLag, kafkaBoundsFor, kafkaSummary } = await import('./kafka-run.js');
+        const summary = await runIngest(ctx, { ...options, kafka: kafkaBoundsFor(options.source, options) });
+        const kafka = summary.kafka ? kafkaSummary(summary.kafka) : null;
+        ctx.io.stdout.write(asJson ? `${JSON.stringify({ ...summaryRecord(summary), ...kafka?.record })}\n` : `${formatSummaryText(summary)}${kafka?.text ?? ''}`);
+        if (summary.kafka) checkLag(summary.kafka, Boolean(options.failOnLag));
+      },
+    );
 }

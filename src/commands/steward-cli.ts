@@ -49,7 +49,7 @@ export function registerStewardCommands(program: Command, context: () => Command
     if (!cli) continue;
     const sub = fix.command(cli.command);
     for (const arg of cli.arguments ?? []) sub.argument(`<${arg.name}>`, arg.description);
-    for (const option of cli.options ?? []) (option.required ? sub.requiredOption(option.flags, option.description) : sub.option(option.flags, option.description));
+    for (const option of cli.options ?? []) option.required ? sub.requiredOption(option.flags, option.description) : sub.option(option.flags, option.description);
     withStewardOptions(sub.description(cli.description), { filters: cli.filters === true }).action(async (...params: unknown[]) => {
       const args = params.slice(0, -2) as string[];
       const options = params[params.length - 2] as Options;

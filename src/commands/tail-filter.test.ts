@@ -32,7 +32,14 @@ describe('tail filters', () => {
   });
 
   it('matches a raw input event like the raw store matches a stored one', () => {
-    const input = { type: 'track', event: 'order_completed', userId: 'u1', anonymousId: 'a1', properties: { plan: 'pro', total: 3.5, ok: true, nested: { a: 1 } }, context: { app: { version: '2.3.1' }, ip: '1.2.3.4' } };
+    const input = {
+      type: 'track',
+      event: 'order_completed',
+      userId: 'u1',
+      anonymousId: 'a1',
+      properties: { plan: 'pro', total: 3.5, ok: true, nested: { a: 1 } },
+      context: { app: { version: '2.3.1' }, ip: '1.2.3.4' },
+    };
     const m = (extra: object) => matchesInputEvent(input, { where: [], ...extra });
     expect(m({ ids: ['a1'] })).toBe(true);
     expect(m({ ids: ["x' OR '1'='1"] })).toBe(false);

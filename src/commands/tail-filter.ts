@@ -28,7 +28,8 @@ export function parseWhere(text: string): TailWhere {
   const at = text.indexOf('=');
   if (at <= 0) throw new UsageError(`--where "${text}" is not key=value`, { hint: 'e.g. --where plan=pro, --where properties.cart_id=c1, --where context.ip=10.0.0.1' });
   const segments = text.slice(0, at).trim().split('.');
-  if (segments.some((segment) => segment === '')) throw new UsageError(`--where "${text}": "${text.slice(0, at)}" is not a property path`, { hint: 'use names separated by dots, e.g. properties.cart.id' });
+  if (segments.some((segment) => segment === ''))
+    throw new UsageError(`--where "${text}": "${text.slice(0, at)}" is not a property path`, { hint: 'use names separated by dots, e.g. properties.cart.id' });
   return { path: WHERE_ROOTS.has(segments[0]!) && segments.length > 1 ? segments : ['properties', ...segments], value: text.slice(at + 1) };
 }
 
@@ -82,7 +83,12 @@ export function matchesInputEvent(input: Record<string, unknown>, match: TailMat
 export function eventNameOf(input: Record<string, unknown>): string | null {
   const type = typeof input.type === 'string' ? input.type : 'track';
   const named = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : null);
-  return named(input.event) ?? (type === 'track' ? null : named(input.name)) ?? ({ page: 'page_viewed', screen: 'screen_viewed', identify: 'identify', alias: 'alias' } as Record<string, string>)[type] ?? null;
+  return (
+    named(input.event) ??
+    (type === 'track' ? null : named(input.name)) ??
+    ({ page: 'page_viewed', screen: 'screen_viewed', identify: 'identify', alias: 'alias' } as Record<string, string>)[type] ??
+    null
+  );
 }
 
 export function appVersionOf(input: Record<string, unknown>): string | null {

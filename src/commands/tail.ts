@@ -133,7 +133,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   let stoppedBy: NodeJS.Signals | null = null;
   let stopNow!: () => void;
   const stopRequested = new Promise<typeof STOPPED>((resolve) => (stopNow = () => resolve(STOPPED)));
-  const orStop = <T,>(work: Promise<T>): Promise<T | typeof STOPPED> => {
+  const orStop = <T>(work: Promise<T>): Promise<T | typeof STOPPED> => {
     work.catch(() => {}); // abandoned on a stop: its failure no longer matters
     return Promise.race([work, stopRequested]);
   };
@@ -212,7 +212,8 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
 /** --interval: milliseconds, at least 100 (as vector tap). */
 function parseInterval(text: string | undefined): number | null {
   if (text === undefined) return null;
-  if (!/^\d+$/.test(text) || Number(text) < 100) throw new UsageError(`--interval "${text}" is not a whole number of milliseconds of at least 100`, { hint: 'e.g. --interval 500 --limit 100: at most 100 records every half second' });
+  if (!/^\d+$/.test(text) || Number(text) < 100)
+    throw new UsageError(`--interval "${text}" is not a whole number of milliseconds of at least 100`, { hint: 'e.g. --interval 500 --limit 100: at most 100 records every half second' });
   return Number(text);
 }
 

@@ -10,7 +10,12 @@ import { CORRECTION_KINDS } from './kinds/registry.js';
  * "every correction applied".
  */
 /** The corrections bearing on a user: on any of their sessions, or merging/unmerging any of their ids. Oldest first. */
-export function correctionsAffectingUser(userIds: ReadonlySet<string>, sessions: ReadonlyArray<{ session: Session; events: readonly SessionEvent[] }>, all: readonly Correction[], registry: CorrectionRegistry = CORRECTION_KINDS): Array<Correction & { revertedBy: string | null }> {
+export function correctionsAffectingUser(
+  userIds: ReadonlySet<string>,
+  sessions: ReadonlyArray<{ session: Session; events: readonly SessionEvent[] }>,
+  all: readonly Correction[],
+  registry: CorrectionRegistry = CORRECTION_KINDS,
+): Array<Correction & { revertedBy: string | null }> {
   const found = new Map<string, Correction & { revertedBy: string | null }>();
   for (const { session, events } of sessions) for (const c of correctionsAffecting(session, events, all, registry)) found.set(c.id, c);
   const revertedBy = revertedByOf(all);
@@ -21,7 +26,12 @@ export function correctionsAffectingUser(userIds: ReadonlySet<string>, sessions:
   return all.filter((c) => found.has(c.id)).map((c) => found.get(c.id)!);
 }
 
-export function correctionsAffecting(session: Session, events: readonly SessionEvent[], all: readonly Correction[], registry: CorrectionRegistry = CORRECTION_KINDS): Array<Correction & { revertedBy: string | null }> {
+export function correctionsAffecting(
+  session: Session,
+  events: readonly SessionEvent[],
+  all: readonly Correction[],
+  registry: CorrectionRegistry = CORRECTION_KINDS,
+): Array<Correction & { revertedBy: string | null }> {
   const view: SessionView = {
     session,
     events,

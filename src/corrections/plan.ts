@@ -26,7 +26,18 @@ export interface CorrectionPlan {
 }
 
 export function emptyPlan(all: readonly Correction[]): CorrectionPlan {
-  return { forcedLinks: new Map(), blockedLinks: new Set(), splitBefore: new Set(), joinBefore: new Set(), moves: new Map(), sessionFlags: [], filterFlags: [], clearedFlags: [], eventEdits: [], all: [...all] };
+  return {
+    forcedLinks: new Map(),
+    blockedLinks: new Set(),
+    splitBefore: new Set(),
+    joinBefore: new Set(),
+    moves: new Map(),
+    sessionFlags: [],
+    filterFlags: [],
+    clearedFlags: [],
+    eventEdits: [],
+    all: [...all],
+  };
 }
 
 export function linkKey(a: string, b: string): string {

@@ -52,7 +52,13 @@ export const DASHBOARD_SPECS: readonly DashboardSpec[] = [
     panels: [
       { title: 'Lines received per minute', query: pipeline.linesPerMinute, visual: 'timeseries', unit: 'short' },
       { title: 'Accepted vs rejected by reason', query: pipeline.linesByOutcome, visual: 'timeseries', stacked: true, unit: 'short' },
-      { title: 'Duplicate and late rates', description: 'Extra distinct copies ÷ accepted; late (pipeline.late_after) ÷ accepted.', query: pipeline.duplicateAndLateRates, visual: 'timeseries', unit: 'percentunit' },
+      {
+        title: 'Duplicate and late rates',
+        description: 'Extra distinct copies ÷ accepted; late (pipeline.late_after) ÷ accepted.',
+        query: pipeline.duplicateAndLateRates,
+        visual: 'timeseries',
+        unit: 'percentunit',
+      },
       { title: 'Rejected share per app version', description: 'Release bursts are shown as regions.', query: pipeline.rejectedShareByVersion, visual: 'timeseries', unit: 'percentunit' },
       { title: 'Rejected lines by reason', query: pipeline.rejectedByReason, visual: 'barchart', xField: 'reason' },
     ],
@@ -122,7 +128,12 @@ function variable(name: DashboardSpec['variables'][number], options: DashboardOp
 function panel(spec: PanelSpec, sql: string, id: number, gridPos: { x: number; y: number; w: number; h: number }) {
   const query = new ClickHouseQueryBuilder(sql).refId('A').datasource(DATASOURCE);
   const common = <T extends { title(t: string): T; id(n: number): T; datasource(d: typeof DATASOURCE): T; gridPos(g: typeof gridPos): T; description(d: string): T }>(builder: T) =>
-    builder.id(id).title(spec.title).datasource(DATASOURCE).gridPos(gridPos).description(spec.description ?? spec.query.description);
+    builder
+      .id(id)
+      .title(spec.title)
+      .datasource(DATASOURCE)
+      .gridPos(gridPos)
+      .description(spec.description ?? spec.query.description);
   if (spec.visual === 'timeseries') {
     const builder = common(new TimeSeriesBuilder()).withTarget(query.timeSeries());
     if (spec.unit) builder.unit(spec.unit);
@@ -152,14 +163,7 @@ export function buildDashboards(options: DashboardOptions): BuiltDashboard[] {
   const context: QueryContext = { funnelSteps: options.funnelSteps };
   let nextId = 1;
   return DASHBOARD_SPECS.map((spec) => {
-    const builder = new DashboardBuilder(spec.title)
-      .uid(spec.uid)
-      .description(spec.description)
-      .tags(['journeyctl'])
-      .timezone('utc')
-      .time({ from: 'now-7d', to: 'now' })
-      .refresh('1m')
-      .readonly();
+    const builder = new DashboardBuilder(spec.title).uid(spec.uid).description(spec.description).tags(['journeyctl']).timezone('utc').time({ from: 'now-7d', to: 'now' }).refresh('1m').readonly();
     for (const name of spec.variables) builder.withVariable(variable(name, options));
     if (spec.burstRegions) {
       const sql = pipeline.releaseBurstRegions.sql(dialect, context);

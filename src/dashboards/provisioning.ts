@@ -52,7 +52,17 @@ export function provisioningFiles(dashboards: readonly BuiltDashboard[], datasou
     header +
       stringify({
         apiVersion: 1,
-        providers: [{ name: 'journeyctl', folder: 'journeyctl', type: 'file', disableDeletion: true, allowUiUpdates: false, updateIntervalSeconds: 60, options: { path: DASHBOARDS_PATH, foldersFromFilesStructure: false } }],
+        providers: [
+          {
+            name: 'journeyctl',
+            folder: 'journeyctl',
+            type: 'file',
+            disableDeletion: true,
+            allowUiUpdates: false,
+            updateIntervalSeconds: 60,
+            options: { path: DASHBOARDS_PATH, foldersFromFilesStructure: false },
+          },
+        ],
       }),
   );
   for (const built of dashboards) files.set(`dashboards/journeyctl/${built.uid}.json`, `${JSON.stringify(built.dashboard, null, 2)}\n`);

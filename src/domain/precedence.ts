@@ -38,10 +38,7 @@ export function noteLink(links: Map<string, IdentityLink>, from: string, link: I
 }
 
 /** The links an event makes: its anonymousId and its previousId (alias) each point at its userId. */
-export function noteLinksOf(
-  links: Map<string, IdentityLink>,
-  event: { userId: string | null; anonymousId: string | null; previousId: string | null; eventTime: number; messageId: string },
-): void {
+export function noteLinksOf(links: Map<string, IdentityLink>, event: { userId: string | null; anonymousId: string | null; previousId: string | null; eventTime: number; messageId: string }): void {
   if (!event.userId) return;
   if (event.anonymousId) noteLink(links, event.anonymousId, { to: event.userId, time: event.eventTime, messageId: event.messageId });
   if (event.previousId) noteLink(links, event.previousId, { to: event.userId, time: event.eventTime, messageId: event.messageId });

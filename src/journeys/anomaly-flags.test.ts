@@ -35,7 +35,16 @@ const withCopies = (count: number, copies: Array<[string, number]>): RuleEvent[]
 
 describe('duplicate_storm', () => {
   it('flags a session whose events came again and again (extra copies far above the normal retry rate)', () => {
-    const flags = sessionFlags(session(), withCopies(20, [['m0', 4], ['m1', 3], ['m2', 2], ['x', 9]]), DEFAULT_FLAG_SETTINGS);
+    const flags = sessionFlags(
+      session(),
+      withCopies(20, [
+        ['m0', 4],
+        ['m1', 3],
+        ['m2', 2],
+        ['x', 9],
+      ]),
+      DEFAULT_FLAG_SETTINGS,
+    );
     expect(flags).toEqual([{ name: 'duplicate_storm', detail: '6 extra copies of 3 of 20 events (30% per event; normal is 2.0%)', evidence: ['m0', 'm1', 'm2'] }]);
   });
 
@@ -54,7 +63,18 @@ describe('duplicate_storm', () => {
     expect(errors).toEqual([]);
     expect(config.flags.duplicateStorm).toEqual({ baseline: 0.01, multiple: 5, minExtraCopies: 2 });
     expect(names(sessionFlags(session(), withCopies(30, [['m0', 2]]), config.flags))).toEqual([]);
-    expect(names(sessionFlags(session(), withCopies(30, [['m0', 2], ['m1', 2]]), config.flags))).toEqual(['duplicate_storm']);
+    expect(
+      names(
+        sessionFlags(
+          session(),
+          withCopies(30, [
+            ['m0', 2],
+            ['m1', 2],
+          ]),
+          config.flags,
+        ),
+      ),
+    ).toEqual(['duplicate_storm']);
     expect(parseJourneyConfig({ flags: { duplicate_storm: { baseline: 2, min_extra: 1 } } }).errors).toEqual([
       'flags.duplicate_storm: unknown setting "min_extra" (known: baseline, multiple, min_extra_copies)',
       'flags.duplicate_storm.baseline must be a share between 0 and 1 (got 2)',
@@ -114,7 +134,16 @@ describe('release_burst detection', () => {
 });
 
 describe('release_burst flag on sessions', () => {
-  const burst: ReleaseBurst = { appVersion: '2.4.0-buggy', windowStart: T0, windowEnd: T0 + 60 * MIN, accepted: 0, rejected: 60, share: 1, baseline: 0.005, reasons: [{ reason: 'unplanned_event', lines: 60 }] };
+  const burst: ReleaseBurst = {
+    appVersion: '2.4.0-buggy',
+    windowStart: T0,
+    windowEnd: T0 + 60 * MIN,
+    accepted: 0,
+    rejected: 60,
+    share: 1,
+    baseline: 0.005,
+    reasons: [{ reason: 'unplanned_event', lines: 60 }],
+  };
   const signals = (hits: Array<[string, number, string]>): JourneySignals => ({
     bursts: [burst],
     burstHits: new Map(hits.map(([id, at, messageId]) => [id, [{ burst: 0, receivedAt: at, messageId, reason: 'unplanned_event' as const }]])),
@@ -140,7 +169,16 @@ describe('release_burst flag on sessions', () => {
     expect(names(sessionFlags(session(), events(20), DEFAULT_FLAG_SETTINGS, signals([['someone-else', T0 + 5 * MIN, 'bad-1']])))).toEqual([]);
     expect(names(sessionFlags(session(), events(20), DEFAULT_FLAG_SETTINGS, signals([])))).toEqual([]);
     const early = session({ startedAt: T0 - 5 * 60 * MIN, endedAt: T0 - 4 * 60 * MIN });
-    expect(names(sessionFlags(early, events(3, '2.4.0-buggy').map((e) => ({ ...e, eventTime: e.eventTime - 5 * 60 * MIN })), DEFAULT_FLAG_SETTINGS, signals([['a1', T0 + 5 * MIN, 'bad-1']])))).toEqual([]);
+    expect(
+      names(
+        sessionFlags(
+          early,
+          events(3, '2.4.0-buggy').map((e) => ({ ...e, eventTime: e.eventTime - 5 * 60 * MIN })),
+          DEFAULT_FLAG_SETTINGS,
+          signals([['a1', T0 + 5 * MIN, 'bad-1']]),
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it('takes its thresholds from flags.release_burst', () => {

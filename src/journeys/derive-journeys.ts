@@ -53,8 +53,14 @@ export function createDeriveJourneys(config: JourneyRules, signals: () => Journe
       findings.push(...sessionFindings);
       labelled.push({
         ...session,
-        labels: sessionFindings.filter((f) => f.kind === 'label').map((f) => f.name).sort(),
-        flags: sessionFindings.filter((f) => f.kind === 'flag').map((f) => f.name).sort(),
+        labels: sessionFindings
+          .filter((f) => f.kind === 'label')
+          .map((f) => f.name)
+          .sort(),
+        flags: sessionFindings
+          .filter((f) => f.kind === 'flag')
+          .map((f) => f.name)
+          .sort(),
       });
     }
     if (sessions.length > 0) {

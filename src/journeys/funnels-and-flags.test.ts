@@ -12,21 +12,71 @@ function events(spec: Array<[string, number]>): RuleEvent[] {
 
 describe('funnels', () => {
   it('converts when every step happens in order within the window', () => {
-    const progress = funnelProgress(purchase, events([['product_viewed', 0], ['page_viewed', 5], ['product_added', 10], ['checkout_started', 20], ['order_completed', 30]]));
+    const progress = funnelProgress(
+      purchase,
+      events([
+        ['product_viewed', 0],
+        ['page_viewed', 5],
+        ['product_added', 10],
+        ['checkout_started', 20],
+        ['order_completed', 30],
+      ]),
+    );
     expect(progress).toEqual({ startedAt: 0, stepsReached: 4, evidence: ['m0', 'm2', 'm3', 'm4'] });
   });
 
   it('reports the step where the best attempt dropped', () => {
-    expect(funnelProgress(purchase, events([['product_viewed', 0], ['product_added', 10], ['page_viewed', 20]])).stepsReached).toBe(2);
-    expect(funnelProgress(purchase, events([['product_added', 0], ['checkout_started', 10]])).stepsReached).toBe(0);
+    expect(
+      funnelProgress(
+        purchase,
+        events([
+          ['product_viewed', 0],
+          ['product_added', 10],
+          ['page_viewed', 20],
+        ]),
+      ).stepsReached,
+    ).toBe(2);
+    expect(
+      funnelProgress(
+        purchase,
+        events([
+          ['product_added', 0],
+          ['checkout_started', 10],
+        ]),
+      ).stepsReached,
+    ).toBe(0);
   });
 
   it('does not count steps out of order or outside the window', () => {
-    expect(funnelProgress(purchase, events([['product_added', 0], ['product_viewed', 1]])).stepsReached).toBe(1);
-    const slow = funnelProgress({ ...purchase, windowMs: 100 }, events([['product_viewed', 0], ['product_added', 50], ['checkout_started', 150]]));
+    expect(
+      funnelProgress(
+        purchase,
+        events([
+          ['product_added', 0],
+          ['product_viewed', 1],
+        ]),
+      ).stepsReached,
+    ).toBe(1);
+    const slow = funnelProgress(
+      { ...purchase, windowMs: 100 },
+      events([
+        ['product_viewed', 0],
+        ['product_added', 50],
+        ['checkout_started', 150],
+      ]),
+    );
     expect(slow.stepsReached).toBe(2);
     // A later attempt that gets further wins.
-    const retried = funnelProgress({ ...purchase, windowMs: 100 }, events([['product_viewed', 0], ['product_viewed', 1000], ['product_added', 1010], ['checkout_started', 1020], ['order_completed', 1030]]));
+    const retried = funnelProgress(
+      { ...purchase, windowMs: 100 },
+      events([
+        ['product_viewed', 0],
+        ['product_viewed', 1000],
+        ['product_added', 1010],
+        ['checkout_started', 1020],
+        ['order_completed', 1030],
+      ]),
+    );
     expect(retried).toMatchObject({ startedAt: 1000, stepsReached: 4 });
   });
 
@@ -50,7 +100,7 @@ describe('funnels', () => {
     };
     const names = ['product_viewed', 'product_added', 'checkout_started', 'order_completed', 'page_viewed'];
     let seed = 7;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 300; trial += 1) {
       let time = 0;
       const list = events(Array.from({ length: Math.floor(random() * 40) }, () => [names[Math.floor(random() * names.length)]!, (time += Math.floor(random() * 60))]));
@@ -89,9 +139,7 @@ describe('bot_like', () => {
     const slow = evenly(600, 6_000);
     const burst = Array.from({ length: 300 }, (_, i) => ({ messageId: `b${i}`, event: 'page_viewed', eventTime: 1_800_003 + i * 400, properties: {} }));
     const events = [...slow, ...burst].sort((a, b) => a.eventTime - b.eventTime);
-    expect(sessionFlags(session(), events, DEFAULT_FLAG_SETTINGS)).toEqual([
-      { name: 'bot_like', detail: '900 events, peak 160 events/min from 1970-01-01T00:30:00.000Z', evidence: ['m300', 'b149'] },
-    ]);
+    expect(sessionFlags(session(), events, DEFAULT_FLAG_SETTINGS)).toEqual([{ name: 'bot_like', detail: '900 events, peak 160 events/min from 1970-01-01T00:30:00.000Z', evidence: ['m300', 'b149'] }]);
   });
 
   it('measures the busiest minute as a sliding window over event times', () => {
@@ -109,7 +157,15 @@ describe('bot_like', () => {
   it('does not flag a human whose rage-click burst is a few events among slower ones', () => {
     const slow = evenly(30, 20_000);
     const burst = [0, 1, 2, 3, 4].map((i) => ({ messageId: `r${i}`, event: 'button_clicked', eventTime: 600_000 + i * 300, properties: {} }));
-    expect(names(sessionFlags(session(), [...slow, ...burst].sort((a, b) => a.eventTime - b.eventTime), DEFAULT_FLAG_SETTINGS))).toEqual([]);
+    expect(
+      names(
+        sessionFlags(
+          session(),
+          [...slow, ...burst].sort((a, b) => a.eventTime - b.eventTime),
+          DEFAULT_FLAG_SETTINGS,
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it('passes the sessionizer’s overlong cut through as a flag with evidence', () => {

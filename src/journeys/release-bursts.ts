@@ -136,9 +136,7 @@ function toBurst(appVersion: string, run: readonly Bucket[], baseline: number, b
     rejected,
     share: rejected / (accepted + rejected),
     baseline,
-    reasons: (Object.entries(reasons) as Array<[RejectReason, number]>)
-      .sort(([ra, a], [rb, b]) => b - a || (ra < rb ? -1 : 1))
-      .map(([reason, lines]) => ({ reason, lines })),
+    reasons: (Object.entries(reasons) as Array<[RejectReason, number]>).sort(([ra, a], [rb, b]) => b - a || (ra < rb ? -1 : 1)).map(([reason, lines]) => ({ reason, lines })),
   };
 }
 

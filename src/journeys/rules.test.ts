@@ -59,7 +59,12 @@ describe('user rules from config', () => {
       labels: [
         { name: 'searched_then_left', version: 2, description: 'Searched and never viewed a product.', after: { event: 'search_performed' }, absent: { event: 'product_viewed' } },
         { name: 'rage_clicked', version: 2, description: 'Stricter.', count: { match: { event: 'button_clicked' }, at_least: 6, within: '2s', same: 'target' } },
-        { name: 'checkout_sequence', version: 1, description: 'Added then checked out within 10 minutes.', sequence: { steps: [{ event: 'product_added' }, { event: 'checkout_started' }], within: '10m' } },
+        {
+          name: 'checkout_sequence',
+          version: 1,
+          description: 'Added then checked out within 10 minutes.',
+          sequence: { steps: [{ event: 'product_added' }, { event: 'checkout_started' }], within: '10m' },
+        },
       ],
     });
     expect(errors).toEqual([]);

@@ -25,7 +25,12 @@ export function applyStewardFlags(plan: CorrectionPlan, session: Session, events
   for (const flag of plan.sessionFlags) if (flag.firstMessageId === session.firstMessageId) raise(flag.code, flag.correction, []);
   for (const flag of plan.filterFlags) {
     const matching = events.filter((event) => matchesFilter(flag.filter, { event: event.event, appVersion: event.appVersion ?? null, eventTime: event.eventTime }, session.userId));
-    if (matching.length > 0) raise(flag.code, flag.correction, matching.slice(0, 20).map((e) => e.messageId));
+    if (matching.length > 0)
+      raise(
+        flag.code,
+        flag.correction,
+        matching.slice(0, 20).map((e) => e.messageId),
+      );
   }
   for (const cleared of plan.clearedFlags) {
     if (cleared.firstMessageId === session.firstMessageId) result = result.filter((f) => !(f.kind === 'flag' && f.name === cleared.code));

@@ -68,7 +68,11 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
         deps.raw,
         corrections,
       );
-      await addConflictedUsers(dirty.map((entry) => entry.id), plan.canonical, plan.affectedUsers);
+      await addConflictedUsers(
+        dirty.map((entry) => entry.id),
+        plan.canonical,
+        plan.affectedUsers,
+      );
       totalUsers += plan.affectedUsers.size;
       phase = 'deriving';
       deps.onProgress?.(summary, totalUsers, phase);
@@ -113,7 +117,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     // history grows with the time the data spans, so a fixed count of users read at once let a
     // 4M-event backlog hold four times the events of a 1M one in memory.
     let usersPerRead = 100;
-    for (let start = 0; start < users.length; ) {
+    for (let start = 0; start < users.length;) {
       const chunk = users.slice(start, start + usersPerRead);
       start += chunk.length;
       const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize);

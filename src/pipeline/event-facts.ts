@@ -13,7 +13,12 @@ export interface EventFacts {
 export const NO_FACTS: EventFacts = { clientSessionIdPaths: null, maxUsersPerAnonymousId: null };
 
 /** Sets the facts on the events: client session ids (from their stored lines) and identity conflicts. */
-export async function attachEventFacts(raw: Pick<RawStore, 'rawLinesByIdentity' | 'anonymousIdUsers'>, events: readonly StoredEvent[], identityKeys: readonly string[], facts: EventFacts): Promise<void> {
+export async function attachEventFacts(
+  raw: Pick<RawStore, 'rawLinesByIdentity' | 'anonymousIdUsers'>,
+  events: readonly StoredEvent[],
+  identityKeys: readonly string[],
+  facts: EventFacts,
+): Promise<void> {
   if (facts.clientSessionIdPaths !== null) attachClientSessionIds(events, await raw.rawLinesByIdentity(identityKeys), facts.clientSessionIdPaths);
   await attachIdentityConflicts(raw, events, facts.maxUsersPerAnonymousId);
 }

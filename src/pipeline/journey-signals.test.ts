@@ -26,8 +26,13 @@ describe('journey signals refresher', () => {
     const raw = SqliteRawStore.open(join(mkdtempSync(join(tmpdir(), 'jc-signals-')), 'raw.sqlite'));
     let clock = 0;
     const refresher = createSignalsRefresher(raw, DEFAULT_FLAG_SETTINGS, { burstIntervalMs: 60_000, now: () => clock });
-    const normal = Array.from({ length: 200 }, (_, i) => accepted({ messageId: `ok-${i}`, identityKey: `u${i % 20}`, anonymousId: `u${i % 20}`, receivedAt: T0 - 3 * 60 * MIN + i * MIN, eventTime: T0 - 3 * 60 * MIN + i * MIN, rawHash: `ok-${i}` }));
-    await raw.writeBatch(normal, Array.from({ length: 25 }, (_, i) => bad(i, T0 + i * MIN)));
+    const normal = Array.from({ length: 200 }, (_, i) =>
+      accepted({ messageId: `ok-${i}`, identityKey: `u${i % 20}`, anonymousId: `u${i % 20}`, receivedAt: T0 - 3 * 60 * MIN + i * MIN, eventTime: T0 - 3 * 60 * MIN + i * MIN, rawHash: `ok-${i}` }),
+    );
+    await raw.writeBatch(
+      normal,
+      Array.from({ length: 25 }, (_, i) => bad(i, T0 + i * MIN)),
+    );
     await raw.clearDirtyIds(await raw.listDirtyIds(1_000));
     const first = await refresher.refresh({ persist: true });
     expect(first.burstsChanged).toBe(true);
@@ -40,7 +45,10 @@ describe('journey signals refresher', () => {
     expect((await refresher.refresh({ persist: true })).burstsChanged).toBe(false);
 
     // More buggy lines within the interval: not detected yet; forced (input ended), or a minute later, they are.
-    await raw.writeBatch([], Array.from({ length: 5 }, (_, i) => bad(100 + i, T0 + 30 * MIN + i * MIN)));
+    await raw.writeBatch(
+      [],
+      Array.from({ length: 5 }, (_, i) => bad(100 + i, T0 + 30 * MIN + i * MIN)),
+    );
     clock += 10_000;
     expect((await refresher.refresh({ persist: true })).burstsChanged).toBe(false);
     const forced = await refresher.refresh({ persist: true, force: true });
@@ -66,7 +74,11 @@ describe('journey signals refresher', () => {
     await arrive(0);
     await refresher.refresh();
     expect(detections).toBe(1);
-    for (const [i, at, expected] of [[1, 80_000, 1], [2, 219_000, 1], [3, 220_000, 2]] as const) {
+    for (const [i, at, expected] of [
+      [1, 80_000, 1],
+      [2, 219_000, 1],
+      [3, 220_000, 2],
+    ] as const) {
       await arrive(i);
       clock = at;
       await refresher.refresh();

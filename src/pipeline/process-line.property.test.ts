@@ -42,9 +42,18 @@ const FIELDS = ['type', 'messageId', 'event', 'userId', 'anonymousId', 'previous
 const neighbour = (id: string) => JSON.stringify({ ...base, messageId: id });
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
-const unicodeText = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'grapheme', maxLength: 12 }), loneSurrogate, fc.constantFrom('\u2028', '\u0000', '\ufeff', '\r', 'é', '🙂'));
+const unicodeText = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.string({ unit: 'grapheme', maxLength: 12 }),
+  loneSurrogate,
+  fc.constantFrom('\u2028', '\u0000', '\ufeff', '\r', 'é', '🙂'),
+);
 const oddNumber = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(2 ** 53, 2 ** 53 - 1, -(2 ** 53), 1.2345678901234568e29, 9e15, 8.64e15, -1, 0, 1e308, Number.MIN_VALUE));
-const oddTime = fc.oneof(oddNumber, fc.constantFrom('0001-01-01T00:00:00Z', '0050-06-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '2026-02-30T00:00:00Z'), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()));
+const oddTime = fc.oneof(
+  oddNumber,
+  fc.constantFrom('0001-01-01T00:00:00Z', '0050-06-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59Z', '+275760-09-13T00:00:00Z', '2026-02-30T00:00:00Z'),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+);
 const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 3 }), unicodeText, oddNumber, oddTime);
 
 /** JSON text of `depth` nested arrays or objects. */
@@ -60,16 +69,19 @@ const mutated: fc.Arbitrary<Buffer> = fc.oneof(
     return Buffer.from(escaped ? line : line.replace(/\\u([0-9a-f]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
   }),
   // Nesting around the limit and far beyond it.
-  fc.record({ depth: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 20, max: 3_000 })), objects: fc.boolean() }).map(({ depth, objects }) =>
-    Buffer.from(JSON.stringify({ ...base, properties: { p: 0 } }).replace('"p":0', `"p":${nested(depth, objects)}`)),
-  ),
+  fc
+    .record({ depth: fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 20, max: 3_000 })), objects: fc.boolean() })
+    .map(({ depth, objects }) => Buffer.from(JSON.stringify({ ...base, properties: { p: 0 } }).replace('"p":0', `"p":${nested(depth, objects)}`))),
   // Sizes around max_event_bytes and max_line_bytes.
   fc.integer({ min: 1_500, max: 9_000 }).map((size) => Buffer.from(JSON.stringify({ ...base, properties: { blob: 'x'.repeat(size) } }))),
   // Bytes: inserted, replaced or deleted anywhere in a valid line (invalid UTF-8, cut characters, stray newlines and CRs).
   fc
     .record({
       line: fc.constantFrom(neighbour('m-bytes'), JSON.stringify({ ...base, event: 'é日本🙂' })),
-      edits: fc.array(fc.record({ at: fc.nat(), op: fc.constantFrom('insert', 'replace', 'delete'), byte: fc.oneof(fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0x0a, 0x0d, 0x22, 0x5c, 0x7b, 0x5b)) }), { minLength: 1, maxLength: 4 }),
+      edits: fc.array(
+        fc.record({ at: fc.nat(), op: fc.constantFrom('insert', 'replace', 'delete'), byte: fc.oneof(fc.integer({ min: 0x80, max: 0xff }), fc.constantFrom(0x0a, 0x0d, 0x22, 0x5c, 0x7b, 0x5b)) }),
+        { minLength: 1, maxLength: 4 },
+      ),
     })
     .map(({ line, edits }) => {
       const bytes = [...Buffer.from(line)];

@@ -42,8 +42,17 @@ describe('sessionize', () => {
   it('gives the same sessions whatever order the events come in', () => {
     const events = [event('a', 0), event('b', 10), event('c', 50), event('d', 55), event('e', 200)];
     const expected = sessionize('u1', events);
-    for (const order of [[4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 4, 0, 3, 2]]) {
-      expect(sessionize('u1', order.map((index) => events[index]!))).toEqual(expected);
+    for (const order of [
+      [4, 3, 2, 1, 0],
+      [2, 0, 4, 1, 3],
+      [1, 4, 0, 3, 2],
+    ]) {
+      expect(
+        sessionize(
+          'u1',
+          order.map((index) => events[index]!),
+        ),
+      ).toEqual(expected);
     }
   });
 
@@ -152,7 +161,17 @@ describe('sessionize, client mode', () => {
   it('gives the same sessions whatever order the events come in', () => {
     const events = [cevent('a1', 0, 'a'), cevent('b1', 1, 'b'), cevent('a2', 40, 'a'), cevent('n1', 3, null), cevent('a3', 3 * 24 * 60, 'a'), cevent('b2', 90, 'b')];
     const expected = client('u1', events);
-    for (const order of [[5, 4, 3, 2, 1, 0], [2, 0, 4, 1, 5, 3], [1, 5, 0, 3, 2, 4]]) expect(client('u1', order.map((i) => events[i]!))).toEqual(expected);
+    for (const order of [
+      [5, 4, 3, 2, 1, 0],
+      [2, 0, 4, 1, 5, 3],
+      [1, 5, 0, 3, 2, 4],
+    ])
+      expect(
+        client(
+          'u1',
+          order.map((i) => events[i]!),
+        ),
+      ).toEqual(expected);
   });
 
   it('gap mode ignores client ids', () => {
@@ -177,7 +196,14 @@ describe('client session ids', () => {
 
   it('attaches ids to events by message id from their stored lines', () => {
     const events = [cevent('m1', 0, null), cevent('m2', 1, null)];
-    attachClientSessionIds(events, [{ raw: JSON.stringify({ messageId: 'm1', context: { sessionId: 's' } }), receivedAt: 0, copies: 1 }, { raw: '{"messageId":"m2"}', receivedAt: 0, copies: 1 }], paths);
+    attachClientSessionIds(
+      events,
+      [
+        { raw: JSON.stringify({ messageId: 'm1', context: { sessionId: 's' } }), receivedAt: 0, copies: 1 },
+        { raw: '{"messageId":"m2"}', receivedAt: 0, copies: 1 },
+      ],
+      paths,
+    );
     expect(events.map((e) => e.clientSessionId)).toEqual(['s', null]);
   });
 });

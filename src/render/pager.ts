@@ -18,10 +18,7 @@ export interface PagedOutput {
 
 export const DEFAULT_PAGER = 'less -FRX';
 
-export function openPagedOutput(
-  io: { stdout: Writable & { isTTY?: boolean }; env: Record<string, string | undefined> },
-  enabled: boolean,
-): PagedOutput {
+export function openPagedOutput(io: { stdout: Writable & { isTTY?: boolean }; env: Record<string, string | undefined> }, enabled: boolean): PagedOutput {
   const command = io.env.PAGER ?? DEFAULT_PAGER;
   if (!enabled || !io.stdout.isTTY || command.trim() === '' || command.trim() === 'cat') {
     return { out: io.stdout, quit: false, finish: async () => {} };

@@ -16,7 +16,11 @@ describe('redaction of listed fields', () => {
   });
 
   it('masks a JSON line by its paths, and a line that is not JSON by key name', () => {
-    expect(JSON.parse(redactor.line(JSON.stringify({ userId: 'u', properties: { email: 'a@b.c' }, context: { ip: '1.2.3.4' } })))).toEqual({ userId: 'u', properties: { email: REDACTED }, context: { ip: REDACTED } });
+    expect(JSON.parse(redactor.line(JSON.stringify({ userId: 'u', properties: { email: 'a@b.c' }, context: { ip: '1.2.3.4' } })))).toEqual({
+      userId: 'u',
+      properties: { email: REDACTED },
+      context: { ip: REDACTED },
+    });
     const broken = '{"userId":"u","properties":{"email":"a@b.c", "n": 1},"context":{"ip": 10.0.0.1,';
     const masked = redactor.line(broken);
     expect(masked).not.toContain('a@b.c');

@@ -29,7 +29,7 @@ export function createFileSource(options: FileSourceOptions): LineSource {
       stats = statSync(options.input);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new UsageError(`cannot read input ${options.input}: ${code === 'ENOENT' ? 'no such file' : code ?? String(error)}`, {
+      throw new UsageError(`cannot read input ${options.input}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}`, {
         hint: 'pass an NDJSON file path, or --input - to read standard input',
       });
     }

@@ -42,7 +42,8 @@ describe('the one Kafka client factory', () => {
       for (const name of readdirSync(dir)) {
         const path = join(dir, name);
         if (statSync(path).isDirectory()) walk(path);
-        else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && path !== join('src', 'sources', 'kafka-client.ts') && /new Kafka\(|\.Kafka\(/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+        else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && path !== join('src', 'sources', 'kafka-client.ts') && /new Kafka\(|\.Kafka\(/.test(readFileSync(path, 'utf8')))
+          offenders.push(path);
       }
     };
     walk('src');

@@ -20,10 +20,22 @@ describe('kafka config section', () => {
   });
 
   it('reads the file, then the environment, then flags', () => {
-    const doc = { kafka: { brokers: ['k1:9092', 'k2:9092'], topic: 'events', group: 'g', session_timeout: '6s', ssl: { ca_file: '/ca.pem' }, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } } };
+    const doc = {
+      kafka: { brokers: ['k1:9092', 'k2:9092'], topic: 'events', group: 'g', session_timeout: '6s', ssl: { ca_file: '/ca.pem' }, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } },
+    };
     const file = validateConfigDocument(doc, 'test');
-    expect(file.ok && file.config.kafka).toMatchObject({ brokers: ['k1:9092', 'k2:9092'], topic: 'events', group: 'g', sessionTimeoutMs: 6_000, ssl: { caFile: '/ca.pem', rejectUnauthorized: true }, sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
-    const env = resolveConfig({}, { JOURNEY_KAFKA_BROKERS: 'e1:9092, e2:9093', JOURNEY_KAFKA_TOPIC: 'env-topic', JOURNEY_KAFKA_GROUP: 'env-group', JOURNEY_KAFKA_SASL_USERNAME: 'eu', JOURNEY_KAFKA_SASL_PASSWORD: 'ep' });
+    expect(file.ok && file.config.kafka).toMatchObject({
+      brokers: ['k1:9092', 'k2:9092'],
+      topic: 'events',
+      group: 'g',
+      sessionTimeoutMs: 6_000,
+      ssl: { caFile: '/ca.pem', rejectUnauthorized: true },
+      sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' },
+    });
+    const env = resolveConfig(
+      {},
+      { JOURNEY_KAFKA_BROKERS: 'e1:9092, e2:9093', JOURNEY_KAFKA_TOPIC: 'env-topic', JOURNEY_KAFKA_GROUP: 'env-group', JOURNEY_KAFKA_SASL_USERNAME: 'eu', JOURNEY_KAFKA_SASL_PASSWORD: 'ep' },
+    );
     expect(env.ok && env.config.kafka).toMatchObject({ brokers: ['e1:9092', 'e2:9093'], topic: 'env-topic', group: 'env-group', sasl: { mechanism: 'plain', username: 'eu', password: 'ep' } });
     const flags = resolveConfig({ kafka: { brokers: 'f:1', topic: 'flag-topic' } }, { JOURNEY_KAFKA_BROKERS: 'e1:9092', JOURNEY_KAFKA_TOPIC: 'env-topic' });
     expect(flags.ok && flags.config.kafka).toMatchObject({ brokers: ['f:1'], topic: 'flag-topic' });

@@ -216,7 +216,8 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
               try {
                 await commitOffsetsIfNecessary();
               } catch (error) {
-                if (!commitWarned) log(`kafka: could not commit offsets of ${topic}/${batch.partition} (${describe(error)}); they stay uncommitted and the messages will be delivered again and deduplicated`);
+                if (!commitWarned)
+                  log(`kafka: could not commit offsets of ${topic}/${batch.partition} (${describe(error)}); they stay uncommitted and the messages will be delivered again and deduplicated`);
                 commitWarned = true;
               }
               item.settle('acked');
@@ -248,7 +249,9 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
       signalReader();
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = Object.values(payload.memberAssignment).flat().sort((a, b) => a - b);
+      const partitions = Object.values(payload.memberAssignment)
+        .flat()
+        .sort((a, b) => a - b);
       log(`kafka: joined group ${payload.groupId}: ${topic} partitions ${partitions.length ? partitions.join(',') : '(none)'}`);
       if (options.untilCaughtUp) {
         const held = payload.memberAssignment[topic] ?? [];

@@ -78,7 +78,14 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
     await admin.connect();
     const topics = await admin.listTopics();
     if (!topics.includes(options.topic)) {
-      throw new UsageError(`no topic "${options.topic}" on ${options.kafka.brokers.join(',')}`, { hint: `topics there: ${topics.filter((t) => !t.startsWith('__')).sort().join(', ') || 'none'}` });
+      throw new UsageError(`no topic "${options.topic}" on ${options.kafka.brokers.join(',')}`, {
+        hint: `topics there: ${
+          topics
+            .filter((t) => !t.startsWith('__'))
+            .sort()
+            .join(', ') || 'none'
+        }`,
+      });
     }
     const offsets = await admin.fetchTopicOffsets(options.topic);
     const { start: at } = options;

@@ -14,12 +14,7 @@ function split(input: Buffer, chunkSize: number, maxLineBytes = 1_000, stripBom 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
 describe('line splitter', () => {
-  const input = Buffer.concat([
-    Buffer.from('\ufeff{"a":"é日本🙂"}\r\n\n  \n'),
-    Buffer.from('{"m":"m-'),
-    Buffer.from([0xff]),
-    Buffer.from('"}\n{"b":2}'),
-  ]);
+  const input = Buffer.concat([Buffer.from('\ufeff{"a":"é日本🙂"}\r\n\n  \n'), Buffer.from('{"m":"m-'), Buffer.from([0xff]), Buffer.from('"}\n{"b":2}')]);
 
   it('gives the same lines however the bytes are chunked: BOM dropped, CRLF and blank lines handled, bad bytes kept', () => {
     const whole = split(input, input.length);

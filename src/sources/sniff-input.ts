@@ -26,7 +26,10 @@ export function classifyHead(head: Buffer): { kind: InputKind; detail?: string }
   if (head.includes(0)) return { kind: 'binary' };
   let text = head.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const first = lines[0];
   if (first === undefined) return { kind: 'ndjson' };
   // One JSON document spread over lines, or a JSON array on one line: NDJSON lines are objects.

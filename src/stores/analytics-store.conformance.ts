@@ -87,11 +87,7 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       const partial = session('u-partial', 'p1', 2_000);
       await store.replaceUsers(['u-partial'], derivation([], [event('u-partial', 'p1', partial.sessionId, 2_000)]), nextVersion());
       const fresh = session('u-fresh', 'f1', 3_000);
-      const result = await store.replaceUsers(
-        ['u-fresh', 'u-kept', 'u-partial'],
-        derivation([kept, fresh], [keptEvent, event('u-fresh', 'f1', fresh.sessionId, 3_000)]),
-        nextVersion(),
-      );
+      const result = await store.replaceUsers(['u-fresh', 'u-kept', 'u-partial'], derivation([kept, fresh], [keptEvent, event('u-fresh', 'f1', fresh.sessionId, 3_000)]), nextVersion());
       expect(result).toEqual(counts([1, 0], [1, 1], [0, 1]));
       expect(await sessionsOf('u-kept')).toEqual([kept]);
       expect(await sessionsOf('u-fresh')).toEqual([fresh]);
@@ -154,7 +150,7 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       await expect(store.rebuildDay("2026-01-05' OR 1")).rejects.toThrow(/invalid day/);
     });
 
-    it('gives one user\'s sessions in time order with their events, findings and funnel outcomes, and user-scope outcomes apart', async () => {
+    it("gives one user's sessions in time order with their events, findings and funnel outcomes, and user-scope outcomes apart", async () => {
       const day = 600 * 86_400_000;
       const later = session('u-timeline', 'm3', day + 7_200_000);
       const earlier = session('u-timeline', 'm1', day);
@@ -164,7 +160,12 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
         ['u-timeline', 'u-timeline-other'],
         derivation(
           [later, earlier, other],
-          [event('u-timeline', 'm3', later.sessionId, day + 7_200_000), event('u-timeline', 'm2', earlier.sessionId, day + 1_000), event('u-timeline', 'm1', earlier.sessionId, day), event('u-timeline-other', 'o1', other.sessionId, day)],
+          [
+            event('u-timeline', 'm3', later.sessionId, day + 7_200_000),
+            event('u-timeline', 'm2', earlier.sessionId, day + 1_000),
+            event('u-timeline', 'm1', earlier.sessionId, day),
+            event('u-timeline-other', 'o1', other.sessionId, day),
+          ],
           [finding(later, 'rage_clicked'), finding(earlier, 'bot_like', 'flag'), finding(earlier, 'compared_products_before_adding')],
           [outcome(earlier, 'purchase', 2), outcome(earlier, 'onboarding', 0), outcome(later, 'purchase', 3), userOutcome, outcome(other, 'purchase', 1)],
         ),
@@ -173,13 +174,25 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       const timeline = await store.sessionsOfUser('u-timeline');
       expect(timeline.sessions.map((d) => d.session)).toEqual([earlier, later]);
       expect(timeline.sessions[0]!.events.map((e) => e.messageId)).toEqual(['m1', 'm2']);
-      expect(timeline.sessions[0]!.findings.map((f) => [f.kind, f.name])).toEqual([['flag', 'bot_like'], ['label', 'compared_products_before_adding']]);
+      expect(timeline.sessions[0]!.findings.map((f) => [f.kind, f.name])).toEqual([
+        ['flag', 'bot_like'],
+        ['label', 'compared_products_before_adding'],
+      ]);
       expect(timeline.sessions[0]!.funnelOutcomes.map((o) => o.funnel)).toEqual(['onboarding', 'purchase']);
-      expect(timeline.sessions[1]).toEqual({ session: later, events: [event('u-timeline', 'm3', later.sessionId, day + 7_200_000)], findings: [finding(later, 'rage_clicked')], funnelOutcomes: [outcome(later, 'purchase', 3)] });
+      expect(timeline.sessions[1]).toEqual({
+        session: later,
+        events: [event('u-timeline', 'm3', later.sessionId, day + 7_200_000)],
+        findings: [finding(later, 'rage_clicked')],
+        funnelOutcomes: [outcome(later, 'purchase', 3)],
+      });
       expect(timeline.userFunnelOutcomes).toEqual([userOutcome]);
       // sessionDetail: the session's outcomes and its own user's, never another user's.
       const otherUserOutcome: FunnelOutcome = { ...outcome(other, 'purchase', 1), scope: 'user', subjectId: 'u-timeline-other' };
-      await store.replaceUsers(['u-timeline-other'], derivation([other], [event('u-timeline-other', 'o1', other.sessionId, day)], [], [outcome(other, 'purchase', 1), otherUserOutcome]), nextVersion());
+      await store.replaceUsers(
+        ['u-timeline-other'],
+        derivation([other], [event('u-timeline-other', 'o1', other.sessionId, day)], [], [outcome(other, 'purchase', 1), otherUserOutcome]),
+        nextVersion(),
+      );
       expect((await store.sessionDetail(earlier.sessionId))!.funnelOutcomes).toEqual([outcome(earlier, 'onboarding', 0), outcome(earlier, 'purchase', 2), userOutcome]);
       expect(await store.sessionsOfUser("u-timeline' OR '1'='1")).toEqual({ sessions: [], userFunnelOutcomes: [] });
     });
@@ -244,7 +257,7 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
         { day: dayName(1), sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
       ]);
       const custom = await store.queryRows(
-        'SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = \'u-checks\' ORDER BY message_id',
+        "SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = 'u-checks' ORDER BY message_id",
         { from: day, to: day + 86_400_000 },
         2,
       );
@@ -289,7 +302,19 @@ function session(userId: string, firstMessageId: string, startedAt: number): Ses
 }
 
 function event(userId: string, messageId: string, sessionId: string, eventTime: number): SessionEvent {
-  return { messageId, userId, anonymousId: 'anon-a', sessionId, eventTime, type: 'track', event: 'page_viewed', appVersion: '2.3.0', timeSource: 'skew_corrected', skewMs: -7_200_000, propertiesJson: '{"path":"/"}' };
+  return {
+    messageId,
+    userId,
+    anonymousId: 'anon-a',
+    sessionId,
+    eventTime,
+    type: 'track',
+    event: 'page_viewed',
+    appVersion: '2.3.0',
+    timeSource: 'skew_corrected',
+    skewMs: -7_200_000,
+    propertiesJson: '{"path":"/"}',
+  };
 }
 
 function finding(s: Session, name: string, kind: Finding['kind'] = 'label'): Finding {

@@ -73,14 +73,23 @@ export interface PartsVerdict {
  * system.tables read, a file; event counts only when a part has no id yet (first open, or a
  * store from before ids).
  */
-export async function judgeDataDirParts(raw: RawStore, analytics: Pick<AnalyticsDamage, 'existingTables' | 'eventCount' | 'expectedTables'>, analyticsPath: string, analyticsExisted: boolean): Promise<PartsVerdict> {
+export async function judgeDataDirParts(
+  raw: RawStore,
+  analytics: Pick<AnalyticsDamage, 'existingTables' | 'eventCount' | 'expectedTables'>,
+  analyticsPath: string,
+  analyticsExisted: boolean,
+): Promise<PartsVerdict> {
   const marker = readMarker(analyticsPath);
   const rawId = await raw.readMeta(STORE_ID_META);
   const tables = await analytics.existingTables();
   const damage: StoreDamage[] = [];
   const rawEvents = async () => (await raw.counts()).events;
   if (rawId !== null && marker !== null && rawId !== marker.storeId) {
-    damage.push({ store: 'data directory', kind: 'parts disagree', detail: `raw.sqlite belongs to store ${rawId.slice(0, 8)} but analytics/ to store ${marker.storeId.slice(0, 8)}: they come from different data directories` });
+    damage.push({
+      store: 'data directory',
+      kind: 'parts disagree',
+      detail: `raw.sqlite belongs to store ${rawId.slice(0, 8)} but analytics/ to store ${marker.storeId.slice(0, 8)}: they come from different data directories`,
+    });
   } else if (rawId !== null && marker === null) {
     damage.push({ store: 'analytics store', kind: 'analytics missing', detail: `analytics/ is missing or was re-created empty while the raw store holds ${await rawEvents()} events` });
   } else if (rawId === null) {
@@ -91,7 +100,12 @@ export async function judgeDataDirParts(raw: RawStore, analytics: Pick<Analytics
   if (damage.length === 0 && marker !== null) {
     const missing = marker.tables.filter((table) => !tables.includes(table));
     if (missing.length > 0) {
-      damage.push({ store: 'analytics store', kind: 'table missing', table: missing.join(', '), detail: `the definition of ${missing.length === 1 ? 'this table is' : 'these tables are'} missing (deleted metadata); ${missing.length === 1 ? 'its' : 'their'} rows are no longer visible` });
+      damage.push({
+        store: 'analytics store',
+        kind: 'table missing',
+        table: missing.join(', '),
+        detail: `the definition of ${missing.length === 1 ? 'this table is' : 'these tables are'} missing (deleted metadata); ${missing.length === 1 ? 'its' : 'their'} rows are no longer visible`,
+      });
     }
   }
   return {

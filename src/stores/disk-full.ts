@@ -28,7 +28,7 @@ function freeBytes(dir: string): number {
 /** One line naming the directory to free space in; what failed stays in the message for the log. */
 export function diskFullError(dir: string, what: string, cause: unknown): InfrastructureError {
   return new InfrastructureError(`disk full: free space in ${dir} (${what}: ${cause instanceof Error ? cause.message : String(cause)})`, {
-    hint: 'even reads write a little there (the lease on the embedded analytics store, SQLite\'s WAL index); what failed was not written, so run the command again once there is room',
+    hint: "even reads write a little there (the lease on the embedded analytics store, SQLite's WAL index); what failed was not written, so run the command again once there is room",
     cause,
     retriable: true,
   });

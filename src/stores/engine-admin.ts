@@ -40,7 +40,11 @@ export function rawEngineAdmin(config: JourneyConfig): EngineAdmin {
       } catch (error) {
         if (error instanceof UsageError) return [row('reachable', 'skip', error.message, 'journeyctl run --input FILE creates the data directory')];
         const message = messageOf(error);
-        const fix = /authentication/i.test(message) ? 'fix the user/password in the connection string (--mongo-url)' : mongo ? `start MongoDB or fix --mongo-url (${location}); docker compose up -d mongodb` : 'check that the data directory is writable (--data-dir)';
+        const fix = /authentication/i.test(message)
+          ? 'fix the user/password in the connection string (--mongo-url)'
+          : mongo
+            ? `start MongoDB or fix --mongo-url (${location}); docker compose up -d mongodb`
+            : 'check that the data directory is writable (--data-dir)';
         return [row('reachable', 'fail', message, fix)];
       }
       try {
@@ -101,7 +105,9 @@ export function analyticsEngineAdmin(config: JourneyConfig): EngineAdmin {
         return [
           row('reachable', 'ok', `ClickHouse at ${location}, database ${analytics.database}`),
           row('version', 'ok', `ClickHouse ${found.version}`),
-          found.missingTables.length === 0 ? row('tables', 'ok', 'all present') : row('tables', 'fail', `missing in ${analytics.database}: ${found.missingTables.join(', ')}`, 'run journeyctl migrate (with --cluster NAME on a cluster)'),
+          found.missingTables.length === 0
+            ? row('tables', 'ok', 'all present')
+            : row('tables', 'fail', `missing in ${analytics.database}: ${found.missingTables.join(', ')}`, 'run journeyctl migrate (with --cluster NAME on a cluster)'),
         ];
       } catch (error) {
         return [row('reachable', 'fail', messageOf(error), isJourneyError(error) && error.hint ? error.hint : `start ClickHouse or fix --clickhouse-url; docker compose up -d clickhouse`)];

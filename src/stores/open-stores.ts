@@ -48,7 +48,13 @@ export async function openRawStore(config: JourneyConfig, options: RawOpenOption
         const events = config.stores.analytics.engine === 'chdb' ? await countEmbeddedEvents(layout.analyticsPath) : null;
         if (events !== 0) {
           throw damageError(
-            [{ store: 'raw store', kind: 'raw store missing', detail: `the raw store is ${layout.rawFile ? 'empty' : 'missing'} (${layout.rawPath}) but analytics holds ${events ?? 'stored'} events` }],
+            [
+              {
+                store: 'raw store',
+                kind: 'raw store missing',
+                detail: `the raw store is ${layout.rawFile ? 'empty' : 'missing'} (${layout.rawPath}) but analytics holds ${events ?? 'stored'} events`,
+              },
+            ],
             `restore raw.sqlite from a backup, or run \`journeyctl repair --analytics-only\` to rebuild analytics from the raw store as it is (losing what only analytics held)`,
           );
         }
@@ -111,7 +117,8 @@ export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, o
 
 function hintFor(damage: readonly StoreDamage[]): string {
   if (damage.some((d) => d.kind === 'raw store missing')) return 'restore raw.sqlite from a backup, or run `journeyctl repair --analytics-only` to rebuild analytics from the raw store as it is';
-  if (damage.some((d) => d.kind === 'parts disagree')) return 'put back the raw.sqlite or analytics/ that belongs to this directory, or run `journeyctl repair --analytics-only` to rebuild analytics from this raw.sqlite';
+  if (damage.some((d) => d.kind === 'parts disagree'))
+    return 'put back the raw.sqlite or analytics/ that belongs to this directory, or run `journeyctl repair --analytics-only` to rebuild analytics from this raw.sqlite';
   return REPAIR_HINT;
 }
 

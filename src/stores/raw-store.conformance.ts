@@ -27,7 +27,18 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
     });
 
     it('stores encoded events exactly as writeBatch stores the events they encode, deduplicating across both', async () => {
-      const plain = accepted({ messageId: 'p1', identityKey: 'u1', userId: 'u1', anonymousId: 'a1', eventTime: 2_000, receivedAt: 2_500, properties: { price: 23.990000000000002, tags: ['x'] }, traits: { plan: 'pro' }, raw: '{"plain":1}', rawHash: 'h1' });
+      const plain = accepted({
+        messageId: 'p1',
+        identityKey: 'u1',
+        userId: 'u1',
+        anonymousId: 'a1',
+        eventTime: 2_000,
+        receivedAt: 2_500,
+        properties: { price: 23.990000000000002, tags: ['x'] },
+        traits: { plan: 'pro' },
+        raw: '{"plain":1}',
+        rawHash: 'h1',
+      });
       const encoded = encodeEvent({ ...plain, messageId: 'p2', identityKey: 'u2', userId: 'u2', raw: '{"encoded":1}' });
       expect(encoded).not.toHaveProperty('properties');
       expect(encoded).not.toHaveProperty('context');
@@ -91,7 +102,14 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
         ],
         [],
       );
-      const shared = { anonymousId: 'shared', users: [{ userId: 'u-a', firstAt: 500 }, { userId: 'u-b', firstAt: 2_000 }, { userId: 'u-c', firstAt: 3_000 }] };
+      const shared = {
+        anonymousId: 'shared',
+        users: [
+          { userId: 'u-a', firstAt: 500 },
+          { userId: 'u-b', firstAt: 2_000 },
+          { userId: 'u-c', firstAt: 3_000 },
+        ],
+      };
       expect(await store.anonymousIdUsers({ minUsers: 2 })).toEqual([shared]);
       expect(await store.anonymousIdUsers({ minUsers: 1, anonymousIds: ['own', 'none'] })).toEqual([{ anonymousId: 'own', users: [{ userId: 'u-d', firstAt: 1_000 }] }]);
       expect(await store.anonymousIdUsers({ minUsers: 4 })).toEqual([]);
@@ -113,10 +131,7 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
     });
 
     it('returns events by identity key with the fields derivation needs', async () => {
-      await store.writeBatch(
-        [accepted({ messageId: 'm1', identityKey: 'a1', properties: { product_id: 'p1' } }), accepted({ messageId: 'm2', identityKey: 'a2', anonymousId: 'a2' })],
-        [],
-      );
+      await store.writeBatch([accepted({ messageId: 'm1', identityKey: 'a1', properties: { product_id: 'p1' } }), accepted({ messageId: 'm2', identityKey: 'a2', anonymousId: 'a2' })], []);
       const events = await store.eventsByIdentity(['a1']);
       expect(events).toEqual([
         {
@@ -220,8 +235,28 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       const line = (context: Record<string, unknown>) => JSON.stringify({ context });
       await store.writeBatch(
         [
-          accepted({ messageId: 'e1', userId: 'u1', anonymousId: 'a1', identityKey: 'u1', event: 'order_completed', appVersion: '2.3.1', receivedAt: 1_000, properties: { plan: 'pro', total: 3, ok: true }, raw: line({ ip: '10.0.0.1' }) }),
-          accepted({ messageId: 'e2', userId: null, anonymousId: 'a2', identityKey: 'a2', event: 'page_viewed', appVersion: '2.3.0', receivedAt: 2_000, properties: { plan: 'free', total: '3' }, raw: line({ ip: '10.0.0.2' }) }),
+          accepted({
+            messageId: 'e1',
+            userId: 'u1',
+            anonymousId: 'a1',
+            identityKey: 'u1',
+            event: 'order_completed',
+            appVersion: '2.3.1',
+            receivedAt: 1_000,
+            properties: { plan: 'pro', total: 3, ok: true },
+            raw: line({ ip: '10.0.0.1' }),
+          }),
+          accepted({
+            messageId: 'e2',
+            userId: null,
+            anonymousId: 'a2',
+            identityKey: 'a2',
+            event: 'page_viewed',
+            appVersion: '2.3.0',
+            receivedAt: 2_000,
+            properties: { plan: 'free', total: '3' },
+            raw: line({ ip: '10.0.0.2' }),
+          }),
           accepted({ messageId: 'e3', userId: "x' OR '1'='1", anonymousId: null, identityKey: "x' OR '1'='1", appVersion: null, receivedAt: 3_000, properties: { a: '1; DROP TABLE raw_events' } }),
         ],
         [],
@@ -238,7 +273,14 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       expect(await ids({ where: [{ path: ['properties', 'total'], value: '3' }] })).toEqual(['e1', 'e2']);
       expect(await ids({ where: [{ path: ['properties', 'ok'], value: 'true' }] })).toEqual(['e1']);
       expect(await ids({ where: [{ path: ['context', 'ip'], value: '10.0.0.2' }] })).toEqual(['e2']);
-      expect(await ids({ where: [{ path: ['properties', 'plan'], value: 'pro' }, { path: ['properties', 'total'], value: '4' }] })).toEqual([]);
+      expect(
+        await ids({
+          where: [
+            { path: ['properties', 'plan'], value: 'pro' },
+            { path: ['properties', 'total'], value: '4' },
+          ],
+        }),
+      ).toEqual([]);
       // Hostile values are data: they match only an event that holds exactly that text, and harm nothing.
       expect(await ids({ ids: ["x' OR '1'='1"] })).toEqual(['e3']);
       expect(await ids({ ids: ["nobody' OR '1'='1"] })).toEqual([]);
@@ -250,14 +292,19 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
     });
 
     it('tails rejected lines in arrival order; ids and values match only lines that are JSON', async () => {
-      await store.writeBatch([], [
-        rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }),
-        rejected({ rawHash: 'r2', receivedAt: 1_000, raw: JSON.stringify({ userId: 'u1', event: 'x', properties: { plan: 'pro' } }), event: 'x', appVersion: '2.3.1' }),
-        rejected({ rawHash: 'r3', receivedAt: 3_000, raw: JSON.stringify({ anonymousId: 'a9', context: { ip: '1.2.3.4' } }), event: 'y', appVersion: '2.4.0' }),
-      ]);
+      await store.writeBatch(
+        [],
+        [
+          rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }),
+          rejected({ rawHash: 'r2', receivedAt: 1_000, raw: JSON.stringify({ userId: 'u1', event: 'x', properties: { plan: 'pro' } }), event: 'x', appVersion: '2.3.1' }),
+          rejected({ rawHash: 'r3', receivedAt: 3_000, raw: JSON.stringify({ anonymousId: 'a9', context: { ip: '1.2.3.4' } }), event: 'y', appVersion: '2.4.0' }),
+        ],
+      );
       const hashes = async (filter: Parameters<RawStore['tailRejected']>[1], after: string | null = null) => (await store.tailRejected(after, filter, 100)).records.map((r) => r.value.rawHash);
       expect(await hashes({})).toEqual(['r1', 'r2', 'r3']);
-      expect((await store.tailRejected(null, {}, 100)).records[0]!.value).toEqual(rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }));
+      expect((await store.tailRejected(null, {}, 100)).records[0]!.value).toEqual(
+        rejected({ rawHash: 'r1', receivedAt: 5_000, raw: '{"userId":"u1","properties":{"plan":"pro"}', reason: 'invalid_json', event: null }),
+      );
       expect(await hashes({ ids: ['u1'] })).toEqual(['r2']);
       expect(await hashes({ ids: ['a9'] })).toEqual(['r3']);
       expect(await hashes({ event: 'y' })).toEqual(['r3']);
@@ -295,17 +342,38 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       const retry = accepted({ messageId: 'r1', receivedAt: 3_000, rawHash: 'h-b', identityKey: 'k1', anonymousId: 'k1' });
       const earlier = accepted({ messageId: 'r1', receivedAt: 1_000, rawHash: 'h-c', identityKey: 'k1', anonymousId: 'k1' });
       await store.writeBatch([first, first, accepted({ messageId: 'other', identityKey: 'k1', anonymousId: 'k1' })], []);
-      expect(await copiesOfR1()).toEqual({ event: [['r1', 1], ['other', 1]], line: [1, 1], kept: 0 });
+      expect(await copiesOfR1()).toEqual({
+        event: [
+          ['r1', 1],
+          ['other', 1],
+        ],
+        line: [1, 1],
+        kept: 0,
+      });
       await store.clearDirtyIds(await store.listDirtyIds(100));
       await store.writeBatch([retry], []);
-      expect(await copiesOfR1()).toEqual({ event: [['r1', 2], ['other', 1]], line: [2, 1], kept: 2 });
+      expect(await copiesOfR1()).toEqual({
+        event: [
+          ['r1', 2],
+          ['other', 1],
+        ],
+        line: [2, 1],
+        kept: 2,
+      });
       // A new distinct copy changes what derivation sees, so its user is derived again.
       expect((await store.listDirtyIds(100)).map((d) => d.id)).toEqual(['k1']);
       await store.clearDirtyIds(await store.listDirtyIds(100));
       await store.writeBatch([retry, first], []);
       expect(await store.listDirtyIds(100)).toEqual([]);
       await store.writeBatch([earlier], []);
-      expect(await copiesOfR1()).toEqual({ event: [['r1', 3], ['other', 1]], line: [3, 1], kept: 3 });
+      expect(await copiesOfR1()).toEqual({
+        event: [
+          ['r1', 3],
+          ['other', 1],
+        ],
+        line: [3, 1],
+        kept: 3,
+      });
     });
 
     it('counts received lines for burst detection as receivedCounts does, across replacements and re-sent lines', async () => {
@@ -324,7 +392,8 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
         }
         await store.writeBatch(events, lines);
       }
-      const byBucket = (rows: Array<{ bucketStart: number; appVersion: string | null }>) => [...rows].sort((a, b) => a.bucketStart - b.bucketStart || String(a.appVersion).localeCompare(String(b.appVersion)));
+      const byBucket = (rows: Array<{ bucketStart: number; appVersion: string | null }>) =>
+        [...rows].sort((a, b) => a.bucketStart - b.bucketStart || String(a.appVersion).localeCompare(String(b.appVersion)));
       for (const bucketMs of [10 * minute, 60 * minute, 90_000]) {
         const scanned = linesWithVersion(await store.receivedCounts({}, { bucketMs, lateAfterMs: 0 })).filter((r) => r.accepted > 0 || Object.keys(r.rejected).length > 0);
         expect(scanned.length, `${bucketMs} ms buckets`).toBeGreaterThan(3);

@@ -30,7 +30,9 @@ export function waitForStores(stores: Stores, options: WaitForStoresOptions): St
       waiting += 1;
       if (waiting === 1) {
         since = Date.now();
-        options.log(`waiting for the ${name}: ${error.message}${options.waitingNote ? `; ${options.waitingNote}` : ''}; retrying with backoff (up to every ${Math.round((options.maxDelayMs ?? 5_000) / 1000)} s)`);
+        options.log(
+          `waiting for the ${name}: ${error.message}${options.waitingNote ? `; ${options.waitingNote}` : ''}; retrying with backoff (up to every ${Math.round((options.maxDelayMs ?? 5_000) / 1000)} s)`,
+        );
         options.onWaiting?.(true);
       }
     },

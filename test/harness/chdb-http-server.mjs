@@ -53,12 +53,23 @@ function parseArgs(argv) {
     const key = eq > 0 ? a.slice(0, eq) : a;
     const val = () => (eq > 0 ? a.slice(eq + 1) : argv[++i]);
     switch (key) {
-      case '--host': out.host = val(); break;
-      case '--port': out.port = Number(val()); break;
-      case '--data-dir': out.dataDir = val(); break;
-      case '--password': out.password = val(); break;
-      case '--log': out.log = val(); break;
-      default: throw new Error(`unknown argument ${a}`);
+      case '--host':
+        out.host = val();
+        break;
+      case '--port':
+        out.port = Number(val());
+        break;
+      case '--data-dir':
+        out.dataDir = val();
+        break;
+      case '--password':
+        out.password = val();
+        break;
+      case '--log':
+        out.log = val();
+        break;
+      default:
+        throw new Error(`unknown argument ${a}`);
     }
   }
   if (!out.dataDir) throw new Error('--data-dir is required');
@@ -81,10 +92,7 @@ function log(msg) {
 const anchor = new Session(dataDir, {
   connectionArgs: ['--async_load_databases=0', '--async_load_system_database=0'],
 });
-const [engineVersion, engineTimezone] = anchor
-  .query('SELECT version(), timezone()', 'TabSeparated')
-  .trim()
-  .split('\t');
+const [engineVersion, engineTimezone] = anchor.query('SELECT version(), timezone()', 'TabSeparated').trim().split('\t');
 
 // chdb's built-in defaults are those of an embedded engine; a ClickHouse server
 // answers with these (e.g. 64-bit integers quoted in JSON, synchronous plain
@@ -130,11 +138,20 @@ const err = (name, message) => new HttpQueryError(ERR[name], name, message);
 // Which HTTP status ClickHouse answers for an exception (a subset of
 // HTTPHandler's exceptionCodeToHTTPStatus).
 function httpStatusFor(code, name) {
-  if (name === 'AUTHENTICATION_FAILED' || name === 'UNKNOWN_USER' || name === 'WRONG_PASSWORD' ||
-      name === 'REQUIRED_PASSWORD' || name === 'ACCESS_DENIED' || name === 'READONLY') return 403;
-  if (/^(UNKNOWN_(TABLE|DATABASE|FUNCTION|IDENTIFIER|TYPE|STORAGE|SETTING|AGGREGATE_FUNCTION|FORMAT|ELEMENT_IN_CONFIG|COLUMN)|NO_SUCH_COLUMN_IN_TABLE|THERE_IS_NO_COLUMN|RESOURCE_NOT_FOUND)$/.test(name) &&
-      name !== 'UNKNOWN_SETTING') return 404;
-  if (/^(SYNTAX_ERROR|CANNOT_PARSE_.*|CANNOT_READ_.*|TOO_DEEP_AST|TOO_BIG_AST|UNEXPECTED_AST_STRUCTURE|TYPE_MISMATCH|ILLEGAL_TYPE_OF_ARGUMENT|ILLEGAL_COLUMN|NUMBER_OF_ARGUMENTS_DOESNT_MATCH|BAD_ARGUMENTS|UNKNOWN_SETTING|INCORRECT_DATA|INCORRECT_QUERY|VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE|CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN|DUPLICATE_COLUMN|NO_ELEMENTS_IN_CONFIG|UNKNOWN_QUERY_PARAMETER|QUERY_PARAMETER_.*|ATTEMPT_TO_READ_AFTER_EOF|CANNOT_DECOMPRESS|SESSION_NOT_FOUND)$/.test(name)) return 400;
+  if (name === 'AUTHENTICATION_FAILED' || name === 'UNKNOWN_USER' || name === 'WRONG_PASSWORD' || name === 'REQUIRED_PASSWORD' || name === 'ACCESS_DENIED' || name === 'READONLY') return 403;
+  if (
+    /^(UNKNOWN_(TABLE|DATABASE|FUNCTION|IDENTIFIER|TYPE|STORAGE|SETTING|AGGREGATE_FUNCTION|FORMAT|ELEMENT_IN_CONFIG|COLUMN)|NO_SUCH_COLUMN_IN_TABLE|THERE_IS_NO_COLUMN|RESOURCE_NOT_FOUND)$/.test(
+      name,
+    ) &&
+    name !== 'UNKNOWN_SETTING'
+  )
+    return 404;
+  if (
+    /^(SYNTAX_ERROR|CANNOT_PARSE_.*|CANNOT_READ_.*|TOO_DEEP_AST|TOO_BIG_AST|UNEXPECTED_AST_STRUCTURE|TYPE_MISMATCH|ILLEGAL_TYPE_OF_ARGUMENT|ILLEGAL_COLUMN|NUMBER_OF_ARGUMENTS_DOESNT_MATCH|BAD_ARGUMENTS|UNKNOWN_SETTING|INCORRECT_DATA|INCORRECT_QUERY|VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE|CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN|DUPLICATE_COLUMN|NO_ELEMENTS_IN_CONFIG|UNKNOWN_QUERY_PARAMETER|QUERY_PARAMETER_.*|ATTEMPT_TO_READ_AFTER_EOF|CANNOT_DECOMPRESS|SESSION_NOT_FOUND)$/.test(
+      name,
+    )
+  )
+    return 400;
   if (name === 'NOT_IMPLEMENTED') return 501;
   if (name === 'SESSION_IS_LOCKED') return 423;
   if (name === 'TIMEOUT_EXCEEDED') return 500;
@@ -161,14 +178,39 @@ function describeError(e) {
 
 // URL parameters that belong to the HTTP layer, not to the query's settings.
 const HTTP_PARAMS = new Set([
-  'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout',
-  'session_check', 'user', 'password', 'quota_key', 'compress', 'decompress', 'buffer_size',
-  'wait_end_of_query', 'role', 'stacktrace', 'client_protocol_version', 'enable_http_compression',
-  'http_zlib_compression_level', 'send_progress_in_http_headers', 'http_headers_progress_interval_ms',
-  'http_response_buffer_size', 'http_wait_end_of_query', 'cancel_http_readonly_queries_on_client_close',
-  'add_http_cors_header', 'http_native_compression_disable_checksumming_on_decompress',
-  'http_max_field_value_size', 'http_max_fields', 'http_max_uri_size', 'http_make_head_request',
-  'http_response_headers', 'max_http_get_redirects', 'output_format_parallel_formatting_for_http',
+  'query',
+  'database',
+  'default_format',
+  'query_id',
+  'session_id',
+  'session_timeout',
+  'session_check',
+  'user',
+  'password',
+  'quota_key',
+  'compress',
+  'decompress',
+  'buffer_size',
+  'wait_end_of_query',
+  'role',
+  'stacktrace',
+  'client_protocol_version',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'send_progress_in_http_headers',
+  'http_headers_progress_interval_ms',
+  'http_response_buffer_size',
+  'http_wait_end_of_query',
+  'cancel_http_readonly_queries_on_client_close',
+  'add_http_cors_header',
+  'http_native_compression_disable_checksumming_on_decompress',
+  'http_max_field_value_size',
+  'http_max_fields',
+  'http_max_uri_size',
+  'http_make_head_request',
+  'http_response_headers',
+  'max_http_get_redirects',
+  'output_format_parallel_formatting_for_http',
 ]);
 
 function settingLiteral(value) {
@@ -190,14 +232,24 @@ function secondStatementIndex(sql) {
       i++;
       continue;
     }
-    if (c === '-' && sql[i + 1] === '-') { while (i < n && sql[i] !== '\n') i++; continue; }
-    if (c === '#' && (sql[i + 1] === ' ' || sql[i + 1] === '!')) { while (i < n && sql[i] !== '\n') i++; continue; }
+    if (c === '-' && sql[i + 1] === '-') {
+      while (i < n && sql[i] !== '\n') i++;
+      continue;
+    }
+    if (c === '#' && (sql[i + 1] === ' ' || sql[i + 1] === '!')) {
+      while (i < n && sql[i] !== '\n') i++;
+      continue;
+    }
     if (c === '/' && sql[i + 1] === '*') {
       const end = sql.indexOf('*/', i + 2);
       i = end < 0 ? n : end + 2;
       continue;
     }
-    if (c === ';') { sawSemicolon = i; i++; continue; }
+    if (c === ';') {
+      sawSemicolon = i;
+      i++;
+      continue;
+    }
     if (sawSemicolon >= 0 && !/\s/.test(c)) return sawSemicolon;
     i++;
   }
@@ -218,7 +270,10 @@ function formatClause(sql) {
 
 const CONTENT_TYPES = [
   [/^(JSON|JSONStrings|JSONCompact|JSONCompactStrings|JSONColumns|JSONColumnsWithMetadata|JSONCompactColumns|JSONObjectEachRow)$/i, 'application/json; charset=UTF-8'],
-  [/^(JSONEachRow|JSONStringsEachRow|JSONCompactEachRow.*|JSONCompactStringsEachRow.*|JSONEachRowWithProgress|JSONStringsEachRowWithProgress|NDJSON|JSONLines)$/i, 'application/x-ndjson; charset=UTF-8'],
+  [
+    /^(JSONEachRow|JSONStringsEachRow|JSONCompactEachRow.*|JSONCompactStringsEachRow.*|JSONEachRowWithProgress|JSONStringsEachRowWithProgress|NDJSON|JSONLines)$/i,
+    'application/x-ndjson; charset=UTF-8',
+  ],
   [/^(TabSeparated.*|TSV.*)$/i, 'text/tab-separated-values; charset=UTF-8'],
   [/^(CSV.*)$/i, 'text/csv; charset=UTF-8; header=absent'],
   [/^(Parquet|Arrow|ArrowStream|Native|RowBinary.*|ORC|Avro|MsgPack|Protobuf.*|CapnProto)$/i, 'application/octet-stream'],
@@ -267,12 +322,19 @@ function decodeParam(raw, type) {
       continue;
     }
     if (composite && c === "'") {
-      if (raw[i + 1] === "'") { out += "''"; i++; continue; }
+      if (raw[i + 1] === "'") {
+        out += "''";
+        i++;
+        continue;
+      }
       inQuote = false;
       out += c;
       continue;
     }
-    if (c !== '\\' || i + 1 >= raw.length) { out += c; continue; }
+    if (c !== '\\' || i + 1 >= raw.length) {
+      out += c;
+      continue;
+    }
     const e = raw[++i];
     if (e in SIMPLE_ESCAPES) out += SIMPLE_ESCAPES[e];
     else if (e === 'x' && /^[0-9A-Fa-f]{2}$/.test(raw.slice(i + 1, i + 3))) {
@@ -286,9 +348,14 @@ function decodeParam(raw, type) {
 
 // The INSERT the client sends in the URL: `INSERT INTO db.t (a, b) FORMAT X`.
 const RAW_INSERT_FORMATS = new Map([
-  ['jsoneachrow', 'JSONEachRow'], ['jsoncompacteachrow', 'JSONCompactEachRow'],
-  ['csv', 'CSV'], ['csvwithnames', 'CSVWithNames'], ['tsv', 'TSV'], ['tabseparated', 'TabSeparated'],
-  ['tsvwithnames', 'TSVWithNames'], ['tabseparatedwithnames', 'TabSeparatedWithNames'],
+  ['jsoneachrow', 'JSONEachRow'],
+  ['jsoncompacteachrow', 'JSONCompactEachRow'],
+  ['csv', 'CSV'],
+  ['csvwithnames', 'CSVWithNames'],
+  ['tsv', 'TSV'],
+  ['tabseparated', 'TabSeparated'],
+  ['tsvwithnames', 'TSVWithNames'],
+  ['tabseparatedwithnames', 'TabSeparatedWithNames'],
 ]);
 function parseSimpleInsert(sql) {
   const m = /^\s*INSERT\s+INTO\s+(?:TABLE\s+)?([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)?)\s*(?:\(([^()]*)\))?\s*FORMAT\s+([A-Za-z0-9_]+)\s*$/i.exec(sql);
@@ -331,7 +398,9 @@ function parseMultipart(body, contentType) {
 }
 
 async function readBody(req) {
-  const encoding = String(req.headers['content-encoding'] || '').toLowerCase().trim();
+  const encoding = String(req.headers['content-encoding'] || '')
+    .toLowerCase()
+    .trim();
   let source = req;
   if (encoding && encoding !== 'identity') {
     const make = {
@@ -396,10 +465,14 @@ let active = 0;
 function summaryHeader(s) {
   const str = (v) => String(Math.max(0, Math.round(Number(v) || 0)));
   return JSON.stringify({
-    read_rows: str(s.read_rows), read_bytes: str(s.read_bytes),
-    written_rows: str(s.written_rows), written_bytes: str(s.written_bytes),
-    total_rows_to_read: str(s.total_rows_to_read), result_rows: str(s.result_rows),
-    result_bytes: str(s.result_bytes), elapsed_ns: str(s.elapsed_ns),
+    read_rows: str(s.read_rows),
+    read_bytes: str(s.read_bytes),
+    written_rows: str(s.written_rows),
+    written_bytes: str(s.written_bytes),
+    total_rows_to_read: str(s.total_rows_to_read),
+    result_rows: str(s.result_rows),
+    result_bytes: str(s.result_bytes),
+    elapsed_ns: str(s.elapsed_ns),
   });
 }
 
@@ -434,9 +507,7 @@ async function handle(req, res) {
   const pathname = url.pathname;
   const queryId = url.searchParams.get('query_id') || String(req.headers['x-clickhouse-query-id'] || '') || randomUUID();
 
-  if ((req.method === 'GET' || req.method === 'HEAD') &&
-      (pathname === '/ping' || pathname === '/replicas_status' ||
-       (pathname === '/' && !url.searchParams.has('query')))) {
+  if ((req.method === 'GET' || req.method === 'HEAD') && (pathname === '/ping' || pathname === '/replicas_status' || (pathname === '/' && !url.searchParams.has('query')))) {
     res.writeHead(200, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': '4' });
     return res.end(req.method === 'HEAD' ? undefined : 'Ok.\n');
   }
@@ -526,7 +597,7 @@ async function handle(req, res) {
     if (session) session.fresh = false;
 
     const defaultFormat = url.searchParams.get('default_format') || String(req.headers['x-clickhouse-format'] || '') || 'TabSeparated';
-    const format = insertData ? defaultFormat : (formatClause(sql) || defaultFormat);
+    const format = insertData ? defaultFormat : formatClause(sql) || defaultFormat;
     const compressor = responseCompressor(req, url.searchParams.get('enable_http_compression') === '1');
     const headers = {
       'Content-Type': contentTypeFor(format),
@@ -547,7 +618,9 @@ async function handle(req, res) {
         format: insertData.format,
       });
       headers['X-ClickHouse-Summary'] = summaryHeader({
-        written_rows: r.rowsWritten, written_bytes: r.bytesWritten, elapsed_ns: elapsedNs(),
+        written_rows: r.rowsWritten,
+        written_bytes: r.bytesWritten,
+        elapsed_ns: elapsedNs(),
       });
       res.writeHead(200, headers);
       return res.end();
@@ -595,14 +668,21 @@ async function handle(req, res) {
       const sink = compressor ? compressor.make() : null;
       const done = sink ? pipeline(sink, res) : null;
       const out = sink || res;
-      const write = (buf) => new Promise((resolve, reject) => {
-        if (res.destroyed) return reject(new Error('client went away'));
-        if (out.write(buf)) return resolve();
-        const onDrain = () => { res.off('close', onClose); resolve(); };
-        const onClose = () => { out.off('drain', onDrain); reject(new Error('client went away')); };
-        out.once('drain', onDrain);
-        res.once('close', onClose);
-      });
+      const write = (buf) =>
+        new Promise((resolve, reject) => {
+          if (res.destroyed) return reject(new Error('client went away'));
+          if (out.write(buf)) return resolve();
+          const onDrain = () => {
+            res.off('close', onClose);
+            resolve();
+          };
+          const onClose = () => {
+            out.off('drain', onDrain);
+            reject(new Error('client went away'));
+          };
+          out.once('drain', onDrain);
+          res.once('close', onClose);
+        });
       try {
         while (!first.done) {
           await write(Buffer.from(first.value.raw()));
@@ -624,13 +704,14 @@ async function handle(req, res) {
       return;
     }
 
-    const result = hasParams
-      ? await conn.queryBindAsync(sql, bound, { format: defaultFormat })
-      : await conn.queryAsync(sql, { format: defaultFormat });
+    const result = hasParams ? await conn.queryBindAsync(sql, bound, { format: defaultFormat }) : await conn.queryAsync(sql, { format: defaultFormat });
     const out = Buffer.from(result.bytes());
     headers['X-ClickHouse-Summary'] = summaryHeader({
-      read_rows: result.rowsRead, read_bytes: result.bytesRead,
-      result_rows: 0, result_bytes: out.length, elapsed_ns: elapsedNs(),
+      read_rows: result.rowsRead,
+      read_bytes: result.bytesRead,
+      result_rows: 0,
+      result_bytes: out.length,
+      elapsed_ns: elapsedNs(),
     });
     return await sendBody(res, headers, out, compressor);
   } catch (e) {
@@ -660,17 +741,20 @@ async function sendBody(res, headers, buf, compressor) {
   res.end(buf);
 }
 
-const server = http.createServer(
-  { maxHeaderSize: 1024 * 1024, keepAliveTimeout: 10_000, requestTimeout: 0, headersTimeout: 60_000 },
-  (req, res) => {
-    active++;
-    res.on('close', () => { active--; });
-    handle(req, res).catch((e) => {
-      log(`internal error: ${e && e.stack}`);
-      try { sendError(res, e, 'unknown'); } catch { res.destroy(); }
-    });
-  },
-);
+const server = http.createServer({ maxHeaderSize: 1024 * 1024, keepAliveTimeout: 10_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  active++;
+  res.on('close', () => {
+    active--;
+  });
+  handle(req, res).catch((e) => {
+    log(`internal error: ${e && e.stack}`);
+    try {
+      sendError(res, e, 'unknown');
+    } catch {
+      res.destroy();
+    }
+  });
+});
 server.keepAliveTimeout = 10_000;
 
 let stopping = false;
@@ -683,7 +767,10 @@ async function shutdown(signal) {
   const deadline = Date.now() + 5000;
   while (active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   server.closeAllConnections?.();
-  for (const s of sessions.values()) { clearTimeout(s.timer); s.conn.close(); }
+  for (const s of sessions.values()) {
+    clearTimeout(s.timer);
+    s.conn.close();
+  }
   anchor.close();
   await drainPending().catch(() => {});
   logStream?.end();

@@ -63,9 +63,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const emergencyStop = (): void => {
     try {
       for (const rec of Object.values(readServicesFile(servicesFile).services)) {
-        if (rec.pid) try { process.kill(-rec.pid, 'SIGKILL'); } catch { /* gone */ }
+        if (rec.pid)
+          try {
+            process.kill(-rec.pid, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
       }
-    } catch { /* file gone: teardown ran */ }
+    } catch {
+      /* file gone: teardown ran */
+    }
   };
   process.once('exit', emergencyStop);
 
@@ -84,9 +91,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         data.services[name] = again;
         rec = await startInstance(again);
       }
-      process.stderr.write(
-        `[services] ${describe(rec)} ready in ${(rec.startupMs / 1000).toFixed(1)}s (pid ${rec.pid}, rss ${Math.round(rec.rssKiB / 1024)} MiB)\n`,
-      );
+      process.stderr.write(`[services] ${describe(rec)} ready in ${(rec.startupMs / 1000).toFixed(1)}s (pid ${rec.pid}, rss ${Math.round(rec.rssKiB / 1024)} MiB)\n`);
       return rec;
     }),
   );
@@ -96,10 +101,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.all(Object.values(records).map((rec) => stopInstance(rec, { signal: 'SIGKILL' })));
     unregisterRun();
     process.off('exit', emergencyStop);
-    throw new Error(
-      `could not start the test services (data and logs kept in ${root}):\n` +
-        failed.map((f) => String(f.reason instanceof Error ? f.reason.message : f.reason)).join('\n\n'),
-    );
+    throw new Error(`could not start the test services (data and logs kept in ${root}):\n` + failed.map((f) => String(f.reason instanceof Error ? f.reason.message : f.reason)).join('\n\n'));
   }
   process.stderr.write(`[services] all ${SERVICE_NAMES.length} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; state in ${servicesFile}\n`);
 
@@ -122,13 +124,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     let current: ServicesFile = data;
     try {
       current = readServicesFile(servicesFile); // tests may have restarted services or added private ones
-    } catch { /* keep what we started */ }
+    } catch {
+      /* keep what we started */
+    }
     const lines: string[] = [];
     for (const rec of Object.values(current.services)) {
       if (rec.pid) {
-        const rss = fs.existsSync(`/proc/${rec.pid}/status`)
-          ? Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${rec.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024)
-          : 0;
+        const rss = fs.existsSync(`/proc/${rec.pid}/status`) ? Math.round(Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${rec.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024) : 0;
         lines.push(`${rec.name} rss ${rss} MiB`);
       }
     }

@@ -15,8 +15,7 @@ import { MongoClient } from 'mongodb';
 
 export const HOST = '127.0.0.1';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CACHE_DIR =
-  process.env['JOURNEY_SERVICES_CACHE'] || path.join(os.homedir(), '.cache', 'journeyctl-services');
+export const CACHE_DIR = process.env['JOURNEY_SERVICES_CACHE'] || path.join(os.homedir(), '.cache', 'journeyctl-services');
 
 export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse';
 
@@ -106,8 +105,14 @@ function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host: HOST, port });
     sock.setTimeout(500);
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
-    sock.once('timeout', () => { sock.destroy(); resolve(false); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('timeout', () => {
+      sock.destroy();
+      resolve(false);
+    });
     sock.once('error', () => resolve(false));
   });
 }
@@ -181,7 +186,11 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
   } catch {
-    try { process.kill(pid, signal); } catch { /* gone */ }
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -343,9 +352,18 @@ async function runToCompletion(cmd: string[], cwd: string, logFile: string, time
   try {
     const child = spawn(cmd[0]!, cmd.slice(1), { cwd, stdio: ['ignore', out, out] });
     const code = await new Promise<number | null>((resolve, reject) => {
-      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`timed out: ${cmd.join(' ')}`)); }, timeoutMs);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`timed out: ${cmd.join(' ')}`));
+      }, timeoutMs);
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
     });
     if (code !== 0) throw new Error(`${cmd.join(' ')} exited with ${code}; see ${logFile}:\n${tail(logFile)}`);
   } finally {
@@ -355,14 +373,21 @@ async function runToCompletion(cmd: string[], cwd: string, logFile: string, time
 
 // ---------------------------------------------------------- definitions ----
 
-export interface KafkaOptions { name: string; version: string; libsDir: string }
-export interface FerretOptions { name: string; version: string; bin: string }
-export interface ClickHouseOptions { name: string }
+export interface KafkaOptions {
+  name: string;
+  version: string;
+  libsDir: string;
+}
+export interface FerretOptions {
+  name: string;
+  version: string;
+  bin: string;
+}
+export interface ClickHouseOptions {
+  name: string;
+}
 
-export type InstanceOptions =
-  | ({ kind: 'kafka' } & KafkaOptions)
-  | ({ kind: 'ferretdb' } & FerretOptions)
-  | ({ kind: 'clickhouse' } & ClickHouseOptions);
+export type InstanceOptions = ({ kind: 'kafka' } & KafkaOptions) | ({ kind: 'ferretdb' } & FerretOptions) | ({ kind: 'clickhouse' } & ClickHouseOptions);
 
 /** The options a record was defined from, to define another instance like it. */
 export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOptions {
@@ -410,10 +435,7 @@ export async function defineInstance(opts: InstanceOptions, root: string): Promi
       fs.writeFileSync(logCfg.file, logCfg.text);
       const props = path.join(workDir, 'server.properties');
       fs.writeFileSync(props, kafkaProperties(rec));
-      rec.command = [
-        'java', ...JVM_FLAGS, logCfg.flag, `-Dkafka.logs.dir=${workDir}`,
-        '-cp', `${opts.libsDir}/*`, 'kafka.Kafka', props,
-      ];
+      rec.command = ['java', ...JVM_FLAGS, logCfg.flag, `-Dkafka.logs.dir=${workDir}`, '-cp', `${opts.libsDir}/*`, 'kafka.Kafka', props];
       return rec;
     }
     case 'ferretdb': {
@@ -467,10 +489,7 @@ export async function startInstance(rec: ServiceRecord, timeoutMs = 120_000): Pr
     // (base64url may start with '-', which the tool's argument parser takes for an option)
     let clusterId = randomBytes(16).toString('base64url');
     while (!/^[A-Za-z0-9]/.test(clusterId)) clusterId = randomBytes(16).toString('base64url');
-    await runToCompletion(
-      [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props],
-      rec.cwd, path.join(rec.workDir, 'format.log'), 60_000,
-    );
+    await runToCompletion([...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props], rec.cwd, path.join(rec.workDir, 'format.log'), 60_000);
   }
   const pid = spawnDetached(rec);
   try {

@@ -14,18 +14,7 @@
 // The same addresses are in the environment (ENV below) for code or child
 // processes that do not import this module, and in vitest's inject('journeyServices').
 import type {} from 'vitest';
-import {
-  defineInstance,
-  optionsLike,
-  pauseInstance,
-  readServicesFile,
-  resumeInstance,
-  startInstance,
-  stopInstance,
-  updateRecord,
-  type ServiceRecord,
-  type StopOptions,
-} from './service-manager.js';
+import { defineInstance, optionsLike, pauseInstance, readServicesFile, resumeInstance, startInstance, stopInstance, updateRecord, type ServiceRecord, type StopOptions } from './service-manager.js';
 
 export type { ServiceRecord, StopOptions } from './service-manager.js';
 
@@ -64,8 +53,7 @@ function env(name: string): string {
   const v = process.env[name];
   if (!v) {
     throw new Error(
-      `${name} is not set: the real test services were not started. Run the tests with vitest ` +
-        '(its global setup test/harness/global-setup.ts starts them), without JOURNEY_TEST_SERVICES=none.',
+      `${name} is not set: the real test services were not started. Run the tests with vitest ` + '(its global setup test/harness/global-setup.ts starts them), without JOURNEY_TEST_SERVICES=none.',
     );
   }
   return v;
@@ -157,8 +145,12 @@ export async function launchPrivateService(like: ServiceName): Promise<PrivateSe
     address: rec.address,
     record: () => serviceRecord(name),
     stop: (opts) => stopService(name, opts),
-    start: async () => { await startService(name); },
-    restart: async (opts) => { await restartService(name, opts); },
+    start: async () => {
+      await startService(name);
+    },
+    restart: async (opts) => {
+      await restartService(name, opts);
+    },
     pause: () => pauseService(name),
     resume: () => resumeService(name),
     dispose: () => stopService(name),

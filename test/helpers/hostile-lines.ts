@@ -27,8 +27,16 @@ export const HOSTILE: HostileKind[] = [
   { name: 'arrays 5,000 deep in properties', line: bytes(spliced('deep', 'properties', `{"p":${'['.repeat(5000)}${']'.repeat(5000)}}`)), reason: 'too_deeply_nested' },
   { name: 'objects 65 deep', line: bytes(spliced('deep-65', 'properties', `${'{"a":'.repeat(64)}1${'}'.repeat(64)}`)), reason: 'too_deeply_nested' },
   // Point 2: bytes that are not UTF-8, and lone surrogate escapes.
-  { name: 'invalid byte 0xff in messageId', line: bytes('{"type":"track","event":"order_completed","messageId":"m-', [0xff], '","userId":"alice","timestamp":"2026-01-05T10:00:00Z"}'), reason: 'invalid_utf8' },
-  { name: 'invalid byte 0xfe in messageId (differs only there)', line: bytes('{"type":"track","event":"order_completed","messageId":"m-', [0xfe], '","userId":"bob","timestamp":"2026-01-05T11:00:00Z"}'), reason: 'invalid_utf8' },
+  {
+    name: 'invalid byte 0xff in messageId',
+    line: bytes('{"type":"track","event":"order_completed","messageId":"m-', [0xff], '","userId":"alice","timestamp":"2026-01-05T10:00:00Z"}'),
+    reason: 'invalid_utf8',
+  },
+  {
+    name: 'invalid byte 0xfe in messageId (differs only there)',
+    line: bytes('{"type":"track","event":"order_completed","messageId":"m-', [0xfe], '","userId":"bob","timestamp":"2026-01-05T11:00:00Z"}'),
+    reason: 'invalid_utf8',
+  },
   { name: 'truncated multi-byte sequence at the end', line: bytes(withFields({}, 'trunc-utf8'), [0xe2, 0x82]), reason: 'invalid_utf8' },
   { name: 'UTF-8-encoded surrogate (CESU)', line: bytes('{"messageId":"cesu-', [0xed, 0xa0, 0x80], '","userId":"u"}'), reason: 'invalid_utf8' },
   { name: 'overlong encoding of "/"', line: bytes('{"messageId":"overlong-', [0xc0, 0xaf], '"}'), reason: 'invalid_utf8' },

@@ -135,7 +135,12 @@ export function prepareReadmeClone({ demo: runDemo = true }: { demo?: boolean } 
 
 /** Values for the README's placeholders, taken from the demo's store so that every line does what it says. */
 function demoPlaceholders(journeyctl: (args: string[]) => string): Map<string, string> {
-  const ndjson = <T>(args: string[]): T[] => journeyctl([...args, '--output', 'ndjson']).trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as T);
+  const ndjson = <T>(args: string[]): T[] =>
+    journeyctl([...args, '--output', 'ndjson'])
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as T);
   const sessions = ndjson<SessionRow>(['export', 'sessions']);
   const identified = (s: SessionRow) => s.anonymous_ids.length > 0 && !s.anonymous_ids.includes(s.user_id);
   const byUser = new Map<string, SessionRow[]>();
@@ -148,13 +153,22 @@ function demoPlaceholders(journeyctl: (args: string[]) => string): Map<string, s
   const twice = [...byUser.values()].find((list) => list.length >= 2 && identified(list[0]!) && list[0]!.user_id !== person.user_id && list.slice(1).some((s) => s.event_count >= 3))!;
   // `fix merge-sessions` joins adjacent sessions: the one before (the split part lies after it).
   const ordered = [...twice].sort((a, b) => a.started_at.localeCompare(b.started_at));
-  const at = Math.max(1, ordered.findIndex((s, i) => i > 0 && s.event_count >= 3));
+  const at = Math.max(
+    1,
+    ordered.findIndex((s, i) => i > 0 && s.event_count >= 3),
+  );
   const session = ordered[at]!;
   const other = ordered[at - 1]!;
   const events = ndjson<{ session_id: string; message_id: string; event: string; properties: Record<string, unknown> }>(['export', 'events', '--session', session.session_id]);
   const bot = sessions.find((s) => s.flags.includes('bot_like'))!;
   const cart = ndjson<{ properties: Record<string, unknown> }>(['export', 'events', '--event', 'checkout_started', '--limit', '1'])[0]!;
-  expect({ person, visitor, twice, bot, cart }, 'the demo data has the shapes the README examples need').toEqual({ person: expect.anything(), visitor: expect.anything(), twice: expect.anything(), bot: expect.anything(), cart: expect.anything() });
+  expect({ person, visitor, twice, bot, cart }, 'the demo data has the shapes the README examples need').toEqual({
+    person: expect.anything(),
+    visitor: expect.anything(),
+    twice: expect.anything(),
+    bot: expect.anything(),
+    cart: expect.anything(),
+  });
   return new Map([
     ['<session-id>', session.session_id],
     ['<session_id>', session.session_id],
@@ -228,11 +242,20 @@ export async function runExample(example: Example, command: string, options: Run
   let stderr = '';
   let wake: () => void = () => {};
   const ready = options.ready ?? ((out: string) => out.includes('\n'));
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); wake(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); wake(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    wake();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    wake();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   let ended = false;
-  void exited.then(() => { ended = true; wake(); });
+  void exited.then(() => {
+    ended = true;
+    wake();
+  });
   // Wait for output, feeding the line (one feed at a time) while it has nothing to show; no clock involved.
   let feeding: Promise<void> | null = null;
   let feeds = 0;
@@ -240,9 +263,19 @@ export async function runExample(example: Example, command: string, options: Run
   while (!ended && !ready(stdout, stderr) && feedError === undefined) {
     if (options.feed && feeding === null && feeds < (options.maxFeeds ?? 20)) {
       feeds += 1;
-      feeding = options.feed().catch((error: unknown) => { feedError = error; }).finally(() => { feeding = null; wake(); });
+      feeding = options
+        .feed()
+        .catch((error: unknown) => {
+          feedError = error;
+        })
+        .finally(() => {
+          feeding = null;
+          wake();
+        });
     }
-    await new Promise<void>((resolve) => { wake = resolve; });
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   }
   if (!ended) process.kill(-child.pid!, 'SIGINT');
   const status = await exited;

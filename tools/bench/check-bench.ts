@@ -23,7 +23,10 @@ export function runCheckBench(dataDir: string, window: { from: string; to: strin
   if (!marker || (child.status !== 0 && child.status !== 1)) throw new Error(`check run failed (exit ${child.status}):\n${child.stderr}`);
   const measured = JSON.parse(marker.slice('BENCH_RESULT '.length)) as { elapsedMs: number; maxRssBytes: number };
   const run = JSON.parse(child.stdout) as { summary: CheckBenchResult['summary']; results: Array<{ name: string; durationMs: number }> };
-  const slowest = run.results.map((r) => ({ name: r.name, ms: r.durationMs })).sort((a, b) => b.ms - a.ms).slice(0, 3);
+  const slowest = run.results
+    .map((r) => ({ name: r.name, ms: r.durationMs }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3);
   return { elapsedMs: measured.elapsedMs, maxRssBytes: measured.maxRssBytes, summary: run.summary, slowest };
 }
 

@@ -39,7 +39,9 @@ export async function runKafkaBench(args: string[]): Promise<void> {
   if (brokers && option('--micro-events') !== '0') await runMicroBatchBench(brokers, Number(option('--micro-events') ?? 100_000));
   if (brokers && (!mongoUrl || !clickhouseUrl)) return;
   if (!brokers || !mongoUrl || !clickhouseUrl) {
-    console.error('bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL); `docker compose up -d --wait` starts all three');
+    console.error(
+      'bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL); `docker compose up -d --wait` starts all three',
+    );
     process.exitCode = 2;
     return;
   }
@@ -100,9 +102,13 @@ kafka:
     const totalMs = performance.now() - started;
     if (code !== 0) throw new Error(`the consumer failed (exit ${code}):\n${stderr}`);
     const pipelineRate = rate(lines, totalMs);
-    console.log(`run --source kafka → MongoDB + ClickHouse: all stored in the raw store after ${(storedMs / 1000).toFixed(1)} s (${rate(lines, storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(totalMs / 1000).toFixed(1)} s`);
+    console.log(
+      `run --source kafka → MongoDB + ClickHouse: all stored in the raw store after ${(storedMs / 1000).toFixed(1)} s (${rate(lines, storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(totalMs / 1000).toFixed(1)} s`,
+    );
     console.log(`  summary: ${stdout.trim()}`);
-    console.log(`events/s into both stores: ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`);
+    console.log(
+      `events/s into both stores: ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`,
+    );
     console.log(`(leftovers to drop when done: topic ${name}, MongoDB database ${name}, ClickHouse database ${name})`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -141,9 +147,13 @@ async function runMicroBatchBench(brokers: string, events: number): Promise<void
     const runRate = rate(lines, full.ms);
     const plainRate = rate(lines, plainMs);
     console.log(`plain consumer (reads the topic, does nothing): ${(plainMs / 1000).toFixed(1)} s, ${plainRate.toLocaleString('en-US')} events/s`);
-    console.log(`run --source kafka --until-caught-up → embedded stores, process start to exit: ${(full.ms / 1000).toFixed(1)} s, ${runRate.toLocaleString('en-US')} events/s; ratio micro-batch/plain consumer: ${(runRate / plainRate).toFixed(3)}`);
+    console.log(
+      `run --source kafka --until-caught-up → embedded stores, process start to exit: ${(full.ms / 1000).toFixed(1)} s, ${runRate.toLocaleString('en-US')} events/s; ratio micro-batch/plain consumer: ${(runRate / plainRate).toFixed(3)}`,
+    );
     console.log(`  summary: ${full.summary}`);
-    console.log(`a micro-batch with nothing to do (lag 0), connect included: ${(idle.ms / 1000).toFixed(1)} s${/nothing to do \(lag 0\)/.test(idle.stderr) ? '' : ' (it did not say "nothing to do")'}`);
+    console.log(
+      `a micro-batch with nothing to do (lag 0), connect included: ${(idle.ms / 1000).toFixed(1)} s${/nothing to do \(lag 0\)/.test(idle.stderr) ? '' : ' (it did not say "nothing to do")'}`,
+    );
     console.log(`(leftover to drop when done: topic ${name})`);
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -194,4 +194,19 @@ function rank(name: string): number {
   return index < 0 ? ROW_ORDER.length : index;
 }
 
-const ROW_ORDER = ['read + split', 'per-line stages', 'size + nesting', 'validation', 'clock skew', 'sha256', 'JSON.stringify', 'fromWire', 'raw-store write', 'signals', 'identity plan', 'read back', 'sessionize', 'analytics write'];
+const ROW_ORDER = [
+  'read + split',
+  'per-line stages',
+  'size + nesting',
+  'validation',
+  'clock skew',
+  'sha256',
+  'JSON.stringify',
+  'fromWire',
+  'raw-store write',
+  'signals',
+  'identity plan',
+  'read back',
+  'sessionize',
+  'analytics write',
+];

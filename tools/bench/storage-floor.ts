@@ -84,7 +84,8 @@ export function runStorageFloors(input: string, endToEnd: { events: number; elap
   for (const r of results) {
     console.log(`  ${r.mode.padEnd(20)} ${(r.elapsedMs / 1000).toFixed(1).padStart(6)} s  ${perEvent(r.elapsedMs, r.events).padStart(15)}  cpu ${(r.cpuMs / 1000).toFixed(1)} s`);
   }
-  if (endToEnd) console.log(`  ${'journeyctl run'.padEnd(20)} ${(endToEnd.elapsedMs / 1000).toFixed(1).padStart(6)} s  ${perEvent(endToEnd.elapsedMs, endToEnd.events).padStart(15)}  (end to end, both cores)`);
+  if (endToEnd)
+    console.log(`  ${'journeyctl run'.padEnd(20)} ${(endToEnd.elapsedMs / 1000).toFixed(1).padStart(6)} s  ${perEvent(endToEnd.elapsedMs, endToEnd.events).padStart(15)}  (end to end, both cores)`);
   console.log('  100,000 events/s end to end leaves 10 µs/event of wall time: 20 core-µs on 2 cores for parsing, storing, reading back, deriving and writing analytics.');
 }
 

@@ -37,18 +37,7 @@ export function productPrice(productId: number): number {
 
 export const CATEGORIES = ['shoes', 'jackets', 'bags', 'accessories', 'sale', 'new-in'] as const;
 
-export const SEARCH_QUERIES = [
-  'running shoes',
-  'rain jacket',
-  'leather bag',
-  'wool socks',
-  'gift card',
-  'winter boots',
-  'backpack',
-  'sunglasses',
-  'trail shoes size 44',
-  'waterproof',
-] as const;
+export const SEARCH_QUERIES = ['running shoes', 'rain jacket', 'leather bag', 'wool socks', 'gift card', 'winter boots', 'backpack', 'sunglasses', 'trail shoes size 44', 'waterproof'] as const;
 
 /** Clickable things while browsing (never repeated within a session except in rage clicks). */
 export const BROWSE_TARGETS = [
@@ -67,13 +56,7 @@ export const BROWSE_TARGETS = [
 ] as const;
 
 /** Things people rage-click: broken or slow controls. */
-export const RAGE_TARGETS = [
-  'button#apply-coupon',
-  'button.add-to-cart[disabled]',
-  'button#checkout-submit',
-  'div.gallery button.next',
-  'a.pagination__next',
-] as const;
+export const RAGE_TARGETS = ['button#apply-coupon', 'button.add-to-cart[disabled]', 'button#checkout-submit', 'div.gallery button.next', 'a.pagination__next'] as const;
 
 export const CHECKOUT_FIELDS = ['card_number', 'expiry', 'cvc', 'postal_code', 'email', 'phone'] as const;
 export const SIGNUP_FIELDS = ['email', 'password', 'company'] as const;

@@ -70,9 +70,15 @@ describe('committed fixtures', () => {
       expect(problems).toEqual([]);
       if (options.noise !== false) {
         // Every rejection reason is present even in this small file.
-        expect(Object.keys(truth.counts.malformed).sort()).toEqual(
-          ['illegal_identity', 'invalid_json', 'invalid_timestamp', 'missing_event', 'missing_message_id', 'not_an_object', 'payload_too_large'],
-        );
+        expect(Object.keys(truth.counts.malformed).sort()).toEqual([
+          'illegal_identity',
+          'invalid_json',
+          'invalid_timestamp',
+          'missing_event',
+          'missing_message_id',
+          'not_an_object',
+          'payload_too_large',
+        ]);
         expect(truth.counts.buggy).toBeGreaterThanOrEqual(20);
       }
     });

@@ -11,21 +11,7 @@
  * behaviour (sessions, intents, events), transport (devices, send delays, latency) and
  * noise. Turning noise off therefore leaves every user's sessions and message ids unchanged.
  */
-import {
-  APP_VERSION,
-  BOT_UAS,
-  BUGGY_VERSION,
-  CATEGORIES,
-  DESKTOP_UAS,
-  EMAIL_DOMAINS,
-  MOBILE_UAS,
-  PLANS,
-  PRODUCT_MAX,
-  PRODUCT_MIN,
-  RAGE_TARGETS,
-  SITE,
-  productPrice,
-} from './catalog.js';
+import { APP_VERSION, BOT_UAS, BUGGY_VERSION, CATEGORIES, DESKTOP_UAS, EMAIL_DOMAINS, MOBILE_UAS, PLANS, PRODUCT_MAX, PRODUCT_MIN, RAGE_TARGETS, SITE, productPrice } from './catalog.js';
 import { SEQ_NOISE, anonymousId as makeAnonymousId, messageId as makeMessageId, userIdFor, uuidLike } from './ids.js';
 import { TIMING, pickIntent, planSession, type PlannedSession } from './intents.js';
 import { Rng, STREAM, seedToU32 } from './prng.js';
@@ -117,15 +103,7 @@ const K_BUGGY = 5;
 const F_LATE = 16;
 const F_NO_RECEIVED = 32;
 
-const MALFORMED_REASONS: readonly MalformedReason[] = [
-  'invalid_json',
-  'not_an_object',
-  'missing_message_id',
-  'missing_event',
-  'invalid_timestamp',
-  'illegal_identity',
-  'payload_too_large',
-];
+const MALFORMED_REASONS: readonly MalformedReason[] = ['invalid_json', 'not_an_object', 'missing_message_id', 'missing_event', 'invalid_timestamp', 'illegal_identity', 'payload_too_large'];
 const MALFORMED_WEIGHTS = [1, 1, 1, 1, 1, 1, 0.5];
 const BUGGY_REASONS: readonly BuggyReason[] = ['invalid_timestamp', 'required_missing', 'datatype_mismatch', 'unplanned_event'];
 
@@ -200,7 +178,6 @@ class CohortBuffer {
 }
 
 // ---------------------------------------------------------------- helpers
-
 
 let blobCache: string | null = null;
 /** Deterministic base64-looking filler for oversized payloads. */
@@ -862,8 +839,7 @@ export function createFixture(options: GeneratorOptions): FixtureStream {
   const periodStart = Date.parse(opts.start);
   const periodMs = Math.round(opts.days * DAY);
   const layoutRng = new Rng(key, STREAM.layout);
-  const windowStart =
-    opts.days >= 2 ? periodStart + DAY + layoutRng.int(8, 19) * HOUR + layoutRng.int(0, 3) * 15 * MINUTE : periodStart + Math.floor(periodMs / 2);
+  const windowStart = opts.days >= 2 ? periodStart + DAY + layoutRng.int(8, 19) * HOUR + layoutRng.int(0, 3) * 15 * MINUTE : periodStart + Math.floor(periodMs / 2);
   const run: RunState = {
     opts,
     key,

@@ -4,18 +4,7 @@
  * of one (single_product_add vs compare_then_add, checkout_minor_trouble vs
  * checkout_struggle, onboarding_dropoff vs onboarding_complete, fast_human vs bot).
  */
-import {
-  BROWSE_TARGETS,
-  CATEGORIES,
-  CHECKOUT_FIELDS,
-  PRODUCT_MAX,
-  PRODUCT_MIN,
-  RAGE_TARGETS,
-  SEARCH_QUERIES,
-  SIGNUP_FIELDS,
-  SIGNUP_METHODS,
-  productPrice,
-} from './catalog.js';
+import { BROWSE_TARGETS, CATEGORIES, CHECKOUT_FIELDS, PRODUCT_MAX, PRODUCT_MIN, RAGE_TARGETS, SEARCH_QUERIES, SIGNUP_FIELDS, SIGNUP_METHODS, productPrice } from './catalog.js';
 import type { Rng } from './prng.js';
 
 export const INTENTS = [

@@ -129,12 +129,7 @@ const HEX2: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padS
 
 /** 8 lowercase hex digits of a 32-bit value. */
 export function hex8(n: number): string {
-  return (
-    (HEX2[(n >>> 24) & 255] as string) +
-    (HEX2[(n >>> 16) & 255] as string) +
-    (HEX2[(n >>> 8) & 255] as string) +
-    (HEX2[n & 255] as string)
-  );
+  return (HEX2[(n >>> 24) & 255] as string) + (HEX2[(n >>> 16) & 255] as string) + (HEX2[(n >>> 8) & 255] as string) + (HEX2[n & 255] as string);
 }
 
 /**

@@ -2,14 +2,7 @@
 import type { Intent } from './intents.js';
 
 /** Expected rejection reason of a malformed line (codes match REJECT_REASONS in src/domain/event.ts). */
-export type MalformedReason =
-  | 'invalid_json'
-  | 'not_an_object'
-  | 'missing_message_id'
-  | 'missing_event'
-  | 'invalid_timestamp'
-  | 'illegal_identity'
-  | 'payload_too_large';
+export type MalformedReason = 'invalid_json' | 'not_an_object' | 'missing_message_id' | 'missing_event' | 'invalid_timestamp' | 'illegal_identity' | 'payload_too_large';
 
 /** Expected rejection reason of a line from the buggy release (needs the tracking plan). */
 export type BuggyReason = 'invalid_timestamp' | 'required_missing' | 'datatype_mismatch' | 'unplanned_event';

@@ -93,7 +93,7 @@ export function referenceValidate(raw: string, line: number): { reason: string }
   const messageId = str(o['messageId']);
   if (messageId === null || messageId === '') return { reason: 'missing_message_id' };
   const activity = type === 'track' || type === 'page' || type === 'screen';
-  const event = activity ? str(o['event']) ?? str(o['name']) : type;
+  const event = activity ? (str(o['event']) ?? str(o['name'])) : type;
   if (type === 'track' && (event === null || event === '')) return { reason: 'missing_event' };
   const userId = str(o['userId']);
   const anonymousId = str(o['anonymousId']);
@@ -242,13 +242,10 @@ export function verifyAgainstTruth(lines: Iterable<string>, truth: GroundTruth):
   expect('validEvents', c.validEvents, result.accepted.size);
   expect('duplicates', c.duplicates, result.exactDuplicates);
   expect('retriedDuplicates', c.retriedDuplicates, result.retriedDuplicates);
-  const sortObj = (o: Record<string, number>): Record<string, number> =>
-    Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+  const sortObj = (o: Record<string, number>): Record<string, number> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
   expect('expectedRejected', sortObj(c.expectedRejected), sortObj(result.rejected));
   if (!truth.noiseDetail.truncated) {
-    const listed = [...truth.noiseDetail.malformed, ...truth.noiseDetail.buggy]
-      .map((m) => `${m.line}:${m.reason}`)
-      .sort();
+    const listed = [...truth.noiseDetail.malformed, ...truth.noiseDetail.buggy].map((m) => `${m.line}:${m.reason}`).sort();
     const got = result.rejectedLines.map((m) => `${m.line}:${m.reason}`).sort();
     expect('rejected line numbers', listed, got);
   }

@@ -12,6 +12,10 @@ export const flaggedShare = defineCheckKind({
   async measure(check, ctx) {
     const share = await (await ctx.analytics()).flagShare(ctx.range, check.flag === ANY_FLAG ? null : check.flag, ctx.sampleSize);
     if (share.sessions === 0) return { unit: 'share', groups: [{ key: '', value: null, note: 'no sessions in the window' }] };
-    return { unit: 'share', groups: [{ key: '', value: share.flagged / share.sessions, rows: share.sample.map((id) => ({ session_id: id })) }], note: `${share.flagged} of ${share.sessions} sessions` };
+    return {
+      unit: 'share',
+      groups: [{ key: '', value: share.flagged / share.sessions, rows: share.sample.map((id) => ({ session_id: id })) }],
+      note: `${share.flagged} of ${share.sessions} sessions`,
+    };
   },
 });

@@ -23,6 +23,9 @@ export const funnelConversion = defineCheckKind({
     const reachedFrom = found?.reachedStep[check.fromStep - 1] ?? 0;
     const reachedTo = found?.reachedStep[toStep - 1] ?? 0;
     if (reachedFrom === 0) return { unit: 'share', groups: [{ key: '', value: null, note: `no session reached step ${check.fromStep}` }] };
-    return { unit: 'share', groups: [{ key: '', value: reachedTo / reachedFrom, rows: [{ funnel: check.funnel, from_step: check.fromStep, to_step: toStep, sessions_at_from: reachedFrom, sessions_at_to: reachedTo }] }] };
+    return {
+      unit: 'share',
+      groups: [{ key: '', value: reachedTo / reachedFrom, rows: [{ funnel: check.funnel, from_step: check.fromStep, to_step: toStep, sessions_at_from: reachedFrom, sessions_at_to: reachedTo }] }],
+    };
   },
 });

@@ -9,6 +9,10 @@ export const missingRate = defineCheckKind({
   async measure(check, ctx) {
     const profile = await (await ctx.analytics()).propertyProfile(ctx.range, check.event, check.property, null, ctx.sampleSize);
     if (profile.rows === 0) return { unit: 'share', groups: [{ key: '', value: null, note: `no ${check.event} events in the window` }] };
-    return { unit: 'share', groups: [{ key: '', value: profile.missing / profile.rows, rows: profile.missingSample.map((id) => ({ message_id: id, [check.property]: null })) }], note: `${profile.missing} of ${profile.rows} ${check.event} events` };
+    return {
+      unit: 'share',
+      groups: [{ key: '', value: profile.missing / profile.rows, rows: profile.missingSample.map((id) => ({ message_id: id, [check.property]: null })) }],
+      note: `${profile.missing} of ${profile.rows} ${check.event} events`,
+    };
   },
 });

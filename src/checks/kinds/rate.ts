@@ -58,7 +58,13 @@ async function rate(type: RateType, check: CheckDefinition<RateParams>, ctx: Mea
     }
     const detail =
       type === 'rejected_rate'
-        ? { rejected: t.rejected, top_reasons: [...t.reasons].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).slice(0, 3).map(([r, n]) => `${r} ${n}`) }
+        ? {
+            rejected: t.rejected,
+            top_reasons: [...t.reasons]
+              .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+              .slice(0, 3)
+              .map(([r, n]) => `${r} ${n}`),
+          }
         : type === 'late_rate'
           ? { late: t.late }
           : { extra_copies: t.extra };

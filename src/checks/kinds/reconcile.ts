@@ -22,13 +22,25 @@ async function measureReconcile(ctx: MeasureContext): Promise<Measurement> {
     const raw = rawDays.get(day) ?? 0;
     const a = byDay.get(day);
     const events = a?.events ?? 0;
-    const problems = [raw !== events ? `raw store has ${raw} accepted events, analytics ${events}` : null, a && a.declared !== a.placed ? `${a.mismatchedSessions} session(s) whose event_count differs from their events (${a.declared} declared, ${a.placed} placed)` : null].filter(
-      (p): p is string => p !== null,
-    );
+    const problems = [
+      raw !== events ? `raw store has ${raw} accepted events, analytics ${events}` : null,
+      a && a.declared !== a.placed ? `${a.mismatchedSessions} session(s) whose event_count differs from their events (${a.declared} declared, ${a.placed} placed)` : null,
+    ].filter((p): p is string => p !== null);
     groups.push({
       key: day,
       value: problems.length === 0 ? 0 : 1,
-      rows: [{ day, raw_accepted: raw, analytics_events: events, sessions: a?.sessions ?? 0, sessions_declared_events: a?.declared ?? 0, events_in_sessions: a?.placed ?? 0, problem: problems.join('; '), sample_sessions: a?.sample ?? [] }],
+      rows: [
+        {
+          day,
+          raw_accepted: raw,
+          analytics_events: events,
+          sessions: a?.sessions ?? 0,
+          sessions_declared_events: a?.declared ?? 0,
+          events_in_sessions: a?.placed ?? 0,
+          problem: problems.join('; '),
+          sample_sessions: a?.sample ?? [],
+        },
+      ],
     });
   }
   // A steward's drop_events correction removes stored events on purpose: say so beside any difference.

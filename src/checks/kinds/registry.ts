@@ -18,6 +18,21 @@ import { rejectedRate } from './rejected-rate.js';
 import { sql } from './sql.js';
 import { volume } from './volume.js';
 
-export const SHIPPED_CHECK_KINDS = [freshness, volume, rejectedRate, duplicateRate, lateRate, missingRate, acceptedValues, flaggedShare, funnelConversion, reconcile, clientSessions, identityConflicts, goldenJourneys, sql] as const;
+export const SHIPPED_CHECK_KINDS = [
+  freshness,
+  volume,
+  rejectedRate,
+  duplicateRate,
+  lateRate,
+  missingRate,
+  acceptedValues,
+  flaggedShare,
+  funnelConversion,
+  reconcile,
+  clientSessions,
+  identityConflicts,
+  goldenJourneys,
+  sql,
+] as const;
 
 export const CHECK_KINDS = createCheckRegistry(SHIPPED_CHECK_KINDS);

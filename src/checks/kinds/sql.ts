@@ -13,7 +13,8 @@ export const sql = defineCheckKind({
     try {
       result = await (await ctx.analytics()).queryRows(check.query, range, ctx.sampleSize);
     } catch (error) {
-      if (error instanceof UsageError) throw new UsageError(`check ${check.name}: ${error.message}`, { hint: 'the query may use {from:DateTime64(3)}, {to:DateTime64(3)}, {from_ms:Int64}, {to_ms:Int64} and {db:Identifier}' });
+      if (error instanceof UsageError)
+        throw new UsageError(`check ${check.name}: ${error.message}`, { hint: 'the query may use {from:DateTime64(3)}, {to:DateTime64(3)}, {from_ms:Int64}, {to_ms:Int64} and {db:Identifier}' });
       throw error;
     }
     return { unit: 'rows', groups: [{ key: '', value: result.total, rows: result.rows }] };

@@ -21,7 +21,8 @@ export const volume = defineCheckKind<VolumeParams>({
     let trailingDays: number | null = null;
     if (entry.relative_to !== undefined) {
       const rel = entry.relative_to;
-      if (!isObject(rel) || !positiveInteger(rel.trailing_days) || Object.keys(rel).some((k) => k !== 'trailing_days')) fail('relative_to must be { trailing_days: N } (the median of the N days before)');
+      if (!isObject(rel) || !positiveInteger(rel.trailing_days) || Object.keys(rel).some((k) => k !== 'trailing_days'))
+        fail('relative_to must be { trailing_days: N } (the median of the N days before)');
       else trailingDays = rel.trailing_days as number;
     }
     const minHistory = entry.min_history === undefined ? 1 : entry.min_history;
@@ -87,5 +88,9 @@ function volumeOfDays(check: CheckDefinition<VolumeParams>, ctx: MeasureContext,
     const ratio = count / Math.max(median, check.minBaseline);
     groups.push({ key: day, value: ratio, rows: [{ day, [check.of]: count, trailing_median: median, ratio: round(ratio) }] });
   }
-  return { unit: check.trailingDays === null ? 'count' : 'ratio', groups, note: ctx.range.to === undefined ? `the newest day (${days[days.length - 1]!.day}) is still filling up and is not judged` : undefined };
+  return {
+    unit: check.trailingDays === null ? 'count' : 'ratio',
+    groups,
+    note: ctx.range.to === undefined ? `the newest day (${days[days.length - 1]!.day}) is still filling up and is not judged` : undefined,
+  };
 }

@@ -15,4 +15,6 @@ export const flagSession = defineCorrectionKind<FlagSession>({
   },
 });
 
-export const buildFlagSession = (sessionId: string, code: string) => async (ports: CorrectionPorts): Promise<FlagSession> => ({ kind: 'flag_session', session: plain(await ports.session(sessionId)), code: checkCode(code) });
+export const buildFlagSession =
+  (sessionId: string, code: string) =>
+  async (ports: CorrectionPorts): Promise<FlagSession> => ({ kind: 'flag_session', session: plain(await ports.session(sessionId)), code: checkCode(code) });

@@ -15,4 +15,6 @@ export const flagSessions = defineCorrectionKind<FlagSessions>({
   },
 });
 
-export const buildFlagSessions = (filter: EventFilter, code: string) => async (ports: CorrectionPorts): Promise<FlagSessions> => ({ kind: 'flag_sessions', filter: await personFilter(ports, filter), code: checkCode(code) });
+export const buildFlagSessions =
+  (filter: EventFilter, code: string) =>
+  async (ports: CorrectionPorts): Promise<FlagSessions> => ({ kind: 'flag_sessions', filter: await personFilter(ports, filter), code: checkCode(code) });

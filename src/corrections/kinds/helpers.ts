@@ -19,7 +19,13 @@ export function checkCode(code: string): string {
 /** "event=x app_version=y …", or "all events". */
 export function describeFilter(f: EventFilter): string {
   return (
-    [f.event && `event=${f.event}`, f.appVersion && `app_version=${f.appVersion}`, f.userId && `user=${f.userId}`, f.since !== undefined && `since=${new Date(f.since).toISOString()}`, f.until !== undefined && `until=${new Date(f.until).toISOString()}`]
+    [
+      f.event && `event=${f.event}`,
+      f.appVersion && `app_version=${f.appVersion}`,
+      f.userId && `user=${f.userId}`,
+      f.since !== undefined && `since=${new Date(f.since).toISOString()}`,
+      f.until !== undefined && `until=${new Date(f.until).toISOString()}`,
+    ]
       .filter(Boolean)
       .join(' ') || 'all events'
   );

@@ -17,7 +17,20 @@ import { splitSession } from './split-session.js';
 import { unflagSession } from './unflag-session.js';
 import { unmergeUsers } from './unmerge-users.js';
 
-export const SHIPPED_CORRECTION_KINDS = [mergeUsers, unmergeUsers, splitSession, mergeSessions, moveEvent, dropEvents, renameEvent, setProperty, flagSession, flagSessions, unflagSession, revert] as const;
+export const SHIPPED_CORRECTION_KINDS = [
+  mergeUsers,
+  unmergeUsers,
+  splitSession,
+  mergeSessions,
+  moveEvent,
+  dropEvents,
+  renameEvent,
+  setProperty,
+  flagSession,
+  flagSessions,
+  unflagSession,
+  revert,
+] as const;
 
 export const CORRECTION_KINDS = createCorrectionRegistry(SHIPPED_CORRECTION_KINDS);
 
@@ -30,7 +43,12 @@ export function describeChange(change: CorrectionChange, registry: CorrectionReg
  * The identity keys whose users a change touches: re-deriving them (and only them) applies it.
  * Unknown ids and contradictions are refused here, before anything is written.
  */
-export function affectedIdentityKeys(ports: Pick<CorrectionPorts, 'identityKeysForEvents'>, change: CorrectionChange, existing: readonly Correction[], registry: CorrectionRegistry = CORRECTION_KINDS): Promise<string[]> {
+export function affectedIdentityKeys(
+  ports: Pick<CorrectionPorts, 'identityKeysForEvents'>,
+  change: CorrectionChange,
+  existing: readonly Correction[],
+  registry: CorrectionRegistry = CORRECTION_KINDS,
+): Promise<string[]> {
   const affects: AffectsPorts = { identityKeysForEvents: (filter) => ports.identityKeysForEvents(filter), affectsOf: (other) => affectedIdentityKeys(ports, other, existing, registry) };
   return registry.of(change).affects(change, affects, existing);
 }

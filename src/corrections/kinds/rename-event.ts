@@ -8,11 +8,13 @@ export const renameEvent = defineCorrectionKind<{ kind: 'rename_event'; from: st
     description: 'rename an event a buggy release misnamed',
     arguments: [{ name: 'from' }, { name: 'to' }],
     options: [{ flags: '--app-version <version>', description: 'only events from this app version' }],
-    build: ([from, to], options) => async () => {
-      if (from === to) throw new UsageError('the new name is the same as the old one');
-      const appVersion = options.appVersion as string | undefined;
-      return { kind: 'rename_event', from: from!, to: to!, ...(appVersion ? { appVersion } : {}) };
-    },
+    build:
+      ([from, to], options) =>
+      async () => {
+        if (from === to) throw new UsageError('the new name is the same as the old one');
+        const appVersion = options.appVersion as string | undefined;
+        return { kind: 'rename_event', from: from!, to: to!, ...(appVersion ? { appVersion } : {}) };
+      },
   },
   describe: (c) => `rename event ${c.from} to ${c.to}${c.appVersion ? ` (app ${c.appVersion})` : ''}`,
   affects: (c, ports) => ports.identityKeysForEvents({ event: c.from, ...(c.appVersion === undefined ? {} : { appVersion: c.appVersion }) }),

@@ -18,10 +18,12 @@ export const revert = defineCorrectionKind<{ kind: 'revert'; target: string }>({
     command: 'revert',
     description: 'undo a correction (itself recorded); the result equals never having applied it',
     arguments: [{ name: 'correction-id' }],
-    build: ([target]) => async (ports) => {
-      checkRevert(target!, ports.existing);
-      return { kind: 'revert', target: target! };
-    },
+    build:
+      ([target]) =>
+      async (ports) => {
+        checkRevert(target!, ports.existing);
+        return { kind: 'revert', target: target! };
+      },
   },
   describe: (c) => `revert ${c.target}`,
   async affects(c, ports, existing) {

@@ -9,15 +9,17 @@ export const setProperty = defineCorrectionKind<{ kind: 'set_property'; filter: 
     description: 'set a property on matching events',
     arguments: [{ name: 'property' }, { name: 'value', description: 'JSON, or a plain string' }],
     filters: true,
-    build: ([property, value], options) => async (ports) => {
-      let parsed: unknown = value;
-      try {
-        parsed = JSON.parse(value!);
-      } catch {
-        // not JSON: the value is the string itself
-      }
-      return { kind: 'set_property', filter: await personFilter(ports, filterOf(options)), property: property!, value: parsed };
-    },
+    build:
+      ([property, value], options) =>
+      async (ports) => {
+        let parsed: unknown = value;
+        try {
+          parsed = JSON.parse(value!);
+        } catch {
+          // not JSON: the value is the string itself
+        }
+        return { kind: 'set_property', filter: await personFilter(ports, filterOf(options)), property: property!, value: parsed };
+      },
   },
   describe: (c) => `set ${c.property}=${JSON.stringify(c.value)} on ${describeFilter(c.filter)}`,
   affects: (c, ports) => ports.identityKeysForEvents(c.filter),

@@ -16,10 +16,13 @@ export const unflagSession = defineCorrectionKind<UnflagSession>({
   },
 });
 
-export const buildUnflagSession = (sessionId: string, code: string | undefined) => async (ports: CorrectionPorts): Promise<UnflagSession> => {
-  const session = await ports.session(sessionId);
-  const chosen = code ?? (session.flags.length === 1 ? session.flags[0] : undefined);
-  if (chosen === undefined) throw new UsageError(session.flags.length === 0 ? `session ${sessionId} has no flag` : `session ${sessionId} has flags ${session.flags.join(', ')}; say which with --code`);
-  if (!session.flags.includes(chosen)) throw new UsageError(`session ${sessionId} has no flag ${chosen} (it has: ${session.flags.join(', ') || 'none'})`);
-  return { kind: 'unflag_session', session: plain(session), code: chosen };
-};
+export const buildUnflagSession =
+  (sessionId: string, code: string | undefined) =>
+  async (ports: CorrectionPorts): Promise<UnflagSession> => {
+    const session = await ports.session(sessionId);
+    const chosen = code ?? (session.flags.length === 1 ? session.flags[0] : undefined);
+    if (chosen === undefined)
+      throw new UsageError(session.flags.length === 0 ? `session ${sessionId} has no flag` : `session ${sessionId} has flags ${session.flags.join(', ')}; say which with --code`);
+    if (!session.flags.includes(chosen)) throw new UsageError(`session ${sessionId} has no flag ${chosen} (it has: ${session.flags.join(', ') || 'none'})`);
+    return { kind: 'unflag_session', session: plain(session), code: chosen };
+  };

@@ -17,10 +17,12 @@ export const identityConflict = defineFlag<undefined>({
       byId.set(event.anonymousId, { users: event.anonymousIdUsers, first: event.messageId });
     }
     if (byId.size === 0) return null;
-    const parts = [...byId].sort(([a], [b]) => (a < b ? -1 : 1)).map(([id, { users }]) => {
-      const listed = users.slice(0, 10).join(', ') + (users.length > 10 ? `, … ${users.length - 10} more` : '');
-      return `anonymous id ${id} carries ${users.length} user ids (${listed}); stitched to ${users[0]} only`;
-    });
+    const parts = [...byId]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([id, { users }]) => {
+        const listed = users.slice(0, 10).join(', ') + (users.length > 10 ? `, … ${users.length - 10} more` : '');
+        return `anonymous id ${id} carries ${users.length} user ids (${listed}); stitched to ${users[0]} only`;
+      });
     return { name: 'identity_conflict', detail: parts.join('; '), evidence: [...byId.values()].map((c) => c.first) };
   },
 });

@@ -60,10 +60,17 @@ export const releaseBurst = defineFlag<ReleaseBurstSettings>({
       const reasons = new Map<string, number>();
       for (const hit of hits) reasons.set(hit.reason, (reasons.get(hit.reason) ?? 0) + 1);
       const parts = [
-        hits.length ? `${hits.length} of this user's lines rejected (${[...reasons].sort(([a, x], [b, y]) => y - x || a.localeCompare(b)).map(([r, n]) => `${r} ${n}`).join(', ')})` : null,
+        hits.length
+          ? `${hits.length} of this user's lines rejected (${[...reasons]
+              .sort(([a, x], [b, y]) => y - x || a.localeCompare(b))
+              .map(([r, n]) => `${r} ${n}`)
+              .join(', ')})`
+          : null,
         carried.length ? `${carried.length} events of that version in the window` : null,
       ].filter(Boolean);
-      details.push(`app ${burst.appVersion} burst ${describeWindow(burst)} (${burst.rejected} of ${burst.accepted + burst.rejected} lines rejected, ${percent(burst.share)}; normal ${percent(burst.baseline)}): ${parts.join('; ')}`);
+      details.push(
+        `app ${burst.appVersion} burst ${describeWindow(burst)} (${burst.rejected} of ${burst.accepted + burst.rejected} lines rejected, ${percent(burst.share)}; normal ${percent(burst.baseline)}): ${parts.join('; ')}`,
+      );
       for (const e of carried) evidence.push(e.messageId);
       for (const hit of hits) if (hit.messageId !== null) evidence.push(hit.messageId);
     });

@@ -47,7 +47,10 @@ ${report.sessions.total} sessions, ${report.sessions.flagged} flagged — ${repo
       figure(
         `funnel-${funnel.funnel}`,
         `Funnel ${funnel.funnel}: converted ${funnel.converted} of ${funnel.entered} (${percent(funnel.conversionRate)})`,
-        barChart(steps.map((s) => s.name), steps.map((s) => s.count)),
+        barChart(
+          steps.map((s) => s.name),
+          steps.map((s) => s.count),
+        ),
         ['step', 'sessions', 'of entered'],
         steps.map((s, i) => ({ attrs: `data-funnel="${escape(funnel.funnel)}" data-step="${i + 1}" data-sessions="${s.count}"`, cells: [s.name, s.count, percent(s.rate)] })),
       ),
@@ -55,31 +58,109 @@ ${report.sessions.total} sessions, ${report.sessions.flagged} flagged — ${repo
   }
   if (report.labels.length)
     parts.push(
-      figure('labels', `Label shares (of ${report.sessions.counted} counted sessions)`, barChart(report.labels.map((l) => l.label), report.labels.map((l) => l.share), { percent: true }), ['label', 'sessions', 'share'],
-        report.labels.map((l) => ({ attrs: `data-label="${escape(l.label)}" data-sessions="${l.sessions}" data-share="${l.share}"`, cells: [l.label, l.sessions, percent(l.share)] }))),
+      figure(
+        'labels',
+        `Label shares (of ${report.sessions.counted} counted sessions)`,
+        barChart(
+          report.labels.map((l) => l.label),
+          report.labels.map((l) => l.share),
+          { percent: true },
+        ),
+        ['label', 'sessions', 'share'],
+        report.labels.map((l) => ({ attrs: `data-label="${escape(l.label)}" data-sessions="${l.sessions}" data-share="${l.share}"`, cells: [l.label, l.sessions, percent(l.share)] })),
+      ),
     );
   if (report.flags.length)
     parts.push(
-      figure('flags', 'Flagged sessions by flag', barChart(report.flags.map((f) => f.flag), report.flags.map((f) => f.sessions), { colors: report.flags.map(() => '#b5485d') }), ['flag', 'sessions', 'share of all'],
-        report.flags.map((f) => ({ attrs: `data-flag="${escape(f.flag)}" data-sessions="${f.sessions}"`, cells: [f.flag, f.sessions, percent(report.sessions.total ? f.sessions / report.sessions.total : 0)] }))),
+      figure(
+        'flags',
+        'Flagged sessions by flag',
+        barChart(
+          report.flags.map((f) => f.flag),
+          report.flags.map((f) => f.sessions),
+          { colors: report.flags.map(() => '#b5485d') },
+        ),
+        ['flag', 'sessions', 'share of all'],
+        report.flags.map((f) => ({
+          attrs: `data-flag="${escape(f.flag)}" data-sessions="${f.sessions}"`,
+          cells: [f.flag, f.sessions, percent(report.sessions.total ? f.sessions / report.sessions.total : 0)],
+        })),
+      ),
     );
   parts.push(
-    figure('sessions-per-day', 'Sessions per day (UTC)', columnChart(report.sessionsPerDay.map((d) => d.day), [{ name: 'not flagged', values: report.sessionsPerDay.map((d) => d.sessions - d.flagged) }, { name: 'flagged', values: report.sessionsPerDay.map((d) => d.flagged) }]),
-      ['day', 'sessions', 'flagged'], report.sessionsPerDay.map((d) => ({ attrs: `data-day="${d.day}"`, cells: [d.day, d.sessions, d.flagged] }))),
+    figure(
+      'sessions-per-day',
+      'Sessions per day (UTC)',
+      columnChart(
+        report.sessionsPerDay.map((d) => d.day),
+        [
+          { name: 'not flagged', values: report.sessionsPerDay.map((d) => d.sessions - d.flagged) },
+          { name: 'flagged', values: report.sessionsPerDay.map((d) => d.flagged) },
+        ],
+      ),
+      ['day', 'sessions', 'flagged'],
+      report.sessionsPerDay.map((d) => ({ attrs: `data-day="${d.day}"`, cells: [d.day, d.sessions, d.flagged] })),
+    ),
   );
   if (input.shape) {
     const { lengths, eventsPerSession } = input.shape;
-    parts.push(figure('session-lengths', 'Session length', barChart(lengths.map((b) => b.bucket), lengths.map((b) => b.sessions)), ['length', 'sessions'], lengths.map((b) => ({ attrs: '', cells: [b.bucket, b.sessions] }))));
-    parts.push(figure('events-per-session', 'Events per session', barChart(eventsPerSession.map((b) => b.bucket), eventsPerSession.map((b) => b.sessions)), ['events', 'sessions'], eventsPerSession.map((b) => ({ attrs: '', cells: [b.bucket, b.sessions] }))));
+    parts.push(
+      figure(
+        'session-lengths',
+        'Session length',
+        barChart(
+          lengths.map((b) => b.bucket),
+          lengths.map((b) => b.sessions),
+        ),
+        ['length', 'sessions'],
+        lengths.map((b) => ({ attrs: '', cells: [b.bucket, b.sessions] })),
+      ),
+    );
+    parts.push(
+      figure(
+        'events-per-session',
+        'Events per session',
+        barChart(
+          eventsPerSession.map((b) => b.bucket),
+          eventsPerSession.map((b) => b.sessions),
+        ),
+        ['events', 'sessions'],
+        eventsPerSession.map((b) => ({ attrs: '', cells: [b.bucket, b.sessions] })),
+      ),
+    );
   }
-  const reasons = Object.entries(report.rejected.byReason).map(([reason, n]) => [reason, n ?? 0] as const).sort((a, b) => b[1] - a[1]);
-  if (reasons.length) parts.push(figure('rejected-reasons', `Rejected lines by reason (${report.rejected.total} in all)`, barChart(reasons.map((r) => r[0]), reasons.map((r) => r[1]), { colors: reasons.map(() => '#8c8c8c') }), ['reason', 'lines'], reasons.map(([reason, n]) => ({ attrs: `data-reason="${escape(reason)}"`, cells: [reason, n] }))));
+  const reasons = Object.entries(report.rejected.byReason)
+    .map(([reason, n]) => [reason, n ?? 0] as const)
+    .sort((a, b) => b[1] - a[1]);
+  if (reasons.length)
+    parts.push(
+      figure(
+        'rejected-reasons',
+        `Rejected lines by reason (${report.rejected.total} in all)`,
+        barChart(
+          reasons.map((r) => r[0]),
+          reasons.map((r) => r[1]),
+          { colors: reasons.map(() => '#8c8c8c') },
+        ),
+        ['reason', 'lines'],
+        reasons.map(([reason, n]) => ({ attrs: `data-reason="${escape(reason)}"`, cells: [reason, n] })),
+      ),
+    );
   const burstVersions = new Set(report.bursts.map((b) => String(b.app_version)));
   const versions = Object.entries(report.rejected.byAppVersion).sort((a, b) => b[1] - a[1]);
   if (versions.length)
     parts.push(
-      figure('rejected-versions', 'Rejected lines by app version (red: the version had a release burst)', barChart(versions.map(([v]) => (burstVersions.has(v) ? `${v} ⚠ burst` : v)), versions.map(([, n]) => n), { colors: versions.map(([v]) => (burstVersions.has(v) ? '#c62828' : '#8c8c8c')) }),
-        ['app version', 'lines', 'release burst'], versions.map(([v, n]) => ({ attrs: `data-app-version="${escape(v)}"${burstVersions.has(v) ? ' class="burst"' : ''}`, cells: [v, n, burstVersions.has(v) ? 'yes' : ''] }))),
+      figure(
+        'rejected-versions',
+        'Rejected lines by app version (red: the version had a release burst)',
+        barChart(
+          versions.map(([v]) => (burstVersions.has(v) ? `${v} ⚠ burst` : v)),
+          versions.map(([, n]) => n),
+          { colors: versions.map(([v]) => (burstVersions.has(v) ? '#c62828' : '#8c8c8c')) },
+        ),
+        ['app version', 'lines', 'release burst'],
+        versions.map(([v, n]) => ({ attrs: `data-app-version="${escape(v)}"${burstVersions.has(v) ? ' class="burst"' : ''}`, cells: [v, n, burstVersions.has(v) ? 'yes' : ''] })),
+      ),
     );
   if (report.bursts.length)
     parts.push(`<section id="bursts"><h3>Release bursts</h3><table><thead><tr><th scope="col">app version</th><th scope="col">window (UTC)</th><th scope="col">rejected</th><th scope="col">share</th><th scope="col">normal</th><th scope="col">top reasons</th></tr></thead><tbody>
@@ -101,10 +182,7 @@ function timelineRow(detail: SessionDetail): string {
       return `<circle cx="${x(e.eventTime).toFixed(1)}" cy="14" r="${hit ? 6 : 4}" class="${hit ? 'evidence' : 'event'}"><title>${escape(`${iso(e.eventTime)} ${e.event}${hit ? ' (evidence)' : ''}`)}</title></circle>`;
     })
     .join('');
-  const badges = [
-    ...session.labels.map((l) => `<span class="badge label">${escape(l)}</span>`),
-    ...session.flags.map((f) => `<span class="badge flag">${escape(f)}</span>`),
-  ].join(' ');
+  const badges = [...session.labels.map((l) => `<span class="badge label">${escape(l)}</span>`), ...session.flags.map((f) => `<span class="badge flag">${escape(f)}</span>`)].join(' ');
   const minutes = ((session.endedAt - session.startedAt) / 60_000).toFixed(1);
   const shown = events.length < session.eventCount ? ` (first ${events.length} shown)` : '';
   return `<tr data-session="${escape(session.sessionId)}"><th scope="row"><code>${escape(session.sessionId.slice(0, 12))}</code><br><small>${escape(session.userId)}</small></th>

@@ -3,7 +3,20 @@ import { describe, expect, it } from 'vitest';
 import { type Inspection, InspectView, renderInspect } from './inspect-view.js';
 
 const session = {
-  session: { session_id: 's-1', user_id: 'alice', anonymous_ids: ['anon-a'], started_at: '2026-01-05T09:00:00.000Z', ended_at: '2026-01-05T09:30:00.000Z', duration_ms: 1_800_000, event_count: 2, first_event: 'checkout_started', last_event: 'form_error', app_versions: ['2.3.0'], flags: ['bot_like'], labels: ['struggled_with_checkout'] },
+  session: {
+    session_id: 's-1',
+    user_id: 'alice',
+    anonymous_ids: ['anon-a'],
+    started_at: '2026-01-05T09:00:00.000Z',
+    ended_at: '2026-01-05T09:30:00.000Z',
+    duration_ms: 1_800_000,
+    event_count: 2,
+    first_event: 'checkout_started',
+    last_event: 'form_error',
+    app_versions: ['2.3.0'],
+    flags: ['bot_like'],
+    labels: ['struggled_with_checkout'],
+  },
   labels: [{ kind: 'label', name: 'struggled_with_checkout', rule_version: 1, detail: 'after checkout_started, 3 × form_error' }],
   flags: [{ kind: 'flag', name: 'bot_like', rule_version: 2, detail: 'median gap 200 ms over 40 events' }],
   funnels: [{ scope: 'session', funnel: 'purchase', outcome: 'dropped_after_step_3' }],
@@ -14,11 +27,28 @@ const session = {
 };
 const identity = {
   user_id: 'alice',
-  profile: { user_id: 'alice', identified: true, anonymous_ids: ['anon-a'], traits: { plan: 'pro' }, first_seen: '2026-01-05T09:00:00.000Z', last_seen: '2026-01-05T09:30:00.000Z', event_count: 3, session_count: 1 },
+  profile: {
+    user_id: 'alice',
+    identified: true,
+    anonymous_ids: ['anon-a'],
+    traits: { plan: 'pro' },
+    first_seen: '2026-01-05T09:00:00.000Z',
+    last_seen: '2026-01-05T09:30:00.000Z',
+    event_count: 3,
+    session_count: 1,
+  },
   ids: ['alice', 'anon-a'],
   links: [{ from: 'anon-a', to: 'alice' }],
 };
-const user: Inspection = { kind: 'user', requested_id: 'anon-a', user_id: 'alice', identity, funnels: [{ scope: 'user', funnel: 'purchase', outcome: 'converted' }], sessions: [session], corrections: [] };
+const user: Inspection = {
+  kind: 'user',
+  requested_id: 'anon-a',
+  user_id: 'alice',
+  identity,
+  funnels: [{ scope: 'user', funnel: 'purchase', outcome: 'converted' }],
+  sessions: [session],
+  corrections: [],
+};
 
 describe('the inspect view (ink)', () => {
   it('shows a user: who they are, identity links, funnels, then each session with labels, flags, funnels and events', () => {

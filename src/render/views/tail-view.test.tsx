@@ -29,7 +29,16 @@ const event = (messageId: string, name: string, properties: Record<string, unkno
   );
 const rejected = rejectedTailRecord(
   '7',
-  { raw: '{"type":"track","messageId":"m9","event":"buton_clicked","userId":"bob"}', rawHash: 'h', reason: 'unplanned_event', detail: 'buton_clicked is not in the tracking plan', receivedAt: Date.UTC(2026, 0, 5, 9, 1), messageId: 'm9', event: 'buton_clicked', appVersion: '2.3.1' },
+  {
+    raw: '{"type":"track","messageId":"m9","event":"buton_clicked","userId":"bob"}',
+    rawHash: 'h',
+    reason: 'unplanned_event',
+    detail: 'buton_clicked is not in the tracking plan',
+    receivedAt: Date.UTC(2026, 0, 5, 9, 1),
+    messageId: 'm9',
+    event: 'buton_clicked',
+    appVersion: '2.3.1',
+  },
   redactor,
 );
 const status: TailStatus = { source: 'raw store /data', shown: 0, dropped: 0, following: true, done: false };

@@ -51,11 +51,21 @@ function TailLine({ cells, columns, color, header }: { cells: TailRowCells; colu
   const dim = color && !header;
   return (
     <Box>
-      <Text bold={header && color} dimColor={dim}>{fit(cells.time, columns.time)}  </Text>
-      <Text bold={header && color} color={color && !header ? 'cyan' : undefined}>{fit(cells.user, columns.user)}  </Text>
-      <Text bold={header && color} dimColor={dim}>{fit(cells.session, columns.session)}  </Text>
-      <Text bold={header && color} color={color && !header ? (cells.problem ? 'red' : 'green') : undefined}>{fit(cells.event, columns.event)}  </Text>
-      <Text bold={header && color} color={color && cells.problem ? 'red' : undefined}>{fit(cells.detail, columns.detail).trimEnd()}</Text>
+      <Text bold={header && color} dimColor={dim}>
+        {fit(cells.time, columns.time)}{' '}
+      </Text>
+      <Text bold={header && color} color={color && !header ? 'cyan' : undefined}>
+        {fit(cells.user, columns.user)}{' '}
+      </Text>
+      <Text bold={header && color} dimColor={dim}>
+        {fit(cells.session, columns.session)}{' '}
+      </Text>
+      <Text bold={header && color} color={color && !header ? (cells.problem ? 'red' : 'green') : undefined}>
+        {fit(cells.event, columns.event)}{' '}
+      </Text>
+      <Text bold={header && color} color={color && cells.problem ? 'red' : undefined}>
+        {fit(cells.detail, columns.detail).trimEnd()}
+      </Text>
     </Box>
   );
 }
@@ -65,9 +75,5 @@ function StatusLine({ status, color }: { status: TailStatus; color: boolean }) {
   const dropped = status.dropped > 0 ? ` · ${status.dropped} dropped (output too slow)` : '';
   const behind = status.behind ? ` · ${status.behind} behind` : '';
   const hint = status.done ? '' : ' · Ctrl-C to stop';
-  return (
-    <Text dimColor={color}>
-      {`● ${state} ${status.source} · ${status.shown} shown${dropped}${behind}${status.note ? ` · ${status.note}` : ''}${hint}`}
-    </Text>
-  );
+  return <Text dimColor={color}>{`● ${state} ${status.source} · ${status.shown} shown${dropped}${behind}${status.note ? ` · ${status.note}` : ''}${hint}`}</Text>;
 }

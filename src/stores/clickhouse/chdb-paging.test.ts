@@ -33,9 +33,34 @@ it('streams every row of a range exactly once, in order, across pages and ties',
     for (let index = 0; index < 6; index += 1) {
       const startedAt = Math.floor(index / 3) * DAY + (index % 3) * 3_600_000;
       const sessionId = `${user}/s${index}`;
-      sessions.push({ sessionId, userId: user, anonymousIds: [], startedAt, endedAt: startedAt, eventCount: 3, firstEvent: 'page_viewed', lastEvent: 'page_viewed', firstMessageId: `${sessionId}/m0`, appVersions: [], flags: [], labels: [] });
+      sessions.push({
+        sessionId,
+        userId: user,
+        anonymousIds: [],
+        startedAt,
+        endedAt: startedAt,
+        eventCount: 3,
+        firstEvent: 'page_viewed',
+        lastEvent: 'page_viewed',
+        firstMessageId: `${sessionId}/m0`,
+        appVersions: [],
+        flags: [],
+        labels: [],
+      });
       for (let n = 0; n < 3; n += 1) {
-        events.push({ messageId: `${sessionId}/m${n}`, userId: user, anonymousId: null, sessionId, eventTime: startedAt, type: 'track', event: 'page_viewed', appVersion: null, timeSource: 'timestamp', skewMs: 0, propertiesJson: '{}' });
+        events.push({
+          messageId: `${sessionId}/m${n}`,
+          userId: user,
+          anonymousId: null,
+          sessionId,
+          eventTime: startedAt,
+          type: 'track',
+          event: 'page_viewed',
+          appVersion: null,
+          timeSource: 'timestamp',
+          skewMs: 0,
+          propertiesJson: '{}',
+        });
       }
       for (const name of ['label_a', 'label_b']) findings.push({ kind: 'label', name, ruleVersion: 1, userId: user, sessionId, startedAt, detail: '', evidence: [] });
       outcomes.push({ scope: 'session', subjectId: sessionId, userId: user, funnel: 'purchase', startedAt, stepsReached: 1, totalSteps: 4, converted: false, evidence: [] });
@@ -43,11 +68,32 @@ it('streams every row of a range exactly once, in order, across pages and ties',
   }
   await store.replaceUsers(['u-a', 'u-b', 'u-c'], { sessions, events, findings, funnelOutcomes: outcomes }, 1);
 
-  const byTimeThen = <T>(time: (item: T) => number, key: (item: T) => string) => (a: T, b: T) => time(a) - time(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  const byTimeThen =
+    <T>(time: (item: T) => number, key: (item: T) => string) =>
+    (a: T, b: T) =>
+      time(a) - time(b) || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   const streamedEvents = await collect(store.streamEvents({}));
-  expect(streamedEvents.map((e) => e.messageId)).toEqual([...events].sort(byTimeThen((e) => e.eventTime, (e) => e.messageId)).map((e) => e.messageId));
+  expect(streamedEvents.map((e) => e.messageId)).toEqual(
+    [...events]
+      .sort(
+        byTimeThen(
+          (e) => e.eventTime,
+          (e) => e.messageId,
+        ),
+      )
+      .map((e) => e.messageId),
+  );
   expect(streamedEvents).toHaveLength(54);
-  expect((await collect(store.streamSessions({}))).map((s) => s.sessionId)).toEqual([...sessions].sort(byTimeThen((s) => s.startedAt, (s) => s.sessionId)).map((s) => s.sessionId));
+  expect((await collect(store.streamSessions({}))).map((s) => s.sessionId)).toEqual(
+    [...sessions]
+      .sort(
+        byTimeThen(
+          (s) => s.startedAt,
+          (s) => s.sessionId,
+        ),
+      )
+      .map((s) => s.sessionId),
+  );
   expect(await collect(store.streamFindings({}))).toHaveLength(36);
   expect(new Set((await collect(store.streamFindings({}))).map((f) => `${f.sessionId} ${f.name}`)).size).toBe(36);
   expect(await collect(store.streamFunnelOutcomes({}))).toHaveLength(18);

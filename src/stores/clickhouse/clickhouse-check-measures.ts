@@ -65,7 +65,14 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
       const margin = { mfrom: Math.max(0, params.from - options.eventMarginMs), mto: Math.min(MAX_TIME, params.to + options.eventMarginMs) };
       const days: SessionPlacementDay[] = [];
       for await (const row of ctx.select(sessionPlacementSql(db), { ...params, ...margin, sample: options.sampleSize })) {
-        days.push({ day: row.day as string, sessions: Number(row.sessions), declared: Number(row.declared), placed: Number(row.placed), mismatchedSessions: Number(row.mismatched), sample: row.sample as string[] });
+        days.push({
+          day: row.day as string,
+          sessions: Number(row.sessions),
+          declared: Number(row.declared),
+          placed: Number(row.placed),
+          mismatchedSessions: Number(row.mismatched),
+          sample: row.sample as string[],
+        });
       }
       return days;
     },

@@ -27,13 +27,25 @@ export function clickHouseDamage(ctx: ClickHouseContext): AnalyticsDamage {
       const name = row.name as string;
       const part = name.slice(String(row.reason).length + 1) || name;
       const day = dayOfPartition((row.partition_id as string | null) ?? part.split('_')[0]);
-      damage.push({ store: 'analytics store', kind: 'broken part', table: row.table as string, ...(day ? { day } : {}), part, detail: `part ${part} was set aside as ${row.reason} (truncated or altered files); its rows are missing from every read` });
+      damage.push({
+        store: 'analytics store',
+        kind: 'broken part',
+        table: row.table as string,
+        ...(day ? { day } : {}),
+        part,
+        detail: `part ${part} was set aside as ${row.reason} (truncated or altered files); its rows are missing from every read`,
+      });
     }
     return damage;
   };
 
   const detachedName = async (table: string, part: string): Promise<string | null> => {
-    for await (const row of ctx.select('SELECT name FROM system.detached_parts WHERE database = {db:String} AND table = {table:String} AND endsWith(name, {part:String})', { db: database, table, part })) return row.name as string;
+    for await (const row of ctx.select('SELECT name FROM system.detached_parts WHERE database = {db:String} AND table = {table:String} AND endsWith(name, {part:String})', {
+      db: database,
+      table,
+      part,
+    }))
+      return row.name as string;
     return null;
   };
 
@@ -66,7 +78,14 @@ export function clickHouseDamage(ctx: ClickHouseContext): AnalyticsDamage {
         for (const row of await result.json<{ part_path: string; is_passed: number; message: string }>()) {
           if (Number(row.is_passed) === 1) continue;
           const day = dayOfPartition(row.part_path.split('_')[0]);
-          damage.push({ store: 'analytics store', kind: 'checksum mismatch', table, ...(day ? { day } : {}), part: row.part_path, detail: `part ${row.part_path} fails its checksums: ${row.message.split('\n')[0]}` });
+          damage.push({
+            store: 'analytics store',
+            kind: 'checksum mismatch',
+            table,
+            ...(day ? { day } : {}),
+            part: row.part_path,
+            detail: `part ${row.part_path} fails its checksums: ${row.message.split('\n')[0]}`,
+          });
         }
       }
       return damage;
@@ -76,7 +95,10 @@ export function clickHouseDamage(ctx: ClickHouseContext): AnalyticsDamage {
       const broken = await brokenParts();
       for (const { table, part } of broken) {
         const name = (await detachedName(table!, part!)) ?? part!;
-        await ctx.run(`ALTER TABLE ${db}.${quoteIdentifier(table!)} DROP DETACHED PART '${name.replace(/[^A-Za-z0-9_-]/g, '')}' SETTINGS allow_drop_detached = 1`, `drop the broken part ${name} of ${table}`);
+        await ctx.run(
+          `ALTER TABLE ${db}.${quoteIdentifier(table!)} DROP DETACHED PART '${name.replace(/[^A-Za-z0-9_-]/g, '')}' SETTINGS allow_drop_detached = 1`,
+          `drop the broken part ${name} of ${table}`,
+        );
       }
       return broken.length;
     },

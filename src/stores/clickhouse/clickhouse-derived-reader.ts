@@ -48,9 +48,11 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
     }
     if (filter.appVersion !== undefined) {
       clauses.push(
-        table === 'events' ? 'app_version = {f_app:String}'
-        : table === 'sessions' ? 'has(app_versions, {f_app:String})'
-        : `${sessionColumn} IN (SELECT session_id FROM ${db}.sessions FINAL WHERE has(app_versions, {f_app:String}))`,
+        table === 'events'
+          ? 'app_version = {f_app:String}'
+          : table === 'sessions'
+            ? 'has(app_versions, {f_app:String})'
+            : `${sessionColumn} IN (SELECT session_id FROM ${db}.sessions FINAL WHERE has(app_versions, {f_app:String}))`,
       );
       params.f_app = filter.appVersion;
     }

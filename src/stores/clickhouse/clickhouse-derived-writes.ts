@@ -65,7 +65,10 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites {
       // One cheap look (no FINAL) for which users have any row at all, tombstones included, in any
       // table: only those need their stored rows read to diff against (on a first run nobody does;
       // docs/decisions/0012).
-      const stored = await usersWithRows(plan.map(([table]) => TABLES[table].name), userIds);
+      const stored = await usersWithRows(
+        plan.map(([table]) => TABLES[table].name),
+        userIds,
+      );
       const result = {} as ReplaceResult;
       for (const [table, rows] of plan) result[table] = await replaceRows(TABLES[table], userIds, stored, rows, version);
       return result;

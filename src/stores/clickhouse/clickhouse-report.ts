@@ -60,7 +60,8 @@ export function clickHouseReportAggregates(ctx: ClickHouseContext): ReportAggreg
         `SELECT ${selectList(TABLES.sessions)} FROM ${db}.sessions FINAL WHERE ${inRange}
          ORDER BY notEmpty(flags) DESC, notEmpty(labels) DESC, cityHash64(session_id), session_id LIMIT {limit:UInt32}`,
         params,
-      )) sessions.push(sessionMapper.fromRow(row));
+      ))
+        sessions.push(sessionMapper.fromRow(row));
       if (sessions.length === 0) return [];
       const details = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
       // One read per table for all the sampled sessions, bounded to their users and time span (partition pruning).
@@ -75,11 +76,16 @@ export function clickHouseReportAggregates(ctx: ClickHouseContext): ReportAggreg
           `SELECT ${selectList(spec)} FROM ${db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}
            AND ${time} >= fromUnixTimestamp64Milli({first:Int64}) AND ${time} <= fromUnixTimestamp64Milli({last:Int64}) AND ${where} ORDER BY ${order}`,
           { ...scope, per: eventsPerSession },
-        )) add(mapper.fromRow(row));
+        ))
+          add(mapper.fromRow(row));
       };
-      await collect(TABLES.events, eventMapper, 'event_time', 'session_id IN {ids:Array(String)}', 'session_id, event_time, message_id LIMIT {per:UInt32} BY session_id', (e) => details.get(e.sessionId)?.events.push(e));
+      await collect(TABLES.events, eventMapper, 'event_time', 'session_id IN {ids:Array(String)}', 'session_id, event_time, message_id LIMIT {per:UInt32} BY session_id', (e) =>
+        details.get(e.sessionId)?.events.push(e),
+      );
       await collect(TABLES.findings, findingMapper, 'started_at', 'session_id IN {ids:Array(String)}', 'session_id, kind, name', (f) => details.get(f.sessionId)?.findings.push(f));
-      await collect(TABLES.funnel_outcomes, funnelMapper, 'started_at', "scope = 'session' AND subject_id IN {ids:Array(String)}", 'subject_id, funnel', (o) => details.get(o.subjectId)?.funnelOutcomes.push(o));
+      await collect(TABLES.funnel_outcomes, funnelMapper, 'started_at', "scope = 'session' AND subject_id IN {ids:Array(String)}", 'subject_id, funnel', (o) =>
+        details.get(o.subjectId)?.funnelOutcomes.push(o),
+      );
       return [...details.values()];
     },
   };
@@ -117,7 +123,11 @@ export function clickHousePipelineFacts(ctx: ClickHouseContext): PipelineFactsMi
         reverted: reverted.has(c.id) ? 1 : 0,
       }));
       // A copy, replaced whole: a reader between the two statements sees the table empty for a moment.
-      for (const [table, values] of [['pipeline_minutes', minutes], ['release_bursts', bursts], ['corrections', corrections]] as const) {
+      for (const [table, values] of [
+        ['pipeline_minutes', minutes],
+        ['release_bursts', bursts],
+        ['corrections', corrections],
+      ] as const) {
         await ctx.run(`TRUNCATE TABLE ${ctx.db}.${table}`, `replace ${table}`);
         await ctx.insert(table, values as unknown[]);
       }

@@ -10,7 +10,9 @@ describe('migrate --cluster', () => {
     expect(statements).toHaveLength(schemaStatements('journeyctl').length);
     for (const sql of statements) expect(sql).toContain('ON CLUSTER `prod_cluster`');
     for (const sql of statements) expect(sql).not.toMatch(/ENGINE = (Replacing)?MergeTree/);
-    expect(statements.filter((sql) => sql.includes("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version, is_deleted)")).length).toBeGreaterThanOrEqual(4);
+    expect(statements.filter((sql) => sql.includes("ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', version, is_deleted)")).length).toBeGreaterThanOrEqual(
+      4,
+    );
   });
 
   it('spells out the engine of tables created AS another, so each has its own Keeper path', () => {
@@ -20,7 +22,7 @@ describe('migrate --cluster', () => {
   });
 
   it('refuses a cluster name that is not an identifier', () => {
-    expect(() => clusterSchemaStatements('journeyctl', "x` ON CLUSTER y; DROP")).toThrow(/not a ClickHouse cluster name/);
+    expect(() => clusterSchemaStatements('journeyctl', 'x` ON CLUSTER y; DROP')).toThrow(/not a ClickHouse cluster name/);
   });
 
   it('never prints a password in a URL', () => {

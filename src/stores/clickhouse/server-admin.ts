@@ -76,7 +76,7 @@ export interface ClickHouseInspection {
 export async function inspectClickHouse(options: ServerAnalyticsOptions): Promise<ClickHouseInspection> {
   const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF } });
   try {
-    const version = ((await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>())[0]?.v ?? 'unknown');
+    const version = (await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>())[0]?.v ?? 'unknown';
     const present = new Set(
       (
         await (await client.query({ query: 'SELECT name FROM system.tables WHERE database = {db:String}', query_params: { db: options.database }, format: 'JSONEachRow' })).json<{ name: string }>()

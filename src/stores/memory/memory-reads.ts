@@ -144,7 +144,8 @@ export function createMemoryTailReader(state: MemoryState): TailReader {
 
 function parseCursor(after: string | null): number {
   if (after === null) return 0;
-  if (!/^\d{1,15}$/.test(after)) throw new UsageError(`"${after}" is not a tail position of the in-memory raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
+  if (!/^\d{1,15}$/.test(after))
+    throw new UsageError(`"${after}" is not a tail position of the in-memory raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
   return Number(after);
 }
 

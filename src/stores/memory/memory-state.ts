@@ -24,7 +24,19 @@ export interface MemoryState {
 }
 
 export function createMemoryState(): MemoryState {
-  return { events: new Map(), copies: new Map(), rejected: new Map(), links: new Map(), canonical: new Map(), profiles: new Map(), dirty: new Map(), corrections: [], meta: new Map(), leases: new Map(), counters: new Map() };
+  return {
+    events: new Map(),
+    copies: new Map(),
+    rejected: new Map(),
+    links: new Map(),
+    canonical: new Map(),
+    profiles: new Map(),
+    dirty: new Map(),
+    corrections: [],
+    meta: new Map(),
+    leases: new Map(),
+    counters: new Map(),
+  };
 }
 
 export function bump(state: MemoryState, name: string): number {

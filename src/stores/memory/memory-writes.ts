@@ -72,7 +72,10 @@ function markIds(state: MemoryState, ids: ReadonlySet<string>): void {
 export function createMemoryDirtyQueue(state: MemoryState): DirtyQueue {
   return {
     async listDirtyIds(limit) {
-      return [...state.dirty].sort(([a], [b]) => compareBinary(a, b)).slice(0, limit).map(([id, mark]) => ({ id, mark }));
+      return [...state.dirty]
+        .sort(([a], [b]) => compareBinary(a, b))
+        .slice(0, limit)
+        .map(([id, mark]) => ({ id, mark }));
     },
     async markDirty(ids) {
       markIds(state, new Set(ids));

@@ -121,7 +121,11 @@ export function createMongoBatchWriter(ctx: MongoContext, seams: MongoWriteSeams
       else copies.set(event.messageId, [event]);
     }
     const best = new Map<string, EncodedEvent>();
-    for (const [id, list] of copies) best.set(id, list.reduce((a, b) => (isEarlierCopy(b, a) ? b : a)));
+    for (const [id, list] of copies)
+      best.set(
+        id,
+        list.reduce((a, b) => (isEarlierCopy(b, a) ? b : a)),
+      );
 
     // 1. Insert-if-absent of each message's best copy; those stored already come back.
     let seq = (await allocate(ctx, 'event_seq', best.size)) - best.size;

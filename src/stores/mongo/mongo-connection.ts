@@ -1,13 +1,4 @@
-import {
-  MongoBulkWriteError,
-  MongoClient,
-  type MongoClientOptions,
-  MongoNetworkError,
-  MongoParseError,
-  MongoServerError,
-  MongoServerSelectionError,
-  MongoTopologyClosedError,
-} from 'mongodb';
+import { MongoBulkWriteError, MongoClient, type MongoClientOptions, MongoNetworkError, MongoParseError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { InfrastructureError, UsageError } from '../../errors.js';
 
 /**

@@ -12,7 +12,11 @@ export function createMongoCorrectionLog(ctx: MongoContext): CorrectionLog {
       return guard(ctx, 'append a correction', async () => {
         // Append-only: the next number is claimed by inserting it (a unique _id), never by updating.
         for (let round = 0; round < CAS_ROUNDS; round += 1) {
-          const [last] = await c.corrections.find({}, { projection: { _id: 1 } }).sort({ _id: -1 }).limit(1).toArray();
+          const [last] = await c.corrections
+            .find({}, { projection: { _id: 1 } })
+            .sort({ _id: -1 })
+            .limit(1)
+            .toArray();
           const seq = (typeof last?._id === 'number' ? last._id : 0) + 1;
           const stored: Correction = { id: `c${seq}`, ...correction };
           try {

@@ -13,7 +13,10 @@ export function markKey(dirty: DirtyId): string {
 export async function insertMarks(ctx: MongoContext, ids: ReadonlySet<string>): Promise<void> {
   if (ids.size === 0) return;
   const mark = randomInt(1, 2 ** 48);
-  await insertNew(ctx.c.dirty, [...ids].map((id) => ({ _id: markKey({ id, mark }), id, mark })));
+  await insertNew(
+    ctx.c.dirty,
+    [...ids].map((id) => ({ _id: markKey({ id, mark }), id, mark })),
+  );
 }
 
 /**
@@ -36,7 +39,11 @@ export function createMongoDirtyQueue(ctx: MongoContext, repairGone: () => Promi
           await repairGone();
           lastSweep = Date.now();
         }
-        const docs = await ctx.c.dirty.find({}, { projection: { id: 1, mark: 1 } }).sort({ _id: 1 }).limit(limit).toArray();
+        const docs = await ctx.c.dirty
+          .find({}, { projection: { id: 1, mark: 1 } })
+          .sort({ _id: 1 })
+          .limit(limit)
+          .toArray();
         const entries = new Map<string, { mark: number; keys: string[] }>();
         for (const doc of docs) {
           const entry = entries.get(doc.id as string);

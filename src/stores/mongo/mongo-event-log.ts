@@ -28,7 +28,10 @@ export function createMongoEventReads(ctx: MongoContext): Omit<EventLog, 'writeB
         const projection = { identityKey: 1, userId: 1, anonymousId: 1, type: 1, event: 1, eventTime: 1, receivedAt: 1, timeSource: 1, skewMs: 1, appVersion: 1, propertiesJson: 1, traitsJson: 1 };
         for (const chunk of chunks(identityKeys, IN_CHUNK)) {
           const docs = await c.events.find({ identityKey: { $in: chunk } }, { projection }).toArray();
-          const copies = await copiesOf(ctx, docs.map((doc) => doc._id as string));
+          const copies = await copiesOf(
+            ctx,
+            docs.map((doc) => doc._id as string),
+          );
           for (const doc of docs) events.push(toStoredEvent(doc, copies.get(doc._id as string) ?? 1));
         }
         return events;
@@ -39,16 +42,17 @@ export function createMongoEventReads(ctx: MongoContext): Omit<EventLog, 'writeB
         const lines: StoredLine[] = [];
         for (const chunk of chunks(identityKeys, IN_CHUNK)) {
           const docs = await c.events.find({ identityKey: { $in: chunk } }, { projection: { raw: 1, receivedAt: 1 } }).toArray();
-          const copies = await copiesOf(ctx, docs.map((doc) => doc._id as string));
+          const copies = await copiesOf(
+            ctx,
+            docs.map((doc) => doc._id as string),
+          );
           for (const doc of docs) lines.push({ raw: doc.raw as string, receivedAt: doc.receivedAt as number, copies: copies.get(doc._id as string) ?? 1 });
         }
         return lines;
       });
     },
     async identityKeysInRange(range) {
-      return guard(ctx, 'find identity keys by time', async () =>
-        ((await c.events.distinct('identityKey', { eventTime: { $gte: range.from, $lt: range.to } })) as string[]).sort(compareBinary),
-      );
+      return guard(ctx, 'find identity keys by time', async () => ((await c.events.distinct('identityKey', { eventTime: { $gte: range.from, $lt: range.to } })) as string[]).sort(compareBinary));
     },
     async *streamRejected(range): AsyncIterable<RejectedLine> {
       const filter = { receivedAt: { $gte: range.from ?? 0, $lt: range.to ?? Number.MAX_SAFE_INTEGER } };

@@ -34,7 +34,10 @@ export async function writeLinks(ctx: MongoContext, links: Map<string, IdentityL
       })),
     );
     // A swap that matched nothing met a concurrent change: compare again with what is stored now.
-    const after = await readLinks(ctx, swaps.map((swap) => swap.from));
+    const after = await readLinks(
+      ctx,
+      swaps.map((swap) => swap.from),
+    );
     pending = swaps.filter(({ from, mine }) => after.get(from)?.messageId !== mine.messageId).map((swap) => swap.from);
   }
 }

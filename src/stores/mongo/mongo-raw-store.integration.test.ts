@@ -41,7 +41,25 @@ describe('MongoDB raw store specifics', () => {
     const seams: MongoWriteSeams = {};
     const store = await openFresh(seams);
     try {
-      const event = { messageId: 'm1', type: 'identify' as const, event: 'identify', userId: 'u1', anonymousId: 'a1', previousId: null, identityKey: 'u1', eventTime: 1_000, timeSource: 'skew_corrected' as const, skewMs: 0, receivedAt: 1_500, appVersion: null, properties: {}, context: {}, traits: {}, raw: '{"x":1}', rawHash: 'h' };
+      const event = {
+        messageId: 'm1',
+        type: 'identify' as const,
+        event: 'identify',
+        userId: 'u1',
+        anonymousId: 'a1',
+        previousId: null,
+        identityKey: 'u1',
+        eventTime: 1_000,
+        timeSource: 'skew_corrected' as const,
+        skewMs: 0,
+        receivedAt: 1_500,
+        appVersion: null,
+        properties: {},
+        context: {},
+        traits: {},
+        raw: '{"x":1}',
+        rawHash: 'h',
+      };
       await store.writeBatch([event], []);
       await store.clearDirtyIds(await store.listDirtyIds(100));
       // The same line again changes nothing.
@@ -65,8 +83,13 @@ describe('MongoDB raw store specifics', () => {
   });
 
   it('never prints the password of the connection string', async () => {
-    const url = getServices().mongo.url.replace('mongodb://', 'mongodb://someone:s3cr%40t-pw@').replace(/:(\d+)\//, ':1/');
-    const error = await MongoRawStore.open({ url: `${url}?serverSelectionTimeoutMS=300`, database: 'x' }).then(() => new Error('connected'), (e: unknown) => e as Error);
+    const url = getServices()
+      .mongo.url.replace('mongodb://', 'mongodb://someone:s3cr%40t-pw@')
+      .replace(/:(\d+)\//, ':1/');
+    const error = await MongoRawStore.open({ url: `${url}?serverSelectionTimeoutMS=300`, database: 'x' }).then(
+      () => new Error('connected'),
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain('someone:***@');
     expect(error.message).not.toContain('s3cr');
@@ -77,7 +100,11 @@ describe('MongoDB raw store specifics', () => {
 afterAll(async () => {
   const client = new MongoClient(getServices().mongo.url);
   try {
-    for (const database of databases) await client.db(database).dropDatabase().catch(() => {});
+    for (const database of databases)
+      await client
+        .db(database)
+        .dropDatabase()
+        .catch(() => {});
   } finally {
     await client.close();
   }

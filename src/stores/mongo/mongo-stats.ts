@@ -58,9 +58,7 @@ export function createMongoStats(ctx: MongoContext): StoreStats {
           if (ACTIVITY_TYPES.has(doc.type as string)) counts.activity += 1;
           else counts.identity += 1;
         }
-        return [...days]
-          .sort(([a], [b]) => a - b)
-          .map(([day, counts]) => ({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), ...counts }));
+        return [...days].sort(([a], [b]) => a - b).map(([day, counts]) => ({ day: new Date(day * DAY_MS).toISOString().slice(0, 10), ...counts }));
       });
     },
   };

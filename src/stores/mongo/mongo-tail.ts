@@ -31,7 +31,11 @@ export function parseMongoTailCursor(after: string | null): number {
 }
 
 export async function maxSeq(collection: Collection<Doc>): Promise<number> {
-  const [last] = await collection.find({}, { projection: { seq: 1 } }).sort({ seq: -1 }).limit(1).toArray();
+  const [last] = await collection
+    .find({}, { projection: { seq: 1 } })
+    .sort({ seq: -1 })
+    .limit(1)
+    .toArray();
   return typeof last?.seq === 'number' ? last.seq : 0;
 }
 

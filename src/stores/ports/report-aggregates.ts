@@ -37,7 +37,16 @@ export interface ReportAggregates {
 export interface PipelineFacts {
   /** receivedCounts in one-minute buckets over the whole raw store. */
   minutes: readonly ReceivedCounts[];
-  bursts: ReadonlyArray<{ appVersion: string; windowStart: number; windowEnd: number; accepted: number; rejected: number; share: number; baseline: number; reasons: ReadonlyArray<{ reason: string; lines: number }> }>;
+  bursts: ReadonlyArray<{
+    appVersion: string;
+    windowStart: number;
+    windowEnd: number;
+    accepted: number;
+    rejected: number;
+    share: number;
+    baseline: number;
+    reasons: ReadonlyArray<{ reason: string; lines: number }>;
+  }>;
   corrections: readonly Correction[];
 }
 

@@ -25,9 +25,11 @@ export function createSqliteDirtyQueue(ctx: SqliteContext): SqliteDirtyQueue {
     },
     async clearDirtyIds(ids: readonly DirtyId[]): Promise<void> {
       guard('clear dirty ids', () =>
-        db.transaction(() => {
-          for (const { id, mark } of ids) clear.run(id, mark);
-        }).immediate(),
+        db
+          .transaction(() => {
+            for (const { id, mark } of ids) clear.run(id, mark);
+          })
+          .immediate(),
       );
     },
   };

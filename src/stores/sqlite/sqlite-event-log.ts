@@ -130,8 +130,10 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
 
   const prepareEventsByIdentity = (keys: number): Database.Statement =>
     db
-      .prepare(`SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${COPY_ROWS}
-                FROM raw_events WHERE identity_key IN (${Array.from({ length: keys }, () => '?').join(',')})`)
+      .prepare(
+        `SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${COPY_ROWS}
+                FROM raw_events WHERE identity_key IN (${Array.from({ length: keys }, () => '?').join(',')})`,
+      )
       .raw(true);
 
   return {
@@ -186,21 +188,29 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
       const lines: StoredLine[] = [];
       for (const chunk of chunks(identityKeys)) {
-        const rows = db.prepare(`SELECT raw, received_at, ${COPY_ROWS} AS copy_rows FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{ raw: string; received_at: number; copy_rows: number }>;
+        const rows = db.prepare(`SELECT raw, received_at, ${COPY_ROWS} AS copy_rows FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{
+          raw: string;
+          received_at: number;
+          copy_rows: number;
+        }>;
         for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at, copies: Math.max(1, row.copy_rows) });
       }
       return lines;
     },
 
     async identityKeysInRange(range: Required<TimeRange>): Promise<string[]> {
-      const rows = db.prepare('SELECT DISTINCT identity_key FROM raw_events WHERE event_time >= ? AND event_time < ? ORDER BY identity_key').all(range.from, range.to) as Array<{ identity_key: string }>;
+      const rows = db.prepare('SELECT DISTINCT identity_key FROM raw_events WHERE event_time >= ? AND event_time < ? ORDER BY identity_key').all(range.from, range.to) as Array<{
+        identity_key: string;
+      }>;
       return rows.map((row) => row.identity_key);
     },
 
     async *streamRejected(range: TimeRange): AsyncIterable<RejectedLine> {
       const rows = db
-        .prepare(`SELECT ${REJECTED_COLUMNS} FROM rejected
-                  WHERE received_at >= ? AND received_at < ? ORDER BY received_at, raw_hash`)
+        .prepare(
+          `SELECT ${REJECTED_COLUMNS} FROM rejected
+                  WHERE received_at >= ? AND received_at < ? ORDER BY received_at, raw_hash`,
+        )
         .iterate(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, unknown>>;
       for (const row of rows) yield rejectedFromRow(row);
     },

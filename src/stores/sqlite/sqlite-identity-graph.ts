@@ -57,9 +57,11 @@ export function createSqliteIdentityGraph({ db, guard }: SqliteContext): SqliteI
     },
     async saveCanonical(assignments) {
       guard('save identity map', () =>
-        db.transaction(() => {
-          for (const { id, canonicalId } of assignments) saveCanonical.run(id, canonicalId);
-        }).immediate(),
+        db
+          .transaction(() => {
+            for (const { id, canonicalId } of assignments) saveCanonical.run(id, canonicalId);
+          })
+          .immediate(),
       );
     },
     async anonymousIdUsers({ minUsers, anonymousIds }) {

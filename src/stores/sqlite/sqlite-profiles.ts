@@ -8,10 +8,12 @@ export function createSqliteProfiles({ db, guard }: SqliteContext): ProfileStore
   return {
     async saveProfiles(profiles, removedUserIds) {
       guard('save profiles', () =>
-        db.transaction(() => {
-          for (const profile of profiles) saveProfile.run(profile.userId, JSON.stringify(profile));
-          for (const userId of removedUserIds) deleteProfile.run(userId);
-        }).immediate(),
+        db
+          .transaction(() => {
+            for (const profile of profiles) saveProfile.run(profile.userId, JSON.stringify(profile));
+            for (const userId of removedUserIds) deleteProfile.run(userId);
+          })
+          .immediate(),
       );
     },
     async *streamProfiles() {

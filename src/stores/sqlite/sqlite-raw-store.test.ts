@@ -29,8 +29,10 @@ it('tells apart two message ids that share a lookup key', async () => {
   await SqliteRawStore.open(path).close();
   // No two real ids with one 53-bit key are known, so the clash is planted: another id stored under m1's key.
   const db = new Database(path);
-  db.prepare(`INSERT INTO raw_events (message_id, message_key, identity_key, type, event, event_time, time_source, skew_ms, received_at, properties, traits, raw, raw_hash, ingested_at)
-              VALUES ('other', ?, 'anon-9', 'track', 'x', 1, 'client', 0, 1, '{}', '{}', '{}', 'h0', 1)`).run(messageKey('m1'));
+  db.prepare(
+    `INSERT INTO raw_events (message_id, message_key, identity_key, type, event, event_time, time_source, skew_ms, received_at, properties, traits, raw, raw_hash, ingested_at)
+              VALUES ('other', ?, 'anon-9', 'track', 'x', 1, 'client', 0, 1, '{}', '{}', '{}', 'h0', 1)`,
+  ).run(messageKey('m1'));
   db.close();
   const store = SqliteRawStore.open(path);
   expect(await store.writeBatch([accepted({ messageId: 'm1', identityKey: 'anon-1' })], [])).toMatchObject({ inserted: 1, duplicates: 0 });

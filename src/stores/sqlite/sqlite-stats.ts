@@ -18,19 +18,25 @@ export function createSqliteStats({ db, guard }: SqliteContext): StoreStats {
         return row;
       };
       const accepted = db
-        .prepare(`SELECT received_at - received_at % ? AS bucket, app_version, count(*) AS accepted, sum(received_at - event_time > ?) AS late
-                  FROM raw_events WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version`)
+        .prepare(
+          `SELECT received_at - received_at % ? AS bucket, app_version, count(*) AS accepted, sum(received_at - event_time > ?) AS late
+                  FROM raw_events WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version`,
+        )
         .all(bucket, options.lateAfterMs, from, to) as Array<{ bucket: number; app_version: string | null; accepted: number; late: number }>;
       for (const r of accepted) Object.assign(rowOf(r.bucket, r.app_version), { accepted: r.accepted, late: r.late });
       // CROSS JOIN keeps raw_copies (small) outside: SQLite would otherwise walk every event of the range and probe it.
       const copies = db
-        .prepare(`SELECT e.received_at - e.received_at % ? AS bucket, e.app_version, count(*) - count(DISTINCT c.message_id) AS extra
-                  FROM raw_copies c CROSS JOIN raw_events e ON e.message_key = ${MESSAGE_KEY_FUNCTION}(c.message_id) AND e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`)
+        .prepare(
+          `SELECT e.received_at - e.received_at % ? AS bucket, e.app_version, count(*) - count(DISTINCT c.message_id) AS extra
+                  FROM raw_copies c CROSS JOIN raw_events e ON e.message_key = ${MESSAGE_KEY_FUNCTION}(c.message_id) AND e.message_id = c.message_id WHERE e.received_at >= ? AND e.received_at < ? GROUP BY bucket, e.app_version`,
+        )
         .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; extra: number }>;
       for (const r of copies) rowOf(r.bucket, r.app_version).extraCopies = r.extra;
       const rejected = db
-        .prepare(`SELECT received_at - received_at % ? AS bucket, app_version, reason, count(*) AS n FROM rejected
-                  WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version, reason`)
+        .prepare(
+          `SELECT received_at - received_at % ? AS bucket, app_version, reason, count(*) AS n FROM rejected
+                  WHERE received_at >= ? AND received_at < ? GROUP BY bucket, app_version, reason`,
+        )
         .all(bucket, from, to) as Array<{ bucket: number; app_version: string | null; reason: RejectReason; n: number }>;
       for (const r of rejected) rowOf(r.bucket, r.app_version).rejected[r.reason] = r.n;
       return [...rows.values()];
@@ -71,8 +77,10 @@ export function createSqliteStats({ db, guard }: SqliteContext): StoreStats {
         // A few days of a large store: the event_time index; otherwise one pass over the table beats its lookups.
         const narrow = range.from !== undefined && range.to !== undefined && range.to - range.from <= 2 * 86_400_000;
         const rows = db
-          .prepare(`SELECT event_time / 86400000 AS day, sum(type IN ('track', 'page', 'screen')) AS activity, sum(type IN ('identify', 'alias')) AS identity
-                    FROM raw_events ${narrow ? '' : 'NOT INDEXED'} WHERE event_time >= ? AND event_time < ? GROUP BY day ORDER BY day`)
+          .prepare(
+            `SELECT event_time / 86400000 AS day, sum(type IN ('track', 'page', 'screen')) AS activity, sum(type IN ('identify', 'alias')) AS identity
+                    FROM raw_events ${narrow ? '' : 'NOT INDEXED'} WHERE event_time >= ? AND event_time < ? GROUP BY day ORDER BY day`,
+          )
           .all(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Array<{ day: number; activity: number; identity: number }>;
         return rows.map((r) => ({ day: new Date(r.day * 86_400_000).toISOString().slice(0, 10), activity: r.activity, identity: r.identity }));
       });

@@ -60,22 +60,30 @@ export function tailEvents(db: Database.Database, start: number, filter: TailFil
     }
     addJsonEquals(query, column, path, where);
   }
-  return page(db, 'events', start, limit, query, `message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, raw`, (row) => ({
-    messageId: row.message_id as string,
-    type: row.type as EventType,
-    event: row.event as string,
-    identityKey: row.identity_key as string,
-    userId: row.user_id as string | null,
-    anonymousId: row.anonymous_id as string | null,
-    eventTime: row.event_time as number,
-    receivedAt: row.received_at as number,
-    timeSource: row.time_source as TimeSource,
-    skewMs: row.skew_ms as number,
-    appVersion: row.app_version as string | null,
-    propertiesJson: row.properties as string,
-    traitsJson: row.traits as string,
-    raw: row.raw as string,
-  }));
+  return page(
+    db,
+    'events',
+    start,
+    limit,
+    query,
+    `message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, raw`,
+    (row) => ({
+      messageId: row.message_id as string,
+      type: row.type as EventType,
+      event: row.event as string,
+      identityKey: row.identity_key as string,
+      userId: row.user_id as string | null,
+      anonymousId: row.anonymous_id as string | null,
+      eventTime: row.event_time as number,
+      receivedAt: row.received_at as number,
+      timeSource: row.time_source as TimeSource,
+      skewMs: row.skew_ms as number,
+      appVersion: row.app_version as string | null,
+      propertiesJson: row.properties as string,
+      traitsJson: row.traits as string,
+      raw: row.raw as string,
+    }),
+  );
 }
 
 export function tailRejected(db: Database.Database, start: number, filter: TailFilter, limit: number): TailPage<RejectedLine> {
@@ -165,7 +173,8 @@ function jsonPath(segments: readonly string[]): string | null {
 /** The embedded store's cursor is a rowid in decimal; anything else is a person's typo, not a fault. */
 export function parseTailCursor(after: string | null): number {
   if (after === null) return 0;
-  if (!/^\d{1,15}$/.test(after)) throw new UsageError(`"${after}" is not a tail position of the embedded raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
+  if (!/^\d{1,15}$/.test(after))
+    throw new UsageError(`"${after}" is not a tail position of the embedded raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
   return Number(after);
 }
 
