@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from './context.js';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { CheckRegistry } from '../checks/kinds/kind.js';
+import type { CheckOptions } from './check.js';
 import { CHECK_KINDS } from '../checks/kinds/registry.js';
 import { waitOption } from './shared-options.js';
 
@@ -26,26 +27,10 @@ export function registerCheckCommand(program: Command, context: () => CommandCon
     .option('--update-golden', "write the golden_journeys expected files from today's derivation (review before committing)")
     .addOption(waitOption())
     .addHelpText('after', () => checkTypesHelp(kinds))
-    .action(
-      async (options: {
-        checks?: string;
-        select: string[];
-        exclude: string[];
-        from?: string;
-        to?: string;
-        tz: string;
-        warnError?: boolean;
-        output?: string;
-        junit?: string;
-        results?: string;
-        storeFailures?: boolean;
-        updateGolden?: boolean;
-        wait: string;
-      }) => {
-        const { runCheckCommand } = await import('./check.js');
-        await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
-      },
-    );
+    .action(async (options: Omit<CheckOptions, 'warnError' | 'storeFailures' | 'updateGolden' | 'quiet'> & { warnError?: boolean; storeFailures?: boolean; updateGolden?: boolean }) => {
+      const { runCheckCommand } = await import('./check.js');
+      await runCheckCommand(context(), { ...options, warnError: Boolean(options.warnError), storeFailures: Boolean(options.storeFailures), updateGolden: Boolean(options.updateGolden) });
+    });
 }
 
 /** The check types a checks file may use, from the registry (src/checks/kinds/). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { OUTPUTS, outputOption } from '../render/output-option.js';
 import type { CommandContext } from './context.js';
+import type { ExportOptions } from './export.js';
 import { EXPORT_KINDS } from './export-kinds.js';
 import { waitOption } from './shared-options.js';
 
@@ -22,26 +23,8 @@ export function registerExportCommand(program: Command, context: () => CommandCo
     .addOption(outputOption(OUTPUTS.records))
     .option('--no-pager', 'never page long output on a terminal (default: $PAGER, else less -FRX)')
     .addOption(waitOption())
-    .action(
-      async (
-        kind: string,
-        options: {
-          from?: string;
-          to?: string;
-          tz: string;
-          output?: string;
-          wait: string;
-          fields?: string;
-          limit?: string;
-          user?: string;
-          session?: string;
-          event?: string;
-          appVersion?: string;
-          pager: boolean;
-        },
-      ) => {
-        const { runExport } = await import('./export.js');
-        await runExport(context(), kind, options);
-      },
-    );
+    .action(async (kind: string, options: Omit<ExportOptions, 'name'>) => {
+      const { runExport } = await import('./export.js');
+      await runExport(context(), kind, options);
+    });
 }
