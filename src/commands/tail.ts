@@ -2,9 +2,8 @@ import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import type { RejectedLine } from '../domain/event.js';
 import { InfrastructureError, InterruptedError, UsageError } from '../errors.js';
 import { createRedactor, type Redactor } from '../render/redact.js';
-import { write } from '../render/output.js';
-import { formatTailLine, kafkaTailRecord, rawEventTailRecord, rejectedTailRecord, TAIL_HEADER, tailColumns, type TailRecord, tailRowCells } from '../render/tail-records.js';
-import { startLiveTail, type LiveTail } from '../render/views/live-tail.js';
+import { kafkaTailRecord, rawEventTailRecord, rejectedTailRecord, type TailRecord } from '../render/tail-records.js';
+import { openTailSink, type TailSink } from '../render/tail-sink.js';
 import type { TailStatus } from '../render/views/tail-view.js';
 import { openKafkaTail, type KafkaTailMessage, type KafkaTailOptions } from '../sources/kafka-tail.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
@@ -63,13 +62,6 @@ interface TailFeed {
   /** A remark for the person (why sessions are blank, …), shown once. */
   note: string | undefined;
   close(): Promise<void>;
-}
-
-interface TailSink {
-  write(records: readonly TailRecord[], status: TailStatus): Promise<void>;
-  close(status: TailStatus): Promise<void>;
-  /** True when the terminal is drawn by ink: remarks go into its status line, not stderr. */
-  readonly live: boolean;
 }
 
 const PAGE = 500;
@@ -154,7 +146,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
     process.on('SIGTERM', onSignal);
   }
   try {
-    sink = openSink(context, output, options.color, status);
+    sink = openTailSink(context.io, { output, color: options.color, interactive: context.interactive, status });
     budget ??= sink.live ? { every: DRAW_INTERVAL_MS, max: DRAW_LIMIT } : null;
     if (feed.note !== undefined) {
       if (sink.live) status.note = feed.note;
@@ -378,55 +370,6 @@ function timeFlag(options: TailOptions, alias: 'from' | 'to', name: 'since' | 'u
     throw new UsageError(`--from is a time; "${aliased}" is a position`, { hint: `start at a position with --offset ${aliased}` });
   }
   return { flag: alias, value: aliased };
-}
-
-function openSink(context: CommandContext, output: string, color: boolean, status: TailStatus): TailSink {
-  const { stdout } = context.io;
-  if (output === 'ndjson') {
-    return {
-      live: false,
-      async write(records) {
-        for (const record of records) await write(stdout, `${JSON.stringify(record)}\n`);
-      },
-      async close() {},
-    };
-  }
-  if (output === 'json') {
-    let count = 0;
-    return {
-      live: false,
-      async write(records) {
-        for (const record of records) await write(stdout, `${count++ === 0 ? '[\n' : ',\n'}${JSON.stringify(record)}`);
-      },
-      async close() {
-        await write(stdout, count === 0 ? '[]\n' : '\n]\n');
-      },
-    };
-  }
-  if (context.interactive) {
-    const live: LiveTail = startLiveTail(context.io, { color, status: { ...status } });
-    return {
-      live: true,
-      async write(records, current) {
-        live.push(records, { ...current });
-      },
-      close: (final) => live.close({ ...final }),
-    };
-  }
-  // --output pretty into a pipe or a file: the view's columns as plain text.
-  const columns = tailColumns(Math.max(100, stdout.columns ?? 160));
-  let headed = false;
-  return {
-    live: false,
-    async write(records) {
-      if (!headed) {
-        headed = true;
-        await write(stdout, `${formatTailLine(TAIL_HEADER, columns)}\n`);
-      }
-      for (const record of records) await write(stdout, `${formatTailLine(tailRowCells(record), columns)}\n`);
-    },
-    async close() {},
-  };
 }
 
 function sleep(ms: number, options: { keepAlive: boolean } = { keepAlive: true }): Promise<void> {
