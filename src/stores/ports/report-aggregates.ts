@@ -1,4 +1,5 @@
 import type { Correction } from '../../domain/correction.js';
+import type { ReleaseBurst } from '../../journeys/release-bursts.js';
 import type { SessionDetail } from './derived-reader.js';
 import type { TimeRange } from './event-log.js';
 import type { ReceivedCounts } from './stats.js';
@@ -37,16 +38,7 @@ export interface ReportAggregates {
 export interface PipelineFacts {
   /** receivedCounts in one-minute buckets over the whole raw store. */
   minutes: readonly ReceivedCounts[];
-  bursts: ReadonlyArray<{
-    appVersion: string;
-    windowStart: number;
-    windowEnd: number;
-    accepted: number;
-    rejected: number;
-    share: number;
-    baseline: number;
-    reasons: ReadonlyArray<{ reason: string; lines: number }>;
-  }>;
+  bursts: readonly ReleaseBurst[];
   corrections: readonly Correction[];
 }
 
