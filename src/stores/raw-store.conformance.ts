@@ -1,8 +1,10 @@
+// Over 400 lines on purpose: one suite every raw-store adapter must pass, kept in one file so an
+// adapter author reads every rule it is held to in one place (ADR 0005).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AcceptedEvent, RejectedLine } from '../domain/event.js';
 import { encodeEvent, type LeaseHolder, linesWithVersion, type RawStore } from './raw-store.js';
 
-/** Every raw-store adapter (embedded SQLite, MongoDB) passes this same suite. */
+/** Every raw-store adapter (SQLite, MongoDB, in-memory) passes this same suite. */
 export function describeRawStoreConformance(name: string, open: () => Promise<RawStore>): void {
   describe(`RawStore conformance: ${name}`, () => {
     let store: RawStore;
