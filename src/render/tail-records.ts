@@ -1,5 +1,6 @@
 import type { RejectedLine } from '../domain/event.js';
 import { formatIsoUtc } from '../domain/time.js';
+import type { KafkaTailMessage } from '../sources/kafka-tail.js';
 import type { TailedEvent } from '../stores/raw-store.js';
 import { rejectedRecord } from './records.js';
 import type { Redactor } from './redact.js';
@@ -35,15 +36,7 @@ export function rejectedTailRecord(cursor: string, line: RejectedLine, redactor:
   return { source: 'rejected', cursor, ...rejectedRecord(line), raw: redactor.line(line.raw) };
 }
 
-export interface KafkaTailInput {
-  topic: string;
-  partition: number;
-  offset: string;
-  timestamp: number;
-  key: string | null;
-  /** The message value as text, and parsed when it is a JSON object. */
-  text: string;
-  json: Record<string, unknown> | null;
+export interface KafkaTailInput extends KafkaTailMessage {
   /** What the pipeline would call the event, and its app version (see tail-filter). */
   event: string | null;
   appVersion: string | null;
