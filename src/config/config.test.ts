@@ -76,7 +76,12 @@ describe('config: session mode and identity settings', () => {
       'x.yaml',
     );
     expect(set.ok && set.warnings).toEqual([]);
-    expect(set.ok && set.config.pipeline).toMatchObject({ sessionMode: 'client', clientSessionIdPaths: ['properties.ga_session_id'], clientSessionMaxGapMs: 12 * 3_600_000, maxUsersPerAnonymousId: 5 });
+    expect(set.ok && set.config.pipeline).toMatchObject({
+      sessionMode: 'client',
+      clientSessionIdPaths: ['properties.ga_session_id'],
+      clientSessionMaxGapMs: 12 * 3_600_000,
+      maxUsersPerAnonymousId: 5,
+    });
   });
 
   it('refuses an unknown mode and an empty path list in client mode', () => {

@@ -64,9 +64,7 @@ export const SESSION_MODES = ['gap', 'client'] as const;
 export type SessionMode = (typeof SESSION_MODES)[number];
 
 export type RawStoreConfig = { engine: 'sqlite' } | { engine: 'mongodb'; url: string; database: string };
-export type AnalyticsStoreConfig =
-  | { engine: 'chdb' }
-  | { engine: 'clickhouse'; url: string; database: string; username: string; password: string };
+export type AnalyticsStoreConfig = { engine: 'chdb' } | { engine: 'clickhouse'; url: string; database: string; username: string; password: string };
 
 /** Where `run --source kafka` and `produce` meet Kafka; SASL and TLS are passed through to the client. */
 export interface KafkaConfig {
@@ -161,19 +159,24 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
     }
     source = configPath;
   }
-  return validateConfigDocument(document, source, {
-    ...overrides,
-    dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
-    mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
-    clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
-    kafka: {
-      brokers: overrides.kafka?.brokers ?? env.JOURNEY_KAFKA_BROKERS,
-      topic: overrides.kafka?.topic ?? env.JOURNEY_KAFKA_TOPIC,
-      group: overrides.kafka?.group ?? env.JOURNEY_KAFKA_GROUP,
-      saslUsername: env.JOURNEY_KAFKA_SASL_USERNAME,
-      saslPassword: env.JOURNEY_KAFKA_SASL_PASSWORD,
+  return validateConfigDocument(
+    document,
+    source,
+    {
+      ...overrides,
+      dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
+      mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
+      clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
+      kafka: {
+        brokers: overrides.kafka?.brokers ?? env.JOURNEY_KAFKA_BROKERS,
+        topic: overrides.kafka?.topic ?? env.JOURNEY_KAFKA_TOPIC,
+        group: overrides.kafka?.group ?? env.JOURNEY_KAFKA_GROUP,
+        saslUsername: env.JOURNEY_KAFKA_SASL_USERNAME,
+        saslPassword: env.JOURNEY_KAFKA_SASL_PASSWORD,
+      },
     },
-  }, parsers);
+    parsers,
+  );
 }
 
 export function validateConfigDocument(document: unknown, source: string, overrides: ConfigOverrides = {}, parsers: ConfigParsers = {}): ConfigResult {
@@ -188,7 +191,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
     sessionMaxLengthMs: reader.duration(pipelineDoc.session_max_length, 'pipeline.session_max_length', DEFAULT_PIPELINE.sessionMaxLengthMs),
     splitAtMidnight: reader.boolean(pipelineDoc.split_at_midnight, 'pipeline.split_at_midnight', DEFAULT_PIPELINE.splitAtMidnight),
     sessionMode: reader.oneOf(pipelineDoc.session_mode, 'pipeline.session_mode', SESSION_MODES, DEFAULT_PIPELINE.sessionMode),
-    clientSessionIdPaths: pipelineDoc.client_session_id_paths === undefined ? DEFAULT_PIPELINE.clientSessionIdPaths : reader.stringList(pipelineDoc.client_session_id_paths, 'pipeline.client_session_id_paths'),
+    clientSessionIdPaths:
+      pipelineDoc.client_session_id_paths === undefined ? DEFAULT_PIPELINE.clientSessionIdPaths : reader.stringList(pipelineDoc.client_session_id_paths, 'pipeline.client_session_id_paths'),
     clientSessionMaxGapMs: reader.duration(pipelineDoc.client_session_max_gap, 'pipeline.client_session_max_gap', DEFAULT_PIPELINE.clientSessionMaxGapMs),
     maxUsersPerAnonymousId: reader.positiveInteger(pipelineDoc.max_users_per_anonymous_id, 'pipeline.max_users_per_anonymous_id', DEFAULT_PIPELINE.maxUsersPerAnonymousId),
     timezone: reader.string(pipelineDoc.timezone, 'pipeline.timezone', DEFAULT_PIPELINE.timezone),
@@ -224,9 +228,7 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const mongoUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.url, 'stores.raw.url');
   const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
   const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', ['sqlite', 'mongodb'] as const, mongoUrl ? 'mongodb' : 'sqlite');
-  const analyticsEngine = overrides.clickhouseUrl
-    ? 'clickhouse'
-    : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', ['chdb', 'clickhouse'] as const, clickhouseUrl ? 'clickhouse' : 'chdb');
+  const analyticsEngine = overrides.clickhouseUrl ? 'clickhouse' : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', ['chdb', 'clickhouse'] as const, clickhouseUrl ? 'clickhouse' : 'chdb');
   let raw: RawStoreConfig = { engine: 'sqlite' };
   if (rawEngine === 'mongodb') {
     if (!mongoUrl) errors.push('stores.raw.engine is mongodb but no URL is set (stores.raw.url, --mongo-url or JOURNEY_MONGO_URL)');
@@ -254,7 +256,11 @@ export function validateConfigDocument(document: unknown, source: string, overri
 
 function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable<ConfigOverrides['kafka']>): KafkaConfig {
   const doc = reader.object(value, 'kafka');
-  const list = (text: string) => text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  const list = (text: string) =>
+    text
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part !== '');
   let brokers: string[] = [];
   if (overrides.brokers !== undefined) brokers = list(overrides.brokers);
   else if (typeof doc.brokers === 'string') brokers = list(doc.brokers);

@@ -29,12 +29,7 @@ describe('unknown config keys are reported at any depth, with a "did you mean"',
   });
 
   it('walks wildcard names and list items', () => {
-    expect(
-      findUnknownKeys(
-        { tracking_plan: { events: { checkout: { requried: ['a'] } } }, funnels: [{ name: 'f', steps: [], windw: '1h' }] },
-        CONFIG_KEYS,
-      ),
-    ).toEqual([
+    expect(findUnknownKeys({ tracking_plan: { events: { checkout: { requried: ['a'] } } }, funnels: [{ name: 'f', steps: [], windw: '1h' }] }, CONFIG_KEYS)).toEqual([
       { path: 'tracking_plan.events.checkout.requried', suggestion: 'tracking_plan.events.checkout.required' },
       { path: 'funnels[0].windw', suggestion: 'funnels[0].window' },
     ]);
