@@ -2,60 +2,46 @@ import { resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import { isJourneyError, UsageError } from '../errors.js';
 import { inspectClickHouse, migrateServerAnalytics, redactUrl } from './clickhouse/server-admin.js';
-import { redactMongoUrl } from './mongo/mongo-connection.js';
-import type { MongoRawStore } from './mongo/mongo-raw-store.js';
+import type { RawEngineRegistry } from './engines.js';
 import { openAnalyticsStore, openRawStore } from './open-stores.js';
-import type { EngineAdmin, HealthRow } from './ports/engine-admin.js';
+import type { EngineAdmin } from './ports/engine-admin.js';
+import { healthRow, RAW_ENGINES } from './raw-engines.js';
 import type { RawStore } from './raw-store.js';
 
 export type { EngineAdmin, HealthRow } from './ports/engine-admin.js';
 
-const row = (check: string, status: HealthRow['status'], detail: string, fix = ''): HealthRow => ({ check, status, detail, fix });
+const row = healthRow;
 const messageOf = (error: unknown) => (isJourneyError(error) ? error.message : String(error));
 
-/** The EngineAdmin of the configured raw store: with openRawStore, the one place that knows the raw engines. */
-export function rawEngineAdmin(config: JourneyConfig): EngineAdmin {
-  const raw = config.stores.raw;
-  const mongo = raw.engine === 'mongodb';
-  const location = mongo ? redactMongoUrl(raw.url) : `${config.dataDir}/raw.sqlite`;
+/** The EngineAdmin of the configured raw store, from its spec in the engine registry (RAW_ENGINES unless a test passes its own). */
+export function rawEngineAdmin(config: JourneyConfig, engines: RawEngineRegistry = RAW_ENGINES): EngineAdmin {
+  const engine = config.stores.raw.engine;
+  const { admin } = engines.get(engine, 'stores.raw.engine');
+  const location = admin.location(config);
   return {
-    engine: raw.engine,
+    engine,
     location,
-    label: mongo ? raw.engine : resolve(config.dataDir),
+    label: admin.label(config),
     exclusive: false,
     async migrate() {
-      const store = await openRawStore(config, { create: true });
+      const store = await openRawStore(config, { create: true, engines });
       try {
-        if (mongo) await (store as MongoRawStore).migrate();
+        return await admin.migrate(store, location);
       } finally {
         await store.close();
       }
-      return mongo ? `collections and indexes ready at ${location}` : `schema ready in ${location}`;
     },
     async health() {
       let store: RawStore;
       try {
-        // A quick answer: a server that is down is reported in seconds, not after the driver's 10 s.
-        store = await openRawStore(mongo ? { ...config, stores: { ...config.stores, raw: { ...raw, url: withOption(raw.url, 'serverSelectionTimeoutMS', '3000') } } } : config, { allowDamage: true });
+        store = await openRawStore(admin.quickConfig?.(config) ?? config, { allowDamage: true, engines });
       } catch (error) {
         if (error instanceof UsageError) return [row('reachable', 'skip', error.message, 'journeyctl run --input FILE creates the data directory')];
         const message = messageOf(error);
-        const fix = /authentication/i.test(message)
-          ? 'fix the user/password in the connection string (--mongo-url)'
-          : mongo
-            ? `start MongoDB or fix --mongo-url (${location}); docker compose up -d mongodb`
-            : 'check that the data directory is writable (--data-dir)';
-        return [row('reachable', 'fail', message, fix)];
+        return [row('reachable', 'fail', message, admin.unreachableFix(message, location))];
       }
       try {
-        const rows = [row('reachable', 'ok', `${raw.engine} at ${location}`)];
-        if (!mongo) return [...rows, row('schema', 'ok', 'created when opened (embedded)')];
-        const admin = store as MongoRawStore;
-        const info = await admin.serverInfo();
-        rows.push(row('version', 'ok', info.ferretdb ? `FerretDB ${info.ferretdb} (MongoDB ${info.version} wire protocol)` : `MongoDB ${info.version}`));
-        const missing = await admin.missingSchema();
-        rows.push(missing.length === 0 ? row('collections and indexes', 'ok', 'all present') : row('collections and indexes', 'fail', `missing: ${missing.join(', ')}`, 'run journeyctl migrate'));
-        return rows;
+        return [row('reachable', 'ok', `${engine} at ${location}`), ...(await admin.health(store, location))];
       } finally {
         await store.close();
       }
@@ -114,9 +100,4 @@ export function analyticsEngineAdmin(config: JourneyConfig): EngineAdmin {
       }
     },
   };
-}
-
-function withOption(url: string, name: string, value: string): string {
-  if (new RegExp(`[?&]${name}=`, 'i').test(url)) return url;
-  return `${url}${url.includes('?') ? '&' : url.replace(/^mongodb(\+srv)?:\/\/[^/]*/, '') === '' ? '/?' : '?'}${name}=${value}`;
 }

@@ -3,13 +3,12 @@ import { join } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import type { AnalyticsStore } from './analytics-store.js';
 import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
-import { countEmbeddedEvents, openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
-import { dataDirLayout, judgeDataDirParts, noDataError } from './data-dir.js';
+import { openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
+import { judgeDataDirParts } from './data-dir.js';
+import type { RawOpenOptions as EngineOpenOptions, RawEngineRegistry } from './engines.js';
 import { acquireLease, currentHolder } from './lease.js';
-import { databaseInMongoUrl } from './mongo/mongo-connection.js';
-import { MongoRawStore } from './mongo/mongo-raw-store.js';
+import { RAW_ENGINES } from './raw-engines.js';
 import type { RawStore } from './raw-store.js';
-import { SqliteRawStore } from './sqlite/sqlite-raw-store.js';
 import { damageError, REPAIR_HINT, type StoreDamage } from './store-damage.js';
 
 export interface OpenStoresOptions {
@@ -23,11 +22,13 @@ export interface OpenStoresOptions {
   allowDamage?: boolean;
   /** With allowDamage: told what the open found (parts that disagree, deleted tables, broken parts). */
   onDamage?: (damage: StoreDamage[]) => void;
+  /** The raw engines to choose from: RAW_ENGINES unless a test registers its own. */
+  engines?: RawEngineRegistry;
 }
 
-export interface RawOpenOptions {
-  create?: boolean;
-  allowDamage?: boolean;
+export interface RawOpenOptions extends EngineOpenOptions {
+  /** The raw engines to choose from: RAW_ENGINES unless a test registers its own. */
+  engines?: RawEngineRegistry;
 }
 
 export interface Stores {
@@ -36,35 +37,9 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** The one registry from config to adapters; nothing else constructs a store. */
+/** Opens the configured raw store through the engine registry (the shipped one unless a test passes its own); nothing else constructs a store. */
 export async function openRawStore(config: JourneyConfig, options: RawOpenOptions = {}): Promise<RawStore> {
-  const raw = config.stores.raw;
-  switch (raw.engine) {
-    case 'sqlite': {
-      const layout = dataDirLayout(config.dataDir);
-      if (!options.create && !layout.rawFile && !layout.analyticsPresent) throw noDataError(layout);
-      // Opening would create an empty raw.sqlite beside analytics that still hold data: a new, empty world.
-      if (!options.allowDamage && !layout.rawPresent && layout.analyticsPresent) {
-        const events = config.stores.analytics.engine === 'chdb' ? await countEmbeddedEvents(layout.analyticsPath) : null;
-        if (events !== 0) {
-          throw damageError(
-            [
-              {
-                store: 'raw store',
-                kind: 'raw store missing',
-                detail: `the raw store is ${layout.rawFile ? 'empty' : 'missing'} (${layout.rawPath}) but analytics holds ${events ?? 'stored'} events`,
-              },
-            ],
-            `restore raw.sqlite from a backup, or run \`journeyctl repair --analytics-only\` to rebuild analytics from the raw store as it is (losing what only analytics held)`,
-          );
-        }
-      }
-      return SqliteRawStore.open(layout.rawPath);
-    }
-    case 'mongodb':
-      // The database named in the connection string's path wins over stores.raw.database.
-      return MongoRawStore.open({ url: raw.url, database: databaseInMongoUrl(raw.url) ?? raw.database });
-  }
+  return (options.engines ?? RAW_ENGINES).get(config.stores.raw.engine, 'stores.raw.engine').open(config, options);
 }
 
 /**

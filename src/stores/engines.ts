@@ -1,0 +1,59 @@
+import type { JourneyConfig } from '../config/config.js';
+import { UsageError } from '../errors.js';
+import type { HealthRow } from './ports/engine-admin.js';
+import type { RawStore } from './raw-store.js';
+
+export interface RawOpenOptions {
+  create?: boolean;
+  allowDamage?: boolean;
+}
+
+/**
+ * One raw store engine, declared next to nothing but its own spec: how it opens from the config
+ * and how it is administered. `openRawStore` and `rawEngineAdmin` only look it up by name.
+ */
+export interface RawEngineSpec {
+  /** The value of `stores.raw.engine` that selects it. */
+  readonly name: string;
+  open(config: JourneyConfig, options: RawOpenOptions): Promise<RawStore>;
+  readonly admin: {
+    /** Where the store is, as a person may be shown it (a path, or a URL without its password). */
+    location(config: JourneyConfig): string;
+    /** How `tail` names the store it reads. */
+    label(config: JourneyConfig): string;
+    /** Run on a store just opened with `create`: whatever else its schema needs; says what is ready. */
+    migrate(store: RawStore, location: string): Promise<string>;
+    /** The config `health` opens with (a server engine: a short connect timeout). */
+    quickConfig?(config: JourneyConfig): JourneyConfig;
+    /** The fix shown when opening failed for another reason than a missing data directory. */
+    unreachableFix(message: string, location: string): string;
+    /** Rows after `reachable` (version, schema). */
+    health(store: RawStore, location: string): Promise<HealthRow[]>;
+  };
+}
+
+export interface EngineRegistry<Spec extends { readonly name: string }> {
+  readonly names: readonly string[];
+  /** The engine registered under `name`; an unregistered name is a usage error naming the registered ones. */
+  get(name: string, key: string): Spec;
+}
+
+/** The one way an engine becomes known: a list of specs, names unique. */
+export function buildEngineRegistry<Spec extends { readonly name: string }>(specs: readonly Spec[]): EngineRegistry<Spec> {
+  const byName = new Map<string, Spec>();
+  for (const spec of specs) {
+    if (byName.has(spec.name)) throw new Error(`engine ${spec.name} is registered twice`);
+    byName.set(spec.name, spec);
+  }
+  const names = [...byName.keys()];
+  return {
+    names,
+    get(name, key) {
+      const spec = byName.get(name);
+      if (!spec) throw new UsageError(`${key} is ${name}, which is not a registered engine (registered: ${names.join(', ')})`, { hint: `set ${key} to one of ${names.join(', ')}` });
+      return spec;
+    },
+  };
+}
+
+export type RawEngineRegistry = EngineRegistry<RawEngineSpec>;

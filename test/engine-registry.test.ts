@@ -1,0 +1,97 @@
+// Issue 14: a store engine added by registration alone — no edit to any shipped file. The
+// in-memory raw store is registered as `memory` through buildEngineRegistry, opened by the same
+// open-stores path `run` uses, fed through the ingest service, and must store what SQLite stores.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { checksParser } from '../src/checks/definitions.js';
+import { type JourneyConfig, resolveConfig } from '../src/config/config.js';
+import type { Session } from '../src/domain/session.js';
+import { UsageError } from '../src/errors.js';
+import { ingestSource } from '../src/services/ingest.js';
+import { createFileSource } from '../src/sources/file-source.js';
+import { rawEngineAdmin } from '../src/stores/engine-admin.js';
+import { buildEngineRegistry, type RawEngineRegistry, type RawEngineSpec } from '../src/stores/engines.js';
+import { openMemoryRawStore } from '../src/stores/memory/memory-raw-store.js';
+import { openRawStore, openStores } from '../src/stores/open-stores.js';
+import { mongoEngine, sqliteEngine } from '../src/stores/raw-engines.js';
+import { noisyJourneyLines } from './helpers/journeys.js';
+
+/** The whole engine: open and admin, nothing else. */
+const memoryEngine: RawEngineSpec = {
+  name: 'memory',
+  open: async () => openMemoryRawStore(),
+  admin: {
+    location: () => 'this process',
+    label: () => 'memory',
+    migrate: async () => 'nothing to create (in memory)',
+    unreachableFix: () => '',
+    health: async () => [],
+  },
+};
+
+const withMemory = buildEngineRegistry([sqliteEngine, mongoEngine, memoryEngine]);
+const lease = { command: 'test', waitMs: 0, log: () => {} };
+
+function baseConfig(dataDir: string): JourneyConfig {
+  const resolved = resolveConfig({ dataDir }, {}, { checks: checksParser() });
+  if (!resolved.ok) throw new Error(resolved.errors.join('; '));
+  return resolved.config;
+}
+
+/** The config union lists the shipped engines; the registry is the runtime authority on names. */
+function withRawEngine(config: JourneyConfig, engine: string): JourneyConfig {
+  return { ...config, stores: { ...config.stores, raw: { engine } as unknown as JourneyConfig['stores']['raw'] } };
+}
+
+async function ingestAndExport(config: JourneyConfig, input: string, engines: RawEngineRegistry): Promise<Session[]> {
+  const stores = await openStores(config, { ...lease, create: true, engines });
+  try {
+    const source = createFileSource({ input, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes, stdin: new PassThrough() });
+    try {
+      const report = await ingestSource(config, stores, source, { lease, acceptAllRejected: true });
+      expect(report.accepted).toBeGreaterThan(0);
+    } finally {
+      await source.close();
+    }
+    const sessions: Session[] = [];
+    for await (const session of stores.analytics.streamSessions({})) sessions.push(session);
+    return sessions.sort((a, b) => a.sessionId.localeCompare(b.sessionId));
+  } finally {
+    await stores.close();
+  }
+}
+
+describe('a raw store engine added by registration alone', () => {
+  it('opens, ingests and derives through the shipped paths and stores what SQLite stores', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journey-engine-'));
+    const input = join(dir, 'events.ndjson');
+    writeFileSync(input, `${noisyJourneyLines().join('\n')}\n`);
+
+    const memoryConfig = withRawEngine(baseConfig(join(dir, 'memory-data')), 'memory');
+    const fromMemory = await ingestAndExport(memoryConfig, input, withMemory);
+    const fromSqlite = await ingestAndExport(baseConfig(join(dir, 'sqlite-data')), input, withMemory);
+
+    expect(fromMemory.length).toBeGreaterThan(0);
+    expect(fromMemory).toEqual(fromSqlite);
+    // Its admin comes from the same registration.
+    const admin = rawEngineAdmin(memoryConfig, withMemory);
+    expect(admin).toMatchObject({ engine: 'memory', location: 'this process', label: 'memory' });
+    expect(await admin.health()).toEqual([{ check: 'reachable', status: 'ok', detail: 'memory at this process', fix: '' }]);
+  });
+
+  it('refuses an engine name that is not registered, naming the registered ones', async () => {
+    const config = withRawEngine(baseConfig(mkdtempSync(join(tmpdir(), 'journey-engine-'))), 'memory');
+    // The shipped registry does not know `memory`.
+    const refused = openRawStore(config, { create: true });
+    await expect(refused).rejects.toBeInstanceOf(UsageError);
+    await expect(refused).rejects.toThrow('stores.raw.engine is memory, which is not a registered engine (registered: sqlite, mongodb)');
+    expect(() => rawEngineAdmin(config)).toThrow(UsageError);
+  });
+
+  it('refuses two engines under one name', () => {
+    expect(() => buildEngineRegistry([sqliteEngine, { ...memoryEngine, name: 'sqlite' }])).toThrow('engine sqlite is registered twice');
+  });
+});
