@@ -1,24 +1,14 @@
-import { EVENT_TYPES, type EventType, type RawEventInput } from '../domain/event.js';
+import { type AcceptedEvent, EVENT_TYPES, type EventType, type RawEventInput } from '../domain/event.js';
 import { isLegalId } from '../domain/identity.js';
 import { parseEventTimestamp } from '../domain/time.js';
 import { accept, reject, type Outcome } from './outcome.js';
 
 /** The structurally valid parts of an input event; times are parsed but not yet corrected. */
-export interface ValidatedEvent {
-  messageId: string;
-  type: EventType;
-  event: string;
-  userId: string | null;
-  anonymousId: string | null;
-  previousId: string | null;
+export type ValidatedEvent = Pick<AcceptedEvent, 'messageId' | 'type' | 'event' | 'userId' | 'anonymousId' | 'previousId' | 'appVersion' | 'properties' | 'context' | 'traits'> & {
   timestamp: number | null;
   sentAt: number | null;
   receivedAt: number | null;
-  appVersion: string | null;
-  properties: Record<string, unknown>;
-  context: Record<string, unknown>;
-  traits: Record<string, unknown>;
-}
+};
 
 const DEFAULT_NAMES: Partial<Record<EventType, string>> = { page: 'page_viewed', screen: 'screen_viewed', identify: 'identify', alias: 'alias' };
 
