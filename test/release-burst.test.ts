@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../tools/generator/generate.js';
 import type { GroundTruth } from '../tools/generator/truth.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
+import { versionedLine } from './helpers/release-lines.js';
 import { shuffled } from './helpers/journeys.js';
 
 const CONFIG = join(import.meta.dirname, '..', 'fixtures', 'journeyctl.yaml');
@@ -102,18 +103,7 @@ describe('release_burst on the generator’s buggy release', () => {
 describe('release_burst flags the sessions that carry the bursting version in its window', () => {
   const HOUR = 3_600_000;
   const T0 = Date.UTC(2026, 0, 5, 8);
-  const line = (messageId: string, anonymousId: string, at: number, version: string, event = 'page_viewed') =>
-    JSON.stringify({
-      type: 'track',
-      event,
-      messageId,
-      anonymousId,
-      timestamp: new Date(at).toISOString(),
-      sentAt: new Date(at + 100).toISOString(),
-      receivedAt: new Date(at + 300).toISOString(),
-      properties: {},
-      context: { app: { version } },
-    });
+  const line = versionedLine;
 
   it('flags sessions with the version in the window (accepted events or rejected lines as evidence), not the others', async () => {
     const lines: string[] = [];

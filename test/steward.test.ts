@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseNdjson, runCli } from './helpers/cli.js';
+import { versionedLine } from './helpers/release-lines.js';
 import { noisyJourneyLines } from './helpers/journeys.js';
 
 const KINDS = ['sessions', 'events', 'journeys', 'labels', 'flags'];
@@ -305,18 +306,7 @@ describe('inspect shows every correction ever applied to a user or session', () 
 describe('a correction keeps the automatic flags that read stored signals', () => {
   it('a fix on a user in a release burst keeps release_burst on their sessions', async () => {
     const T0 = Date.UTC(2026, 0, 5, 8);
-    const line = (messageId: string, anonymousId: string, at: number, version: string, event = 'page_viewed') =>
-      JSON.stringify({
-        type: 'track',
-        event,
-        messageId,
-        anonymousId,
-        timestamp: new Date(at).toISOString(),
-        sentAt: new Date(at + 100).toISOString(),
-        receivedAt: new Date(at + 300).toISOString(),
-        properties: {},
-        context: { app: { version } },
-      });
+    const line = versionedLine;
     const lines: string[] = [];
     for (let u = 0; u < 40; u += 1) for (let i = 0; i < 30; i += 1) lines.push(line(`bg-${u}-${i}`, `bg-${u}`, T0 + u * 7 * 60_000 + i * 60_000, '2.3.0'));
     for (let u = 0; u < 5; u += 1) {
