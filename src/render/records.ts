@@ -27,16 +27,26 @@ export function sessionRecord(session: Session): Record<string, unknown> {
   };
 }
 
-export function eventRecord(event: SessionEvent): Record<string, unknown> {
+/** The fields an event's record starts with, in export and tail alike. */
+export function eventCoreFields(
+  event: { eventTime: number; userId: string | null; anonymousId: string | null; event: string; type: string; messageId: string; appVersion: string | null },
+  sessionId: string | null,
+): Record<string, unknown> {
   return {
     event_time: formatIsoUtc(event.eventTime),
-    session_id: event.sessionId,
+    session_id: sessionId,
     user_id: event.userId,
     anonymous_id: event.anonymousId,
     event: event.event,
     type: event.type,
     message_id: event.messageId,
     app_version: event.appVersion,
+  };
+}
+
+export function eventRecord(event: SessionEvent): Record<string, unknown> {
+  return {
+    ...eventCoreFields(event, event.sessionId),
     time_source: event.timeSource,
     clock_skew_ms: event.skewMs,
     properties: JSON.parse(event.propertiesJson) as unknown,

@@ -2,7 +2,7 @@ import type { RejectedLine } from '../domain/event.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { KafkaTailMessage } from '../sources/kafka-tail.js';
 import type { TailedEvent } from '../stores/raw-store.js';
-import { rejectedRecord } from './records.js';
+import { eventCoreFields, rejectedRecord } from './records.js';
 import type { Redactor } from './redact.js';
 
 /**
@@ -17,14 +17,7 @@ export function rawEventTailRecord(cursor: string, event: TailedEvent, sessionId
     source: 'raw',
     cursor,
     received_at: formatIsoUtc(event.receivedAt),
-    event_time: formatIsoUtc(event.eventTime),
-    session_id: sessionId,
-    user_id: event.userId,
-    anonymous_id: event.anonymousId,
-    event: event.event,
-    type: event.type,
-    message_id: event.messageId,
-    app_version: event.appVersion,
+    ...eventCoreFields(event, sessionId),
     properties: parseObject(event.propertiesJson),
     context: parseObject(event.raw).context ?? {},
     traits: parseObject(event.traitsJson),
