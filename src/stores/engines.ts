@@ -1,7 +1,9 @@
 import type { JourneyConfig } from '../config/config.js';
 import { UsageError } from '../errors.js';
-import type { HealthRow } from './ports/engine-admin.js';
+import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
+import type { EngineAdmin, HealthRow, MigrateOptions } from './ports/engine-admin.js';
 import type { RawStore } from './raw-store.js';
+import type { StoreDamage } from './store-damage.js';
 
 export interface RawOpenOptions {
   create?: boolean;
@@ -57,3 +59,26 @@ export function buildEngineRegistry<Spec extends { readonly name: string }>(spec
 }
 
 export type RawEngineRegistry = EngineRegistry<RawEngineSpec>;
+
+export interface AnalyticsOpenOptions {
+  /** The command opening it, shown to any process that has to wait for an embedded store. */
+  command: string;
+  waitMs: number;
+  log: (message: string) => void;
+  create?: boolean;
+  allowDamage?: boolean;
+  /** With allowDamage: told what the open found (parts that disagree, deleted tables, broken parts). */
+  onDamage?: (damage: StoreDamage[]) => void;
+}
+
+/** One analytics store engine: how it opens beside the raw store, and its admin. */
+export interface AnalyticsEngineSpec {
+  /** The value of `stores.analytics.engine` that selects it. */
+  readonly name: string;
+  /** The shipped engines share one store class; a new engine's store answers the same damage questions. */
+  open(config: JourneyConfig, raw: RawStore, options: AnalyticsOpenOptions): Promise<ClickHouseAnalyticsStore>;
+  /** `openBoth` opens (creating) the raw and this analytics store and closes them: for an engine judged with the raw store. */
+  admin(config: JourneyConfig, openBoth: (options: MigrateOptions) => Promise<void>): EngineAdmin;
+}
+
+export type AnalyticsEngineRegistry = EngineRegistry<AnalyticsEngineSpec>;
