@@ -1,5 +1,5 @@
 import type { EventType, RejectedLine, RejectReason, StoredEvent, TimeSource } from '../../domain/event.js';
-import type { EncodedEvent } from '../ports/event-log.js';
+import { type EncodedEvent, storedEventFields } from '../ports/event-log.js';
 import type { Doc } from './mongo-tail.js';
 
 /** How the MongoDB raw store lays events and rejected lines out as documents. */
@@ -33,17 +33,7 @@ export function toDoc(event: EncodedEvent, seq: number, ingestedAt: number): Eve
   return {
     _id: event.messageId,
     seq,
-    identityKey: event.identityKey,
-    userId: event.userId,
-    anonymousId: event.anonymousId,
-    previousId: event.previousId,
-    type: event.type,
-    event: event.event,
-    eventTime: event.eventTime,
-    timeSource: event.timeSource,
-    skewMs: event.skewMs,
-    receivedAt: event.receivedAt,
-    appVersion: event.appVersion,
+    ...storedEventFields(event),
     propertiesJson: event.propertiesJson,
     traitsJson: event.traitsJson,
     raw: event.raw,

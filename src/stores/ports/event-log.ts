@@ -31,6 +31,23 @@ export function encodeEvent(event: AcceptedEvent): EncodedEvent {
   };
 }
 
+/** An event's own fields as every raw store keeps them, besides its key, JSON texts and raw line. */
+export function storedEventFields(event: EncodedEvent) {
+  return {
+    identityKey: event.identityKey,
+    userId: event.userId,
+    anonymousId: event.anonymousId,
+    previousId: event.previousId,
+    type: event.type,
+    event: event.event,
+    eventTime: event.eventTime,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    receivedAt: event.receivedAt,
+    appVersion: event.appVersion,
+  };
+}
+
 export interface WriteBatchResult {
   /** New message ids stored. */
   inserted: number;

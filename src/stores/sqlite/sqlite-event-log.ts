@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } from '../../domain/event.js';
 import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
-import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
+import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
 import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
@@ -221,17 +221,7 @@ function toRow(event: EncodedEvent, messageKey: number, ingestedAt: number) {
   return {
     messageId: event.messageId,
     messageKey,
-    identityKey: event.identityKey,
-    userId: event.userId,
-    anonymousId: event.anonymousId,
-    previousId: event.previousId,
-    type: event.type,
-    event: event.event,
-    eventTime: event.eventTime,
-    timeSource: event.timeSource,
-    skewMs: event.skewMs,
-    receivedAt: event.receivedAt,
-    appVersion: event.appVersion,
+    ...storedEventFields(event),
     properties: event.propertiesJson,
     traits: event.traitsJson,
     raw: event.raw,
