@@ -31,7 +31,10 @@ if [ ! -x "$kdir/bin/kustomize" ]; then
     die "building kustomize $KUSTOMIZE_VERSION failed (see above)"
   rm -rf "$kdir" && mv "$kdir.tmp" "$kdir"
 fi
-"$kdir/bin/kustomize" version | grep -q "$KUSTOMIZE_VERSION" || die "kustomize in $kdir does not report $KUSTOMIZE_VERSION"
+# Captured, then matched: `kustomize version | grep -q` can fail under pipefail when grep exits
+# first and kustomize gets SIGPIPE (the race issue 13 found in install.sh).
+kversion="$("$kdir/bin/kustomize" version 2>&1)" || die "kustomize in $kdir does not run: $kversion"
+case "$kversion" in *"$KUSTOMIZE_VERSION"*) ;; *) die "kustomize in $kdir reports $kversion, not $KUSTOMIZE_VERSION" ;; esac
 
 vdir="$CACHE/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
 # A venv cannot be moved (its scripts name its path): built in place, finished when stamped.
