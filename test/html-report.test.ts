@@ -5,8 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseNdjson, runCli } from './helpers/cli.js';
+import { ensureSystemTools, SYSTEM_TOOLS_TIMEOUT_MS } from './helpers/system-tools.js';
 
-// Debian's chromium (.ci/run installs it with apt); playwright-core downloads no browser.
+// Debian's chromium (installed with apt when missing); playwright-core downloads no browser.
 const CHROMIUM = process.env.JOURNEY_CHROMIUM ?? '/usr/bin/chromium';
 const ROOT = join(import.meta.dirname, '..');
 const ARTIFACTS = join(ROOT, 'artifacts', 'screenshots');
@@ -47,9 +48,10 @@ describe('report --html in a real browser', () => {
     expect(html.code, html.stderr).toBe(0);
     expect(html.stdout).toBe('');
     expect(html.stderr).toContain(file);
-    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
+    if (process.env.JOURNEY_CHROMIUM === undefined) ensureSystemTools('chromium');
+    if (!existsSync(CHROMIUM)) throw new Error(`no chromium at ${CHROMIUM}: apt-get install chromium`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  });
+  }, SYSTEM_TOOLS_TIMEOUT_MS);
   afterAll(async () => browser?.close());
 
   it('opens with no console error and no network request, and shows the same funnel and label figures as report --output json', async () => {
