@@ -7,16 +7,18 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { checksParser } from '../src/checks/definitions.js';
-import { type JourneyConfig, resolveConfig } from '../src/config/config.js';
+import { type EngineNames, type JourneyConfig, resolveConfig, validateConfigDocument } from '../src/config/config.js';
 import type { Session } from '../src/domain/session.js';
 import { UsageError } from '../src/errors.js';
 import { ingestSource } from '../src/services/ingest.js';
 import { createFileSource } from '../src/sources/file-source.js';
 import { rawEngineAdmin } from '../src/stores/engine-admin.js';
+import { ANALYTICS_ENGINES } from '../src/stores/analytics-engines.js';
+import { REGISTERED_ENGINE_NAMES } from '../src/stores/engine-names.js';
 import { buildEngineRegistry, type RawEngineRegistry, type RawEngineSpec } from '../src/stores/engines.js';
 import { openMemoryRawStore } from '../src/stores/memory/memory-raw-store.js';
 import { openRawStore, openStores } from '../src/stores/open-stores.js';
-import { mongoEngine, sqliteEngine } from '../src/stores/raw-engines.js';
+import { mongoEngine, RAW_ENGINES, sqliteEngine } from '../src/stores/raw-engines.js';
 import { noisyJourneyLines } from './helpers/journeys.js';
 
 /** The whole engine: open and admin, nothing else. */
@@ -41,9 +43,10 @@ function baseConfig(dataDir: string): JourneyConfig {
   return resolved.config;
 }
 
-/** The config union lists the shipped engines; the registry is the runtime authority on names. */
-function withRawEngine(config: JourneyConfig, engine: string): JourneyConfig {
-  return { ...config, stores: { ...config.stores, raw: { engine } as unknown as JourneyConfig['stores']['raw'] } };
+/** `stores.raw.engine: memory`, validated against the names `registry` registers (as createContext does). */
+function memoryConfigResult(dataDir: string, raw: readonly string[]) {
+  const engines: EngineNames = { raw, analytics: ANALYTICS_ENGINES.names };
+  return validateConfigDocument({ stores: { raw: { engine: 'memory' } } }, 'journeyctl.yaml', { dataDir }, { checks: checksParser(), engines });
 }
 
 async function ingestAndExport(config: JourneyConfig, input: string, engines: RawEngineRegistry): Promise<Session[]> {
@@ -70,7 +73,10 @@ describe('a raw store engine added by registration alone', () => {
     const input = join(dir, 'events.ndjson');
     writeFileSync(input, `${noisyJourneyLines().join('\n')}\n`);
 
-    const memoryConfig = withRawEngine(baseConfig(join(dir, 'memory-data')), 'memory');
+    const resolved = memoryConfigResult(join(dir, 'memory-data'), withMemory.names);
+    if (!resolved.ok) throw new Error(resolved.errors.join('; '));
+    const memoryConfig = resolved.config;
+    expect(memoryConfig.stores.raw).toEqual({ engine: 'memory', registered: true });
     const fromMemory = await ingestAndExport(memoryConfig, input, withMemory);
     const fromSqlite = await ingestAndExport(baseConfig(join(dir, 'sqlite-data')), input, withMemory);
 
@@ -83,12 +89,21 @@ describe('a raw store engine added by registration alone', () => {
   });
 
   it('refuses an engine name that is not registered, naming the registered ones', async () => {
-    const config = withRawEngine(baseConfig(mkdtempSync(join(tmpdir(), 'journey-engine-'))), 'memory');
-    // The shipped registry does not know `memory`.
+    const dataDir = mkdtempSync(join(tmpdir(), 'journey-engine-'));
+    // The config, validated against the shipped registry's names, refuses `memory` ...
+    expect(memoryConfigResult(dataDir, RAW_ENGINES.names)).toEqual({ ok: false, errors: ['journeyctl.yaml: stores.raw.engine must be one of sqlite, mongodb (got "memory")'] });
+    // ... and so does the shipped registry, handed a config that names it.
+    const accepted = memoryConfigResult(dataDir, withMemory.names);
+    if (!accepted.ok) throw new Error(accepted.errors.join('; '));
+    const config = accepted.config;
     const refused = openRawStore(config, { create: true });
     await expect(refused).rejects.toBeInstanceOf(UsageError);
     await expect(refused).rejects.toThrow('stores.raw.engine is memory, which is not a registered engine (registered: sqlite, mongodb)');
     expect(() => rawEngineAdmin(config)).toThrow(UsageError);
+  });
+
+  it('validates the config against the names the shipped registries register', () => {
+    expect(REGISTERED_ENGINE_NAMES).toEqual({ raw: RAW_ENGINES.names, analytics: ANALYTICS_ENGINES.names });
   });
 
   it('refuses two engines under one name', () => {

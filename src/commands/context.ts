@@ -6,6 +6,7 @@ import { resolveConfig, type ConfigOverrides } from '../config/config.js';
 import { isDateOnly, isValidZone, parseDurationMs, parseUserTime } from '../domain/time.js';
 import { UsageError } from '../errors.js';
 import { colorEnabled } from '../render/terminal.js';
+import { REGISTERED_ENGINE_NAMES } from '../stores/engine-names.js';
 
 /** Everything a command may touch of the outside world, handed in once (tests pass their own). */
 export interface CommandIo {
@@ -51,8 +52,9 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     clickhouseUrl: global.clickhouseUrl,
     kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
   };
-  // The config hands its `checks` section to the check types' registry (config sits below checks).
-  const resolved = resolveConfig(overrides, io.env, { checks: checksParser() });
+  // The config hands its `checks` section to the check types' registry (config sits below checks),
+  // and checks `stores.*.engine` against the registered engines' names (config sits below stores).
+  const resolved = resolveConfig(overrides, io.env, { checks: checksParser(), engines: REGISTERED_ENGINE_NAMES });
   if (!resolved.ok) {
     throw new UsageError(resolved.errors.length === 1 ? resolved.errors[0]! : `the configuration has ${resolved.errors.length} problems:\n  ${resolved.errors.join('\n  ')}`, {
       hint: 'fix the config file (see README: Configuration) or the flag named above',

@@ -26,7 +26,8 @@ export async function runDashboards(context: CommandContext, options: Dashboards
   if (options.protocol !== 'http' && options.protocol !== 'native') throw new UsageError(`--protocol must be http or native (got "${options.protocol}")`);
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.passwordEnv)) throw new UsageError(`--password-env must be an environment variable name (got "${options.passwordEnv}")`);
   const { config } = context;
-  const database = options.database ?? (config.stores.analytics.engine === 'clickhouse' ? config.stores.analytics.database : 'journeyctl');
+  const analytics = config.stores.analytics;
+  const database = options.database ?? (!analytics.registered && analytics.engine === 'clickhouse' ? analytics.database : 'journeyctl');
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new UsageError(`--database must be a plain identifier (got "${database}")`);
   const dashboards = buildDashboards({ database, funnelSteps: funnelStepNames(config) });
   const files = provisioningFiles(dashboards, { host: options.host, port, protocol: options.protocol, database, username: options.username, passwordEnv: options.passwordEnv });

@@ -39,8 +39,13 @@ export function whereLooked(config: JourneyConfig): string {
   const { raw, analytics } = config.stores;
   const dataDir = resolve(config.dataDir);
   if (raw.engine === 'sqlite' && analytics.engine === 'chdb') return `the data directory ${dataDir}`;
-  const rawPart = raw.engine === 'sqlite' ? `the raw store in ${dataDir}` : `MongoDB ${withoutCredentials(raw.url)} (database ${raw.database})`;
-  const analyticsPart = analytics.engine === 'chdb' ? `the analytics store in ${dataDir}` : `ClickHouse ${withoutCredentials(analytics.url)} (database ${analytics.database})`;
+  // A registered engine is named, never read as a shipped one.
+  const rawPart = raw.registered ? `the ${raw.engine} raw store` : raw.engine === 'sqlite' ? `the raw store in ${dataDir}` : `MongoDB ${withoutCredentials(raw.url)} (database ${raw.database})`;
+  const analyticsPart = analytics.registered
+    ? `the ${analytics.engine} analytics store`
+    : analytics.engine === 'chdb'
+      ? `the analytics store in ${dataDir}`
+      : `ClickHouse ${withoutCredentials(analytics.url)} (database ${analytics.database})`;
   return `${rawPart} and ${analyticsPart}`;
 }
 

@@ -63,8 +63,18 @@ export interface PipelineConfig {
 export const SESSION_MODES = ['gap', 'client'] as const;
 export type SessionMode = (typeof SESSION_MODES)[number];
 
-export type RawStoreConfig = { engine: 'sqlite' } | { engine: 'mongodb'; url: string; database: string };
-export type AnalyticsStoreConfig = { engine: 'chdb' } | { engine: 'clickhouse'; url: string; database: string; username: string; password: string };
+/** An engine known only by its registration (ADR 0005): check `registered` before reading a shipped engine's fields. */
+export type RegisteredEngineConfig = { engine: string; registered: true };
+export type RawStoreConfig = { engine: 'sqlite'; registered?: never } | { engine: 'mongodb'; url: string; database: string; registered?: never } | RegisteredEngineConfig;
+export type AnalyticsStoreConfig =
+  { engine: 'chdb'; registered?: never } | { engine: 'clickhouse'; url: string; database: string; username: string; password: string; registered?: never } | RegisteredEngineConfig;
+
+/** The engine names journeyctl ships; the caller passes the registries' names (config never imports stores). */
+export const SHIPPED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb'], analytics: ['chdb', 'clickhouse'] };
+export interface EngineNames {
+  raw: readonly string[];
+  analytics: readonly string[];
+}
 
 /** Where `run --source kafka` and `produce` meet Kafka; SASL and TLS are passed through to the client. */
 export interface KafkaConfig {
@@ -138,6 +148,8 @@ export interface ConfigParsers {
   checks?: ChecksParser;
   /** The automatic flags (default: the shipped registry). */
   flags?: FlagRegistry;
+  /** The registered store engines `stores.*.engine` may name (default: SHIPPED_ENGINE_NAMES). */
+  engines?: EngineNames;
 }
 
 /** defaults → file → env → flags, validated in one pass. Never reads process.env itself: the caller passes it. */
@@ -227,14 +239,17 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const analyticsDoc = reader.object(storesDoc.analytics, 'stores.analytics');
   const mongoUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.url, 'stores.raw.url');
   const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
-  const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', ['sqlite', 'mongodb'] as const, mongoUrl ? 'mongodb' : 'sqlite');
-  const analyticsEngine = overrides.clickhouseUrl ? 'clickhouse' : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', ['chdb', 'clickhouse'] as const, clickhouseUrl ? 'clickhouse' : 'chdb');
+  const engines = parsers.engines ?? SHIPPED_ENGINE_NAMES;
+  const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
+  const analyticsEngine = overrides.clickhouseUrl ? 'clickhouse' : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', engines.analytics, clickhouseUrl ? 'clickhouse' : 'chdb');
   let raw: RawStoreConfig = { engine: 'sqlite' };
+  if (!SHIPPED_ENGINE_NAMES.raw.includes(rawEngine)) raw = { engine: rawEngine, registered: true };
   if (rawEngine === 'mongodb') {
     if (!mongoUrl) errors.push('stores.raw.engine is mongodb but no URL is set (stores.raw.url, --mongo-url or JOURNEY_MONGO_URL)');
     raw = { engine: 'mongodb', url: mongoUrl ?? '', database: reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl') };
   }
   let analytics: AnalyticsStoreConfig = { engine: 'chdb' };
+  if (!SHIPPED_ENGINE_NAMES.analytics.includes(analyticsEngine)) analytics = { engine: analyticsEngine, registered: true };
   if (analyticsEngine === 'clickhouse') {
     if (!clickhouseUrl) errors.push('stores.analytics.engine is clickhouse but no URL is set (stores.analytics.url, --clickhouse-url or JOURNEY_CLICKHOUSE_URL)');
     analytics = {
