@@ -2,10 +2,11 @@
 // time under dist-tools/src/. Point that path at dist/ instead, so a benchmark measures the shipped
 // build and paths computed from a module's own location (fixtures/, golden-child.js) stay right.
 import { existsSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The package root npm runs the script in, not this file's location: a checkout whose tools/ is a
+// link to another checkout's (the README test's temp copy) must link its own dist-tools/.
+const root = process.cwd();
 if (!existsSync(join(root, 'dist', 'cli.js'))) {
   process.stderr.write('build:tools: dist/ is missing; run `npm run build` first.\n');
   process.exit(2);

@@ -109,6 +109,9 @@ export function prepareReadmeClone({ demo: runDemo = true }: { demo?: boolean } 
   copyFileSync(join(REPO, 'package.json'), join(clone, 'package.json'));
   // Everything else of the checkout (sources, tools, tsconfigs, builds), so that npm scripts such as `fixtures` run too.
   // Directories and tsconfigs only: files the README's lines write (events.csv, truth.json, …) stay in the clone.
+  // dist-tools/ appears only once `npm run fixtures` builds it; made now so the clone links it like
+  // the other builds, and bin/journeyctl-fixtures.js (resolved in the checkout) finds what the line built.
+  mkdirSync(join(REPO, 'dist-tools'), { recursive: true });
   for (const entry of readdirSync(REPO, { withFileTypes: true })) {
     if (!entry.name.startsWith('.') && (entry.isDirectory() || /^tsconfig.*\.json$/.test(entry.name))) symlinkSync(join(REPO, entry.name), join(clone, entry.name));
   }
