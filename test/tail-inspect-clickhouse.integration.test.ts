@@ -21,7 +21,7 @@ describe('tail and inspect with the analytics store on a ClickHouse server', () 
     const placed = new Map(parseNdjson((await cli(['export', 'events'])).stdout).map((e) => [e.message_id, e.session_id]));
 
     // --follow: with a server the sessions are readable, unlike the embedded store a run holds.
-    const tail = spawn(process.execPath, [BIN, 'tail', '--follow', '--from', 'beginning', '--limit', '20', '--data-dir', dir, '--config', config], { env: { PATH: process.env.PATH } });
+    const tail = spawn(process.execPath, [BIN, 'tail', '--follow', '--offset', 'beginning', '--limit', '20', '--data-dir', dir, '--config', config], { env: { PATH: process.env.PATH } });
     let stdout = '';
     let stderr = '';
     tail.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
