@@ -29,6 +29,7 @@ const DRIVERS = {
   chdb: 'src/stores/clickhouse/',
   '@clickhouse/client': 'src/stores/clickhouse/',
   kafkajs: 'src/sources/',
+  '@google-cloud/pubsub': 'src/sources/',
 };
 const drivers = Object.entries(DRIVERS).map(([driver, home]) => ({
   name: `driver-${driver.replace(/[@/]/g, '')}-outside-${home.split('/').slice(-2, -1)[0]}`,
