@@ -4,11 +4,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import { isJourneyError } from '../errors.js';
-import { openEmbeddedAnalytics, openServerAnalytics } from './clickhouse/open-clickhouse.js';
+import { acquireEmbeddedClickHouse } from './clickhouse/embedded-engine.js';
+import { embeddedAnalyticsStore, openServerAnalytics } from './clickhouse/open-clickhouse.js';
 import { inspectClickHouse, migrateServerAnalytics, redactUrl } from './clickhouse/server-admin.js';
 import { judgeDataDirParts } from './data-dir.js';
 import { buildEngineRegistry, type AnalyticsEngineSpec } from './engines.js';
-import { acquireLease, currentHolder } from './lease.js';
 import { healthRow as row } from './raw-engines.js';
 import { damageError, REPAIR_HINT, type StoreDamage } from './store-damage.js';
 
@@ -20,14 +20,7 @@ export const chdbEngine: AnalyticsEngineSpec = {
   async open(config, raw, options) {
     const path = join(config.dataDir, 'analytics');
     const existed = existsSync(path);
-    const lease = await acquireLease(raw, 'the embedded analytics store', currentHolder(options.command), options);
-    let store;
-    try {
-      store = await openEmbeddedAnalytics(path, () => lease.release(), { migrate: false });
-    } catch (error) {
-      await lease.release();
-      throw error;
-    }
+    const store = embeddedAnalyticsStore(await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path }));
     try {
       // Damage is looked for before migrate, which would re-create a deleted table (or analytics/) empty.
       const parts = config.stores.raw.engine === 'sqlite' ? await judgeDataDirParts(raw, store, path, existed) : null;

@@ -21,7 +21,8 @@ export function createClickHouseAnalyticsStore(
   client: ClickHouseClient,
   database: string,
   engine: string,
-  onClose: () => Promise<void> = async () => {},
+  /** Lets go of the client: closes it unless the client is shared (see embedded-engine.ts). */
+  close: () => Promise<void> = () => client.close(),
   /** Rows per page of a streamed range (see clickhouse-derived-reader.ts). */
   streamPageRows = 50_000,
 ): ClickHouseAnalyticsStore {
@@ -43,9 +44,6 @@ export function createClickHouseAnalyticsStore(
     ...clickHousePipelineFacts(ctx),
     ...clickHouseCheckMeasures(ctx),
     ...clickHouseDamage(ctx),
-    async close() {
-      await client.close();
-      await onClose();
-    },
+    close,
   };
 }

@@ -1,35 +1,23 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
-import { createChdbConnection } from 'chdb/connection';
-import { InfrastructureError } from '../../errors.js';
 import { type ClickHouseAnalyticsStore, createClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
+import { type EmbeddedClickHouse, openChdbClient } from './embedded-engine.js';
 
 const EMBEDDED_DATABASE = 'journeyctl';
 
 /**
- * chdb in this process. chdb locks its directory to one process and binds one directory per
- * process, so the caller must hold the analytics lease first; close() waits for the engine to
- * let go (drainPending) so another directory can be opened afterwards.
+ * chdb in this process, without a lease (tests, and a look at a directory no one holds). chdb
+ * locks its directory to one process and binds one directory per process; close() waits for the
+ * engine to let go (drainPending) so another directory can be opened afterwards.
  */
 export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number; migrate?: boolean } = {}): Promise<ClickHouseAnalyticsStore> {
-  let client;
-  try {
-    // chdb types its connection against @clickhouse/client-common, which the client now vendors;
-    // the shapes are the same at run time (chdb runs clickhouse-js's own parity suite).
-    const connection = createChdbConnection({ path }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection'];
-    client = createClient({ connection });
-  } catch (error) {
-    const message = (error as Error).message;
-    throw new InfrastructureError(`cannot open the embedded analytics store at ${path}: ${message.split('\n')[0]}`, {
-      hint: /lock/i.test(message) ? 'another process holds this data directory; only one journeyctl process can open it at a time' : undefined,
-      cause: error,
-    });
-  }
+  const client = openChdbClient(path);
   const store = createClickHouseAnalyticsStore(
     client,
     EMBEDDED_DATABASE,
     'chdb',
     async () => {
+      await client.close();
       await drainPending();
       await onClose();
     },
@@ -37,6 +25,11 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
   );
   if (options.migrate !== false) await store.migrate();
   return store;
+}
+
+/** The analytics store over an acquired embedded engine (owned or connected); closing it releases the acquire. */
+export function embeddedAnalyticsStore(engine: EmbeddedClickHouse): ClickHouseAnalyticsStore {
+  return createClickHouseAnalyticsStore(engine.client, EMBEDDED_DATABASE, 'chdb', () => engine.release());
 }
 
 /** Events an embedded analytics directory holds, without creating or changing anything; null when it cannot be read. */
