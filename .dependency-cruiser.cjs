@@ -30,6 +30,7 @@ const DRIVERS = {
   '@clickhouse/client': 'src/stores/clickhouse/',
   kafkajs: 'src/sources/',
   '@google-cloud/pubsub': 'src/sources/',
+  '@google-cloud/bigquery': 'src/stores/bigquery/',
 };
 const drivers = Object.entries(DRIVERS).map(([driver, home]) => ({
   name: `driver-${driver.replace(/[@/]/g, '')}-outside-${home.split('/').slice(-2, -1)[0]}`,
