@@ -4,6 +4,8 @@
 //                                 --no-floors the storage floors (storage-floor.ts); the 1M store also times
 //                                 check and report --html (check-bench.ts, html-report-bench.ts)
 //   npm run bench -- --stages     CPU-s and wall-s per million lines of each stage of run (stage-bench.ts)
+//   npm run bench -- --throughput every issue-19 target on one cached file: run, SQL baseline, re-ingest, reprocess of a
+//                                 day [--4m] [--raw-engine NAME] [--json FILE] (throughput-bench.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 //   npm run bench -- --tail-stop  Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts)
 //   npm run bench -- --startup    only the start-up figures (startup-bench.ts; also the first section of every run,
@@ -40,6 +42,11 @@ if (flag('--startup')) {
 if (flag('--stages')) {
   // CPU and wall seconds per million lines of each stage of run, measured alone (stage-bench.ts).
   await (await import('./stage-bench.js')).runStageBench(args);
+  process.exit();
+}
+if (flag('--throughput')) {
+  // Every issue-19 target in one run on one file, as a table and JSON (throughput-bench.ts).
+  await (await import('./throughput-bench.js')).runThroughputBench(args);
   process.exit();
 }
 if (flag('--kafka')) {

@@ -1,6 +1,8 @@
 // The benchmarks' input: the generator's events for about `target` lines, seed 2026, as NDJSON.
 import { once } from 'node:events';
-import { createWriteStream, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { generateEvents, usersForEvents } from '../generator/generate.js';
 
 export async function generate(target: number, path: string): Promise<{ lines: number; bytes: number; seconds: number }> {
@@ -20,4 +22,16 @@ export async function generate(target: number, path: string): Promise<{ lines: n
   out.end();
   await once(out, 'finish');
   return { lines, bytes: statSync(path).size, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The generator's file for `events` lines, written once to ~/.cache/journeyctl-bench/ and reused by every bench. */
+export async function cachedGeneratorFile(events: number): Promise<string> {
+  const dir = join(homedir(), '.cache', 'journeyctl-bench');
+  const path = join(dir, `generated-${events}-seed2026.ndjson`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  console.error(`writing the generator's ${events.toLocaleString('en-US')}-event file to ${path} (once)`);
+  await generate(events, `${path}.partial`);
+  renameSync(`${path}.partial`, path);
+  return path;
 }

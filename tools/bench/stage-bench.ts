@@ -7,8 +7,8 @@
 //   --events N     size of the generated file (default 1,000,000)
 //   --no-store     only the per-line stages (no raw store, no derivation)
 import { hash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/config.js';
 import { compileCorrections } from '../../src/corrections/apply-corrections.js';
@@ -26,7 +26,7 @@ import { createDerivation } from '../../src/services/derivation.js';
 import { createFileSource } from '../../src/sources/file-source.js';
 import { openStores } from '../../src/stores/open-stores.js';
 import type { RawEventInput } from '../../src/domain/event.js';
-import { generate } from './generated-input.js';
+import { cachedGeneratorFile } from './generated-input.js';
 
 /** CPU (all threads of this process) and wall time spent inside `measure`, summed over calls. */
 interface Meter {
@@ -60,18 +60,6 @@ function createMeters() {
       return result;
     },
   };
-}
-
-/** The generator's file for `events` lines, written once to the cache directory. */
-async function cachedGeneratorFile(events: number): Promise<string> {
-  const dir = join(homedir(), '.cache', 'journeyctl-bench');
-  const path = join(dir, `generated-${events}-seed2026.ndjson`);
-  if (existsSync(path)) return path;
-  mkdirSync(dir, { recursive: true });
-  console.error(`writing the generator's ${events.toLocaleString('en-US')}-event file to ${path} (once)`);
-  await generate(events, `${path}.partial`);
-  renameSync(`${path}.partial`, path);
-  return path;
 }
 
 export async function runStageBench(args: readonly string[]): Promise<void> {
