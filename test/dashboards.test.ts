@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboards, DATASOURCE } from '../src/dashboards/build-dashboards.js';
-import { ALL_VALUE } from '../src/stores/clickhouse/queries/dialect.js';
+import { ALL_VALUE } from '../src/stores/sql/dialect.js';
 import { runCli } from './helpers/cli.js';
 import { grafanaSql } from './helpers/grafana-macros.js';
 

@@ -3,10 +3,10 @@ import { StackingConfigBuilder, StackingMode } from '@grafana/grafana-foundation
 import { PanelBuilder as BarChartBuilder } from '@grafana/grafana-foundation-sdk/barchart';
 import { PanelBuilder as TableBuilder } from '@grafana/grafana-foundation-sdk/table';
 import { PanelBuilder as TimeSeriesBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
-import * as journeys from '../stores/clickhouse/queries/definitions.js';
-import type { QueryContext, QueryDefinition } from '../stores/clickhouse/queries/definitions.js';
-import { ALL_VALUE, grafanaDialect } from '../stores/clickhouse/queries/dialect.js';
-import * as pipeline from '../stores/clickhouse/queries/pipeline.js';
+import * as journeys from '../stores/sql/definitions.js';
+import type { QueryContext, QueryDefinition } from '../stores/sql/definitions.js';
+import { ALL_VALUE, clickHouseGrafanaDialect } from '../stores/sql/dialect.js';
+import * as pipeline from '../stores/sql/pipeline.js';
 import { ClickHouseQueryBuilder } from './clickhouse-query.js';
 
 export const DATASOURCE = { type: 'grafana-clickhouse-datasource', uid: 'journeyctl-clickhouse' } as const;
@@ -159,7 +159,7 @@ export interface BuiltDashboard {
 
 /** The dashboards, built with the foundation SDK's typed builders. Panel ids are unique across them. */
 export function buildDashboards(options: DashboardOptions): BuiltDashboard[] {
-  const dialect = grafanaDialect(options.database);
+  const dialect = clickHouseGrafanaDialect(options.database);
   const context: QueryContext = { funnelSteps: options.funnelSteps };
   let nextId = 1;
   return DASHBOARD_SPECS.map((spec) => {

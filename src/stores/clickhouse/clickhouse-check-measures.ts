@@ -3,12 +3,13 @@ import type { CheckFailureRow, CheckMeasures, PropertyProfile, SessionPlacementD
 import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, toClickHouseTime } from './clickhouse-connection.js';
 import type { Row } from './clickhouse-mappers.js';
-import { dailyCountsSql, flagShareSql, newestEventTimeSql, propertyProfileSql, sessionPlacementSql } from './queries/check-measures.js';
+import { dailyCountsSql, flagShareSql, newestEventTimeSql, propertyProfileSql, sessionPlacementSql } from '../sql/check-measures.js';
 import { CHECK_FAILURES_TABLE, READ_SETTINGS } from './schema.js';
 
-/** The measures check types read; the engine scans and aggregates (SQL in queries/check-measures.ts). */
+/** The measures check types read; the engine scans and aggregates (SQL in src/stores/sql/check-measures.ts, shared with BigQuery). */
 export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
   const { db } = ctx;
+  const t = (name: string) => `${db}.${name}`;
 
   /** The engine answered with an error (bad SQL in a check): the check is wrong, not the store. */
   const queryFailure = (error: unknown): Error => {
@@ -22,13 +23,13 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
   return {
     async dailyCounts(table: 'events' | 'sessions', range: TimeRange): Promise<Array<{ day: string; count: number }>> {
       const days: Array<{ day: string; count: number }> = [];
-      for await (const row of ctx.select(dailyCountsSql(db, table), rangeParams(range))) days.push({ day: row.day as string, count: Number(row.n) });
+      for await (const row of ctx.select(dailyCountsSql.clickhouse(t, table), rangeParams(range))) days.push({ day: row.day as string, count: Number(row.n) });
       return days;
     },
 
     async newestEventTime(before: number | undefined): Promise<number | null> {
       let newest: number | null = null;
-      for await (const row of ctx.select(newestEventTimeSql(db), { to: rangeParams({ to: before }).to })) {
+      for await (const row of ctx.select(newestEventTimeSql.clickhouse(t), { to: rangeParams({ to: before }).to })) {
         if (Number(row.n) > 0) newest = Number(row.newest);
       }
       return newest;
@@ -36,7 +37,7 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
 
     async propertyProfile(range: TimeRange, event: string, property: string, accepted: readonly string[] | null, sampleSize: number): Promise<PropertyProfile> {
       const params = { ...rangeParams(range), event, property, accepted: accepted ?? [], check: accepted === null ? 0 : 1, sample: sampleSize };
-      const sql = propertyProfileSql(db);
+      const sql = propertyProfileSql.clickhouse(t);
       const profile: PropertyProfile = { rows: 0, missing: 0, missingSample: [], unexpected: 0, unexpectedValues: [] };
       for await (const row of ctx.select(sql.summary, params)) {
         profile.rows = Number(row.rows);
@@ -52,7 +53,7 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
 
     async flagShare(range: TimeRange, flag: string | null, sampleSize: number): Promise<{ sessions: number; flagged: number; sample: string[] }> {
       const result = { sessions: 0, flagged: 0, sample: [] as string[] };
-      for await (const row of ctx.select(flagShareSql(db, flag === null), { ...rangeParams(range), flag: flag ?? '', sample: sampleSize })) {
+      for await (const row of ctx.select(flagShareSql.clickhouse(t, flag === null), { ...rangeParams(range), flag: flag ?? '', sample: sampleSize })) {
         result.sessions = Number(row.sessions);
         result.flagged = Number(row.flagged);
         result.sample = row.sample as string[];
@@ -64,7 +65,7 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
       const params = rangeParams(range);
       const margin = { mfrom: Math.max(0, params.from - options.eventMarginMs), mto: Math.min(MAX_TIME, params.to + options.eventMarginMs) };
       const days: SessionPlacementDay[] = [];
-      for await (const row of ctx.select(sessionPlacementSql(db), { ...params, ...margin, sample: options.sampleSize })) {
+      for await (const row of ctx.select(sessionPlacementSql.clickhouse(t), { ...params, ...margin, sample: options.sampleSize })) {
         days.push({
           day: row.day as string,
           sessions: Number(row.sessions),

@@ -4,18 +4,18 @@ import type { TimeRange } from '../ports/event-log.js';
 import type { JourneyReport, PipelineFacts, PipelineFactsMirror, ReportAggregates, SessionShape } from '../ports/report-aggregates.js';
 import { type ClickHouseContext, rangeParams, selectList, toClickHouseTime } from './clickhouse-connection.js';
 import { eventMapper, findingMapper, funnelMapper, type Mapper, type Row, sessionMapper } from './clickhouse-mappers.js';
-import { type QueryDefinition, eventsPerSession, flagShares, funnelSteps, labelShares, sessionLengths, sessionsPerDay } from './queries/definitions.js';
-import { reportDialect } from './queries/dialect.js';
+import { type QueryDefinition, eventsPerSession, flagShares, funnelSteps, labelShares, sessionLengths, sessionsPerDay } from '../sql/definitions.js';
+import { clickHouseReportDialect } from '../sql/dialect.js';
 import { TABLES, type TableSpec } from './schema.js';
 
-/** `journeyctl report` and the HTML report: the SQL is shared with the Grafana dashboards (queries/). */
+/** `journeyctl report` and the HTML report: the SQL is shared with the Grafana dashboards and BigQuery (src/stores/sql/). */
 export function clickHouseReportAggregates(ctx: ClickHouseContext): ReportAggregates {
   const { db } = ctx;
 
   /** Rows of a shared query definition, its range and include flag bound as parameters. */
   const definedRows = async (definition: QueryDefinition, range: TimeRange, includeFlagged: boolean): Promise<Row[]> => {
     const rows: Row[] = [];
-    for await (const row of ctx.select(definition.sql(reportDialect(db)), { ...rangeParams(range), include: includeFlagged ? 1 : 0 })) rows.push(row);
+    for await (const row of ctx.select(definition.sql(clickHouseReportDialect(db)), { ...rangeParams(range), include: includeFlagged ? 1 : 0 })) rows.push(row);
     return rows;
   };
 

@@ -1,10 +1,14 @@
 /**
- * Where the shared query definitions run. The same SQL text serves `journeyctl report` (and the
+ * Where the shared query definitions run. The same figure serves `journeyctl report` (and the
  * HTML report), which binds its range as query parameters, and the Grafana dashboards, where the
- * ClickHouse plugin expands its macros and Grafana its template variables. A dialect supplies the
- * few pieces that differ; everything else in a query is written once.
+ * datasource plugin expands its macros and Grafana its template variables. A dialect supplies the
+ * pieces that differ by where the SQL runs; a definition renders its SQL per engine (definitions.ts).
  */
+export type SqlEngine = 'clickhouse' | 'bigquery';
+
 export interface SqlDialect {
+  /** Which rendering of a definition this dialect takes. */
+  readonly engine: SqlEngine;
   /** A table of the analytics database, qualified. */
   table(name: string): string;
   /** A condition keeping rows whose `column` lies in the range being looked at. */
@@ -23,9 +27,10 @@ export interface SqlDialect {
   appVersionsFilter(arrayColumn: string): string;
 }
 
-/** Parameters the report dialect's SQL binds: `{from:Int64}`, `{to:Int64}` (epoch ms, to exclusive), `{include:UInt8}`. */
-export function reportDialect(database: string): SqlDialect {
+/** Parameters the ClickHouse report dialect's SQL binds: `{from:Int64}`, `{to:Int64}` (epoch ms, to exclusive), `{include:UInt8}`. */
+export function clickHouseReportDialect(database: string): SqlDialect {
   return {
+    engine: 'clickhouse',
     table: (name) => `${database}.${name}`,
     timeFilter: (column) => `${column} >= fromUnixTimestamp64Milli({from:Int64}) AND ${column} < fromUnixTimestamp64Milli({to:Int64})`,
     timeBucket: (column) => `toStartOfDay(${column})`,
@@ -37,6 +42,24 @@ export function reportDialect(database: string): SqlDialect {
   };
 }
 
+/**
+ * Parameters the BigQuery report dialect's SQL binds (named): `@from`, `@to` (INT64 epoch ms, to
+ * exclusive), `@include` (INT64 1 or 0). `table` qualifies a table name (project and dataset, quoted).
+ */
+export function bigQueryReportDialect(table: (name: string) => string): SqlDialect {
+  return {
+    engine: 'bigquery',
+    table,
+    timeFilter: (column) => `${column} >= TIMESTAMP_MILLIS(@from) AND ${column} < TIMESTAMP_MILLIS(@to)`,
+    timeBucket: (column) => `TIMESTAMP_TRUNC(${column}, DAY)`,
+    intervalSeconds: '86400',
+    includeFlagged: '@include = 1',
+    funnelFilter: () => 'TRUE',
+    appVersionFilter: () => 'TRUE',
+    appVersionsFilter: () => 'TRUE',
+  };
+}
+
 /** The value of the Grafana variables' "All" option: one token instead of every value spelled out. */
 export const ALL_VALUE = '__all';
 
@@ -44,9 +67,10 @@ export const ALL_VALUE = '__all';
  * Grafana with grafana-clickhouse-datasource: the plugin's macros for time, Grafana's variables
  * (`${name:singlequote}` renders a selection as a quoted list; "All" renders `'__all'`).
  */
-export function grafanaDialect(database: string): SqlDialect {
+export function clickHouseGrafanaDialect(database: string): SqlDialect {
   const variable = (name: string, column: string) => `('${ALL_VALUE}' IN (\${${name}:singlequote}) OR ${column} IN (\${${name}:singlequote}))`;
   return {
+    engine: 'clickhouse',
     table: (name) => `${database}.${name}`,
     timeFilter: (column) => `$__timeFilter(${column})`,
     timeBucket: (column) => `$__timeInterval(${column})`,
