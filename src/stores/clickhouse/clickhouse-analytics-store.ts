@@ -6,10 +6,12 @@ import { clickHouseDamage } from './clickhouse-damage.js';
 import { clickHouseDerivedReader } from './clickhouse-derived-reader.js';
 import { clickHouseDerivedWrites } from './clickhouse-derived-writes.js';
 import { clickHousePipelineFacts, clickHouseReportAggregates } from './clickhouse-report.js';
+import { clickHouseSqlDerivation } from './clickhouse-sql-derivation.js';
 import { schemaStatements } from './schema.js';
+import type { SqlDerivation } from '../ports/sql-derivation.js';
 
 /** The analytics store over ClickHouse, with the damage detection an engine with files on disk has. */
-export type ClickHouseAnalyticsStore = AnalyticsStore & AnalyticsDamage;
+export type ClickHouseAnalyticsStore = AnalyticsStore & AnalyticsDamage & { readonly sqlDerivation: SqlDerivation };
 
 /**
  * The analytics tables in ClickHouse SQL, through @clickhouse/client: one part per port
@@ -44,6 +46,7 @@ export function createClickHouseAnalyticsStore(
     ...clickHousePipelineFacts(ctx),
     ...clickHouseCheckMeasures(ctx),
     ...clickHouseDamage(ctx),
+    sqlDerivation: clickHouseSqlDerivation(ctx),
     close,
   };
 }

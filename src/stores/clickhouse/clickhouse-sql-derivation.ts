@@ -1,0 +1,111 @@
+import type { Session, SessionEvent } from '../../domain/session.js';
+import type { SqlDerivation, SqlDerivationEvent, SqlSessionRules } from '../ports/sql-derivation.js';
+import type { ClickHouseContext } from './clickhouse-connection.js';
+import { insertPlacedEventsSql, placedEventsSql, placedSessionsSql, placeEventsSql, SQL_DERIVATION_TABLES, sqlDerivationSchema, truncateSqlDerivation } from './queries/sql-derivation.js';
+
+const LOAD_ROWS = 50_000;
+
+/** The SQL derivation over the analytics database (queries/sql-derivation.ts); parameters are bound, never spliced. */
+export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
+  const { db } = ctx;
+  const command = async (query: string, params: Record<string, unknown>, what: string): Promise<void> => {
+    try {
+      await ctx.client.command({ query, query_params: params });
+    } catch (error) {
+      throw ctx.failure(what, error);
+    }
+  };
+  const params = (rules: SqlSessionRules) => ({
+    gap_ms: rules.inactivityMs,
+    max_ms: rules.maxLengthMs,
+    client: rules.mode === 'client' ? 1 : 0,
+    client_gap_ms: rules.clientMaxGapMs,
+    split: rules.splitAtMidnight ? 1 : 0,
+    tz: rules.timezone,
+  });
+  const count = async (): Promise<number> => {
+    for await (const row of ctx.select(`SELECT count() AS n FROM ${db}.${SQL_DERIVATION_TABLES.placed}`, {})) return Number(row.n);
+    return 0;
+  };
+
+  return {
+    async load(events: Iterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void> {
+      for (const statement of [...sqlDerivationSchema(db), ...truncateSqlDerivation(db)]) await ctx.run(statement, 'prepare the SQL derivation tables');
+      let rows: unknown[] = [];
+      const flush = async () => {
+        await ctx.insert(SQL_DERIVATION_TABLES.input, rows);
+        rows = [];
+      };
+      for (const e of events) {
+        rows.push({
+          identity_key: e.identityKey,
+          message_id: e.messageId,
+          type: e.type,
+          event: e.event,
+          event_time: e.eventTime,
+          anonymous_id: e.anonymousId,
+          app_version: e.appVersion,
+          time_source: e.timeSource,
+          skew_ms: e.skewMs,
+          properties: e.propertiesJson,
+          client_session_id: e.clientSessionId ?? null,
+        });
+        if (rows.length >= LOAD_ROWS) await flush();
+      }
+      if (rows.length > 0) await flush();
+      await ctx.insert(
+        SQL_DERIVATION_TABLES.identities,
+        [...owners].map(([identity_key, user_id]) => ({ identity_key, user_id })),
+      );
+    },
+
+    async place(rules: SqlSessionRules): Promise<number> {
+      await ctx.run(`TRUNCATE TABLE ${db}.${SQL_DERIVATION_TABLES.placed}`, 'prepare the SQL derivation tables');
+      await command(placeEventsSql(db, `${db}.${SQL_DERIVATION_TABLES.input}`), params(rules), 'sessionize in SQL');
+      return count();
+    },
+
+    async *sessions(rules: Pick<SqlSessionRules, 'modeLabel'>): AsyncIterable<Session> {
+      for await (const r of ctx.select(placedSessionsSql(db), { mode: rules.modeLabel })) {
+        yield {
+          sessionId: r.session_id as string,
+          userId: r.user_id as string,
+          anonymousIds: r.anonymous_ids as string[],
+          startedAt: Number(r.started_at),
+          endedAt: Number(r.ended_at),
+          eventCount: Number(r.event_count),
+          firstEvent: r.first_event as string,
+          lastEvent: r.last_event as string,
+          firstMessageId: r.first_message_id as string,
+          appVersions: r.app_versions as string[],
+          flags: r.flags as string[],
+          labels: [],
+          mode: r.session_mode as string,
+        };
+      }
+    },
+
+    async *events(): AsyncIterable<SessionEvent> {
+      for await (const r of ctx.select(placedEventsSql(db), {})) {
+        yield {
+          messageId: r.message_id as string,
+          userId: r.user_id as string,
+          anonymousId: (r.anonymous_id as string | null) ?? null,
+          sessionId: r.session_id as string,
+          eventTime: Number(r.event_time),
+          type: r.type as string,
+          event: r.event as string,
+          appVersion: (r.app_version as string | null) ?? null,
+          timeSource: r.time_source as SessionEvent['timeSource'],
+          skewMs: Number(r.skew_ms),
+          propertiesJson: r.properties as string,
+        };
+      }
+    },
+
+    async writeEvents(version: number): Promise<number> {
+      await command(insertPlacedEventsSql(db), { version }, 'write the placed events');
+      return count();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import type { StoredEvent } from '../../domain/event.js';
+import type { Session, SessionEvent } from '../../domain/session.js';
+
+/** How sessions are cut (pipeline config), as the SQL derivation binds them. */
+export interface SqlSessionRules {
+  inactivityMs: number;
+  maxLengthMs: number;
+  splitAtMidnight: boolean;
+  timezone: string;
+  /** client: events carrying a client session id are grouped by it (SqlDerivationEvent.clientSessionId). */
+  mode: 'gap' | 'client';
+  clientMaxGapMs: number;
+  /** Stored with each session: `<mode>@<rule version>` (sessionize.ts sessionModeLabel). */
+  modeLabel: string;
+}
+
+/** An accepted event as the SQL derivation reads it (client mode: with the client's session id). */
+export type SqlDerivationEvent = Pick<
+  StoredEvent,
+  'identityKey' | 'messageId' | 'type' | 'event' | 'eventTime' | 'anonymousId' | 'appVersion' | 'timeSource' | 'skewMs' | 'propertiesJson' | 'clientSessionId'
+>;
+
+/**
+ * Sessionizing and placing events inside the analytics engine (ADR 0017): the stitching map
+ * (identity key → user) comes from JS, the cutting rules are sessionize.ts's, and the result
+ * is the same sessions and placement, byte for byte. Steward session corrections (forced
+ * splits, joins, moves) and event edits are not applied here: users they touch stay with the
+ * JS derivation. One derivation at a time (the caller holds the derive lease).
+ */
+export interface SqlDerivation {
+  /** Empties the working tables, then loads these events and the map (until raw events live in the engine). */
+  load(events: Iterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void>;
+  /** Places the loaded activity events of mapped identities in sessions; how many were placed. */
+  place(rules: SqlSessionRules): Promise<number>;
+  /** The sessions placed (labels empty, sessionize's own flags set), by user, start and id. */
+  sessions(rules: Pick<SqlSessionRules, 'modeLabel'>): AsyncIterable<Session>;
+  /** The placed events, by user, time and message id. */
+  events(): AsyncIterable<SessionEvent>;
+  /** Writes the placed events into the analytics events table at `version` inside the engine; rows written. */
+  writeEvents(version: number): Promise<number>;
+}

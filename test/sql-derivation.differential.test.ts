@@ -1,0 +1,299 @@
+// The SQL derivation against its oracle, the JS derivation (ADR 0017): on the fixtures, the
+// generator's truth, the determinism suite's shuffled and split inputs and inputs made to hit
+// every cutting rule, sessions and event placement computed in ClickHouse SQL must give the
+// same bytes as `journeyctl export` of what `run` derived in JS.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { GroundTruth } from '../tools/generator/truth.js';
+import { type JourneyConfig, resolveConfig } from '../src/config/config.js';
+import { NO_CORRECTIONS } from '../src/corrections/apply-corrections.js';
+import type { StoredEvent } from '../src/domain/event.js';
+import type { Session, SessionEvent } from '../src/domain/session.js';
+import { createDeriveJourneys } from '../src/journeys/derive-journeys.js';
+import { attachEventFacts } from '../src/pipeline/event-facts.js';
+import { createSignalsRefresher } from '../src/pipeline/journey-signals.js';
+import { createSessionize, sessionModeLabel } from '../src/pipeline/sessionize.js';
+import { eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../src/render/records.js';
+import { ingestFile } from '../src/services/ingest.js';
+import type { AnalyticsStore } from '../src/stores/analytics-store.js';
+import { MAX_TIME } from '../src/stores/clickhouse/clickhouse-connection.js';
+import { openStores } from '../src/stores/open-stores.js';
+import type { SqlDerivation, SqlSessionRules } from '../src/stores/ports/sql-derivation.js';
+import { noisyJourneyLines, shuffled, T0, toLine } from './helpers/journeys.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const LEASE = { command: 'sql-derivation test', waitMs: 0, log: () => {} };
+
+interface Case {
+  name: string;
+  /** Input files, ingested by `run` one after another. */
+  inputs: string[];
+  /** Extra `pipeline:` keys (YAML lines, indented two spaces). */
+  pipeline?: string[];
+  truth?: string;
+}
+
+function workdir(): string {
+  return mkdtempSync(join(tmpdir(), 'jc-sql-derivation-'));
+}
+
+function writeLines(dir: string, name: string, lines: readonly string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+function configFor(dir: string, pipeline: readonly string[] = []): JourneyConfig {
+  const path = join(dir, 'journeyctl.yaml');
+  writeFileSync(path, `${readFileSync(join(FIXTURES, 'journeyctl.yaml'), 'utf8')}\n${pipeline.length ? `pipeline:\n${pipeline.join('\n')}\n` : ''}`);
+  const resolved = resolveConfig({ configPath: path, dataDir: join(dir, 'data') }, {});
+  if (!resolved.ok) throw new Error(resolved.errors.join('; '));
+  return resolved.config;
+}
+
+const ndjson = (records: Iterable<Record<string, unknown>>) => [...records].map((record) => `${JSON.stringify(record)}\n`).join('');
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** ClickHouse orders strings by their bytes. */
+const bytewise = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/** What `journeyctl export <kind> --output ndjson` writes for the analytics kinds. */
+async function exports(analytics: AnalyticsStore): Promise<Record<string, string>> {
+  return {
+    sessions: ndjson((await collect(analytics.streamSessions({}))).map(sessionRecord)),
+    events: ndjson((await collect(analytics.streamEvents({}))).map(eventRecord)),
+    journeys: ndjson((await collect(analytics.streamFunnelOutcomes({}))).map(funnelOutcomeRecord)),
+    labels: ndjson((await collect(analytics.streamFindings({}, 'label'))).map(findingRecord)),
+    flags: ndjson((await collect(analytics.streamFindings({}, 'flag'))).map(findingRecord)),
+  };
+}
+
+function rulesOf(config: JourneyConfig): SqlSessionRules {
+  const p = config.pipeline;
+  const mode = p.sessionMode ?? 'gap';
+  return {
+    inactivityMs: p.sessionInactivityMs,
+    maxLengthMs: p.sessionMaxLengthMs,
+    splitAtMidnight: p.splitAtMidnight,
+    timezone: p.timezone,
+    mode,
+    clientMaxGapMs: p.clientSessionMaxGapMs ?? 24 * 3_600_000,
+    modeLabel: sessionModeLabel(mode),
+  };
+}
+
+interface Derived {
+  js: Record<string, string>;
+  /** The SQL path: sessions and placement in SQL, labels, flags and funnels in JS over them. */
+  sql: Record<string, string>;
+  /** Export of events after the SQL path wrote its placement into the events table itself. */
+  sqlWrittenEvents: string;
+  sqlSessions: Session[];
+  jsSessionizeOnly: string;
+  sqlSessionizeOnly: string;
+  placed: number;
+}
+
+async function deriveBoth(testCase: Case): Promise<Derived> {
+  const dir = workdir();
+  const config = configFor(dir, testCase.pipeline);
+  for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
+  const stores = await openStores(config, LEASE);
+  try {
+    const js = await exports(stores.analytics);
+    const sqlDerivation = (stores.analytics as AnalyticsStore & { sqlDerivation?: SqlDerivation }).sqlDerivation;
+    if (!sqlDerivation) throw new Error(`analytics engine ${stores.analytics.engine} has no SQL derivation`);
+
+    // The stitching map stays in JS: the one the JS derivation persisted.
+    const keys = await stores.raw.identityKeysInRange({ from: 0, to: MAX_TIME });
+    const owners = await stores.raw.canonicalOf(keys);
+    const sessionize = createSessionize(config.pipeline);
+    const events = await stores.raw.eventsByIdentity(keys);
+    await attachEventFacts(stores.raw, events, keys, sessionize);
+    const rules = rulesOf(config);
+    await sqlDerivation.load(events, owners);
+    const placed = await sqlDerivation.place(rules);
+    const sqlSessions = await collect(sqlDerivation.sessions(rules));
+    const sqlEvents = await collect(sqlDerivation.events());
+
+    // Sessionize alone, JS and SQL, on the same events and map (flags: sessionize's own).
+    const byUser = new Map<string, StoredEvent[]>();
+    for (const event of events) {
+      const owner = owners.get(event.identityKey);
+      if (owner === undefined) continue;
+      const list = byUser.get(owner) ?? [];
+      list.push(event);
+      byUser.set(owner, list);
+    }
+    const order = (a: Session, b: Session) => bytewise(a.userId, b.userId) || a.startedAt - b.startedAt || bytewise(a.sessionId, b.sessionId);
+    const jsAlone = [...byUser].flatMap(([user, list]) => sessionize(user, list).sessions).sort(order);
+    const sessionizeLine = (s: Session) => ({ ...sessionRecord(s), first_message_id: s.firstMessageId, mode: s.mode });
+
+    // Labels, flags and funnels in JS over the SQL sessions and placement (what stays in JS).
+    const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
+    await signals.refresh({ force: true });
+    const deriveJourneys = createDeriveJourneys(config.journeys, signals.current);
+    const facts = new Map(events.map((event) => [event.messageId, event]));
+    const eventsByUser = new Map<string, SessionEvent[]>();
+    for (const event of sqlEvents) {
+      const stored = facts.get(event.messageId)!;
+      const withFacts: SessionEvent = { ...event, copies: stored.copies, ...(stored.anonymousIdUsers ? { anonymousIdUsers: stored.anonymousIdUsers } : {}) };
+      const list = eventsByUser.get(event.userId) ?? [];
+      list.push(withFacts);
+      eventsByUser.set(event.userId, list);
+    }
+    const sessionsByUser = new Map<string, Session[]>();
+    for (const session of sqlSessions) {
+      const list = sessionsByUser.get(session.userId) ?? [];
+      list.push(session);
+      sessionsByUser.set(session.userId, list);
+    }
+    const journeys = [...sessionsByUser].map(([user, sessions]) => deriveJourneys(user, sessions, eventsByUser.get(user) ?? [], NO_CORRECTIONS));
+    const byStart =
+      <T extends { startedAt: number }>(key: (item: T) => string[]) =>
+      (a: T, b: T) =>
+        a.startedAt - b.startedAt ||
+        key(a)
+          .map((k, i) => bytewise(k, key(b)[i]!))
+          .find((c) => c !== 0) ||
+        0;
+    const sessions = journeys.flatMap((j) => j.sessions).sort(byStart((s) => [s.sessionId]));
+    const findings = journeys.flatMap((j) => j.findings).sort(byStart((f) => [f.sessionId, f.kind, f.name]));
+    const outcomes = journeys.flatMap((j) => j.funnelOutcomes).sort(byStart((o) => [o.scope, o.subjectId, o.funnel]));
+    const placedEvents = sqlEvents.sort((a, b) => a.eventTime - b.eventTime || bytewise(a.messageId, b.messageId));
+    const sql = {
+      sessions: ndjson(sessions.map(sessionRecord)),
+      events: ndjson(placedEvents.map(eventRecord)),
+      journeys: ndjson(outcomes.map(funnelOutcomeRecord)),
+      labels: ndjson(findings.filter((f) => f.kind === 'label').map(findingRecord)),
+      flags: ndjson(findings.filter((f) => f.kind === 'flag').map(findingRecord)),
+    };
+
+    // The placement written by ClickHouse itself, over the JS rows at a later version: the export must not change.
+    await sqlDerivation.writeEvents((await stores.raw.nextVersion()) + 1);
+    const sqlWrittenEvents = ndjson((await collect(stores.analytics.streamEvents({}))).map(eventRecord));
+    return {
+      js,
+      sql,
+      sqlWrittenEvents,
+      sqlSessions,
+      jsSessionizeOnly: ndjson(jsAlone.map(sessionizeLine)),
+      sqlSessionizeOnly: ndjson(sqlSessions.map(sessionizeLine)),
+      placed,
+    };
+  } finally {
+    await stores.close();
+  }
+}
+
+/** Lines that hit every cutting rule: 24 h cuts (with a tie at the cut), midnight, client session ids reused, missing and interleaved. */
+function ruleLines(): string[] {
+  const lines: string[] = [];
+  // A bot active every 10 minutes for 50 hours: cut at 24 h twice; two events at the first cut's instant.
+  for (let minute = 0; minute <= 50 * 60; minute += 10) lines.push(toLine({ messageId: `bot-${String(minute).padStart(4, '0')}`, event: 'page_viewed', userId: 'bot-1', minutes: minute }));
+  lines.push(toLine({ messageId: 'bot-1440-a', event: 'button_clicked', userId: 'bot-1', minutes: 1440 }));
+  // One visit across midnight (UTC and the Azores), one anonymous id then identified.
+  for (let minute = 14 * 60; minute <= 16 * 60; minute += 20) lines.push(toLine({ messageId: `night-${minute}`, event: 'page_viewed', anonymousId: 'anon-night', minutes: minute }));
+  lines.push(toLine({ type: 'identify', messageId: 'night-id', userId: 'nora', anonymousId: 'anon-night', minutes: 16 * 60 + 1 }));
+  lines.push(toLine({ messageId: 'night-last', event: 'product_viewed', userId: 'nora', anonymousId: 'anon-night', minutes: 16 * 60 + 5, properties: { product_id: 3 } }));
+  // Client session ids: s1 comes back after 3 h, s2 interleaves with it, some events carry none.
+  const client = (messageId: string, minutes: number, sessionId?: string) =>
+    lines.push(toLine({ messageId, event: 'button_clicked', userId: 'dora', minutes, properties: sessionId === undefined ? {} : { session_id: sessionId } }));
+  for (const minute of [0, 5, 10, 15]) client(`dora-s1-${minute}`, minute, 's1');
+  for (const minute of [7, 9, 12]) client(`dora-s2-${minute}`, minute, 's2');
+  for (const minute of [3, 8, 90]) client(`dora-none-${minute}`, minute);
+  for (const minute of [200, 210]) client(`dora-s1-${minute}`, minute, 's1');
+  return lines;
+}
+
+function truthSessions(path: string): string[] {
+  const truth = JSON.parse(readFileSync(path, 'utf8')) as GroundTruth;
+  return truth.users.flatMap((user) => user.sessions.map((s) => `${user.canonicalId} ${Date.parse(s.startedAt)} ${Date.parse(s.endedAt)} ${s.eventCount}`)).sort();
+}
+
+/** Everything the SQL path computes must equal the JS derivation's export, byte for byte. */
+function expectSame(d: Derived): void {
+  expect(d.placed).toBeGreaterThan(0);
+  expect(d.sqlSessionizeOnly).toBe(d.jsSessionizeOnly);
+  for (const kind of ['sessions', 'events', 'journeys', 'labels', 'flags']) expect({ kind, bytes: d.sql[kind] }).toEqual({ kind, bytes: d.js[kind] });
+  expect(d.sqlWrittenEvents).toBe(d.js.events);
+}
+
+describe('SQL derivation = JS derivation (the oracle)', () => {
+  for (const [fixture, truth] of [
+    ['generated-small.ndjson', 'generated-small.truth.json'],
+    ['generated-clean.ndjson', 'generated-clean.truth.json'],
+    ['demo.ndjson', 'demo.truth.json'],
+  ] as const) {
+    it(`${fixture}: same exports, and the generator's true sessions`, async () => {
+      const d = await deriveBoth({ name: fixture, inputs: [join(FIXTURES, fixture)] });
+      expectSame(d);
+      const found = d.sqlSessions.map((s) => `${s.userId} ${s.startedAt} ${s.endedAt} ${s.eventCount}`).sort();
+      expect(found).toEqual(truthSessions(join(FIXTURES, truth)));
+    });
+  }
+
+  it('golden input: same exports', async () => {
+    expectSame(await deriveBoth({ name: 'golden', inputs: [join(FIXTURES, 'golden', 'input.ndjson')] }));
+  });
+
+  it('determinism inputs (in order, shuffled, split in three and ingested out of order): same exports, whichever way in', async () => {
+    const dir = workdir();
+    const noisy = noisyJourneyLines();
+    const mixed = shuffled(noisy, 99);
+    const third = Math.ceil(mixed.length / 3);
+    const parts = [mixed.slice(0, third), mixed.slice(third, 2 * third), mixed.slice(2 * third)].map((part, index) => writeLines(dir, `part-${index}.ndjson`, part));
+    const inOrder = await deriveBoth({ name: 'in-order', inputs: [writeLines(dir, 'all.ndjson', noisy)] });
+    expectSame(inOrder);
+    const shuffledRun = await deriveBoth({ name: 'shuffled', inputs: [writeLines(dir, 'shuffled.ndjson', shuffled(noisy, 7))] });
+    expectSame(shuffledRun);
+    const split = await deriveBoth({ name: 'split', inputs: [parts[2]!, parts[0]!, parts[1]!] });
+    expectSame(split);
+    expect(shuffledRun.sql).toEqual(inOrder.sql);
+    expect(split.sql).toEqual(inOrder.sql);
+  });
+
+  it('24 h cuts (overlong_session, a tie at the cut) and identity stitching: same exports', async () => {
+    const dir = workdir();
+    const d = await deriveBoth({ name: 'rules', inputs: [writeLines(dir, 'rules.ndjson', shuffled(ruleLines(), 3))] });
+    expectSame(d);
+    const bot = d.sqlSessions.filter((s) => s.userId === 'bot-1');
+    expect(bot.map((s) => [s.eventCount, s.flags])).toEqual([
+      [144, ['overlong_session']],
+      [145, ['overlong_session']],
+      [13, []],
+    ]);
+  });
+
+  it('split at midnight in a time zone: same exports', async () => {
+    const dir = workdir();
+    const d = await deriveBoth({ name: 'midnight', inputs: [writeLines(dir, 'rules.ndjson', ruleLines())], pipeline: ['  split_at_midnight: true', '  timezone: Atlantic/Azores'] });
+    expectSame(d);
+    expect(d.sqlSessions.filter((s) => s.userId === 'nora').map((s) => s.eventCount)).toEqual([6, 2]); // midnight in the Azores is 01:00 UTC
+  });
+
+  it('client session ids (client@1): same exports, reused ids flagged', async () => {
+    const dir = workdir();
+    const d = await deriveBoth({
+      name: 'client',
+      inputs: [writeLines(dir, 'rules.ndjson', ruleLines())],
+      pipeline: ['  session_mode: client', '  client_session_id_paths: [properties.session_id]', '  client_session_max_gap: 2h'],
+    });
+    expectSame(d);
+    const dora = d.sqlSessions.filter((s) => s.userId === 'dora');
+    expect(dora.map((s) => [s.eventCount, s.flags, s.mode])).toEqual([
+      [4, [], 'client@1'], // s1
+      [2, [], 'client@1'], // no id, 3 and 8 min
+      [3, [], 'client@1'], // s2, interleaved with s1
+      [1, [], 'client@1'], // no id, after a 30 min gap
+      [2, ['client_session_reused'], 'client@1'], // s1 again after 3 h
+    ]);
+  });
+});
