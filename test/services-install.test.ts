@@ -41,7 +41,7 @@ function machine(options: { ferretdbOutput?: string; downloadFails?: boolean }) 
 esac`,
   );
   const cache = join(root, 'cache');
-  const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, JOURNEY_SERVICES_CACHE: cache, JOURNEY_KAFKA_VERSIONS: '', JOURNEY_GO: join(bin, 'go') };
+  const env = { PATH: `${bin}:/usr/bin:/bin`, HOME: root, JOURNEY_SERVICES_CACHE: cache, JOURNEY_KAFKA_VERSIONS: '', JOURNEY_PUBSUB_EMULATOR: '', JOURNEY_GO: join(bin, 'go') };
   const run = () => spawnSync('bash', [SCRIPT], { encoding: 'utf8', env });
   return { cache, env, run };
 }
@@ -74,6 +74,16 @@ describe('.ci/services/install.sh', () => {
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n').at(-1)).toMatch(
       /^\[services\/install\] FerretDB v1\.24\.2 install failed: the built binary does not report version v1\.24\.2 \(it said: version: v1\.23\.0\) \(log: .*install\.log\)$/,
+    );
+  });
+
+  it('a pstest emulator that the go on the machine cannot build names the Pub/Sub emulator', () => {
+    // No Google Cloud CLI emulator wanted: pstest v2.9.0 needs go 1.26, this machine's go is 1.24.
+    const m = machine({});
+    const result = spawnSync('bash', [SCRIPT], { encoding: 'utf8', env: { ...m.env, JOURNEY_PUBSUB_EMULATOR: 'pstest' } });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n').at(-1)).toMatch(
+      /^\[services\/install\] Pub\/Sub emulator \(pstest v2\.9\.0\) install failed: needs go >= 1\.26, found go version go1\.24\.3 linux\/amd64 .*\(log: .*install\.log\)$/,
     );
   });
 

@@ -3,6 +3,11 @@
 # survives between runs:
 #   - Apache Kafka (KRaft) from Maven Central jars, one directory per version
 #   - FerretDB (MongoDB wire protocol over SQLite), built from its Go module
+#   - a Pub/Sub emulator: the Google Cloud CLI's (cloud-pubsub-emulator, Java)
+#     when it is installed, else pstest-server built from
+#     .ci/services/pubsub-emulator (Google's in-memory fake, Go module
+#     cloud.google.com/go/pubsub/v2/pstest); clients reach either through
+#     PUBSUB_EMULATOR_HOST
 # (ClickHouse is served by chdb through test/harness/chdb-http-server.mjs; chdb
 # itself comes from `npm ci`.)
 #
@@ -19,12 +24,18 @@
 #
 #   JOURNEY_SERVICES_CACHE  cache root (default: $HOME/.cache/journeyctl-services)
 #   JOURNEY_KAFKA_VERSIONS  space-separated Kafka versions (default below)
+#   JOURNEY_PUBSUB_EMULATOR auto (default: gcloud when installed, else pstest),
+#                           gcloud, pstest; set but empty: no Pub/Sub emulator
 set -euo pipefail
 
 CACHE="${JOURNEY_SERVICES_CACHE:-$HOME/.cache/journeyctl-services}"
 # Latest 3.9.x and latest 4.x on Maven Central (checked 2026-11).
 KAFKA_VERSIONS="${JOURNEY_KAFKA_VERSIONS-3.9.2 4.4.0}"  # set but empty: no Kafka
 FERRETDB_VERSION="v1.24.2"
+PUBSUB_EMULATOR="${JOURNEY_PUBSUB_EMULATOR-auto}"
+# The pstest module version is the one .ci/services/pubsub-emulator/go.mod requires
+# (its go.mod says `go 1.26.0`: pstest needs go >= 1.26).
+PSTEST_GO_MIN_MINOR=26
 # FerretDB v1.24.2's go.mod says `go 1.24`; an older go (>= 1.21) fetches this
 # toolchain itself from the Go module proxy (GOTOOLCHAIN=auto).
 GO_MIN_MINOR=24
@@ -193,8 +204,69 @@ install_ferretdb() {
   log "FerretDB $v: built $dir/bin/ferretdb"
 }
 
+# ------------------------------------------------------ Pub/Sub emulator ----
+# The Google Cloud CLI's emulator, found beside the gcloud on the PATH
+# (.../google-cloud-sdk/bin/gcloud -> .../platform/pubsub-emulator); its version is
+# the one in its jar's name.
+PUBSUB_JSON="null"
+find_gcloud_pubsub() {
+  local gcloud root jar
+  gcloud="$(command -v gcloud 2>/dev/null)" || return 1
+  root="$(dirname "$(dirname "$(readlink -f "$gcloud")")")"
+  [ -x "$root/platform/pubsub-emulator/bin/cloud-pubsub-emulator" ] || return 1
+  for jar in "$root"/platform/pubsub-emulator/lib/cloud-pubsub-emulator-*.jar; do
+    [[ $jar =~ cloud-pubsub-emulator-([0-9][0-9.]*[0-9])(-all)?\.jar$ ]] || continue
+    GCLOUD_PUBSUB_BIN="$root/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+    GCLOUD_PUBSUB_VERSION="gcloud cloud-pubsub-emulator ${BASH_REMATCH[1]}"
+    return 0
+  done
+  return 1
+}
+install_pstest() {
+  local src dir stamp version gomod
+  src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/pubsub-emulator"
+  gomod="$(cat "$src/go.mod")" || fail "Pub/Sub emulator (pstest)" "$src/go.mod is missing"
+  [[ $gomod =~ cloud\.google\.com/go/pubsub/v2\ (v[0-9][^[:space:]]*) ]] ||
+    fail "Pub/Sub emulator (pstest)" "$src/go.mod requires no cloud.google.com/go/pubsub/v2"
+  version="${BASH_REMATCH[1]}"
+  dir="$CACHE/pubsub-pstest-$version"
+  stamp="pstest $version recipe $RECIPE $(cksum <"$src/main.go")"
+  if [ -f "$dir/.installed" ] && [ "$(cat "$dir/.installed")" = "$stamp" ] && [ -x "$dir/bin/pstest-server" ]; then
+    log "Pub/Sub emulator: pstest $version cached in $dir"
+  else
+    local minor
+    minor="$(go_minor "$GO" || true)"
+    [ -n "$minor" ] && [ "$minor" -ge "$PSTEST_GO_MIN_MINOR" ] ||
+      fail "Pub/Sub emulator (pstest $version)" "needs go >= 1.$PSTEST_GO_MIN_MINOR, found $(first_line "$GO" version || echo none) (or install the Google Cloud CLI's pubsub emulator)"
+    log "Pub/Sub emulator: building pstest-server over cloud.google.com/go/pubsub/v2/pstest $version"
+    rm -rf "$dir" && mkdir -p "$dir/bin"
+    (cd "$src" && CGO_ENABLED=0 GOFLAGS="-buildvcs=false -mod=readonly" "$GO" build -trimpath -o "$dir/bin/pstest-server" .) >>"$LOG" 2>&1 ||
+      fail "Pub/Sub emulator (pstest $version)" "go build of $src failed (its modules come from the Go module proxy)"
+    echo "$stamp" >"$dir/.installed"
+    log "Pub/Sub emulator: built $dir/bin/pstest-server"
+  fi
+  PUBSUB_JSON="{ \"emulator\": \"pstest\", \"version\": \"pstest $version\", \"bin\": \"$dir/bin/pstest-server\" }"
+}
+install_pubsub() {
+  case "$PUBSUB_EMULATOR" in
+    "") log "Pub/Sub emulator: none (JOURNEY_PUBSUB_EMULATOR is empty)" ;;
+    auto | gcloud)
+      if find_gcloud_pubsub; then
+        log "Pub/Sub emulator: $GCLOUD_PUBSUB_VERSION at $GCLOUD_PUBSUB_BIN"
+        PUBSUB_JSON="{ \"emulator\": \"gcloud\", \"version\": \"$GCLOUD_PUBSUB_VERSION\", \"bin\": \"$GCLOUD_PUBSUB_BIN\" }"
+      elif [ "$PUBSUB_EMULATOR" = gcloud ]; then
+        fail "Pub/Sub emulator (gcloud)" "JOURNEY_PUBSUB_EMULATOR=gcloud but no gcloud with platform/pubsub-emulator is on the PATH"
+      else
+        install_pstest
+      fi ;;
+    pstest) install_pstest ;;
+    *) fail "Pub/Sub emulator" "JOURNEY_PUBSUB_EMULATOR=$PUBSUB_EMULATOR is not auto, gcloud, pstest or empty" ;;
+  esac
+}
+
 for v in $KAFKA_VERSIONS; do install_kafka "$v"; done
 install_ferretdb
+install_pubsub
 
 # ------------------------------------------------------------ manifest ----
 {
@@ -209,7 +281,8 @@ install_ferretdb
   done
   echo ""
   echo "  },"
-  echo "  \"ferretdb\": { \"version\": \"$FERRETDB_VERSION\", \"bin\": \"$CACHE/ferretdb-$FERRETDB_VERSION/bin/ferretdb\" }"
+  echo "  \"ferretdb\": { \"version\": \"$FERRETDB_VERSION\", \"bin\": \"$CACHE/ferretdb-$FERRETDB_VERSION/bin/ferretdb\" },"
+  echo "  \"pubsub\": $PUBSUB_JSON"
   echo "}"
 } >"$CACHE/manifest.json.tmp"
 mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"

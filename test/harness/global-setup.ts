@@ -1,6 +1,6 @@
 // vitest global setup: installs (cached) and starts the real services every
 // test run uses — Kafka 3.9.x and 4.x (KRaft), FerretDB on SQLite, and the
-// chdb-backed ClickHouse HTTP server — on free 127.0.0.1 ports with fresh temp
+// chdb-backed ClickHouse HTTP server and a Pub/Sub emulator — on free 127.0.0.1 ports with fresh temp
 // directories, and stops them when the run ends. Tests get the addresses from
 // test/harness/services.ts (getServices), from vitest's inject('journeyServices'),
 // or from the JOURNEY_TEST_* environment variables set here before workers start.
@@ -29,8 +29,20 @@ import {
 import { ENV, SERVICE_NAMES, type JourneyServices, type ServiceName } from './services.js';
 
 function describe(rec: ServiceRecord): string {
-  const what = rec.kind === 'kafka' ? `Kafka ${rec.version}` : rec.kind === 'ferretdb' ? `FerretDB ${rec.version}` : `ClickHouse HTTP (${rec.version})`;
+  const what =
+    rec.kind === 'kafka'
+      ? `Kafka ${rec.version}`
+      : rec.kind === 'ferretdb'
+        ? `FerretDB ${rec.version}`
+        : rec.kind === 'pubsub'
+          ? `Pub/Sub emulator, ${rec.version}`
+          : `ClickHouse HTTP (${rec.version})`;
   return `${rec.name} (${what}) at ${rec.address}`;
+}
+
+function pubsubEmulator(manifest: ReturnType<typeof ensureInstalled>): { version: string; bin: string } {
+  if (!manifest.pubsub) throw new Error(`no Pub/Sub emulator in ${manifest.cache}/manifest.json (JOURNEY_PUBSUB_EMULATOR was empty when .ci/services/install.sh ran)`);
+  return manifest.pubsub;
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -54,6 +66,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafka4: await defineInstance({ kind: 'kafka', name: 'kafka4', ...kafkaVersion('4') }, root),
     mongo: await defineInstance({ kind: 'ferretdb', name: 'mongo', version: manifest.ferretdb.version, bin: manifest.ferretdb.bin }, root),
     clickhouse: await defineInstance({ kind: 'clickhouse', name: 'clickhouse' }, root),
+    pubsub: await defineInstance({ kind: 'pubsub', name: 'pubsub', ...pubsubEmulator(manifest) }, root),
   };
   const data: ServicesFile = { ownerPid: process.pid, root, createdAt: new Date().toISOString(), services: { ...records } };
   writeServicesFile(servicesFile, data);
@@ -110,6 +123,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     kafka4: { brokers: [records.kafka4.address], version: records.kafka4.version },
     mongo: { url: records.mongo.address, version: records.mongo.version },
     clickhouse: { url: records.clickhouse.address, version: records.clickhouse.version },
+    pubsub: { emulatorHost: records.pubsub.address, version: records.pubsub.version },
     servicesFile,
   };
   // Workers are forked after global setup, so they inherit these.
@@ -117,6 +131,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env[ENV.kafka4] = services.kafka4.brokers.join(',');
   process.env[ENV.mongo] = services.mongo.url;
   process.env[ENV.clickhouse] = services.clickhouse.url;
+  process.env[ENV.pubsub] = services.pubsub.emulatorHost;
+  // Google's clients and the CLI find an emulator through this variable.
+  process.env['PUBSUB_EMULATOR_HOST'] = services.pubsub.emulatorHost;
   process.env[ENV.servicesFile] = servicesFile;
   project.provide('journeyServices', services);
 

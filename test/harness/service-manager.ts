@@ -1,6 +1,7 @@
 // Starts, probes and stops the real services the tests run against: Apache
 // Kafka (KRaft, from Maven Central jars), FerretDB (MongoDB wire protocol over
-// SQLite) and the chdb-backed ClickHouse HTTP server. Used by the vitest global
+// SQLite), the chdb-backed ClickHouse HTTP server and a Pub/Sub emulator (the Google
+// Cloud CLI's, else pstest-server). Used by the vitest global
 // setup (the shared instances) and by tests (restarts, outages, private
 // instances), so everything a restart needs is kept in a plain JSON record.
 import { spawn, spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PubSub } from '@google-cloud/pubsub';
 import kafkajs from 'kafkajs';
 import { MongoClient } from 'mongodb';
 
@@ -17,7 +19,7 @@ export const HOST = '127.0.0.1';
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CACHE_DIR = process.env['JOURNEY_SERVICES_CACHE'] || path.join(os.homedir(), '.cache', 'journeyctl-services');
 
-export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse';
+export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse' | 'pubsub';
 
 /** Everything needed to find, stop and start one service instance again. */
 export interface ServiceRecord {
@@ -29,7 +31,7 @@ export interface ServiceRecord {
   port: number;
   /** Kafka only: the KRaft controller listener. */
   controllerPort?: number;
-  /** What a client connects to: "127.0.0.1:PORT" (Kafka), "mongodb://..." or "http://...". */
+  /** What a client connects to: "127.0.0.1:PORT" (Kafka; Pub/Sub's PUBSUB_EMULATOR_HOST), "mongodb://..." or "http://...". */
   address: string;
   /** Process id of the running instance; 0 while stopped. */
   pid: number;
@@ -60,6 +62,8 @@ interface InstallManifest {
   cache: string;
   kafka: Record<string, string>;
   ferretdb: { version: string; bin: string };
+  /** The Pub/Sub emulator install.sh found or built; null when JOURNEY_PUBSUB_EMULATOR is empty. */
+  pubsub: { emulator: 'gcloud' | 'pstest'; version: string; bin: string } | null;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -216,6 +220,18 @@ async function probe(rec: ServiceRecord): Promise<boolean> {
       try {
         await client.connect();
         await client.db('admin').command({ ping: 1 });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        await client.close().catch(() => {});
+      }
+    }
+    case 'pubsub': {
+      // A gRPC round trip: the emulator answers ListTopics for any project.
+      const client = new PubSub({ projectId: 'journeyctl-probe', apiEndpoint: rec.address, emulatorMode: true });
+      try {
+        await client.getTopics({ autoPaginate: false, gaxOpts: { timeout: 2000, retry: null } });
         return true;
       } catch {
         return false;
@@ -386,8 +402,15 @@ export interface FerretOptions {
 export interface ClickHouseOptions {
   name: string;
 }
+export interface PubSubOptions {
+  name: string;
+  /** e.g. "gcloud cloud-pubsub-emulator 0.8.20" or "pstest v2.9.0" */
+  version: string;
+  /** cloud-pubsub-emulator or pstest-server: both take --host and --port. */
+  bin: string;
+}
 
-export type InstanceOptions = ({ kind: 'kafka' } & KafkaOptions) | ({ kind: 'ferretdb' } & FerretOptions) | ({ kind: 'clickhouse' } & ClickHouseOptions);
+export type InstanceOptions = ({ kind: 'kafka' } & KafkaOptions) | ({ kind: 'ferretdb' } & FerretOptions) | ({ kind: 'clickhouse' } & ClickHouseOptions) | ({ kind: 'pubsub' } & PubSubOptions);
 
 /** The options a record was defined from, to define another instance like it. */
 export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOptions {
@@ -396,6 +419,7 @@ export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOption
     return { kind: 'kafka', name, version: rec.version, libsDir: cp.replace(/\/\*$/, '') };
   }
   if (rec.kind === 'ferretdb') return { kind: 'ferretdb', name, version: rec.version, bin: rec.command[0]! };
+  if (rec.kind === 'pubsub') return { kind: 'pubsub', name, version: rec.version, bin: rec.command[0]! };
   return { kind: 'clickhouse', name };
 }
 
@@ -462,6 +486,20 @@ export async function defineInstance(opts: InstanceOptions, root: string): Promi
         env: {},
       };
     }
+    case 'pubsub':
+      // In memory: a restart starts empty (topics, subscriptions and messages are gone).
+      return {
+        ...base,
+        kind: 'pubsub',
+        version: opts.version,
+        address: `${HOST}:${port}`,
+        logFile: path.join(workDir, 'pubsub-emulator.log'),
+        // The instance's directory is on its command line (owns() finds its process by it): pstest-server
+        // takes --instance; the Java emulator's start script puts JAVA_OPTS on java's, with a small heap
+        // and a quick start on two cores.
+        command: [opts.bin, `--host=${HOST}`, `--port=${port}`, ...(opts.version.startsWith('pstest') ? [`--instance=${workDir}`] : [])],
+        env: { JAVA_OPTS: `-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djourneyctl.instance=${workDir}` },
+      };
     case 'clickhouse': {
       const script = path.join(REPO_ROOT, 'test', 'harness', 'chdb-http-server.mjs');
       return {

@@ -1,9 +1,9 @@
 // What tests import to reach the real services started by global-setup.ts.
 //
 //   import { getServices, restartService } from '../test/harness/services.js';
-//   const { kafka4, mongo, clickhouse } = getServices();
+//   const { kafka4, mongo, clickhouse, pubsub } = getServices();
 //   new Kafka({ brokers: kafka4.brokers }); new MongoClient(mongo.url);
-//   createClient({ url: clickhouse.url });
+//   createClient({ url: clickhouse.url }); new PubSub({ apiEndpoint: pubsub.emulatorHost, projectId: 'p' });
 //
 // Outage tests: stopService / startService / restartService / pauseService /
 // resumeService act on the shared instances, which every test file running at
@@ -18,7 +18,7 @@ import { defineInstance, optionsLike, pauseInstance, readServicesFile, resumeIns
 
 export type { ServiceRecord, StopOptions } from './service-manager.js';
 
-export const SERVICE_NAMES = ['kafka39', 'kafka4', 'mongo', 'clickhouse'] as const;
+export const SERVICE_NAMES = ['kafka39', 'kafka4', 'mongo', 'clickhouse', 'pubsub'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Environment variables set by the global setup before any worker starts. */
@@ -31,6 +31,8 @@ export const ENV = {
   mongo: 'JOURNEY_TEST_MONGO_URL',
   /** ClickHouse HTTP URL served by chdb, e.g. "http://127.0.0.1:40126" */
   clickhouse: 'JOURNEY_TEST_CLICKHOUSE_URL',
+  /** host:port of the Pub/Sub emulator (also exported as PUBSUB_EMULATOR_HOST), e.g. "127.0.0.1:40127" */
+  pubsub: 'JOURNEY_TEST_PUBSUB_EMULATOR_HOST',
   /** JSON file with pids, data dirs, log files and start commands (ServicesFile) */
   servicesFile: 'JOURNEY_TEST_SERVICES_FILE',
 } as const;
@@ -40,6 +42,8 @@ export interface JourneyServices {
   kafka4: { brokers: string[]; version: string };
   mongo: { url: string; version: string };
   clickhouse: { url: string; version: string };
+  /** In memory: a restart starts empty. */
+  pubsub: { emulatorHost: string; version: string };
   servicesFile: string;
 }
 
@@ -69,6 +73,7 @@ export function getServices(): JourneyServices {
     kafka4: { brokers: env(ENV.kafka4).split(','), version: version('kafka4') },
     mongo: { url: env(ENV.mongo), version: version('mongo') },
     clickhouse: { url: env(ENV.clickhouse), version: version('clickhouse') },
+    pubsub: { emulatorHost: env(ENV.pubsub), version: version('pubsub') },
     servicesFile: file,
   };
 }
@@ -113,7 +118,7 @@ export function resumeService(name: string): void {
 export interface PrivateService {
   /** Name in the services file (teardown stops it if the test does not). */
   name: string;
-  /** Kafka: "127.0.0.1:PORT"; FerretDB: "mongodb://127.0.0.1:PORT/"; ClickHouse: "http://127.0.0.1:PORT". */
+  /** Kafka and Pub/Sub: "127.0.0.1:PORT"; FerretDB: "mongodb://127.0.0.1:PORT/"; ClickHouse: "http://127.0.0.1:PORT". */
   address: string;
   record(): ServiceRecord;
   stop(opts?: StopOptions): Promise<void>;
