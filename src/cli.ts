@@ -15,6 +15,7 @@ import { registerReprocessCommand } from './commands/reprocess-cli.js';
 import { registerRunCommand } from './commands/run-cli.js';
 import { registerStewardCommands } from './commands/steward-cli.js';
 import { registerTailCommand } from './commands/tail-cli.js';
+import { type StreamFlags, streamOverrides } from './commands/stream-flags.js';
 import { describeCause, isJourneyError, UsageError } from './errors.js';
 
 const VERSION = '0.1.0';
@@ -51,8 +52,7 @@ export function buildProgram(io: CommandIo): Command {
     return contexts.createContext(...args);
   };
   const context = (fallbackConfigPath?: string) => createContext(program.opts<GlobalOptions>(), io, fallbackConfigPath);
-  const kafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) =>
-    createContext({ ...program.opts<GlobalOptions>(), brokers: flags.brokers, topic: flags.topic, group: flags.group }, io);
+  const kafkaContext = (flags: StreamFlags) => createContext({ ...program.opts<GlobalOptions>(), ...streamOverrides(flags) }, io);
 
   registerRunCommand(program, kafkaContext);
   registerExportCommand(program, () => context());

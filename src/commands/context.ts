@@ -30,6 +30,12 @@ export interface GlobalOptions {
   brokers?: string;
   topic?: string;
   group?: string;
+  /** Pub/Sub flags of the commands that have them: --project, and --topic/--subscription when the command uses Pub/Sub. */
+  project?: string;
+  pubsubTopic?: string;
+  subscription?: string;
+  /** `source:` (kafka | pubsub) as a flag chose it (run --source, produce --sink). */
+  streamSource?: string;
 }
 
 export interface CommandContext {
@@ -51,6 +57,8 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     mongoUrl: global.mongoUrl,
     clickhouseUrl: global.clickhouseUrl,
     kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
+    pubsub: { project: global.project, topic: global.pubsubTopic, subscription: global.subscription },
+    streamSource: global.streamSource,
   };
   // The config hands its `checks` section to the check types' registry (config sits below checks),
   // and checks `stores.*.engine` against the registered engines' names (config sits below stores).

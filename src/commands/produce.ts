@@ -4,6 +4,7 @@ import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { createFileSource } from '../sources/file-source.js';
 import { produceLines, type ProduceResult } from '../sources/kafka-source.js';
 import type { CommandContext } from './context.js';
+import type { StreamContext } from './stream-flags.js';
 
 export interface ProduceOptions {
   input: string;
@@ -26,7 +27,8 @@ export async function runProduce(context: CommandContext, options: ProduceOption
   }
 }
 
-export type KafkaContext = (flags: { brokers?: string; topic?: string; group?: string }) => CommandContext;
+/** A command context with the stream flags of the command (Kafka or Pub/Sub, see stream-flags.ts). */
+export type KafkaContext = StreamContext;
 
 /** `journeyctl produce`: publishes the lines and prints a summary. */
 export async function produceCommand(ctx: CommandContext, options: ProduceOptions & { output?: string }): Promise<void> {

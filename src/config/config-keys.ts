@@ -42,6 +42,8 @@ export const CONFIG_KEYS: KeySchema = {
     ssl: { ca_file: null, cert_file: null, key_file: null, reject_unauthorized: null },
     sasl: { mechanism: null, username: null, password: null },
   },
+  source: null,
+  pubsub: { project: null, topic: null, subscription: null, ack_deadline: null, flow_control: { max_messages: null, max_bytes: null } },
   redact: null,
   // Label rules and checks have strict parsers of their own (an unknown key there is an error).
   labels: null,

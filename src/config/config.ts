@@ -7,6 +7,7 @@ import type { FlagRegistry } from '../journeys/flags/kind.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import type { CheckDefinition, ChecksParser } from '../domain/check.js';
 import { unknownKeyWarnings } from './config-keys.js';
+import { type PubSubConfig, type PubSubOverrides, readPubSub, STREAM_SOURCES, type StreamSource } from './pubsub-config.js';
 import { SectionReader } from './section-reader.js';
 
 export type PropertyType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
@@ -100,6 +101,9 @@ export interface JourneyConfig {
   journeys: JourneyRules;
   stores: { raw: RawStoreConfig; analytics: AnalyticsStoreConfig };
   kafka: KafkaConfig;
+  /** The stream `run`, `produce`, doctor and migrate use: config key `source` (kafka | pubsub), env JOURNEY_SOURCE. */
+  streamSource: StreamSource;
+  pubsub: PubSubConfig;
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
   /** Data-quality checks of the `checks` section (journeyctl check); paths resolved against the config file. */
@@ -135,6 +139,10 @@ export interface ConfigOverrides {
   clickhouseUrl?: string | undefined;
   /** Kafka flags of run/produce/doctor (--brokers a:9092,b:9092, --topic, --group) and JOURNEY_KAFKA_* variables. */
   kafka?: { brokers?: string | undefined; topic?: string | undefined; group?: string | undefined; saslUsername?: string | undefined; saslPassword?: string | undefined };
+  /** `source:` (kafka | pubsub): JOURNEY_SOURCE. */
+  streamSource?: string | undefined;
+  /** Pub/Sub flags (--project, and --topic/--subscription of a Pub/Sub command) and JOURNEY_PUBSUB_*, PUBSUB_EMULATOR_HOST. */
+  pubsub?: PubSubOverrides;
 }
 
 export type ConfigResult = { ok: true; config: JourneyConfig; warnings: string[] } | { ok: false; errors: string[] };
@@ -185,6 +193,14 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
         group: overrides.kafka?.group ?? env.JOURNEY_KAFKA_GROUP,
         saslUsername: env.JOURNEY_KAFKA_SASL_USERNAME,
         saslPassword: env.JOURNEY_KAFKA_SASL_PASSWORD,
+      },
+      streamSource: overrides.streamSource ?? env.JOURNEY_SOURCE,
+      pubsub: {
+        project: overrides.pubsub?.project ?? env.JOURNEY_PUBSUB_PROJECT,
+        ambientProject: env.GOOGLE_CLOUD_PROJECT,
+        topic: overrides.pubsub?.topic ?? env.JOURNEY_PUBSUB_TOPIC,
+        subscription: overrides.pubsub?.subscription ?? env.JOURNEY_PUBSUB_SUBSCRIPTION,
+        emulatorHost: overrides.pubsub?.emulatorHost ?? env.PUBSUB_EMULATOR_HOST,
       },
     },
     parsers,
@@ -262,11 +278,13 @@ export function validateConfigDocument(document: unknown, source: string, overri
   }
 
   const kafka = readKafka(reader, root.kafka, overrides.kafka ?? {});
+  const streamSource = reader.oneOf(overrides.streamSource ?? root.source, 'source', STREAM_SOURCES, 'kafka');
+  const pubsub = readPubSub(reader, root.pubsub, overrides.pubsub ?? {});
   const redact = root.redact === undefined ? [] : reader.stringList(root.redact, 'redact');
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
-  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, checks: checks.checks, stores: { raw, analytics }, kafka, redact, source }, warnings };
+  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, checks: checks.checks, stores: { raw, analytics }, kafka, streamSource, pubsub, redact, source }, warnings };
 }
 
 function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable<ConfigOverrides['kafka']>): KafkaConfig {
