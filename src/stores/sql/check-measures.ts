@@ -15,6 +15,14 @@ const inRange = {
   bigquery: (column: string, from = 'from', to = 'to') => `${column} >= TIMESTAMP_MILLIS(@${from}) AND ${column} < TIMESTAMP_MILLIS(@${to})`,
 };
 
+/**
+ * BigQuery: up to `@sample` values of `id` where `condition` holds, in id order. The plain form,
+ * `ARRAY_AGG(IF(…) IGNORE NULLS ORDER BY id LIMIT @sample)`, is valid BigQuery that bqemulator 1.4
+ * cannot translate (docs/decisions/0019); this one is valid on both.
+ */
+const bigQuerySample = (condition: string, id: string) =>
+  `ARRAY(SELECT v FROM UNNEST(ARRAY_AGG(IF(${condition}, ${id}, NULL) ORDER BY NOT (${condition}), ${id} LIMIT @sample)) AS v WHERE v IS NOT NULL)`;
+
 const timeColumn = (table: 'events' | 'sessions') => (table === 'events' ? 'event_time' : 'started_at');
 
 /** Rows per UTC day of the time column of `events` (event time) or `sessions` (start): `day`, `n`. */
@@ -55,7 +63,7 @@ export const propertyProfileSql: Measure<[], { summary: string; unexpectedValues
       FROM (SELECT message_id, JSON_QUERY(properties, @path) AS value, IFNULL(JSON_QUERY(properties, @path), 'null') = 'null' AS missing
         FROM ${t('events')} WHERE event = @event AND ${inRange.bigquery('event_time')}))`;
     return {
-      summary: `SELECT COUNT(*) AS \`rows\`, COUNTIF(missing) AS missing, ARRAY_AGG(IF(missing, message_id, NULL) IGNORE NULLS ORDER BY message_id LIMIT @sample) AS missing_sample,
+      summary: `SELECT COUNT(*) AS \`rows\`, COUNTIF(missing) AS missing, ${bigQuerySample('missing', 'message_id')} AS missing_sample,
         COUNTIF(unexpected) AS unexpected FROM ${values}`,
       unexpectedValues: `SELECT value, COUNT(*) AS \`rows\`, MIN(message_id) AS example FROM ${values} WHERE unexpected
          GROUP BY value ORDER BY \`rows\` DESC, value LIMIT @sample`,
@@ -72,8 +80,8 @@ export const flagShareSql: Measure<[anyFlag: boolean]> = {
   },
   bigquery: (t, anyFlag) => {
     const has = anyFlag ? 'ARRAY_LENGTH(flags) > 0' : '@flag IN UNNEST(flags)';
-    return `SELECT COUNT(*) AS sessions, COUNTIF(${has}) AS flagged, ARRAY_AGG(IF(${has}, session_id, NULL) IGNORE NULLS ORDER BY session_id LIMIT @sample) AS sample
-       FROM ${t('sessions')} WHERE ${inRange.bigquery('started_at')}`;
+    return `SELECT COUNT(*) AS sessions, COUNTIF(has) AS flagged, ${bigQuerySample('has', 'session_id')} AS sample
+       FROM (SELECT session_id, ${has} AS has FROM ${t('sessions')} WHERE ${inRange.bigquery('started_at')})`;
   },
 };
 
@@ -93,7 +101,7 @@ export const sessionPlacementSql: Measure<[]> = {
   // An outer join leaves NULL where ClickHouse leaves 0: a session without events placed 0.
   bigquery: (t) => `SELECT CAST(DATE(s.started_at) AS STRING) AS day, COUNT(*) AS sessions, SUM(s.event_count) AS declared, SUM(IFNULL(e.n, 0)) AS placed,
               COUNTIF(s.event_count != IFNULL(e.n, 0)) AS mismatched,
-              ARRAY_AGG(IF(s.event_count != IFNULL(e.n, 0), s.session_id, NULL) IGNORE NULLS ORDER BY s.session_id LIMIT @sample) AS sample
+              ${bigQuerySample('s.event_count != IFNULL(e.n, 0)', 's.session_id')} AS sample
        FROM (SELECT session_id, started_at, event_count FROM ${t('sessions')}
              WHERE ${inRange.bigquery('started_at')}) AS s
        LEFT JOIN (SELECT session_id, COUNT(*) AS n FROM ${t('events')}

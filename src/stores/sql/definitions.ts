@@ -85,15 +85,21 @@ export const flagShares = define({
 });
 
 /** `step_name`: "N event" from the configured funnels, else "step N" (the names come with the dashboards' config). */
-function stepNames(d: SqlDialect, context: QueryContext | undefined): string {
+function stepNames(context: QueryContext | undefined): string {
   const funnels = Object.entries(context?.funnelSteps ?? {});
-  const names = (steps: readonly string[]) => `[${steps.map(sqlString).join(', ')}]`;
-  if (d.engine === 'bigquery') {
-    if (funnels.length === 0) return 'ARRAY<STRING>[]';
-    return `CASE ${funnels.map(([funnel, steps]) => `WHEN funnel = ${sqlString(funnel)} THEN ${names(steps)}`).join(' ')} ELSE ARRAY<STRING>[] END`;
-  }
   if (funnels.length === 0) return `CAST([], 'Array(String)')`;
-  return `multiIf(${funnels.map(([funnel, steps]) => `funnel = ${sqlString(funnel)}, ${names(steps)}`).join(', ')}, CAST([], 'Array(String)'))`;
+  return `multiIf(${funnels.map(([funnel, steps]) => `funnel = ${sqlString(funnel)}, [${steps.map(sqlString).join(', ')}]`).join(', ')}, CAST([], 'Array(String)'))`;
+}
+
+/**
+ * BigQuery: the step's event name by funnel and step, else 'step'. A CASE, not an array
+ * subscript: bqemulator 1.4 shifts subscripts by a non-literal index (docs/decisions/0019).
+ */
+function bigQueryStepName(context: QueryContext | undefined): string {
+  const names = Object.entries(context?.funnelSteps ?? {}).flatMap(([funnel, steps]) =>
+    steps.map((name, index) => `WHEN funnel = ${sqlString(funnel)} AND step = ${index + 1} THEN ${sqlString(name)}`),
+  );
+  return names.length === 0 ? `'step'` : `CASE ${names.join(' ')} ELSE 'step' END`;
 }
 
 export const funnelSteps = define({
@@ -103,13 +109,13 @@ export const funnelSteps = define({
   sql: {
     clickhouse: (d, context) => `SELECT funnel, step, concat(toString(step), ' ', if(step <= length(names), arrayElement(names, step), 'step')) AS step_name,
   any(steps) AS total_steps, countIf(steps_reached >= step) AS sessions
-FROM (SELECT funnel, steps_reached, total_steps AS steps, ${stepNames(d, context)} AS names FROM ${d.table('funnel_outcomes')} FINAL
+FROM (SELECT funnel, steps_reached, total_steps AS steps, ${stepNames(context)} AS names FROM ${d.table('funnel_outcomes')} FINAL
   WHERE scope = 'session' AND ${d.timeFilter('started_at')} AND (${d.includeFlagged} OR flagged = 0) AND ${d.funnelFilter('funnel')})
 ARRAY JOIN range(1, toUInt32(steps) + 1) AS step
 GROUP BY funnel, step, step_name ORDER BY funnel, step`,
-    bigquery: (d, context) => `SELECT funnel, step, CONCAT(CAST(step AS STRING), ' ', IFNULL(names[SAFE_ORDINAL(step)], 'step')) AS step_name,
+    bigquery: (d, context) => `SELECT funnel, step, CONCAT(CAST(step AS STRING), ' ', ${bigQueryStepName(context)}) AS step_name,
   ANY_VALUE(steps) AS total_steps, COUNTIF(steps_reached >= step) AS sessions
-FROM (SELECT funnel, steps_reached, total_steps AS steps, ${stepNames(d, context)} AS names FROM ${d.table('funnel_outcomes')}
+FROM (SELECT funnel, steps_reached, total_steps AS steps FROM ${d.table('funnel_outcomes')}
   WHERE scope = 'session' AND ${d.timeFilter('started_at')} AND (${d.includeFlagged} OR flagged = 0) AND ${d.funnelFilter('funnel')})
 CROSS JOIN UNNEST(GENERATE_ARRAY(1, steps)) AS step
 GROUP BY funnel, step, step_name ORDER BY funnel, step`,
@@ -188,7 +194,7 @@ const LENGTH_BUCKETS: ReadonlyArray<readonly [limitSeconds: number, label: strin
   [3600, '30–60 min'],
   [4 * 3600, '1–4 h'],
 ];
-const LENGTH_LABELS = `[${[...LENGTH_BUCKETS.map(([, label]) => label), '≥ 4 h'].map(sqlString).join(', ')}]`;
+const LENGTH_LABELS = [...LENGTH_BUCKETS.map(([, label]) => label), '≥ 4 h'];
 
 export const sessionLengths = define({
   id: 'session_lengths',
@@ -198,14 +204,16 @@ export const sessionLengths = define({
     clickhouse: (d) => {
       const seconds = `dateDiff('second', started_at, ended_at)`;
       const index = `multiIf(${LENGTH_BUCKETS.map(([limit], i) => `${seconds} < ${limit}, ${i}`).join(', ')}, ${LENGTH_BUCKETS.length})`;
-      return `SELECT arrayElement(${LENGTH_LABELS}, bucket + 1) AS length, count() AS sessions
+      return `SELECT arrayElement([${LENGTH_LABELS.map(sqlString).join(', ')}], bucket + 1) AS length, count() AS sessions
 FROM (SELECT ${index} AS bucket FROM ${d.table('sessions')} FINAL WHERE ${d.timeFilter('started_at')} AND ${d.appVersionsFilter('app_versions')})
 GROUP BY bucket ORDER BY bucket`;
     },
+    // The label by CASE, not an array subscript (see bigQueryStepName).
     bigquery: (d) => {
       const seconds = `TIMESTAMP_DIFF(ended_at, started_at, SECOND)`;
       const index = `CASE ${LENGTH_BUCKETS.map(([limit], i) => `WHEN ${seconds} < ${limit} THEN ${i}`).join(' ')} ELSE ${LENGTH_BUCKETS.length} END`;
-      return `SELECT ${LENGTH_LABELS}[OFFSET(bucket)] AS length, COUNT(*) AS sessions
+      const label = `CASE bucket ${LENGTH_LABELS.map((name, i) => `WHEN ${i} THEN ${sqlString(name)}`).join(' ')} END`;
+      return `SELECT ${label} AS length, COUNT(*) AS sessions
 FROM (SELECT ${index} AS bucket FROM ${d.table('sessions')} WHERE ${d.timeFilter('started_at')} AND ${d.appVersionsFilter('app_versions')})
 GROUP BY bucket ORDER BY bucket`;
     },
