@@ -51,3 +51,18 @@ export function rejectedLineMatches(raw: string, ids: readonly string[] | undefi
   if (ids !== undefined && !ids.some((id) => id === line.userId || id === line.anonymousId)) return false;
   return wheres.every((where) => ['properties', 'context', 'traits'].includes(where.path[0] ?? '') && whereMatches(line, where, false));
 }
+
+/** The JSON texts a `--where` value matches: the string itself, and the number/boolean/null it spells (as written and normalised). */
+export function jsonCandidates(value: string): string[] {
+  const candidates = new Set([JSON.stringify(value)]);
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed === null || typeof parsed === 'number' || typeof parsed === 'boolean') {
+      candidates.add(value.trim());
+      candidates.add(JSON.stringify(parsed));
+    }
+  } catch {
+    // not a scalar literal: the string form only
+  }
+  return [...candidates];
+}

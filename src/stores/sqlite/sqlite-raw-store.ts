@@ -1,3 +1,4 @@
+import type { IdentityLink } from '../../domain/precedence.js';
 import type { EventLog } from '../ports/event-log.js';
 import type { RawStore } from '../raw-store.js';
 import { createSqliteContext } from './sqlite-context.js';
@@ -28,6 +29,8 @@ export type SqliteRawStore = RawStore &
      * file) or, thorough, integrity_check (indexes against their tables too). At most 20 problems; [] when ok.
      */
     checkPages(thorough: boolean): string[];
+    /** Links and dirty marks of events stored elsewhere (raw events in ClickHouse), as one transaction. */
+    recordArrivals(links: ReadonlyMap<string, IdentityLink>, dirty: ReadonlySet<string>): Promise<void>;
   };
 
 export const SqliteRawStore = {
@@ -46,6 +49,16 @@ export const SqliteRawStore = {
       ...createSqliteStats(ctx),
       ...createSqliteTailReader(ctx),
       ...createSqliteProfiles(ctx),
+      async recordArrivals(links, dirtyIds) {
+        ctx.guard('record identity links and dirty ids', () =>
+          db
+            .transaction(() => {
+              identity.saveLinksInTransaction(links);
+              if (dirtyIds.size > 0) dirty.markInTransaction(dirtyIds);
+            })
+            .immediate(),
+        );
+      },
       checkPages(thorough: boolean): string[] {
         try {
           const rows = db.prepare(`PRAGMA ${thorough ? 'integrity_check' : 'quick_check'}(20)`).all() as Array<Record<string, string>>;

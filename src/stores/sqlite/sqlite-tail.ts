@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import type { EventType, RejectedLine, RejectReason, TimeSource } from '../../domain/event.js';
 import { UsageError } from '../../errors.js';
 import type { TailedEvent, TailFilter, TailKind, TailPage, TailWhere } from '../raw-store.js';
+import { jsonCandidates } from '../tail-match.js';
 
 /**
  * Tail reads over the embedded raw store. Arrival order is SQLite's rowid: one writer at a
@@ -143,21 +144,6 @@ function addJsonEquals(query: Query, column: string, path: string, where: TailWh
   const candidates = jsonCandidates(where.value);
   query.conditions.push(`(${column} -> ?) IN (${candidates.map(() => '?').join(',')})`);
   query.params.push(path, ...candidates);
-}
-
-/** The JSON texts a `--where` value matches: the string itself, and the number/boolean/null it spells (as written and normalised). */
-export function jsonCandidates(value: string): string[] {
-  const candidates = new Set([JSON.stringify(value)]);
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (parsed === null || typeof parsed === 'number' || typeof parsed === 'boolean') {
-      candidates.add(value.trim());
-      candidates.add(JSON.stringify(parsed));
-    }
-  } catch {
-    // not a scalar literal: the string form only
-  }
-  return [...candidates];
 }
 
 /** A SQLite JSON path with every key quoted; null when a key cannot be expressed (SQLite paths have no escape for `"`). */

@@ -1,0 +1,107 @@
+import type { EventFilter } from '../../../domain/correction.js';
+import { groupAnonymousIdUsers } from '../../ports/identity-graph.js';
+import type { RawStore } from '../../raw-store.js';
+import { type ClickHouseRawContext, inChunks, type RawBase, rangeBounds, selectAll } from './raw-context.js';
+import { createClickHouseEventLog, PENDING_REPLACEMENTS } from './raw-event-log.js';
+import { RAW_TABLES, rawSchemaStatements } from './raw-schema.js';
+import { createClickHouseStats } from './raw-stats.js';
+import { createClickHouseTailReader } from './raw-tail-reader.js';
+
+export type { ArrivalRecorder, RawBase } from './raw-context.js';
+export { createClickHouseRawContext } from './raw-context.js';
+
+/** Creates the raw tables if missing (idempotent). */
+export async function migrateRawTables(ctx: ClickHouseRawContext): Promise<void> {
+  for (const statement of rawSchemaStatements(ctx.ch.database)) await ctx.ch.run(statement, 'create the raw tables');
+}
+
+/**
+ * A raw store whose event log, tail reads and stats are ClickHouse tables (raw-schema.ts) and
+ * whose identity graph, dirty queue, corrections, meta, leases and profiles are `base`'s
+ * (SQLite for the embedded engine, MongoDB beside a ClickHouse server): small, mutable, shared by
+ * processes. The base's own look-ups into raw events (identity conflicts, a correction's users)
+ * are answered from ClickHouse. Batches are not grouped (no write groups): each batch commits its
+ * links and marks in the base, then its rows (ADR 0015). `close` closes the base and then `onClose`
+ * (which lets the ClickHouse client go).
+ *
+ * Opening finishes what a killed writer left: replaced rows not yet deleted.
+ */
+export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, options: { engine: string; onClose?: () => Promise<void> }): Promise<RawStore> {
+  const db = ctx.ch.db;
+  const events = `${db}.${RAW_TABLES.events}`;
+  const eventLog = createClickHouseEventLog(ctx, base);
+  const pending = await base.readMeta(PENDING_REPLACEMENTS);
+  if (pending !== null) {
+    await eventLog.resolveReplacements(JSON.parse(pending) as string[]);
+    await base.writeMeta(PENDING_REPLACEMENTS, null);
+  }
+  const { resolveReplacements: _resolve, ...log } = eventLog;
+  // Write groups stay the base's own: a group spanning both stores could commit the rows before the marks.
+  const { beginWriteGroup: _begin, commitWriteGroup: _commit, abandonWriteGroup: _abandon, ...rest } = base;
+
+  return {
+    ...rest,
+    engine: options.engine,
+    ...log,
+    ...createClickHouseTailReader(ctx),
+    ...createClickHouseStats(ctx, base),
+
+    async anonymousIdUsers({ minUsers, anonymousIds }) {
+      const base = `SELECT anonymous_id AS anonymousId, user_id AS userId, toUnixTimestamp64Milli(min(event_time)) AS firstAt FROM ${events} WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL`;
+      const rows: Array<{ anonymousId: string; userId: string; firstAt: number }> = [];
+      const add = (found: Array<Record<string, unknown>>) => {
+        for (const r of found) rows.push({ anonymousId: r.anonymousId as string, userId: r.userId as string, firstAt: Number(r.firstAt) });
+      };
+      if (anonymousIds === undefined) add(await selectAll(ctx, `${base} GROUP BY anonymous_id, user_id`));
+      else
+        await inChunks(ctx, anonymousIds, async (chunk) =>
+          add(await selectAll(ctx, `${base} AND anonymous_id IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY anonymous_id, user_id`, { ids: chunk })),
+        );
+      return groupAnonymousIdUsers(rows, minUsers);
+    },
+
+    async identityKeysForEvents(filter: EventFilter): Promise<string[]> {
+      const conditions: string[] = [];
+      const params: Record<string, unknown> = {};
+      if (filter.event !== undefined) {
+        conditions.push('event = {event:String}');
+        params.event = filter.event;
+      }
+      if (filter.appVersion !== undefined) {
+        conditions.push('app_version = {appVersion:String}');
+        params.appVersion = filter.appVersion;
+      }
+      if (filter.since !== undefined || filter.until !== undefined) {
+        conditions.push(`event_time >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND event_time < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`);
+        Object.assign(params, rangeBounds({ from: filter.since, to: filter.until }));
+      }
+      if (filter.userId !== undefined) {
+        conditions.push('identity_key IN (SELECT arrayJoin({members:Array(String)}))');
+        params.members = [filter.userId, ...((await base.membersOf([filter.userId])).get(filter.userId) ?? [])];
+      }
+      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+      return (await selectAll(ctx, `SELECT DISTINCT identity_key FROM ${events} ${where} ORDER BY identity_key`, params)).map((r) => r.identity_key as string);
+    },
+
+    async identityKeysOfMessages(messageIds: readonly string[]): Promise<Map<string, string>> {
+      const keys = new Map<string, string>();
+      await inChunks(ctx, messageIds, async (chunk) => {
+        const rows = await selectAll(
+          ctx,
+          `SELECT message_id, identity_key FROM ${events} WHERE message_key IN (SELECT sipHash64(arrayJoin({ids:Array(String)}))) AND message_id IN (SELECT arrayJoin({ids:Array(String)}))`,
+          { ids: chunk },
+        );
+        for (const row of rows) keys.set(row.message_id as string, row.identity_key as string);
+      });
+      return keys;
+    },
+
+    async close() {
+      try {
+        await base.close();
+      } finally {
+        await options.onClose?.();
+      }
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { IdentityLink } from '../../../domain/precedence.js';
+import type { RawStore } from '../../raw-store.js';
+import { type ClickHouseContext, MAX_TIME, toClickHouseTime } from '../clickhouse-connection.js';
+import type { Row } from '../clickhouse-mappers.js';
+import { type BatchColumn, batchStructure, storedList } from './raw-schema.js';
+
+/**
+ * The base a ClickHouse event log writes beside (SQLite for the embedded engine, MongoDB for a
+ * server): identity links and dirty marks stay there, committed as one unit before the events
+ * they cover are inserted (docs/decisions/0015-raw-events-in-clickhouse.md).
+ */
+export interface ArrivalRecorder {
+  /** Stores each link unless the stored one wins (isEarlierLink) and marks the ids dirty, as one unit. */
+  recordArrivals(links: ReadonlyMap<string, IdentityLink>, dirty: ReadonlySet<string>): Promise<void>;
+}
+
+export type RawBase = RawStore & ArrivalRecorder;
+
+/** What the raw store's ClickHouse parts share. */
+export interface ClickHouseRawContext {
+  readonly ch: ClickHouseContext;
+  /**
+   * A directory this process's ClickHouse engine reads with `file()` (chdb in this process: the
+   * data directory): batches are spooled there as TSV and ClickHouse inserts them itself. null:
+   * the same TSV goes in the request body (`input()`), for a server or an engine served over HTTP.
+   */
+  readonly spoolDir: string | null;
+  /** Ids bound into one query at most (a server takes query parameters in the URL). */
+  readonly idsPerQuery: number;
+}
+
+export function createClickHouseRawContext(ch: ClickHouseContext, options: { spoolDir: string | null; idsPerQuery?: number }): ClickHouseRawContext {
+  return { ch, spoolDir: options.spoolDir, idsPerQuery: options.idsPerQuery ?? (options.spoolDir === null ? 2_000 : 50_000) };
+}
+
+export async function selectAll(ctx: ClickHouseRawContext, query: string, params: Record<string, unknown> = {}): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const row of ctx.ch.select(query, params)) rows.push(row);
+  return rows;
+}
+
+/** Runs `each` over `ids` in chunks of at most idsPerQuery. */
+export async function inChunks<T>(ctx: ClickHouseRawContext, ids: readonly T[], each: (chunk: T[]) => Promise<void>): Promise<void> {
+  for (let start = 0; start < ids.length; start += ctx.idsPerQuery) await each(ids.slice(start, start + ctx.idsPerQuery));
+}
+
+/** Settings of every raw insert: a batch may span many received days (a backfill), each its own partition. */
+const INSERT_SETTINGS = { max_partitions_per_insert_block: '0' };
+
+let spoolCounter = 0;
+
+/**
+ * Inserts TSV rows of `columns` into `table` as one INSERT (a batch is far below
+ * max_insert_block_size, so it becomes one part per partition it touches, each written whole or
+ * not at all). `tsv(time)` writes the rows, formatting times with `time`. Embedded: the rows are
+ * spooled to a file that ClickHouse reads itself (`INSERT … SELECT … FROM file()`, times as epoch
+ * ms); otherwise they are the request body of `INSERT … FORMAT TabSeparated` (times as text).
+ */
+export async function insertTsv(ctx: ClickHouseRawContext, table: string, columns: readonly BatchColumn[], tsv: (time: (epochMs: number) => string) => string): Promise<void> {
+  const names = columns.map((c) => c.name);
+  try {
+    if (ctx.spoolDir !== null) {
+      const body = tsv(String);
+      if (body === '') return;
+      const path = join(ctx.spoolDir, `raw-spool-${process.pid}-${(spoolCounter += 1)}.tsv`);
+      await writeFile(path, body);
+      try {
+        const structure = sqlString(batchStructure(columns));
+        await ctx.ch.client.command({
+          query: `INSERT INTO ${ctx.ch.db}.${table} (${names.join(', ')}) SELECT ${storedList(columns)} FROM file(${sqlString(path)}, TabSeparated, ${structure})`,
+          clickhouse_settings: INSERT_SETTINGS,
+        });
+      } finally {
+        await rm(path, { force: true });
+      }
+    } else {
+      const body = tsv(toClickHouseTime);
+      if (body === '') return;
+      await ctx.ch.client.insert({
+        table: `${ctx.ch.db}.${table}`,
+        columns: names as [string, ...string[]],
+        values: Readable.from([Buffer.from(body)], { objectMode: false }),
+        format: 'TabSeparated',
+        clickhouse_settings: INSERT_SETTINGS,
+      });
+    }
+  } catch (error) {
+    throw ctx.ch.failure(`insert into ${table}`, error);
+  }
+}
+
+/** A ClickHouse string literal (for what cannot be a bound parameter: table function arguments). */
+export function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A range bound for DateTime64 comparisons: open ends become the type's limits. */
+export function rangeBounds(range: { from?: number | undefined; to?: number | undefined }): { from: number; to: number } {
+  return { from: Math.max(0, range.from ?? 0), to: Math.min(range.to ?? MAX_TIME, MAX_TIME) };
+}
