@@ -1,0 +1,64 @@
+// `stores.raw.engine: chdb`: raw events, rejected lines and copies in the data directory's chdb
+// engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0015).
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { JourneyConfig } from '../config/config.js';
+import { createClickHouseContext } from './clickhouse/clickhouse-connection.js';
+import { acquireEmbeddedClickHouse } from './clickhouse/embedded-engine.js';
+import { composeRawStore, createClickHouseRawContext, migrateRawTables } from './clickhouse/raw/compose-raw-store.js';
+import { dataDirLayout, noDataError } from './data-dir.js';
+import type { AnalyticsOpenOptions, RawEngineSpec, RawOpenOptions } from './engines.js';
+import type { RawStore } from './raw-store.js';
+import { SqliteRawStore } from './sqlite/sqlite-raw-store.js';
+
+/** The database analytics uses in the embedded engine: the raw tables sit beside its tables. */
+const EMBEDDED_DATABASE = 'journeyctl';
+
+/**
+ * Opens raw.sqlite, then the data directory's chdb engine through the process-wide acquire
+ * (embedded-engine.ts: chdb binds one directory per process, so raw and analytics share one
+ * client; the first acquire takes the analytics lease), and composes the two. Owning the engine,
+ * batches are spooled to `<data dir>/spool` for ClickHouse to read; connected to the process that
+ * owns it, they go in the request body.
+ */
+export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOptions): Promise<RawStore> {
+  const layout = dataDirLayout(config.dataDir);
+  if (!options.create && !layout.rawFile && !layout.analyticsPresent) throw noDataError(layout);
+  const base = SqliteRawStore.open(layout.rawPath);
+  // Raw stores open before analytics and are also opened alone (check, explain, fix): the lease
+  // options come with the open options when the caller has them (openStores passes its own).
+  const lease = options as RawOpenOptions & Partial<AnalyticsOpenOptions>;
+  let engine;
+  try {
+    engine = await acquireEmbeddedClickHouse(config.dataDir, base, { command: lease.command ?? 'journeyctl', waitMs: lease.waitMs ?? 0, log: lease.log ?? (() => {}) });
+  } catch (error) {
+    await base.close();
+    throw error;
+  }
+  try {
+    let spoolDir: string | null = null;
+    if (engine.mode === 'owner') {
+      spoolDir = join(resolve(config.dataDir), 'spool');
+      mkdirSync(spoolDir, { recursive: true });
+    }
+    const ctx = createClickHouseRawContext(createClickHouseContext(engine.client, EMBEDDED_DATABASE, 'chdb'), { spoolDir });
+    await migrateRawTables(ctx);
+    return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release() });
+  } catch (error) {
+    await engine.release();
+    await base.close();
+    throw error;
+  }
+}
+
+export const chdbRawEngine: RawEngineSpec = {
+  name: 'chdb',
+  open: openChdbRawStore,
+  admin: {
+    location: (config) => `${config.dataDir}/raw.sqlite + ${config.dataDir}/analytics (raw tables)`,
+    label: (config) => resolve(config.dataDir),
+    migrate: async (_store, location) => `schema and raw tables ready in ${location}`,
+    unreachableFix: () => 'check that the data directory is writable (--data-dir)',
+    health: async () => [{ check: 'schema', status: 'ok', detail: 'created when opened (embedded: raw events in chdb, the rest in raw.sqlite)', fix: '' }],
+  },
+};
