@@ -1,0 +1,135 @@
+import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
+import type { Session, SessionEvent } from '../../domain/session.js';
+import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import type { TimeRange } from '../ports/event-log.js';
+import { eventMapper, findingMapper, funnelMapper, type Mapper, sessionMapper } from '../clickhouse/clickhouse-mappers.js';
+import { type BigQueryContext, MAX_TIME, rangeParams } from './bigquery-connection.js';
+import { BQ_TABLES, type BigQueryTableSpec, selectList } from './bigquery-schema.js';
+
+interface StreamWhere {
+  clauses: string[];
+  params: Record<string, unknown>;
+  limit?: number | undefined;
+}
+
+/**
+ * Exports, one session, one user, and counts. A stream is one query whose result BigQuery keeps
+ * (for a day, at no cost): its pages are read in turn, so a range is scanned once, not per page.
+ */
+export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
+  const t = (spec: BigQueryTableSpec) => ctx.table(spec.name);
+
+  const rowsOfUser = async <T>(spec: BigQueryTableSpec, mapper: Mapper<T>, where: string, order: string, params: Record<string, unknown>): Promise<T[]> => {
+    const rows = await ctx.rows(`SELECT ${selectList(spec)} FROM ${t(spec)} WHERE user_id = @user AND (${where}) ORDER BY ${order}`, params, `read ${spec.name}`);
+    return rows.map((row) => mapper.fromRow(row));
+  };
+
+  /** An export filter as WHERE clauses over named parameters; sessions, findings and outcomes match an event or app version through the sessions holding it. */
+  const filterWhere = (table: BigQueryTableSpec['name'], filter: RecordFilter): StreamWhere => {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    const sessionColumn = table === 'funnel_outcomes' ? 'subject_id' : 'session_id';
+    if (filter.userId !== undefined) {
+      clauses.push('user_id = @f_user');
+      params.f_user = filter.userId;
+    }
+    if (filter.sessionId !== undefined) {
+      clauses.push(`${sessionColumn} = @f_session`);
+      params.f_session = filter.sessionId;
+    }
+    if (filter.event !== undefined) {
+      clauses.push(table === 'events' ? 'event = @f_event' : `${sessionColumn} IN (SELECT session_id FROM ${t(BQ_TABLES.events)} WHERE event = @f_event)`);
+      params.f_event = filter.event;
+    }
+    if (filter.appVersion !== undefined) {
+      clauses.push(
+        table === 'events'
+          ? 'app_version = @f_app'
+          : table === 'sessions'
+            ? '@f_app IN UNNEST(app_versions)'
+            : `${sessionColumn} IN (SELECT session_id FROM ${t(BQ_TABLES.sessions)} WHERE @f_app IN UNNEST(app_versions))`,
+      );
+      params.f_app = filter.appVersion;
+    }
+    return { clauses, params, limit: filter.limit };
+  };
+
+  async function* streamTable<T>(spec: BigQueryTableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T> {
+    const filtered = where.clauses.map((clause) => `AND ${clause}`).join(' ');
+    const limit = where.limit === undefined ? '' : 'LIMIT @limit';
+    const query = `SELECT ${selectList(spec)} FROM ${t(spec)}
+      WHERE ${timeColumn} >= TIMESTAMP_MILLIS(@from) AND ${timeColumn} < TIMESTAMP_MILLIS(@to) ${filtered}
+      ORDER BY ${order} ${limit}`;
+    const params = { ...where.params, ...rangeParams(range), ...(where.limit === undefined ? {} : { limit: where.limit }) };
+    for await (const row of ctx.select(query, params, `read ${spec.name}`)) yield mapper.fromRow(row);
+  }
+
+  return {
+    streamSessions: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<Session> =>
+      streamTable(BQ_TABLES.sessions, sessionMapper, 'started_at', range, 'started_at, session_id', filterWhere('sessions', filter)),
+
+    streamEvents: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<SessionEvent> =>
+      streamTable(BQ_TABLES.events, eventMapper, 'event_time', range, 'event_time, message_id', filterWhere('events', filter)),
+
+    streamFindings(range: TimeRange, kind?: FindingKind, filter: RecordFilter = {}): AsyncIterable<Finding> {
+      const where = filterWhere('findings', filter);
+      if (kind !== undefined) {
+        where.clauses.push('kind = @f_kind');
+        where.params.f_kind = kind;
+      }
+      return streamTable(BQ_TABLES.findings, findingMapper, 'started_at', range, 'started_at, session_id, kind, name', where);
+    },
+
+    streamFunnelOutcomes: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<FunnelOutcome> =>
+      streamTable(BQ_TABLES.funnel_outcomes, funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
+
+    async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
+      const [row] = await ctx.rows(`SELECT ${selectList(BQ_TABLES.sessions)} FROM ${t(BQ_TABLES.sessions)} WHERE session_id = @id LIMIT 1`, { id: sessionId }, 'read a session');
+      if (row === undefined) return null;
+      const session = sessionMapper.fromRow(row);
+      const params = { user: session.userId, id: sessionId };
+      return {
+        session,
+        events: await rowsOfUser(BQ_TABLES.events, eventMapper, 'session_id = @id', 'event_time, message_id', params),
+        findings: await rowsOfUser(BQ_TABLES.findings, findingMapper, 'session_id = @id', 'kind, name', params),
+        funnelOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = @id) OR scope = 'user'", 'scope, funnel', params),
+      };
+    },
+
+    async sessionsOfUser(userId: string): Promise<UserSessions> {
+      const params = { user: userId };
+      const sessions = await rowsOfUser(BQ_TABLES.sessions, sessionMapper, 'TRUE', 'started_at, session_id', params);
+      const bySession = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
+      for (const event of await rowsOfUser(BQ_TABLES.events, eventMapper, 'TRUE', 'event_time, message_id', params)) bySession.get(event.sessionId)?.events.push(event);
+      for (const finding of await rowsOfUser(BQ_TABLES.findings, findingMapper, 'TRUE', 'session_id, kind, name', params)) bySession.get(finding.sessionId)?.findings.push(finding);
+      for (const outcome of await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params))
+        bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
+      const userFunnelOutcomes = await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params);
+      return { sessions: [...bySession.values()], userFunnelOutcomes };
+    },
+
+    async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {
+      const sessions = new Map<string, string>();
+      if (events.length === 0) return sessions;
+      let from = MAX_TIME;
+      let to = 0;
+      for (const event of events) {
+        from = Math.min(from, event.eventTime);
+        to = Math.max(to, event.eventTime);
+      }
+      const rows = await ctx.rows(
+        `SELECT message_id, session_id FROM ${t(BQ_TABLES.events)}
+         WHERE event_time >= TIMESTAMP_MILLIS(@from) AND event_time <= TIMESTAMP_MILLIS(@to) AND message_id IN UNNEST(@ids)`,
+        { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) },
+        'place events in sessions',
+      );
+      for (const row of rows) sessions.set(row.message_id as string, row.session_id as string);
+      return sessions;
+    },
+
+    async counts(): Promise<{ sessions: number; events: number }> {
+      const [row] = await ctx.rows(`SELECT (SELECT COUNT(*) FROM ${t(BQ_TABLES.sessions)}) AS sessions, (SELECT COUNT(*) FROM ${t(BQ_TABLES.events)}) AS events`, {}, 'count sessions and events');
+      return { sessions: Number(row?.sessions ?? 0), events: Number(row?.events ?? 0) };
+    },
+  };
+}
