@@ -14,13 +14,14 @@ import type { Session, SessionEvent } from '../src/domain/session.js';
 import { createDeriveJourneys } from '../src/journeys/derive-journeys.js';
 import { attachEventFacts } from '../src/pipeline/event-facts.js';
 import { createSignalsRefresher } from '../src/pipeline/journey-signals.js';
-import { createSessionize, sessionModeLabel } from '../src/pipeline/sessionize.js';
+import { createSessionize } from '../src/pipeline/sessionize.js';
+import { sqlSessionRules } from '../src/pipeline/sql-session-rules.js';
 import { eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../src/render/records.js';
 import { ingestFile } from '../src/services/ingest.js';
 import type { AnalyticsStore } from '../src/stores/analytics-store.js';
 import { MAX_TIME } from '../src/stores/clickhouse/clickhouse-connection.js';
 import { openStores } from '../src/stores/open-stores.js';
-import type { SqlDerivation, SqlSessionRules } from '../src/stores/ports/sql-derivation.js';
+import type { SqlDerivation } from '../src/stores/ports/sql-derivation.js';
 import { noisyJourneyLines, shuffled, T0, toLine } from './helpers/journeys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -75,20 +76,6 @@ async function exports(analytics: AnalyticsStore): Promise<Record<string, string
   };
 }
 
-function rulesOf(config: JourneyConfig): SqlSessionRules {
-  const p = config.pipeline;
-  const mode = p.sessionMode ?? 'gap';
-  return {
-    inactivityMs: p.sessionInactivityMs,
-    maxLengthMs: p.sessionMaxLengthMs,
-    splitAtMidnight: p.splitAtMidnight,
-    timezone: p.timezone,
-    mode,
-    clientMaxGapMs: p.clientSessionMaxGapMs ?? 24 * 3_600_000,
-    modeLabel: sessionModeLabel(mode),
-  };
-}
-
 interface Derived {
   js: Record<string, string>;
   /** The SQL path: sessions and placement in SQL, labels, flags and funnels in JS over them. */
@@ -117,7 +104,7 @@ async function deriveBoth(testCase: Case): Promise<Derived> {
     const sessionize = createSessionize(config.pipeline);
     const events = await stores.raw.eventsByIdentity(keys);
     await attachEventFacts(stores.raw, events, keys, sessionize);
-    const rules = rulesOf(config);
+    const rules = sqlSessionRules(config.pipeline);
     await sqlDerivation.load(events, owners);
     const placed = await sqlDerivation.place(rules);
     const sqlSessions = await collect(sqlDerivation.sessions(rules));
@@ -237,7 +224,7 @@ describe('SQL derivation = JS derivation (the oracle)', () => {
       expectSame(d);
       const found = d.sqlSessions.map((s) => `${s.userId} ${s.startedAt} ${s.endedAt} ${s.eventCount}`).sort();
       expect(found).toEqual(truthSessions(join(FIXTURES, truth)));
-    });
+    }, 180_000);
   }
 
   it('golden input: same exports', async () => {
@@ -258,7 +245,7 @@ describe('SQL derivation = JS derivation (the oracle)', () => {
     expectSame(split);
     expect(shuffledRun.sql).toEqual(inOrder.sql);
     expect(split.sql).toEqual(inOrder.sql);
-  });
+  }, 300_000);
 
   it('24 h cuts (overlong_session, a tie at the cut) and identity stitching: same exports', async () => {
     const dir = workdir();

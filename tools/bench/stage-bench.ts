@@ -6,6 +6,7 @@
 //                  once to ~/.cache/journeyctl-bench/ and reused)
 //   --events N     size of the generated file (default 1,000,000)
 //   --no-store     only the per-line stages (no raw store, no derivation)
+//   --sql-derivation  then the same users by the SQL derivation (sql-derivation-stage.ts, ADR 0017)
 import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { createFileSource } from '../../src/sources/file-source.js';
 import { openStores } from '../../src/stores/open-stores.js';
 import type { RawEventInput } from '../../src/domain/event.js';
 import { cachedGeneratorFile } from './generated-input.js';
+import { sqlDerivationMeasured } from './sql-derivation-stage.js';
 
 /** CPU (all threads of this process) and wall time spent inside `measure`, summed over calls. */
 interface Meter {
@@ -120,7 +122,10 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
         });
       }
     }
-    if (stores) await deriveMeasured(config, stores, meter);
+    if (stores) {
+      const derived = await deriveMeasured(config, stores, meter);
+      if (args.includes('--sql-derivation')) await sqlDerivationMeasured(config, stores, derived.users, derived.canonical, meter.measureAsync);
+    }
   } finally {
     await source.close();
     await stores?.close();
@@ -130,7 +135,11 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
 }
 
 /** derive-dirty-users' round, one step at a time and never overlapped, so each step is timed alone. */
-async function deriveMeasured(config: Parameters<typeof createDerivation>[0], stores: Parameters<typeof createDerivation>[1], meter: ReturnType<typeof createMeters>): Promise<void> {
+async function deriveMeasured(
+  config: Parameters<typeof createDerivation>[0],
+  stores: Parameters<typeof createDerivation>[1],
+  meter: ReturnType<typeof createMeters>,
+): Promise<{ users: string[]; canonical: Map<string, string> }> {
   const { raw, analytics } = stores;
   const { signals, stages } = createDerivation(config, stores, { backlog: true });
   await meter.measureAsync('signals (copies, release bursts)', () => signals.refresh({ persist: true }));
@@ -154,6 +163,7 @@ async function deriveMeasured(config: Parameters<typeof createDerivation>[0], st
       await raw.saveProfiles(derived.profiles, derived.removed);
     });
   }
+  return { users, canonical: plan.canonical };
 }
 
 function formatStageTable(meters: ReadonlyMap<string, Meter>, lines: number): string {

@@ -29,14 +29,14 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
   };
 
   return {
-    async load(events: Iterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void> {
+    async load(events: Iterable<SqlDerivationEvent> | AsyncIterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void> {
       for (const statement of [...sqlDerivationSchema(db), ...truncateSqlDerivation(db)]) await ctx.run(statement, 'prepare the SQL derivation tables');
       let rows: unknown[] = [];
       const flush = async () => {
         await ctx.insert(SQL_DERIVATION_TABLES.input, rows);
         rows = [];
       };
-      for (const e of events) {
+      for await (const e of events) {
         rows.push({
           identity_key: e.identityKey,
           message_id: e.messageId,

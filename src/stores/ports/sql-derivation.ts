@@ -28,8 +28,8 @@ export type SqlDerivationEvent = Pick<
  * JS derivation. One derivation at a time (the caller holds the derive lease).
  */
 export interface SqlDerivation {
-  /** Empties the working tables, then loads these events and the map (until raw events live in the engine). */
-  load(events: Iterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void>;
+  /** Empties the working tables, then loads these events and then the map, read once the events are (until raw events live in the engine). */
+  load(events: Iterable<SqlDerivationEvent> | AsyncIterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void>;
   /** Places the loaded activity events of mapped identities in sessions; how many were placed. */
   place(rules: SqlSessionRules): Promise<number>;
   /** The sessions placed (labels empty, sessionize's own flags set), by user, start and id. */
