@@ -4,6 +4,7 @@ import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, toClickHouseTime } from './clickhouse-connection.js';
 import type { Row } from './clickhouse-mappers.js';
 import { dailyCountsSql, flagShareSql, newestEventTimeSql, propertyProfileSql, sessionPlacementSql } from '../sql/check-measures.js';
+import { isReadOnlyQuery } from '../sql/read-only.js';
 import { CHECK_FAILURES_TABLE, READ_SETTINGS } from './schema.js';
 
 /** The measures check types read; the engine scans and aggregates (SQL in src/stores/sql/check-measures.ts, shared with BigQuery). */
@@ -83,7 +84,7 @@ export function clickHouseCheckMeasures(ctx: ClickHouseContext): CheckMeasures {
       const params = { from: toClickHouseTime(bounded.from), to: toClickHouseTime(bounded.to), from_ms: bounded.from, to_ms: bounded.to, db: ctx.database };
       // Checks only read: anything but a SELECT is refused before it reaches the engine (a readonly
       // setting would stick to chdb's one in-process session).
-      if (!/^\s*(\(\s*)?(SELECT|WITH)\b/i.test(sql.replace(/^\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/)*/g, ''))) throw new UsageError('the query must be a SELECT (or WITH … SELECT)');
+      if (!isReadOnlyQuery(sql)) throw new UsageError('the query must be a SELECT (or WITH … SELECT)');
       // The engine counts and cuts: a check matching millions of rows must not bring them all
       // here (chdb's connection holds a whole result in memory before the first row).
       const body = sql.trim().replace(/;\s*$/, '');
