@@ -16,7 +16,15 @@ import kafkajs from 'kafkajs';
 import { MongoClient } from 'mongodb';
 
 export const HOST = '127.0.0.1';
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout's root: the first directory above this file with a package.json (test/harness/ as TypeScript, or compiled under dist-tools/ for the benchmarks). */
+export const REPO_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+  }
+}
 export const CACHE_DIR = process.env['JOURNEY_SERVICES_CACHE'] || path.join(os.homedir(), '.cache', 'journeyctl-services');
 
 export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse' | 'pubsub';

@@ -4,8 +4,11 @@
 //
 //   npm run bench -- --kafka --brokers localhost:9092 --mongo-url mongodb://localhost:27017/ \
 //                    --clickhouse-url http://localhost:8123 [--events 20000] [--partitions 3]
+//                    [--raw-engine mongodb|clickhouse|mongodb,clickhouse] [--json FILE]
 // (or JOURNEY_KAFKA_BROKERS / JOURNEY_MONGO_URL / JOURNEY_CLICKHOUSE_URL; docker-compose.yml
-// provides all three). Each run uses a fresh topic, consumer group and databases named bench_<time>.
+// provides all three; --services starts the integration tests' Kafka 4.x, FerretDB and chdb served
+// over HTTP instead, bench-services.ts). --raw-engine clickhouse keeps raw events in ClickHouse too
+// (the rest of the raw store in MongoDB); a list measures each, its own consumer group and databases. Each run uses a fresh topic, consumer group and databases named bench_<time>.
 // With --brokers alone it runs only the micro-batch section (below).
 //
 // Micro-batch: `run --source kafka --until-caught-up` of --micro-events (default 100k) events from
@@ -33,86 +36,157 @@ export async function runKafkaBench(args: string[]): Promise<void> {
   };
   const events = Number(option('--events') ?? 20_000);
   const partitions = Number(option('--partitions') ?? 3);
-  const brokers = option('--brokers') ?? process.env.JOURNEY_KAFKA_BROKERS;
-  const mongoUrl = option('--mongo-url') ?? process.env.JOURNEY_MONGO_URL;
-  const clickhouseUrl = option('--clickhouse-url') ?? process.env.JOURNEY_CLICKHOUSE_URL;
-  if (brokers && option('--micro-events') !== '0') await runMicroBatchBench(brokers, Number(option('--micro-events') ?? 100_000));
-  if (brokers && (!mongoUrl || !clickhouseUrl)) return;
-  if (!brokers || !mongoUrl || !clickhouseUrl) {
-    console.error(
-      'bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL); `docker compose up -d --wait` starts all three',
-    );
-    process.exitCode = 2;
-    return;
+  const log = (message: string) => console.error(`  ${message}`);
+  const services = args.includes('--services') ? await (await import('./bench-services.js')).startBenchServices(log) : null;
+  try {
+    const brokers = services?.brokers ?? option('--brokers') ?? process.env.JOURNEY_KAFKA_BROKERS;
+    const mongoUrl = services?.mongoUrl ?? option('--mongo-url') ?? process.env.JOURNEY_MONGO_URL;
+    const clickhouseUrl = services?.clickhouseUrl ?? option('--clickhouse-url') ?? process.env.JOURNEY_CLICKHOUSE_URL;
+    // The micro-batch section runs by default beside given brokers; beside --services only when asked for.
+    const microEvents = option('--micro-events') ?? (services ? '0' : '100000');
+    if (brokers && microEvents !== '0') await runMicroBatchBench(brokers, Number(microEvents));
+    if (brokers && (!mongoUrl || !clickhouseUrl)) return;
+    if (!brokers || !mongoUrl || !clickhouseUrl) {
+      console.error(
+        'bench --kafka needs --brokers, --mongo-url and --clickhouse-url (or JOURNEY_KAFKA_BROKERS, JOURNEY_MONGO_URL, JOURNEY_CLICKHOUSE_URL), or --services to start the test servers; `docker compose up -d --wait` starts all three',
+      );
+      process.exitCode = 2;
+      return;
+    }
+    const rawEngines = (option('--raw-engine') ?? 'mongodb').split(',');
+    const result = await runServerBench({ brokers, mongoUrl, clickhouseUrl, events, partitions, rawEngines, log, services: services?.describe ?? 'given by flags' });
+    const jsonPath = option('--json');
+    if (jsonPath) {
+      writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+      console.log(`figures written to ${jsonPath}`);
+    }
+  } finally {
+    await services?.stop();
   }
+}
+
+interface ServerBenchOptions {
+  brokers: string;
+  mongoUrl: string;
+  clickhouseUrl: string;
+  events: number;
+  partitions: number;
+  /** stores.raw.engine of each measured pipeline (mongodb, clickhouse), each its own group and databases. */
+  rawEngines: string[];
+  log: (message: string) => void;
+  services: string;
+}
+
+export interface KafkaBenchResult {
+  at: string;
+  services: string;
+  events: number;
+  partitions: number;
+  plainConsumer: { seconds: number; eventsPerS: number };
+  pipelines: Array<{ rawEngine: string; storedSeconds: number; totalSeconds: number; eventsPerS: number; ratio: number; summary: unknown }>;
+}
+
+/** One topic, a plain consumer of it, then `run --source kafka` into the server stores once per raw engine. */
+async function runServerBench(options: ServerBenchOptions): Promise<KafkaBenchResult> {
+  const { brokers, mongoUrl, clickhouseUrl, events, partitions, log } = options;
   const name = `bench_${Date.now()}`;
   const resolved = resolveConfig({ kafka: { brokers, topic: name, group: `${name}_group` } }, {});
   if (!resolved.ok) throw new Error(resolved.errors.join('\n'));
   const kafka: KafkaConfig = resolved.config.kafka;
-  const log = (message: string) => console.error(`  ${message}`);
   const work = mkdtempSync(join(tmpdir(), 'journeyctl-kafka-bench-'));
   try {
-    console.log(`journeyctl bench --kafka — ${events.toLocaleString('en-US')} generated events, ${partitions} partitions, topic/databases ${name}, Node ${process.version}`);
+    console.log(`journeyctl bench --kafka — ${events.toLocaleString('en-US')} generated events, ${partitions} partitions, topic/databases ${name}, ${options.services}, Node ${process.version}`);
     const file = join(work, 'events.ndjson');
     const lines = await generate(events, file);
 
-    let started = performance.now();
+    const started = performance.now();
     await produceLines(kafka, readLines(file), { log, partitions });
     const produceMs = performance.now() - started;
     console.log(`produce: ${lines.toLocaleString('en-US')} messages in ${(produceMs / 1000).toFixed(1)} s (${rate(lines, produceMs)} msg/s)`);
 
     const plainMs = await readTopicOnly(kafka, lines, log);
     const plainRate = rate(lines, plainMs);
-    console.log(`plain consumer (reads the topic, does nothing): ${(plainMs / 1000).toFixed(1)} s, ${plainRate.toLocaleString('en-US')} events/s`);
+    console.log(`plain consumer (kafkajs, reads the topic, does nothing): ${(plainMs / 1000).toFixed(1)} s, ${plainRate.toLocaleString('en-US')} events/s`);
 
-    const config = join(work, 'journeyctl.yaml');
-    writeFileSync(
-      config,
-      `stores:
-  raw: { engine: mongodb, url: "${mongoUrl}", database: ${name} }
-  analytics: { engine: clickhouse, url: "${clickhouseUrl}", database: ${name} }
+    const result: KafkaBenchResult = {
+      at: new Date().toISOString(),
+      services: options.services,
+      events: lines,
+      partitions,
+      plainConsumer: { seconds: plainMs / 1000, eventsPerS: plainRate },
+      pipelines: [],
+    };
+    for (const rawEngine of options.rawEngines) {
+      const database = `${name}_${rawEngine}`;
+      const group = `${name}_${rawEngine}_group`;
+      const raw =
+        rawEngine === 'clickhouse'
+          ? `{ engine: clickhouse, url: "${clickhouseUrl}", database: ${database}, mongo_url: "${mongoUrl}" }`
+          : `{ engine: ${rawEngine}, url: "${mongoUrl}", database: ${database} }`;
+      const config = join(work, `journeyctl-${rawEngine}.yaml`);
+      writeFileSync(
+        config,
+        `stores:
+  raw: ${raw}
+  analytics: { engine: clickhouse, url: "${clickhouseUrl}", database: ${database} }
 kafka:
   brokers: [${kafka.brokers.map((b) => `"${b}"`).join(', ')}]
   topic: ${name}
-  group: ${kafka.group}
+  group: ${group}
 `,
-    );
-    const migrate = spawn(process.execPath, [BIN, 'migrate', '--config', config, '--output', 'ndjson'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const [migrated] = (await once(migrate, 'exit')) as [number];
-    if (migrated !== 0) throw new Error('journeyctl migrate failed');
-
-    // Into both stores: from the consumer's start until everything is committed (stored in the raw
-    // store), then until it has derived the rest into ClickHouse and exited.
-    started = performance.now();
-    const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = once(child, 'exit') as Promise<[number | null]>;
-    for (;;) {
-      const group = (await inspectKafka(kafka, () => {})).group;
-      if (group && group.committed >= group.end) break;
-      if (child.exitCode !== null) throw new Error(`the consumer exited early:\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      );
+      const measured = await pipelineRun(config, { ...kafka, group }, lines);
+      const pipelineRate = rate(lines, measured.totalMs);
+      console.log(
+        `run --source kafka → raw ${rawEngine} + analytics ClickHouse: all stored in the raw store after ${(measured.storedMs / 1000).toFixed(1)} s (${rate(lines, measured.storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(measured.totalMs / 1000).toFixed(1)} s`,
+      );
+      console.log(`  summary: ${measured.summary}`);
+      console.log(
+        `events/s into both stores (raw ${rawEngine}): ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`,
+      );
+      result.pipelines.push({
+        rawEngine,
+        storedSeconds: measured.storedMs / 1000,
+        totalSeconds: measured.totalMs / 1000,
+        eventsPerS: pipelineRate,
+        ratio: pipelineRate / plainRate,
+        summary: JSON.parse(measured.summary || 'null') as unknown,
+      });
     }
-    const storedMs = performance.now() - started;
-    child.kill('SIGTERM');
-    const [code] = await exited;
-    const totalMs = performance.now() - started;
-    if (code !== 0) throw new Error(`the consumer failed (exit ${code}):\n${stderr}`);
-    const pipelineRate = rate(lines, totalMs);
-    console.log(
-      `run --source kafka → MongoDB + ClickHouse: all stored in the raw store after ${(storedMs / 1000).toFixed(1)} s (${rate(lines, storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(totalMs / 1000).toFixed(1)} s`,
-    );
-    console.log(`  summary: ${stdout.trim()}`);
-    console.log(
-      `events/s into both stores: ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`,
-    );
-    console.log(`(leftovers to drop when done: topic ${name}, MongoDB database ${name}, ClickHouse database ${name})`);
+    console.log(`(leftovers to drop when done: topic ${name}, MongoDB and ClickHouse databases ${name}_*)`);
+    return result;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * `migrate`, then `run --source kafka` from the consumer's start until everything is committed
+ * (stored in the raw store), then SIGTERM: it derives the rest into ClickHouse and exits.
+ */
+async function pipelineRun(config: string, kafka: KafkaConfig, lines: number): Promise<{ storedMs: number; totalMs: number; summary: string }> {
+  const migrate = spawn(process.execPath, [BIN, 'migrate', '--config', config, '--output', 'ndjson'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [migrated] = (await once(migrate, 'exit')) as [number];
+  if (migrated !== 0) throw new Error('journeyctl migrate failed');
+  const started = performance.now();
+  const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  for (;;) {
+    const group = (await inspectKafka(kafka, () => {})).group;
+    if (group && group.committed >= group.end && group.end >= lines) break;
+    if (child.exitCode !== null) throw new Error(`the consumer exited early:\n${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const storedMs = performance.now() - started;
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  const totalMs = performance.now() - started;
+  if (code !== 0) throw new Error(`the consumer failed (exit ${code}):\n${stderr}`);
+  return { storedMs, totalMs, summary: stdout.trim() };
 }
 
 /** A micro-batch into the embedded stores beside a plain consumer, then a run with nothing to do. */

@@ -84,7 +84,9 @@ export interface ThroughputTarget {
 export interface ThroughputResult {
   at: string;
   node: string;
+  /** 1, 5 and 15-minute load averages at the start and at the end. */
   loadAverage: number[];
+  loadAverageAtEnd: number[];
   rawEngine: string;
   input: string;
   lines: number;
@@ -171,9 +173,10 @@ export async function runThroughputBench(args: readonly string[]): Promise<Throu
 
     const [ours, baseline, reingest] = rows as [ThroughputRow, ThroughputRow, ThroughputRow];
     const ratio = ours.eventsPerS / baseline.eventsPerS;
+    const cpuRatio = baseline.cpuS / ours.cpuS;
     const targets: ThroughputTarget[] = [
       { target: 'run ≥ 100,000 events/s', measured: `${ours.eventsPerS.toLocaleString('en-US')} events/s`, met: ours.eventsPerS >= 100_000 },
-      { target: 'run ≥ 0.25× the SQL-only baseline', measured: `${ratio.toFixed(3)}×`, met: ratio >= 0.25 },
+      { target: 'run ≥ 0.25× the SQL-only baseline', measured: `${ratio.toFixed(3)}× by wall time (${cpuRatio.toFixed(3)}× by CPU-s)`, met: ratio >= 0.25 },
       { target: 'peak RSS ≤ 1 GiB', measured: `${ours.peakRssMiB} MiB`, met: ours.peakRssMiB <= 1024 },
       { target: 're-ingest ≥ 200,000 events/s', measured: `${reingest.eventsPerS.toLocaleString('en-US')} events/s`, met: reingest.eventsPerS >= 200_000 },
       { target: 're-ingest adds 0 rows', measured: `${added} rows`, met: added === 0 },
@@ -188,7 +191,8 @@ export async function runThroughputBench(args: readonly string[]): Promise<Throu
       const change = big.eventsPerS / ours.eventsPerS - 1;
       targets.push({ target: '4× file within 15% of the 1× rate', measured: `${(change * 100).toFixed(1)}% (peak RSS ${big.peakRssMiB} vs ${ours.peakRssMiB} MiB)`, met: Math.abs(change) <= 0.15 });
     }
-    const result: ThroughputResult = { at: new Date().toISOString(), node: process.version, loadAverage: loadBefore, rawEngine: engine, input, lines, rows, targets };
+    const loadAfter = loadavg().map((load) => round(load, 1));
+    const result: ThroughputResult = { at: new Date().toISOString(), node: process.version, loadAverage: loadBefore, loadAverageAtEnd: loadAfter, rawEngine: engine, input, lines, rows, targets };
     console.log(formatThroughput(result));
     const jsonPath = option('--json') ?? join(homedir(), '.cache', 'journeyctl-bench', `throughput-${(rawEngine ?? 'default').replace(/[^\w-]/g, '_')}.json`);
     mkdirSync(dirname(jsonPath), { recursive: true });
@@ -223,7 +227,7 @@ export function formatThroughput(result: ThroughputResult): string {
     ...cells.map(line),
     '',
     ...result.targets.map((t) => `${t.met ? 'met    ' : 'NOT met'}  ${t.target}: ${t.measured}`),
-    `load average at start ${result.loadAverage.join(' ')} (2 cores): wall figures include the queue; CPU s are the steadier figure`,
+    `load average at start ${result.loadAverage.join(' ')}, at end ${result.loadAverageAtEnd.join(' ')} (2 cores): wall figures include the queue; CPU s are the steadier figure`,
   ].join('\n');
 }
 
