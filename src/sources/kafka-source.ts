@@ -3,7 +3,7 @@ import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError } from '../errors.js';
 import { createKafkaClient, describe, kafkaFailure, requireTopic } from './kafka-client.js';
 import { splitLineBytes } from './line-splitter.js';
-import type { LineBatch, LineSource } from './source.js';
+import type { LineBatch, StreamLineSource } from './source.js';
 
 /**
  * `journeyctl run --source kafka`: NDJSON lines from a topic, one message per line, consumed by
@@ -43,7 +43,7 @@ export interface KafkaSourceOptions {
   maxEvents?: number;
 }
 
-export interface KafkaSource extends LineSource {
+export interface KafkaSource extends StreamLineSource {
   /** Graceful stop: no more fetching; batches not handed on yet are abandoned (they will be re-delivered). */
   stop(): void;
   /** Backpressure: stop fetching (the handler keeps heartbeating), e.g. while a store is down. */

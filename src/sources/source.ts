@@ -20,3 +20,19 @@ export interface LineSource {
   batches(): AsyncIterable<LineBatch>;
   close(): Promise<void>;
 }
+
+/**
+ * A source that runs until a signal or a bound (Kafka, Pub/Sub): what `run` drives the same way
+ * for both (src/commands/stream-run.ts).
+ */
+export interface StreamLineSource extends LineSource {
+  /** Graceful stop: nothing more is handed on; what was not handed on yet is left for redelivery. */
+  stop(): void;
+  /** Backpressure while a store is down: stop fetching (or let flow control do it). */
+  pause(): void;
+  resume(): void;
+  /** Graceful end at a bound: what is ready is still handed on, then batches() ends. */
+  finish(reason: string): void;
+  /** Why the run finished by itself ('caught up', a bound) or null (a signal). */
+  readonly outcome: { finishedBy: string | null };
+}
