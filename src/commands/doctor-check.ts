@@ -2,7 +2,7 @@
 export type CheckStatus = 'ok' | 'fail' | 'skip';
 
 export interface DoctorCheck {
-  component: 'raw store' | 'analytics store' | 'kafka';
+  component: 'raw store' | 'analytics store' | 'kafka' | 'pubsub';
   check: string;
   status: CheckStatus;
   detail: string;

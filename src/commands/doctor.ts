@@ -7,21 +7,31 @@ import { analyticsEngineAdmin, type EngineAdmin, rawEngineAdmin } from '../store
 import type { CommandContext } from './context.js';
 import type { CheckStatus, DoctorCheck } from './doctor-check.js';
 import { checkEmbeddedDamage } from './doctor-damage.js';
+import { checkPubSub } from './doctor-pubsub.js';
 
 export type { CheckStatus, DoctorCheck } from './doctor-check.js';
+/** `--only`: one component's rows (a probe). */
+export type DoctorComponent = 'raw' | 'analytics' | 'kafka' | 'pubsub';
 
 /**
  * `journeyctl doctor`: each configured engine — reachable (and authenticated), its version, and
  * whether what migrate creates is there (indexes, tables, topic). Data for the table/JSON
  * renderers; the command exits 3 when something failed.
  */
-export async function runDoctor(context: CommandContext, options: { thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' } = {}): Promise<DoctorCheck[]> {
+export async function runDoctor(context: CommandContext, options: { thorough?: boolean; only?: DoctorComponent } = {}): Promise<DoctorCheck[]> {
   const { config } = context;
   if (options.only === 'raw') return checkStore('raw store', rawEngineAdmin(config));
   if (options.only === 'analytics') return checkStore('analytics store', analyticsEngineAdmin(config));
   if (options.only === 'kafka') return checkKafka(config, context.log);
+  if (options.only === 'pubsub') return checkPubSub(config);
   const damage = await checkEmbeddedDamage(config, { thorough: Boolean(options.thorough), log: context.log });
-  return [...(await checkStore('raw store', rawEngineAdmin(config))), ...(await checkStore('analytics store', analyticsEngineAdmin(config))), ...damage, ...(await checkKafka(config, context.log))];
+  return [
+    ...(await checkStore('raw store', rawEngineAdmin(config))),
+    ...(await checkStore('analytics store', analyticsEngineAdmin(config))),
+    ...damage,
+    ...(await checkKafka(config, context.log)),
+    ...(await checkPubSub(config)),
+  ];
 }
 
 /** Each store's own health rows (stores/engine-admin.ts): no engine is named here. */
@@ -51,7 +61,7 @@ async function checkKafka(config: JourneyConfig, log: (message: string) => void)
 }
 
 /** `journeyctl doctor`: runs the checks, prints them, exit 3 when one failed. */
-export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean; only?: 'raw' | 'analytics' | 'kafka' }): Promise<void> {
+export async function doctorCommand(ctx: CommandContext, options: { output?: string; thorough?: boolean; only?: DoctorComponent }): Promise<void> {
   const checks = await runDoctor(ctx, options);
   const format = resolveOutput(options.output, OUTPUTS.records, ctx.interactive);
   await writeRecords(

@@ -14,7 +14,7 @@ export interface MigrateOptions {
 }
 
 export interface MigrateStep {
-  component: 'raw store' | 'analytics store' | 'kafka topic';
+  component: 'raw store' | 'analytics store' | 'kafka topic' | 'pubsub topic' | 'pubsub subscription';
   engine: string;
   done: string;
 }
@@ -22,7 +22,8 @@ export interface MigrateStep {
 /**
  * `journeyctl migrate`: creates what the configured engines need — raw-store collections and
  * indexes (MongoDB), analytics database and tables (ClickHouse, optionally ON CLUSTER), the Kafka
- * topic when one is configured. Idempotent: existing objects are left as they are.
+ * topic when one is configured, the Pub/Sub topic and the pipeline's subscription (ack deadline,
+ * message ordering) when one is. Idempotent: existing objects are left as they are.
  */
 export async function runMigrate(context: CommandContext, options: MigrateOptions): Promise<MigrateStep[]> {
   const { config } = context;
@@ -44,6 +45,11 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
   if (kafka.brokers.length > 0 && kafka.topic) {
     const created = await ensureKafkaTopic(kafka, partitions, context.log);
     steps.push({ component: 'kafka topic', engine: 'kafka', done: created ? `created ${kafka.topic} with ${partitions} partitions` : `${kafka.topic} exists` });
+  }
+  if (config.pubsub.topic || config.streamSource === 'pubsub') {
+    const { ensurePubSub } = await import('../sources/pubsub-admin.js');
+    const done = await ensurePubSub(config.pubsub);
+    steps.push({ component: 'pubsub topic', engine: 'pubsub', done: done.topic }, { component: 'pubsub subscription', engine: 'pubsub', done: done.subscription });
   }
   return steps;
 }

@@ -1,18 +1,14 @@
 import kafkajs from 'kafkajs';
 import type { KafkaConfig } from '../config/config.js';
-import { decodeDamagedLine } from '../domain/damaged-line.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { createKafkaClient, ensureTopic, kafkaFailure, requireTopic } from './kafka-client.js';
+import { type ProduceResult, publishableLine } from './publish-line.js';
+
+export { keyOf, type ProduceResult } from './publish-line.js';
 
 const { Partitioners } = kafkajs;
 
 // `journeyctl produce`, `migrate` (topic), `doctor` (inspect) and the Kafka benchmark: short-lived clients beside the source.
-
-export interface ProduceResult {
-  messages: number;
-  /** Lines sent without a key (no anonymousId/userId: malformed lines), spread over partitions. */
-  unkeyed: number;
-}
 
 /**
  * `journeyctl produce`: NDJSON lines to a topic, one message per line, keyed by anonymousId (or
@@ -43,16 +39,11 @@ export async function produceLines(
       pendingBytes = 0;
     };
     for await (const line of lines) {
-      // A line the file source could not decode is published as the bytes it read; one too long to keep is not published.
-      const damaged = decodeDamagedLine(line);
-      if (damaged?.reason === 'line_too_long') {
-        options.log(`produce: a line of ${damaged.length} bytes is longer than pipeline.max_line_bytes; not published`);
-        continue;
-      }
-      const value = damaged === null ? line : damaged.kept;
-      const key = damaged === null ? keyOf(line) : null;
+      const message = publishableLine(line, options.log);
+      if (message === null) continue;
+      const { key, value } = message;
       if (key === null) result.unkeyed += 1;
-      pending.push({ key, value });
+      pending.push(message);
       pendingBytes += Buffer.byteLength(value);
       // One send puts a partition's messages in one record batch: stay well under the broker's 1 MB message.max.bytes.
       if (pending.length >= sendBatch || pendingBytes >= 512 * 1024) await flush();
@@ -153,18 +144,5 @@ export async function readTopicOnly(kafka: KafkaConfig, count: number, log: (mes
     return Date.now() - started;
   } finally {
     await consumer.disconnect().catch(() => {});
-  }
-}
-
-/** The partition key of a line: its anonymousId, else its userId; null for lines that are not such JSON. */
-export function keyOf(line: string): string | null {
-  try {
-    const value = JSON.parse(line) as Record<string, unknown>;
-    if (value === null || typeof value !== 'object') return null;
-    if (typeof value.anonymousId === 'string' && value.anonymousId !== '') return value.anonymousId;
-    if (typeof value.userId === 'string' && value.userId !== '') return value.userId;
-    return null;
-  } catch {
-    return null;
   }
 }

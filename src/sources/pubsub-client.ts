@@ -19,7 +19,8 @@ export function createPubSubClient(connection: PubSubConnection, fallbackName?: 
   const projectId = connection.project ?? projectOfName(fallbackName) ?? undefined;
   const options: ClientConfig = { ...(projectId !== undefined ? { projectId } : {}) };
   // The client would also read PUBSUB_EMULATOR_HOST itself; the config resolved it once (flags, env, file), so say it here.
-  if (connection.emulatorHost) Object.assign(options, { apiEndpoint: connection.emulatorHost, emulatorMode: true });
+  // The universe domain said, so the client does not look for credentials it never uses on an emulator (a MetadataLookupWarning on stderr).
+  if (connection.emulatorHost) Object.assign(options, { apiEndpoint: connection.emulatorHost, emulatorMode: true, universeDomain: 'googleapis.com' });
   else Object.assign(options, { emulatorMode: false });
   return new PubSub(options);
 }
@@ -68,5 +69,6 @@ export function pubsubFailure(what: string, error: unknown, connection: PubSubCo
 
 function firstLine(error: unknown): string {
   const message = (error as Error)?.message ?? String(error);
-  return message.split('\n')[0]!;
+  // google-gax appends every retried attempt's error (" : Previous errors : [...]"): the first says it.
+  return message.split('\n')[0]!.replace(/\s*:?\s*Previous errors\b.*$/, '');
 }
