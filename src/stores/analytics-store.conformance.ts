@@ -256,14 +256,17 @@ export function describeAnalyticsStoreConformance(name: string, open: () => Prom
       expect(await store.sessionPlacement({ from: day + 86_400_000, to: range.to }, { eventMarginMs: 0, sampleSize: 1 })).toEqual([
         { day: dayName(1), sessions: 1, declared: 2, placed: 1, mismatchedSessions: 1, sample: [s2.sessionId] },
       ]);
-      const custom = await store.queryRows(
-        "SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = 'u-checks' ORDER BY message_id",
-        { from: day, to: day + 86_400_000 },
-        2,
-      );
+      // A custom query is written in the engine's SQL, its parameters bound by the engine's syntax.
+      const customSql =
+        store.engine === 'bigquery'
+          ? "SELECT message_id FROM events WHERE event_time >= @from AND event_time < @to AND UNIX_MILLIS(event_time) < @to_ms AND user_id = 'u-checks' ORDER BY message_id"
+          : "SELECT message_id FROM {db:Identifier}.events FINAL WHERE event_time >= {from:DateTime64(3)} AND event_time < {to:DateTime64(3)} AND user_id = 'u-checks' ORDER BY message_id";
+      const custom = await store.queryRows(customSql, { from: day, to: day + 86_400_000 }, 2);
       expect(custom).toEqual({ rows: [{ message_id: 'c1' }, { message_id: 'c2' }], total: 3 });
       await expect(store.queryRows('SELECT nonsense FROM nowhere', range, 1)).rejects.toThrow(/the query failed/);
       await expect(store.queryRows('DROP TABLE {db:Identifier}.events', range, 1)).rejects.toThrow(/must be a SELECT/);
+      // A second statement cannot ride along: the query runs wrapped in the engine's own subquery.
+      await expect(store.queryRows('SELECT 1 AS n; DROP TABLE events', range, 1)).rejects.toThrow();
       await store.storeCheckFailures([{ runId: 'r1', runAt: day, check: 'c', checkType: 'sql', status: 'fail', row: '{"a":1}' }]);
     });
 

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { BigQuery, type Job, type Query, type Table } from '@google-cloud/bigquery';
 import { InfrastructureError } from '../../errors.js';
+import { limitExceeded } from './bigquery-cost.js';
 import type { Row } from '../clickhouse/clickhouse-mappers.js';
 
 export const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of TIMESTAMP's range
@@ -40,7 +41,7 @@ export interface BigQueryContext {
   /** All rows of a query (small results). */
   rows(query: string, params: Record<string, unknown>, what?: string): Promise<Row[]>;
   /** Rows of a query a page at a time: one job, its result pages read in turn. */
-  select(query: string, params: Record<string, unknown>, what?: string): AsyncIterable<Row>;
+  select(query: string, params: Record<string, unknown>, what?: string, extra?: Partial<Query>): AsyncIterable<Row>;
   /** Runs a DML statement (MERGE, DELETE, …); how many rows it changed. */
   dml(query: string, params: Record<string, unknown>, what: string): Promise<number>;
   /** Appends rows to a table through a load job (NDJSON); `truncate` replaces the table's contents instead. */
@@ -79,6 +80,8 @@ export function createBigQueryContext(options: BigQueryConnectionOptions, stream
   if (emulator) EMULATOR.patchClient(client);
 
   const failure = (what: string, error: unknown): InfrastructureError => {
+    const refused = limitExceeded(error, what);
+    if (refused) return refused;
     const message = firstLine(error);
     return new InfrastructureError(`analytics store (bigquery): cannot ${what}: ${message}`, {
       hint: /bytes billed|bytesBilledLimitExceeded/i.test(message)
@@ -107,17 +110,17 @@ export function createBigQueryContext(options: BigQueryConnectionOptions, stream
     };
   };
 
-  const startJob = async (query: string, params: Record<string, unknown>, what: string): Promise<Job> => {
+  const startJob = async (query: string, params: Record<string, unknown>, what: string, extra: Partial<Query> = {}): Promise<Job> => {
     try {
-      const [job] = await client.createQueryJob(queryOptions(query, params));
+      const [job] = await client.createQueryJob({ ...queryOptions(query, params), ...extra });
       return job;
     } catch (error) {
       throw failure(what, error);
     }
   };
 
-  async function* select(query: string, params: Record<string, unknown>, what = 'query'): AsyncIterable<Row> {
-    const job = await startJob(query, params, what);
+  async function* select(query: string, params: Record<string, unknown>, what = 'query', extra: Partial<Query> = {}): AsyncIterable<Row> {
+    const job = await startJob(query, params, what, extra);
     let pageToken: string | undefined;
     do {
       let page: Row[];
