@@ -91,14 +91,14 @@ describe('a raw store engine added by registration alone', () => {
   it('refuses an engine name that is not registered, naming the registered ones', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'journey-engine-'));
     // The config, validated against the shipped registry's names, refuses `memory` ...
-    expect(memoryConfigResult(dataDir, RAW_ENGINES.names)).toEqual({ ok: false, errors: ['journeyctl.yaml: stores.raw.engine must be one of sqlite, mongodb (got "memory")'] });
+    expect(memoryConfigResult(dataDir, RAW_ENGINES.names)).toEqual({ ok: false, errors: [`journeyctl.yaml: stores.raw.engine must be one of ${RAW_ENGINES.names.join(', ')} (got "memory")`] });
     // ... and so does the shipped registry, handed a config that names it.
     const accepted = memoryConfigResult(dataDir, withMemory.names);
     if (!accepted.ok) throw new Error(accepted.errors.join('; '));
     const config = accepted.config;
     const refused = openRawStore(config, { create: true });
     await expect(refused).rejects.toBeInstanceOf(UsageError);
-    await expect(refused).rejects.toThrow('stores.raw.engine is memory, which is not a registered engine (registered: sqlite, mongodb)');
+    await expect(refused).rejects.toThrow(`stores.raw.engine is memory, which is not a registered engine (registered: ${RAW_ENGINES.names.join(', ')})`);
     expect(() => rawEngineAdmin(config)).toThrow(UsageError);
   });
 

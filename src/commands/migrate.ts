@@ -29,7 +29,7 @@ export async function runMigrate(context: CommandContext, options: MigrateOption
   const { config } = context;
   const partitions = options.partitions === undefined ? 3 : Number(options.partitions);
   if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions must be a positive integer (got "${options.partitions}")`);
-  if (options.cluster !== undefined && config.stores.analytics.engine !== 'clickhouse') {
+  if (options.cluster !== undefined && config.stores.analytics.engine !== 'clickhouse' && config.stores.raw.engine !== 'clickhouse') {
     throw new UsageError('--cluster applies to a ClickHouse server', { hint: 'pass --clickhouse-url (or stores.analytics.url) as well' });
   }
   const steps: MigrateStep[] = [];

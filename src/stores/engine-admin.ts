@@ -22,10 +22,12 @@ export function rawEngineAdmin(config: JourneyConfig, engines: RawEngineRegistry
     location,
     label: admin.label(config),
     exclusive: false,
-    async migrate() {
+    async migrate(options) {
+      const onCluster = options.cluster !== undefined && admin.migrateCluster ? await admin.migrateCluster(config, options.cluster) : null;
       const store = await openRawStore(config, { create: true, engines });
       try {
-        return await admin.migrate(store, location);
+        const ready = await admin.migrate(store, location);
+        return onCluster ? `${onCluster}; ${ready}` : ready;
       } finally {
         await store.close();
       }
@@ -40,7 +42,7 @@ export function rawEngineAdmin(config: JourneyConfig, engines: RawEngineRegistry
         return [row('reachable', 'fail', message, admin.unreachableFix(message, location))];
       }
       try {
-        return [row('reachable', 'ok', `${engine} at ${location}`), ...(await admin.health(store, location))];
+        return [row('reachable', 'ok', `${engine} at ${location}`), ...(await admin.health(store, location, config))];
       } finally {
         await store.close();
       }

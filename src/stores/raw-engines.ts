@@ -1,8 +1,11 @@
 // The shipped raw store engines. A new engine is a spec here (or in its own folder) and a line
 // in RAW_ENGINES; open-stores.ts and engine-admin.ts only look engines up (ADR 0005).
 import { resolve } from 'node:path';
-import type { JourneyConfig } from '../config/config.js';
+import type { ClickHouseRawStoreConfig, JourneyConfig } from '../config/config.js';
+import { isJourneyError } from '../errors.js';
 import { countEmbeddedEvents } from './clickhouse/open-clickhouse.js';
+import { redactUrl } from './clickhouse/server-admin.js';
+import { inspectServerRawTables, migrateServerRawTablesOnCluster, openServerRawStore } from './clickhouse/server-raw-store.js';
 import { dataDirLayout, noDataError } from './data-dir.js';
 import { buildEngineRegistry, type RawEngineSpec } from './engines.js';
 import { databaseInMongoUrl, redactMongoUrl } from './mongo/mongo-connection.js';
@@ -78,8 +81,67 @@ export const mongoEngine: RawEngineSpec = {
   },
 };
 
+const clickhouseSection = (config: JourneyConfig) => config.stores.raw as ClickHouseRawStoreConfig;
+/** The config of the MongoDB part of a ClickHouse raw store, as the mongodb engine reads it. */
+const mongoPart = (config: JourneyConfig): JourneyConfig => {
+  const raw = clickhouseSection(config);
+  return { ...config, stores: { ...config.stores, raw: { engine: 'mongodb', url: raw.mongoUrl, database: raw.mongoDatabase } } };
+};
+const clickhouseOptions = ({ url, database, username, password }: ClickHouseRawStoreConfig) => ({ url, database, username, password });
+
+/**
+ * `stores.raw.engine: clickhouse`: raw events, rejected lines and copies in a ClickHouse server
+ * (clickhouse/raw/, over HTTP), identity links, dirty ids, corrections, audit, leases, meta and
+ * profiles in MongoDB (small, mutable, shared by processes; ADR 0015).
+ */
+export const clickhouseRawEngine: RawEngineSpec = {
+  name: 'clickhouse',
+  async open(config, options) {
+    const base = (await mongoEngine.open(mongoPart(config), options)) as MongoRawStore;
+    try {
+      return await openServerRawStore(base, clickhouseOptions(clickhouseSection(config)), { create: options.create });
+    } catch (error) {
+      await base.close();
+      throw error;
+    }
+  },
+  admin: {
+    location: (config) => `${redactUrl(clickhouseSection(config).url)} + ${mongoEngine.admin.location(mongoPart(config))}`,
+    label: () => 'clickhouse',
+    async migrate(store, location) {
+      await mongoEngine.admin.migrate(store, location); // the composed store carries the MongoDB part's admin
+      return `raw tables, collections and indexes ready at ${location}`;
+    },
+    async migrateCluster(config, cluster) {
+      const statements = await migrateServerRawTablesOnCluster(clickhouseOptions(clickhouseSection(config)), cluster);
+      return `${statements.length - 1} raw tables on cluster ${cluster} (Replicated engines)`;
+    },
+    quickConfig(config) {
+      const quick = mongoEngine.admin.quickConfig!(mongoPart(config)).stores.raw as MongoConfig;
+      return { ...config, stores: { ...config.stores, raw: { ...clickhouseSection(config), mongoUrl: quick.url } } };
+    },
+    unreachableFix: (message, location) => `${mongoEngine.admin.unreachableFix(message, location)}; or start ClickHouse / fix stores.raw.url`,
+    async health(store, location, config) {
+      const raw = clickhouseSection(config);
+      const rows = await mongoEngine.admin.health(store, location, mongoPart(config));
+      try {
+        const found = await inspectServerRawTables(clickhouseOptions(raw));
+        rows.push(
+          healthRow('ClickHouse version', 'ok', `ClickHouse ${found.version} at ${redactUrl(raw.url)}, database ${raw.database}`),
+          found.missingTables.length === 0
+            ? healthRow('raw tables', 'ok', 'all present')
+            : healthRow('raw tables', 'fail', `missing in ${raw.database}: ${found.missingTables.join(', ')}`, 'run journeyctl migrate (with --cluster NAME on a cluster)'),
+        );
+      } catch (error) {
+        rows.push(healthRow('raw tables', 'fail', isJourneyError(error) ? error.message : String(error), 'start ClickHouse or fix stores.raw.url'));
+      }
+      return rows;
+    },
+  },
+};
+
 /** The raw engines journeyctl ships; `stores.raw.engine` selects one by name. */
-export const RAW_ENGINES = buildEngineRegistry([sqliteEngine, mongoEngine]);
+export const RAW_ENGINES = buildEngineRegistry([sqliteEngine, mongoEngine, clickhouseRawEngine]);
 
 function withOption(url: string, name: string, value: string): string {
   if (new RegExp(`[?&]${name}=`, 'i').test(url)) return url;

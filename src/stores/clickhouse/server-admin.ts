@@ -15,13 +15,17 @@ export async function migrateServerAnalytics(options: ServerAnalyticsOptions, cl
     await store.close();
     return schemaStatements(options.database);
   }
-  const statements = clusterSchemaStatements(options.database, cluster);
+  return runOnCluster(options, clusterSchemaStatements(options.database, cluster), cluster, 'analytics');
+}
+
+/** Runs statements ON CLUSTER (from clusterSchemaStatements) in order; `what` names the tables in an error. */
+export async function runOnCluster(options: ServerAnalyticsOptions, statements: string[], cluster: string, what: string): Promise<string[]> {
   const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 300_000, log: { level: ClickHouseLogLevel.OFF } });
   try {
     for (const statement of statements) await client.command({ query: statement });
     return statements;
   } catch (error) {
-    throw new InfrastructureError(`cannot create the analytics tables on cluster ${cluster}: ${firstLine(error)}`, {
+    throw new InfrastructureError(`cannot create the ${what} tables on cluster ${cluster}: ${firstLine(error)}`, {
       hint: 'check the cluster name (system.clusters), the {shard}/{replica} macros and ClickHouse Keeper',
       cause: error,
       retriable: false,
@@ -41,12 +45,12 @@ const REPLICA_PATH = "'/clickhouse/tables/{shard}/{database}/{table}', '{replica
  * path of its own. One shard with replicas: reads and writes go to any replica; a multi-shard
  * layout would add Distributed tables over these and is not covered.
  */
-export function clusterSchemaStatements(database: string, cluster: string): string[] {
+export function clusterSchemaStatements(database: string, cluster: string, statements: readonly string[] = schemaStatements(database)): string[] {
   if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(cluster)) throw new UsageError(`--cluster "${cluster}" is not a ClickHouse cluster name`, { hint: 'use a name listed in system.clusters' });
   const on = `ON CLUSTER \`${cluster}\``;
   const tails = new Map<string, string>();
   const out: string[] = [];
-  for (const statement of schemaStatements(database)) {
+  for (const statement of statements) {
     let sql = statement
       .replace(/^CREATE DATABASE IF NOT EXISTS (\S+)/, `CREATE DATABASE IF NOT EXISTS $1 ${on}`)
       .replace(/^CREATE TABLE IF NOT EXISTS (\S+)/, `CREATE TABLE IF NOT EXISTS $1 ${on}`)
@@ -72,8 +76,8 @@ export interface ClickHouseInspection {
   missingTables: string[];
 }
 
-/** For doctor: reachable, version, tables present. Throws an InfrastructureError when unreachable or refused. */
-export async function inspectClickHouse(options: ServerAnalyticsOptions): Promise<ClickHouseInspection> {
+/** For doctor: reachable, version, tables present (those `statements` create). Throws an InfrastructureError when unreachable or refused. */
+export async function inspectClickHouse(options: ServerAnalyticsOptions, statements: readonly string[] = schemaStatements(options.database)): Promise<ClickHouseInspection> {
   const client = createClient({ url: options.url, username: options.username, password: options.password, request_timeout: 10_000, log: { level: ClickHouseLogLevel.OFF } });
   try {
     const version = (await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json<{ v: string }>())[0]?.v ?? 'unknown';
@@ -83,7 +87,7 @@ export async function inspectClickHouse(options: ServerAnalyticsOptions): Promis
       ).map((row) => row.name),
     );
     const db = quoteIdentifier(options.database);
-    const wanted = schemaStatements(options.database).flatMap((sql) => {
+    const wanted = statements.flatMap((sql) => {
       const match = new RegExp(`^CREATE TABLE IF NOT EXISTS ${db.replace(/[`]/g, '\\`')}\\.(\\w+)`).exec(sql);
       return match ? [match[1]!] : [];
     });

@@ -1,12 +1,13 @@
+import type { IdentityLink } from '../../domain/precedence.js';
 import type { RawStore } from '../raw-store.js';
 import { createMongoAdmin, type MongoAdmin } from './mongo-admin.js';
 import { createMongoBatchWriter, type MongoWriteSeams } from './mongo-batch-writer.js';
 import { connectMongo, mongoFailure } from './mongo-connection.js';
-import { createMongoContext } from './mongo-context.js';
+import { createMongoContext, guard } from './mongo-context.js';
 import { createMongoCorrectionLog } from './mongo-correction-log.js';
-import { createMongoDirtyQueue } from './mongo-dirty-queue.js';
+import { createMongoDirtyQueue, insertMarks } from './mongo-dirty-queue.js';
 import { createMongoEventReads } from './mongo-event-log.js';
-import { createMongoIdentityGraph } from './mongo-identity-graph.js';
+import { createMongoIdentityGraph, writeLinks } from './mongo-identity-graph.js';
 import { createMongoMetaAndLeases } from './mongo-meta-leases.js';
 import { createMongoProfiles } from './mongo-profiles.js';
 import { createMongoStats } from './mongo-stats.js';
@@ -26,7 +27,15 @@ export interface MongoRawStoreOptions {
  * one part per port (mongo-<concern>.ts) sharing one client; how a batch is written without a
  * transaction is in mongo-batch-writer.ts, what FerretDB needs in mongo-context.ts.
  */
-export type MongoRawStore = RawStore & MongoAdmin & { readonly engine: 'mongodb' };
+export type MongoRawStore = RawStore &
+  MongoAdmin & {
+    readonly engine: 'mongodb';
+    /**
+     * For a store whose events live elsewhere (`stores.raw.engine: clickhouse`): stores each link
+     * unless the stored one wins (isEarlierLink) and marks the ids dirty, both idempotent.
+     */
+    recordArrivals(links: ReadonlyMap<string, IdentityLink>, dirty: ReadonlySet<string>): Promise<void>;
+  };
 
 export const MongoRawStore = {
   async open(options: MongoRawStoreOptions, seams: MongoWriteSeams = {}): Promise<MongoRawStore> {
@@ -54,6 +63,11 @@ export const MongoRawStore = {
       ...createMongoTailReader(ctx),
       ...createMongoProfiles(ctx),
       ...createMongoAdmin(ctx),
+      recordArrivals: (links, dirty) =>
+        guard(ctx, 'record identity links and dirty marks', async () => {
+          await writeLinks(ctx, new Map(links));
+          await insertMarks(ctx, dirty);
+        }),
       async close() {
         await client.close();
       },
