@@ -21,6 +21,7 @@ export interface GlobalOptions {
   dataDir?: string;
   mongoUrl?: string;
   clickhouseUrl?: string;
+  bigqueryDataset?: string;
   debug?: boolean;
   color?: boolean;
   logFormat?: string;
@@ -56,6 +57,7 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     dataDir: global.dataDir,
     mongoUrl: global.mongoUrl,
     clickhouseUrl: global.clickhouseUrl,
+    bigquery: { dataset: global.bigqueryDataset },
     kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
     pubsub: { project: global.project, topic: global.pubsubTopic, subscription: global.subscription },
     streamSource: global.streamSource,

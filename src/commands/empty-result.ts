@@ -45,7 +45,9 @@ export function whereLooked(config: JourneyConfig): string {
     ? `the ${analytics.engine} analytics store`
     : analytics.engine === 'chdb'
       ? `the analytics store in ${dataDir}`
-      : `ClickHouse ${withoutCredentials(analytics.url)} (database ${analytics.database})`;
+      : analytics.engine === 'bigquery'
+        ? `BigQuery dataset ${analytics.project}.${analytics.dataset}`
+        : `ClickHouse ${withoutCredentials(analytics.url)} (database ${analytics.database})`;
   return `${rawPart} and ${analyticsPart}`;
 }
 

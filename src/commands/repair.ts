@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { OUTPUTS, resolveOutput } from '../render/output-option.js';
 import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
-import type { ClickHouseAnalyticsStore } from '../stores/clickhouse/clickhouse-analytics-store.js';
+import type { OpenedAnalyticsStore } from '../stores/analytics-store.js';
 import { markDataDirRebuilt } from '../stores/data-dir.js';
 import { openAnalyticsStore, openRawStore, type Stores } from '../stores/open-stores.js';
 import { describeDamage, isDayDamage, type StoreDamage } from '../stores/store-damage.js';
@@ -42,7 +42,7 @@ export async function runRepair(context: CommandContext, options: RepairOptions)
   const damage: StoreDamage[] = [];
   // Without --analytics-only a missing raw store is refused here too: nothing can rebuild it.
   const raw = await openRawStore(config, { create: true, allowDamage: options.analyticsOnly });
-  let analytics: ClickHouseAnalyticsStore;
+  let analytics: OpenedAnalyticsStore;
   try {
     // A dry run changes nothing: a deleted table is re-created (migrate) only by the real repair.
     analytics = await openAnalyticsStore(config, raw, { command, waitMs, log: context.log, create: !options.dryRun, allowDamage: true, onDamage: (found) => damage.push(...found) });

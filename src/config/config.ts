@@ -7,6 +7,7 @@ import type { FlagRegistry } from '../journeys/flags/kind.js';
 import { parseJourneyConfig, type JourneyRules } from '../journeys/parse-journey-config.js';
 import type { CheckDefinition, ChecksParser } from '../domain/check.js';
 import { unknownKeyWarnings } from './config-keys.js';
+import { type BigQueryAnalyticsConfig, type BigQueryOverrides, readBigQueryAnalytics } from './bigquery-config.js';
 import { type PubSubConfig, type PubSubOverrides, readPubSub, STREAM_SOURCES, type StreamSource } from './pubsub-config.js';
 import { SectionReader } from './section-reader.js';
 
@@ -66,14 +67,15 @@ export type SessionMode = (typeof SESSION_MODES)[number];
 
 /** An engine known only by its registration (ADR 0005): check `registered` before reading a shipped engine's fields. */
 export type RegisteredEngineConfig = { engine: string; registered: true };
-export type RawStoreConfig = { engine: 'sqlite'; registered?: never } | { engine: 'mongodb'; url: string; database: string; registered?: never } | ClickHouseRawStoreConfig | RegisteredEngineConfig;
-/** Raw events in a ClickHouse server; identity links, dirty ids, corrections, audit, leases and profiles in MongoDB. */
-export type ClickHouseRawStoreConfig = { engine: 'clickhouse'; url: string; database: string; username: string; password: string; mongoUrl: string; mongoDatabase: string; registered?: never };
+export type RawStoreConfig = { engine: 'sqlite'; registered?: never } | { engine: 'mongodb'; url: string; database: string; registered?: never } | RegisteredEngineConfig;
 export type AnalyticsStoreConfig =
-  { engine: 'chdb'; registered?: never } | { engine: 'clickhouse'; url: string; database: string; username: string; password: string; registered?: never } | RegisteredEngineConfig;
+  | { engine: 'chdb'; registered?: never }
+  | { engine: 'clickhouse'; url: string; database: string; username: string; password: string; registered?: never }
+  | BigQueryAnalyticsConfig
+  | RegisteredEngineConfig;
 
 /** The engine names journeyctl ships; the caller passes the registries' names (config never imports stores). */
-export const SHIPPED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb', 'clickhouse'], analytics: ['chdb', 'clickhouse'] };
+export const SHIPPED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb'], analytics: ['chdb', 'clickhouse', 'bigquery'] };
 export interface EngineNames {
   raw: readonly string[];
   analytics: readonly string[];
@@ -139,6 +141,8 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   mongoUrl?: string | undefined;
   clickhouseUrl?: string | undefined;
+  /** --bigquery-dataset (selects engine bigquery), JOURNEY_BIGQUERY_*, BIGQUERY_EMULATOR_HOST. */
+  bigquery?: BigQueryOverrides;
   /** Kafka flags of run/produce/doctor (--brokers a:9092,b:9092, --topic, --group) and JOURNEY_KAFKA_* variables. */
   kafka?: { brokers?: string | undefined; topic?: string | undefined; group?: string | undefined; saslUsername?: string | undefined; saslPassword?: string | undefined };
   /** `source:` (kafka | pubsub): JOURNEY_SOURCE. */
@@ -189,6 +193,13 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
       dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
       mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
       clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
+      bigquery: {
+        dataset: overrides.bigquery?.dataset ?? env.JOURNEY_BIGQUERY_DATASET,
+        location: overrides.bigquery?.location ?? env.JOURNEY_BIGQUERY_LOCATION,
+        maxBytesBilled: overrides.bigquery?.maxBytesBilled ?? env.JOURNEY_BIGQUERY_MAX_BYTES_BILLED,
+        emulatorHost: overrides.bigquery?.emulatorHost ?? env.BIGQUERY_EMULATOR_HOST,
+        ambientProject: env.GOOGLE_CLOUD_PROJECT,
+      },
       kafka: {
         brokers: overrides.kafka?.brokers ?? env.JOURNEY_KAFKA_BROKERS,
         topic: overrides.kafka?.topic ?? env.JOURNEY_KAFKA_TOPIC,
@@ -258,33 +269,21 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const mongoUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.url, 'stores.raw.url');
   const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
   const engines = parsers.engines ?? SHIPPED_ENGINE_NAMES;
-  // --mongo-url selects MongoDB, unless the file chose raw events in ClickHouse: then it is where the rest of the raw store goes.
-  const rawEngine = overrides.mongoUrl && rawDoc.engine !== 'clickhouse' ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
-  const analyticsEngine = overrides.clickhouseUrl ? 'clickhouse' : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', engines.analytics, clickhouseUrl ? 'clickhouse' : 'chdb');
+  const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
+  const analyticsEngine = overrides.clickhouseUrl
+    ? 'clickhouse'
+    : overrides.bigquery?.dataset
+      ? 'bigquery'
+      : reader.oneOf(analyticsDoc.engine, 'stores.analytics.engine', engines.analytics, clickhouseUrl ? 'clickhouse' : 'chdb');
   let raw: RawStoreConfig = { engine: 'sqlite' };
   if (!SHIPPED_ENGINE_NAMES.raw.includes(rawEngine)) raw = { engine: rawEngine, registered: true };
   if (rawEngine === 'mongodb') {
     if (!mongoUrl) errors.push('stores.raw.engine is mongodb but no URL is set (stores.raw.url, --mongo-url or JOURNEY_MONGO_URL)');
     raw = { engine: 'mongodb', url: mongoUrl ?? '', database: reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl') };
   }
-  if (rawEngine === 'clickhouse') {
-    const url = reader.optionalString(rawDoc.url, 'stores.raw.url') ?? clickhouseUrl;
-    const baseUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.mongo_url, 'stores.raw.mongo_url');
-    if (!url) errors.push('stores.raw.engine is clickhouse but no ClickHouse URL is set (stores.raw.url, or stores.analytics.url, --clickhouse-url or JOURNEY_CLICKHOUSE_URL)');
-    if (!baseUrl) errors.push('stores.raw.engine is clickhouse but no MongoDB URL is set for identity links, corrections and profiles (stores.raw.mongo_url, --mongo-url or JOURNEY_MONGO_URL)');
-    const database = reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl');
-    raw = {
-      engine: 'clickhouse',
-      url: url ?? '',
-      database,
-      username: reader.string(rawDoc.username, 'stores.raw.username', 'default'),
-      password: reader.string(rawDoc.password, 'stores.raw.password', ''),
-      mongoUrl: baseUrl ?? '',
-      mongoDatabase: reader.string(rawDoc.mongo_database, 'stores.raw.mongo_database', database),
-    };
-  }
   let analytics: AnalyticsStoreConfig = { engine: 'chdb' };
   if (!SHIPPED_ENGINE_NAMES.analytics.includes(analyticsEngine)) analytics = { engine: analyticsEngine, registered: true };
+  if (analyticsEngine === 'bigquery') analytics = readBigQueryAnalytics(reader, analyticsDoc, overrides.bigquery ?? {});
   if (analyticsEngine === 'clickhouse') {
     if (!clickhouseUrl) errors.push('stores.analytics.engine is clickhouse but no URL is set (stores.analytics.url, --clickhouse-url or JOURNEY_CLICKHOUSE_URL)');
     analytics = {

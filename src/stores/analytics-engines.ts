@@ -8,6 +8,7 @@ import { acquireEmbeddedClickHouse } from './clickhouse/embedded-engine.js';
 import { embeddedAnalyticsStore, openServerAnalytics } from './clickhouse/open-clickhouse.js';
 import { inspectClickHouse, migrateServerAnalytics, redactUrl } from './clickhouse/server-admin.js';
 import { judgeDataDirParts } from './data-dir.js';
+import { bigqueryEngine } from './bigquery/open-bigquery.js';
 import { buildEngineRegistry, type AnalyticsEngineSpec } from './engines.js';
 import { healthRow as row } from './raw-engines.js';
 import { damageError, REPAIR_HINT, type StoreDamage } from './store-damage.js';
@@ -104,4 +105,4 @@ export const clickhouseEngine: AnalyticsEngineSpec = {
 };
 
 /** The analytics engines journeyctl ships; `stores.analytics.engine` selects one by name. */
-export const ANALYTICS_ENGINES = buildEngineRegistry([chdbEngine, clickhouseEngine]);
+export const ANALYTICS_ENGINES = buildEngineRegistry([chdbEngine, clickhouseEngine, bigqueryEngine]);

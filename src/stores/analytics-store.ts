@@ -1,4 +1,4 @@
-import type { AnalyticsLifecycle } from './ports/analytics-admin.js';
+import type { AnalyticsDamage, AnalyticsLifecycle } from './ports/analytics-admin.js';
 import type { CheckMeasures } from './ports/check-measures.js';
 import type { DerivedReader } from './ports/derived-reader.js';
 import type { DerivedWrites } from './ports/derived-writes.js';
@@ -20,3 +20,6 @@ export type { JourneyReport, PipelineFacts, PipelineFactsMirror, ReportAggregate
  * `DerivedWrites`).
  */
 export interface AnalyticsStore extends AnalyticsLifecycle, DerivedWrites, DerivedReader, ReportAggregates, PipelineFactsMirror, CheckMeasures {}
+
+/** What opening any analytics engine gives: the store, and the damage questions every engine answers (doctor, repair). */
+export type OpenedAnalyticsStore = AnalyticsStore & AnalyticsDamage;

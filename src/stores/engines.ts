@@ -1,6 +1,6 @@
 import type { JourneyConfig } from '../config/config.js';
 import { UsageError } from '../errors.js';
-import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
+import type { OpenedAnalyticsStore } from './analytics-store.js';
 import type { EngineAdmin, HealthRow, MigrateOptions } from './ports/engine-admin.js';
 import type { RawStore } from './raw-store.js';
 import type { StoreDamage } from './store-damage.js';
@@ -25,14 +25,12 @@ export interface RawEngineSpec {
     label(config: JourneyConfig): string;
     /** Run on a store just opened with `create`: whatever else its schema needs; says what is ready. */
     migrate(store: RawStore, location: string): Promise<string>;
-    /** `migrate --cluster`: create its server tables ON CLUSTER before anything opens it (an engine without it ignores --cluster). */
-    migrateCluster?(config: JourneyConfig, cluster: string): Promise<string>;
     /** The config `health` opens with (a server engine: a short connect timeout). */
     quickConfig?(config: JourneyConfig): JourneyConfig;
     /** The fix shown when opening failed for another reason than a missing data directory. */
     unreachableFix(message: string, location: string): string;
     /** Rows after `reachable` (version, schema). */
-    health(store: RawStore, location: string, config: JourneyConfig): Promise<HealthRow[]>;
+    health(store: RawStore, location: string): Promise<HealthRow[]>;
   };
 }
 
@@ -77,8 +75,8 @@ export interface AnalyticsOpenOptions {
 export interface AnalyticsEngineSpec {
   /** The value of `stores.analytics.engine` that selects it. */
   readonly name: string;
-  /** The shipped engines share one store class; a new engine's store answers the same damage questions. */
-  open(config: JourneyConfig, raw: RawStore, options: AnalyticsOpenOptions): Promise<ClickHouseAnalyticsStore>;
+  /** Every engine's store answers the same damage questions (a managed service answers there are no broken parts). */
+  open(config: JourneyConfig, raw: RawStore, options: AnalyticsOpenOptions): Promise<OpenedAnalyticsStore>;
   /** `openBoth` opens (creating) the raw and this analytics store and closes them: for an engine judged with the raw store. */
   admin(config: JourneyConfig, openBoth: (options: MigrateOptions) => Promise<void>): EngineAdmin;
 }

@@ -1,7 +1,6 @@
 import type { JourneyConfig } from '../config/config.js';
 import { ANALYTICS_ENGINES } from './analytics-engines.js';
-import type { AnalyticsStore } from './analytics-store.js';
-import type { ClickHouseAnalyticsStore } from './clickhouse/clickhouse-analytics-store.js';
+import type { AnalyticsStore, OpenedAnalyticsStore } from './analytics-store.js';
 import type { AnalyticsEngineRegistry, AnalyticsOpenOptions, RawOpenOptions as EngineOpenOptions, RawEngineRegistry } from './engines.js';
 import { acquireLease, currentHolder } from './lease.js';
 import { RAW_ENGINES } from './raw-engines.js';
@@ -53,7 +52,7 @@ export function serialiseDerivation<T>(config: JourneyConfig, raw: RawStore, opt
 }
 
 /** Opens the configured analytics store through the engine registry (ANALYTICS_ENGINES unless a test passes its own). */
-export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions): Promise<ClickHouseAnalyticsStore> {
+export async function openAnalyticsStore(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions): Promise<OpenedAnalyticsStore> {
   return (options.analyticsEngines ?? ANALYTICS_ENGINES).get(config.stores.analytics.engine, 'stores.analytics.engine').open(config, raw, options);
 }
 

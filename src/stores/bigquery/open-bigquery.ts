@@ -1,0 +1,74 @@
+import type { BigQueryAnalyticsConfig } from '../../config/bigquery-config.js';
+import type { JourneyConfig } from '../../config/config.js';
+import { isJourneyError } from '../../errors.js';
+import type { AnalyticsEngineSpec } from '../engines.js';
+import type { HealthRow } from '../ports/engine-admin.js';
+import { type BigQueryAnalyticsStore, createBigQueryAnalyticsStore } from './bigquery-analytics-store.js';
+
+const section = (config: JourneyConfig) => config.stores.analytics as BigQueryAnalyticsConfig;
+
+/** Where the store is, as doctor and messages show it. */
+export function bigQueryLocation(analytics: BigQueryAnalyticsConfig): string {
+  return `bigquery://${analytics.project}/${analytics.dataset} (${analytics.location}${analytics.emulatorHost ? `, emulator at ${analytics.emulatorHost}` : ''})`;
+}
+
+/** Opens the store and creates its dataset and tables when missing. */
+export async function openBigQueryAnalytics(analytics: BigQueryAnalyticsConfig, options: { streamPageRows?: number } = {}): Promise<BigQueryAnalyticsStore> {
+  const store = createBigQueryAnalyticsStore(
+    { project: analytics.project, dataset: analytics.dataset, location: analytics.location, maxBytesBilled: analytics.maxBytesBilled, emulatorHost: analytics.emulatorHost },
+    options.streamPageRows,
+  );
+  await store.migrate();
+  return store;
+}
+
+const row = (check: string, status: HealthRow['status'], detail: string, fix = ''): HealthRow => ({ check, status, detail, fix });
+
+/** `stores.analytics.engine: bigquery`: a dataset in Google BigQuery (or an emulator speaking its REST API). */
+export const bigqueryEngine: AnalyticsEngineSpec = {
+  name: 'bigquery',
+  open: async (config) => openBigQueryAnalytics(section(config)),
+  admin(config) {
+    const analytics = section(config);
+    const location = bigQueryLocation(analytics);
+    const store = () =>
+      createBigQueryAnalyticsStore({
+        project: analytics.project,
+        dataset: analytics.dataset,
+        location: analytics.location,
+        maxBytesBilled: analytics.maxBytesBilled,
+        emulatorHost: analytics.emulatorHost,
+      });
+    return {
+      engine: 'bigquery',
+      location,
+      label: 'bigquery',
+      exclusive: false,
+      async migrate() {
+        const opened = store();
+        await opened.migrate();
+        return `dataset ${analytics.project}.${analytics.dataset} and ${opened.expectedTables().length} tables ready (${analytics.location})`;
+      },
+      async health() {
+        try {
+          const opened = store();
+          const existing = await opened.existingTables();
+          const missing = opened.expectedTables().filter((name) => !existing.includes(name));
+          return [
+            row('reachable', 'ok', `BigQuery ${location}`),
+            missing.length === 0 ? row('tables', 'ok', 'all present') : row('tables', 'fail', `missing in ${analytics.dataset}: ${missing.join(', ')}`, 'run journeyctl migrate'),
+          ];
+        } catch (error) {
+          return [
+            row(
+              'reachable',
+              'fail',
+              isJourneyError(error) ? error.message : String(error),
+              isJourneyError(error) && error.hint ? error.hint : 'check the project, dataset and credentials (gcloud auth application-default login, or Workload Identity)',
+            ),
+          ];
+        }
+      },
+    };
+  },
+};
