@@ -11,6 +11,7 @@ import { ActionFailedError, UsageError } from '../errors.js';
 import { createProgress } from '../render/progress.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
+import { formatBytes, queryCostsOf } from '../stores/ports/query-costs.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { type CommandContext, parseDurationFlag, parseTimeRange } from './context.js';
 
@@ -105,7 +106,9 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
     progress.finish();
     // Assigned inside the closures above, which TypeScript does not follow.
     const opened = { analytics: analytics as Promise<AnalyticsStore> | null, raw: raw as Promise<RawStore> | null };
-    if (opened.analytics) await (await opened.analytics.catch(() => null))?.close();
+    const store = opened.analytics ? await opened.analytics.catch(() => null) : null;
+    if (store) logScanned(context, store);
+    await store?.close();
     if (opened.raw) await (await opened.raw.catch(() => null))?.close();
   }
   if (options.junit) writeFileSync(options.junit, renderJunit(run));
@@ -119,4 +122,17 @@ export async function runCheckCommand(context: CommandContext, options: CheckOpt
     throw new ActionFailedError(`${failed.length} check(s) failed: ${failed.join(', ')}`, { hint: summaryLine(run) });
   }
   return run;
+}
+
+/** On an engine that bills by bytes scanned (BigQuery): what the checks' queries scan, from their dry runs. */
+function logScanned(context: CommandContext, store: AnalyticsStore): void {
+  const costs = queryCostsOf(store);
+  if (!costs) return;
+  const { queries, bytes } = costs.scanned();
+  const limit = costs.maxBytesBilled === null ? 'no --max-bytes-billed limit' : `limit ${formatBytes(costs.maxBytesBilled)} per query (--max-bytes-billed)`;
+  context.log(`${store.engine}: the checks' ${queries} queries scan ${formatBytes(bytes)} (${bytes} bytes, dry-run estimates; ${limit})`, {
+    queries,
+    bytes,
+    maxBytesBilled: costs.maxBytesBilled,
+  });
 }

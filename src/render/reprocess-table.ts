@@ -1,4 +1,5 @@
 import Table from 'cli-table3';
+import { formatBytes } from '../stores/ports/query-costs.js';
 import { tableStyle } from './terminal.js';
 
 /** What the per-day table of reprocess and repair shows (the service's summary, structurally). */
@@ -11,6 +12,8 @@ export interface ReprocessTableInput {
     nowRejected: number;
     skipped?: boolean;
   }>;
+  /** Dry run on an engine that bills by bytes scanned (BigQuery): what the rebuild would scan. */
+  scan?: { bytes: number; maxBytesBilled: number | null };
 }
 
 /** The per-day before → after table of `reprocess` and `repair`, for people. */
@@ -28,5 +31,10 @@ export function renderReprocessTable(summary: ReprocessTableInput, color: boolea
       day.skipped ? 'done earlier' : summary.dryRun ? 'would rebuild' : 'rebuilt',
     ]);
   }
-  return `${table.toString()}\n${summary.dryRun ? 'Dry run: nothing was written.\n' : ''}`;
+  const scan = summary.scan
+    ? `BigQuery would scan ${formatBytes(summary.scan.bytes)} (${summary.scan.bytes} bytes, dry runs of the days' partitions) to rebuild them; ${
+        summary.scan.maxBytesBilled === null ? 'no --max-bytes-billed limit' : `limit ${formatBytes(summary.scan.maxBytesBilled)} per query`
+      }.\n`
+    : '';
+  return `${table.toString()}\n${summary.dryRun ? `Dry run: nothing was written.\n${scan}` : ''}`;
 }

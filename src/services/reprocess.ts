@@ -8,11 +8,15 @@ import { createReprocess, type DayDerivation, emptyCounts } from '../pipeline/re
 import type { ProgressReporter } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
+import { queryCostsOf } from '../stores/ports/query-costs.js';
 import { createDerivation, type DerivationStores } from './derivation.js';
 
 export interface ReprocessSummary {
-  days: Array<{ day: string; before: DayCounts; after: DayCounts; nowRejected: number; users: number; skipped?: boolean }>;
+  /** `scanBytes` (dry run, on an engine that bills by bytes scanned): what rebuilding the day would scan, by the engine's dry run. */
+  days: Array<{ day: string; before: DayCounts; after: DayCounts; nowRejected: number; users: number; skipped?: boolean; scanBytes?: number }>;
   dryRun: boolean;
+  /** Dry run on BigQuery: the bytes the rebuild would scan in all, and the per-query limit. */
+  scan?: { bytes: number; maxBytesBilled: number | null };
 }
 
 export interface RebuildDaysOptions {
@@ -55,11 +59,16 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
     log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });
 
     if (options.dryRun) {
+      // Where queries are billed by the bytes they scan, the engine's dry runs say what the rebuild would scan.
+      const costs = queryCostsOf(stores.analytics);
+      const scans = new Map((await costs?.rebuildBytes(days))?.map(({ day, bytes }) => [day, bytes]));
       for (const day of days) {
         const before = await dayCounts(day);
         const plan = await reprocess.planDay(day);
-        summary.days.push({ day, before, after: plan.counts, nowRejected: plan.nowRejected, users: plan.users });
+        const scanBytes = scans.get(day);
+        summary.days.push({ day, before, after: plan.counts, nowRejected: plan.nowRejected, users: plan.users, ...(scanBytes === undefined ? {} : { scanBytes }) });
       }
+      if (costs) summary.scan = { bytes: [...scans.values()].reduce((sum, bytes) => sum + bytes, 0), maxBytesBilled: costs.maxBytesBilled };
       return summary;
     }
 
