@@ -13,7 +13,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import {
+  BIGQUERY_TEST_PROJECT,
   defineInstance,
+  ensureBigQueryEmulator,
   ensureInstalled,
   optionsLike,
   reapAbandonedRuns,
@@ -36,7 +38,9 @@ function describe(rec: ServiceRecord): string {
         ? `FerretDB ${rec.version}`
         : rec.kind === 'pubsub'
           ? `Pub/Sub emulator, ${rec.version}`
-          : `ClickHouse HTTP (${rec.version})`;
+          : rec.kind === 'bigquery'
+            ? `BigQuery emulator, ${rec.version}`
+            : `ClickHouse HTTP (${rec.version})`;
   return `${rec.name} (${what}) at ${rec.address}`;
 }
 
@@ -53,6 +57,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   await reapAbandonedRuns();
   const manifest = ensureInstalled();
+  const bigquery = ensureBigQueryEmulator();
   const kafkaVersion = (major: string): { version: string; libsDir: string } => {
     const version = Object.keys(manifest.kafka).find((v) => v.startsWith(`${major}.`));
     if (!version) throw new Error(`no Kafka ${major}.x in ${manifest.cache}/manifest.json`);
@@ -67,6 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mongo: await defineInstance({ kind: 'ferretdb', name: 'mongo', version: manifest.ferretdb.version, bin: manifest.ferretdb.bin }, root),
     clickhouse: await defineInstance({ kind: 'clickhouse', name: 'clickhouse' }, root),
     pubsub: await defineInstance({ kind: 'pubsub', name: 'pubsub', ...pubsubEmulator(manifest) }, root),
+    bigquery: await defineInstance({ kind: 'bigquery', name: 'bigquery', ...bigquery }, root),
   };
   const data: ServicesFile = { ownerPid: process.pid, root, createdAt: new Date().toISOString(), services: { ...records } };
   writeServicesFile(servicesFile, data);
@@ -124,6 +130,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mongo: { url: records.mongo.address, version: records.mongo.version },
     clickhouse: { url: records.clickhouse.address, version: records.clickhouse.version },
     pubsub: { emulatorHost: records.pubsub.address, version: records.pubsub.version },
+    bigquery: { emulatorHost: records.bigquery.address, project: BIGQUERY_TEST_PROJECT, version: records.bigquery.version },
     servicesFile,
   };
   // Workers are forked after global setup, so they inherit these.
@@ -132,6 +139,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env[ENV.mongo] = services.mongo.url;
   process.env[ENV.clickhouse] = services.clickhouse.url;
   process.env[ENV.pubsub] = services.pubsub.emulatorHost;
+  process.env[ENV.bigquery] = services.bigquery.emulatorHost;
   // Google's clients and the CLI find an emulator through this variable.
   process.env['PUBSUB_EMULATOR_HOST'] = services.pubsub.emulatorHost;
   process.env[ENV.servicesFile] = servicesFile;

@@ -27,7 +27,7 @@ function findRoot(from: string): string {
 }
 export const CACHE_DIR = process.env['JOURNEY_SERVICES_CACHE'] || path.join(os.homedir(), '.cache', 'journeyctl-services');
 
-export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse' | 'pubsub';
+export type ServiceKind = 'kafka' | 'ferretdb' | 'clickhouse' | 'pubsub' | 'bigquery';
 
 /** Everything needed to find, stop and start one service instance again. */
 export interface ServiceRecord {
@@ -96,6 +96,29 @@ export function ensureInstalled(): InstallManifest {
   const manifest = JSON.parse(fs.readFileSync(path.join(CACHE_DIR, 'manifest.json'), 'utf8')) as InstallManifest;
   process.stderr.write(`[services] install check done in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
   return manifest;
+}
+
+/** The BigQuery emulator .ci/services/bqemulator.sh installed (a venv; DuckDB's spatial extension under `home`). */
+export interface BigQueryEmulatorInstall {
+  /** e.g. "bqemulator 1.4.0" */
+  version: string;
+  bin: string;
+  /** The HOME it runs with: where DuckDB finds its extensions without downloading them. */
+  home: string;
+}
+
+/** Runs .ci/services/bqemulator.sh (idempotent, cached); a failure is its one line naming the service. */
+export function ensureBigQueryEmulator(): BigQueryEmulatorInstall {
+  const script = path.join(REPO_ROOT, '.ci', 'services', 'bqemulator.sh');
+  const r = spawnSync('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', env: { ...process.env, JOURNEY_SERVICES_CACHE: CACHE_DIR } });
+  if (r.error) throw new Error(`the test services are not installed: could not run ${script}: ${r.error.message}`);
+  process.stderr.write(r.stderr);
+  if (r.status !== 0) {
+    const line = [...r.stderr.split('\n')].reverse().find((text) => text.includes('install failed')) ?? `${script} exited ${r.status ?? r.signal}`;
+    throw new Error(`the test services are not installed: ${line.trim()}`);
+  }
+  const installed = JSON.parse(r.stdout) as { version: string; bin: string; home: string };
+  return { version: `bqemulator ${installed.version}`, bin: installed.bin, home: installed.home };
 }
 
 // --------------------------------------------------------------- ports ----
@@ -233,6 +256,15 @@ async function probe(rec: ServiceRecord): Promise<boolean> {
         return false;
       } finally {
         await client.close().catch(() => {});
+      }
+    }
+    case 'bigquery': {
+      // A REST round trip: the emulator lists the datasets of any project.
+      try {
+        const r = await fetch(`${rec.address}/bigquery/v2/projects/${BIGQUERY_TEST_PROJECT}/datasets`, { signal: AbortSignal.timeout(2000) });
+        return r.ok;
+      } catch {
+        return false;
       }
     }
     case 'pubsub': {
@@ -418,7 +450,18 @@ export interface PubSubOptions {
   bin: string;
 }
 
-export type InstanceOptions = ({ kind: 'kafka' } & KafkaOptions) | ({ kind: 'ferretdb' } & FerretOptions) | ({ kind: 'clickhouse' } & ClickHouseOptions) | ({ kind: 'pubsub' } & PubSubOptions);
+export interface BigQueryOptions extends BigQueryEmulatorInstall {
+  name: string;
+}
+/** The project the tests' BigQuery datasets live in (the emulator takes any). */
+export const BIGQUERY_TEST_PROJECT = 'journeyctl-test';
+
+export type InstanceOptions =
+  | ({ kind: 'kafka' } & KafkaOptions)
+  | ({ kind: 'ferretdb' } & FerretOptions)
+  | ({ kind: 'clickhouse' } & ClickHouseOptions)
+  | ({ kind: 'pubsub' } & PubSubOptions)
+  | ({ kind: 'bigquery' } & BigQueryOptions);
 
 /** The options a record was defined from, to define another instance like it. */
 export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOptions {
@@ -428,6 +471,7 @@ export function optionsLike(rec: ServiceRecord, name = rec.name): InstanceOption
   }
   if (rec.kind === 'ferretdb') return { kind: 'ferretdb', name, version: rec.version, bin: rec.command[0]! };
   if (rec.kind === 'pubsub') return { kind: 'pubsub', name, version: rec.version, bin: rec.command[0]! };
+  if (rec.kind === 'bigquery') return { kind: 'bigquery', name, version: rec.version, bin: rec.command[0]!, home: rec.env['HOME']! };
   return { kind: 'clickhouse', name };
 }
 
@@ -507,6 +551,30 @@ export async function defineInstance(opts: InstanceOptions, root: string): Promi
         // and a quick start on two cores.
         command: [opts.bin, `--host=${HOST}`, `--port=${port}`, ...(opts.version.startsWith('pstest') ? [`--instance=${workDir}`] : [])],
         env: { JAVA_OPTS: `-Xms32m -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djourneyctl.instance=${workDir}` },
+      };
+    case 'bigquery':
+      // File-backed (its DuckDB file in dataDir): a restart keeps the datasets. The gRPC port (Storage
+      // API, unused here) is picked by the emulator; HOME is where DuckDB finds its spatial extension.
+      return {
+        ...base,
+        kind: 'bigquery',
+        version: opts.version,
+        address: `http://${HOST}:${port}`,
+        logFile: path.join(workDir, 'bqemulator.log'),
+        command: [
+          opts.bin,
+          'start',
+          `--rest-host=${HOST}`,
+          `--rest-port=${port}`,
+          `--grpc-host=${HOST}`,
+          '--grpc-port=0',
+          '--persistent',
+          `--data-dir=${dataDir}`,
+          `--project=${BIGQUERY_TEST_PROJECT}`,
+          '--log-level=warning',
+          '--log-format=json',
+        ],
+        env: { HOME: opts.home, TZ: 'UTC' },
       };
     case 'clickhouse': {
       const script = path.join(REPO_ROOT, 'test', 'harness', 'chdb-http-server.mjs');

@@ -14,11 +14,23 @@
 // The same addresses are in the environment (ENV below) for code or child
 // processes that do not import this module, and in vitest's inject('journeyServices').
 import type {} from 'vitest';
-import { defineInstance, optionsLike, pauseInstance, readServicesFile, resumeInstance, startInstance, stopInstance, updateRecord, type ServiceRecord, type StopOptions } from './service-manager.js';
+import {
+  BIGQUERY_TEST_PROJECT,
+  defineInstance,
+  optionsLike,
+  pauseInstance,
+  readServicesFile,
+  resumeInstance,
+  startInstance,
+  stopInstance,
+  updateRecord,
+  type ServiceRecord,
+  type StopOptions,
+} from './service-manager.js';
 
 export type { ServiceRecord, StopOptions } from './service-manager.js';
 
-export const SERVICE_NAMES = ['kafka39', 'kafka4', 'mongo', 'clickhouse', 'pubsub'] as const;
+export const SERVICE_NAMES = ['kafka39', 'kafka4', 'mongo', 'clickhouse', 'pubsub', 'bigquery'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /** Environment variables set by the global setup before any worker starts. */
@@ -33,6 +45,8 @@ export const ENV = {
   clickhouse: 'JOURNEY_TEST_CLICKHOUSE_URL',
   /** host:port of the Pub/Sub emulator (also exported as PUBSUB_EMULATOR_HOST), e.g. "127.0.0.1:40127" */
   pubsub: 'JOURNEY_TEST_PUBSUB_EMULATOR_HOST',
+  /** REST endpoint of the BigQuery emulator (bqemulator), e.g. "http://127.0.0.1:40127": a client's apiEndpoint / BIGQUERY_EMULATOR_HOST */
+  bigquery: 'JOURNEY_TEST_BIGQUERY_EMULATOR_HOST',
   /** JSON file with pids, data dirs, log files and start commands (ServicesFile) */
   servicesFile: 'JOURNEY_TEST_SERVICES_FILE',
 } as const;
@@ -44,6 +58,8 @@ export interface JourneyServices {
   clickhouse: { url: string; version: string };
   /** In memory: a restart starts empty. */
   pubsub: { emulatorHost: string; version: string };
+  /** The tests' datasets go in `project` (any project works on the emulator). */
+  bigquery: { emulatorHost: string; project: string; version: string };
   servicesFile: string;
 }
 
@@ -74,6 +90,7 @@ export function getServices(): JourneyServices {
     mongo: { url: env(ENV.mongo), version: version('mongo') },
     clickhouse: { url: env(ENV.clickhouse), version: version('clickhouse') },
     pubsub: { emulatorHost: env(ENV.pubsub), version: version('pubsub') },
+    bigquery: { emulatorHost: env(ENV.bigquery), project: BIGQUERY_TEST_PROJECT, version: version('bigquery') },
     servicesFile: file,
   };
 }
