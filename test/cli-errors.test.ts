@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,55 +76,3 @@ describe('bad input gets a clear one-line error and the right exit code, never a
     expect(JSON.parse(result.stdout)).toMatchObject({ events_read: 2, accepted: 1, rejected: 1, sessions_written: 1 });
   });
 });
-
-describe('two processes on one data directory', () => {
-  it('export of analytics waits for, or names, the run holding the embedded store; raw-store exports work beside it', async () => {
-    const dir = dataDir();
-    // A run reading a stdin that stays open holds the embedded analytics store.
-    const run = spawn(process.execPath, [BIN, 'run', '--input', '-', '--data-dir', dir], { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH } });
-    let runStdout = '';
-    run.stdout.on('data', (chunk: Buffer) => (runStdout += chunk.toString()));
-    run.stdin.write(`${toLine({ messageId: 'a', event: 'page_viewed', anonymousId: 'x', minutes: 0 })}\nnot json\n`);
-    await waitFor(() => journeyctl(['export', 'rejected', '--data-dir', dir]).stdout.includes('invalid_json'));
-
-    const blocked = journeyctl(['export', 'sessions', '--data-dir', dir, '--wait', '1s']);
-    expect(blocked.code).toBe(3);
-    expect(blocked.stderr).toContain('waiting for the embedded analytics store: held by `journeyctl run`');
-    expect(blocked.stderr).toMatch(/the embedded analytics store is in use by `journeyctl run` \(pid \d+/);
-    noStack(blocked.stderr);
-
-    const exportProcess = spawn(process.execPath, [BIN, 'export', 'sessions', '--data-dir', dir, '--wait', '60s'], { env: { PATH: process.env.PATH } });
-    let exported = '';
-    let exportStderr = '';
-    exportProcess.stdout.on('data', (chunk: Buffer) => (exported += chunk.toString()));
-    exportProcess.stderr.on('data', (chunk: Buffer) => (exportStderr += chunk.toString()));
-    const exportExit = new Promise<number | null>((resolve) => exportProcess.on('exit', resolve));
-    // The run ends only once the export is waiting for it (an event, not a pause).
-    await waitFor(() => exportStderr.includes('waiting for the embedded analytics store'));
-    run.stdin.end();
-    expect(await new Promise((resolve) => run.on('exit', resolve))).toBe(0);
-    expect(JSON.parse(runStdout)).toMatchObject({ accepted: 1, sessions_written: 1 });
-    expect(await exportExit).toBe(0);
-    expect(exported.trim().split('\n')).toHaveLength(1);
-  });
-
-  it('frees the store at once when its holder was killed', async () => {
-    const dir = dataDir();
-    const run = spawn(process.execPath, [BIN, 'run', '--input', '-', '--data-dir', dir], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: process.env.PATH } });
-    run.stdin.write(`${toLine({ messageId: 'a', event: 'page_viewed', anonymousId: 'x', minutes: 0 })}\n`);
-    await waitFor(() => journeyctl(['export', 'sessions', '--data-dir', dir, '--wait', '0s']).stderr.includes('in use by'));
-    run.kill('SIGKILL');
-    await new Promise((resolve) => run.on('exit', resolve));
-    const after = journeyctl(['export', 'sessions', '--data-dir', dir, '--wait', '5s']);
-    expect(after.stderr).toBe('');
-    expect(after.code).toBe(0);
-  });
-});
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

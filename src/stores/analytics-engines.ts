@@ -21,7 +21,12 @@ export const chdbEngine: AnalyticsEngineSpec = {
   async open(config, raw, options) {
     const path = join(config.dataDir, 'analytics');
     const existed = existsSync(path);
-    const store = embeddedAnalyticsStore(await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path }));
+    // Readers (and fix, reprocess) connect to a live process holding the directory instead of waiting
+    // for it; commands that create or repair open it themselves (ADR 0016).
+    const engine = await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path, connect: !options.create && !options.allowDamage });
+    const store = embeddedAnalyticsStore(engine);
+    // The holder judged and migrated the directory when it opened it.
+    if (engine.mode === 'connected') return store;
     try {
       // Damage is looked for before migrate, which would re-create a deleted table (or analytics/) empty.
       const parts = config.stores.raw.engine === 'sqlite' ? await judgeDataDirParts(raw, store, path, existed) : null;
@@ -32,6 +37,7 @@ export const chdbEngine: AnalyticsEngineSpec = {
       if (broken.length > 0 && !options.allowDamage) throw damageError(broken);
       options.onDamage?.([...(parts?.damage ?? []), ...broken]);
       if (parts && parts.damage.length === 0) await parts.settle();
+      await engine.serve();
       return store;
     } catch (error) {
       await store.close();

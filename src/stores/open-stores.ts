@@ -35,12 +35,12 @@ export async function openRawStore(config: JourneyConfig, options: RawOpenOption
 
 /**
  * Derivation by several processes at once must be serialised: two derivers of one user would
- * interleave their analytics rewrites. The embedded analytics store is held by one process for
- * its whole life, so that is serialised already; with a ClickHouse server, each derive takes the
+ * interleave their analytics rewrites. With a ClickHouse server, and with embedded chdb (whose
+ * holder serves it to processes that connect: fix, reprocess; ADR 0016), each derive takes the
  * `derivation` lease in the raw store.
  */
 export function serialiseDerivation<T>(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions, derive: () => Promise<T>): () => Promise<T> {
-  if (config.stores.analytics.engine !== 'clickhouse') return derive;
+  if (config.stores.analytics.engine !== 'clickhouse' && config.stores.analytics.engine !== 'chdb') return derive;
   return async () => {
     const lease = await acquireLease(raw, 'derivation', currentHolder(options.command), options);
     try {

@@ -1,10 +1,12 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { drainPending } from 'chdb';
 import { createChdbConnection } from 'chdb/connection';
 import { join, resolve } from 'node:path';
 import { InfrastructureError } from '../../errors.js';
-import { acquireLease, currentHolder, type HeldLease, type LeaseOptions } from '../lease.js';
-import type { MetaAndLeases } from '../ports/meta-and-leases.js';
+import { acquireLease, currentHolder, type HeldLease, isHolderAlive, type LeaseOptions } from '../lease.js';
+import type { LeaseHolder, MetaAndLeases } from '../ports/meta-and-leases.js';
+import { type ChdbHttpServer, startChdbHttpServer } from './serve/chdb-http-server.js';
+import { newServeToken, readServedEndpoint, removeServedEndpoint, type ServedEndpoint, writeServedEndpoint } from './serve/served-endpoint.js';
 
 /** The lease naming the one process that opens a data directory's chdb engine. */
 export const EMBEDDED_LEASE = 'the embedded analytics store';
@@ -15,7 +17,14 @@ export interface EmbeddedClickHouse {
   readonly mode: 'owner' | 'connected';
   /** The chdb directory. */
   readonly path: string;
-  /** Lets go of this acquire; the last one closes the engine and releases the lease. */
+  /**
+   * Owner only (a no-op when connected, or when already serving): serves the directory to other
+   * journeyctl processes on a loopback port recorded in the data directory. Called once the
+   * stores are open and their tables exist. A failure to serve is logged, not thrown: other
+   * processes then wait for this one, as before.
+   */
+  serve(): Promise<void>;
+  /** Lets go of this acquire; the last one stops serving, closes the engine and releases the lease. */
   release(): Promise<void>;
 }
 
@@ -24,19 +33,31 @@ export interface AcquireEmbeddedOptions extends LeaseOptions {
   command: string;
   /** The chdb directory; `<dataDir>/analytics` unless a test puts it elsewhere. */
   path?: string;
+  /**
+   * When another live process holds the directory and serves it, connect to it over HTTP instead
+   * of waiting for it (readers, and fix/reprocess, whose derives take the `derivation` lease).
+   */
+  connect?: boolean;
 }
 
 interface Shared {
   client: ClickHouseClient;
   mode: 'owner' | 'connected';
   refs: number;
+  serve(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a reader waits for a live holder that has not published its endpoint yet (it is still opening). */
+const SERVE_GRACE_MS = 30_000;
+/** A connected query may queue behind others: the owner answers one at a time. */
+const CONNECTED_REQUEST_TIMEOUT_MS = 600_000;
 
 /**
  * One engine per data directory per process: chdb binds one directory per process and locks it,
  * so every part of journeyctl that reads or writes it (the analytics store, the raw store on chdb)
- * shares one client, counted by acquires. The first acquire takes the lease and opens chdb.
+ * shares one client, counted by acquires. The first acquire takes the lease and opens chdb, or,
+ * with `connect`, connects to the live process that holds and serves the directory.
  */
 const shared = new Map<string, Promise<Shared>>();
 
@@ -44,7 +65,7 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
   const path = resolve(options.path ?? join(dataDir, 'analytics'));
   let pending = shared.get(path);
   if (!pending) {
-    pending = openShared(path, leases, options);
+    pending = openShared(dataDir, path, leases, options);
     shared.set(path, pending);
     pending.catch(() => shared.delete(path));
   }
@@ -55,6 +76,7 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
     client: entry.client,
     mode: entry.mode,
     path,
+    serve: () => entry.serve(),
     async release() {
       if (released) return;
       released = true;
@@ -66,8 +88,13 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
   };
 }
 
-async function openShared(path: string, leases: MetaAndLeases, options: AcquireEmbeddedOptions): Promise<Shared> {
-  const lease: HeldLease = await acquireLease(leases, EMBEDDED_LEASE, currentHolder(options.command), options);
+async function openShared(dataDir: string, path: string, leases: MetaAndLeases, options: AcquireEmbeddedOptions): Promise<Shared> {
+  const holder = currentHolder(options.command);
+  if (options.connect) {
+    const connected = await connectWhileHeld(dataDir, leases, holder, options);
+    if (connected) return withFailover(connected, () => openShared(dataDir, path, leases, options));
+  }
+  const lease: HeldLease = await acquireLease(leases, EMBEDDED_LEASE, holder, options);
   let client: ClickHouseClient;
   try {
     client = openChdbClient(path);
@@ -75,16 +102,138 @@ async function openShared(path: string, leases: MetaAndLeases, options: AcquireE
     await lease.release();
     throw error;
   }
+  let serving: Promise<{ server: ChdbHttpServer; record: ServedEndpoint } | null> | null = null;
   return {
     client,
     mode: 'owner',
     refs: 0,
+    serve() {
+      serving ??= startServing(dataDir, path, options).catch((error: unknown) => {
+        options.log(`cannot serve ${path} to other processes (they will wait for this one): ${(error as Error).message}`);
+        return null;
+      });
+      return serving.then(() => {});
+    },
     async close() {
+      const served = await serving;
+      if (served) {
+        removeServedEndpoint(dataDir, served.record);
+        servedRecords.delete(served.record);
+        await served.server.close();
+      }
       await client.close();
       await drainPending(); // the engine lets go of the directory, so another one can be opened afterwards
       await lease.release();
     },
   };
+}
+
+/** Endpoints this process has published, removed if it exits without closing (process.exit). */
+const servedRecords = new Map<ServedEndpoint, string>();
+process.on('exit', () => {
+  for (const [record, dataDir] of servedRecords) removeServedEndpoint(dataDir, record);
+});
+
+async function startServing(dataDir: string, path: string, options: AcquireEmbeddedOptions): Promise<{ server: ChdbHttpServer; record: ServedEndpoint }> {
+  const token = newServeToken();
+  const server = await startChdbHttpServer({ path, password: token, maxConcurrentQueries: 1 });
+  const record = writeServedEndpoint(dataDir, { url: server.url, token, command: options.command, startedAt: Date.now() });
+  servedRecords.set(record, dataDir);
+  return { server, record };
+}
+
+/**
+ * While another live process holds the lease: its served endpoint, as soon as it is published
+ * and answers with its token. Null when the lease is free (this process opens the directory) or
+ * the holder does not serve (a stale record of a killed owner is ignored): then the caller takes
+ * the lease as before, waiting or naming the holder.
+ */
+async function connectWhileHeld(dataDir: string, leases: MetaAndLeases, holder: LeaseHolder, options: AcquireEmbeddedOptions): Promise<Shared | null> {
+  const graceEnd = Date.now() + Math.max(options.waitMs, SERVE_GRACE_MS);
+  for (;;) {
+    const attempt = await leases.acquireLease(EMBEDDED_LEASE, holder, options.ttlMs ?? 30_000);
+    if (attempt.acquired) return null; // free: acquireLease takes it again (the same holder) and renews it
+    const endpoint = readServedEndpoint(dataDir);
+    if (endpoint && isHolderAlive(endpoint)) {
+      const client = await connectTo(endpoint);
+      if (client) {
+        return {
+          client,
+          mode: 'connected',
+          refs: 0,
+          serve: async () => {},
+          close: () => client.close(),
+        };
+      }
+    }
+    if (!isHolderAlive(attempt.holder) || Date.now() >= graceEnd) return null;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * A connected process may outlive the holder it connected to (a fix or reprocess still working
+ * when `run` ends). A request the holder never received (connection refused; for reads, also a
+ * connection reset) is sent again after acquiring anew: connected to the next holder, or the
+ * directory opened here (and served) once it is free. A request that may have been executed is
+ * not repeated: its error stands.
+ */
+function withFailover(first: Shared, reopen: () => Promise<Shared>): Shared {
+  let current = first;
+  let reopening: Promise<Shared> | null = null;
+  const replace = async (failed: Shared): Promise<Shared> => {
+    if (current !== failed) return current;
+    reopening ??= (async () => {
+      await failed.close().catch(() => {});
+      const next = await reopen();
+      await next.serve();
+      current = next;
+      return next;
+    })().finally(() => {
+      reopening = null;
+    });
+    return reopening;
+  };
+  const retrying = (method: 'query' | 'command' | 'exec' | 'insert', retriable: (error: unknown) => boolean) =>
+    async function (params: unknown): Promise<unknown> {
+      const used = current;
+      const call = (client: ClickHouseClient) => (client[method] as (params: unknown) => Promise<unknown>).call(client, params);
+      try {
+        return await call(used.client);
+      } catch (error) {
+        if (!retriable(error)) throw error;
+        return call((await replace(used)).client);
+      }
+    };
+  const methods: Record<string, (params: unknown) => Promise<unknown>> = {
+    query: retrying('query', (error) => notReceived(error) || connectionReset(error)),
+    command: retrying('command', notReceived),
+    exec: retrying('exec', notReceived),
+    insert: retrying('insert', notReceived),
+  };
+  const client = new Proxy(first.client, {
+    get(_target, property) {
+      if (typeof property === 'string' && property in methods) return methods[property];
+      const value: unknown = Reflect.get(current.client, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current.client) : value;
+    },
+  });
+  return { client, mode: 'connected', refs: 0, serve: () => current.serve(), close: () => current.close() };
+}
+
+const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;
+const notReceived = (error: unknown) => errorCode(error) === 'ECONNREFUSED';
+const connectionReset = (error: unknown) => errorCode(error) === 'ECONNRESET' || /socket hang up/i.test((error as Error | null)?.message ?? '');
+
+async function connectTo(endpoint: ServedEndpoint): Promise<ClickHouseClient | null> {
+  const client = createClient({ url: endpoint.url, username: 'default', password: endpoint.token, request_timeout: CONNECTED_REQUEST_TIMEOUT_MS, log: { level: ClickHouseLogLevel.OFF } });
+  try {
+    await client.command({ query: 'SELECT 1' }); // the token is checked: a port reused by another server is not taken for this one
+    return client;
+  } catch {
+    await client.close().catch(() => {});
+    return null;
+  }
 }
 
 /**
