@@ -29,7 +29,7 @@ export const CONFIG_KEYS: KeySchema = {
   },
   tracking_plan: { allow_unplanned: null, events: { '*': { required: null, properties: null } } },
   stores: {
-    raw: { engine: null, url: null, database: null },
+    raw: { engine: null, url: null, database: null, username: null, password: null, mongo_url: null, mongo_database: null },
     analytics: { engine: null, url: null, database: null, username: null, password: null, project: null, dataset: null, location: null, max_bytes_billed: null },
   },
   kafka: {

@@ -67,7 +67,9 @@ export type SessionMode = (typeof SESSION_MODES)[number];
 
 /** An engine known only by its registration (ADR 0005): check `registered` before reading a shipped engine's fields. */
 export type RegisteredEngineConfig = { engine: string; registered: true };
-export type RawStoreConfig = { engine: 'sqlite'; registered?: never } | { engine: 'mongodb'; url: string; database: string; registered?: never } | RegisteredEngineConfig;
+export type RawStoreConfig = { engine: 'sqlite'; registered?: never } | { engine: 'mongodb'; url: string; database: string; registered?: never } | ClickHouseRawStoreConfig | RegisteredEngineConfig;
+/** Raw events in a ClickHouse server; identity links, dirty ids, corrections, audit, leases and profiles in MongoDB. */
+export type ClickHouseRawStoreConfig = { engine: 'clickhouse'; url: string; database: string; username: string; password: string; mongoUrl: string; mongoDatabase: string; registered?: never };
 export type AnalyticsStoreConfig =
   | { engine: 'chdb'; registered?: never }
   | { engine: 'clickhouse'; url: string; database: string; username: string; password: string; registered?: never }
@@ -75,7 +77,7 @@ export type AnalyticsStoreConfig =
   | RegisteredEngineConfig;
 
 /** The engine names journeyctl ships; the caller passes the registries' names (config never imports stores). */
-export const SHIPPED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb'], analytics: ['chdb', 'clickhouse', 'bigquery'] };
+export const SHIPPED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb', 'clickhouse'], analytics: ['chdb', 'clickhouse', 'bigquery'] };
 export interface EngineNames {
   raw: readonly string[];
   analytics: readonly string[];
@@ -269,7 +271,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const mongoUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.url, 'stores.raw.url');
   const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
   const engines = parsers.engines ?? SHIPPED_ENGINE_NAMES;
-  const rawEngine = overrides.mongoUrl ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
+  // --mongo-url selects MongoDB, unless the file chose raw events in ClickHouse: then it is where the rest of the raw store goes.
+  const rawEngine = overrides.mongoUrl && rawDoc.engine !== 'clickhouse' ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
   const analyticsEngine = overrides.clickhouseUrl
     ? 'clickhouse'
     : overrides.bigquery?.dataset
@@ -280,6 +283,22 @@ export function validateConfigDocument(document: unknown, source: string, overri
   if (rawEngine === 'mongodb') {
     if (!mongoUrl) errors.push('stores.raw.engine is mongodb but no URL is set (stores.raw.url, --mongo-url or JOURNEY_MONGO_URL)');
     raw = { engine: 'mongodb', url: mongoUrl ?? '', database: reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl') };
+  }
+  if (rawEngine === 'clickhouse') {
+    const url = reader.optionalString(rawDoc.url, 'stores.raw.url') ?? clickhouseUrl;
+    const baseUrl = overrides.mongoUrl ?? reader.optionalString(rawDoc.mongo_url, 'stores.raw.mongo_url');
+    if (!url) errors.push('stores.raw.engine is clickhouse but no ClickHouse URL is set (stores.raw.url, or stores.analytics.url, --clickhouse-url or JOURNEY_CLICKHOUSE_URL)');
+    if (!baseUrl) errors.push('stores.raw.engine is clickhouse but no MongoDB URL is set for identity links, corrections and profiles (stores.raw.mongo_url, --mongo-url or JOURNEY_MONGO_URL)');
+    const database = reader.string(rawDoc.database, 'stores.raw.database', 'journeyctl');
+    raw = {
+      engine: 'clickhouse',
+      url: url ?? '',
+      database,
+      username: reader.string(rawDoc.username, 'stores.raw.username', 'default'),
+      password: reader.string(rawDoc.password, 'stores.raw.password', ''),
+      mongoUrl: baseUrl ?? '',
+      mongoDatabase: reader.string(rawDoc.mongo_database, 'stores.raw.mongo_database', database),
+    };
   }
   let analytics: AnalyticsStoreConfig = { engine: 'chdb' };
   if (!SHIPPED_ENGINE_NAMES.analytics.includes(analyticsEngine)) analytics = { engine: analyticsEngine, registered: true };

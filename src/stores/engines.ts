@@ -25,12 +25,14 @@ export interface RawEngineSpec {
     label(config: JourneyConfig): string;
     /** Run on a store just opened with `create`: whatever else its schema needs; says what is ready. */
     migrate(store: RawStore, location: string): Promise<string>;
+    /** `migrate --cluster`: create its server tables ON CLUSTER before anything opens it (an engine without it ignores --cluster). */
+    migrateCluster?(config: JourneyConfig, cluster: string): Promise<string>;
     /** The config `health` opens with (a server engine: a short connect timeout). */
     quickConfig?(config: JourneyConfig): JourneyConfig;
     /** The fix shown when opening failed for another reason than a missing data directory. */
     unreachableFix(message: string, location: string): string;
     /** Rows after `reachable` (version, schema). */
-    health(store: RawStore, location: string): Promise<HealthRow[]>;
+    health(store: RawStore, location: string, config: JourneyConfig): Promise<HealthRow[]>;
   };
 }
 
