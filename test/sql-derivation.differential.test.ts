@@ -16,12 +16,14 @@ import { attachEventFacts } from '../src/pipeline/event-facts.js';
 import { createSignalsRefresher } from '../src/pipeline/journey-signals.js';
 import { createSessionize } from '../src/pipeline/sessionize.js';
 import { sqlSessionRules } from '../src/pipeline/sql-session-rules.js';
-import { eventRecord, findingRecord, funnelOutcomeRecord, sessionRecord } from '../src/render/records.js';
-import { ingestFile } from '../src/services/ingest.js';
+import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, sessionRecord } from '../src/render/records.js';
+import { ingestFile, ingestSource } from '../src/services/ingest.js';
+import { createFileSource } from '../src/sources/file-source.js';
+import type { RawStore } from '../src/stores/raw-store.js';
 import type { AnalyticsStore } from '../src/stores/analytics-store.js';
 import { MAX_TIME } from '../src/stores/clickhouse/clickhouse-connection.js';
 import { openStores } from '../src/stores/open-stores.js';
-import type { SqlDerivation } from '../src/stores/ports/sql-derivation.js';
+import { sqlDerivationOf } from '../src/stores/ports/sql-derivation.js';
 import { noisyJourneyLines, shuffled, T0, toLine } from './helpers/journeys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -66,8 +68,9 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 const bytewise = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** What `journeyctl export <kind> --output ndjson` writes for the analytics kinds. */
-async function exports(analytics: AnalyticsStore): Promise<Record<string, string>> {
+async function exports(analytics: AnalyticsStore, raw?: RawStore): Promise<Record<string, string>> {
   return {
+    ...(raw ? { profiles: ndjson((await collect(raw.streamProfiles())).map(profileRecord)) } : {}),
     sessions: ndjson((await collect(analytics.streamSessions({}))).map(sessionRecord)),
     events: ndjson((await collect(analytics.streamEvents({}))).map(eventRecord)),
     journeys: ndjson((await collect(analytics.streamFunnelOutcomes({}))).map(funnelOutcomeRecord)),
@@ -83,19 +86,48 @@ interface Derived {
   /** Export of events after the SQL path wrote its placement into the events table itself. */
   sqlWrittenEvents: string;
   sqlSessions: Session[];
+  /** `run` with derivation.engine sql (the derivation service's SQL round), in a data directory of its own. */
+  sqlEngine: Record<string, string>;
   jsSessionizeOnly: string;
   sqlSessionizeOnly: string;
   placed: number;
 }
 
+/** The same inputs through `run`'s ingest with the SQL engine (a data directory of its own: chdb opens one per process at a time). */
+async function runWithSqlEngine(testCase: Case): Promise<Record<string, string>> {
+  const config = configFor(workdir(), testCase.pipeline);
+  const stores = await openStores(config, { ...LEASE, create: true });
+  try {
+    for (const input of testCase.inputs) {
+      const source = createFileSource({ input, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes });
+      try {
+        await ingestSource(config, stores, source, { lease: LEASE, engine: 'sql' });
+      } finally {
+        await source.close();
+      }
+    }
+    // The last round was cut in SQL: its placement is still in the working table.
+    const placed = await collect(sqlDerivationOf(stores.analytics)!.events());
+    expect(placed.length).toBeGreaterThan(0);
+    return await exports(stores.analytics, stores.raw);
+  } finally {
+    await stores.close();
+  }
+}
+
 async function deriveBoth(testCase: Case): Promise<Derived> {
+  const derived = await deriveJsAndSql(testCase);
+  return { ...derived, sqlEngine: await runWithSqlEngine(testCase) };
+}
+
+async function deriveJsAndSql(testCase: Case): Promise<Omit<Derived, 'sqlEngine'>> {
   const dir = workdir();
   const config = configFor(dir, testCase.pipeline);
   for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
   const stores = await openStores(config, LEASE);
   try {
-    const js = await exports(stores.analytics);
-    const sqlDerivation = (stores.analytics as AnalyticsStore & { sqlDerivation?: SqlDerivation }).sqlDerivation;
+    const js = await exports(stores.analytics, stores.raw);
+    const sqlDerivation = sqlDerivationOf(stores.analytics);
     if (!sqlDerivation) throw new Error(`analytics engine ${stores.analytics.engine} has no SQL derivation`);
 
     // The stitching map stays in JS: the one the JS derivation persisted.
@@ -208,6 +240,8 @@ function truthSessions(path: string): string[] {
 /** Everything the SQL path computes must equal the JS derivation's export, byte for byte. */
 function expectSame(d: Derived): void {
   expect(d.placed).toBeGreaterThan(0);
+  expect(Object.keys(d.sqlEngine)).toEqual(Object.keys(d.js));
+  for (const [kind, bytes] of Object.entries(d.js)) expect({ kind, engine: 'sql', bytes: d.sqlEngine[kind] }).toEqual({ kind, engine: 'sql', bytes });
   expect(d.sqlSessionizeOnly).toBe(d.jsSessionizeOnly);
   for (const kind of ['sessions', 'events', 'journeys', 'labels', 'flags']) expect({ kind, bytes: d.sql[kind] }).toEqual({ kind, bytes: d.js[kind] });
   expect(d.sqlWrittenEvents).toBe(d.js.events);

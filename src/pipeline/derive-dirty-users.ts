@@ -6,6 +6,7 @@ import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { deriveUsers, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
+import { prepareSqlRound, sqlCanDerive, type SqlDeriveDeps } from './derive-users-sql.js';
 import type { createSessionize } from './sessionize.js';
 import { planIdentityChanges } from './stitch-identities.js';
 
@@ -22,6 +23,8 @@ export interface DeriveDeps {
   eventsPerRead?: number;
   /** Derived events gathered before an analytics write (fewer, larger inserts make fewer parts). */
   eventsPerWrite?: number;
+  /** Cut sessions and place events in the analytics engine (derivation.engine: sql); absent: in JS. */
+  sql?: Pick<SqlDeriveDeps, 'sql' | 'rules'>;
   /** After each analytics write, and as a round starts: users done (summary.users) of `totalUsers` so far; `writing` once every user is derived and writes remain. */
   onProgress?: (summary: DeriveSummary, totalUsers: number, phase: 'deriving' | 'writing', written?: { sessionsFlagged: number }) => void;
 }
@@ -102,6 +105,11 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
    * own threads while this thread reads and derives the next, and memory holds two groups at most.
    */
   async function deriveRound(users: readonly string[], canonical: Map<string, string>, corrections: CorrectionPlan, summary: DeriveSummary): Promise<void> {
+    // derivation.engine sql: sessions cut in the analytics engine, unless corrections need the JS path (ADR 0017).
+    const deriveChunk =
+      deps.sql && sqlCanDerive(corrections)
+        ? await prepareSqlRound({ ...deps, ...deps.sql }, users, canonical, corrections)
+        : async (chunk: readonly string[]) => deriveUsers(deps, chunk, await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize), corrections);
     let inFlight: Promise<void> | null = null;
     let group = emptyGroup();
     const flush = async () => {
@@ -120,8 +128,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     for (let start = 0; start < users.length;) {
       const chunk = users.slice(start, start + usersPerRead);
       start += chunk.length;
-      const eventsByUser = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize);
-      const derived = deriveUsers(deps, chunk, eventsByUser, corrections);
+      const derived = await deriveChunk(chunk);
       appendTo(group, chunk, derived);
       const read = Math.max(1, derived.derivation.events.length);
       usersPerRead = Math.min(2_000, Math.max(1, Math.round((chunk.length * eventsPerRead) / read)));

@@ -7,6 +7,9 @@ import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers, type DeriveDeps, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher, type SignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
+import { sqlSessionRules } from '../pipeline/sql-session-rules.js';
+import { UsageError } from '../errors.js';
+import { type SqlDerivation, sqlDerivationOf } from '../stores/ports/sql-derivation.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { type OpenStoresOptions, serialiseDerivation } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
@@ -31,7 +34,11 @@ export interface DerivationOptions {
   onProgress?: DeriveDeps['onProgress'];
   /** Who derives and how long to wait for another writer: derives are serialised across processes where the engine needs it. */
   lease?: OpenStoresOptions;
+  /** Where sessions are cut: js (the reference, default) or sql, in the analytics engine (ADR 0017). */
+  engine?: DerivationEngine;
 }
+
+export type DerivationEngine = 'js' | 'sql';
 
 /** What a derivation derives with: the stages a preview or a day rebuild reuses without writing. */
 export type DerivationStages = Pick<DeriveDeps, 'raw' | 'analytics' | 'sessionize' | 'deriveJourneys' | 'correctionKinds'>;
@@ -46,6 +53,14 @@ export interface Derivation {
   serialised<T>(work: () => Promise<T>): () => Promise<T>;
 }
 
+function sqlDerivationFor(analytics: AnalyticsStore): SqlDerivation {
+  const sql = sqlDerivationOf(analytics);
+  if (sql) return sql;
+  throw new UsageError(`derivation.engine: sql needs a ClickHouse analytics store (chdb or clickhouse), not ${analytics.engine}`, {
+    hint: 'set derivation.engine: js, or stores.analytics.engine: chdb',
+  });
+}
+
 export function createDerivation(config: JourneyConfig, stores: DerivationStores, options: DerivationOptions = {}): Derivation {
   const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
   const stages: DerivationStages = {
@@ -55,7 +70,12 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
     deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
     correctionKinds: options.correctionKinds,
   };
-  const deriveDirtyUsers = createDeriveDirtyUsers({ ...stages, idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined, onProgress: options.onProgress });
+  const deriveDirtyUsers = createDeriveDirtyUsers({
+    ...stages,
+    idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined,
+    onProgress: options.onProgress,
+    sql: options.engine === 'sql' ? { sql: sqlDerivationFor(stores.analytics), rules: sqlSessionRules(config.pipeline) } : undefined,
+  });
   const lease = options.lease;
   return {
     signals,

@@ -8,7 +8,7 @@ import { loadEventsOfUsers } from '../../src/pipeline/derive-users.js';
 import { createSessionize } from '../../src/pipeline/sessionize.js';
 import { sqlSessionRules } from '../../src/pipeline/sql-session-rules.js';
 import type { Stores } from '../../src/stores/open-stores.js';
-import type { SqlDerivation } from '../../src/stores/ports/sql-derivation.js';
+import { sqlDerivationOf } from '../../src/stores/ports/sql-derivation.js';
 
 type MeasureAsync = <T>(name: string, work: () => Promise<T>) => Promise<T>;
 
@@ -19,7 +19,7 @@ export async function sqlDerivationMeasured(
   canonical: ReadonlyMap<string, string>,
   measureAsync: MeasureAsync,
 ): Promise<{ events: number; sessions: number }> {
-  const sql = (stores.analytics as { sqlDerivation?: SqlDerivation }).sqlDerivation;
+  const sql = sqlDerivationOf(stores.analytics);
   if (!sql) throw new Error(`analytics engine ${stores.analytics.engine} has no SQL derivation`);
   const sessionize = createSessionize(config.pipeline);
   const rules = sqlSessionRules(config.pipeline);

@@ -65,8 +65,8 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
       return count();
     },
 
-    async *sessions(rules: Pick<SqlSessionRules, 'modeLabel'>): AsyncIterable<Session> {
-      for await (const r of ctx.select(placedSessionsSql(db), { mode: rules.modeLabel })) {
+    async *sessions(rules: Pick<SqlSessionRules, 'modeLabel'>, users?: readonly string[]): AsyncIterable<Session> {
+      for await (const r of ctx.select(placedSessionsSql(db, users !== undefined), { mode: rules.modeLabel, users: users ?? [] })) {
         yield {
           sessionId: r.session_id as string,
           userId: r.user_id as string,
@@ -85,8 +85,8 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
       }
     },
 
-    async *events(): AsyncIterable<SessionEvent> {
-      for await (const r of ctx.select(placedEventsSql(db), {})) {
+    async *events(users?: readonly string[]): AsyncIterable<SessionEvent> {
+      for await (const r of ctx.select(placedEventsSql(db, users !== undefined), { users: users ?? [] })) {
         yield {
           messageId: r.message_id as string,
           userId: r.user_id as string,

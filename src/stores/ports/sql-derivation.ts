@@ -32,10 +32,15 @@ export interface SqlDerivation {
   load(events: Iterable<SqlDerivationEvent> | AsyncIterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void>;
   /** Places the loaded activity events of mapped identities in sessions; how many were placed. */
   place(rules: SqlSessionRules): Promise<number>;
-  /** The sessions placed (labels empty, sessionize's own flags set), by user, start and id. */
-  sessions(rules: Pick<SqlSessionRules, 'modeLabel'>): AsyncIterable<Session>;
-  /** The placed events, by user, time and message id. */
-  events(): AsyncIterable<SessionEvent>;
+  /** The sessions placed (labels empty, sessionize's own flags set), of these users or all, by user, start and id. */
+  sessions(rules: Pick<SqlSessionRules, 'modeLabel'>, users?: readonly string[]): AsyncIterable<Session>;
+  /** The placed events of these users or all, by user, time and message id. */
+  events(users?: readonly string[]): AsyncIterable<SessionEvent>;
   /** Writes the placed events into the analytics events table at `version` inside the engine; rows written. */
   writeEvents(version: number): Promise<number>;
+}
+
+/** The store's SQL derivation, where its engine has one (the ClickHouse adapter: chdb and servers). */
+export function sqlDerivationOf(store: object): SqlDerivation | undefined {
+  return (store as { sqlDerivation?: SqlDerivation }).sqlDerivation;
 }

@@ -1,0 +1,98 @@
+import type { CorrectionPlan } from '../corrections/apply-corrections.js';
+import type { StoredEvent } from '../domain/event.js';
+import type { Finding, FunnelOutcome } from '../domain/journey.js';
+import type { Profile } from '../domain/profile.js';
+import type { Session, SessionEvent } from '../domain/session.js';
+import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import type { SqlDerivation, SqlSessionRules } from '../stores/ports/sql-derivation.js';
+import type { RawStore } from '../stores/raw-store.js';
+import { buildProfile } from './build-profile.js';
+import { loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
+import type { createSessionize } from './sessionize.js';
+
+export interface SqlDeriveDeps {
+  raw: RawStore;
+  sql: SqlDerivation;
+  rules: SqlSessionRules;
+  sessionize: ReturnType<typeof createSessionize>;
+  deriveJourneys: ReturnType<typeof createDeriveJourneys>;
+}
+
+/**
+ * Whether a round's corrections let sessions be cut in SQL: forced splits and joins, moved
+ * events and event edits (drop, rename, set property) are applied by the JS derivation only.
+ */
+export function sqlCanDerive(corrections: CorrectionPlan): boolean {
+  return corrections.eventEdits.length === 0 && corrections.splitBefore.size === 0 && corrections.joinBefore.size === 0 && corrections.moves.size === 0;
+}
+
+/** What an event carries for the flags beyond its stored row (StoredEvent.copies, anonymousIdUsers). */
+type EventFacts = Pick<SessionEvent, 'copies' | 'anonymousIdUsers'>;
+
+/**
+ * The SQL derivation of one round (ADR 0017): the round's events and stitching map go to the
+ * engine, sessions are cut and events placed there, then each chunk of users reads its sessions
+ * and placed events back for labels, flags and funnels (JS, as before). Profiles describe the
+ * stored events, so they are built while the events are loaded. The result of `derive(chunk)`
+ * is what deriveUsers gives for the same users, byte for byte
+ * (test/sql-derivation.differential.test.ts).
+ */
+export async function prepareSqlRound(
+  deps: SqlDeriveDeps,
+  users: readonly string[],
+  canonical: ReadonlyMap<string, string>,
+  corrections: CorrectionPlan,
+): Promise<(chunk: readonly string[]) => Promise<UsersDerivation>> {
+  const profiles = new Map<string, Profile>();
+  const facts = new Map<string, EventFacts>();
+  const owners = new Map<string, string>();
+  async function* events(): AsyncIterable<StoredEvent> {
+    for (let start = 0; start < users.length; start += 500) {
+      const byUser = await loadEventsOfUsers(deps.raw, users.slice(start, start + 500), canonical, deps.sessionize);
+      for (const [user, list] of byUser) {
+        const profile = buildProfile(user, list, 0);
+        if (profile) profiles.set(user, profile);
+        for (const event of list) {
+          owners.set(event.identityKey, user);
+          if (event.copies !== 1 || event.anonymousIdUsers) facts.set(event.messageId, { copies: event.copies, ...(event.anonymousIdUsers ? { anonymousIdUsers: event.anonymousIdUsers } : {}) });
+          yield event;
+        }
+      }
+    }
+  }
+  await deps.sql.load(events(), owners);
+  await deps.sql.place(deps.rules);
+
+  return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
+    const sessionsOf = new Map<string, Session[]>();
+    for await (const session of deps.sql.sessions(deps.rules, chunk)) push(sessionsOf, session.userId, session);
+    const eventsOf = new Map<string, SessionEvent[]>();
+    for await (const event of deps.sql.events(chunk)) push(eventsOf, event.userId, { ...event, copies: 1, ...facts.get(event.messageId) });
+    const sessions: Session[] = [];
+    const placed: SessionEvent[] = [];
+    const findings: Finding[] = [];
+    const funnelOutcomes: FunnelOutcome[] = [];
+    const chunkProfiles: Profile[] = [];
+    const removed: string[] = [];
+    for (const user of chunk) {
+      const userSessions = sessionsOf.get(user) ?? [];
+      const userEvents = eventsOf.get(user) ?? [];
+      const journeys = deps.deriveJourneys(user, userSessions, userEvents, corrections);
+      // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
+      for (const session of journeys.sessions) sessions.push(session);
+      for (const event of userEvents) placed.push(event);
+      for (const finding of journeys.findings) findings.push(finding);
+      for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
+      const profile = profiles.get(user);
+      if (profile) chunkProfiles.push({ ...profile, sessionCount: userSessions.length });
+      else removed.push(user);
+    }
+    return { derivation: { sessions, events: placed, findings, funnelOutcomes }, profiles: chunkProfiles, removed };
+  };
+}
+
+function push<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
+}
