@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { BigQuery, type Job, type Query, type Table } from '@google-cloud/bigquery';
+import { BigQuery, type BigQueryOptions, type Job, type Query, type Table } from '@google-cloud/bigquery';
 import { InfrastructureError } from '../../errors.js';
 import { limitExceeded } from './bigquery-cost.js';
 import type { Row } from '../clickhouse/clickhouse-mappers.js';
@@ -50,21 +50,19 @@ export interface BigQueryContext {
 }
 
 /**
- * Where bqemulator needs the client treated differently from BigQuery (docs/decisions/0019): the
- * one switch. Everything else (SQL, jobs, schema) is the same for both.
+ * Where an emulator needs the client set up differently from Google's service (docs/decisions/0019):
+ * the one switch. SQL, jobs and schema are the same for both.
  */
 const EMULATOR = {
   /**
-   * @google-cloud/bigquery 8.x does not authenticate against a custom apiEndpoint, and its
-   * multipart upload (a load job's data) then fails on a request without headers
-   * (teeny-request sets Content-Type on `options.headers`): give every request a headers object.
+   * The emulator takes any request. @google-cloud/bigquery 8.x authenticates every request, even to
+   * a custom apiEndpoint: without credentials it probes the GCE metadata server (a
+   * MetadataLookupWarning on stderr) and sends requests without headers, on which its multipart
+   * upload (a load job's data) fails. An auth client that adds no credentials avoids both.
    */
-  patchClient(client: BigQuery): void {
-    const original = client.makeAuthenticatedRequest;
-    const patched = ((reqOpts: { headers?: Record<string, string> }, callback: unknown) =>
-      (original as (opts: unknown, cb: unknown) => unknown)({ ...reqOpts, headers: { ...(reqOpts.headers ?? {}) } }, callback)) as unknown as typeof original;
-    client.makeAuthenticatedRequest = Object.assign(patched, original);
-  },
+  authClient: { getRequestHeaders: async () => new Headers() } as unknown as BigQueryOptions['authClient'],
+  /** The client takes BIGQUERY_EMULATOR_HOST, when set, as its base URL as it is (no /bigquery/v2): the endpoint's, always. */
+  baseUrl: (apiEndpoint: string) => `${apiEndpoint}/bigquery/v2`,
 };
 
 const DATASET_ID = /^[A-Za-z0-9_]{1,1024}$/;
@@ -74,10 +72,9 @@ const TABLE_ID = /^[A-Za-z0-9_]+$/;
 export function createBigQueryContext(options: BigQueryConnectionOptions, streamPageRows = 50_000): BigQueryContext {
   if (!PROJECT_ID.test(options.project)) throw new InfrastructureError(`analytics store (bigquery): ${JSON.stringify(options.project)} is not a project id`);
   if (!DATASET_ID.test(options.dataset)) throw new InfrastructureError(`analytics store (bigquery): ${JSON.stringify(options.dataset)} is not a dataset id (letters, digits, underscores)`);
-  const emulator = options.emulatorHost !== null;
-  const apiEndpoint = options.emulatorHost === null ? undefined : /^https?:\/\//.test(options.emulatorHost) ? options.emulatorHost : `http://${options.emulatorHost}`;
-  const client = new BigQuery({ projectId: options.project, location: options.location, ...(apiEndpoint ? { apiEndpoint } : {}) });
-  if (emulator) EMULATOR.patchClient(client);
+  const apiEndpoint = options.emulatorHost === null ? null : (/^https?:\/\//.test(options.emulatorHost) ? options.emulatorHost : `http://${options.emulatorHost}`).replace(/\/(bigquery\/v2\/?)?$/, '');
+  const client = new BigQuery({ projectId: options.project, location: options.location, ...(apiEndpoint !== null ? { apiEndpoint, authClient: EMULATOR.authClient } : {}) });
+  if (apiEndpoint !== null) client.baseUrl = EMULATOR.baseUrl(apiEndpoint);
 
   const failure = (what: string, error: unknown): InfrastructureError => {
     const refused = limitExceeded(error, what);
@@ -142,7 +139,7 @@ export function createBigQueryContext(options: BigQueryConnectionOptions, stream
     dataset: options.dataset,
     location: options.location,
     maxBytesBilled: options.maxBytesBilled,
-    emulator,
+    emulator: apiEndpoint !== null,
     streamPageRows,
     table,
     queryOptions,
