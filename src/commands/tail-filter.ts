@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import type { TailWhere } from '../stores/raw-store.js';
 
 /** What `tail --source` reads; here (not in tail-cli.ts) so tail.ts and its registration share it without a cycle. */
-export const TAIL_SOURCES = ['raw', 'rejected', 'kafka'] as const;
+export const TAIL_SOURCES = ['raw', 'rejected', 'kafka', 'pubsub'] as const;
 
 /**
  * The filters of `journeyctl tail`, parsed once from flags. The raw store applies them in its

@@ -11,7 +11,8 @@ import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js'
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
 import type { RawStore, TailedEvent, TailFilter, TailPage } from '../stores/raw-store.js';
 import { type CommandContext, type GlobalOptions, parseTimeBounds } from './context.js';
-import { appVersionOf, createSampler, TAIL_SOURCES, eventNameOf, matchesInputEvent, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
+import { type FeedSettings, streamMessageFilter, type TailFeed } from './tail-feed.js';
+import { appVersionOf, createSampler, TAIL_SOURCES, eventNameOf, parseGrep, parseLimit, parseSample, parseWhere, type TailMatch } from './tail-filter.js';
 
 export interface TailOptions {
   source: string;
@@ -44,24 +45,14 @@ export interface TailOptions {
   color: boolean;
   /** How long a caught-up follow waits before looking again (ms). */
   pollMs?: number;
+  /** Pub/Sub: the tail's own subscription (never the pipeline's); default one created for this tail. */
+  subscription?: string;
 }
 
 export interface TailSummary {
   shown: number;
   /** Kafka: matching messages dropped because the output could not keep up. */
   dropped: number;
-}
-
-/** Records in order from one source; `finished` when a tail without --follow has read everything. */
-interface TailFeed {
-  readonly description: string;
-  read(): Promise<{ records: TailRecord[]; caughtUp: boolean; finished: boolean }>;
-  dropped(): number;
-  /** Records in the source past what was read (stores: rows after the cursor at the last read), when known. */
-  behind(): number | undefined;
-  /** A remark for the person (why sessions are blank, …), shown once. */
-  note: string | undefined;
-  close(): Promise<void>;
 }
 
 const PAGE = 500;
@@ -99,7 +90,9 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
   const feed =
     options.source === 'kafka'
       ? await openKafkaFeed(context, options, { match, from, grep, keepSample, redactor, since })
-      : await openStoreFeed(context, options.source === 'raw' ? 'events' : 'rejected', options, { match, from, grep, keepSample, redactor, pollMs });
+      : options.source === 'pubsub'
+        ? await (await import('./tail-pubsub.js')).openPubSubFeed(context, options, { match, from, grep, keepSample, redactor, since })
+        : await openStoreFeed(context, options.source === 'raw' ? 'events' : 'rejected', options, { match, from, grep, keepSample, redactor, pollMs });
 
   const status: TailStatus = { source: feed.description, shown: 0, dropped: 0, following: options.follow, done: false };
   /** Matching records read but not shown because the output had no room for them this interval. */
@@ -115,7 +108,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
     lastDropReport = Date.now();
     reportedDrops = dropped;
     context.log(
-      `tail: ${final ? '' : 'so far '}${dropped} matching message${dropped === 1 ? '' : 's'} dropped of ${dropped + status.shown}: the output could not keep up (${budget !== null ? `at most ${budget.max} shown per ${budget.every} ms; ` : ''}the ${options.source === 'kafka' ? 'topic' : 'store'} was never held back)`,
+      `tail: ${final ? '' : 'so far '}${dropped} matching message${dropped === 1 ? '' : 's'} dropped of ${dropped + status.shown}: the output could not keep up (${budget !== null ? `at most ${budget.max} shown per ${budget.every} ms; ` : ''}the ${options.source === 'kafka' || options.source === 'pubsub' ? 'topic' : 'store'} was never held back)`,
       { dropped, shown: status.shown },
     );
   };
@@ -207,14 +200,6 @@ function parseInterval(text: string | undefined): number | null {
   if (!/^\d+$/.test(text) || Number(text) < 100)
     throw new UsageError(`--interval "${text}" is not a whole number of milliseconds of at least 100`, { hint: 'e.g. --interval 500 --limit 100: at most 100 records every half second' });
   return Number(text);
-}
-
-interface FeedSettings {
-  match: TailMatch;
-  from: string;
-  grep: RegExp | null;
-  keepSample: (key: string) => boolean;
-  redactor: Redactor;
 }
 
 async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected', options: TailOptions, settings: FeedSettings & { pollMs: number }): Promise<TailFeed> {
@@ -328,16 +313,9 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
   else if (/^\d{1,19}$/.test(settings.from)) start = { offset: BigInt(settings.from) };
   else throw new UsageError(`--offset "${settings.from}" is not beginning, end or an offset`, { hint: 'e.g. --offset 1200 starts every partition at offset 1200' });
   const bufferSize = options.buffer === undefined ? 1_000 : parseLimit(options.buffer)!;
-  const { match, grep, keepSample, redactor } = settings;
-  const filtersJson = match.ids !== undefined || match.event !== undefined || match.appVersion !== undefined || match.where.length > 0;
-  const keep = (message: KafkaTailMessage) => {
-    if (match.from !== undefined && message.timestamp < match.from) return false;
-    if (match.to !== undefined && message.timestamp >= match.to) return false;
-    if (filtersJson && (message.json === null || !matchesInputEvent(message.json, match))) return false;
-    if (grep !== null && !grep.test(message.text)) return false;
-    const messageId = message.json?.messageId;
-    return keepSample(typeof messageId === 'string' ? messageId : `${message.partition}:${message.offset}`);
-  };
+  const { redactor } = settings;
+  const kept = streamMessageFilter(settings);
+  const keep = (message: KafkaTailMessage) => kept({ time: message.timestamp, json: message.json, text: message.text }, () => `${message.partition}:${message.offset}`);
   // kafkajs' own retry chatter stays quiet: a failure that outlasts the retries is one error line.
   const reader = await openKafkaTail({ kafka, topic, start, follow: options.follow, bufferSize, keep });
   return {

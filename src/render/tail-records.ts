@@ -1,6 +1,7 @@
 import type { RejectedLine } from '../domain/event.js';
 import { formatIsoUtc } from '../domain/time.js';
 import type { KafkaTailMessage } from '../sources/kafka-tail.js';
+import type { PubSubTailMessage } from '../sources/pubsub-tail.js';
 import type { TailedEvent } from '../stores/raw-store.js';
 import { eventCoreFields, rejectedRecord } from './records.js';
 import type { Redactor } from './redact.js';
@@ -8,9 +9,10 @@ import type { Redactor } from './redact.js';
 /**
  * What `journeyctl tail` writes, one flat JSON record per line, the same data behind the
  * pretty view: snake_case, ISO-8601 UTC times, `source` first. `cursor` (stores) or
- * `partition`/`offset` (Kafka) say where to resume (`--from <cursor>`).
+ * `partition`/`offset` (Kafka) say where to resume (`--from <cursor>`); Pub/Sub has no position
+ * (`subscription` names the tail's own, `pubsub_message_id` the message).
  */
-export type TailRecord = Record<string, unknown> & { source: 'raw' | 'rejected' | 'kafka' };
+export type TailRecord = Record<string, unknown> & { source: 'raw' | 'rejected' | 'kafka' | 'pubsub' };
 
 export function rawEventTailRecord(cursor: string, event: TailedEvent, sessionId: string | null, redactor: Redactor): TailRecord {
   return redactor.object({
@@ -36,8 +38,6 @@ export interface KafkaTailInput extends KafkaTailMessage {
 }
 
 export function kafkaTailRecord(message: KafkaTailInput, redactor: Redactor): TailRecord {
-  const value = message.json;
-  const text = (key: string) => (value && typeof value[key] === 'string' ? (value[key] as string) : null);
   return {
     source: 'kafka',
     topic: message.topic,
@@ -45,6 +45,30 @@ export function kafkaTailRecord(message: KafkaTailInput, redactor: Redactor): Ta
     offset: message.offset,
     timestamp: formatIsoUtc(message.timestamp),
     key: message.key,
+    ...messageValueFields(message, redactor),
+  };
+}
+
+export type PubSubTailInput = PubSubTailMessage & Pick<KafkaTailInput, 'event' | 'appVersion'>;
+
+/** A Pub/Sub message: `timestamp` is its publish time, `key` its ordering key; the value fields as Kafka's. */
+export function pubsubTailRecord(message: PubSubTailInput, redactor: Redactor): TailRecord {
+  return {
+    source: 'pubsub',
+    topic: message.topic,
+    subscription: message.subscription,
+    pubsub_message_id: message.pubsubMessageId,
+    timestamp: formatIsoUtc(message.publishTime),
+    key: message.orderingKey,
+    ...messageValueFields(message, redactor),
+  };
+}
+
+/** What a stream message (Kafka, Pub/Sub) says of its event: ids, name, version, the value (or the raw text when it is not JSON). */
+function messageValueFields(message: { json: Record<string, unknown> | null; text: string; event: string | null; appVersion: string | null }, redactor: Redactor): Record<string, unknown> {
+  const value = message.json;
+  const text = (key: string) => (value && typeof value[key] === 'string' ? (value[key] as string) : null);
+  return {
     message_id: text('messageId'),
     user_id: text('userId'),
     anonymous_id: text('anonymousId'),
@@ -88,7 +112,7 @@ export function tailRowCells(record: TailRecord): TailRowCells {
       problem: true,
     };
   }
-  if (record.source === 'kafka') {
+  if (record.source === 'kafka' || record.source === 'pubsub') {
     const value = record.value as Record<string, unknown> | null;
     return {
       time: shortTime(str(record.timestamp)),

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
-import { MAX_NESTING_DEPTH_LIMIT, nestingExceeds } from '../domain/json-depth.js';
 import { createKafkaClient } from './kafka-client.js';
+import { parseMessageObject } from './message-json.js';
 
 /**
  * A read-only look at a Kafka topic for `journeyctl tail --source kafka`.
@@ -166,7 +166,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
             timestamp: Number(message.timestamp),
             key: message.key?.toString('utf8') ?? null,
             text,
-            json: parseObject(text),
+            json: parseMessageObject(text),
           };
           if (!options.keep(tailed)) continue;
           if (buffer.length >= options.bufferSize && !stalled && !closed) {
@@ -234,17 +234,6 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
         .finally(() => cleanup.disconnect().catch(() => {}));
     },
   };
-}
-
-function parseObject(text: string): Record<string, unknown> | null {
-  // Nested deeper than any event may be, it is shown as text: serialising it again would overflow the stack.
-  if (!text.startsWith('{') || nestingExceeds(text, MAX_NESTING_DEPTH_LIMIT)) return null;
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }
 
 function brokerError(options: KafkaTailOptions, error: unknown): InfrastructureError {
