@@ -35,6 +35,7 @@ export function buildProgram(io: CommandIo): Command {
     .option('--mongo-url <url>', 'MongoDB connection string for the raw store; env JOURNEY_MONGO_URL')
     .option('--clickhouse-url <url>', 'ClickHouse HTTP URL for the analytics store; env JOURNEY_CLICKHOUSE_URL')
     .option('--bigquery-dataset <[project.]dataset>', 'BigQuery dataset for the analytics store; env JOURNEY_BIGQUERY_DATASET')
+    .option('--max-bytes-billed <bytes>', 'BigQuery: refuse any query that would bill more bytes; env JOURNEY_BIGQUERY_MAX_BYTES_BILLED')
     .option('--log-format <format>', 'messages on stderr as text or json (for cron)', 'text')
     .option('--no-color', 'no colour in output (also NO_COLOR, TERM=dumb)')
     .option('--debug', 'print stack traces of errors')

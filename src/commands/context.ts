@@ -22,6 +22,8 @@ export interface GlobalOptions {
   mongoUrl?: string;
   clickhouseUrl?: string;
   bigqueryDataset?: string;
+  /** BigQuery: the bytes cap of every query (stores.analytics.max_bytes_billed). */
+  maxBytesBilled?: string;
   debug?: boolean;
   color?: boolean;
   logFormat?: string;
@@ -57,7 +59,7 @@ export function createContext(global: GlobalOptions, io: CommandIo, fallbackConf
     dataDir: global.dataDir,
     mongoUrl: global.mongoUrl,
     clickhouseUrl: global.clickhouseUrl,
-    bigquery: { dataset: global.bigqueryDataset },
+    bigquery: { dataset: global.bigqueryDataset, maxBytesBilled: global.maxBytesBilled },
     kafka: { brokers: global.brokers, topic: global.topic, group: global.group },
     pubsub: { project: global.project, topic: global.pubsubTopic, subscription: global.subscription },
     streamSource: global.streamSource,
