@@ -5,6 +5,7 @@
 //   --events N             lines of the generated file (default 1,000,000)
 //   --raw-engine NAME      stores.raw.engine of the measured data directory (default: the config
 //                          default); any registered engine with no settings of its own (sqlite, chdb)
+//   --derivation-engine js|sql   derivation.engine of the measured data directory (default: js)
 //   --config FILE          a journeyctl.yaml for every command instead (a server engine's URLs)
 //   --4m                   also run on a file 4× as large (long): its rate within 15% of the 1M rate
 //   --json FILE            where the figures go (default ~/.cache/journeyctl-bench/throughput-<engine>.json)
@@ -111,16 +112,18 @@ export async function runThroughputBench(args: readonly string[]): Promise<Throu
   const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const events = Number(option('--events') ?? 1_000_000);
   const rawEngine = option('--raw-engine');
+  const derivationEngine = option('--derivation-engine');
+  const engineYaml = [rawEngine ? `stores:\n  raw: { engine: ${rawEngine} }\n` : '', derivationEngine ? `derivation: { engine: ${derivationEngine} }\n` : ''].join('');
   const work = mkdtempSync(join(tmpdir(), 'journeyctl-throughput-'));
   try {
     const input = await cachedGeneratorFile(events);
-    const configPath = option('--config') ?? (rawEngine ? join(work, 'journeyctl.yaml') : undefined);
-    if (rawEngine && !option('--config')) writeFileSync(configPath!, `stores:\n  raw: { engine: ${rawEngine} }\n`);
+    const configPath = option('--config') ?? (engineYaml ? join(work, 'journeyctl.yaml') : undefined);
+    if (engineYaml && !option('--config')) writeFileSync(configPath!, engineYaml);
     const storeArgs = (dataDir: string) => ['--data-dir', dataDir, ...(configPath ? ['--config', configPath] : [])];
     const runArgs = (file: string, dataDir: string) => ['run', '--input', file, ...storeArgs(dataDir), '--output', 'json', '--no-progress'];
-    const engine = rawEngine ?? (option('--config') ? `config ${option('--config')}` : 'default');
+    const engine = option('--config') ? `config ${option('--config')}` : `raw ${rawEngine ?? 'default'}, derivation ${derivationEngine ?? 'default'}`;
     const loadBefore = loadavg().map((load) => round(load, 1));
-    console.log(`journeyctl bench --throughput — ${input}, raw engine ${engine}, Node ${process.version}, load ${loadBefore.join(' ')}`);
+    console.log(`journeyctl bench --throughput — ${input}, ${engine}, Node ${process.version}, load ${loadBefore.join(' ')}`);
     const rows: ThroughputRow[] = [];
     const note = (text: string) => console.error(`  ${text}`);
 
@@ -194,7 +197,7 @@ export async function runThroughputBench(args: readonly string[]): Promise<Throu
     const loadAfter = loadavg().map((load) => round(load, 1));
     const result: ThroughputResult = { at: new Date().toISOString(), node: process.version, loadAverage: loadBefore, loadAverageAtEnd: loadAfter, rawEngine: engine, input, lines, rows, targets };
     console.log(formatThroughput(result));
-    const jsonPath = option('--json') ?? join(homedir(), '.cache', 'journeyctl-bench', `throughput-${(rawEngine ?? 'default').replace(/[^\w-]/g, '_')}.json`);
+    const jsonPath = option('--json') ?? join(homedir(), '.cache', 'journeyctl-bench', `throughput-${rawEngine ?? 'default'}-${derivationEngine ?? 'default'}.json`.replace(/[^\w.-]/g, '_'));
     mkdirSync(dirname(jsonPath), { recursive: true });
     writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`figures written to ${jsonPath}`);
