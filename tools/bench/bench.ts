@@ -8,6 +8,8 @@
 //                                 day [--4m] [--raw-engine NAME] [--json FILE] (throughput-bench.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 //   npm run bench -- --tail-stop  Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts)
+//   npm run bench -- --beside-run first-row latency of export and tail while a run holds the data directory
+//                                 [--events N] [--trials N] (beside-run-bench.ts)
 //   npm run bench -- --startup    only the start-up figures (startup-bench.ts; also the first section of every run,
 //                                 unless --no-startup);
 //                                 --bin PATH measures another build's bin/journeyctl.js
@@ -32,6 +34,11 @@ const value = (name: string, fallback: number) => {
 if (flag('--tail-stop')) {
   // Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts).
   await (await import('./tail-stop-bench.js')).runTailStopBench(args);
+  process.exit();
+}
+if (flag('--beside-run')) {
+  // First rows of export and tail while a run holds the directory (beside-run-bench.ts).
+  await (await import('./beside-run-bench.js')).runBesideRunBench(args);
   process.exit();
 }
 if (flag('--startup')) {

@@ -1,11 +1,9 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { drainPending } from 'chdb';
-import { createChdbConnection } from 'chdb/connection';
 import { join, resolve } from 'node:path';
 import { InfrastructureError } from '../../errors.js';
 import { acquireLease, currentHolder, type HeldLease, isHolderAlive, type LeaseOptions } from '../lease.js';
 import type { LeaseHolder, MetaAndLeases } from '../ports/meta-and-leases.js';
-import { type ChdbHttpServer, startChdbHttpServer } from './serve/chdb-http-server.js';
+import type { ChdbHttpServer } from './serve/chdb-http-server.js';
 import { newServeToken, readServedEndpoint, removeServedEndpoint, type ServedEndpoint, writeServedEndpoint } from './serve/served-endpoint.js';
 
 /** The lease naming the one process that opens a data directory's chdb engine. */
@@ -97,7 +95,7 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
   const lease: HeldLease = await acquireLease(leases, EMBEDDED_LEASE, holder, options);
   let client: ClickHouseClient;
   try {
-    client = openChdbClient(path);
+    client = await openChdbClient(path);
   } catch (error) {
     await lease.release();
     throw error;
@@ -122,7 +120,7 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
         await served.server.close();
       }
       await client.close();
-      await drainPending(); // the engine lets go of the directory, so another one can be opened afterwards
+      await letGoOfChdb(); // the engine lets go of the directory, so another one can be opened afterwards
       await lease.release();
     },
   };
@@ -136,6 +134,7 @@ process.on('exit', () => {
 
 async function startServing(dataDir: string, path: string, options: AcquireEmbeddedOptions): Promise<{ server: ChdbHttpServer; record: ServedEndpoint }> {
   const token = newServeToken();
+  const { startChdbHttpServer } = await import('./serve/chdb-http-server.js');
   const server = await startChdbHttpServer({ path, password: token, maxConcurrentQueries: 1 });
   const record = writeServedEndpoint(dataDir, { url: server.url, token, command: options.command, startedAt: Date.now() });
   servedRecords.set(record, dataDir);
@@ -238,9 +237,12 @@ async function connectTo(endpoint: ServedEndpoint): Promise<ClickHouseClient | n
 
 /**
  * chdb in this process on `path`, without a lease: the caller holds it (or a test owns the
- * directory). Closing the client, then drainPending(), lets the engine go.
+ * directory). Closing the client, then letGoOfChdb(), lets the engine go. chdb is loaded here,
+ * when a directory is opened, not by every command: a process connected to the holder never
+ * loads it (~0.1–0.3 s of start-up).
  */
-export function openChdbClient(path: string): ClickHouseClient {
+export async function openChdbClient(path: string): Promise<ClickHouseClient> {
+  const { createChdbConnection } = await import('chdb/connection');
   try {
     // chdb types its connection against @clickhouse/client-common, which the client now vendors;
     // the shapes are the same at run time (chdb runs clickhouse-js's own parity suite).
@@ -253,4 +255,10 @@ export function openChdbClient(path: string): ClickHouseClient {
       cause: error,
     });
   }
+}
+
+/** Waits for chdb to let go of its directory (drainPending), so another one can be opened afterwards. */
+export async function letGoOfChdb(): Promise<void> {
+  const { drainPending } = await import('chdb');
+  await drainPending();
 }

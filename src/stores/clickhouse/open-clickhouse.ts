@@ -1,7 +1,6 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
-import { drainPending } from 'chdb';
 import { type ClickHouseAnalyticsStore, createClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
-import { type EmbeddedClickHouse, openChdbClient } from './embedded-engine.js';
+import { type EmbeddedClickHouse, letGoOfChdb, openChdbClient } from './embedded-engine.js';
 
 const EMBEDDED_DATABASE = 'journeyctl';
 
@@ -11,14 +10,14 @@ const EMBEDDED_DATABASE = 'journeyctl';
  * engine to let go (drainPending) so another directory can be opened afterwards.
  */
 export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number; migrate?: boolean } = {}): Promise<ClickHouseAnalyticsStore> {
-  const client = openChdbClient(path);
+  const client = await openChdbClient(path);
   const store = createClickHouseAnalyticsStore(
     client,
     EMBEDDED_DATABASE,
     'chdb',
     async () => {
       await client.close();
-      await drainPending();
+      await letGoOfChdb();
       await onClose();
     },
     options.streamPageRows,

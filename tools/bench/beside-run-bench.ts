@@ -1,0 +1,100 @@
+// `npm run bench -- --beside-run [--events N] [--trials N]`: how long `export sessions` and `tail`
+// take to print their first row while a `run` holds the data directory (issue 19 target: ≤ 1 s,
+// without waiting for the run; ADR 0016). A first run stores the generator's file; a second run
+// then re-reads the same file from a stdin kept open (dedup work, then idle but holding), and
+// each trial starts a reader process and times spawn → first byte on stdout, and → exit.
+// The same readers with no run beside them (each opens the directory itself) are the comparison.
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../repo-root.js';
+import { cachedGeneratorFile } from './generated-input.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'journeyctl.js');
+
+interface Timing {
+  firstRowMs: number;
+  exitMs: number;
+  code: number | null;
+  stderr: string;
+}
+
+/** Spawn → first stdout byte, and → exit, of one journeyctl command. */
+function timeCommand(args: string[]): Promise<Timing> {
+  return new Promise((resolve) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let firstRowMs = Number.NaN;
+    let stderr = '';
+    child.stdout.on('data', () => {
+      if (Number.isNaN(firstRowMs)) firstRowMs = performance.now() - started;
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => resolve({ firstRowMs, exitMs: performance.now() - started, code, stderr }));
+  });
+}
+
+const READERS: { name: string; args: (dir: string) => string[] }[] = [
+  { name: 'export sessions --limit 100', args: (dir) => ['export', 'sessions', '--limit', '100', '--data-dir', dir, '--output', 'ndjson', '--wait', '0s'] },
+  { name: 'export sessions (all)', args: (dir) => ['export', 'sessions', '--data-dir', dir, '--output', 'ndjson', '--wait', '0s'] },
+  { name: 'tail --limit 20', args: (dir) => ['tail', '--limit', '20', '--data-dir', dir, '--output', 'ndjson'] },
+];
+
+async function measureReaders(dir: string, trials: number, label: string): Promise<void> {
+  for (const reader of READERS) {
+    const timings: Timing[] = [];
+    for (let trial = 0; trial < trials; trial += 1) {
+      const timing = await timeCommand(reader.args(dir));
+      if (timing.code !== 0) throw new Error(`${reader.name} ${label} failed (exit ${timing.code}): ${timing.stderr}`);
+      timings.push(timing);
+    }
+    const first = timings.map((t) => t.firstRowMs).sort((a, b) => a - b);
+    const exit = timings.map((t) => t.exitMs).sort((a, b) => a - b);
+    const median = (values: number[]) => values[Math.floor(values.length / 2)]!.toFixed(0);
+    console.log(
+      `${label.padEnd(16)} ${reader.name.padEnd(28)} first row: median ${median(first)} ms, max ${first.at(-1)!.toFixed(0)} ms; exit: median ${median(exit)} ms (${trials} trials${first.some((ms) => ms > 1000) ? '' : ', all ≤ 1 s'})`,
+    );
+  }
+}
+
+export async function runBesideRunBench(args: string[]): Promise<void> {
+  const option = (name: string, fallback: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
+  const events = option('--events', 1_000_000);
+  const trials = option('--trials', 5);
+  const input = await cachedGeneratorFile(events);
+  const dir = mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
+  console.log(`storing ${input} in ${dir} (a first run) …`);
+  const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (first.status !== 0) throw new Error(`the first run failed: ${first.stderr}`);
+  console.log(`first run: ${first.stdout.trim()}`);
+
+  await measureReaders(dir, trials, 'no run beside');
+
+  // The run beside: the same file again on a stdin kept open until the trials are done.
+  const run = spawn(process.execPath, [BIN, 'run', '--input', '-', '--data-dir', dir, '--no-progress', '--output', 'json'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let runStderr = '';
+  run.stderr.on('data', (chunk: Buffer) => (runStderr += chunk.toString()));
+  const runExit = new Promise<number | null>((resolve) => run.on('exit', resolve));
+  const feed = createReadStream(input);
+  feed.pipe(run.stdin, { end: false });
+  let doneReading = false;
+  const fed = new Promise<void>((resolve) =>
+    feed.on('end', () => {
+      doneReading = true;
+      resolve();
+    }),
+  );
+  while (!existsSync(join(dir, 'serving.json'))) {
+    if (run.exitCode !== null) throw new Error(`the run beside exited early: ${runStderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  console.log('run beside: holding the directory and serving it; re-reading the file from stdin');
+  await measureReaders(dir, trials, 'beside a run');
+  console.log(`(the run was ${doneReading ? 'fed its whole input, holding the directory' : 'still being fed its input'} when the trials ended)`);
+  await fed;
+  run.stdin.end();
+  const code = await runExit;
+  if (code !== 0) throw new Error(`the run beside failed (exit ${code}): ${runStderr}`);
+  console.log('target: first rows ≤ 1000 ms beside a running run, without waiting for it');
+}
