@@ -7,6 +7,8 @@
 //   --events N     size of the generated file (default 1,000,000)
 //   --no-store     only the per-line stages (no raw store, no derivation)
 //   --sql-derivation  then the same users by the SQL derivation (sql-derivation-stage.ts, ADR 0017)
+//   --raw-engine NAME  the raw store engine (default sqlite; chdb: raw events in chdb, ADR 0015)
+//   --reingest     then the same file again through the raw store: its write row, and rows added (must be 0)
 import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,7 +72,8 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'journeyctl-stage-bench-'));
   const resolved = resolveConfig({ dataDir: join(work, 'data') }, {});
   if (!resolved.ok) throw new Error(resolved.errors.join('\n'));
-  const config = resolved.config;
+  const rawEngine = option('--raw-engine') ?? 'sqlite';
+  const config = rawEngine === 'sqlite' ? resolved.config : { ...resolved.config, stores: { ...resolved.config.stores, raw: { engine: rawEngine, registered: true as const } } };
   const { pipeline } = config;
   const meter = createMeters();
   const source = createFileSource({ input, batchSize: pipeline.batchSize, maxLineBytes: pipeline.maxLineBytes });
@@ -80,6 +83,7 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
   const checkTimeRange = createCheckTimeRange({ minEventTimeMs: pipeline.minEventTimeMs, futureToleranceMs: pipeline.futureToleranceMs });
   const processLine = createProcessLine({ pipeline, trackingPlan: config.trackingPlan });
   const store = !args.includes('--no-store');
+  const pending = pendingWrites();
   const stores = store ? await openStores(config, { command: 'bench', waitMs: 0, log: () => {}, create: true }) : null;
   let lines = 0;
   try {
@@ -113,14 +117,23 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
       });
       // What `run` does (the worker thread's processToWire, the main thread's fromWire): all of the above together.
       const processed = meter.measure('per-line stages (processLine + wire form)', () => fromWire(processToWire(processLine, batch, next.value.arrivedAt), batch));
-      if (stores) {
-        const raw = stores.raw;
-        await meter.measureAsync('raw-store write (sqlite, dedup)', async () => {
-          await raw.beginWriteGroup?.();
-          await raw.writeEncodedBatch(processed.accepted, processed.rejected);
-          await raw.commitWriteGroup?.();
-        });
+      if (stores) await pending.add(processed, () => meter.measureAsync(`raw-store write (${rawEngine}, dedup)`, () => writeGrouped(stores.raw, pending.take())));
+    }
+    if (stores) await meter.measureAsync(`raw-store write (${rawEngine}, dedup)`, () => writeGrouped(stores.raw, pending.take()));
+    if (stores && args.includes('--reingest')) {
+      const before = await stores.raw.counts();
+      const again = createFileSource({ input, batchSize: pipeline.batchSize, maxLineBytes: pipeline.maxLineBytes });
+      try {
+        for await (const batch of again.batches()) {
+          const processed = fromWire(processToWire(processLine, batch.lines, batch.arrivedAt), batch.lines);
+          await pending.add(processed, () => meter.measureAsync(`raw-store re-ingest (${rawEngine}, same file)`, () => writeGrouped(stores.raw, pending.take())));
+        }
+        await meter.measureAsync(`raw-store re-ingest (${rawEngine}, same file)`, () => writeGrouped(stores.raw, pending.take()));
+      } finally {
+        await again.close();
       }
+      const after = await stores.raw.counts();
+      console.log(`re-ingest of the same file added ${after.events - before.events} events, ${after.rejected - before.rejected} rejected lines, ${after.copies - before.copies} copies`);
     }
     if (stores) {
       const derived = await deriveMeasured(config, stores, meter);
@@ -132,6 +145,38 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
     rmSync(work, { recursive: true, force: true });
   }
   console.log(formatStageTable(meter.meters, lines));
+}
+
+type Processed = ReturnType<typeof fromWire>;
+
+/** Batches stored together up to `run`'s write size (pipeline/ingest.ts: 20k lines per write). */
+function pendingWrites() {
+  let held: Processed[] = [];
+  let lines = 0;
+  return {
+    async add(processed: Processed, flush: () => Promise<unknown>) {
+      const size = processed.accepted.length + processed.rejected.length;
+      if (lines > 0 && lines + size > 20_000) await flush();
+      held.push(processed);
+      lines += size;
+    },
+    take(): Processed[] {
+      const taken = held;
+      held = [];
+      lines = 0;
+      return taken;
+    },
+  };
+}
+
+async function writeGrouped(raw: Parameters<typeof createDerivation>[1]['raw'], group: readonly Processed[]): Promise<void> {
+  if (group.length === 0) return;
+  await raw.beginWriteGroup?.();
+  await raw.writeEncodedBatch(
+    group.flatMap((p) => p.accepted),
+    group.flatMap((p) => p.rejected),
+  );
+  await raw.commitWriteGroup?.();
 }
 
 /** derive-dirty-users' round, one step at a time and never overlapped, so each step is timed alone. */

@@ -2,7 +2,7 @@ import type { EventFilter } from '../../../domain/correction.js';
 import { groupAnonymousIdUsers } from '../../ports/identity-graph.js';
 import type { RawStore } from '../../raw-store.js';
 import { type ClickHouseRawContext, inChunks, type RawBase, rangeBounds, selectAll } from './raw-context.js';
-import { createClickHouseEventLog, PENDING_REPLACEMENTS } from './raw-event-log.js';
+import { createClickHouseEventLog, type PauseAt, PENDING_REPLACEMENTS } from './raw-event-log.js';
 import { RAW_TABLES, rawSchemaStatements } from './raw-schema.js';
 import { createClickHouseStats } from './raw-stats.js';
 import { createClickHouseTailReader } from './raw-tail-reader.js';
@@ -26,10 +26,10 @@ export async function migrateRawTables(ctx: ClickHouseRawContext): Promise<void>
  *
  * Opening finishes what a killed writer left: replaced rows not yet deleted.
  */
-export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, options: { engine: string; onClose?: () => Promise<void> }): Promise<RawStore> {
+export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, options: { engine: string; onClose?: () => Promise<void>; pause?: PauseAt }): Promise<RawStore> {
   const db = ctx.ch.db;
   const events = `${db}.${RAW_TABLES.events}`;
-  const eventLog = createClickHouseEventLog(ctx, base);
+  const eventLog = createClickHouseEventLog(ctx, base, options.pause);
   const pending = await base.readMeta(PENDING_REPLACEMENTS);
   if (pending !== null) {
     await eventLog.resolveReplacements(JSON.parse(pending) as string[]);

@@ -66,9 +66,14 @@ const COPIES_JOIN = `LEFT JOIN (SELECT message_id, uniqExact(raw_hash) AS copy_c
  * landed is a duplicate on redelivery. Between 3 and 4: both copies are stored until the pending
  * ids are resolved, which opening the store does (dedup look-ups meanwhile take the winner).
  */
+/** Points between the steps of a batch write, where a crash test stops the writer (seams, never timing). */
+export type WritePoint = 'marks committed' | 'events inserted' | 'replacement inserted';
+export type PauseAt = (point: WritePoint) => Promise<void>;
+
 export function createClickHouseEventLog(
   ctx: ClickHouseRawContext,
   base: RawBase,
+  pause: PauseAt = async () => {},
 ): Omit<Required<EventLog>, 'beginWriteGroup' | 'commitWriteGroup' | 'abandonWriteGroup'> & {
   /** Deletes every stored row of these message ids but the earliest-received copy (step 4 above). */
   resolveReplacements(messageIds: readonly string[]): Promise<void>;
@@ -179,6 +184,7 @@ export function createClickHouseEventLog(
     // 2. Links and marks first: a mark for an event not stored yet is harmless, a missing one is not.
     if (plan.replacedStored.length > 0) await addPending(plan.replacedStored);
     if (plan.dirty.size > 0 || plan.links.size > 0) await base.recordArrivals(plan.links, plan.dirty);
+    await pause('marks committed');
 
     // 3. One INSERT per table.
     const rows = plan.rows.length + plan.rejected.length;
@@ -187,10 +193,12 @@ export function createClickHouseEventLog(
     const ingestedAt = Date.now();
     await insertTsv(ctx, RAW_TABLES.copies, COPY_COLUMNS, () => plan.copies.map(([id, hash]) => `${tsvField(id)}\t${tsvField(hash)}\n`).join(''));
     await insertTsv(ctx, RAW_TABLES.events, EVENT_COLUMNS, (time) => eventsTsv(plan, seqBase, ingestedAt, time));
+    await pause('events inserted');
     await insertTsv(ctx, RAW_TABLES.rejected, REJECTED_COLUMNS, (time) => rejectedTsv(plan, seqBase + plan.rows.length, ingestedAt, time));
 
     // 4. The rare path: the losing rows go once the winners are in.
     if (plan.replacedStored.length > 0) {
+      await pause('replacement inserted');
       await resolveReplacements(plan.replacedStored);
       await base.writeMeta(PENDING_REPLACEMENTS, null);
     }
