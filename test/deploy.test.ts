@@ -111,8 +111,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   };
   const podSpec = (manifest: Manifest) => (manifest.kind === 'CronJob' ? manifest.spec!.jobTemplate.spec.template.spec : manifest.spec!.template.spec);
 
-  it('has the micro-batch and streaming overlays', () => {
-    expect(OVERLAYS.sort()).toEqual(['micro-batch', 'streaming']);
+  it('has the micro-batch, streaming and gcp overlays', () => {
+    expect(OVERLAYS.sort()).toEqual(['gcp', 'micro-batch', 'streaming']);
   }, 900_000); // a cold kustomize build from the Go module proxy took 237 s here; cached afterwards
 
   it(`renders every overlay to manifests valid against the Kubernetes ${KUBERNETES_VERSION} schemas (strict: unknown fields fail)`, () => {
@@ -175,7 +175,11 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       find(overlay, 'Job', 'journeyctl-migrate');
       find(overlay, 'ServiceAccount', 'journeyctl');
       const config = rendered.get(overlay)!.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('journeyctl-config'))!;
-      const resolved = validateConfigDocument(parse(config.data!['journeyctl.yaml']!), 'journeyctl.yaml', { mongoUrl: 'mongodb://m:27017/x', clickhouseUrl: 'http://c:8123' });
+      // The Secret's URLs as overrides: MongoDB everywhere, ClickHouse except on GCP (BigQuery; its Secret has no ClickHouse URL).
+      const resolved = validateConfigDocument(parse(config.data!['journeyctl.yaml']!), 'journeyctl.yaml', {
+        mongoUrl: 'mongodb://m:27017/x',
+        ...(overlay === 'gcp' ? {} : { clickhouseUrl: 'http://c:8123' }),
+      });
       expect(resolved).toMatchObject({ ok: true, warnings: [] });
       for (const manifest of rendered.get(overlay)!) {
         if (!['CronJob', 'Job', 'Deployment'].includes(manifest.kind)) continue;
@@ -191,6 +195,31 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(readFileSync(join(K8S, 'base', 'service-account.yaml'), 'utf8')).toMatch(/#\s+iam\.gke\.io\/gcp-service-account:/);
     const secret = parse(readFileSync(join(K8S, 'secret.example.yaml'), 'utf8'));
     expect(Object.keys(secret.stringData).sort()).toEqual(['JOURNEY_CLICKHOUSE_URL', 'JOURNEY_MONGO_URL']);
+  });
+
+  it('gcp: the micro-batch CronJob reads Pub/Sub into BigQuery, with Workload Identity and no key file', () => {
+    const cron = find('gcp', 'CronJob', 'journeyctl-run');
+    expect(cron.spec!.schedule).toBe('*/5 * * * *');
+    expect(podSpec(cron).containers[0].args).toEqual(expect.arrayContaining(['run', '--source', 'pubsub', '--until-caught-up', '--max-duration', '4m']));
+    const account = find('gcp', 'ServiceAccount', 'journeyctl') as Manifest & { metadata: { annotations?: Record<string, string> } };
+    expect(account.metadata.annotations?.['iam.gke.io/gcp-service-account']).toMatch(/^journeyctl@[a-z][a-z0-9-]+\.iam\.gserviceaccount\.com$/);
+    const config = rendered.get('gcp')!.find((manifest) => manifest.kind === 'ConfigMap' && manifest.metadata.name.startsWith('journeyctl-config'))!;
+    const resolved = validateConfigDocument(parse(config.data!['journeyctl.yaml']!), 'journeyctl.yaml', { mongoUrl: 'mongodb://m:27017/x' });
+    expect(
+      resolved.ok && { source: resolved.config.streamSource, pubsub: resolved.config.pubsub, raw: resolved.config.stores.raw.engine, analytics: resolved.config.stores.analytics.engine },
+    ).toMatchObject({
+      source: 'pubsub',
+      pubsub: { topic: 'projects/my-gcp-project/topics/events', subscription: 'projects/my-gcp-project/subscriptions/journeyctl', ackDeadlineSeconds: 60 },
+      raw: 'mongodb',
+      analytics: 'bigquery',
+    });
+    // Credentials come from the metadata server: no key file variable, no mounted key.
+    for (const manifest of rendered.get('gcp')!) {
+      if (!['CronJob', 'Job'].includes(manifest.kind)) continue;
+      const spec = podSpec(manifest);
+      for (const container of spec.containers) expect((container.env ?? []).map((entry: { name: string }) => entry.name)).not.toContain('GOOGLE_APPLICATION_CREDENTIALS');
+      expect(spec.volumes.some((volume: { secret?: unknown }) => volume.secret !== undefined)).toBe(false);
+    }
   });
 
   it("every journeyctl command line in the manifests parses with journeyctl's own CLI (unknown flags fail)", async () => {
