@@ -33,14 +33,17 @@ export async function openRawStore(config: JourneyConfig, options: RawOpenOption
   return (options.engines ?? RAW_ENGINES).get(config.stores.raw.engine, 'stores.raw.engine').open(config, options);
 }
 
+/** The shipped analytics engines several processes can write at once (BigQuery: two MERGEs of one user's rows would interleave). */
+const SERIALISED_ENGINES = ['clickhouse', 'chdb', 'bigquery'];
+
 /**
  * Derivation by several processes at once must be serialised: two derivers of one user would
  * interleave their analytics rewrites. With a ClickHouse server, and with embedded chdb (whose
- * holder serves it to processes that connect: fix, reprocess; ADR 0016), each derive takes the
- * `derivation` lease in the raw store.
+ * holder serves it to processes that connect: fix, reprocess; ADR 0016), and with BigQuery, each
+ * derive takes the `derivation` lease in the raw store.
  */
 export function serialiseDerivation<T>(config: JourneyConfig, raw: RawStore, options: OpenStoresOptions, derive: () => Promise<T>): () => Promise<T> {
-  if (config.stores.analytics.engine !== 'clickhouse' && config.stores.analytics.engine !== 'chdb') return derive;
+  if (!SERIALISED_ENGINES.includes(config.stores.analytics.engine)) return derive;
   return async () => {
     const lease = await acquireLease(raw, 'derivation', currentHolder(options.command), options);
     try {
