@@ -7,6 +7,9 @@ import { TABLES } from '../clickhouse/schema.js';
 import type { BigQueryContext } from './bigquery-connection.js';
 import { BQ_TABLES, type BigQueryTableSpec, loadRow, selectList, stagingName } from './bigquery-schema.js';
 
+/** Rows of one table per staging load job (some 25 MB of NDJSON events). */
+const STAGE_LOAD_ROWS = 50_000;
+
 /** A write table lives an hour at most: one left by a crashed write expires on its own. */
 const WRITE_TABLE_TTL_MS = 3_600_000;
 
@@ -143,6 +146,13 @@ export function bigQueryDerivedWrites(ctx: BigQueryContext): DerivedWrites {
       // A staging partition left by a crashed rebuild must not leak into this one.
       await clearStaging(day);
       const staged = emptyCounts();
+      // Staged rows wait for a load job until there are STAGE_LOAD_ROWS of a table (and at commit):
+      // BigQuery allows 1,500 load jobs per table a day, and reprocess stages a day 250 users at a time.
+      const pending: Record<DerivedTable, Row[]> = { sessions: [], events: [], findings: [], funnel_outcomes: [] };
+      const flush = async (table: DerivedTable): Promise<void> => {
+        const rows = pending[table].splice(0);
+        await ctx.load(stagingName(BQ_TABLES[table]), rows);
+      };
       return {
         day,
         stage: async (derivation) => {
@@ -150,17 +160,15 @@ export function bigQueryDerivedWrites(ctx: BigQueryContext): DerivedWrites {
           const ofDay = derivationOfDay(derivation, day);
           const rows = rowsOf({ ...ofDay, funnelOutcomes: withFlagged(derivation).filter((o) => utcDay(o.startedAt) === day) });
           for (const table of DERIVED_TABLES) {
-            const spec = BQ_TABLES[table];
-            await ctx.load(
-              stagingName(spec),
-              rows[table].map((row) => loadRow(spec, row)),
-            );
+            for (const row of rows[table]) pending[table].push(loadRow(BQ_TABLES[table], row));
             staged[table] += rows[table].length;
+            if (pending[table].length >= STAGE_LOAD_ROWS) await flush(table);
           }
           staged.labels += ofDay.findings.filter((f) => f.kind === 'label').length;
           staged.flags += ofDay.findings.filter((f) => f.kind === 'flag').length;
         },
         commit: async () => {
+          for (const table of DERIVED_TABLES) await flush(table);
           const inStaging = await countDay(day, true);
           for (const table of DERIVED_TABLES) {
             if (inStaging[table] !== staged[table]) {
