@@ -17,8 +17,8 @@ import { createSignalsRefresher } from '../src/pipeline/journey-signals.js';
 import { createSessionize } from '../src/pipeline/sessionize.js';
 import { sqlSessionRules } from '../src/pipeline/sql-session-rules.js';
 import { eventRecord, findingRecord, funnelOutcomeRecord, profileRecord, sessionRecord } from '../src/render/records.js';
-import { ingestFile, ingestSource } from '../src/services/ingest.js';
-import { createFileSource } from '../src/sources/file-source.js';
+import { ingestFile } from '../src/services/ingest.js';
+import { REGISTERED_ENGINE_NAMES } from '../src/stores/engine-names.js';
 import type { RawStore } from '../src/stores/raw-store.js';
 import type { AnalyticsStore } from '../src/stores/analytics-store.js';
 import { MAX_TIME } from '../src/stores/clickhouse/clickhouse-connection.js';
@@ -27,6 +27,8 @@ import { sqlDerivationOf } from '../src/stores/ports/sql-derivation.js';
 import { noisyJourneyLines, shuffled, T0, toLine } from './helpers/journeys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+/** Each case runs `run` three times over (JS, SQL engine on SQLite raw, on chdb raw): minutes on a loaded 2-core machine. */
+const SLOW = 600_000;
 const LEASE = { command: 'sql-derivation test', waitMs: 0, log: () => {} };
 
 interface Case {
@@ -48,10 +50,11 @@ function writeLines(dir: string, name: string, lines: readonly string[]): string
   return path;
 }
 
-function configFor(dir: string, pipeline: readonly string[] = []): JourneyConfig {
+function configFor(dir: string, pipeline: readonly string[] = [], extra: readonly string[] = []): JourneyConfig {
   const path = join(dir, 'journeyctl.yaml');
-  writeFileSync(path, `${readFileSync(join(FIXTURES, 'journeyctl.yaml'), 'utf8')}\n${pipeline.length ? `pipeline:\n${pipeline.join('\n')}\n` : ''}`);
-  const resolved = resolveConfig({ configPath: path, dataDir: join(dir, 'data') }, {});
+  const sections = [readFileSync(join(FIXTURES, 'journeyctl.yaml'), 'utf8'), ...(pipeline.length ? ['pipeline:', ...pipeline] : []), ...extra];
+  writeFileSync(path, `${sections.join('\n')}\n`);
+  const resolved = resolveConfig({ configPath: path, dataDir: join(dir, 'data') }, {}, { engines: REGISTERED_ENGINE_NAMES });
   if (!resolved.ok) throw new Error(resolved.errors.join('; '));
   return resolved.config;
 }
@@ -88,24 +91,24 @@ interface Derived {
   sqlSessions: Session[];
   /** `run` with derivation.engine sql (the derivation service's SQL round), in a data directory of its own. */
   sqlEngine: Record<string, string>;
+  /** The same with stores.raw.engine chdb: the SQL reads raw_events in place. */
+  sqlEngineRawInChdb: Record<string, string>;
   jsSessionizeOnly: string;
   sqlSessionizeOnly: string;
   placed: number;
 }
 
-/** The same inputs through `run`'s ingest with the SQL engine (a data directory of its own: chdb opens one per process at a time). */
-async function runWithSqlEngine(testCase: Case): Promise<Record<string, string>> {
-  const config = configFor(workdir(), testCase.pipeline);
-  const stores = await openStores(config, { ...LEASE, create: true });
+/**
+ * The same inputs through `run`'s ingest with derivation.engine sql (the derivation service's SQL
+ * rounds), in a data directory of its own (chdb opens one per process at a time): raw events in
+ * SQLite (loaded into the engine each round) or in chdb (read there in place).
+ */
+async function runWithSqlEngine(testCase: Case, rawEngine: 'sqlite' | 'chdb'): Promise<Record<string, string>> {
+  const config = configFor(workdir(), testCase.pipeline, ['derivation:', '  engine: sql', 'stores:', '  raw:', `    engine: ${rawEngine}`]);
+  expect(config.derivation.engine).toBe('sql');
+  for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
+  const stores = await openStores(config, LEASE);
   try {
-    for (const input of testCase.inputs) {
-      const source = createFileSource({ input, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes });
-      try {
-        await ingestSource(config, stores, source, { lease: LEASE, engine: 'sql' });
-      } finally {
-        await source.close();
-      }
-    }
     // The last round was cut in SQL: its placement is still in the working table.
     const placed = await collect(sqlDerivationOf(stores.analytics)!.events());
     expect(placed.length).toBeGreaterThan(0);
@@ -117,10 +120,10 @@ async function runWithSqlEngine(testCase: Case): Promise<Record<string, string>>
 
 async function deriveBoth(testCase: Case): Promise<Derived> {
   const derived = await deriveJsAndSql(testCase);
-  return { ...derived, sqlEngine: await runWithSqlEngine(testCase) };
+  return { ...derived, sqlEngine: await runWithSqlEngine(testCase, 'sqlite'), sqlEngineRawInChdb: await runWithSqlEngine(testCase, 'chdb') };
 }
 
-async function deriveJsAndSql(testCase: Case): Promise<Omit<Derived, 'sqlEngine'>> {
+async function deriveJsAndSql(testCase: Case): Promise<Omit<Derived, 'sqlEngine' | 'sqlEngineRawInChdb'>> {
   const dir = workdir();
   const config = configFor(dir, testCase.pipeline);
   for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
@@ -240,8 +243,13 @@ function truthSessions(path: string): string[] {
 /** Everything the SQL path computes must equal the JS derivation's export, byte for byte. */
 function expectSame(d: Derived): void {
   expect(d.placed).toBeGreaterThan(0);
-  expect(Object.keys(d.sqlEngine)).toEqual(Object.keys(d.js));
-  for (const [kind, bytes] of Object.entries(d.js)) expect({ kind, engine: 'sql', bytes: d.sqlEngine[kind] }).toEqual({ kind, engine: 'sql', bytes });
+  for (const [raw, exported] of [
+    ['sqlite', d.sqlEngine],
+    ['chdb', d.sqlEngineRawInChdb],
+  ] as const) {
+    expect(Object.keys(exported)).toEqual(Object.keys(d.js));
+    for (const [kind, bytes] of Object.entries(d.js)) expect({ kind, raw, bytes: exported[kind] }).toEqual({ kind, raw, bytes });
+  }
   expect(d.sqlSessionizeOnly).toBe(d.jsSessionizeOnly);
   for (const kind of ['sessions', 'events', 'journeys', 'labels', 'flags']) expect({ kind, bytes: d.sql[kind] }).toEqual({ kind, bytes: d.js[kind] });
   expect(d.sqlWrittenEvents).toBe(d.js.events);
@@ -253,68 +261,92 @@ describe('SQL derivation = JS derivation (the oracle)', () => {
     ['generated-clean.ndjson', 'generated-clean.truth.json'],
     ['demo.ndjson', 'demo.truth.json'],
   ] as const) {
-    it(`${fixture}: same exports, and the generator's true sessions`, async () => {
-      const d = await deriveBoth({ name: fixture, inputs: [join(FIXTURES, fixture)] });
-      expectSame(d);
-      const found = d.sqlSessions.map((s) => `${s.userId} ${s.startedAt} ${s.endedAt} ${s.eventCount}`).sort();
-      expect(found).toEqual(truthSessions(join(FIXTURES, truth)));
-    }, 180_000);
+    it(
+      `${fixture}: same exports, and the generator's true sessions`,
+      async () => {
+        const d = await deriveBoth({ name: fixture, inputs: [join(FIXTURES, fixture)] });
+        expectSame(d);
+        const found = d.sqlSessions.map((s) => `${s.userId} ${s.startedAt} ${s.endedAt} ${s.eventCount}`).sort();
+        expect(found).toEqual(truthSessions(join(FIXTURES, truth)));
+      },
+      SLOW,
+    );
   }
 
-  it('golden input: same exports', async () => {
-    expectSame(await deriveBoth({ name: 'golden', inputs: [join(FIXTURES, 'golden', 'input.ndjson')] }));
-  });
+  it(
+    'golden input: same exports',
+    async () => {
+      expectSame(await deriveBoth({ name: 'golden', inputs: [join(FIXTURES, 'golden', 'input.ndjson')] }));
+    },
+    SLOW,
+  );
 
-  it('determinism inputs (in order, shuffled, split in three and ingested out of order): same exports, whichever way in', async () => {
-    const dir = workdir();
-    const noisy = noisyJourneyLines();
-    const mixed = shuffled(noisy, 99);
-    const third = Math.ceil(mixed.length / 3);
-    const parts = [mixed.slice(0, third), mixed.slice(third, 2 * third), mixed.slice(2 * third)].map((part, index) => writeLines(dir, `part-${index}.ndjson`, part));
-    const inOrder = await deriveBoth({ name: 'in-order', inputs: [writeLines(dir, 'all.ndjson', noisy)] });
-    expectSame(inOrder);
-    const shuffledRun = await deriveBoth({ name: 'shuffled', inputs: [writeLines(dir, 'shuffled.ndjson', shuffled(noisy, 7))] });
-    expectSame(shuffledRun);
-    const split = await deriveBoth({ name: 'split', inputs: [parts[2]!, parts[0]!, parts[1]!] });
-    expectSame(split);
-    expect(shuffledRun.sql).toEqual(inOrder.sql);
-    expect(split.sql).toEqual(inOrder.sql);
-  }, 300_000);
+  it(
+    'determinism inputs (in order, shuffled, split in three and ingested out of order): same exports, whichever way in',
+    async () => {
+      const dir = workdir();
+      const noisy = noisyJourneyLines();
+      const mixed = shuffled(noisy, 99);
+      const third = Math.ceil(mixed.length / 3);
+      const parts = [mixed.slice(0, third), mixed.slice(third, 2 * third), mixed.slice(2 * third)].map((part, index) => writeLines(dir, `part-${index}.ndjson`, part));
+      const inOrder = await deriveBoth({ name: 'in-order', inputs: [writeLines(dir, 'all.ndjson', noisy)] });
+      expectSame(inOrder);
+      const shuffledRun = await deriveBoth({ name: 'shuffled', inputs: [writeLines(dir, 'shuffled.ndjson', shuffled(noisy, 7))] });
+      expectSame(shuffledRun);
+      const split = await deriveBoth({ name: 'split', inputs: [parts[2]!, parts[0]!, parts[1]!] });
+      expectSame(split);
+      expect(shuffledRun.sql).toEqual(inOrder.sql);
+      expect(split.sql).toEqual(inOrder.sql);
+    },
+    SLOW,
+  );
 
-  it('24 h cuts (overlong_session, a tie at the cut) and identity stitching: same exports', async () => {
-    const dir = workdir();
-    const d = await deriveBoth({ name: 'rules', inputs: [writeLines(dir, 'rules.ndjson', shuffled(ruleLines(), 3))] });
-    expectSame(d);
-    const bot = d.sqlSessions.filter((s) => s.userId === 'bot-1');
-    expect(bot.map((s) => [s.eventCount, s.flags])).toEqual([
-      [144, ['overlong_session']],
-      [145, ['overlong_session']],
-      [13, []],
-    ]);
-  });
+  it(
+    '24 h cuts (overlong_session, a tie at the cut) and identity stitching: same exports',
+    async () => {
+      const dir = workdir();
+      const d = await deriveBoth({ name: 'rules', inputs: [writeLines(dir, 'rules.ndjson', shuffled(ruleLines(), 3))] });
+      expectSame(d);
+      const bot = d.sqlSessions.filter((s) => s.userId === 'bot-1');
+      expect(bot.map((s) => [s.eventCount, s.flags])).toEqual([
+        [144, ['overlong_session']],
+        [145, ['overlong_session']],
+        [13, []],
+      ]);
+    },
+    SLOW,
+  );
 
-  it('split at midnight in a time zone: same exports', async () => {
-    const dir = workdir();
-    const d = await deriveBoth({ name: 'midnight', inputs: [writeLines(dir, 'rules.ndjson', ruleLines())], pipeline: ['  split_at_midnight: true', '  timezone: Atlantic/Azores'] });
-    expectSame(d);
-    expect(d.sqlSessions.filter((s) => s.userId === 'nora').map((s) => s.eventCount)).toEqual([6, 2]); // midnight in the Azores is 01:00 UTC
-  });
+  it(
+    'split at midnight in a time zone: same exports',
+    async () => {
+      const dir = workdir();
+      const d = await deriveBoth({ name: 'midnight', inputs: [writeLines(dir, 'rules.ndjson', ruleLines())], pipeline: ['  split_at_midnight: true', '  timezone: Atlantic/Azores'] });
+      expectSame(d);
+      expect(d.sqlSessions.filter((s) => s.userId === 'nora').map((s) => s.eventCount)).toEqual([6, 2]); // midnight in the Azores is 01:00 UTC
+    },
+    SLOW,
+  );
 
-  it('client session ids (client@1): same exports, reused ids flagged', async () => {
-    const dir = workdir();
-    const d = await deriveBoth({
-      name: 'client',
-      inputs: [writeLines(dir, 'rules.ndjson', ruleLines())],
-      pipeline: ['  session_mode: client', '  client_session_id_paths: [properties.session_id]', '  client_session_max_gap: 2h'],
-    });
-    expectSame(d);
-    const dora = d.sqlSessions.filter((s) => s.userId === 'dora');
-    expect(dora.map((s) => [s.eventCount, s.flags, s.mode])).toEqual([
-      [4, [], 'client@1'], // s1
-      [2, [], 'client@1'], // no id, 3 and 8 min
-      [3, [], 'client@1'], // s2, interleaved with s1
-      [1, [], 'client@1'], // no id, after a 30 min gap
-      [2, ['client_session_reused'], 'client@1'], // s1 again after 3 h
-    ]);
-  });
+  it(
+    'client session ids (client@1): same exports, reused ids flagged',
+    async () => {
+      const dir = workdir();
+      const d = await deriveBoth({
+        name: 'client',
+        inputs: [writeLines(dir, 'rules.ndjson', ruleLines())],
+        pipeline: ['  session_mode: client', '  client_session_id_paths: [properties.session_id]', '  client_session_max_gap: 2h'],
+      });
+      expectSame(d);
+      const dora = d.sqlSessions.filter((s) => s.userId === 'dora');
+      expect(dora.map((s) => [s.eventCount, s.flags, s.mode])).toEqual([
+        [4, [], 'client@1'], // s1
+        [2, [], 'client@1'], // no id, 3 and 8 min
+        [3, [], 'client@1'], // s2, interleaved with s1
+        [1, [], 'client@1'], // no id, after a 30 min gap
+        [2, ['client_session_reused'], 'client@1'], // s1 again after 3 h
+      ]);
+    },
+    SLOW,
+  );
 });

@@ -99,6 +99,9 @@ export interface KafkaConfig {
   sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null;
 }
 
+export const DERIVATION_ENGINES = ['js', 'sql'] as const;
+export type DerivationEngine = (typeof DERIVATION_ENGINES)[number];
+
 export interface JourneyConfig {
   dataDir: string;
   pipeline: PipelineConfig;
@@ -110,6 +113,8 @@ export interface JourneyConfig {
   /** The stream `run`, `produce`, doctor and migrate use: config key `source` (kafka | pubsub), env JOURNEY_SOURCE. */
   streamSource: StreamSource;
   pubsub: PubSubConfig;
+  /** Where derivation cuts sessions: js (the reference, default) or sql, in the ClickHouse analytics engine (ADR 0017). */
+  derivation: { engine: DerivationEngine };
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
   /** Data-quality checks of the `checks` section (journeyctl check); paths resolved against the config file. */
@@ -318,10 +323,16 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const streamSource = reader.oneOf(overrides.streamSource ?? root.source, 'source', STREAM_SOURCES, 'kafka');
   const pubsub = readPubSub(reader, root.pubsub, overrides.pubsub ?? {});
   const redact = root.redact === undefined ? [] : reader.stringList(root.redact, 'redact');
+  const derivationDoc = reader.object(root.derivation, 'derivation');
+  const derivation = { engine: reader.oneOf(derivationDoc.engine, 'derivation.engine', DERIVATION_ENGINES, 'js') };
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };
-  return { ok: true, config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, checks: checks.checks, stores: { raw, analytics }, kafka, streamSource, pubsub, redact, source }, warnings };
+  return {
+    ok: true,
+    config: { dataDir, pipeline, trackingPlan, journeys: journeys.config, checks: checks.checks, stores: { raw, analytics }, kafka, streamSource, pubsub, derivation, redact, source },
+    warnings,
+  };
 }
 
 function readKafka(reader: SectionReader, value: unknown, overrides: NonNullable<ConfigOverrides['kafka']>): KafkaConfig {

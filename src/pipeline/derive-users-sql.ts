@@ -4,7 +4,7 @@ import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import type { SqlDerivation, SqlSessionRules } from '../stores/ports/sql-derivation.js';
+import type { SqlDerivation, SqlRawEvents, SqlSessionRules } from '../stores/ports/sql-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
 import { loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
@@ -14,6 +14,8 @@ export interface SqlDeriveDeps {
   raw: RawStore;
   sql: SqlDerivation;
   rules: SqlSessionRules;
+  /** Where the engine holds the raw events itself (they are not loaded then); null: it does not. */
+  rawEvents?: SqlRawEvents | null;
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
 }
@@ -60,7 +62,12 @@ export async function prepareSqlRound(
       }
     }
   }
-  await deps.sql.load(events(), owners);
+  const rawEvents = deps.rawEvents ?? null;
+  if (rawEvents !== null && deps.rules.mode === 'gap') {
+    // Profiles and the flags' facts still read the events back (ADR 0017, next step); the engine reads them in place.
+    for await (const _ of events());
+    await deps.sql.loadMap(owners, rawEvents);
+  } else await deps.sql.load(events(), owners);
   await deps.sql.place(deps.rules);
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {

@@ -9,7 +9,7 @@ import { createSignalsRefresher, type SignalsRefresher } from '../pipeline/journ
 import { createSessionize } from '../pipeline/sessionize.js';
 import { sqlSessionRules } from '../pipeline/sql-session-rules.js';
 import { UsageError } from '../errors.js';
-import { type SqlDerivation, sqlDerivationOf } from '../stores/ports/sql-derivation.js';
+import { type SqlDerivation, sqlDerivationOf, type SqlRawEvents } from '../stores/ports/sql-derivation.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { type OpenStoresOptions, serialiseDerivation } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
@@ -34,11 +34,7 @@ export interface DerivationOptions {
   onProgress?: DeriveDeps['onProgress'];
   /** Who derives and how long to wait for another writer: derives are serialised across processes where the engine needs it. */
   lease?: OpenStoresOptions;
-  /** Where sessions are cut: js (the reference, default) or sql, in the analytics engine (ADR 0017). */
-  engine?: DerivationEngine;
 }
-
-export type DerivationEngine = 'js' | 'sql';
 
 /** What a derivation derives with: the stages a preview or a day rebuild reuses without writing. */
 export type DerivationStages = Pick<DeriveDeps, 'raw' | 'analytics' | 'sessionize' | 'deriveJourneys' | 'correctionKinds'>;
@@ -51,6 +47,15 @@ export interface Derivation {
   deriveDirtyUsers(): Promise<DeriveSummary>;
   /** `work` as one writer of derived data at a time, when options.lease names the writer (otherwise as it is). */
   serialised<T>(work: () => Promise<T>): () => Promise<T>;
+}
+
+/** Where the analytics engine holds the raw events too, when it does: there SQL reads them in place (null: it does not). */
+function rawEventsInEngine(config: JourneyConfig): SqlRawEvents | null {
+  const { raw, analytics } = config.stores;
+  // stores.raw.engine chdb: the raw tables sit beside analytics' in the embedded engine's database.
+  if (raw.engine === 'chdb' && analytics.engine === 'chdb') return {};
+  if (raw.engine === 'clickhouse' && !raw.registered && analytics.engine === 'clickhouse' && !analytics.registered && raw.url === analytics.url) return { database: raw.database };
+  return null;
 }
 
 function sqlDerivationFor(analytics: AnalyticsStore): SqlDerivation {
@@ -74,7 +79,8 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
     ...stages,
     idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined,
     onProgress: options.onProgress,
-    sql: options.engine === 'sql' ? { sql: sqlDerivationFor(stores.analytics), rules: sqlSessionRules(config.pipeline) } : undefined,
+    // derivation.engine: sql cuts sessions in the analytics engine (ADR 0017); js stays the reference.
+    sql: config.derivation.engine === 'sql' ? { sql: sqlDerivationFor(stores.analytics), rules: sqlSessionRules(config.pipeline), rawEvents: rawEventsInEngine(config) } : undefined,
   });
   const lease = options.lease;
   return {

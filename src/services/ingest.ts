@@ -12,7 +12,7 @@ import type { ProgressReporter } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
 import type { LineSource } from '../sources/source.js';
 import { type OpenStoresOptions, openStores } from '../stores/open-stores.js';
-import { createDerivation, type DerivationEngine, type DerivationStores } from './derivation.js';
+import { createDerivation, type DerivationStores } from './derivation.js';
 
 /** What an ingest reports: the ingest counts plus its pace and what derivation found. */
 export interface IngestReport extends IngestSummary {
@@ -33,8 +33,6 @@ export interface IngestOptions {
   onIngestProgress?: (summary: IngestSummary) => void;
   /** Runs once the source has ended, before the settling derive (a Kafka run reads its lag here, while still in the group). */
   afterIngest?: () => Promise<void>;
-  /** Where sessions are cut (DerivationOptions.engine; default js). */
-  engine?: DerivationEngine;
 }
 
 const NO_PROGRESS: ProgressReporter = { phase() {}, update() {}, finish() {} };
@@ -56,7 +54,6 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
       // One round for a whole backlog's dirty ids (see BACKLOG_IDS_PER_ROUND), as run always has.
       backlog: true,
       lease: options.lease,
-      engine: options.engine,
       onProgress: (derived, totalUsers, phase, written) => {
         sessionsFlagged += written?.sessionsFlagged ?? 0;
         if (phase !== shownPhase) progress.phase((shownPhase = phase) === 'deriving' ? 'deriving sessions' : 'writing analytics', 'users');

@@ -1,7 +1,17 @@
 import type { Session, SessionEvent } from '../../domain/session.js';
-import type { SqlDerivation, SqlDerivationEvent, SqlSessionRules } from '../ports/sql-derivation.js';
+import type { SqlDerivation, SqlDerivationEvent, SqlRawEvents, SqlSessionRules } from '../ports/sql-derivation.js';
 import type { ClickHouseContext } from './clickhouse-connection.js';
-import { insertPlacedEventsSql, placedEventsSql, placedSessionsSql, placeEventsSql, SQL_DERIVATION_TABLES, sqlDerivationSchema, truncateSqlDerivation } from './queries/sql-derivation.js';
+import {
+  insertPlacedEventsSql,
+  placedEventsSql,
+  placedSessionsSql,
+  placeEventsSql,
+  rawEventsSource,
+  SQL_DERIVATION_TABLES,
+  sqlDerivationSchema,
+  truncateSqlDerivation,
+} from './queries/sql-derivation.js';
+import { quoteIdentifier } from './schema.js';
 
 const LOAD_ROWS = 50_000;
 
@@ -28,9 +38,27 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
     return 0;
   };
 
+  const prepare = async (): Promise<void> => {
+    for (const statement of [...sqlDerivationSchema(db), ...truncateSqlDerivation(db)]) await ctx.run(statement, 'prepare the SQL derivation tables');
+  };
+  const loadOwners = (owners: ReadonlyMap<string, string>) =>
+    ctx.insert(
+      SQL_DERIVATION_TABLES.identities,
+      [...owners].map(([identity_key, user_id]) => ({ identity_key, user_id })),
+    );
+  // Where place() reads the events: the loaded input, or the raw store's table in this engine.
+  let source = `${db}.${SQL_DERIVATION_TABLES.input}`;
+
   return {
+    async loadMap(owners: ReadonlyMap<string, string>, rawEvents: SqlRawEvents): Promise<void> {
+      await prepare();
+      await loadOwners(owners);
+      source = rawEventsSource(db, rawEvents.database === undefined ? db : quoteIdentifier(rawEvents.database));
+    },
+
     async load(events: Iterable<SqlDerivationEvent> | AsyncIterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void> {
-      for (const statement of [...sqlDerivationSchema(db), ...truncateSqlDerivation(db)]) await ctx.run(statement, 'prepare the SQL derivation tables');
+      await prepare();
+      source = `${db}.${SQL_DERIVATION_TABLES.input}`;
       let rows: unknown[] = [];
       const flush = async () => {
         await ctx.insert(SQL_DERIVATION_TABLES.input, rows);
@@ -53,15 +81,13 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
         if (rows.length >= LOAD_ROWS) await flush();
       }
       if (rows.length > 0) await flush();
-      await ctx.insert(
-        SQL_DERIVATION_TABLES.identities,
-        [...owners].map(([identity_key, user_id]) => ({ identity_key, user_id })),
-      );
+      await loadOwners(owners);
     },
 
     async place(rules: SqlSessionRules): Promise<number> {
       await ctx.run(`TRUNCATE TABLE ${db}.${SQL_DERIVATION_TABLES.placed}`, 'prepare the SQL derivation tables');
-      await command(placeEventsSql(db, `${db}.${SQL_DERIVATION_TABLES.input}`), params(rules), 'sessionize in SQL');
+      if (rules.mode === 'client' && source !== `${db}.${SQL_DERIVATION_TABLES.input}`) throw new Error('SQL derivation: client mode reads loaded events (load), not the raw table');
+      await command(placeEventsSql(db, source), params(rules), 'sessionize in SQL');
       return count();
     },
 

@@ -14,6 +14,11 @@ export interface SqlSessionRules {
   modeLabel: string;
 }
 
+/** The raw store's events table in the analytics engine: in `database`, or beside the analytics tables. */
+export interface SqlRawEvents {
+  database?: string;
+}
+
 /** An accepted event as the SQL derivation reads it (client mode: with the client's session id). */
 export type SqlDerivationEvent = Pick<
   StoredEvent,
@@ -30,6 +35,11 @@ export type SqlDerivationEvent = Pick<
 export interface SqlDerivation {
   /** Empties the working tables, then loads these events and then the map, read once the events are (until raw events live in the engine). */
   load(events: Iterable<SqlDerivationEvent> | AsyncIterable<SqlDerivationEvent>, owners: ReadonlyMap<string, string>): Promise<void>;
+  /**
+   * Empties the working tables and loads only the map: the events are read where the raw store
+   * keeps them in this engine (gap mode only; client mode reads the client's id from loaded events).
+   */
+  loadMap(owners: ReadonlyMap<string, string>, rawEvents: SqlRawEvents): Promise<void>;
   /** Places the loaded activity events of mapped identities in sessions; how many were placed. */
   place(rules: SqlSessionRules): Promise<number>;
   /** The sessions placed (labels empty, sessionize's own flags set), of these users or all, by user, start and id. */

@@ -61,6 +61,18 @@ export function sqlDerivationSchema(db: string): string[] {
 
 export const truncateSqlDerivation = (db: string): string[] => Object.values(SQL_DERIVATION_TABLES).map((table) => `TRUNCATE TABLE IF EXISTS ${db}.${table}`);
 
+/**
+ * The accepted events where the raw store keeps them in the same engine (`stores.raw.engine:
+ * chdb`, or a server's raw database): raw_events (clickhouse/raw/raw-schema.ts) as
+ * SQL_DERIVATION_INPUT's columns, only the mapped identities. Gap mode: the client's session id
+ * is not read from the raw line here (client mode loads its events instead).
+ */
+export function rawEventsSource(db: string, rawDb: string): string {
+  return `(SELECT identity_key, message_id, type, event, toUnixTimestamp64Milli(event_time) AS event_time, anonymous_id, app_version, time_source, skew_ms, properties,
+    CAST(NULL, 'Nullable(String)') AS client_session_id
+  FROM ${rawDb}.raw_events WHERE identity_key IN (SELECT identity_key FROM ${db}.${SQL_DERIVATION_TABLES.identities}))`;
+}
+
 /** The calendar day of an epoch-ms expression in the configured zone (pipeline.split_at_midnight). */
 const dayOf = (ms: string) => `toDate(fromUnixTimestamp64Milli(${ms}), {tz:String})`;
 
