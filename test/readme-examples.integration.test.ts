@@ -16,11 +16,15 @@ let addresses: Array<[string, string]> = [];
 
 beforeAll(() => {
   clone = prepareReadmeClone({ demo: false });
-  const { kafka4, mongo, clickhouse } = getServices();
+  const { kafka4, mongo, clickhouse, pubsub, bigquery } = getServices();
   addresses = [
     ['localhost:9092', kafka4.brokers.join(',')],
     ['mongodb://localhost:27017/', mongo.url.endsWith('/') ? mongo.url : `${mongo.url}/`],
     ['http://localhost:8123', clickhouse.url.replace(/\/$/, '')],
+    // "Running on GCP": the emulators, and the one project the BigQuery emulator serves.
+    ['localhost:8085', pubsub.emulatorHost],
+    ['localhost:9050', bigquery.emulatorHost],
+    ['my-gcp-project', bigquery.project],
   ];
 });
 
@@ -41,6 +45,10 @@ function untilStoppedOptions(example: Example, command: string, env: Record<stri
     const brokers = /--brokers (\S+)/.exec(command)?.[1] ?? env['JOURNEY_KAFKA_BROKERS']!;
     const topic = /--topic (\S+)/.exec(command)?.[1] ?? env['JOURNEY_KAFKA_TOPIC']!;
     return { feed: async () => void (await journeyctl(['produce', '--input', 'events.ndjson', '--brokers', brokers, '--topic', topic, '--partitions', '3'])) };
+  }
+  if (/\btail --source pubsub\b/.test(command)) {
+    // A following tail sees what is published after its subscription exists: publish the demo's lines until it shows one.
+    return { feed: async () => void (await journeyctl(['produce', '--input', 'events.ndjson'])) };
   }
   // run --source kafka: stopped once it has stored what it consumed in the raw store (MongoDB,
   // empty until this line: the services are fresh for each test run), so it is consuming.
