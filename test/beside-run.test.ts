@@ -81,6 +81,15 @@ describe('commands beside a running run', () => {
     expect(rows(journeyctl(['export', 'sessions', '--data-dir', dir]).stdout)).toHaveLength(3);
   }, 300_000); // a dozen commands, one after another, on a shared 2-core machine
 
+  it('a holder stopped by SIGTERM takes its endpoint with it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-beside-'));
+    const held = await startHeldRun(dir);
+    held.run.kill('SIGTERM');
+    await held.exit;
+    expect(held.run.signalCode).toBe('SIGTERM');
+    expect(existsSync(join(dir, 'serving.json'))).toBe(false);
+  }, 120_000);
+
   it('ignores the endpoint a SIGKILLed holder left behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jc-beside-'));
     const held = await startHeldRun(dir);

@@ -126,11 +126,32 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
   };
 }
 
-/** Endpoints this process has published, removed if it exits without closing (process.exit). */
+/** Endpoints this process has published, removed if it exits without closing (process.exit, a signal). */
 const servedRecords = new Map<ServedEndpoint, string>();
-process.on('exit', () => {
+const removeServedRecords = () => {
   for (const [record, dataDir] of servedRecords) removeServedEndpoint(dataDir, record);
-});
+  servedRecords.clear();
+};
+process.on('exit', removeServedRecords);
+let signalsWatched = false;
+/**
+ * SIGTERM/SIGINT to a process with no handler of its own (a `run` on a file) ends it at once:
+ * the record goes first, then the signal's default action. A process that handles the signal
+ * (a stream's graceful stop, tail --follow) closes its stores, which removes the record.
+ */
+function watchSignals(): void {
+  if (signalsWatched) return;
+  signalsWatched = true;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      removeServedRecords();
+      process.off(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
 
 async function startServing(dataDir: string, path: string, options: AcquireEmbeddedOptions): Promise<{ server: ChdbHttpServer; record: ServedEndpoint }> {
   const token = newServeToken();
@@ -138,6 +159,7 @@ async function startServing(dataDir: string, path: string, options: AcquireEmbed
   const server = await startChdbHttpServer({ path, password: token, maxConcurrentQueries: 1 });
   const record = writeServedEndpoint(dataDir, { url: server.url, token, command: options.command, startedAt: Date.now() });
   servedRecords.set(record, dataDir);
+  watchSignals();
   return { server, record };
 }
 
