@@ -1,4 +1,4 @@
-// `npm run bench -- --beside-run [--events N] [--trials N]`: how long `export sessions` and `tail`
+// `npm run bench -- --beside-run [--events N] [--trials N] [--data-dir DIR]`: how long `export sessions` and `tail`
 // take to print their first row while a `run` holds the data directory (issue 19 target: ≤ 1 s,
 // without waiting for the run; ADR 0016). A first run stores the generator's file; a second run
 // then re-reads the same file from a stdin kept open (dedup work, then idle but holding), and
@@ -63,11 +63,15 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
   const events = option('--events', 1_000_000);
   const trials = option('--trials', 5);
   const input = await cachedGeneratorFile(events);
-  const dir = mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
-  console.log(`storing ${input} in ${dir} (a first run) …`);
-  const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (first.status !== 0) throw new Error(`the first run failed: ${first.stderr}`);
-  console.log(`first run: ${first.stdout.trim()}`);
+  // --data-dir DIR: a directory a first run already stored this file in (it is re-read beside).
+  const given = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1] : undefined;
+  const dir = given ?? mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
+  if (!given) {
+    console.log(`storing ${input} in ${dir} (a first run) …`);
+    const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (first.status !== 0) throw new Error(`the first run failed: ${first.stderr}`);
+    console.log(`first run: ${first.stdout.trim()}`);
+  }
 
   await measureReaders(dir, trials, 'no run beside');
 
