@@ -91,3 +91,15 @@ describe('config: session mode and identity settings', () => {
     expect(empty.ok ? [] : empty.errors).toEqual(['x.yaml: pipeline.client_session_id_paths must name at least one path in client mode']);
   });
 });
+
+describe('config: derivation engine', () => {
+  it('defaults to the JS derivation, reads sql and refuses anything else', () => {
+    const defaults = validateConfigDocument({}, 'x.yaml');
+    expect(defaults.ok && defaults.config.derivation).toEqual({ engine: 'js' });
+    const sql = validateConfigDocument({ derivation: { engine: 'sql' } }, 'x.yaml');
+    expect(sql.ok && sql.warnings).toEqual([]);
+    expect(sql.ok && sql.config.derivation).toEqual({ engine: 'sql' });
+    const bad = validateConfigDocument({ derivation: { engine: 'spark' } }, 'x.yaml');
+    expect(bad.ok ? [] : bad.errors).toEqual(['x.yaml: derivation.engine must be one of js, sql (got "spark")']);
+  });
+});
