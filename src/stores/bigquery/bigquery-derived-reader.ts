@@ -1,6 +1,6 @@
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
-import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import { type DerivedReader, type RecordFilter, type SessionDetail, type UserSessions, userSessionsOf } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { eventMapper, findingMapper, funnelMapper, type Mapper, sessionMapper } from '../clickhouse/clickhouse-mappers.js';
 import { type BigQueryContext, MAX_TIME, rangeParams } from './bigquery-connection.js';
@@ -98,14 +98,13 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
 
     async sessionsOfUser(userId: string): Promise<UserSessions> {
       const params = { user: userId };
-      const sessions = await rowsOfUser(BQ_TABLES.sessions, sessionMapper, 'TRUE', 'started_at, session_id', params);
-      const bySession = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
-      for (const event of await rowsOfUser(BQ_TABLES.events, eventMapper, 'TRUE', 'event_time, message_id', params)) bySession.get(event.sessionId)?.events.push(event);
-      for (const finding of await rowsOfUser(BQ_TABLES.findings, findingMapper, 'TRUE', 'session_id, kind, name', params)) bySession.get(finding.sessionId)?.findings.push(finding);
-      for (const outcome of await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params))
-        bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
-      const userFunnelOutcomes = await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params);
-      return { sessions: [...bySession.values()], userFunnelOutcomes };
+      return userSessionsOf({
+        sessions: await rowsOfUser(BQ_TABLES.sessions, sessionMapper, 'TRUE', 'started_at, session_id', params),
+        events: await rowsOfUser(BQ_TABLES.events, eventMapper, 'TRUE', 'event_time, message_id', params),
+        findings: await rowsOfUser(BQ_TABLES.findings, findingMapper, 'TRUE', 'session_id, kind, name', params),
+        sessionOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params),
+        userOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params),
+      });
     },
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {

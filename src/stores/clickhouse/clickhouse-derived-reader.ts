@@ -1,6 +1,6 @@
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
-import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import { type DerivedReader, type RecordFilter, type SessionDetail, type UserSessions, userSessionsOf } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
 import { eventMapper, findingMapper, funnelMapper, type Mapper, type Row, sessionMapper } from './clickhouse-mappers.js';
@@ -127,13 +127,13 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
 
     async sessionsOfUser(userId: string): Promise<UserSessions> {
       const params = { user: userId };
-      const sessions = await rowsOfUser(TABLES.sessions, sessionMapper, '1', 'started_at, session_id', params);
-      const bySession = new Map<string, SessionDetail>(sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
-      for (const event of await rowsOfUser(TABLES.events, eventMapper, '1', 'event_time, message_id', params)) bySession.get(event.sessionId)?.events.push(event);
-      for (const finding of await rowsOfUser(TABLES.findings, findingMapper, '1', 'session_id, kind, name', params)) bySession.get(finding.sessionId)?.findings.push(finding);
-      for (const outcome of await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params)) bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
-      const userFunnelOutcomes = await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params);
-      return { sessions: [...bySession.values()], userFunnelOutcomes };
+      return userSessionsOf({
+        sessions: await rowsOfUser(TABLES.sessions, sessionMapper, '1', 'started_at, session_id', params),
+        events: await rowsOfUser(TABLES.events, eventMapper, '1', 'event_time, message_id', params),
+        findings: await rowsOfUser(TABLES.findings, findingMapper, '1', 'session_id, kind, name', params),
+        sessionOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params),
+        userOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params),
+      });
     },
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {

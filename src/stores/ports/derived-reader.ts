@@ -29,6 +29,19 @@ export interface RecordFilter {
   limit?: number;
 }
 
+/**
+ * sessionsOfUser's answer from one user's rows: sessions in time order, each given its events,
+ * findings and session-scope outcomes (each list already in the order it keeps), and the
+ * user-scope outcomes apart.
+ */
+export function userSessionsOf(rows: { sessions: Session[]; events: SessionEvent[]; findings: Finding[]; sessionOutcomes: FunnelOutcome[]; userOutcomes: FunnelOutcome[] }): UserSessions {
+  const bySession = new Map<string, SessionDetail>(rows.sessions.map((session) => [session.sessionId, { session, events: [], findings: [], funnelOutcomes: [] }]));
+  for (const event of rows.events) bySession.get(event.sessionId)?.events.push(event);
+  for (const finding of rows.findings) bySession.get(finding.sessionId)?.findings.push(finding);
+  for (const outcome of rows.sessionOutcomes) bySession.get(outcome.subjectId)?.funnelOutcomes.push(outcome);
+  return { sessions: [...bySession.values()], userFunnelOutcomes: rows.userOutcomes };
+}
+
 /** Reading derived rows back: exports (paged streams), one session, one user, and counts. */
 export interface DerivedReader {
   streamSessions(range: TimeRange, filter?: RecordFilter): AsyncIterable<Session>;
