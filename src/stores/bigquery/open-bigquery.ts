@@ -2,7 +2,7 @@ import type { BigQueryAnalyticsConfig } from '../../config/bigquery-config.js';
 import type { JourneyConfig } from '../../config/config.js';
 import { isJourneyError } from '../../errors.js';
 import type { AnalyticsEngineSpec } from '../engines.js';
-import type { HealthRow } from '../ports/engine-admin.js';
+import { healthRow as row } from '../raw-engines.js';
 import { type BigQueryAnalyticsStore, createBigQueryAnalyticsStore } from './bigquery-analytics-store.js';
 
 const section = (config: JourneyConfig) => config.stores.analytics as BigQueryAnalyticsConfig;
@@ -21,8 +21,6 @@ export async function openBigQueryAnalytics(analytics: BigQueryAnalyticsConfig, 
   await store.migrate();
   return store;
 }
-
-const row = (check: string, status: HealthRow['status'], detail: string, fix = ''): HealthRow => ({ check, status, detail, fix });
 
 /** `stores.analytics.engine: bigquery`: a dataset in Google BigQuery (or an emulator speaking its REST API). */
 export const bigqueryEngine: AnalyticsEngineSpec = {
