@@ -11,7 +11,8 @@ import type { CheckStatus, DoctorCheck } from './doctor-check.js';
 export async function checkPubSub(config: JourneyConfig): Promise<DoctorCheck[]> {
   const row = (check: string, status: CheckStatus, detail: string, fix = ''): DoctorCheck => ({ component: 'pubsub', check, status, detail, fix });
   const pubsub = config.pubsub;
-  if (!pubsub.topic && !pubsub.subscription && config.streamSource !== 'pubsub') return [row('configured', 'skip', 'no Pub/Sub topic configured (needed only for source: pubsub)')];
+  // A project alone (GOOGLE_CLOUD_PROJECT names one on any GCP machine) is no sign of Pub/Sub: a topic or source: pubsub is.
+  if (!pubsub.topic && config.streamSource !== 'pubsub') return [row('configured', 'skip', 'no Pub/Sub topic configured (needed only for source: pubsub)')];
   const { inspectPubSub } = await import('../sources/pubsub-admin.js');
   let found;
   try {

@@ -4,6 +4,7 @@ import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { createKafkaClient } from './kafka-client.js';
 import { parseMessageObject } from './message-json.js';
+import { createTailBuffer } from './tail-buffer.js';
 
 /**
  * A read-only look at a Kafka topic for `journeyctl tail --source kafka`.
@@ -66,8 +67,6 @@ export interface KafkaTailReader {
   close(): Promise<void>;
 }
 
-const ROOM_GRACE_MS = 200;
-
 export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTailReader> {
   if (options.kafka.brokers.length === 0) throw new UsageError('no Kafka brokers given', { hint: 'pass --brokers host:port[,host:port] or set JOURNEY_KAFKA_BROKERS' });
   const kafka = createKafkaClient(options.kafka, options.log ?? (() => {}), 'tail', { silent: !options.log });
@@ -106,28 +105,12 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
   await admin.disconnect().catch(() => {});
 
   const groupId = `journeyctl-tail-${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  let buffer: KafkaTailMessage[] = [];
-  let dropped = 0;
+  // A fetch hands over a whole batch at once: when the buffer is full the reader gets a moment to
+  // take it before messages are dropped (tail-buffer.ts), and nothing waits on the reader.
+  const buffer = createTailBuffer<KafkaTailMessage>(options.bufferSize);
+  const notify = () => buffer.notify();
   let read = 0;
   let failure: unknown = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  // A fetch hands over a whole batch at once: when the buffer is full the reader gets a moment
-  // (ROOM_GRACE_MS, once per stall) to take it before messages are dropped, so a reader that keeps
-  // up never loses any; one that does not is stalled until it takes again, and nothing waits on it.
-  let room: (() => void) | null = null;
-  let stalled = false;
-  const waitForRoom = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ROOM_GRACE_MS);
-      room = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   /** Next offset to read per partition; a partition is caught up once it reaches its end. */
   const positions = new Map(starts);
   const caughtUp = () => [...ends].every(([partition, end]) => (positions.get(partition) ?? end) >= end);
@@ -169,14 +152,7 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
             json: parseMessageObject(text),
           };
           if (!options.keep(tailed)) continue;
-          if (buffer.length >= options.bufferSize && !stalled && !closed) {
-            notify();
-            await waitForRoom();
-            room = null;
-            stalled = buffer.length >= options.bufferSize;
-          }
-          if (buffer.length < options.bufferSize) buffer.push(tailed);
-          else dropped += 1;
+          await buffer.offer(tailed, closed);
         }
         // Transaction markers take offsets no message has: the batch's last offset still moves us on.
         if (!batch.isEmpty()) {
@@ -195,35 +171,22 @@ export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTai
   return {
     groupId,
     get dropped() {
-      return dropped;
+      return buffer.dropped;
     },
     get read() {
       return read;
     },
     async take(waitMs) {
       if (failure !== null) throw brokerError(options, failure);
-      if (buffer.length === 0 && !(!options.follow && caughtUp())) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      const taken = await buffer.take(waitMs, !options.follow && caughtUp());
       if (failure !== null) throw brokerError(options, failure);
-      const taken = buffer;
-      buffer = [];
-      stalled = false;
-      room?.();
       return taken;
     },
-    finished: () => !options.follow && caughtUp() && buffer.length === 0,
+    finished: () => !options.follow && caughtUp() && buffer.size === 0,
     async close() {
       if (closed) return;
       closed = true;
-      notify();
-      room?.();
+      buffer.release();
       await consumer.disconnect().catch(() => {});
       // The throwaway group holds no offsets; removing it keeps the broker's group list clean.
       const cleanup = kafka.admin();

@@ -4,6 +4,7 @@ import { type PubSubConfig, resourceId } from '../config/pubsub-config.js';
 import { UsageError } from '../errors.js';
 import { subscriptionMetadata } from './pubsub-admin.js';
 import { parseMessageObject } from './message-json.js';
+import { createTailBuffer } from './tail-buffer.js';
 import { createPubSubClient, grpcCode, projectOfName, pubsubFailure } from './pubsub-client.js';
 
 /**
@@ -77,7 +78,6 @@ const PULL_WAIT_MS = 5_000;
 const ADMIN_CALL = { timeout: 10_000 } as const;
 /** A created subscription: expires after a day unused (Pub/Sub's minimum), keeps unacked messages 10 minutes (its minimum). */
 const CREATED_SUBSCRIPTION = { ackDeadlineSeconds: 10, expirationPolicy: { ttl: { seconds: 86_400 } }, messageRetentionDuration: { seconds: 600 } } as const;
-const ROOM_GRACE_MS = 200;
 const DEADLINE_EXCEEDED = 4;
 const UNIMPLEMENTED = 12;
 
@@ -122,27 +122,12 @@ export async function openPubSubTail(options: PubSubTailOptions): Promise<PubSub
     throw pubsubFailure(`seek ${subscription}`, error, config);
   }
 
-  let buffer: PubSubTailMessage[] = [];
-  let dropped = 0;
+  const buffer = createTailBuffer<PubSubTailMessage>(options.bufferSize);
+  const notify = () => buffer.notify();
   let read = 0;
   let failure: unknown = null;
   let drained = false;
   let closed = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    wake?.();
-    wake = null;
-  };
-  let room: (() => void) | null = null;
-  let stalled = false;
-  const waitForRoom = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ROOM_GRACE_MS);
-      room = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
 
   const pullLoop = async () => {
     while (!closed) {
@@ -185,14 +170,7 @@ export async function openPubSubTail(options: PubSubTailOptions): Promise<PubSub
           json: parseMessageObject(text),
         };
         if (!options.keep(tailed)) continue;
-        if (buffer.length >= options.bufferSize && !stalled && !closed) {
-          notify();
-          await waitForRoom();
-          room = null;
-          stalled = buffer.length >= options.bufferSize;
-        }
-        if (buffer.length < options.bufferSize) buffer.push(tailed);
-        else dropped += 1;
+        await buffer.offer(tailed, closed);
       }
       notify();
     }
@@ -204,35 +182,22 @@ export async function openPubSubTail(options: PubSubTailOptions): Promise<PubSub
     subscription,
     created,
     get dropped() {
-      return dropped;
+      return buffer.dropped;
     },
     get read() {
       return read;
     },
     async take(waitMs) {
       if (failure !== null) throw pubsubFailure(`pull from ${subscription}`, failure, config);
-      if (buffer.length === 0 && !drained) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, waitMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
+      const taken = await buffer.take(waitMs, drained);
       if (failure !== null) throw pubsubFailure(`pull from ${subscription}`, failure, config);
-      const taken = buffer;
-      buffer = [];
-      stalled = false;
-      room?.();
       return taken;
     },
-    finished: () => drained && buffer.length === 0,
+    finished: () => drained && buffer.size === 0,
     async close() {
       if (closed) return;
       closed = true;
-      notify();
-      room?.();
+      buffer.release();
       await removeCreated();
       await subscriber.close().catch(() => {});
       await looping.catch(() => {});
