@@ -33,6 +33,11 @@ export function sqlString(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
+/** Sessions starting in the range, of the selected app versions. */
+const sessionsInRange = (d: SqlDialect) => `${d.timeFilter('started_at')} AND ${d.appVersionsFilter('app_versions')}`;
+/** The same, counted ones only: flagged ones only when asked for. */
+const countedInRange = (d: SqlDialect) => `${d.timeFilter('started_at')} AND ${counted(d)} AND ${d.appVersionsFilter('app_versions')}`;
+
 /** The counted sessions: flagged ones only when asked for. */
 const counted = (d: SqlDialect) => (d.engine === 'bigquery' ? `(${d.includeFlagged} OR ARRAY_LENGTH(flags) = 0)` : `(${d.includeFlagged} OR empty(flags))`);
 
@@ -74,14 +79,14 @@ export const labelShares = define({
   id: 'label_shares',
   description: 'Counted sessions carrying each label, and their share of the counted sessions.',
   columns: ['label', 'sessions', 'share'],
-  sql: arrayShares('labels', 'label', (d) => `${d.timeFilter('started_at')} AND ${counted(d)} AND ${d.appVersionsFilter('app_versions')}`),
+  sql: arrayShares('labels', 'label', countedInRange),
 });
 
 export const flagShares = define({
   id: 'flag_shares',
   description: 'Sessions carrying each flag, and their share of all sessions.',
   columns: ['flag', 'sessions', 'share'],
-  sql: arrayShares('flags', 'flag', (d) => `${d.timeFilter('started_at')} AND ${d.appVersionsFilter('app_versions')}`),
+  sql: arrayShares('flags', 'flag', sessionsInRange),
 });
 
 /** `step_name`: "N event" from the configured funnels, else "step N" (the names come with the dashboards' config). */
@@ -160,14 +165,14 @@ export const labelSharesOverTime = define({
   id: 'label_shares_over_time',
   description: 'Per time bucket and label: share of the counted sessions starting in the bucket that carry it.',
   columns: ['time', 'label', 'share'],
-  sql: arraySharesOverTime('labels', 'label', (d) => `${d.timeFilter('started_at')} AND ${counted(d)} AND ${d.appVersionsFilter('app_versions')}`),
+  sql: arraySharesOverTime('labels', 'label', countedInRange),
 });
 
 export const flaggedShareOverTime = define({
   id: 'flagged_share_over_time',
   description: 'Per time bucket and flag: share of the sessions starting in the bucket that carry it.',
   columns: ['time', 'flag', 'share'],
-  sql: arraySharesOverTime('flags', 'flag', (d) => `${d.timeFilter('started_at')} AND ${d.appVersionsFilter('app_versions')}`),
+  sql: arraySharesOverTime('flags', 'flag', sessionsInRange),
 });
 
 export const sessionsOverTime = define({

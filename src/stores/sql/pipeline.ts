@@ -3,18 +3,20 @@ import type { SqlDialect } from './dialect.js';
 
 // Pipeline health and stewardship read the mirror tables (published copies of the raw store's facts).
 
+/** The received-lines minutes in the range, of the selected app versions (the same text on both engines). */
+const minutesInRange = (d: SqlDialect) => `FROM ${d.table('pipeline_minutes')}
+WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}`;
+
 export const linesPerMinute = define({
   id: 'lines_per_minute',
   description: 'Lines received per minute (accepted and rejected), averaged over each time bucket.',
   columns: ['time', 'lines_per_minute'],
   sql: {
     clickhouse: (d) => `SELECT ${d.timeBucket('minute')} AS time, sum(lines) / (greatest(${d.intervalSeconds}, 60) / 60) AS lines_per_minute
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time ORDER BY time`,
     bigquery: (d) => `SELECT ${d.timeBucket('minute')} AS time, SUM(lines) / (GREATEST(${d.intervalSeconds}, 60) / 60) AS lines_per_minute
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time ORDER BY time`,
   },
 });
@@ -25,13 +27,11 @@ export const linesByOutcome = define({
   columns: ['time', 'outcome', 'lines'],
   sql: {
     clickhouse: (d) => `SELECT ${d.timeBucket('minute')} AS time, if(outcome = 'accepted', 'accepted', concat('rejected: ', reason)) AS outcome, sum(lines) AS lines
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time, outcome ORDER BY time, outcome`,
     // Positional GROUP BY: the output's `outcome` is not the column of the same name.
     bigquery: (d) => `SELECT ${d.timeBucket('minute')} AS time, IF(outcome = 'accepted', 'accepted', CONCAT('rejected: ', reason)) AS outcome, SUM(lines) AS lines
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY 1, 2 ORDER BY 1, 2`,
   },
 });
@@ -44,14 +44,12 @@ export const duplicateAndLateRates = define({
     clickhouse: (d) => `SELECT ${d.timeBucket('minute')} AS time,
   sum(extra_copies) / greatest(1, sumIf(lines, outcome = 'accepted')) AS duplicate_rate,
   sum(late) / greatest(1, sumIf(lines, outcome = 'accepted')) AS late_rate
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time ORDER BY time`,
     bigquery: (d) => `SELECT ${d.timeBucket('minute')} AS time,
   SUM(extra_copies) / GREATEST(1, SUM(IF(outcome = 'accepted', lines, 0))) AS duplicate_rate,
   SUM(late) / GREATEST(1, SUM(IF(outcome = 'accepted', lines, 0))) AS late_rate
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time ORDER BY time`,
   },
 });
@@ -63,14 +61,12 @@ export const rejectedShareByVersion = define({
   sql: {
     clickhouse: (d) => `SELECT ${d.timeBucket('minute')} AS time, if(app_version = '', 'unknown', app_version) AS app_version,
   sumIf(lines, outcome = 'rejected') / sum(lines) AS rejected_share
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY time, app_version ORDER BY time, app_version`,
     // SAFE_DIVIDE: a bucket of extra copies only has no lines (BigQuery fails on a division by zero).
     bigquery: (d) => `SELECT ${d.timeBucket('minute')} AS time, IF(app_version = '', 'unknown', app_version) AS app_version,
   SAFE_DIVIDE(SUM(IF(outcome = 'rejected', lines, 0)), SUM(lines)) AS rejected_share
-FROM ${d.table('pipeline_minutes')}
-WHERE ${d.timeFilter('minute')} AND ${d.appVersionFilter('app_version')}
+${minutesInRange(d)}
 GROUP BY 1, 2 ORDER BY 1, 2`,
   },
 });
