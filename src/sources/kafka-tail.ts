@@ -4,7 +4,7 @@ import type { KafkaConfig } from '../config/config.js';
 import { InfrastructureError, UsageError } from '../errors.js';
 import { createKafkaClient } from './kafka-client.js';
 import { parseMessageObject } from './message-json.js';
-import { createTailBuffer } from './tail-buffer.js';
+import { createTailBuffer, type TailReader } from './tail-buffer.js';
 
 /**
  * A read-only look at a Kafka topic for `journeyctl tail --source kafka`.
@@ -53,18 +53,10 @@ export interface KafkaTailMessage {
   json: Record<string, unknown> | null;
 }
 
-export interface KafkaTailReader {
+/** finished(): not following, every partition reached the end it had at start, and the buffer is empty. */
+export interface KafkaTailReader extends TailReader<KafkaTailMessage> {
   /** The throwaway consumer group this reader uses (no offsets are ever committed for it). */
   readonly groupId: string;
-  /** Messages dropped because the buffer was full. */
-  readonly dropped: number;
-  /** Messages read from the topic (kept or not). */
-  readonly read: number;
-  /** Kept messages, oldest first, taken out of the buffer; waits up to `waitMs` while it is empty. */
-  take(waitMs: number): Promise<KafkaTailMessage[]>;
-  /** Not following, and every partition reached the end it had at start, and the buffer is empty. */
-  finished(): boolean;
-  close(): Promise<void>;
 }
 
 export async function openKafkaTail(options: KafkaTailOptions): Promise<KafkaTailReader> {

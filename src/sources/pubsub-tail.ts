@@ -4,7 +4,7 @@ import { type PubSubConfig, resourceId } from '../config/pubsub-config.js';
 import { UsageError } from '../errors.js';
 import { subscriptionMetadata } from './pubsub-admin.js';
 import { parseMessageObject } from './message-json.js';
-import { createTailBuffer } from './tail-buffer.js';
+import { createTailBuffer, type TailReader } from './tail-buffer.js';
 import { createPubSubClient, grpcCode, projectOfName, pubsubFailure } from './pubsub-client.js';
 
 /**
@@ -57,18 +57,12 @@ export interface PubSubTailMessage {
   json: Record<string, unknown> | null;
 }
 
-export interface PubSubTailReader {
+/** finished(): not following, a pull brought nothing, and the buffer is empty. */
+export interface PubSubTailReader extends TailReader<PubSubTailMessage> {
   readonly topic: string;
   readonly subscription: string;
   /** True when this tail created the subscription (and deletes it on close). */
   readonly created: boolean;
-  readonly dropped: number;
-  readonly read: number;
-  /** Kept messages, oldest first, taken out of the buffer; waits up to `waitMs` while it is empty. */
-  take(waitMs: number): Promise<PubSubTailMessage[]>;
-  /** Not following, a pull brought nothing, and the buffer is empty. */
-  finished(): boolean;
-  close(): Promise<void>;
 }
 
 /** Most messages one pull brings (Pub/Sub's maximum per pull is 1,000). */

@@ -19,6 +19,19 @@ export interface TailBuffer<T> {
   release(): void;
 }
 
+/** What a tail reader (Kafka, Pub/Sub) gives the tail command. */
+export interface TailReader<T> {
+  /** Messages dropped because the buffer was full. */
+  readonly dropped: number;
+  /** Messages read from the topic (kept or not). */
+  readonly read: number;
+  /** Kept messages, oldest first, taken out of the buffer; waits up to `waitMs` while it is empty. */
+  take(waitMs: number): Promise<T[]>;
+  /** Not following, everything there was has been read, and the buffer is empty. */
+  finished(): boolean;
+  close(): Promise<void>;
+}
+
 const ROOM_GRACE_MS = 200;
 
 export function createTailBuffer<T>(capacity: number): TailBuffer<T> {
