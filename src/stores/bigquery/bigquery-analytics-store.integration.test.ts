@@ -27,21 +27,7 @@ describe('BigQuery analytics store', () => {
   });
 
   it('streams a result larger than a page in order, and creates every table it expects', async () => {
-    const sessions: Session[] = [1, 2, 3, 4, 5].map((n) => ({
-      sessionId: `u-page/m${n}`,
-      userId: 'u-page',
-      anonymousIds: [],
-      startedAt: n * 1_000,
-      endedAt: n * 1_000 + 10,
-      eventCount: 1,
-      firstEvent: 'page_viewed',
-      lastEvent: 'page_viewed',
-      firstMessageId: `m${n}`,
-      appVersions: [],
-      flags: [],
-      labels: [],
-      mode: 'gap@1',
-    }));
+    const sessions = [1, 2, 3, 4, 5].map((n) => sessionOf('u-page', `m${n}`, n * 1_000));
     await store.replaceUsers(['u-page'], { sessions: [...sessions].reverse(), events: [], findings: [], funnelOutcomes: [] }, 1);
     const read: string[] = [];
     for await (const session of store.streamSessions({})) read.push(session.firstMessageId);
@@ -52,4 +38,35 @@ describe('BigQuery analytics store', () => {
     expect(await store.existingTables()).toEqual(expect.arrayContaining(store.expectedTables()));
     expect(await store.eventCount()).toBe(0);
   });
+
+  it('drops whole days and empties the derived tables for repair, as the damage port asks', async () => {
+    const day = 86_400_000;
+    const session = (id: string, startedAt: number) => sessionOf('u-repair', id, startedAt);
+    await store.replaceUsers(['u-repair'], { sessions: [session('a', 10 * day), session('b', 11 * day), session('c', 12 * day)], events: [], findings: [], funnelOutcomes: [] }, 2);
+    await store.dropDays(['1970-01-11', '1970-01-13']);
+    const left: string[] = [];
+    for await (const s of store.streamSessions({}, { userId: 'u-repair' })) left.push(s.firstMessageId);
+    expect(left).toEqual(['b']);
+    await store.truncateDerived();
+    expect(await store.counts()).toEqual({ sessions: 0, events: 0 });
+    expect(await store.brokenParts()).toEqual([]); // a managed service: no parts of ours to break
+  });
 });
+
+function sessionOf(userId: string, firstMessageId: string, startedAt: number): Session {
+  return {
+    sessionId: `${userId}/${firstMessageId}`,
+    userId,
+    anonymousIds: [],
+    startedAt,
+    endedAt: startedAt + 10,
+    eventCount: 1,
+    firstEvent: 'page_viewed',
+    lastEvent: 'page_viewed',
+    firstMessageId,
+    appVersions: [],
+    flags: [],
+    labels: [],
+    mode: 'gap@1',
+  };
+}
