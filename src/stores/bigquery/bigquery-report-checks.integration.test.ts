@@ -92,6 +92,24 @@ describe('report, check and reprocess on BigQuery (bqemulator), against chdb on 
     expect(chdb.scan).toBeUndefined();
   });
 
+  it('reprocess rebuilds the days on BigQuery as on chdb: with a shorter session gap, the same new sessions on both', async () => {
+    const config = join(bqDir, 'short-gap.yaml');
+    writeFileSync(config, 'pipeline:\n  session_inactivity: 2m\n');
+    const sessions = async (cli: typeof onChdb) => {
+      const exported = await cli(['export', 'sessions', '--output', 'json', ...RANGE]);
+      expect(exported.code, exported.stderr).toBe(0);
+      return (JSON.parse(exported.stdout) as Array<{ session_id: string }>).sort((a, b) => a.session_id.localeCompare(b.session_id));
+    };
+    const before = await sessions(onBigQuery);
+    for (const cli of [onBigQuery, onChdb]) {
+      const rebuilt = await cli(['-c', config, 'reprocess', '--from', '2026-01-05', '--to', '2026-01-08', '--yes', '--output', 'json']);
+      expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    }
+    const after = await sessions(onBigQuery);
+    expect(after.length).toBeGreaterThan(before.length);
+    expect(after).toEqual(await sessions(onChdb));
+  });
+
   it('runs every query job with --max-bytes-billed, dry runs included', () => {
     // The CLI runs in this process: every job any command created passed through the spy. (bqemulator
     // keeps no maximumBytesBilled in the jobs it lists, and enforces none: ADR 0019.)
