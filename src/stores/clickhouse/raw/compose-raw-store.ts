@@ -1,7 +1,7 @@
 import type { EventFilter } from '../../../domain/correction.js';
 import { groupAnonymousIdUsers } from '../../ports/identity-graph.js';
 import type { RawStore } from '../../raw-store.js';
-import { type ClickHouseRawContext, inChunks, type RawBase, rangeBounds, selectAll } from './raw-context.js';
+import { type ClickHouseRawContext, forIdSets, type RawBase, rangeBounds, selectAll } from './raw-context.js';
 import { createClickHouseEventLog, type PauseAt, PENDING_REPLACEMENTS } from './raw-event-log.js';
 import { RAW_TABLES, rawSchemaStatements } from './raw-schema.js';
 import { createClickHouseStats } from './raw-stats.js';
@@ -53,10 +53,7 @@ export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, 
         for (const r of found) rows.push({ anonymousId: r.anonymousId as string, userId: r.userId as string, firstAt: Number(r.firstAt) });
       };
       if (anonymousIds === undefined) add(await selectAll(ctx, `${base} GROUP BY anonymous_id, user_id`));
-      else
-        await inChunks(ctx, anonymousIds, async (chunk) =>
-          add(await selectAll(ctx, `${base} AND anonymous_id IN (SELECT arrayJoin({ids:Array(String)})) GROUP BY anonymous_id, user_id`, { ids: chunk })),
-        );
+      else await forIdSets(ctx, anonymousIds, async (set) => add(await selectAll(ctx, `${base} AND anonymous_id IN ${set.ids} GROUP BY anonymous_id, user_id`, set.params)));
       return groupAnonymousIdUsers(rows, minUsers);
     },
 
@@ -85,12 +82,8 @@ export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, 
 
     async identityKeysOfMessages(messageIds: readonly string[]): Promise<Map<string, string>> {
       const keys = new Map<string, string>();
-      await inChunks(ctx, messageIds, async (chunk) => {
-        const rows = await selectAll(
-          ctx,
-          `SELECT message_id, identity_key FROM ${events} WHERE message_key IN (SELECT sipHash64(arrayJoin({ids:Array(String)}))) AND message_id IN (SELECT arrayJoin({ids:Array(String)}))`,
-          { ids: chunk },
-        );
+      await forIdSets(ctx, messageIds, async (set) => {
+        const rows = await selectAll(ctx, `SELECT message_id, identity_key FROM ${events} PREWHERE message_key IN ${set.keys} WHERE message_id IN ${set.ids}`, set.params);
         for (const row of rows) keys.set(row.message_id as string, row.identity_key as string);
       });
       return keys;

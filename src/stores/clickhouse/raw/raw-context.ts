@@ -5,7 +5,7 @@ import type { IdentityLink } from '../../../domain/precedence.js';
 import type { RawStore } from '../../raw-store.js';
 import { type ClickHouseContext, MAX_TIME, toClickHouseTime } from '../clickhouse-connection.js';
 import type { Row } from '../clickhouse-mappers.js';
-import { type BatchColumn, batchStructure, storedList } from './raw-schema.js';
+import { type BatchColumn, batchStructure, storedList, tsvField } from './raw-schema.js';
 
 /**
  * The base a ClickHouse event log writes beside (SQLite for the embedded engine, MongoDB for a
@@ -33,7 +33,7 @@ export interface ClickHouseRawContext {
 }
 
 export function createClickHouseRawContext(ch: ClickHouseContext, options: { spoolDir: string | null; idsPerQuery?: number }): ClickHouseRawContext {
-  return { ch, spoolDir: options.spoolDir, idsPerQuery: options.idsPerQuery ?? (options.spoolDir === null ? 2_000 : 50_000) };
+  return { ch, spoolDir: options.spoolDir, idsPerQuery: options.idsPerQuery ?? 2_000 };
 }
 
 export async function selectAll(ctx: ClickHouseRawContext, query: string, params: Record<string, unknown> = {}): Promise<Row[]> {
@@ -42,9 +42,34 @@ export async function selectAll(ctx: ClickHouseRawContext, query: string, params
   return rows;
 }
 
-/** Runs `each` over `ids` in chunks of at most idsPerQuery. */
-export async function inChunks<T>(ctx: ClickHouseRawContext, ids: readonly T[], each: (chunk: T[]) => Promise<void>): Promise<void> {
-  for (let start = 0; start < ids.length; start += ctx.idsPerQuery) await each(ids.slice(start, start + ctx.idsPerQuery));
+/** A set of strings a query reads: `ids` is a subquery of them, `keys` of their sipHash64 (the message key). */
+export interface IdSet {
+  ids: string;
+  keys: string;
+  params: Record<string, unknown>;
+}
+
+/**
+ * Runs `each` over `values` as id sets. Embedded (spoolDir set), the values are spooled to one
+ * file that ClickHouse reads (binding 20k ids as a query parameter cost ~150 ms of parsing, the
+ * file ~5 ms); otherwise they are bound as an Array(String) parameter, idsPerQuery at a time.
+ */
+export async function forIdSets(ctx: ClickHouseRawContext, values: readonly string[], each: (set: IdSet) => Promise<void>): Promise<void> {
+  if (values.length === 0) return;
+  if (ctx.spoolDir !== null) {
+    const path = join(ctx.spoolDir, `raw-ids-${process.pid}-${(spoolCounter += 1)}.tsv`);
+    await writeFile(path, `${values.map(tsvField).join('\n')}\n`);
+    try {
+      const file = `file(${sqlString(path)}, TabSeparated, 'id String')`;
+      await each({ ids: `(SELECT id FROM ${file})`, keys: `(SELECT sipHash64(id) FROM ${file})`, params: {} });
+    } finally {
+      await rm(path, { force: true });
+    }
+    return;
+  }
+  for (let start = 0; start < values.length; start += ctx.idsPerQuery) {
+    await each({ ids: '(SELECT arrayJoin({ids:Array(String)}))', keys: '(SELECT sipHash64(arrayJoin({ids:Array(String)})))', params: { ids: values.slice(start, start + ctx.idsPerQuery) } });
+  }
 }
 
 /** Settings of every raw insert: a batch may span many received days (a backfill), each its own partition. */

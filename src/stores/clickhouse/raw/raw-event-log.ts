@@ -3,7 +3,7 @@ import { isEarlierCopy } from '../../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type TimeRange, type WriteBatchResult } from '../../ports/event-log.js';
 import type { Row } from '../clickhouse-mappers.js';
 import { type BatchPlan, planBatch, type StoredCopy } from './raw-batch-plan.js';
-import { type ClickHouseRawContext, inChunks, insertTsv, type RawBase, rangeBounds, selectAll } from './raw-context.js';
+import { type ClickHouseRawContext, forIdSets, insertTsv, type RawBase, rangeBounds, selectAll } from './raw-context.js';
 import { COPY_COLUMNS, EVENT_COLUMNS, RAW_TABLES, REJECTED_COLUMNS, tsvField } from './raw-schema.js';
 
 /** meta key (in the base): message ids whose stored row a batch replaced, until the loser is deleted. */
@@ -86,12 +86,13 @@ export function createClickHouseEventLog(
 
   const storedCopies = async (ids: readonly string[]): Promise<Map<string, StoredCopy>> => {
     const stored = new Map<string, StoredCopy>();
-    await inChunks(ctx, ids, async (chunk) => {
+    await forIdSets(ctx, ids, async (set) => {
+      // The 64-bit key first (PREWHERE reads only that column of every row), then the exact id.
       const rows = await selectAll(
         ctx,
         `SELECT message_id, ${MS('received_at')}, raw_hash, identity_key, user_id, anonymous_id, previous_id, seq FROM ${events}
-         WHERE message_key IN (SELECT sipHash64(arrayJoin({ids:Array(String)}))) AND message_id IN ${IDS('ids')}`,
-        { ids: chunk },
+         PREWHERE message_key IN ${set.keys} WHERE message_id IN ${set.ids}`,
+        set.params,
       );
       for (const row of rows) {
         const copy: StoredCopy = {
@@ -114,8 +115,8 @@ export function createClickHouseEventLog(
 
   const knownCopies = async (ids: readonly string[]): Promise<Map<string, Set<string>>> => {
     const known = new Map<string, Set<string>>();
-    await inChunks(ctx, ids, async (chunk) => {
-      for (const row of await selectAll(ctx, `SELECT DISTINCT message_id, raw_hash FROM ${copiesTable} WHERE message_id IN ${IDS('ids')}`, { ids: chunk })) {
+    await forIdSets(ctx, ids, async (set) => {
+      for (const row of await selectAll(ctx, `SELECT DISTINCT message_id, raw_hash FROM ${copiesTable} WHERE message_id IN ${set.ids}`, set.params)) {
         const id = row.message_id as string;
         (known.get(id) ?? known.set(id, new Set()).get(id)!).add(row.raw_hash as string);
       }
@@ -125,14 +126,16 @@ export function createClickHouseEventLog(
 
   const knownRejected = async (hashes: readonly string[]): Promise<Set<string>> => {
     const known = new Set<string>();
-    await inChunks(ctx, hashes, async (chunk) => {
-      for (const row of await selectAll(ctx, `SELECT DISTINCT raw_hash FROM ${rejectedTable} WHERE raw_hash IN ${IDS('hashes')}`, { hashes: chunk })) known.add(row.raw_hash as string);
+    await forIdSets(ctx, hashes, async (set) => {
+      for (const row of await selectAll(ctx, `SELECT DISTINCT raw_hash FROM ${rejectedTable} WHERE raw_hash IN ${set.ids}`, set.params)) known.add(row.raw_hash as string);
     });
     return known;
   };
 
   const resolveReplacements = async (messageIds: readonly string[]): Promise<void> => {
-    await inChunks(ctx, messageIds, async (chunk) => {
+    // The rare path: a few ids at a time, bound as parameters (a mutation reads no files).
+    for (let start = 0; start < messageIds.length; start += ctx.idsPerQuery) {
+      const chunk = messageIds.slice(start, start + ctx.idsPerQuery);
       const rows = await selectAll(ctx, `SELECT message_id, ${MS('received_at')}, raw_hash FROM ${events} WHERE message_id IN ${IDS('ids')}`, { ids: chunk });
       const winners = new Map<string, { receivedAt: number; rawHash: string }>();
       for (const row of rows) {
@@ -146,7 +149,7 @@ export function createClickHouseEventLog(
         if (winner.rawHash !== row.raw_hash || winner.receivedAt !== Number(row.received_at_ms))
           losers.push(`${row.message_id as string}\u0000${row.raw_hash as string}\u0000${row.received_at_ms as number}`);
       }
-      if (losers.length === 0) return;
+      if (losers.length === 0) continue;
       try {
         await ctx.ch.client.command({
           query: `DELETE FROM ${events} WHERE message_id IN ${IDS('ids')} AND concat(message_id, char(0), raw_hash, char(0), toString(toUnixTimestamp64Milli(received_at))) IN ${IDS('losers')}`,
@@ -156,7 +159,7 @@ export function createClickHouseEventLog(
       } catch (error) {
         throw ctx.ch.failure('delete replaced raw events', error);
       }
-    });
+    }
   };
 
   const addPending = async (ids: readonly string[]): Promise<void> => {
@@ -212,10 +215,8 @@ export function createClickHouseEventLog(
 
     async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
       const out: StoredEvent[] = [];
-      await inChunks(ctx, identityKeys, async (chunk) => {
-        for (const row of await selectAll(ctx, `SELECT ${EVENT_SELECT}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${IDS('keys')} ORDER BY identity_key, event_time, seq`, {
-          keys: chunk,
-        })) {
+      await forIdSets(ctx, identityKeys, async (set) => {
+        for (const row of await selectAll(ctx, `SELECT ${EVENT_SELECT}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`, set.params)) {
           out.push({ ...storedEventFromRow(row), copies: Math.max(1, Number(row.copy_count)) });
         }
       });
@@ -224,11 +225,11 @@ export function createClickHouseEventLog(
 
     async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
       const out: StoredLine[] = [];
-      await inChunks(ctx, identityKeys, async (chunk) => {
+      await forIdSets(ctx, identityKeys, async (set) => {
         for (const row of await selectAll(
           ctx,
-          `SELECT raw, ${MS('received_at')}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${IDS('keys')} ORDER BY identity_key, event_time, seq`,
-          { keys: chunk },
+          `SELECT raw, ${MS('received_at')}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`,
+          set.params,
         )) {
           out.push({ raw: row.raw as string, receivedAt: Number(row.received_at_ms), copies: Math.max(1, Number(row.copy_count)) });
         }
