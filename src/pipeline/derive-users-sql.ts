@@ -1,13 +1,12 @@
 import type { CorrectionPlan } from '../corrections/apply-corrections.js';
 import type { StoredEvent } from '../domain/event.js';
-import type { Finding, FunnelOutcome } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { SqlDerivation, SqlRawEvents, SqlSessionRules } from '../stores/ports/sql-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
-import { loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
+import { gatherDerivations, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
 import type { createSessionize } from './sessionize.js';
 
 export interface SqlDeriveDeps {
@@ -75,26 +74,16 @@ export async function prepareSqlRound(
     for await (const session of deps.sql.sessions(deps.rules, chunk)) push(sessionsOf, session.userId, session);
     const eventsOf = new Map<string, SessionEvent[]>();
     for await (const event of deps.sql.events(chunk)) push(eventsOf, event.userId, { ...event, copies: 1, ...facts.get(event.messageId) });
-    const sessions: Session[] = [];
-    const placed: SessionEvent[] = [];
-    const findings: Finding[] = [];
-    const funnelOutcomes: FunnelOutcome[] = [];
-    const chunkProfiles: Profile[] = [];
-    const removed: string[] = [];
-    for (const user of chunk) {
-      const userSessions = sessionsOf.get(user) ?? [];
-      const userEvents = eventsOf.get(user) ?? [];
-      const journeys = deps.deriveJourneys(user, userSessions, userEvents, corrections);
-      // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
-      for (const session of journeys.sessions) sessions.push(session);
-      for (const event of userEvents) placed.push(event);
-      for (const finding of journeys.findings) findings.push(finding);
-      for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
-      const profile = profiles.get(user);
-      if (profile) chunkProfiles.push({ ...profile, sessionCount: userSessions.length });
-      else removed.push(user);
-    }
-    return { derivation: { sessions, events: placed, findings, funnelOutcomes }, profiles: chunkProfiles, removed };
+    return gatherDerivations(
+      chunk,
+      (user) => {
+        const sessions = sessionsOf.get(user) ?? [];
+        const profile = profiles.get(user);
+        return { sessions, events: eventsOf.get(user) ?? [], profile: profile ? { ...profile, sessionCount: sessions.length } : null };
+      },
+      deps.deriveJourneys,
+      corrections,
+    );
   };
 }
 

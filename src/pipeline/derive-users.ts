@@ -31,6 +31,29 @@ export interface UsersDerivation {
  * they cannot disagree.
  */
 export function deriveUsers(deps: DeriveUsersDeps, users: readonly string[], eventsByUser: ReadonlyMap<string, StoredEvent[]>, corrections: CorrectionPlan): UsersDerivation {
+  return gatherDerivations(
+    users,
+    (user) => {
+      const stored = eventsByUser.get(user) ?? [];
+      const corrected = correctEvents(corrections, user, stored);
+      const derived = deps.sessionize(user, corrected, corrections);
+      // The profile describes what was received (dropped events included): it is the raw side.
+      return { ...derived, profile: buildProfile(user, stored, derived.sessions.length) };
+    },
+    deps.deriveJourneys,
+    corrections,
+  );
+}
+
+/** One user's sessions and placed events (from sessionize, or from SQL), and the profile of their stored events (null: none stored). */
+export interface UserCut {
+  sessions: Session[];
+  events: SessionEvent[];
+  profile: Profile | null;
+}
+
+/** Labels, flags and funnels over each user's cut, gathered for one write: the JS derivation and the SQL one share this. */
+export function gatherDerivations(users: readonly string[], cutOf: (user: string) => UserCut, deriveJourneys: DeriveUsersDeps['deriveJourneys'], corrections: CorrectionPlan): UsersDerivation {
   const sessions: Session[] = [];
   const events: SessionEvent[] = [];
   const findings: Finding[] = [];
@@ -38,18 +61,14 @@ export function deriveUsers(deps: DeriveUsersDeps, users: readonly string[], eve
   const profiles: Profile[] = [];
   const removed: string[] = [];
   for (const user of users) {
-    const stored = eventsByUser.get(user) ?? [];
-    const corrected = correctEvents(corrections, user, stored);
-    const derived = deps.sessionize(user, corrected, corrections);
-    const journeys = deps.deriveJourneys(user, derived.sessions, derived.events, corrections);
+    const cut = cutOf(user);
+    const journeys = deriveJourneys(user, cut.sessions, cut.events, corrections);
     // Appended one by one: a bot's tens of thousands of events would overflow a spread's argument list.
     for (const session of journeys.sessions) sessions.push(session);
-    for (const event of derived.events) events.push(event);
+    for (const event of cut.events) events.push(event);
     for (const finding of journeys.findings) findings.push(finding);
     for (const outcome of journeys.funnelOutcomes) funnelOutcomes.push(outcome);
-    // The profile describes what was received (dropped events included): it is the raw side.
-    const profile = buildProfile(user, stored, derived.sessions.length);
-    if (profile) profiles.push(profile);
+    if (cut.profile) profiles.push(cut.profile);
     else removed.push(user);
   }
   return { derivation: { sessions, events, findings, funnelOutcomes }, profiles, removed };

@@ -1,6 +1,7 @@
 import type { Session, SessionEvent } from '../../domain/session.js';
 import type { SqlDerivation, SqlDerivationEvent, SqlRawEvents, SqlSessionRules } from '../ports/sql-derivation.js';
 import type { ClickHouseContext } from './clickhouse-connection.js';
+import { eventMapper, sessionMapper } from './clickhouse-mappers.js';
 import {
   insertPlacedEventsSql,
   placedEventsSql,
@@ -92,41 +93,11 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
     },
 
     async *sessions(rules: Pick<SqlSessionRules, 'modeLabel'>, users?: readonly string[]): AsyncIterable<Session> {
-      for await (const r of ctx.select(placedSessionsSql(db, users !== undefined), { mode: rules.modeLabel, users: users ?? [] })) {
-        yield {
-          sessionId: r.session_id as string,
-          userId: r.user_id as string,
-          anonymousIds: r.anonymous_ids as string[],
-          startedAt: Number(r.started_at),
-          endedAt: Number(r.ended_at),
-          eventCount: Number(r.event_count),
-          firstEvent: r.first_event as string,
-          lastEvent: r.last_event as string,
-          firstMessageId: r.first_message_id as string,
-          appVersions: r.app_versions as string[],
-          flags: r.flags as string[],
-          labels: [],
-          mode: r.session_mode as string,
-        };
-      }
+      for await (const row of ctx.select(placedSessionsSql(db, users !== undefined), { mode: rules.modeLabel, users: users ?? [] })) yield sessionMapper.fromRow(row);
     },
 
     async *events(users?: readonly string[]): AsyncIterable<SessionEvent> {
-      for await (const r of ctx.select(placedEventsSql(db, users !== undefined), { users: users ?? [] })) {
-        yield {
-          messageId: r.message_id as string,
-          userId: r.user_id as string,
-          anonymousId: (r.anonymous_id as string | null) ?? null,
-          sessionId: r.session_id as string,
-          eventTime: Number(r.event_time),
-          type: r.type as string,
-          event: r.event as string,
-          appVersion: (r.app_version as string | null) ?? null,
-          timeSource: r.time_source as SessionEvent['timeSource'],
-          skewMs: Number(r.skew_ms),
-          propertiesJson: r.properties as string,
-        };
-      }
+      for await (const row of ctx.select(placedEventsSql(db, users !== undefined), { users: users ?? [] })) yield eventMapper.fromRow(row);
     },
 
     async writeEvents(version: number): Promise<number> {

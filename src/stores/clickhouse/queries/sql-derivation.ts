@@ -147,19 +147,19 @@ FROM (
 /** Only the users `{users:Array(String)}` when `some`. */
 const ofUsers = (some: boolean) => (some ? 'WHERE user_id IN {users:Array(String)}' : '');
 
-/** The sessions of the placed events, in sessionize.ts's Session fields (times as epoch ms). */
+/** The sessions of the placed events, as the analytics `sessions` rows (times as epoch ms, no labels yet). */
 export function placedSessionsSql(db: string, some = false): string {
   return `SELECT session_id, user_id, arraySort(groupUniqArray(anonymous_id)) AS anonymous_ids,
   min(event_time) AS started_at, max(event_time) AS ended_at, count() AS event_count,
   argMin(event, (event_time, message_id)) AS first_event, argMax(event, (event_time, message_id)) AS last_event,
   min((event_time, message_id)).2 AS first_message_id, arraySort(groupUniqArray(app_version)) AS app_versions,
-  any(flags) AS flags, {mode:String} AS session_mode
+  any(flags) AS flags, CAST([], 'Array(String)') AS labels, {mode:String} AS session_mode
 FROM ${db}.${SQL_DERIVATION_TABLES.placed} ${ofUsers(some)} GROUP BY user_id, session_id ORDER BY user_id, started_at, session_id`;
 }
 
-/** The placed events, each with its user and session, in (user, time, message id) order. */
+/** The placed events as the analytics `events` rows (a missing anonymous id or app version is ''), in (user, time, message id) order. */
 export function placedEventsSql(db: string, some = false): string {
-  return `SELECT user_id, session_id, message_id, event_time, type, event, anonymous_id, app_version, time_source, skew_ms, properties
+  return `SELECT user_id, session_id, message_id, event_time, type, event, ifNull(anonymous_id, '') AS anonymous_id, ifNull(app_version, '') AS app_version, time_source, skew_ms, properties
 FROM ${db}.${SQL_DERIVATION_TABLES.placed} ${ofUsers(some)} ORDER BY user_id, event_time, message_id`;
 }
 
