@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import { isJourneyError } from '../errors.js';
-import { acquireEmbeddedClickHouse } from './clickhouse/embedded-engine.js';
+import { acquireEmbeddedClickHouse, mayConnect } from './clickhouse/embedded-engine.js';
 import { embeddedAnalyticsStore, openServerAnalytics } from './clickhouse/open-clickhouse.js';
 import { inspectClickHouse, migrateServerAnalytics, redactUrl } from './clickhouse/server-admin.js';
 import { judgeDataDirParts } from './data-dir.js';
@@ -23,7 +23,7 @@ export const chdbEngine: AnalyticsEngineSpec = {
     const existed = existsSync(path);
     // Readers (and fix, reprocess) connect to a live process holding the directory instead of waiting
     // for it; commands that create or repair open it themselves (ADR 0016).
-    const engine = await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path, connect: !options.create && !options.allowDamage });
+    const engine = await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path, connect: mayConnect(options) });
     const store = embeddedAnalyticsStore(engine);
     // The holder judged and migrated the directory when it opened it.
     if (engine.mode === 'connected') return store;

@@ -1,10 +1,10 @@
 // `stores.raw.engine: chdb`: raw events, rejected lines and copies in the data directory's chdb
-// engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0015).
+// engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0020).
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import { createClickHouseContext } from './clickhouse/clickhouse-connection.js';
-import { acquireEmbeddedClickHouse } from './clickhouse/embedded-engine.js';
+import { acquireEmbeddedClickHouse, mayConnect } from './clickhouse/embedded-engine.js';
 import { composeRawStore, createClickHouseRawContext, migrateRawTables } from './clickhouse/raw/compose-raw-store.js';
 import { dataDirLayout, noDataError } from './data-dir.js';
 import type { AnalyticsOpenOptions, RawEngineSpec, RawOpenOptions } from './engines.js';
@@ -30,7 +30,13 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
   const lease = options as RawOpenOptions & Partial<AnalyticsOpenOptions>;
   let engine;
   try {
-    engine = await acquireEmbeddedClickHouse(config.dataDir, base, { command: lease.command ?? 'journeyctl', waitMs: lease.waitMs ?? 0, log: lease.log ?? (() => {}) });
+    engine = await acquireEmbeddedClickHouse(config.dataDir, base, {
+      command: lease.command ?? 'journeyctl',
+      waitMs: lease.waitMs ?? 0,
+      log: lease.log ?? (() => {}),
+      // Beside a holder (a running `run`), readers connect to it; the analytics store opens with the same rule.
+      connect: mayConnect(options),
+    });
   } catch (error) {
     await base.close();
     throw error;
@@ -43,6 +49,9 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
     }
     const ctx = createClickHouseRawContext(createClickHouseContext(engine.client, EMBEDDED_DATABASE, 'chdb'), { spoolDir });
     await migrateRawTables(ctx);
+    // A reader holding the directory serves it now (it may open no analytics store); a command that
+    // creates serves once the analytics store is migrated too (analytics-engines.ts).
+    if (mayConnect(options)) await engine.serve();
     return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release() });
   } catch (error) {
     await engine.release();

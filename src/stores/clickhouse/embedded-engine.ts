@@ -38,6 +38,15 @@ export interface AcquireEmbeddedOptions extends LeaseOptions {
   connect?: boolean;
 }
 
+/**
+ * Who may connect to a holder instead of waiting for it: a command that neither creates the
+ * directory (run, migrate, demo) nor repairs it (repair, doctor). The raw store on chdb and the
+ * analytics store open with the same rule, so one process gets one mode.
+ */
+export function mayConnect(options: { create?: boolean; allowDamage?: boolean }): boolean {
+  return !options.create && !options.allowDamage;
+}
+
 interface Shared {
   client: ClickHouseClient;
   mode: 'owner' | 'connected';
