@@ -25,7 +25,10 @@
 #   JOURNEY_SERVICES_CACHE  cache root (default: $HOME/.cache/journeyctl-services)
 #   JOURNEY_KAFKA_VERSIONS  space-separated Kafka versions (default below)
 #   JOURNEY_PUBSUB_EMULATOR auto (default: gcloud when installed, else pstest),
-#                           gcloud, pstest; set but empty: no Pub/Sub emulator
+#                           gcloud, pstest; set but empty: no Pub/Sub emulator.
+#                           pstest is built in every case but the empty one: the
+#                           crash test needs an emulator that redelivers a killed
+#                           subscriber's messages (docs/decisions/0018).
 set -euo pipefail
 
 CACHE="${JOURNEY_SERVICES_CACHE:-$HOME/.cache/journeyctl-services}"
@@ -209,6 +212,7 @@ install_ferretdb() {
 # (.../google-cloud-sdk/bin/gcloud -> .../platform/pubsub-emulator); its version is
 # the one in its jar's name.
 PUBSUB_JSON="null"
+PSTEST_JSON="null"
 find_gcloud_pubsub() {
   local gcloud root jar
   gcloud="$(command -v gcloud 2>/dev/null)" || return 1
@@ -245,7 +249,7 @@ install_pstest() {
     echo "$stamp" >"$dir/.installed"
     log "Pub/Sub emulator: built $dir/bin/pstest-server"
   fi
-  PUBSUB_JSON="{ \"emulator\": \"pstest\", \"version\": \"pstest $version\", \"bin\": \"$dir/bin/pstest-server\" }"
+  PSTEST_JSON="{ \"emulator\": \"pstest\", \"version\": \"pstest $version\", \"bin\": \"$dir/bin/pstest-server\" }"
 }
 install_pubsub() {
   case "$PUBSUB_EMULATOR" in
@@ -253,13 +257,15 @@ install_pubsub() {
     auto | gcloud)
       if find_gcloud_pubsub; then
         log "Pub/Sub emulator: $GCLOUD_PUBSUB_VERSION at $GCLOUD_PUBSUB_BIN"
+        install_pstest
         PUBSUB_JSON="{ \"emulator\": \"gcloud\", \"version\": \"$GCLOUD_PUBSUB_VERSION\", \"bin\": \"$GCLOUD_PUBSUB_BIN\" }"
       elif [ "$PUBSUB_EMULATOR" = gcloud ]; then
         fail "Pub/Sub emulator (gcloud)" "JOURNEY_PUBSUB_EMULATOR=gcloud but no gcloud with platform/pubsub-emulator is on the PATH"
       else
         install_pstest
+        PUBSUB_JSON="$PSTEST_JSON"
       fi ;;
-    pstest) install_pstest ;;
+    pstest) install_pstest && PUBSUB_JSON="$PSTEST_JSON" ;;
     *) fail "Pub/Sub emulator" "JOURNEY_PUBSUB_EMULATOR=$PUBSUB_EMULATOR is not auto, gcloud, pstest or empty" ;;
   esac
 }
@@ -282,7 +288,8 @@ install_pubsub
   echo ""
   echo "  },"
   echo "  \"ferretdb\": { \"version\": \"$FERRETDB_VERSION\", \"bin\": \"$CACHE/ferretdb-$FERRETDB_VERSION/bin/ferretdb\" },"
-  echo "  \"pubsub\": $PUBSUB_JSON"
+  echo "  \"pubsub\": $PUBSUB_JSON,"
+  echo "  \"pstest\": $PSTEST_JSON"
   echo "}"
 } >"$CACHE/manifest.json.tmp"
 mv "$CACHE/manifest.json.tmp" "$CACHE/manifest.json"

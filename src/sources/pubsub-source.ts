@@ -21,7 +21,12 @@ import type { LineBatch, StreamLineSource } from './source.js';
  * acknowledged, and close() nacks the rest so Pub/Sub redelivers them at once.
  */
 export interface PubSubSourceOptions {
-  pubsub: PubSubConnection & { subscription: string | null; flowControl: { maxMessages: number; maxBytes: number } };
+  pubsub: PubSubConnection & {
+    subscription: string | null;
+    flowControl: { maxMessages: number; maxBytes: number };
+    /** pubsub.ack_deadline: each lease extension is this long, so a killed run's messages come back within it. */
+    ackDeadlineSeconds?: number;
+  };
   /** Most lines per LineBatch. */
   batchSize: number;
   /** pipeline.max_line_bytes: a longer line in a message is rejected as line_too_long with a prefix kept. */
@@ -173,6 +178,11 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
       flowControl: { maxMessages: config.flowControl.maxMessages, maxBytes: config.flowControl.maxBytes, allowExcessMessages: false },
       // One stream: messages of an ordering key come in order on it, and a batch keeps that order.
       streamingOptions: { maxStreams: 1 },
+      // The client would extend leases by its own estimate (up to 10 min), so a killed run's messages
+      // could stay leased that long: every extension is the configured ack deadline instead.
+      ...(config.ackDeadlineSeconds !== undefined
+        ? { minAckDeadline: Duration.from({ seconds: config.ackDeadlineSeconds }), maxAckDeadline: Duration.from({ seconds: config.ackDeadlineSeconds }) }
+        : {}),
       ...(options.maxLeaseExtensionMs !== undefined ? { maxExtensionTime: Duration.from({ milliseconds: options.maxLeaseExtensionMs }) } : {}),
       closeOptions: { behavior: 'NACK', timeout: Duration.from({ milliseconds: CLOSE_TIMEOUT_MS }) },
     });

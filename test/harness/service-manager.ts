@@ -72,6 +72,15 @@ interface InstallManifest {
   ferretdb: { version: string; bin: string };
   /** The Pub/Sub emulator install.sh found or built; null when JOURNEY_PUBSUB_EMULATOR is empty. */
   pubsub: { emulator: 'gcloud' | 'pstest'; version: string; bin: string } | null;
+  /** pstest-server, built whenever there is a Pub/Sub emulator (the crash test needs one that redelivers a killed subscriber's messages). */
+  pstest?: { emulator: 'pstest'; version: string; bin: string } | null;
+}
+
+/** The pstest-server install.sh built (see InstallManifest.pstest), from the manifest of the last install. */
+export function installedPstest(): { version: string; bin: string } {
+  const manifest = JSON.parse(fs.readFileSync(path.join(CACHE_DIR, 'manifest.json'), 'utf8')) as InstallManifest;
+  if (!manifest.pstest) throw new Error(`no pstest-server in ${CACHE_DIR}/manifest.json (JOURNEY_PUBSUB_EMULATOR was empty when .ci/services/install.sh ran)`);
+  return manifest.pstest;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -269,7 +278,8 @@ async function probe(rec: ServiceRecord): Promise<boolean> {
     }
     case 'pubsub': {
       // A gRPC round trip: the emulator answers ListTopics for any project.
-      const client = new PubSub({ projectId: 'journeyctl-probe', apiEndpoint: rec.address, emulatorMode: true });
+      // (The universe domain said: no search for credentials an emulator does not need.)
+      const client = new PubSub({ projectId: 'journeyctl-probe', apiEndpoint: rec.address, emulatorMode: true, universeDomain: 'googleapis.com' });
       try {
         await client.getTopics({ autoPaginate: false, gaxOpts: { timeout: 2000, retry: null } });
         return true;

@@ -17,6 +17,7 @@ import type {} from 'vitest';
 import {
   BIGQUERY_TEST_PROJECT,
   defineInstance,
+  installedPstest,
   optionsLike,
   pauseInstance,
   readServicesFile,
@@ -149,14 +150,17 @@ export interface PrivateService {
 
 let privateCount = 0;
 
-/** Starts a new instance of the same kind and version as a shared service, for this test only. */
-export async function launchPrivateService(like: ServiceName): Promise<PrivateService> {
+/**
+ * Starts a new instance of the same kind and version as a shared service, for this test only;
+ * `{ pstest: true }` with 'pubsub': a pstest-server, whichever emulator the shared one is.
+ */
+export async function launchPrivateService(like: ServiceName, options: { pstest?: boolean } = {}): Promise<PrivateService> {
   const file = env(ENV.servicesFile);
   const data = readServicesFile(file);
   const template = data.services[like];
   if (!template) throw new Error(`no service named ${like}`);
   const name = `${like}-private-${process.pid}-${++privateCount}`;
-  const rec = await defineInstance(optionsLike(template, name), data.root);
+  const rec = await defineInstance(like === 'pubsub' && options.pstest ? { kind: 'pubsub', name, ...installedPstest() } : optionsLike(template, name), data.root);
   await updateRecord(file, name, rec);
   await startInstance(rec);
   await updateRecord(file, name, rec);
