@@ -5,33 +5,41 @@
 // each trial starts a reader process and times spawn → first byte on stdout, and → exit.
 // The same readers with no run beside them (each opens the directory itself) are the comparison.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../repo-root.js';
 import { cachedGeneratorFile } from './generated-input.js';
 
 const BIN = join(REPO_ROOT, 'bin', 'journeyctl.js');
+// The command in a process that reports its own CPU time (user + system, all threads).
+const MEASURED = join(dirname(fileURLToPath(import.meta.url)), 'measure-child.js');
 
 interface Timing {
   firstRowMs: number;
   exitMs: number;
+  cpuMs: number;
   code: number | null;
   stderr: string;
 }
 
-/** Spawn → first stdout byte, and → exit, of one journeyctl command. */
+/** Spawn → first stdout byte, and → exit, of one journeyctl command, and the CPU it used. */
 function timeCommand(args: string[]): Promise<Timing> {
   return new Promise((resolve) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MEASURED, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let firstRowMs = Number.NaN;
     let stderr = '';
     child.stdout.on('data', () => {
       if (Number.isNaN(firstRowMs)) firstRowMs = performance.now() - started;
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (code) => resolve({ firstRowMs, exitMs: performance.now() - started, code, stderr }));
+    child.on('close', (code) => {
+      const marker = stderr.split('\n').find((line) => line.startsWith('BENCH_RESULT '));
+      const cpuMs = marker ? (JSON.parse(marker.slice('BENCH_RESULT '.length)) as { cpuMs: number }).cpuMs : Number.NaN;
+      resolve({ firstRowMs, exitMs: performance.now() - started, cpuMs, code, stderr });
+    });
   });
 }
 
@@ -40,6 +48,23 @@ const READERS: { name: string; args: (dir: string) => string[] }[] = [
   { name: 'export sessions (all)', args: (dir) => ['export', 'sessions', '--data-dir', dir, '--output', 'ndjson', '--wait', '0s'] },
   { name: 'tail --limit 20', args: (dir) => ['tail', '--limit', '20', '--data-dir', dir, '--output', 'ndjson'] },
 ];
+
+const median = (values: number[]) => values[Math.floor(values.length / 2)]!.toFixed(0);
+
+/** The holder's own answer time, without a reader's start-up: `SELECT 1` over its served endpoint. */
+async function probeHolder(dir: string, probes: number): Promise<void> {
+  const endpoint = JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { url: string; token: string };
+  const auth = `Basic ${Buffer.from(`default:${endpoint.token}`).toString('base64')}`;
+  const times: number[] = [];
+  for (let probe = 0; probe < probes; probe += 1) {
+    const started = performance.now();
+    const response = await fetch(`${endpoint.url}/?query=SELECT%201`, { headers: { Authorization: auth } });
+    await response.text();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`beside a run     the holder's answer to SELECT 1: median ${median(times)} ms, max ${times.at(-1)!.toFixed(0)} ms (${probes} probes)`);
+}
 
 async function measureReaders(dir: string, trials: number, label: string): Promise<void> {
   for (const reader of READERS) {
@@ -51,9 +76,9 @@ async function measureReaders(dir: string, trials: number, label: string): Promi
     }
     const first = timings.map((t) => t.firstRowMs).sort((a, b) => a - b);
     const exit = timings.map((t) => t.exitMs).sort((a, b) => a - b);
-    const median = (values: number[]) => values[Math.floor(values.length / 2)]!.toFixed(0);
+    const cpu = timings.map((t) => t.cpuMs).sort((a, b) => a - b);
     console.log(
-      `${label.padEnd(16)} ${reader.name.padEnd(28)} first row: median ${median(first)} ms, max ${first.at(-1)!.toFixed(0)} ms; exit: median ${median(exit)} ms (${trials} trials${first.some((ms) => ms > 1000) ? '' : ', all ≤ 1 s'})`,
+      `${label.padEnd(16)} ${reader.name.padEnd(28)} first row: median ${median(first)} ms, max ${first.at(-1)!.toFixed(0)} ms; exit: median ${median(exit)} ms; reader CPU: median ${median(cpu)} ms (${trials} trials${first.some((ms) => ms > 1000) ? '' : ', all ≤ 1 s'})`,
     );
   }
 }
@@ -94,7 +119,9 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   console.log('run beside: holding the directory and serving it; re-reading the file from stdin');
+  await probeHolder(dir, 20);
   await measureReaders(dir, trials, 'beside a run');
+  await probeHolder(dir, 20);
   console.log(`(the run was ${doneReading ? 'fed its whole input, holding the directory' : 'still being fed its input'} when the trials ended)`);
   await fed;
   run.stdin.end();
