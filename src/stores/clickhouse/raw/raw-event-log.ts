@@ -54,13 +54,14 @@ const COPIES_JOIN = `LEFT JOIN (SELECT message_id, uniqExact(raw_hash) AS copy_c
 
 /**
  * The event log over ClickHouse tables (raw-schema.ts). A batch is written in this order, so a
- * process killed at any point loses nothing and doubles nothing (ADR 0015):
+ * process killed at any point loses nothing and doubles nothing (ADR 0020):
  *   1. look up what the store holds of the batch's message ids (64-bit key, then the exact id)
  *      and rejected hashes, and plan the batch (raw-batch-plan.ts, ADR 0011's rule);
  *   2. commit identity links and dirty marks in the base (and, on the rare path where an earlier
  *      copy replaces a stored row, the ids whose losing row is still to be deleted);
  *   3. insert copies, events and rejected lines (each one INSERT);
- *   4. rare path: delete the losing rows, then clear the pending ids.
+ *   4. rare path: delete the losing rows, then clear the pending ids;
+ *   5. mark the same ids dirty again (a derivation that ran between 2 and 3 cleared the first marks).
  * Killed before 2: nothing happened. Between 2 and 3: marks for events not stored yet (harmless);
  * the source redelivers the unacknowledged batch and the events are new again. During 3: what
  * landed is a duplicate on redelivery. Between 3 and 4: both copies are stored until the pending
@@ -205,6 +206,9 @@ export function createClickHouseEventLog(
       await resolveReplacements(plan.replacedStored);
       await base.writeMeta(PENDING_REPLACEMENTS, null);
     }
+    // 5. The marks again, now that the rows are in: a derivation in another process (fix,
+    // reprocess) that read the first marks before the rows landed has cleared them.
+    if (plan.dirty.size > 0) await base.markDirty([...plan.dirty]);
     return plan.result;
   };
 
