@@ -101,11 +101,13 @@ export function createCostGuard(ctx: CostedConnection, dayTables: ReadonlyArray<
         for (const day of days) {
           // What a rebuild reads of stored data: the day's partition of each derived table (the swap
           // rewrites it) and of its staging twin; the rows it will stage come by free load jobs.
-          let bytes = 0;
-          for (const { name, partitionColumn } of dayTables) {
-            const query = `SELECT * FROM ${ctx.table(name)} WHERE DATE(${partitionColumn}) = CAST(@day AS DATE)`;
-            bytes += await dryRunBytes(ctx, ctx.queryOptions(query, { day }), `estimate rebuilding ${name} ${day}`);
-          }
+          // Dry runs are free: the day's tables are asked in parallel.
+          const perTable = await Promise.all(
+            dayTables.map(({ name, partitionColumn }) =>
+              dryRunBytes(ctx, ctx.queryOptions(`SELECT * FROM ${ctx.table(name)} WHERE DATE(${partitionColumn}) = CAST(@day AS DATE)`, { day }), `estimate rebuilding ${name} ${day}`),
+            ),
+          );
+          const bytes = perTable.reduce((sum, n) => sum + n, 0);
           perDay.push({ day, bytes });
         }
         return perDay;
