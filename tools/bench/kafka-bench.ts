@@ -4,7 +4,7 @@
 //
 //   npm run bench -- --kafka --brokers localhost:9092 --mongo-url mongodb://localhost:27017/ \
 //                    --clickhouse-url http://localhost:8123 [--events 20000] [--partitions 3]
-//                    [--raw-engine mongodb|clickhouse|mongodb,clickhouse] [--json FILE]
+//                    [--raw-engine mongodb|clickhouse|mongodb,clickhouse] [--derivation-engine js|sql] [--json FILE]
 // (or JOURNEY_KAFKA_BROKERS / JOURNEY_MONGO_URL / JOURNEY_CLICKHOUSE_URL; docker-compose.yml
 // provides all three; --services starts the integration tests' Kafka 4.x, FerretDB and chdb served
 // over HTTP instead, bench-services.ts). --raw-engine clickhouse keeps raw events in ClickHouse too
@@ -54,7 +54,8 @@ export async function runKafkaBench(args: string[]): Promise<void> {
       return;
     }
     const rawEngines = (option('--raw-engine') ?? 'mongodb').split(',');
-    const result = await runServerBench({ brokers, mongoUrl, clickhouseUrl, events, partitions, rawEngines, log, services: services?.describe ?? 'given by flags' });
+    const derivationEngine = option('--derivation-engine');
+    const result = await runServerBench({ brokers, mongoUrl, clickhouseUrl, events, partitions, rawEngines, derivationEngine, log, services: services?.describe ?? 'given by flags' });
     const jsonPath = option('--json');
     if (jsonPath) {
       writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -73,6 +74,8 @@ interface ServerBenchOptions {
   partitions: number;
   /** stores.raw.engine of each measured pipeline (mongodb, clickhouse), each its own group and databases. */
   rawEngines: string[];
+  /** derivation.engine of every measured pipeline (default: the config default, js). */
+  derivationEngine: string | undefined;
   log: (message: string) => void;
   services: string;
 }
@@ -83,7 +86,7 @@ export interface KafkaBenchResult {
   events: number;
   partitions: number;
   plainConsumer: { seconds: number; eventsPerS: number };
-  pipelines: Array<{ rawEngine: string; storedSeconds: number; totalSeconds: number; eventsPerS: number; ratio: number; summary: unknown }>;
+  pipelines: Array<{ rawEngine: string; derivationEngine: string; storedSeconds: number; totalSeconds: number; eventsPerS: number; ratio: number; summary: unknown }>;
 }
 
 /** One topic, a plain consumer of it, then `run --source kafka` into the server stores once per raw engine. */
@@ -133,7 +136,7 @@ kafka:
   brokers: [${kafka.brokers.map((b) => `"${b}"`).join(', ')}]
   topic: ${name}
   group: ${group}
-`,
+${options.derivationEngine ? `derivation: { engine: ${options.derivationEngine} }\n` : ''}`,
       );
       const measured = await pipelineRun(config, { ...kafka, group }, lines);
       const pipelineRate = rate(lines, measured.totalMs);
@@ -146,6 +149,7 @@ kafka:
       );
       result.pipelines.push({
         rawEngine,
+        derivationEngine: options.derivationEngine ?? 'default',
         storedSeconds: measured.storedMs / 1000,
         totalSeconds: measured.totalMs / 1000,
         eventsPerS: pipelineRate,
