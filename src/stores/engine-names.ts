@@ -3,4 +3,4 @@
 // two in step; an engine registered in those registries is named here too.
 import type { EngineNames } from '../config/config.js';
 
-export const REGISTERED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb', 'clickhouse'], analytics: ['chdb', 'clickhouse', 'bigquery'] };
+export const REGISTERED_ENGINE_NAMES: EngineNames = { raw: ['sqlite', 'mongodb', 'clickhouse', 'chdb'], analytics: ['chdb', 'clickhouse', 'bigquery'] };

@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import type { ClickHouseRawStoreConfig, JourneyConfig } from '../config/config.js';
 import { isJourneyError } from '../errors.js';
+import { chdbRawEngine } from './chdb-raw-engine.js';
 import { countEmbeddedEvents } from './clickhouse/open-clickhouse.js';
 import { redactUrl } from './clickhouse/server-admin.js';
 import { inspectServerRawTables, migrateServerRawTablesOnCluster, openServerRawStore } from './clickhouse/server-raw-store.js';
@@ -92,7 +93,7 @@ const clickhouseOptions = ({ url, database, username, password }: ClickHouseRawS
 /**
  * `stores.raw.engine: clickhouse`: raw events, rejected lines and copies in a ClickHouse server
  * (clickhouse/raw/, over HTTP), identity links, dirty ids, corrections, audit, leases, meta and
- * profiles in MongoDB (small, mutable, shared by processes; ADR 0015).
+ * profiles in MongoDB (small, mutable, shared by processes; ADR 0020).
  */
 export const clickhouseRawEngine: RawEngineSpec = {
   name: 'clickhouse',
@@ -141,7 +142,7 @@ export const clickhouseRawEngine: RawEngineSpec = {
 };
 
 /** The raw engines journeyctl ships; `stores.raw.engine` selects one by name. */
-export const RAW_ENGINES = buildEngineRegistry([sqliteEngine, mongoEngine, clickhouseRawEngine]);
+export const RAW_ENGINES = buildEngineRegistry([sqliteEngine, mongoEngine, clickhouseRawEngine, chdbRawEngine]);
 
 function withOption(url: string, name: string, value: string): string {
   if (new RegExp(`[?&]${name}=`, 'i').test(url)) return url;
