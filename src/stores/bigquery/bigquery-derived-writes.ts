@@ -58,16 +58,23 @@ export function bigQueryDerivedWrites(ctx: BigQueryContext): DerivedWrites {
     try {
       await ctx.load(writeTable, changes);
       const users = [...new Set(changes.map((row) => row.user_id as string))];
-      const days = [...new Set(changes.map((row) => utcDay(Date.parse(row[spec.partitionColumn] as string))))];
+      // The rows' time span: the partitions a match can be in (the key holds the partition time). Bounds, not
+      // a list of days, so the condition holds no subquery (BigQuery restricts them in a MERGE's ON).
+      const span = { from: Number.POSITIVE_INFINITY, to: 0 };
+      for (const row of changes) {
+        const time = Date.parse(row[spec.partitionColumn] as string);
+        span.from = Math.min(span.from, time);
+        span.to = Math.max(span.to, time + 1);
+      }
       const on = spec.key.map((column) => `T.${column} = S.${column}`).join(' AND ');
       const values = spec.columns.filter((column) => !spec.key.includes(column));
       await ctx.dml(
         `MERGE ${ctx.table(spec.name)} T USING ${ctx.table(writeTable)} S
-         ON ${on} AND T.user_id IN UNNEST(@users) AND DATE(T.${spec.partitionColumn}) IN UNNEST(ARRAY(SELECT CAST(day AS DATE) FROM UNNEST(@days) AS day))
+         ON ${on} AND T.user_id IN UNNEST(@users) AND T.${spec.partitionColumn} >= TIMESTAMP_MILLIS(@from) AND T.${spec.partitionColumn} < TIMESTAMP_MILLIS(@to)
          WHEN MATCHED AND S.op = 'delete' THEN DELETE
          WHEN MATCHED THEN UPDATE SET ${values.map((column) => `${column} = S.${column}`).join(', ')}
          WHEN NOT MATCHED BY TARGET AND S.op = 'upsert' THEN INSERT (${spec.columns.join(', ')}) VALUES (${spec.columns.map((column) => `S.${column}`).join(', ')})`,
-        { users, days },
+        { users, ...span },
         `merge rows into ${spec.name}`,
       );
     } finally {
