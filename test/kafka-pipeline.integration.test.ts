@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../tools/generator/generate.js';
 import { getServices, launchPrivateService, type PrivateService } from './harness/services.js';
 import { runCli } from './helpers/cli.js';
+import { embeddedExports } from './helpers/embedded-expected.js';
 import { normaliseExport } from './helpers/export-normalise.js';
 import { type ServerSetup as Setup, writeServerConfig } from './helpers/server-config.js';
 
@@ -186,16 +187,7 @@ function seeded(seed: number): () => number {
 }
 
 beforeAll(async () => {
-  // The embedded default on the same file and journeys config: the answer every run must give.
-  // (In this process: it is the only embedded store this file opens, and chdb binds one per process.)
-  const dataDir = join(work, 'embedded');
-  const config = join(work, 'embedded.yaml');
-  writeFileSync(config, baseConfig);
-  await cli(['run', '--input', input, '--config', config, '--data-dir', dataDir, '--output', 'json']);
-  expected = {};
-  for (const kind of KINDS) expected[kind] = normalise(kind, (await cli(['export', kind, '--config', config, '--data-dir', dataDir, '--output', 'ndjson'])).stdout);
-  expect(expected.sessions!.split('\n').length).toBeGreaterThan(50);
-  expect(expected.rejected!.split('\n').length).toBeGreaterThan(10);
+  expected = await embeddedExports({ work, baseConfig, input, kinds: KINDS, readAfter: testStarted });
 }, 120_000);
 
 describe.each(['kafka39', 'kafka4'] as const)('run --source kafka (%s) into MongoDB + ClickHouse', (broker) => {
