@@ -109,4 +109,29 @@ describe('a raw store engine added by registration alone', () => {
   it('refuses two engines under one name', () => {
     expect(() => buildEngineRegistry([sqliteEngine, { ...memoryEngine, name: 'sqlite' }])).toThrow('engine sqlite is registered twice');
   });
+
+  it('migrate --cluster runs the raw engine migrateCluster before anything opens the store; without --cluster it is not run', async () => {
+    const steps: string[] = [];
+    const clustered: RawEngineSpec = {
+      ...memoryEngine,
+      open: async () => {
+        steps.push('open');
+        return openMemoryRawStore();
+      },
+      admin: {
+        ...memoryEngine.admin,
+        migrateCluster: async (_config, cluster) => {
+          steps.push(`cluster ${cluster}`);
+          return `raw tables on cluster ${cluster}`;
+        },
+      },
+    };
+    const accepted = memoryConfigResult(mkdtempSync(join(tmpdir(), 'journey-engine-')), ['memory']);
+    if (!accepted.ok) throw new Error(accepted.errors.join('; '));
+    const admin = rawEngineAdmin(accepted.config, buildEngineRegistry([clustered]));
+    expect(await admin.migrate({ ...lease, cluster: 'prod' })).toBe('raw tables on cluster prod; nothing to create (in memory)');
+    expect(steps).toEqual(['cluster prod', 'open']);
+    expect(await admin.migrate(lease)).toBe('nothing to create (in memory)');
+    expect(steps).toEqual(['cluster prod', 'open', 'open']);
+  });
 });
