@@ -148,6 +148,8 @@ export interface ConfigOverrides {
   dataDir?: string | undefined;
   mongoUrl?: string | undefined;
   clickhouseUrl?: string | undefined;
+  /** stores.raw.engine, from JOURNEY_RAW_ENGINE (e.g. to run a test suite on another raw engine). */
+  rawEngine?: string | undefined;
   /** --bigquery-dataset (selects engine bigquery), JOURNEY_BIGQUERY_*, BIGQUERY_EMULATOR_HOST. */
   bigquery?: BigQueryOverrides;
   /** Kafka flags of run/produce/doctor (--brokers a:9092,b:9092, --topic, --group) and JOURNEY_KAFKA_* variables. */
@@ -200,6 +202,7 @@ export function resolveConfig(overrides: ConfigOverrides, env: Record<string, st
       dataDir: overrides.dataDir ?? env.JOURNEY_DATA_DIR,
       mongoUrl: overrides.mongoUrl ?? env.JOURNEY_MONGO_URL,
       clickhouseUrl: overrides.clickhouseUrl ?? env.JOURNEY_CLICKHOUSE_URL,
+      rawEngine: overrides.rawEngine ?? env.JOURNEY_RAW_ENGINE,
       bigquery: {
         dataset: overrides.bigquery?.dataset ?? env.JOURNEY_BIGQUERY_DATASET,
         location: overrides.bigquery?.location ?? env.JOURNEY_BIGQUERY_LOCATION,
@@ -277,7 +280,8 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const clickhouseUrl = overrides.clickhouseUrl ?? reader.optionalString(analyticsDoc.url, 'stores.analytics.url');
   const engines = parsers.engines ?? SHIPPED_ENGINE_NAMES;
   // --mongo-url selects MongoDB, unless the file chose raw events in ClickHouse: then it is where the rest of the raw store goes.
-  const rawEngine = overrides.mongoUrl && rawDoc.engine !== 'clickhouse' ? 'mongodb' : reader.oneOf(rawDoc.engine, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
+  const rawEngineNamed = overrides.rawEngine ?? rawDoc.engine;
+  const rawEngine = overrides.mongoUrl && rawEngineNamed !== 'clickhouse' ? 'mongodb' : reader.oneOf(rawEngineNamed, 'stores.raw.engine', engines.raw, mongoUrl ? 'mongodb' : 'sqlite');
   const analyticsEngine = overrides.clickhouseUrl
     ? 'clickhouse'
     : overrides.bigquery?.dataset

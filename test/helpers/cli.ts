@@ -16,7 +16,8 @@ export async function runCli(args: string[], options: { stdin?: string; env?: Re
   stdout.on('data', (chunk: Buffer) => out.push(chunk));
   stderr.on('data', (chunk: Buffer) => err.push(chunk));
   const stdin = Readable.from(options.stdin === undefined ? [] : [options.stdin]);
-  const code = await main(['node', 'journeyctl', ...args], { stdout, stderr, stdin, env: { ...options.env } });
+  // JOURNEY_RAW_ENGINE=chdb npx vitest run … runs a suite's commands on another raw engine.
+  const code = await main(['node', 'journeyctl', ...args], { stdout, stderr, stdin, env: { JOURNEY_RAW_ENGINE: process.env['JOURNEY_RAW_ENGINE'], ...options.env } });
   return { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
