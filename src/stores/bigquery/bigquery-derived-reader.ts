@@ -1,8 +1,8 @@
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
-import { type DerivedReader, type RecordFilter, type SessionDetail, type UserSessions, userSessionsOf } from '../ports/derived-reader.js';
+import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
-import { eventMapper, findingMapper, funnelMapper, type Mapper, sessionMapper } from '../clickhouse/clickhouse-mappers.js';
+import { eventMapper, findingMapper, funnelMapper, type Mapper, readSessionDetail, readUserSessions, sessionMapper, type UserRowReader } from '../clickhouse/clickhouse-mappers.js';
 import { type BigQueryContext, MAX_TIME, rangeParams } from './bigquery-connection.js';
 import { BQ_TABLES, type BigQueryTableSpec, selectList } from './bigquery-schema.js';
 
@@ -23,6 +23,11 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
     const rows = await ctx.rows(`SELECT ${selectList(spec)} FROM ${t(spec)} WHERE user_id = @user AND (${where}) ORDER BY ${order}`, params, `read ${spec.name}`);
     return rows.map((row) => mapper.fromRow(row));
   };
+
+  const userRows =
+    (params: Record<string, unknown>): UserRowReader =>
+    (table, mapper, where, order) =>
+      rowsOfUser(BQ_TABLES[table], mapper, where, order, params);
 
   /** An export filter as WHERE clauses over named parameters; sessions, findings and outcomes match an event or app version through the sessions holding it. */
   const filterWhere = (table: BigQueryTableSpec['name'], filter: RecordFilter): StreamWhere => {
@@ -87,24 +92,11 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
       const [row] = await ctx.rows(`SELECT ${selectList(BQ_TABLES.sessions)} FROM ${t(BQ_TABLES.sessions)} WHERE session_id = @id LIMIT 1`, { id: sessionId }, 'read a session');
       if (row === undefined) return null;
       const session = sessionMapper.fromRow(row);
-      const params = { user: session.userId, id: sessionId };
-      return {
-        session,
-        events: await rowsOfUser(BQ_TABLES.events, eventMapper, 'session_id = @id', 'event_time, message_id', params),
-        findings: await rowsOfUser(BQ_TABLES.findings, findingMapper, 'session_id = @id', 'kind, name', params),
-        funnelOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = @id) OR scope = 'user'", 'scope, funnel', params),
-      };
+      return readSessionDetail(userRows({ user: session.userId, id: sessionId }), session, '@id');
     },
 
     async sessionsOfUser(userId: string): Promise<UserSessions> {
-      const params = { user: userId };
-      return userSessionsOf({
-        sessions: await rowsOfUser(BQ_TABLES.sessions, sessionMapper, 'TRUE', 'started_at, session_id', params),
-        events: await rowsOfUser(BQ_TABLES.events, eventMapper, 'TRUE', 'event_time, message_id', params),
-        findings: await rowsOfUser(BQ_TABLES.findings, findingMapper, 'TRUE', 'session_id, kind, name', params),
-        sessionOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params),
-        userOutcomes: await rowsOfUser(BQ_TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params),
-      });
+      return readUserSessions(userRows({ user: userId }), 'TRUE');
     },
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {

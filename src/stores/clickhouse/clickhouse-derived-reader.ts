@@ -1,9 +1,9 @@
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
-import { type DerivedReader, type RecordFilter, type SessionDetail, type UserSessions, userSessionsOf } from '../ports/derived-reader.js';
+import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
-import { eventMapper, findingMapper, funnelMapper, type Mapper, type Row, sessionMapper } from './clickhouse-mappers.js';
+import { eventMapper, findingMapper, funnelMapper, type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapper, type UserRowReader } from './clickhouse-mappers.js';
 import { TABLES, type TableSpec, timeColumns } from './schema.js';
 
 /** Extra WHERE clauses of a stream, their bound parameters and a cap on rows. */
@@ -25,6 +25,11 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
     }
     return items;
   };
+
+  const userRows =
+    (params: Record<string, unknown>): UserRowReader =>
+    (table, mapper, where, order) =>
+      rowsOfUser(TABLES[table], mapper, where, order, params);
 
   /**
    * An export filter as WHERE clauses over bound parameters. Sessions, findings and funnel
@@ -116,24 +121,11 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
         session = sessionMapper.fromRow(row);
       }
       if (session === null) return null;
-      const params = { user: session.userId, id: sessionId };
-      return {
-        session,
-        events: await rowsOfUser(TABLES.events, eventMapper, 'session_id = {id:String}', 'event_time, message_id', params),
-        findings: await rowsOfUser(TABLES.findings, findingMapper, 'session_id = {id:String}', 'kind, name', params),
-        funnelOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "(scope = 'session' AND subject_id = {id:String}) OR scope = 'user'", 'scope, funnel', params),
-      };
+      return readSessionDetail(userRows({ user: session.userId, id: sessionId }), session, '{id:String}');
     },
 
     async sessionsOfUser(userId: string): Promise<UserSessions> {
-      const params = { user: userId };
-      return userSessionsOf({
-        sessions: await rowsOfUser(TABLES.sessions, sessionMapper, '1', 'started_at, session_id', params),
-        events: await rowsOfUser(TABLES.events, eventMapper, '1', 'event_time, message_id', params),
-        findings: await rowsOfUser(TABLES.findings, findingMapper, '1', 'session_id, kind, name', params),
-        sessionOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'session'", 'subject_id, funnel', params),
-        userOutcomes: await rowsOfUser(TABLES.funnel_outcomes, funnelMapper, "scope = 'user'", 'funnel, started_at', params),
-      });
+      return readUserSessions(userRows({ user: userId }), '1');
     },
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {

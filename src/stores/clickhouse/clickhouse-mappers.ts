@@ -1,5 +1,6 @@
 import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
+import { type SessionDetail, type UserSessions, userSessionsOf } from '../ports/derived-reader.js';
 import type { UserDerivation } from '../ports/derived-writes.js';
 import type { TableSpec } from './schema.js';
 
@@ -132,4 +133,28 @@ export function withFlagged(derivation: UserDerivation): Array<FunnelOutcome & {
   const flaggedSessions = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.sessionId));
   const flaggedUsers = new Set(derivation.sessions.filter((s) => s.flags.length > 0).map((s) => s.userId));
   return derivation.funnelOutcomes.map((o) => ({ ...o, flagged: o.scope === 'session' ? flaggedSessions.has(o.subjectId) : flaggedUsers.has(o.userId) }));
+}
+
+/** Reads one user's rows of a table (the user bound by the reader), `where` and `order` in the engine's SQL. */
+export type UserRowReader = <T>(table: TableSpec['name'], mapper: Mapper<T>, where: string, order: string) => Promise<T[]>;
+
+/** sessionDetail once its session is found, in any engine's SQL: `id` is how that SQL names the bound session id. */
+export async function readSessionDetail(read: UserRowReader, session: Session, id: string): Promise<SessionDetail> {
+  return {
+    session,
+    events: await read('events', eventMapper, `session_id = ${id}`, 'event_time, message_id'),
+    findings: await read('findings', findingMapper, `session_id = ${id}`, 'kind, name'),
+    funnelOutcomes: await read('funnel_outcomes', funnelMapper, `(scope = 'session' AND subject_id = ${id}) OR scope = 'user'`, 'scope, funnel'),
+  };
+}
+
+/** sessionsOfUser in any engine's SQL: `all` is a condition true of every row. */
+export async function readUserSessions(read: UserRowReader, all: string): Promise<UserSessions> {
+  return userSessionsOf({
+    sessions: await read('sessions', sessionMapper, all, 'started_at, session_id'),
+    events: await read('events', eventMapper, all, 'event_time, message_id'),
+    findings: await read('findings', findingMapper, all, 'session_id, kind, name'),
+    sessionOutcomes: await read('funnel_outcomes', funnelMapper, "scope = 'session'", 'subject_id, funnel'),
+    userOutcomes: await read('funnel_outcomes', funnelMapper, "scope = 'user'", 'funnel, started_at'),
+  });
 }
