@@ -1,5 +1,5 @@
 // `stores.raw.engine: chdb`: raw events, rejected lines and copies in the data directory's chdb
-// engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0020).
+// engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0021).
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';

@@ -21,7 +21,7 @@ export async function migrateRawTables(ctx: ClickHouseRawContext): Promise<void>
  * (SQLite for the embedded engine, MongoDB beside a ClickHouse server): small, mutable, shared by
  * processes. The base's own look-ups into raw events (identity conflicts, a correction's users)
  * are answered from ClickHouse. Batches are not grouped (no write groups): each batch commits its
- * links and marks in the base, then its rows (ADR 0020). `close` closes the base and then `onClose`
+ * links and marks in the base, then its rows (ADR 0021). `close` closes the base and then `onClose`
  * (which lets the ClickHouse client go).
  *
  * Opening finishes what a killed writer left: replaced rows not yet deleted.

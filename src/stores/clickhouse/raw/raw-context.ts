@@ -10,7 +10,7 @@ import { type BatchColumn, batchStructure, storedList, tsvField } from './raw-sc
 /**
  * The base a ClickHouse event log writes beside (SQLite for the embedded engine, MongoDB for a
  * server): identity links and dirty marks stay there, committed as one unit before the events
- * they cover are inserted (docs/decisions/0020-raw-events-in-clickhouse.md).
+ * they cover are inserted (docs/decisions/0021-raw-events-in-clickhouse.md).
  */
 export interface ArrivalRecorder {
   /** Stores each link unless the stored one wins (isEarlierLink) and marks the ids dirty, as one unit. */

@@ -54,7 +54,7 @@ const COPIES_JOIN = `LEFT JOIN (SELECT message_id, uniqExact(raw_hash) AS copy_c
 
 /**
  * The event log over ClickHouse tables (raw-schema.ts). A batch is written in this order, so a
- * process killed at any point loses nothing and doubles nothing (ADR 0020):
+ * process killed at any point loses nothing and doubles nothing (ADR 0021):
  *   1. look up what the store holds of the batch's message ids (64-bit key, then the exact id)
  *      and rejected hashes, and plan the batch (raw-batch-plan.ts, ADR 0011's rule);
  *   2. commit identity links and dirty marks in the base (and, on the rare path where an earlier

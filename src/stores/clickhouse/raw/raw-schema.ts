@@ -1,6 +1,6 @@
 /**
  * The raw store's tables in ClickHouse (chdb or a server; one SQL source), and the TSV form its
- * batches travel in. Why these keys and partitions: docs/decisions/0020-raw-events-in-clickhouse.md.
+ * batches travel in. Why these keys and partitions: docs/decisions/0021-raw-events-in-clickhouse.md.
  *
  * - `raw_events`: one row per message id (the earliest-received copy, ADR 0011), deduplicated at
  *   ingest, not by ReplacingMergeTree. Sorted by (identity_key, event_time, message_id), the order
