@@ -69,6 +69,8 @@ const DEFAULT_FLUSH_MS = 250;
 const DEFAULT_QUIET_MS = 3_000;
 /** How long close() waits for the last acks and nacks to reach Pub/Sub. */
 const CLOSE_TIMEOUT_MS = 10_000;
+/** How long the first call (the subscription's metadata) may take, retries included. */
+const OPEN_TIMEOUT_MS = 30_000;
 
 export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
   const config = options.pubsub;
@@ -91,6 +93,8 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
   let unacked = 0;
   let handedMessages = 0;
   let lastActivity = Date.now();
+  /** When the client last said a stream ended and will be retried: a quiet stream then is not an empty pull. */
+  let troubleAt = 0;
   let stopping = false;
   let finishing = false;
   let failure: Error | null = null;
@@ -173,7 +177,14 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
   }
 
   let lastRetryNote = 0;
-  function open(): void {
+  async function open(): Promise<void> {
+    // The subscription exists and Pub/Sub answers: else one error line now (exit 3), not a quiet
+    // stream that retries forever and a micro-batch that takes it for "caught up".
+    try {
+      await client.subscription(name).getMetadata({ timeout: OPEN_TIMEOUT_MS });
+    } catch (error) {
+      throw pubsubFailure(`open the subscription ${name}`, error, config);
+    }
     subscription = client.subscription(name, {
       flowControl: { maxMessages: config.flowControl.maxMessages, maxBytes: config.flowControl.maxBytes, allowExcessMessages: false },
       // One stream: messages of an ordering key come in order on it, and a batch keeps that order.
@@ -194,7 +205,9 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
     // The client retries a stream that ended (UNAVAILABLE and the like) by itself: say so, once a minute.
     subscription.on('debug', (message: { message?: string }) => {
       const now = Date.now();
-      if (!/will be retried/.test(message.message ?? '') || now - lastRetryNote < 60_000) return;
+      if (!/will be retried/.test(message.message ?? '')) return;
+      troubleAt = now;
+      if (now - lastRetryNote < 60_000) return;
       lastRetryNote = now;
       log(`pubsub: ${message.message}`);
     });
@@ -209,7 +222,7 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
       redeliveryListeners.push(listener);
     },
     async *batches(): AsyncIterable<LineBatch> {
-      if (!subscription) open();
+      if (!subscription) await open();
       lastActivity = Date.now();
       const idleMs = options.idleMs ?? 1_000;
       try {
@@ -236,7 +249,7 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
           });
           if (woken || stopping || failure || ready.length > 0) continue;
           // An empty pull after the last message: nothing arrived for quietMs and everything handed on is stored.
-          if (options.untilCaughtUp && unacked === 0 && pending.length === 0 && Date.now() - lastActivity >= quietMs) finish('caught up');
+          if (options.untilCaughtUp && unacked === 0 && pending.length === 0 && Date.now() - Math.max(lastActivity, troubleAt) >= quietMs) finish('caught up');
           else if (!finishing) yield { lines: [], arrivedAt: Date.now(), ack: async () => {} };
         }
       } finally {
@@ -273,7 +286,8 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
       // waits for the acks of stored batches to reach Pub/Sub.
       if (sub) await sub.close().catch((error: unknown) => log(`pubsub: closing ${name}: ${(error as Error).message}`));
       held.clear();
-      await client.close().catch(() => {});
+      // (A client whose server is gone may never finish closing its channel: not waited for past the flush.)
+      await Promise.race([client.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
     },
   };
 }
