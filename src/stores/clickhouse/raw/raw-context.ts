@@ -5,6 +5,7 @@ import type { IdentityLink } from '../../../domain/precedence.js';
 import type { RawStore } from '../../raw-store.js';
 import { type ClickHouseContext, MAX_TIME, toClickHouseTime } from '../clickhouse-connection.js';
 import type { Row } from '../clickhouse-mappers.js';
+import { READ_SETTINGS } from '../schema.js';
 import { type BatchColumn, batchStructure, storedList, tsvField } from './raw-schema.js';
 
 /**
@@ -40,6 +41,19 @@ export async function selectAll(ctx: ClickHouseRawContext, query: string, params
   const rows: Row[] = [];
   for await (const row of ctx.ch.select(query, params)) rows.push(row);
   return rows;
+}
+
+/**
+ * Rows as arrays in SELECT order (JSONCompactEachRow): for reads of many rows, where an object per
+ * row and its key names cost more than the query (the derivation's read-back).
+ */
+export async function selectArrays(ctx: ClickHouseRawContext, query: string, params: Record<string, unknown>): Promise<unknown[][]> {
+  try {
+    const result = await ctx.ch.client.query({ query, query_params: params, format: 'JSONCompactEachRow', clickhouse_settings: READ_SETTINGS });
+    return await result.json<unknown[]>();
+  } catch (error) {
+    throw ctx.ch.failure('query', error);
+  }
 }
 
 /** A set of strings a query reads: `ids` is a subquery of them, `keys` of their sipHash64 (the message key). */

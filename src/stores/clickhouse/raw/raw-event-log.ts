@@ -3,7 +3,7 @@ import { isEarlierCopy } from '../../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type TimeRange, type WriteBatchResult } from '../../ports/event-log.js';
 import type { Row } from '../clickhouse-mappers.js';
 import { type BatchPlan, planBatch, type StoredCopy } from './raw-batch-plan.js';
-import { type ClickHouseRawContext, forIdSets, insertTsv, type RawBase, rangeBounds, selectAll } from './raw-context.js';
+import { type ClickHouseRawContext, forIdSets, insertTsv, selectArrays, type RawBase, rangeBounds, selectAll } from './raw-context.js';
 import { COPY_COLUMNS, EVENT_COLUMNS, RAW_TABLES, REJECTED_COLUMNS, tsvField } from './raw-schema.js';
 
 /** meta key (in the base): message ids whose stored row a batch replaced, until the loser is deleted. */
@@ -220,8 +220,25 @@ export function createClickHouseEventLog(
     async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
       const out: StoredEvent[] = [];
       await forIdSets(ctx, identityKeys, async (set) => {
-        for (const row of await selectAll(ctx, `SELECT ${EVENT_SELECT}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`, set.params)) {
-          out.push({ ...storedEventFromRow(row), copies: Math.max(1, Number(row.copy_count)) });
+        // Arrays, not objects: derivation reads every stored event back through here.
+        const rows = await selectArrays(ctx, `SELECT ${EVENT_SELECT}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`, set.params);
+        for (const r of rows) {
+          out.push({
+            messageId: r[0] as string,
+            type: r[1] as EventType,
+            event: r[2] as string,
+            identityKey: r[3] as string,
+            userId: (r[4] as string | null) ?? null,
+            anonymousId: (r[5] as string | null) ?? null,
+            eventTime: Number(r[6]),
+            receivedAt: Number(r[7]),
+            timeSource: r[8] as TimeSource,
+            skewMs: Number(r[9]),
+            appVersion: (r[10] as string | null) ?? null,
+            propertiesJson: r[11] as string,
+            traitsJson: r[12] as string,
+            copies: Math.max(1, Number(r[13])),
+          });
         }
       });
       return out;
