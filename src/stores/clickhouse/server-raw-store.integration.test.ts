@@ -11,8 +11,10 @@ import { REGISTERED_ENGINE_NAMES } from '../engine-names.js';
 import { openRawStore } from '../open-stores.js';
 import { describeRawStoreCorrectionsConformance } from '../raw-store-corrections.conformance.js';
 import { accepted, describeRawStoreConformance } from '../raw-store.conformance.js';
+import { MongoRawStore } from '../mongo/mongo-raw-store.js';
 import { rawSchemaStatements } from './raw/raw-schema.js';
 import { clusterSchemaStatements } from './server-admin.js';
+import { openServerRawStore } from './server-raw-store.js';
 
 // `stores.raw.engine: clickhouse`: raw events in ClickHouse over HTTP (the harness serves chdb as
 // ClickHouse), the rest in MongoDB (FerretDB). The suites the embedded and MongoDB stores pass,
@@ -71,6 +73,32 @@ describe('ClickHouse raw engine administration', () => {
       expect(rows).toEqual([{ message_id: 'm1' }]);
     } finally {
       await client.close();
+    }
+  });
+
+  it('marks a batch dirty again once its rows are in, so a derivation between its marks and its rows misses nothing', async () => {
+    const { database } = freshConfig();
+    const { clickhouse, mongo } = getServices();
+    const base = await MongoRawStore.open({ url: mongo.url, database });
+    await base.migrate();
+    // Another process derives right after the marks land and before the rows do: it clears them.
+    let derivedBetween = false;
+    const racing = {
+      ...base,
+      async recordArrivals(links: Parameters<typeof base.recordArrivals>[0], dirty: Parameters<typeof base.recordArrivals>[1]) {
+        await base.recordArrivals(links, dirty);
+        if (derivedBetween) return;
+        derivedBetween = true;
+        await base.clearDirtyIds(await base.listDirtyIds(1_000));
+      },
+    };
+    const store = await openServerRawStore(racing, { url: clickhouse.url, database, username: 'default', password: '' }, { create: true });
+    try {
+      expect(await store.writeBatch([accepted({ messageId: 'm1', userId: 'u1', identityKey: 'u1', anonymousId: 'a1' })], [])).toMatchObject({ inserted: 1 });
+      expect(derivedBetween).toBe(true);
+      expect((await store.listDirtyIds(1_000)).map((d) => d.id).sort()).toEqual(['a1', 'u1']);
+    } finally {
+      await store.close();
     }
   });
 
