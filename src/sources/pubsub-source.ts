@@ -160,14 +160,14 @@ export function createPubSubSource(options: PubSubSourceOptions): PubSubSource {
   function onMessage(message: Message): void {
     outcome.received += 1;
     lastActivity = Date.now();
+    if (held.has(message.id)) {
+      outcome.redelivered += 1;
+      for (const listener of redeliveryListeners) listener();
+    }
     if (stopping || finishing) {
       // Not handed on: back to Pub/Sub at once, for this subscriber's next run or another one.
       nack([message]);
       return;
-    }
-    if (held.has(message.id)) {
-      outcome.redelivered += 1;
-      for (const listener of redeliveryListeners) listener();
     }
     held.set(message.id, message);
     if (pending.length === 0) pendingSince = Date.now();
