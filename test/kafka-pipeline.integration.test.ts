@@ -3,7 +3,7 @@
 // equal what the embedded default derives from the same file — after a clean run, after the
 // consumer was SIGKILLed mid-ingest and restarted (alone, and as one of two in a group), and
 // after the raw store was down for a few seconds mid-ingest.
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../tools/generator/generate.js';
 import { getServices, launchPrivateService, type PrivateService } from './harness/services.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, type SpawnedCli, spawnCli } from './helpers/cli.js';
 import { embeddedExports } from './helpers/embedded-expected.js';
 import { normaliseExport } from './helpers/export-normalise.js';
 import { type ServerSetup as Setup, writeServerConfig } from './helpers/server-config.js';
@@ -70,26 +70,10 @@ async function prepare(s: Setup): Promise<void> {
   await (await prepareInParts(s, 1)).produceNext();
 }
 
-interface Consumer {
-  child: ChildProcess;
-  stderr(): string;
-  stdout(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
+type Consumer = SpawnedCli;
 
 function startConsumer(s: Setup): Consumer {
-  const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', s.config, '--output', 'json', '--no-progress'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => setImmediate(() => resolve({ code, signal, stdout, stderr }))),
-  );
-  return { child, exit, stderr: () => stderr, stdout: () => stdout };
+  return spawnCli(['run', '--source', 'kafka', '--config', s.config, '--output', 'json', '--no-progress']);
 }
 
 async function stopGracefully(consumer: Consumer): Promise<Record<string, unknown>> {

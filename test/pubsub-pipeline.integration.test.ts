@@ -3,7 +3,6 @@
 // HTTP. What the stores hold after consuming a subscription must equal what the embedded default
 // derives from the same file: after micro-batches, after Pub/Sub delivered messages again because
 // their ack deadline expired while a batch was held, and after a SIGKILL mid-run and a restart.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,12 +17,11 @@ import { createPubSubSource } from '../src/sources/pubsub-source.js';
 import { openStores } from '../src/stores/open-stores.js';
 import { generateEvents } from '../tools/generator/generate.js';
 import { getServices, launchPrivateService, type PrivateService } from './harness/services.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, type SpawnedCli, spawnCli } from './helpers/cli.js';
 import { embeddedExports } from './helpers/embedded-expected.js';
 import { normaliseExport } from './helpers/export-normalise.js';
 import { type ServerSetup, writeServerConfig } from './helpers/server-config.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 const KINDS = ['sessions', 'events', 'profiles', 'rejected', 'journeys', 'labels', 'flags'] as const;
 const PROJECT = 'journeyctl-test';
 /** Small batches: a run is many batches, so a kill lands mid-ingest. */
@@ -96,26 +94,11 @@ async function cli(args: string[]) {
   return result;
 }
 
-interface Run {
-  child: ChildProcess;
-  stderr(): string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
-}
+type Run = SpawnedCli;
 
 /** `run --source pubsub` in its own process, as a Deployment or a CronJob runs it. */
 function startRun(s: Setup, extra: string[] = []): Run {
-  const child = spawn(process.execPath, [BIN, 'run', '--source', 'pubsub', '--config', s.config, '--output', 'json', '--no-progress', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, ...env(s.host) },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => setImmediate(() => resolve({ code, signal, stdout, stderr }))),
-  );
-  return { child, exit, stderr: () => stderr };
+  return spawnCli(['run', '--source', 'pubsub', '--config', s.config, '--output', 'json', '--no-progress', ...extra], env(s.host));
 }
 
 async function summaryOf(run: Run): Promise<Record<string, unknown>> {

@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { main } from '../../src/cli.js';
 
@@ -26,4 +28,27 @@ export function parseNdjson(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export interface SpawnedCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>;
+}
+
+/** The built CLI in its own process (as a Deployment or CronJob runs it), its output captured; env is all it gets besides PATH. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): SpawnedCli {
+  const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'journeyctl.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('exit', (code, signal) => setImmediate(() => resolve({ code, signal, stdout, stderr }))),
+  );
+  return { child, exit, stdout: () => stdout, stderr: () => stderr };
 }
