@@ -6,8 +6,8 @@ import type { StreamLineSource } from '../sources/source.js';
 import { openStores } from '../stores/open-stores.js';
 import { UsageError } from '../errors.js';
 import { type CommandContext, parseDurationFlag } from './context.js';
-import { type KafkaRunReport, startKafkaRun } from './kafka-run.js';
-import { type PubSubRunReport, startPubSubRun } from './pubsub-run.js';
+import type { KafkaRunReport } from './kafka-run.js';
+import type { PubSubRunReport } from './pubsub-run.js';
 import type { StreamBounds, StreamRun } from './stream-run.js';
 
 export interface RunOptions {
@@ -35,7 +35,7 @@ export interface RunSummary extends RunSummaryCounts {
 export async function runIngest(context: CommandContext, options: RunOptions, command = 'journeyctl run'): Promise<RunSummary> {
   const { config } = context;
   if (options.source !== 'kafka' && options.source !== 'pubsub' && options.input === undefined) throw new UsageError('run needs --input FILE (or - for stdin), or --source kafka|pubsub');
-  const stream = startStream(context, options);
+  const stream = await startStream(context, options);
   const source = stream?.source ?? createFileSource({ input: options.input!, batchSize: config.pipeline.batchSize, maxLineBytes: config.pipeline.maxLineBytes, stdin: context.io.stdin });
   const storeOptions = { command, waitMs: parseDurationFlag('wait', options.wait), log: context.log, create: true };
   let stores;
@@ -72,12 +72,15 @@ export async function runIngest(context: CommandContext, options: RunOptions, co
 }
 
 /** The stream run of --source kafka|pubsub (null for a file), with its report under its own key of the summary. */
-function startStream(context: CommandContext, options: RunOptions): (StreamRun<StreamLineSource> & { report(): Promise<Pick<RunSummary, 'kafka' | 'pubsub'>> }) | null {
+// A stream's client library (kafkajs, @google-cloud/pubsub) loads only for that source: a file run starts without them.
+async function startStream(context: CommandContext, options: RunOptions): Promise<(StreamRun<StreamLineSource> & { report(): Promise<Pick<RunSummary, 'kafka' | 'pubsub'>> }) | null> {
   if (options.source === 'kafka') {
+    const { startKafkaRun } = await import('./kafka-run.js');
     const run = startKafkaRun(context, options.bounds);
     return { ...run, report: async () => ({ kafka: await run.report() }) };
   }
   if (options.source === 'pubsub') {
+    const { startPubSubRun } = await import('./pubsub-run.js');
     const run = startPubSubRun(context, options.bounds);
     return { ...run, report: async () => ({ pubsub: run.report() }) };
   }

@@ -5,7 +5,7 @@ import { createRedactor, type Redactor } from '../render/redact.js';
 import { kafkaTailRecord, rawEventTailRecord, rejectedTailRecord, type TailRecord } from '../render/tail-records.js';
 import { openTailSink, type TailSink } from '../render/tail-sink.js';
 import type { TailStatus } from '../render/views/tail-view.js';
-import { openKafkaTail, type KafkaTailMessage, type KafkaTailOptions } from '../sources/kafka-tail.js';
+import type { KafkaTailMessage, KafkaTailOptions } from '../sources/kafka-tail.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
 import { analyticsEngineAdmin, rawEngineAdmin } from '../stores/engine-admin.js';
 import { openAnalyticsStore, openRawStore } from '../stores/open-stores.js';
@@ -317,6 +317,8 @@ async function openKafkaFeed(context: CommandContext, options: TailOptions, sett
   const kept = streamMessageFilter(settings);
   const keep = (message: KafkaTailMessage) => kept({ time: message.timestamp, json: message.json, text: message.text }, () => `${message.partition}:${message.offset}`);
   // kafkajs' own retry chatter stays quiet: a failure that outlasts the retries is one error line.
+  // kafkajs loads only when a topic is tailed, not for a tail of the stores.
+  const { openKafkaTail } = await import('../sources/kafka-tail.js');
   const reader = await openKafkaTail({ kafka, topic, start, follow: options.follow, bufferSize, keep });
   return {
     description: `kafka ${topic} @ ${brokers.join(',')}`,

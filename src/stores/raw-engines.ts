@@ -9,8 +9,8 @@ import { redactUrl } from './clickhouse/server-admin.js';
 import { inspectServerRawTables, migrateServerRawTablesOnCluster, openServerRawStore } from './clickhouse/server-raw-store.js';
 import { dataDirLayout, noDataError } from './data-dir.js';
 import { buildEngineRegistry, type RawEngineSpec } from './engines.js';
-import { databaseInMongoUrl, redactMongoUrl } from './mongo/mongo-connection.js';
-import { MongoRawStore } from './mongo/mongo-raw-store.js';
+import type { MongoRawStore } from './mongo/mongo-raw-store.js';
+import { databaseInMongoUrl, redactMongoUrl } from './mongo/mongo-url.js';
 import type { HealthRow } from './ports/engine-admin.js';
 import { SqliteRawStore } from './sqlite/sqlite-raw-store.js';
 import { damageError } from './store-damage.js';
@@ -54,8 +54,10 @@ export const sqliteEngine: RawEngineSpec = {
 
 export const mongoEngine: RawEngineSpec = {
   name: 'mongodb',
-  open(config) {
+  async open(config) {
     const raw = mongoSection(config);
+    // The driver loads only when a MongoDB store is opened (start-up of every other command).
+    const { MongoRawStore } = await import('./mongo/mongo-raw-store.js');
     // The database named in the connection string's path wins over stores.raw.database.
     return MongoRawStore.open({ url: raw.url, database: databaseInMongoUrl(raw.url) ?? raw.database });
   },

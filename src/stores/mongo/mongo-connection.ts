@@ -1,41 +1,8 @@
 import { MongoBulkWriteError, MongoClient, type MongoClientOptions, MongoNetworkError, MongoParseError, MongoServerError, MongoServerSelectionError, MongoTopologyClosedError } from 'mongodb';
 import { InfrastructureError, UsageError } from '../../errors.js';
+import { redactMongoUrl, redactSecrets } from './mongo-url.js';
 
-/**
- * The connection string without its password, for every message a person sees:
- * `mongodb://app:secret@db:27017/x` → `mongodb://app:***@db:27017/x`.
- */
-export function redactMongoUrl(url: string): string {
-  return url.replace(/^(mongodb(?:\+srv)?:\/\/)([^@/]*)@/i, (_match, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
-  });
-}
-
-/** Removes the URL's password (as written and percent-decoded) from any text, e.g. a driver error message. */
-export function redactSecrets(text: string, url: string): string {
-  let out = text.split(url).join(redactMongoUrl(url));
-  const userinfo = /^mongodb(?:\+srv)?:\/\/([^@/]*)@/i.exec(url)?.[1];
-  const colon = userinfo?.indexOf(':') ?? -1;
-  if (userinfo !== undefined && colon >= 0) {
-    const raw = userinfo.slice(colon + 1);
-    let decoded = raw;
-    try {
-      decoded = decodeURIComponent(raw);
-    } catch {
-      // not percent-encoded text: the raw form is all there is
-    }
-    for (const secret of new Set([raw, decoded])) if (secret.length > 0) out = out.split(secret).join('***');
-  }
-  return out;
-}
-
-/** The database named in the connection string's path (`mongodb://host/mydb`), if any. */
-export function databaseInMongoUrl(url: string): string | undefined {
-  const match = /^mongodb(?:\+srv)?:\/\/[^/]*\/([^?]*)/i.exec(url);
-  const name = match?.[1] ? decodeURIComponent(match[1]) : '';
-  return name === '' ? undefined : name;
-}
+export { databaseInMongoUrl, redactMongoUrl, redactSecrets } from './mongo-url.js';
 
 /**
  * Timeouts journeyctl needs that the driver leaves open: without socketTimeoutMS a hung server

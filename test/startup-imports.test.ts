@@ -1,0 +1,28 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// Driver and client libraries cost 0.3–0.4 s each to load; a command that does not use an engine
+// or a stream must not load its library (start-up of every on-call command, issue 13).
+const HEAVY = ['mongodb', '@google-cloud/bigquery', '@google-cloud/pubsub', 'kafkajs'];
+
+/** The bare packages a fresh Node process resolves while importing `modules` (built files under dist/). */
+function packagesLoadedBy(modules: string[]): string[] {
+  const hooks = `export async function resolve(specifier, context, next) {
+    if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stdout.write(specifier + '\\n');
+    return next(specifier, context);
+  }`;
+  const script = `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) await import(file);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return [...new Set(out.split('\n').filter(Boolean))];
+}
+
+describe('start-up imports', () => {
+  it('the commands of the embedded default load no MongoDB, BigQuery, Pub/Sub or Kafka library', () => {
+    const loaded = packagesLoadedBy(['commands/run.js', 'commands/export.js', 'commands/tail.js', 'commands/inspect.js', 'stores/open-stores.js']);
+    expect(loaded).toContain('better-sqlite3'); // the hook sees the embedded store's driver: it does record packages
+    expect(loaded.filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)))).toEqual([]);
+  });
+});
