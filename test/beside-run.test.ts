@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawnCli } from './helpers/cli.js';
 import { toLine } from './helpers/journeys.js';
 
 // Several processes on one data directory (ADR 0016): the process holding the embedded store
@@ -11,8 +12,8 @@ import { toLine } from './helpers/journeys.js';
 const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 const ENV = { PATH: process.env.PATH };
 
-function journeyctl(args: string[], input = '') {
-  const result = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: ENV });
+function journeyctl(args: string[], input = '', env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', env: { ...ENV, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 const rows = (stdout: string) =>
@@ -101,6 +102,24 @@ describe('commands beside a running run', () => {
     expect(after.stderr).toBe('');
     expect(after.code).toBe(0);
     expect(existsSync(join(dir, 'serving.json'))).toBe(false); // the export opened, served and let go
+  }, 120_000);
+
+  it('a reader of the raw store alone that holds the directory serves it too (raw events in chdb)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-beside-'));
+    const chdbRaw = { JOURNEY_RAW_ENGINE: 'chdb' };
+    expect(journeyctl(['run', '--input', '-', '--data-dir', dir], `${FIRST}\nnot json\n`, chdbRaw).code).toBe(0);
+    // tail of the rejected store opens only the raw store; following, it holds the directory.
+    const tail = spawnCli(['tail', '--source', 'rejected', '--follow', '--offset', 'beginning', '--output', 'ndjson', '--data-dir', dir], chdbRaw);
+    const servedBy = () => (existsSync(join(dir, 'serving.json')) ? (JSON.parse(readFileSync(join(dir, 'serving.json'), 'utf8')) as { pid: number }).pid : null);
+    await until(() => rows(tail.stdout()).length === 1 && servedBy() === tail.child.pid);
+
+    const exported = journeyctl(['export', 'sessions', '--data-dir', dir, '--wait', '0s'], '', chdbRaw);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(rows(exported.stdout)).toHaveLength(2);
+
+    tail.child.kill('SIGINT');
+    expect((await tail.exit).code).toBe(130);
+    expect(existsSync(join(dir, 'serving.json'))).toBe(false);
   }, 120_000);
 
   it('run still waits for, or names, another run holding the directory: one writer at a time', async () => {

@@ -23,7 +23,7 @@ export const chdbEngine: AnalyticsEngineSpec = {
     const existed = existsSync(path);
     // Readers (and fix, reprocess) connect to a live process holding the directory instead of waiting
     // for it; commands that create or repair open it themselves (ADR 0016).
-    const engine = await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path, connect: mayConnect(options) });
+    const engine = await acquireEmbeddedClickHouse(config.dataDir, raw, { ...options, path, connect: mayConnect(options), serve: true });
     const store = embeddedAnalyticsStore(engine);
     // The holder judged and migrated the directory when it opened it.
     if (engine.mode === 'connected') return store;
@@ -37,7 +37,8 @@ export const chdbEngine: AnalyticsEngineSpec = {
       if (broken.length > 0 && !options.allowDamage) throw damageError(broken);
       options.onDamage?.([...(parts?.damage ?? []), ...broken]);
       if (parts && parts.damage.length === 0) await parts.settle();
-      await engine.serve();
+      // Judged and migrated: the directory is complete for processes that connect (embedded-engine.ts).
+      await engine.ready();
       return store;
     } catch (error) {
       await store.close();

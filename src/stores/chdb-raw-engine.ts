@@ -36,6 +36,9 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
       log: lease.log ?? (() => {}),
       // Beside a holder (a running `run`), readers connect to it; the analytics store opens with the same rule.
       connect: mayConnect(options),
+      // A reader owning the directory serves it once its raw tables are ready (it may open no
+      // analytics store: check, explain, fix); a command that creates leaves that to analytics.
+      serve: mayConnect(options),
     });
   } catch (error) {
     await base.close();
@@ -49,9 +52,7 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
     }
     const ctx = createClickHouseRawContext(createClickHouseContext(engine.client, EMBEDDED_DATABASE, 'chdb'), { spoolDir });
     await migrateRawTables(ctx);
-    // A reader holding the directory serves it now (it may open no analytics store); a command that
-    // creates serves once the analytics store is migrated too (analytics-engines.ts).
-    if (mayConnect(options)) await engine.serve();
+    await engine.ready();
     return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release() });
   } catch (error) {
     await engine.release();

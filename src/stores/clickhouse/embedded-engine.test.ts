@@ -32,6 +32,24 @@ describe('acquireEmbeddedClickHouse', () => {
     await second.release();
     expect((await leases.acquireLease(EMBEDDED_LEASE, other, 60_000)).acquired).toBe(true);
   });
+
+  it('an owner serves once every acquire is ready and one of them may serve', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
+    const leases = openMemoryRawStore();
+    // A command that creates: its raw store is ready first, but may not serve (analytics tables are not there yet).
+    const raw = await acquireEmbeddedClickHouse(dir, leases, { ...options, serve: false });
+    await raw.ready();
+    expect(existsSync(endpointPath(dir))).toBe(false);
+    // A store that may serve, while another acquire is still opening: not yet.
+    const analytics = await acquireEmbeddedClickHouse(dir, leases, { ...options, serve: true });
+    const third = await acquireEmbeddedClickHouse(dir, leases, options);
+    await analytics.ready();
+    expect(existsSync(endpointPath(dir))).toBe(false);
+    await third.ready();
+    expect(readServedEndpoint(dir)).toMatchObject({ pid: process.pid, command: 'journeyctl test' });
+    await Promise.all([raw.release(), analytics.release(), third.release()]);
+    expect(existsSync(endpointPath(dir))).toBe(false);
+  });
 });
 
 describe('a directory another process holds', () => {
@@ -69,9 +87,9 @@ describe('a directory another process holds', () => {
     // The record names this process; rewrite it as the dead one's.
     writeFileSync(endpointPath(dir), JSON.stringify({ ...readServedEndpoint(dir), pid: Number(dead.stdout) }));
 
-    const engine = await acquireEmbeddedClickHouse(dir, leases, { ...options, connect: true });
+    const engine = await acquireEmbeddedClickHouse(dir, leases, { ...options, connect: true, serve: true });
     expect(engine.mode).toBe('owner');
-    await engine.serve();
+    await engine.ready();
     const served = readServedEndpoint(dir);
     expect(served).toMatchObject({ pid: process.pid, command: 'journeyctl test' });
     expect(served!.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

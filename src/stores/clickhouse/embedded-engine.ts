@@ -16,12 +16,13 @@ export interface EmbeddedClickHouse {
   /** The chdb directory. */
   readonly path: string;
   /**
-   * Owner only (a no-op when connected, or when already serving): serves the directory to other
-   * journeyctl processes on a loopback port recorded in the data directory. Called once the
-   * stores are open and their tables exist. A failure to serve is logged, not thrown: other
-   * processes then wait for this one, as before.
+   * This acquire's store is open and its tables exist. The one rule for serving (ADR 0016): a
+   * process owning the directory serves it to other journeyctl processes, on a loopback port
+   * recorded in the data directory, once every acquire it holds is ready and one of them was
+   * allowed to serve (`serve`). A no-op when connected or already serving. A failure to serve is
+   * logged, not thrown: other processes then wait for this one, as before.
    */
-  serve(): Promise<void>;
+  ready(): Promise<void>;
   /** Lets go of this acquire; the last one stops serving, closes the engine and releases the lease. */
   release(): Promise<void>;
 }
@@ -36,6 +37,13 @@ export interface AcquireEmbeddedOptions extends LeaseOptions {
    * of waiting for it (readers, and fix/reprocess, whose derives take the `derivation` lease).
    */
   connect?: boolean;
+  /**
+   * Once ready, this acquire leaves the directory complete for others to read: a reader (it found
+   * the tables in place), or the analytics store (it judged and migrated the whole directory). A
+   * raw store opened to create waits for the analytics store: a reader must never see a directory
+   * without its tables.
+   */
+  serve?: boolean;
 }
 
 /**
@@ -51,6 +59,9 @@ interface Shared {
   client: ClickHouseClient;
   mode: 'owner' | 'connected';
   refs: number;
+  /** Acquires not ready yet, and whether a ready one may serve (acquireEmbeddedClickHouse applies the rule). */
+  unready: number;
+  mayServe: boolean;
   serve(): Promise<void>;
   close(): Promise<void>;
 }
@@ -78,15 +89,28 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
   }
   const entry = await pending;
   entry.refs += 1;
+  entry.unready += 1;
+  let isReady = false;
   let released = false;
+  const markReady = () => {
+    if (isReady) return false;
+    isReady = true;
+    entry.unready -= 1;
+    return true;
+  };
   return {
     client: entry.client,
     mode: entry.mode,
     path,
-    serve: () => entry.serve(),
+    async ready() {
+      if (!markReady()) return;
+      if (options.serve) entry.mayServe = true;
+      if (entry.unready === 0 && entry.mayServe) await entry.serve();
+    },
     async release() {
       if (released) return;
       released = true;
+      markReady();
       entry.refs -= 1;
       if (entry.refs > 0) return;
       shared.delete(path);
@@ -114,6 +138,8 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
     client,
     mode: 'owner',
     refs: 0,
+    unready: 0,
+    mayServe: false,
     serve() {
       serving ??= startServing(dataDir, path, options).catch((error: unknown) => {
         options.log(`cannot serve ${path} to other processes (they will wait for this one): ${(error as Error).message}`);
@@ -191,6 +217,8 @@ async function connectWhileHeld(dataDir: string, leases: MetaAndLeases, holder: 
           client,
           mode: 'connected',
           refs: 0,
+          unready: 0,
+          mayServe: false,
           serve: async () => {},
           close: () => client.close(),
         };
@@ -248,7 +276,7 @@ function withFailover(first: Shared, reopen: () => Promise<Shared>): Shared {
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current.client) : value;
     },
   });
-  return { client, mode: 'connected', refs: 0, serve: () => current.serve(), close: () => current.close() };
+  return { client, mode: 'connected', refs: 0, unready: 0, mayServe: false, serve: () => current.serve(), close: () => current.close() };
 }
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;
