@@ -1,5 +1,5 @@
 import type { EventType, RejectedLine, RejectReason, StoredEvent, TimeSource } from '../../../domain/event.js';
-import { isEarlierCopy } from '../../../domain/precedence.js';
+import { type CopyOrder, isEarlierCopy } from '../../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type TimeRange, type WriteBatchResult } from '../../ports/event-log.js';
 import type { Row } from '../clickhouse-mappers.js';
 import { type BatchPlan, planBatch, type StoredCopy } from './raw-batch-plan.js';
@@ -89,27 +89,39 @@ export function createClickHouseEventLog(
     const stored = new Map<string, StoredCopy>();
     await forIdSets(ctx, ids, async (set) => {
       // The 64-bit key first (PREWHERE reads only that column of every row), then the exact id.
-      const rows = await selectAll(
+      const rows = await selectArrays(
         ctx,
         `SELECT message_id, ${MS('received_at')}, raw_hash, identity_key, user_id, anonymous_id, previous_id, seq FROM ${events}
          PREWHERE message_key IN ${set.keys} WHERE message_id IN ${set.ids}`,
         set.params,
       );
-      for (const row of rows) {
+      for (const r of rows) {
         const copy: StoredCopy = {
-          receivedAt: Number(row.received_at_ms),
-          rawHash: row.raw_hash as string,
-          identityKey: row.identity_key as string,
-          userId: (row.user_id as string | null) ?? null,
-          anonymousId: (row.anonymous_id as string | null) ?? null,
-          previousId: (row.previous_id as string | null) ?? null,
-          seq: Number(row.seq),
+          receivedAt: Number(r[1]),
+          rawHash: r[2] as string,
+          identityKey: r[3] as string,
+          userId: (r[4] as string | null) ?? null,
+          anonymousId: (r[5] as string | null) ?? null,
+          previousId: (r[6] as string | null) ?? null,
+          seq: Number(r[7]),
         };
-        const id = row.message_id as string;
-        const known = stored.get(id);
-        // Two rows of one id exist only between a replacement's insert and its delete: the winner counts.
-        if (known === undefined || isEarlierCopy(copy, known)) stored.set(id, copy);
+        keepWinner(stored, r[0] as string, copy);
       }
+    });
+    return stored;
+  };
+
+  /**
+   * What the plan compares of the stored copies of a batch's ids: received time and line hash
+   * only (a re-ingest finds every id stored and changes nothing). The filed-under ids and seq are
+   * fetched (storedCopies) only for the ids where a batch line differs from the stored copy or was
+   * received earlier: the only paths on which planBatch reads them.
+   */
+  const storedOrder = async (ids: readonly string[]): Promise<Map<string, CopyOrder>> => {
+    const stored = new Map<string, CopyOrder>();
+    await forIdSets(ctx, ids, async (set) => {
+      const rows = await selectArrays(ctx, `SELECT message_id, ${MS('received_at')}, raw_hash FROM ${events} PREWHERE message_key IN ${set.keys} WHERE message_id IN ${set.ids}`, set.params);
+      for (const r of rows) keepWinner(stored, r[0] as string, { receivedAt: Number(r[1]), rawHash: r[2] as string });
     });
     return stored;
   };
@@ -173,7 +185,15 @@ export function createClickHouseEventLog(
   const writeEncodedBatch = async (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult> => {
     // 1. What the store holds of this batch.
     const ids = [...new Set(accepted.map((e) => e.messageId))];
-    const stored = ids.length > 0 ? await storedCopies(ids) : new Map<string, StoredCopy>();
+    const order = ids.length > 0 ? await storedOrder(ids) : new Map<string, CopyOrder>();
+    const differing = new Set<string>();
+    for (const event of accepted) {
+      const copy = order.get(event.messageId);
+      if (copy !== undefined && (copy.rawHash !== event.rawHash || isEarlierCopy(event, copy))) differing.add(event.messageId);
+    }
+    const full = differing.size > 0 ? await storedCopies([...differing]) : new Map<string, StoredCopy>();
+    const stored = new Map<string, StoredCopy>();
+    for (const [id, copy] of order) stored.set(id, full.get(id) ?? new OrderOnlyCopy(copy.receivedAt, copy.rawHash));
     const copyIds = new Set<string>();
     const firstHash = new Map<string, string>();
     for (const event of accepted) {
@@ -325,4 +345,41 @@ function rejectedTsv(plan: BatchPlan, seqBase: number, ingestedAt: number, time:
     ].join('\t'),
   );
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+/** Keeps the earliest-received copy per id: two rows of one id exist only between a replacement's insert and its delete. */
+function keepWinner<T extends CopyOrder>(stored: Map<string, T>, id: string, copy: T): void {
+  const known = stored.get(id);
+  if (known === undefined || isEarlierCopy(copy, known)) stored.set(id, copy);
+}
+
+/**
+ * A stored copy that no batch line differs from or precedes: planBatch reads only its order
+ * (received time, line hash). Reading anything else is a bug in the look-up, so it throws
+ * rather than plan with made-up ids.
+ */
+class OrderOnlyCopy implements StoredCopy {
+  constructor(
+    readonly receivedAt: number,
+    readonly rawHash: string,
+  ) {}
+  get identityKey(): never {
+    return notFetched('identityKey');
+  }
+  get userId(): never {
+    return notFetched('userId');
+  }
+  get anonymousId(): never {
+    return notFetched('anonymousId');
+  }
+  get previousId(): never {
+    return notFetched('previousId');
+  }
+  get seq(): never {
+    return notFetched('seq');
+  }
+}
+
+function notFetched(field: string): never {
+  throw new Error(`raw store: the stored copy's ${field} was not fetched (the plan reads it only for differing or earlier lines)`);
 }
