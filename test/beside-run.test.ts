@@ -63,6 +63,13 @@ describe('commands beside a running run', () => {
     expect(tailedRows.map((r) => r.message_id)).toEqual(expect.arrayContaining(['v1', 'u1', 'late-1']));
     // Session ids come from the analytics store the run holds: read through it, not left blank.
     expect(tailedRows.find((r) => r.message_id === 'v1')?.session_id).toEqual(expect.any(String));
+    // A following tail too: it reads them through the holder, never holding the directory itself.
+    const following = spawnCli(['tail', '--follow', '--offset', 'beginning', '--output', 'ndjson', '--data-dir', dir]);
+    await until(() => rows(following.stdout()).some((r) => r.message_id === 'v1'));
+    expect(rows(following.stdout()).find((r) => r.message_id === 'v1')?.session_id).toEqual(expect.any(String));
+    following.child.kill('SIGINT');
+    expect((await following.exit).code).toBe(130);
+    expect(following.stderr()).not.toContain('sessions are blank');
 
     const report = journeyctl(['report', '--data-dir', dir, '--output', 'json', '--wait', '0s']);
     expect(report.code, report.stderr).toBe(0);

@@ -270,23 +270,24 @@ interface SessionLookup {
 
 /**
  * Sessions come from the analytics store only when it is readable without waiting: a
- * ClickHouse server always; embedded chdb only when no other process holds it and the tail
- * does not follow (a following tail holding chdb would make the next `run` wait for it).
+ * ClickHouse server always; embedded chdb through the live process holding it (ADR 0016), or
+ * opened here when nobody holds it and the tail does not follow (a following tail holding chdb
+ * would make the next `run` wait for it).
  */
 async function openSessionLookup(context: CommandContext, raw: RawStore, follow: boolean): Promise<SessionLookup> {
   const none = (note: string | undefined): SessionLookup => ({ store: null, note, find: async () => new Map(), close: async () => {} });
-  if (analyticsEngineAdmin(context.config).exclusive && follow) return none('sessions are blank while following the embedded store (the pipeline holds it)');
+  const throughHolder = analyticsEngineAdmin(context.config).exclusive && follow;
   let store: AnalyticsStore;
   try {
-    store = await openAnalyticsStore(context.config, raw, { command: 'journeyctl tail', waitMs: 0, log: () => {} });
+    store = await openAnalyticsStore(context.config, raw, { command: 'journeyctl tail', waitMs: 0, log: () => {}, connectOnly: throughHolder });
   } catch (error) {
     if (!(error instanceof InfrastructureError)) throw error;
-    return none(`sessions are blank: ${error.message}`);
+    return none(throughHolder ? 'sessions are blank while following the embedded store: no running `journeyctl run` serves it' : `sessions are blank: ${error.message}`);
   }
   let failed = false;
   return {
     store,
-    note: undefined,
+    note: throughHolder ? 'session ids come through the process holding the embedded store; blank once it stops' : undefined,
     async find(events) {
       if (failed) return new Map();
       try {

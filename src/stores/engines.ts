@@ -71,6 +71,8 @@ export interface AnalyticsOpenOptions {
   allowDamage?: boolean;
   /** With allowDamage: told what the open found (parts that disagree, deleted tables, broken parts). */
   onDamage?: (damage: StoreDamage[]) => void;
+  /** Embedded engines: read only through a live process serving the directory, never open it here (tail --follow). */
+  connectOnly?: boolean;
 }
 
 /** One analytics store engine: how it opens beside the raw store, and its admin. */

@@ -78,6 +78,14 @@ describe('a directory another process holds', () => {
     }
   });
 
+  it('connectOnly never opens the directory: refused when no live process serves it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
+    const leases = openMemoryRawStore();
+    await expect(acquireEmbeddedClickHouse(dir, leases, { ...options, connectOnly: true })).rejects.toThrow(/no live journeyctl process serves/);
+    expect((await leases.acquireLease(EMBEDDED_LEASE, other, 60_000)).acquired).toBe(true); // never taken
+    expect(existsSync(join(dir, 'analytics'))).toBe(false);
+  });
+
   it('a stale endpoint left by a killed owner is ignored: the next process opens the directory and serves it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
     const leases = openMemoryRawStore();

@@ -44,6 +44,12 @@ export interface AcquireEmbeddedOptions extends LeaseOptions {
    * without its tables.
    */
   serve?: boolean;
+  /**
+   * Only connect to a live process serving the directory; never open it here, nor wait (tail
+   * --follow: holding it would make the next `run` wait for the tail). Refused (exit 3) when no
+   * live process serves it; a connection that outlives its holder connects to the next one.
+   */
+  connectOnly?: boolean;
 }
 
 /**
@@ -121,6 +127,12 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
 
 async function openShared(dataDir: string, path: string, leases: MetaAndLeases, options: AcquireEmbeddedOptions): Promise<Shared> {
   const holder = currentHolder(options.command);
+  if (options.connectOnly) {
+    const endpoint = readServedEndpoint(dataDir);
+    const client = endpoint && isHolderAlive(endpoint) ? await connectTo(endpoint) : null;
+    if (!client) throw new InfrastructureError(`no live journeyctl process serves ${path}`, { hint: `${options.command} reads it only through the process holding it (a running \`journeyctl run\`)` });
+    return withFailover(connectedTo(client), () => openShared(dataDir, path, leases, options));
+  }
   if (options.connect) {
     const connected = await connectWhileHeld(dataDir, leases, holder, options);
     if (connected) return withFailover(connected, () => openShared(dataDir, path, leases, options));
@@ -212,21 +224,15 @@ async function connectWhileHeld(dataDir: string, leases: MetaAndLeases, holder: 
     const endpoint = readServedEndpoint(dataDir);
     if (endpoint && isHolderAlive(endpoint)) {
       const client = await connectTo(endpoint);
-      if (client) {
-        return {
-          client,
-          mode: 'connected',
-          refs: 0,
-          unready: 0,
-          mayServe: false,
-          serve: async () => {},
-          close: () => client.close(),
-        };
-      }
+      if (client) return connectedTo(client);
     }
     if (!isHolderAlive(attempt.holder) || Date.now() >= graceEnd) return null;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+function connectedTo(client: ClickHouseClient): Shared {
+  return { client, mode: 'connected', refs: 0, unready: 0, mayServe: false, serve: async () => {}, close: () => client.close() };
 }
 
 /**
