@@ -1,16 +1,9 @@
-import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
-import type { Session, SessionEvent } from '../../domain/session.js';
 import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
-import { eventMapper, findingMapper, funnelMapper, type Mapper, readSessionDetail, readUserSessions, sessionMapper, type UserRowReader } from '../clickhouse/clickhouse-mappers.js';
+import { type Mapper, readSessionDetail, readUserSessions, sessionMapper, type UserRowReader } from '../clickhouse/clickhouse-mappers.js';
+import { derivedStreams, type StreamWhere } from '../sql/derived-streams.js';
 import { type BigQueryContext, MAX_TIME, rangeParams } from './bigquery-connection.js';
 import { BQ_TABLES, type BigQueryTableSpec, selectList } from './bigquery-schema.js';
-
-interface StreamWhere {
-  clauses: string[];
-  params: Record<string, unknown>;
-  limit?: number | undefined;
-}
 
 /**
  * Exports, one session, one user, and counts. A stream is one query whose result BigQuery keeps
@@ -70,23 +63,7 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
   }
 
   return {
-    streamSessions: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<Session> =>
-      streamTable(BQ_TABLES.sessions, sessionMapper, 'started_at', range, 'started_at, session_id', filterWhere('sessions', filter)),
-
-    streamEvents: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<SessionEvent> =>
-      streamTable(BQ_TABLES.events, eventMapper, 'event_time', range, 'event_time, message_id', filterWhere('events', filter)),
-
-    streamFindings(range: TimeRange, kind?: FindingKind, filter: RecordFilter = {}): AsyncIterable<Finding> {
-      const where = filterWhere('findings', filter);
-      if (kind !== undefined) {
-        where.clauses.push('kind = @f_kind');
-        where.params.f_kind = kind;
-      }
-      return streamTable(BQ_TABLES.findings, findingMapper, 'started_at', range, 'started_at, session_id, kind, name', where);
-    },
-
-    streamFunnelOutcomes: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<FunnelOutcome> =>
-      streamTable(BQ_TABLES.funnel_outcomes, funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
+    ...derivedStreams({ streamTable: (table, ...rest) => streamTable(BQ_TABLES[table], ...rest), filterWhere, param: (name) => `@${name}` }),
 
     async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
       const [row] = await ctx.rows(`SELECT ${selectList(BQ_TABLES.sessions)} FROM ${t(BQ_TABLES.sessions)} WHERE session_id = @id LIMIT 1`, { id: sessionId }, 'read a session');

@@ -1,17 +1,10 @@
-import type { Finding, FindingKind, FunnelOutcome } from '../../domain/journey.js';
-import type { Session, SessionEvent } from '../../domain/session.js';
+import type { Session } from '../../domain/session.js';
 import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
-import { eventMapper, findingMapper, funnelMapper, type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapper, type UserRowReader } from './clickhouse-mappers.js';
+import { type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapper, type UserRowReader } from './clickhouse-mappers.js';
+import { derivedStreams, type StreamWhere } from '../sql/derived-streams.js';
 import { TABLES, type TableSpec, timeColumns } from './schema.js';
-
-/** Extra WHERE clauses of a stream, their bound parameters and a cap on rows. */
-interface StreamWhere {
-  clauses: string[];
-  params: Record<string, unknown>;
-  limit?: number | undefined;
-}
 
 /** Exports (keyset-paged streams), one session, one user, and counts. */
 export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
@@ -97,23 +90,7 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
   }
 
   return {
-    streamSessions: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<Session> =>
-      streamTable(TABLES.sessions, sessionMapper, 'started_at', range, 'started_at, session_id', filterWhere('sessions', filter)),
-
-    streamEvents: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<SessionEvent> =>
-      streamTable(TABLES.events, eventMapper, 'event_time', range, 'event_time, message_id', filterWhere('events', filter)),
-
-    streamFindings(range: TimeRange, kind?: FindingKind, filter: RecordFilter = {}): AsyncIterable<Finding> {
-      const where = filterWhere('findings', filter);
-      if (kind !== undefined) {
-        where.clauses.push('kind = {f_kind:String}');
-        where.params.f_kind = kind;
-      }
-      return streamTable(TABLES.findings, findingMapper, 'started_at', range, 'started_at, session_id, kind, name', where);
-    },
-
-    streamFunnelOutcomes: (range: TimeRange, filter: RecordFilter = {}): AsyncIterable<FunnelOutcome> =>
-      streamTable(TABLES.funnel_outcomes, funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
+    ...derivedStreams({ streamTable: (table, ...rest) => streamTable(TABLES[table], ...rest), filterWhere, param: (name) => `{${name}:String}` }),
 
     async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
       let session: Session | null = null;
