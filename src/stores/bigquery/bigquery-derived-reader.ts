@@ -1,4 +1,4 @@
-import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import type { DerivedReader, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type Mapper, readSessionDetail, readUserSessions, sessionMapper, type UserRowReader } from '../clickhouse/clickhouse-mappers.js';
 import { derivedStreams, type StreamWhere } from '../sql/derived-streams.js';
@@ -22,36 +22,6 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
     (table, mapper, where, order) =>
       rowsOfUser(BQ_TABLES[table], mapper, where, order, params);
 
-  /** An export filter as WHERE clauses over named parameters; sessions, findings and outcomes match an event or app version through the sessions holding it. */
-  const filterWhere = (table: BigQueryTableSpec['name'], filter: RecordFilter): StreamWhere => {
-    const clauses: string[] = [];
-    const params: Record<string, unknown> = {};
-    const sessionColumn = table === 'funnel_outcomes' ? 'subject_id' : 'session_id';
-    if (filter.userId !== undefined) {
-      clauses.push('user_id = @f_user');
-      params.f_user = filter.userId;
-    }
-    if (filter.sessionId !== undefined) {
-      clauses.push(`${sessionColumn} = @f_session`);
-      params.f_session = filter.sessionId;
-    }
-    if (filter.event !== undefined) {
-      clauses.push(table === 'events' ? 'event = @f_event' : `${sessionColumn} IN (SELECT session_id FROM ${t(BQ_TABLES.events)} WHERE event = @f_event)`);
-      params.f_event = filter.event;
-    }
-    if (filter.appVersion !== undefined) {
-      clauses.push(
-        table === 'events'
-          ? 'app_version = @f_app'
-          : table === 'sessions'
-            ? '@f_app IN UNNEST(app_versions)'
-            : `${sessionColumn} IN (SELECT session_id FROM ${t(BQ_TABLES.sessions)} WHERE @f_app IN UNNEST(app_versions))`,
-      );
-      params.f_app = filter.appVersion;
-    }
-    return { clauses, params, limit: filter.limit };
-  };
-
   async function* streamTable<T>(spec: BigQueryTableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T> {
     const filtered = where.clauses.map((clause) => `AND ${clause}`).join(' ');
     const limit = where.limit === undefined ? '' : 'LIMIT @limit';
@@ -63,7 +33,12 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
   }
 
   return {
-    ...derivedStreams({ streamTable: (table, ...rest) => streamTable(BQ_TABLES[table], ...rest), filterWhere, param: (name) => `@${name}` }),
+    ...derivedStreams({
+      streamTable: (table, ...rest) => streamTable(BQ_TABLES[table], ...rest),
+      param: (name) => `@${name}`,
+      table: (name) => ctx.table(name),
+      contains: (array, value) => `${value} IN UNNEST(${array})`,
+    }),
 
     async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
       const [row] = await ctx.rows(`SELECT ${selectList(BQ_TABLES.sessions)} FROM ${t(BQ_TABLES.sessions)} WHERE session_id = @id LIMIT 1`, { id: sessionId }, 'read a session');

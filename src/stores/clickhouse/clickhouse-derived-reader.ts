@@ -1,5 +1,5 @@
 import type { Session } from '../../domain/session.js';
-import type { DerivedReader, RecordFilter, SessionDetail, UserSessions } from '../ports/derived-reader.js';
+import type { DerivedReader, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
 import { type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapper, type UserRowReader } from './clickhouse-mappers.js';
@@ -23,39 +23,6 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
     (params: Record<string, unknown>): UserRowReader =>
     (table, mapper, where, order) =>
       rowsOfUser(TABLES[table], mapper, where, order, params);
-
-  /**
-   * An export filter as WHERE clauses over bound parameters. Sessions, findings and funnel
-   * outcomes match an event or app version through the sessions holding it.
-   */
-  const filterWhere = (table: TableSpec['name'], filter: RecordFilter): StreamWhere => {
-    const clauses: string[] = [];
-    const params: Record<string, unknown> = {};
-    const sessionColumn = table === 'funnel_outcomes' ? 'subject_id' : 'session_id';
-    if (filter.userId !== undefined) {
-      clauses.push('user_id = {f_user:String}');
-      params.f_user = filter.userId;
-    }
-    if (filter.sessionId !== undefined) {
-      clauses.push(`${sessionColumn} = {f_session:String}`);
-      params.f_session = filter.sessionId;
-    }
-    if (filter.event !== undefined) {
-      clauses.push(table === 'events' ? 'event = {f_event:String}' : `${sessionColumn} IN (SELECT session_id FROM ${db}.events FINAL WHERE event = {f_event:String})`);
-      params.f_event = filter.event;
-    }
-    if (filter.appVersion !== undefined) {
-      clauses.push(
-        table === 'events'
-          ? 'app_version = {f_app:String}'
-          : table === 'sessions'
-            ? 'has(app_versions, {f_app:String})'
-            : `${sessionColumn} IN (SELECT session_id FROM ${db}.sessions FINAL WHERE has(app_versions, {f_app:String}))`,
-      );
-      params.f_app = filter.appVersion;
-    }
-    return { clauses, params, limit: filter.limit };
-  };
 
   /**
    * A time range of a table in `order`, a page at a time: keyset pages (`order` is unique per
@@ -90,7 +57,12 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
   }
 
   return {
-    ...derivedStreams({ streamTable: (table, ...rest) => streamTable(TABLES[table], ...rest), filterWhere, param: (name) => `{${name}:String}` }),
+    ...derivedStreams({
+      streamTable: (table, ...rest) => streamTable(TABLES[table], ...rest),
+      param: (name) => `{${name}:String}`,
+      table: (name) => `${db}.${name} FINAL`,
+      contains: (array, value) => `has(${array}, ${value})`,
+    }),
 
     async sessionDetail(sessionId: string): Promise<SessionDetail | null> {
       let session: Session | null = null;

@@ -14,16 +14,48 @@ export interface StreamWhere {
 export interface DerivedStreamSource {
   /** A time range of one table in `order` (unique per row), filtered by `where`, mapped. */
   streamTable<T>(table: TableSpec['name'], mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T>;
-  /** An export filter as WHERE clauses over bound parameters. */
-  filterWhere(table: TableSpec['name'], filter: RecordFilter): StreamWhere;
   /** A bound String parameter as the dialect writes it (`{name:String}`, `@name`). */
   param(name: string): string;
+  /** A derived table as read in a subquery (ClickHouse: with FINAL). */
+  table(name: TableSpec['name']): string;
+  /** True when the array column holds the value: `has(a, v)`, `v IN UNNEST(a)`. */
+  contains(arrayColumn: string, value: string): string;
 }
 
 type DerivedStreams = Pick<DerivedReader, 'streamSessions' | 'streamEvents' | 'streamFindings' | 'streamFunnelOutcomes'>;
 
 /** The export streams of a DerivedReader: each table's time column, its unique order and its mapper, the same on every SQL engine. */
-export function derivedStreams({ streamTable, filterWhere, param }: DerivedStreamSource): DerivedStreams {
+export function derivedStreams({ streamTable, param, table: tableOf, contains }: DerivedStreamSource): DerivedStreams {
+  /**
+   * An export filter as WHERE clauses over bound parameters. Sessions, findings and funnel
+   * outcomes match an event or app version through the sessions holding it.
+   */
+  const filterWhere = (table: TableSpec['name'], filter: RecordFilter): StreamWhere => {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    const sessionColumn = table === 'funnel_outcomes' ? 'subject_id' : 'session_id';
+    if (filter.userId !== undefined) {
+      clauses.push(`user_id = ${param('f_user')}`);
+      params.f_user = filter.userId;
+    }
+    if (filter.sessionId !== undefined) {
+      clauses.push(`${sessionColumn} = ${param('f_session')}`);
+      params.f_session = filter.sessionId;
+    }
+    if (filter.event !== undefined) {
+      const event = `event = ${param('f_event')}`;
+      clauses.push(table === 'events' ? event : `${sessionColumn} IN (SELECT session_id FROM ${tableOf('events')} WHERE ${event})`);
+      params.f_event = filter.event;
+    }
+    if (filter.appVersion !== undefined) {
+      const app = param('f_app');
+      const inSession = contains('app_versions', app);
+      clauses.push(table === 'events' ? `app_version = ${app}` : table === 'sessions' ? inSession : `${sessionColumn} IN (SELECT session_id FROM ${tableOf('sessions')} WHERE ${inSession})`);
+      params.f_app = filter.appVersion;
+    }
+    return { clauses, params, limit: filter.limit };
+  };
+
   return {
     streamSessions: (range, filter = {}) => streamTable('sessions', sessionMapper, 'started_at', range, 'started_at, session_id', filterWhere('sessions', filter)),
 
@@ -38,7 +70,6 @@ export function derivedStreams({ streamTable, filterWhere, param }: DerivedStrea
       return streamTable('findings', findingMapper, 'started_at', range, 'started_at, session_id, kind, name', where);
     },
 
-    streamFunnelOutcomes: (range, filter = {}) =>
-      streamTable('funnel_outcomes', funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
+    streamFunnelOutcomes: (range, filter = {}) => streamTable('funnel_outcomes', funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
   };
 }
