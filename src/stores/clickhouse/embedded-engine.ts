@@ -182,14 +182,16 @@ const removeServedRecords = () => {
 process.on('exit', removeServedRecords);
 let signalsWatched = false;
 /**
- * SIGTERM/SIGINT to a process with no handler of its own (a `run` on a file) ends it at once:
- * the record goes first, then the signal's default action. A process that handles the signal
- * (a stream's graceful stop, tail --follow) closes its stores, which removes the record.
+ * SIGTERM to a process with no handler of its own (a `run` on a file) ends it at once: the record
+ * goes first, then the signal's default action. A process that handles the signal (a stream's
+ * graceful stop, tail --follow) closes its stores, which removes the record. SIGINT is left to
+ * bin/journeyctl.js, which exits (the 'exit' hook removes the record): a second listener here
+ * would read to it as a command handling SIGINT itself, and neither would end the process.
  */
 function watchSignals(): void {
   if (signalsWatched) return;
   signalsWatched = true;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGTERM'] as const) {
     const onSignal = () => {
       if (process.listenerCount(signal) > 1) return;
       removeServedRecords();
