@@ -1,8 +1,8 @@
 import type { DerivedReader, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { type Mapper, readSessionDetail, readUserSessions, sessionMapper, type UserRowReader } from '../clickhouse/clickhouse-mappers.js';
-import { derivedStreams, type StreamWhere } from '../sql/derived-streams.js';
-import { type BigQueryContext, MAX_TIME, rangeParams } from './bigquery-connection.js';
+import { derivedStreams, eventsLookup, type StreamWhere } from '../sql/derived-streams.js';
+import { type BigQueryContext, rangeParams } from './bigquery-connection.js';
 import { BQ_TABLES, type BigQueryTableSpec, selectList } from './bigquery-schema.js';
 
 /**
@@ -53,17 +53,12 @@ export function bigQueryDerivedReader(ctx: BigQueryContext): DerivedReader {
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {
       const sessions = new Map<string, string>();
-      if (events.length === 0) return sessions;
-      let from = MAX_TIME;
-      let to = 0;
-      for (const event of events) {
-        from = Math.min(from, event.eventTime);
-        to = Math.max(to, event.eventTime);
-      }
+      const params = eventsLookup(events);
+      if (params === null) return sessions;
       const rows = await ctx.rows(
         `SELECT message_id, session_id FROM ${t(BQ_TABLES.events)}
          WHERE event_time >= TIMESTAMP_MILLIS(@from) AND event_time <= TIMESTAMP_MILLIS(@to) AND message_id IN UNNEST(@ids)`,
-        { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) },
+        params,
         'place events in sessions',
       );
       for (const row of rows) sessions.set(row.message_id as string, row.session_id as string);

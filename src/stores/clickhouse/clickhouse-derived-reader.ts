@@ -1,9 +1,9 @@
 import type { Session } from '../../domain/session.js';
 import type { DerivedReader, SessionDetail, UserSessions } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
-import { type ClickHouseContext, MAX_TIME, rangeParams, selectList } from './clickhouse-connection.js';
+import { type ClickHouseContext, rangeParams, selectList } from './clickhouse-connection.js';
 import { type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapper, type UserRowReader } from './clickhouse-mappers.js';
-import { derivedStreams, type StreamWhere } from '../sql/derived-streams.js';
+import { derivedStreams, eventsLookup, type StreamWhere } from '../sql/derived-streams.js';
 import { TABLES, type TableSpec, timeColumns } from './schema.js';
 
 /** Exports (keyset-paged streams), one session, one user, and counts. */
@@ -79,14 +79,8 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
 
     async sessionIdsOfEvents(events: ReadonlyArray<{ messageId: string; eventTime: number }>): Promise<Map<string, string>> {
       const sessions = new Map<string, string>();
-      if (events.length === 0) return sessions;
-      let from = MAX_TIME;
-      let to = 0;
-      for (const event of events) {
-        from = Math.min(from, event.eventTime);
-        to = Math.max(to, event.eventTime);
-      }
-      const params = { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) };
+      const params = eventsLookup(events);
+      if (params === null) return sessions;
       for await (const row of ctx.select(
         `SELECT message_id, session_id FROM ${db}.events FINAL
          WHERE event_time >= fromUnixTimestamp64Milli({from:Int64}) AND event_time <= fromUnixTimestamp64Milli({to:Int64}) AND message_id IN {ids:Array(String)}`,

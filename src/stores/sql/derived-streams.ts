@@ -2,6 +2,7 @@ import type { DerivedReader, RecordFilter } from '../ports/derived-reader.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { eventMapper, findingMapper, funnelMapper, type Mapper, sessionMapper } from '../clickhouse/clickhouse-mappers.js';
 import type { TableSpec } from '../clickhouse/schema.js';
+import { MAX_TIME } from '../clickhouse/clickhouse-connection.js';
 
 /** Extra WHERE clauses of a stream, their bound parameters and a cap on rows. */
 export interface StreamWhere {
@@ -72,4 +73,19 @@ export function derivedStreams({ streamTable, param, table: tableOf, contains }:
 
     streamFunnelOutcomes: (range, filter = {}) => streamTable('funnel_outcomes', funnelMapper, 'started_at', range, 'started_at, scope, subject_id, funnel', filterWhere('funnel_outcomes', filter)),
   };
+}
+
+/**
+ * sessionIdsOfEvents' look-up as bound values, the same on every SQL engine: the events' ids and
+ * their event-time span (the partition pruning), capped at the top of the time type; null for none.
+ */
+export function eventsLookup(events: ReadonlyArray<{ messageId: string; eventTime: number }>): { from: number; to: number; ids: string[] } | null {
+  if (events.length === 0) return null;
+  let from = MAX_TIME;
+  let to = 0;
+  for (const event of events) {
+    from = Math.min(from, event.eventTime);
+    to = Math.max(to, event.eventTime);
+  }
+  return { from, to: Math.min(to, MAX_TIME), ids: events.map((event) => event.messageId) };
 }
