@@ -15,13 +15,15 @@ export function bigQueryLocation(analytics: BigQueryAnalyticsConfig): string {
 // The client library loads only when BigQuery is used: ~0.4 s of every other command's start-up.
 const loadStore = () => import('./bigquery-analytics-store.js');
 
+/** The store of the config's section, not yet migrated. */
+async function createStore(analytics: BigQueryAnalyticsConfig, streamPageRows?: number): Promise<BigQueryAnalyticsStore> {
+  const { project, dataset, location, maxBytesBilled, emulatorHost } = analytics;
+  return (await loadStore()).createBigQueryAnalyticsStore({ project, dataset, location, maxBytesBilled, emulatorHost }, streamPageRows);
+}
+
 /** Opens the store and creates its dataset and tables when missing. */
 export async function openBigQueryAnalytics(analytics: BigQueryAnalyticsConfig, options: { streamPageRows?: number } = {}): Promise<BigQueryAnalyticsStore> {
-  const { createBigQueryAnalyticsStore } = await loadStore();
-  const store = createBigQueryAnalyticsStore(
-    { project: analytics.project, dataset: analytics.dataset, location: analytics.location, maxBytesBilled: analytics.maxBytesBilled, emulatorHost: analytics.emulatorHost },
-    options.streamPageRows,
-  );
+  const store = await createStore(analytics, options.streamPageRows);
   await store.migrate();
   return store;
 }
@@ -33,14 +35,7 @@ export const bigqueryEngine: AnalyticsEngineSpec = {
   admin(config) {
     const analytics = section(config);
     const location = bigQueryLocation(analytics);
-    const store = async () =>
-      (await loadStore()).createBigQueryAnalyticsStore({
-        project: analytics.project,
-        dataset: analytics.dataset,
-        location: analytics.location,
-        maxBytesBilled: analytics.maxBytesBilled,
-        emulatorHost: analytics.emulatorHost,
-      });
+    const store = () => createStore(analytics);
     return {
       engine: 'bigquery',
       location,
