@@ -88,6 +88,8 @@ describe('tail --follow beside a running `run` on the same data directory', () =
     const dir = mkdtempSync(join(tmpdir(), 'jc-follow-limit-'));
     const run = start(['run', '--input', '-', '--data-dir', dir]);
     run.child.stdin.write(line('first', 0));
+    // Only run creates a data directory (a tail of an empty one exits 2): the tails start once it is there.
+    await waitFor('the first event to be stored', () => spawnSync(process.execPath, [BIN, 'tail', '--data-dir', dir], { encoding: 'utf8' }).stdout.includes('first'));
     const limited = start(['tail', '--follow', '--limit', '2', '--data-dir', dir, '--offset', 'beginning']);
     const until = start(['tail', '--follow', '--until', new Date(Date.now() + 4_000).toISOString(), '--data-dir', dir]);
     await waitFor('the first event', () => parseNdjson(limited.stdout()).length >= 1);
