@@ -2,6 +2,7 @@ import type { Session, SessionEvent } from '../../domain/session.js';
 import type { SqlDerivation, SqlDerivationEvent, SqlRawEvents, SqlSessionRules } from '../ports/sql-derivation.js';
 import type { ClickHouseContext } from './clickhouse-connection.js';
 import { eventMapper, sessionMapper } from './clickhouse-mappers.js';
+import { clickHouseSqlFunnels } from './clickhouse-sql-funnels.js';
 import {
   insertPlacedEventsSql,
   placedEventsSql,
@@ -104,5 +105,7 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
       await command(insertPlacedEventsSql(db), { version }, 'write the placed events');
       return count();
     },
+
+    ...clickHouseSqlFunnels(ctx),
   };
 }

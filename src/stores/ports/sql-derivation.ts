@@ -1,5 +1,7 @@
 import type { StoredEvent } from '../../domain/event.js';
+import type { FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
+import type { FunnelDefinition } from '../../journeys/funnels.js';
 
 /** How sessions are cut (pipeline config), as the SQL derivation binds them. */
 export interface SqlSessionRules {
@@ -48,7 +50,18 @@ export interface SqlDerivation {
   events(users?: readonly string[]): AsyncIterable<SessionEvent>;
   /** Writes the placed events into the analytics events table at `version` inside the engine; rows written. */
   writeEvents(version: number): Promise<number>;
+  /**
+   * Computes every funnel's outcomes over the placed events (session and user scope), as
+   * src/journeys/funnels.ts does: false when a funnel cannot be held to it in SQL, and then the
+   * round computes funnels in JS (queries/sql-funnels.ts says when).
+   */
+  placeFunnels(funnels: readonly FunnelDefinition[]): Promise<boolean>;
+  /** The outcomes placeFunnels computed for these users, by user, scope, subject and funnel (its index in the config). */
+  funnelOutcomes(users: readonly string[]): AsyncIterable<SqlFunnelOutcome>;
 }
+
+/** A funnel outcome computed in SQL, with its funnel's position in the config. */
+export type SqlFunnelOutcome = FunnelOutcome & { funnelIndex: number };
 
 /** The store's SQL derivation, where its engine has one (the ClickHouse adapter: chdb and servers). */
 export function sqlDerivationOf(store: object): SqlDerivation | undefined {
