@@ -1,7 +1,6 @@
 // `stores.raw.engine: chdb`: raw events, rejected lines and copies in the data directory's chdb
 // engine (the one analytics uses), the rest of the raw store in raw.sqlite (ADR 0021).
-import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { JourneyConfig } from '../config/config.js';
 import { createClickHouseContext } from './clickhouse/clickhouse-connection.js';
 import { acquireEmbeddedClickHouse, mayConnect } from './clickhouse/embedded-engine.js';
@@ -45,13 +44,10 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
     throw error;
   }
   try {
-    let spoolDir: string | null = null;
-    if (engine.mode === 'owner') {
-      spoolDir = join(resolve(config.dataDir), 'spool');
-      mkdirSync(spoolDir, { recursive: true });
-    }
-    const ctx = createClickHouseRawContext(createClickHouseContext(engine.client, EMBEDDED_DATABASE, 'chdb'), { spoolDir });
-    await migrateRawTables(ctx);
+    const ctx = createClickHouseRawContext(createClickHouseContext(engine.client, EMBEDDED_DATABASE, 'chdb'), { spoolDir: engine.spoolDir });
+    // Connected, the holder made the tables before it served: a reader beside a `run` sends no
+    // CREATE statements, each of which would queue behind the holder's work (ADR 0016).
+    if (engine.mode === 'owner') await migrateRawTables(ctx);
     await engine.ready();
     return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release() });
   } catch (error) {

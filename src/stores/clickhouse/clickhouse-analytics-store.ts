@@ -27,8 +27,10 @@ export function createClickHouseAnalyticsStore(
   close: () => Promise<void> = () => client.close(),
   /** Rows per page of a streamed range (see clickhouse-derived-reader.ts). */
   streamPageRows = 50_000,
+  /** Where derived rows are spooled for an engine in this process to read (chdb owned here); null: in the request. */
+  spoolDir: string | null = null,
 ): ClickHouseAnalyticsStore {
-  const ctx = createClickHouseContext(client, database, engine, streamPageRows);
+  const ctx = createClickHouseContext(client, database, engine, streamPageRows, spoolDir);
   return {
     engine,
     async migrate() {

@@ -4,6 +4,7 @@ import type { TimeRange } from '../ports/event-log.js';
 import { damageError, dayOfPartition, type StoreDamage } from '../store-damage.js';
 import type { Row } from './clickhouse-mappers.js';
 import { quoteIdentifier, READ_SETTINGS, type TableSpec, timeColumns } from './schema.js';
+import { tsvField, tsvStringArray, withSpooledTsv } from './spool.js';
 
 export const MAX_TIME = 253402300799999; // 9999-12-31T23:59:59.999Z, the top of DateTime64's range
 
@@ -26,8 +27,10 @@ export interface ClickHouseContext {
   run(query: string, what: string): Promise<void>;
   insert(table: string, values: unknown[], how?: InsertFormat): Promise<void>;
   /**
-   * Derived rows travel as JSONCompactEachRow (arrays, columns named once in the statement):
-   * fewer bytes and cheaper to encode and parse than JSONEachRow (docs/decisions/0009).
+   * Derived rows (insertRow's arrays). When this process owns the engine (spoolDir set) they are
+   * spooled as TSV and ClickHouse reads the file itself (docs/decisions/0022); otherwise they
+   * travel as JSONCompactEachRow (arrays, columns named once in the statement): fewer bytes and
+   * cheaper to encode and parse than JSONEachRow (docs/decisions/0009).
    */
   insertCompact(spec: TableSpec, table: string, values: unknown[][]): Promise<void>;
   failure(what: string, error: unknown): InfrastructureError;
@@ -35,7 +38,17 @@ export interface ClickHouseContext {
 
 type InsertFormat = { format: 'JSONEachRow' } | { format: 'JSONCompactEachRow'; columns: [string, ...string[]] };
 
-export function createClickHouseContext(client: ClickHouseClient, database: string, engine: string, streamPageRows = 50_000): ClickHouseContext {
+/** Rows per INSERT of insert() and insertCompact(). */
+const INSERT_ROWS = 50_000;
+
+export function createClickHouseContext(
+  client: ClickHouseClient,
+  database: string,
+  engine: string,
+  streamPageRows = 50_000,
+  /** A directory the engine in this process reads with file() (chdb owned here); null: rows go in the request. */
+  spoolDir: string | null = null,
+): ClickHouseContext {
   const db = quoteIdentifier(database);
   const failure = (what: string, error: unknown): InfrastructureError => {
     const message = (error as Error).message ?? String(error);
@@ -47,10 +60,9 @@ export function createClickHouseContext(client: ClickHouseClient, database: stri
     });
   };
   const insert = async (table: string, values: unknown[], how: InsertFormat = { format: 'JSONEachRow' }): Promise<void> => {
-    const BATCH = 50_000;
     try {
-      for (let start = 0; start < values.length; start += BATCH) {
-        await client.insert({ table: `${db}.${table}`, values: values.slice(start, start + BATCH), ...how });
+      for (let start = 0; start < values.length; start += INSERT_ROWS) {
+        await client.insert({ table: `${db}.${table}`, values: values.slice(start, start + INSERT_ROWS), ...how });
       }
     } catch (error) {
       throw failure(`insert into ${table}`, error);
@@ -84,10 +96,59 @@ export function createClickHouseContext(client: ClickHouseClient, database: stri
     async insertCompact(spec, table, values) {
       const columns: [string, ...string[]] = ['version', 'is_deleted'];
       columns.unshift(...spec.columns.map(([name]) => name));
-      await insert(table, values, { format: 'JSONCompactEachRow', columns });
+      if (spoolDir === null) return insert(table, values, { format: 'JSONCompactEachRow', columns });
+      const spooled = spooledRows(spec);
+      try {
+        for (let start = 0; start < values.length; start += INSERT_ROWS) {
+          const body = spooled.tsv(values, start, Math.min(values.length, start + INSERT_ROWS));
+          await withSpooledTsv(spoolDir, 'derived', body, spooled.structure, (file) =>
+            client.command({ query: `INSERT INTO ${db}.${table} (${columns.join(', ')}) SELECT ${spooled.select} FROM ${file}` }),
+          );
+        }
+      } catch (error) {
+        throw failure(`insert into ${table}`, error);
+      }
     },
     failure,
   };
+}
+
+interface SpooledRows {
+  /** The file's columns: the spec's, times as epoch ms (Int64), then version and is_deleted. */
+  structure: string;
+  /** The SELECT list turning them into the table's. */
+  select: string;
+  /** Rows [from, to) of insertRow's arrays as TSV, one line each. */
+  tsv(rows: readonly unknown[][], from: number, to: number): string;
+}
+
+const spooledRowsOf = new Map<TableSpec, SpooledRows>();
+
+/** How insertRow's arrays of one table are spooled (derived per spec once). */
+function spooledRows(spec: TableSpec): SpooledRows {
+  let spooled = spooledRowsOf.get(spec);
+  if (spooled) return spooled;
+  const times = timeColumns(spec);
+  const columns: Array<readonly [string, string]> = [...spec.columns, ['version', 'UInt64'], ['is_deleted', 'UInt8']];
+  const isArray = columns.map(([, type]) => type.startsWith('Array('));
+  spooled = {
+    structure: columns.map(([name, type]) => `${name} ${times.has(name) ? 'Int64' : type}`).join(', '),
+    select: columns.map(([name]) => (times.has(name) ? `fromUnixTimestamp64Milli(${name}, 'UTC') AS ${name}` : name)).join(', '),
+    tsv(rows, from, to) {
+      let out = '';
+      for (let r = from; r < to; r += 1) {
+        const row = rows[r]!;
+        for (let c = 0; c < row.length; c += 1) {
+          if (c > 0) out += '\t';
+          out += isArray[c] ? tsvStringArray((row[c] as string[] | undefined) ?? []) : tsvField(row[c] as string | number | null | undefined);
+        }
+        out += '\n';
+      }
+      return out;
+    },
+  };
+  spooledRowsOf.set(spec, spooled);
+  return spooled;
 }
 
 const MS_SUFFIX = '__ms';

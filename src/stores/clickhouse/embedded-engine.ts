@@ -5,6 +5,7 @@ import { acquireLease, currentHolder, type HeldLease, isHolderAlive, type LeaseO
 import type { LeaseHolder, MetaAndLeases } from '../ports/meta-and-leases.js';
 import type { ChdbHttpServer } from './serve/chdb-http-server.js';
 import { newServeToken, readServedEndpoint, removeServedEndpoint, type ServedEndpoint, writeServedEndpoint } from './serve/served-endpoint.js';
+import { prepareSpoolDir, spoolDirOf } from './spool.js';
 
 /** The lease naming the one process that opens a data directory's chdb engine. */
 export const EMBEDDED_LEASE = 'the embedded analytics store';
@@ -15,6 +16,8 @@ export interface EmbeddedClickHouse {
   readonly mode: 'owner' | 'connected';
   /** The chdb directory. */
   readonly path: string;
+  /** Owner: `<data dir>/spool`, where rows are spooled for chdb to read with file() (spool.ts). Connected: null. */
+  readonly spoolDir: string | null;
   /**
    * This acquire's store is open and its tables exist. The one rule for serving (ADR 0016): a
    * process owning the directory serves it to other journeyctl processes, on a loopback port
@@ -64,6 +67,7 @@ export function mayConnect(options: { create?: boolean; allowDamage?: boolean })
 interface Shared {
   client: ClickHouseClient;
   mode: 'owner' | 'connected';
+  spoolDir: string | null;
   refs: number;
   /** Acquires not ready yet, and whether a ready one may serve (acquireEmbeddedClickHouse applies the rule). */
   unready: number;
@@ -107,6 +111,7 @@ export async function acquireEmbeddedClickHouse(dataDir: string, leases: MetaAnd
   return {
     client: entry.client,
     mode: entry.mode,
+    spoolDir: entry.spoolDir,
     path,
     async ready() {
       if (!markReady()) return;
@@ -139,7 +144,10 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
   }
   const lease: HeldLease = await acquireLease(leases, EMBEDDED_LEASE, holder, options);
   let client: ClickHouseClient;
+  let spoolDir: string;
   try {
+    // The lease is ours: spool files in the directory are a killed process's leftovers.
+    spoolDir = prepareSpoolDir(spoolDirOf(resolve(dataDir)));
     client = await openChdbClient(path);
   } catch (error) {
     await lease.release();
@@ -149,6 +157,7 @@ async function openShared(dataDir: string, path: string, leases: MetaAndLeases, 
   return {
     client,
     mode: 'owner',
+    spoolDir,
     refs: 0,
     unready: 0,
     mayServe: false,
@@ -217,24 +226,29 @@ async function startServing(dataDir: string, path: string, options: AcquireEmbed
  * and answers with its token. Null when the lease is free (this process opens the directory) or
  * the holder does not serve (a stale record of a killed owner is ignored): then the caller takes
  * the lease as before, waiting or naming the holder.
+ *
+ * A published endpoint that answers with its token is looked at first: only a live holder
+ * serves (it removes the record before it lets go of the lease), and trying the lease takes a
+ * write transaction on raw.sqlite, which waits behind the holder's batch in progress (the first
+ * rows of a reader beside a `run`, ADR 0016).
  */
 async function connectWhileHeld(dataDir: string, leases: MetaAndLeases, holder: LeaseHolder, options: AcquireEmbeddedOptions): Promise<Shared | null> {
   const graceEnd = Date.now() + Math.max(options.waitMs, SERVE_GRACE_MS);
   for (;;) {
-    const attempt = await leases.acquireLease(EMBEDDED_LEASE, holder, options.ttlMs ?? 30_000);
-    if (attempt.acquired) return null; // free: acquireLease takes it again (the same holder) and renews it
     const endpoint = readServedEndpoint(dataDir);
     if (endpoint && isHolderAlive(endpoint)) {
       const client = await connectTo(endpoint);
       if (client) return connectedTo(client);
     }
+    const attempt = await leases.acquireLease(EMBEDDED_LEASE, holder, options.ttlMs ?? 30_000);
+    if (attempt.acquired) return null; // free: acquireLease takes it again (the same holder) and renews it
     if (!isHolderAlive(attempt.holder) || Date.now() >= graceEnd) return null;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 function connectedTo(client: ClickHouseClient): Shared {
-  return { client, mode: 'connected', refs: 0, unready: 0, mayServe: false, serve: async () => {}, close: () => client.close() };
+  return { client, mode: 'connected', spoolDir: null, refs: 0, unready: 0, mayServe: false, serve: async () => {}, close: () => client.close() };
 }
 
 /**
@@ -284,7 +298,7 @@ function withFailover(first: Shared, reopen: () => Promise<Shared>): Shared {
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(current.client) : value;
     },
   });
-  return { client, mode: 'connected', refs: 0, unready: 0, mayServe: false, serve: () => current.serve(), close: () => current.close() };
+  return { client, mode: 'connected', spoolDir: null, refs: 0, unready: 0, mayServe: false, serve: () => current.serve(), close: () => current.close() };
 }
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | null)?.code;

@@ -1,6 +1,7 @@
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { type ClickHouseAnalyticsStore, createClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
 import { type EmbeddedClickHouse, letGoOfChdb, openChdbClient } from './embedded-engine.js';
+import { prepareSpoolDir } from './spool.js';
 
 const EMBEDDED_DATABASE = 'journeyctl';
 
@@ -9,7 +10,11 @@ const EMBEDDED_DATABASE = 'journeyctl';
  * locks its directory to one process and binds one directory per process; close() waits for the
  * engine to let go (drainPending) so another directory can be opened afterwards.
  */
-export async function openEmbeddedAnalytics(path: string, onClose: () => Promise<void>, options: { streamPageRows?: number; migrate?: boolean } = {}): Promise<ClickHouseAnalyticsStore> {
+export async function openEmbeddedAnalytics(
+  path: string,
+  onClose: () => Promise<void>,
+  options: { streamPageRows?: number; migrate?: boolean; spoolDir?: string } = {},
+): Promise<ClickHouseAnalyticsStore> {
   const client = await openChdbClient(path);
   const store = createClickHouseAnalyticsStore(
     client,
@@ -21,6 +26,7 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
       await onClose();
     },
     options.streamPageRows,
+    options.spoolDir === undefined ? null : prepareSpoolDir(options.spoolDir),
   );
   if (options.migrate !== false) await store.migrate();
   return store;
@@ -28,7 +34,7 @@ export async function openEmbeddedAnalytics(path: string, onClose: () => Promise
 
 /** The analytics store over an acquired embedded engine (owned or connected); closing it releases the acquire. */
 export function embeddedAnalyticsStore(engine: EmbeddedClickHouse): ClickHouseAnalyticsStore {
-  return createClickHouseAnalyticsStore(engine.client, EMBEDDED_DATABASE, 'chdb', () => engine.release());
+  return createClickHouseAnalyticsStore(engine.client, EMBEDDED_DATABASE, 'chdb', () => engine.release(), undefined, engine.spoolDir);
 }
 
 /** Events an embedded analytics directory holds, without creating or changing anything; null when it cannot be read. */

@@ -1,12 +1,11 @@
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { IdentityLink } from '../../../domain/precedence.js';
 import type { RawStore } from '../../raw-store.js';
 import { type ClickHouseContext, MAX_TIME, toClickHouseTime } from '../clickhouse-connection.js';
 import type { Row } from '../clickhouse-mappers.js';
 import { READ_SETTINGS } from '../schema.js';
-import { type BatchColumn, batchStructure, storedList, tsvField } from './raw-schema.js';
+import { tsvField, withSpooledTsv } from '../spool.js';
+import { type BatchColumn, batchStructure, storedList } from './raw-schema.js';
 
 /**
  * The base a ClickHouse event log writes beside (SQLite for the embedded engine, MongoDB for a
@@ -71,14 +70,9 @@ export interface IdSet {
 export async function forIdSets(ctx: ClickHouseRawContext, values: readonly string[], each: (set: IdSet) => Promise<void>): Promise<void> {
   if (values.length === 0) return;
   if (ctx.spoolDir !== null) {
-    const path = join(ctx.spoolDir, `raw-ids-${process.pid}-${(spoolCounter += 1)}.tsv`);
-    await writeFile(path, `${values.map(tsvField).join('\n')}\n`);
-    try {
-      const file = `file(${sqlString(path)}, TabSeparated, 'id String')`;
-      await each({ ids: `(SELECT id FROM ${file})`, keys: `(SELECT sipHash64(id) FROM ${file})`, params: {} });
-    } finally {
-      await rm(path, { force: true });
-    }
+    await withSpooledTsv(ctx.spoolDir, 'raw-ids', `${values.map(tsvField).join('\n')}\n`, 'id String', (file) =>
+      each({ ids: `(SELECT id FROM ${file})`, keys: `(SELECT sipHash64(id) FROM ${file})`, params: {} }),
+    );
     return;
   }
   for (let start = 0; start < values.length; start += ctx.idsPerQuery) {
@@ -88,8 +82,6 @@ export async function forIdSets(ctx: ClickHouseRawContext, values: readonly stri
 
 /** Settings of every raw insert: a batch may span many received days (a backfill), each its own partition. */
 const INSERT_SETTINGS = { max_partitions_per_insert_block: '0' };
-
-let spoolCounter = 0;
 
 /**
  * Inserts TSV rows of `columns` into `table` as one INSERT (a batch is far below
@@ -104,17 +96,9 @@ export async function insertTsv(ctx: ClickHouseRawContext, table: string, column
     if (ctx.spoolDir !== null) {
       const body = tsv(String);
       if (body === '') return;
-      const path = join(ctx.spoolDir, `raw-spool-${process.pid}-${(spoolCounter += 1)}.tsv`);
-      await writeFile(path, body);
-      try {
-        const structure = sqlString(batchStructure(columns));
-        await ctx.ch.client.command({
-          query: `INSERT INTO ${ctx.ch.db}.${table} (${names.join(', ')}) SELECT ${storedList(columns)} FROM file(${sqlString(path)}, TabSeparated, ${structure})`,
-          clickhouse_settings: INSERT_SETTINGS,
-        });
-      } finally {
-        await rm(path, { force: true });
-      }
+      await withSpooledTsv(ctx.spoolDir, 'raw-spool', body, batchStructure(columns), (file) =>
+        ctx.ch.client.command({ query: `INSERT INTO ${ctx.ch.db}.${table} (${names.join(', ')}) SELECT ${storedList(columns)} FROM ${file}`, clickhouse_settings: INSERT_SETTINGS }),
+      );
     } else {
       const body = tsv(toClickHouseTime);
       if (body === '') return;
@@ -129,11 +113,6 @@ export async function insertTsv(ctx: ClickHouseRawContext, table: string, column
   } catch (error) {
     throw ctx.ch.failure(`insert into ${table}`, error);
   }
-}
-
-/** A ClickHouse string literal (for what cannot be a bound parameter: table function arguments). */
-export function sqlString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** A range bound for DateTime64 comparisons: open ends become the type's limits. */

@@ -4,7 +4,8 @@ import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, type Ti
 import type { Row } from '../clickhouse-mappers.js';
 import { type BatchPlan, planBatch, type StoredCopy } from './raw-batch-plan.js';
 import { type ClickHouseRawContext, forIdSets, insertTsv, selectArrays, type RawBase, rangeBounds, selectAll } from './raw-context.js';
-import { COPY_COLUMNS, EVENT_COLUMNS, RAW_TABLES, REJECTED_COLUMNS, tsvField } from './raw-schema.js';
+import { tsvField } from '../spool.js';
+import { COPY_COLUMNS, EVENT_COLUMNS, RAW_TABLES, REJECTED_COLUMNS } from './raw-schema.js';
 
 /** meta key (in the base): message ids whose stored row a batch replaced, until the loser is deleted. */
 export const PENDING_REPLACEMENTS = 'clickhouse.raw.pending_replacements';

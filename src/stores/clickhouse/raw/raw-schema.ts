@@ -130,13 +130,3 @@ export function batchStructure(columns: readonly BatchColumn[]): string {
 export function storedList(columns: readonly BatchColumn[]): string {
   return columns.map((c) => (c.stored === c.name ? c.name : `${c.stored} AS ${c.name}`)).join(', ');
 }
-
-const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
-
-/** One TSV field: ClickHouse's TabSeparated escapes, `\N` for null. */
-export function tsvField(value: string | number | null): string {
-  if (value === null) return '\\N';
-  if (typeof value === 'number') return String(Math.trunc(value));
-  return NEEDS_ESCAPE.test(value) ? value.replace(/[\\\t\n\r\0]/g, (c) => ESCAPES[c]!) : value;
-}
