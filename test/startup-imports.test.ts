@@ -25,4 +25,11 @@ describe('start-up imports', () => {
     expect(loaded).toContain('better-sqlite3'); // the hook sees the embedded store's driver: it does record packages
     expect(loaded.filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)))).toEqual([]);
   });
+
+  it('tail and export load no ink or react: the live view loads only when it is drawn on a terminal', () => {
+    // ~0.4 CPU-s of a tail's 0.8 before its first row into a pipe (ADR 0016, first rows beside a run).
+    const loaded = packagesLoadedBy(['commands/tail.js', 'commands/export.js']);
+    expect(loaded).toContain('commander'); // the hook sees this graph's packages
+    expect(loaded.filter((name) => ['ink', 'react'].some((view) => name === view || name.startsWith(`${view}/`)))).toEqual([]);
+  });
 });

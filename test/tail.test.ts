@@ -72,6 +72,14 @@ describe('journeyctl tail over the embedded stores', () => {
     expect(ids((await cli(['tail', '--limit', '4'])).stdout)).toEqual(order.slice(0, 4));
   });
 
+  it('with --limit reads no more than it shows, and --grep still finds a match further on', async () => {
+    // The same records, sessions included, as the first of a whole tail.
+    expect(parseNdjson((await cli(['tail', '--limit', '3'])).stdout)).toEqual(allEvents.slice(0, 3));
+    expect(parseNdjson((await cli(['tail', '--limit', '2', '--offset', String(allEvents[4]!.cursor)])).stdout)).toEqual(allEvents.slice(5, 7));
+    // A filter applied after the read (--grep) reads on past the limit's rows until it has its match.
+    expect(ids((await cli(['tail', '--limit', '1', '--grep', 'pii-1'])).stdout)).toEqual(['pii-1']);
+  });
+
   it('shows the session of each event when the analytics store is free to read', async () => {
     const exported = new Map(parseNdjson((await cli(['export', 'events'])).stdout).map((e) => [e.message_id, e.session_id]));
     for (const record of allEvents) {

@@ -2,10 +2,14 @@ import type { Redactor } from '../render/redact.js';
 import type { TailRecord } from '../render/tail-records.js';
 import { matchesInputEvent, type TailMatch } from './tail-filter.js';
 
-/** Records in order from one source; `finished` when a tail without --follow has read everything. */
+/**
+ * Records in order from one source; `finished` when a tail without --follow has read everything.
+ * `wanted`: how many more records the tail will show at most (--limit without --interval); a
+ * store reads no more than that when every filter is its own (no --grep, no --sample).
+ */
 export interface TailFeed {
   readonly description: string;
-  read(): Promise<{ records: TailRecord[]; caughtUp: boolean; finished: boolean }>;
+  read(wanted?: number): Promise<{ records: TailRecord[]; caughtUp: boolean; finished: boolean }>;
   dropped(): number;
   /** Records in the source past what was read (stores: rows after the cursor at the last read), when known. */
   behind(): number | undefined;

@@ -139,7 +139,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
     process.on('SIGTERM', onSignal);
   }
   try {
-    sink = openTailSink(context.io, { output, color: options.color, interactive: context.interactive, status });
+    sink = await openTailSink(context.io, { output, color: options.color, interactive: context.interactive, status });
     budget ??= sink.live ? { every: DRAW_INTERVAL_MS, max: DRAW_LIMIT } : null;
     if (feed.note !== undefined) {
       if (sink.live) status.note = feed.note;
@@ -151,7 +151,7 @@ export async function runTail(context: CommandContext, options: TailOptions): Pr
       // wait until it caught up — Ctrl-C took 111 s beside a busy run. Let the event loop turn.
       await new Promise((resolve) => setImmediate(resolve));
       if (stoppedBy !== null) break;
-      const read = await orStop(feed.read());
+      const read = await orStop(feed.read(stopAfter === null ? undefined : stopAfter - status.shown));
       if (read === STOPPED) break;
       const { records, caughtUp, finished } = read;
       let room = stopAfter === null ? records.length : stopAfter - status.shown;
@@ -213,17 +213,20 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
     const store = kind === 'events' ? 'raw store' : 'rejected store';
     const description = `${store} ${rawEngineAdmin(context.config).label}`;
     const lookup = sessions;
+    // With every filter in the store's query, a tail --limit 20 reads 20 rows (and looks up their sessions), not a page.
+    const filteredHere = settings.grep !== null || options.sample !== undefined;
+    const pageFor = (wanted: number | undefined) => (wanted === undefined || filteredHere ? PAGE : Math.max(1, Math.min(PAGE, wanted)));
     let behind: number | undefined;
     return {
       description,
       note: lookup?.note,
       dropped: () => 0,
       behind: () => behind,
-      async read() {
+      async read(wanted) {
         let records: TailRecord[];
         let more: boolean;
         if (kind === 'events') {
-          const page: TailPage<TailedEvent> = await raw.tailEvents(cursor, filter, PAGE);
+          const page: TailPage<TailedEvent> = await raw.tailEvents(cursor, filter, pageFor(wanted));
           cursor = page.cursor;
           more = page.more;
           behind = page.behind;
@@ -231,7 +234,7 @@ async function openStoreFeed(context: CommandContext, kind: 'events' | 'rejected
           const sessionIds = kept.length > 0 && lookup?.store ? await lookup.find(kept.map(({ value }) => value)) : new Map<string, string>();
           records = kept.map(({ cursor: at, value }) => rawEventTailRecord(at, value, sessionIds.get(value.messageId) ?? null, settings.redactor));
         } else {
-          const page: TailPage<RejectedLine> = await raw.tailRejected(cursor, filter, PAGE);
+          const page: TailPage<RejectedLine> = await raw.tailRejected(cursor, filter, pageFor(wanted));
           cursor = page.cursor;
           more = page.more;
           behind = page.behind;

@@ -3,7 +3,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { write } from './output.js';
 import { formatTailLine, TAIL_HEADER, tailColumns, type TailRecord, tailRowCells } from './tail-records.js';
-import { type LiveTail, startLiveTail } from './views/live-tail.js';
+import type { startLiveTail } from './views/live-tail.js';
 import type { TailStatus } from './views/tail-view.js';
 
 export interface TailSink {
@@ -24,7 +24,8 @@ export interface TailSinkOptions {
   status: TailStatus;
 }
 
-export function openTailSink(io: TailSinkIo, { output, color, interactive, status }: TailSinkOptions): TailSink {
+/** The live view (ink, react: ~0.4 CPU-s to load) loads only when it is drawn, not for a tail into a pipe. */
+export async function openTailSink(io: TailSinkIo, { output, color, interactive, status }: TailSinkOptions): Promise<TailSink> {
   const { stdout } = io;
   if (output === 'ndjson') {
     return {
@@ -48,7 +49,7 @@ export function openTailSink(io: TailSinkIo, { output, color, interactive, statu
     };
   }
   if (interactive) {
-    const live: LiveTail = startLiveTail(io, { color, status: { ...status } });
+    const live = (await import('./views/live-tail.js')).startLiveTail(io, { color, status: { ...status } });
     return {
       live: true,
       async write(records, current) {
