@@ -34,6 +34,8 @@ interface Case {
   inputs: string[];
   /** Extra `pipeline:` keys (YAML lines, indented two spaces). */
   pipeline?: string[];
+  /** Extra top-level config sections (YAML lines), e.g. `funnels:`. */
+  sections?: string[];
   truth?: string;
 }
 
@@ -102,7 +104,7 @@ interface Derived {
  * SQLite (loaded into the engine each round) or in chdb (read there in place).
  */
 async function runWithSqlEngine(testCase: Case, rawEngine: 'sqlite' | 'chdb'): Promise<Record<string, string>> {
-  const config = configFor(workdir(), testCase.pipeline, ['derivation:', '  engine: sql', 'stores:', '  raw:', `    engine: ${rawEngine}`]);
+  const config = configFor(workdir(), testCase.pipeline, [...(testCase.sections ?? []), 'derivation:', '  engine: sql', 'stores:', '  raw:', `    engine: ${rawEngine}`]);
   expect(config.derivation.engine).toBe('sql');
   for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
   const stores = await openStores(config, LEASE);
@@ -110,6 +112,8 @@ async function runWithSqlEngine(testCase: Case, rawEngine: 'sqlite' | 'chdb'): P
     // The last round was cut in SQL: its placement is still in the working table.
     const placed = await collect(sqlDerivationOf(stores.analytics)!.events());
     expect(placed.length).toBeGreaterThan(0);
+    // Its funnel outcomes were computed in SQL too (ADR 0017, funnels in SQL).
+    expect((await collect(sqlDerivationOf(stores.analytics)!.funnelOutcomes([...new Set(placed.map((e) => e.userId))]))).length).toBeGreaterThan(0);
     return await exports(stores.analytics, stores.raw);
   } finally {
     await stores.close();
@@ -123,7 +127,7 @@ async function deriveBoth(testCase: Case): Promise<Derived> {
 
 async function deriveJsAndSql(testCase: Case): Promise<Omit<Derived, 'sqlEngine' | 'sqlEngineRawInChdb'>> {
   const dir = workdir();
-  const config = configFor(dir, testCase.pipeline);
+  const config = configFor(dir, testCase.pipeline, testCase.sections);
   for (const input of testCase.inputs) await ingestFile(config, { input, stdin: process.stdin, lease: LEASE });
   const stores = await openStores(config, LEASE);
   try {
@@ -191,6 +195,52 @@ function ruleLines(): string[] {
   for (const minute of [7, 9, 12]) client(`dora-s2-${minute}`, minute, 's2');
   for (const minute of [3, 8, 90]) client(`dora-none-${minute}`, minute);
   for (const minute of [200, 210]) client(`dora-s1-${minute}`, minute, 's1');
+  return lines;
+}
+
+/** Funnels that stress funnels.ts's rules: repeated steps, a property condition, steps in one instant, a window edge. */
+const STRESS_FUNNELS = [
+  'funnels:',
+  '  - name: purchase',
+  '    steps: [{ event: product_viewed }, { event: product_added }, { event: checkout_started }, { event: order_completed }]',
+  '  - name: clicks',
+  '    window: 10m',
+  '    steps:',
+  '      - { event: button_clicked }',
+  '      - { event: button_clicked, where: { target: buy } }',
+  '      - [{ event: page_viewed }, { event: button_clicked, where: { target: { in: [pay, 1, true] } } }]',
+  '  - name: instant',
+  '    window: 1s',
+  '    steps: [{ event: page_viewed }, { event: [page_viewed, button_clicked] }, { event: button_clicked, where: { target: { exists: false } } }]',
+];
+
+/** Lines for STRESS_FUNNELS: ties in time, repeated and out-of-order steps, the window's edge and just past it, steps across sessions. */
+function funnelLines(): string[] {
+  const lines: string[] = [];
+  const add = (userId: string, messageId: string, event: string, minutes: number, properties: Record<string, unknown> = {}) => lines.push(toLine({ messageId, event, userId, minutes, properties }));
+  // Ties: three events in one instant, ordered by message id only.
+  add('tia', 'tia-c', 'button_clicked', 0);
+  add('tia', 'tia-a', 'page_viewed', 0);
+  add('tia', 'tia-b', 'page_viewed', 0);
+  add('tia', 'tia-d', 'button_clicked', 0, { target: 'buy' });
+  add('tia', 'tia-e', 'button_clicked', 0, { target: 'pay' });
+  // Repeated steps: clicks every minute, a buy on the fourth and fifth, a pay click at 10 and 11 min (edge, past it).
+  for (let minute = 0; minute <= 5; minute += 1) add('rep', `rep-${minute}`, 'button_clicked', minute, minute >= 3 ? { target: 'buy' } : {});
+  add('rep', 'rep-10', 'button_clicked', 10, { target: 1 });
+  add('rep', 'rep-11', 'button_clicked', 11, { target: true });
+  // Out of order: the purchase backwards, then forwards with a repeated middle step.
+  const purchase = ['order_completed', 'checkout_started', 'product_added', 'product_viewed', 'product_added', 'product_added', 'checkout_started', 'order_completed'];
+  purchase.forEach((event, index) => add('ord', `ord-${index}`, event, index * 2, event.startsWith('product') ? { product_id: index } : {}));
+  // The 24 h window to the minute: one user converts at its edge (across sessions), one a minute past it.
+  for (const [user, last] of [
+    ['edge', 24 * 60],
+    ['past', 24 * 60 + 1],
+  ] as const) {
+    add(user, `${user}-1`, 'product_viewed', 0, { product_id: 1 });
+    add(user, `${user}-2`, 'product_added', 5, { product_id: 1 });
+    add(user, `${user}-3`, 'checkout_started', 60);
+    add(user, `${user}-4`, 'order_completed', last);
+  }
   return lines;
 }
 
@@ -305,6 +355,23 @@ describe('SQL derivation = JS derivation (the oracle)', () => {
         [1, [], 'client@1'], // no id, after a 30 min gap
         [2, ['client_session_reused'], 'client@1'], // s1 again after 3 h
       ]);
+    },
+    SLOW,
+  );
+
+  it(
+    'funnels computed in SQL (ties, repeated and out-of-order steps, window edges, steps across sessions): same exports',
+    async () => {
+      const dir = workdir();
+      const d = await deriveBoth({ name: 'funnels', inputs: [writeLines(dir, 'funnels.ndjson', shuffled(funnelLines(), 5))], sections: STRESS_FUNNELS });
+      expectSame(d);
+      const users = d.js
+        .journeys!.trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((o) => o.scope === 'user');
+      const reached = Object.fromEntries(users.map((o) => [`${String(o.subject_id)} ${String(o.funnel)}`, o.steps_reached]));
+      expect(reached).toMatchObject({ 'edge purchase': 4, 'past purchase': 3, 'ord purchase': 4, 'rep clicks': 3, 'tia clicks': 3, 'tia instant': 3 });
     },
     SLOW,
   );

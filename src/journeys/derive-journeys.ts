@@ -23,7 +23,15 @@ export interface UserJourneys {
  */
 export function createDeriveJourneys(config: JourneyRules, signals: () => JourneySignals = () => NO_SIGNALS) {
   const flagKinds = config.flagKinds ?? FLAG_KINDS;
-  return function deriveJourneys(userId: string, sessions: readonly Session[], events: readonly SessionEvent[], corrections: CorrectionPlan = NO_CORRECTIONS): UserJourneys {
+  /** `funnels: false`: no funnel outcomes (the SQL derivation computes them in the engine, ADR 0017). */
+  return function deriveJourneys(
+    userId: string,
+    sessions: readonly Session[],
+    events: readonly SessionEvent[],
+    corrections: CorrectionPlan = NO_CORRECTIONS,
+    options: { funnels?: boolean } = {},
+  ): UserJourneys {
+    const funnels = options.funnels === false ? [] : config.funnels;
     // Properties are parsed once per event and shared by every rule, flag and funnel.
     const all = toRuleEvents(events);
     const bySession = new Map<string, RuleEvent[]>();
@@ -47,7 +55,7 @@ export function createDeriveJourneys(config: JourneyRules, signals: () => Journe
         sessionFindings.push({ kind: 'flag', ruleVersion: flagRuleVersion(flag.name, flagKinds), ...base, ...flag });
       }
       sessionFindings = applyStewardFlags(corrections, session, ruleEvents, sessionFindings);
-      for (const funnel of config.funnels) {
+      for (const funnel of funnels) {
         funnelOutcomes.push(funnelOutcome(funnel, ruleEvents, { scope: 'session', subjectId: session.sessionId, userId, fallbackStart: session.startedAt }));
       }
       findings.push(...sessionFindings);
@@ -64,7 +72,7 @@ export function createDeriveJourneys(config: JourneyRules, signals: () => Journe
       });
     }
     if (sessions.length > 0) {
-      for (const funnel of config.funnels) {
+      for (const funnel of funnels) {
         funnelOutcomes.push(funnelOutcome(funnel, all, { scope: 'user', subjectId: userId, userId, fallbackStart: sessions[0]!.startedAt }));
       }
     }

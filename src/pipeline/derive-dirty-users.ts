@@ -24,7 +24,7 @@ export interface DeriveDeps {
   /** Derived events gathered before an analytics write (fewer, larger inserts make fewer parts). */
   eventsPerWrite?: number;
   /** Cut sessions and place events in the analytics engine (derivation.engine: sql); absent: in JS. */
-  sql?: Pick<SqlDeriveDeps, 'sql' | 'rules' | 'rawEvents'>;
+  sql?: Pick<SqlDeriveDeps, 'sql' | 'rules' | 'rawEvents' | 'funnels'>;
   /** After each analytics write, and as a round starts: users done (summary.users) of `totalUsers` so far; `writing` once every user is derived and writes remain. */
   onProgress?: (summary: DeriveSummary, totalUsers: number, phase: 'deriving' | 'writing', written?: { sessionsFlagged: number }) => void;
 }

@@ -3,11 +3,13 @@ import type { StoredEvent } from '../domain/event.js';
 import type { Profile } from '../domain/profile.js';
 import type { Session, SessionEvent } from '../domain/session.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
+import type { FunnelDefinition } from '../journeys/funnels.js';
 import type { SqlDerivation, SqlRawEvents, SqlSessionRules } from '../stores/ports/sql-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
 import { gatherDerivations, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
 import type { createSessionize } from './sessionize.js';
+import { journeysWithSqlFunnels } from './sql-funnel-outcomes.js';
 
 export interface SqlDeriveDeps {
   raw: RawStore;
@@ -15,6 +17,8 @@ export interface SqlDeriveDeps {
   rules: SqlSessionRules;
   /** Where the engine holds the raw events itself (they are not loaded then); null: it does not. */
   rawEvents?: SqlRawEvents | null;
+  /** The funnels, computed in the engine where SQL holds them to funnels.ts (absent: in JS). */
+  funnels?: readonly FunnelDefinition[];
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
 }
@@ -32,10 +36,10 @@ type EventFacts = Pick<SessionEvent, 'copies' | 'anonymousIdUsers'>;
 
 /**
  * The SQL derivation of one round (ADR 0017): the round's events and stitching map go to the
- * engine, sessions are cut and events placed there, then each chunk of users reads its sessions
- * and placed events back for labels, flags and funnels (JS, as before). Profiles describe the
- * stored events, so they are built while the events are loaded. The result of `derive(chunk)`
- * is what deriveUsers gives for the same users, byte for byte
+ * engine, sessions are cut, events placed and funnel outcomes computed there, then each chunk of
+ * users reads its sessions and placed events back for labels and flags (JS, as before). Profiles
+ * describe the stored events, so they are built while the events are loaded. The result of
+ * `derive(chunk)` is what deriveUsers gives for the same users, byte for byte
  * (test/sql-derivation.differential.test.ts).
  */
 export async function prepareSqlRound(
@@ -68,6 +72,8 @@ export async function prepareSqlRound(
     await deps.sql.loadMap(owners, rawEvents);
   } else await deps.sql.load(events(), owners);
   await deps.sql.place(deps.rules);
+  // Funnels in the engine unless one cannot be held to funnels.ts there (ADR 0017): then in JS, as before.
+  const sqlFunnels = deps.funnels !== undefined && deps.funnels.length > 0 && (await deps.sql.placeFunnels(deps.funnels));
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
     const sessionsOf = new Map<string, Session[]>();
@@ -81,7 +87,7 @@ export async function prepareSqlRound(
         const profile = profiles.get(user);
         return { sessions, events: eventsOf.get(user) ?? [], profile: profile ? { ...profile, sessionCount: sessions.length } : null };
       },
-      deps.deriveJourneys,
+      sqlFunnels ? await journeysWithSqlFunnels(deps.sql, chunk, deps.deriveJourneys) : deps.deriveJourneys,
       corrections,
     );
   };

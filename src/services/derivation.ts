@@ -80,7 +80,10 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
     idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined,
     onProgress: options.onProgress,
     // derivation.engine: sql cuts sessions in the analytics engine (ADR 0017); js stays the reference.
-    sql: config.derivation.engine === 'sql' ? { sql: sqlDerivationFor(stores.analytics), rules: sqlSessionRules(config.pipeline), rawEvents: rawEventsInEngine(config) } : undefined,
+    sql:
+      config.derivation.engine === 'sql'
+        ? { sql: sqlDerivationFor(stores.analytics), rules: sqlSessionRules(config.pipeline), rawEvents: rawEventsInEngine(config), funnels: config.journeys.funnels }
+        : undefined,
   });
   const lease = options.lease;
   return {
