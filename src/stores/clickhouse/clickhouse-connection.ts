@@ -178,11 +178,28 @@ function withTimeNames(row: Row): Row {
  * ticks (documented for the type; formatting them as text was 4% of a derive).
  */
 export function insertRow(spec: TableSpec, row: Row, version: number, isDeleted: 0 | 1): unknown[] {
-  const times = timeColumns(spec);
-  const out: unknown[] = [];
-  for (const [name] of spec.columns) out.push(times.has(name) ? Math.trunc(Number(row[name])) : row[name]);
-  out.push(version, isDeleted);
+  const columns = rowColumnsOf(spec);
+  const out: unknown[] = new Array(columns.length + 2);
+  for (let i = 0; i < columns.length; i += 1) {
+    const [name, isTime] = columns[i]!;
+    out[i] = isTime ? Math.trunc(Number(row[name])) : row[name];
+  }
+  out[columns.length] = version;
+  out[columns.length + 1] = isDeleted;
   return out;
+}
+
+const rowColumns = new Map<TableSpec, ReadonlyArray<readonly [name: string, isTime: boolean]>>();
+
+/** The spec's columns and which are times, worked out once per spec (insertRow runs once per derived row). */
+function rowColumnsOf(spec: TableSpec): ReadonlyArray<readonly [name: string, isTime: boolean]> {
+  let columns = rowColumns.get(spec);
+  if (!columns) {
+    const times = timeColumns(spec);
+    columns = spec.columns.map(([name]) => [name, times.has(name)] as const);
+    rowColumns.set(spec, columns);
+  }
+  return columns;
 }
 
 export function rangeParams(range: TimeRange): { from: number; to: number } {
