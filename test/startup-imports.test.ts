@@ -26,10 +26,10 @@ describe('start-up imports', () => {
     expect(loaded.filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)))).toEqual([]);
   });
 
-  it('tail and export load no ink or react: the live view loads only when it is drawn on a terminal', () => {
-    // ~0.4 CPU-s of a tail's 0.8 before its first row into a pipe (ADR 0016, first rows beside a run).
+  it('tail and export load no ink, react or yaml: the live view loads when drawn, yaml when a config file is read', () => {
+    // ink and react: ~0.4 CPU-s of a tail's 0.8 before its first row into a pipe; yaml ~0.04 (ADR 0016, first rows beside a run).
     const loaded = packagesLoadedBy(['commands/tail.js', 'commands/export.js']);
     expect(loaded).toContain('commander'); // the hook sees this graph's packages
-    expect(loaded.filter((name) => ['ink', 'react'].some((view) => name === view || name.startsWith(`${view}/`)))).toEqual([]);
+    expect(loaded.filter((name) => ['ink', 'react', 'yaml'].some((lazy) => name === lazy || name.startsWith(`${lazy}/`)))).toEqual([]);
   });
 });
