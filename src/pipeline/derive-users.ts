@@ -113,14 +113,21 @@ function idsByOwner(canonical: ReadonlyMap<string, string>): Map<string, string[
  * persisted members, with `canonical` (a plan's new owners) taking precedence.
  */
 export async function loadEventsOfUsers(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>, facts: EventFacts = NO_FACTS): Promise<Map<string, StoredEvent[]>> {
+  const ownerOf = await identityOwners(raw, users, canonical);
+  const identityKeys = [...ownerOf.keys()];
+  const events = await raw.eventsByIdentity(identityKeys);
+  await attachEventFacts(raw, events, identityKeys, facts);
+  return groupByOwner(events, ownerOf);
+}
+
+/** The identity keys loadEventsOfUsers reads for these users, each with its owner among them (identity key → user). */
+export async function identityOwners(raw: RawStore, users: readonly string[], canonical: ReadonlyMap<string, string>): Promise<Map<string, string>> {
   const persisted = await raw.membersOf(users);
   const ownerOf = new Map<string, string>();
   for (const [user, ids] of persisted) for (const id of ids) ownerOf.set(id, canonical.get(id) ?? user);
   const planned = idsByOwner(canonical);
   for (const user of users) for (const id of planned.get(user) ?? []) ownerOf.set(id, user);
   const wanted = new Set(users);
-  const identityKeys = [...ownerOf].filter(([, owner]) => wanted.has(owner)).map(([id]) => id);
-  const events = await raw.eventsByIdentity(identityKeys);
-  await attachEventFacts(raw, events, identityKeys, facts);
-  return groupByOwner(events, ownerOf);
+  for (const [id, owner] of ownerOf) if (!wanted.has(owner)) ownerOf.delete(id);
+  return ownerOf;
 }

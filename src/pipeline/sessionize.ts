@@ -124,21 +124,7 @@ export function createSessionize(deps: SessionizeDeps) {
       for (const event of group) {
         if (event.anonymousId !== null) anonymousIds.add(event.anonymousId);
         if (event.appVersion !== null) appVersions.add(event.appVersion);
-        events.push({
-          messageId: event.messageId,
-          userId,
-          anonymousId: event.anonymousId,
-          sessionId,
-          eventTime: event.eventTime,
-          type: event.type,
-          event: event.event,
-          appVersion: event.appVersion,
-          timeSource: event.timeSource,
-          skewMs: event.skewMs,
-          copies: event.copies,
-          propertiesJson: event.propertiesJson,
-          ...(event.anonymousIdUsers ? { anonymousIdUsers: event.anonymousIdUsers } : {}),
-        });
+        events.push(sessionEventOf(event, userId, sessionId));
       }
       sessions.push({
         sessionId,
@@ -165,6 +151,25 @@ export function createSessionize(deps: SessionizeDeps) {
   /** What loaders attach to each event (EventFacts): client session ids in client mode, identity conflicts. */
   const facts: EventFacts = { clientSessionIdPaths: mode === 'client' ? (deps.clientSessionIdPaths ?? []) : null, maxUsersPerAnonymousId: deps.maxUsersPerAnonymousId ?? null };
   return Object.assign(sessionize, { mode, ...facts });
+}
+
+/** A stored event placed in a session of its user (the SQL derivation places them the same way). */
+export function sessionEventOf(event: StoredEvent, userId: string, sessionId: string): SessionEvent {
+  return {
+    messageId: event.messageId,
+    userId,
+    anonymousId: event.anonymousId,
+    sessionId,
+    eventTime: event.eventTime,
+    type: event.type,
+    event: event.event,
+    appVersion: event.appVersion,
+    timeSource: event.timeSource,
+    skewMs: event.skewMs,
+    copies: event.copies,
+    propertiesJson: event.propertiesJson,
+    ...(event.anonymousIdUsers ? { anonymousIdUsers: event.anonymousIdUsers } : {}),
+  };
 }
 
 export function compareEvents(a: { eventTime: number; messageId: string }, b: { eventTime: number; messageId: string }): number {

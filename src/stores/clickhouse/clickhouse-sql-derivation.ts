@@ -1,3 +1,4 @@
+import type { ClickHouseSettings } from '@clickhouse/client';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import type { SqlDerivation, SqlDerivationEvent, SqlRawEvents, SqlSessionRules } from '../ports/sql-derivation.js';
 import type { ClickHouseContext } from './clickhouse-connection.js';
@@ -6,6 +7,7 @@ import { clickHouseSqlFunnels } from './clickhouse-sql-funnels.js';
 import {
   insertPlacedEventsSql,
   placedEventsSql,
+  placedSessionIdsSql,
   placedSessionsSql,
   placeEventsSql,
   rawEventsSource,
@@ -17,12 +19,18 @@ import { quoteIdentifier } from './schema.js';
 
 const LOAD_ROWS = 50_000;
 
+/**
+ * The placement sorts a round's every activity event, properties included, for its windows:
+ * past 100 MB its sorts and groupings spill to disk instead of growing the process (ADR 0017).
+ */
+const PLACE_SETTINGS: ClickHouseSettings = { max_bytes_before_external_sort: '100000000', max_bytes_before_external_group_by: '100000000' };
+
 /** The SQL derivation over the analytics database (queries/sql-derivation.ts); parameters are bound, never spliced. */
 export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
   const { db } = ctx;
-  const command = async (query: string, params: Record<string, unknown>, what: string): Promise<void> => {
+  const command = async (query: string, params: Record<string, unknown>, what: string, settings?: ClickHouseSettings): Promise<void> => {
     try {
-      await ctx.client.command({ query, query_params: params });
+      await ctx.client.command({ query, query_params: params, clickhouse_settings: settings });
     } catch (error) {
       throw ctx.failure(what, error);
     }
@@ -89,7 +97,7 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
     async place(rules: SqlSessionRules): Promise<number> {
       await ctx.run(`TRUNCATE TABLE ${db}.${SQL_DERIVATION_TABLES.placed}`, 'prepare the SQL derivation tables');
       if (rules.mode === 'client' && source !== `${db}.${SQL_DERIVATION_TABLES.input}`) throw new Error('SQL derivation: client mode reads loaded events (load), not the raw table');
-      await command(placeEventsSql(db, source), params(rules), 'sessionize in SQL');
+      await command(placeEventsSql(db, source), params(rules), 'sessionize in SQL', PLACE_SETTINGS);
       return count();
     },
 
@@ -99,6 +107,16 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
 
     async *events(users?: readonly string[]): AsyncIterable<SessionEvent> {
       for await (const row of ctx.select(placedEventsSql(db, users !== undefined), { users: users ?? [] })) yield eventMapper.fromRow(row);
+    },
+
+    async *sessionIds(users: readonly string[]): AsyncIterable<readonly [string, string]> {
+      let resultSet;
+      try {
+        resultSet = await ctx.client.query({ query: placedSessionIdsSql(db), query_params: { users }, format: 'JSONCompactEachRow' });
+      } catch (error) {
+        throw ctx.failure('read the placed events', error);
+      }
+      for await (const rows of resultSet.stream<[string, string]>()) for (const row of rows) yield row.json();
     },
 
     async writeEvents(version: number): Promise<number> {

@@ -48,6 +48,8 @@ export interface SqlDerivation {
   sessions(rules: Pick<SqlSessionRules, 'modeLabel'>, users?: readonly string[]): AsyncIterable<Session>;
   /** The placed events of these users or all, by user, time and message id. */
   events(users?: readonly string[]): AsyncIterable<SessionEvent>;
+  /** Where the placed events of these users went, as [message id, session id] pairs in no order: the events' fields stay with the raw store. */
+  sessionIds(users: readonly string[]): AsyncIterable<readonly [messageId: string, sessionId: string]>;
   /** Writes the placed events into the analytics events table at `version` inside the engine; rows written. */
   writeEvents(version: number): Promise<number>;
   /**

@@ -163,6 +163,11 @@ export function placedEventsSql(db: string, some = false): string {
 FROM ${db}.${SQL_DERIVATION_TABLES.placed} ${ofUsers(some)} ORDER BY user_id, event_time, message_id`;
 }
 
+/** (message id, session id) of the placed events of `{users:Array(String)}`. */
+export function placedSessionIdsSql(db: string): string {
+  return `SELECT message_id, session_id FROM ${db}.${SQL_DERIVATION_TABLES.placed} ${ofUsers(true)}`;
+}
+
 /**
  * The placed events into the analytics `events` table at `{version:UInt64}`, without passing
  * through JS (the analytics store keeps a missing anonymous id or app version as '').
