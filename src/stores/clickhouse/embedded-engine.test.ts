@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openMemoryRawStore } from '../memory/memory-raw-store.js';
@@ -75,6 +77,23 @@ describe('a directory another process holds', () => {
       await expect(acquireEmbeddedClickHouse(dir, leases, { ...options, path })).rejects.toThrow(/in use by `journeyctl run`/);
     } finally {
       await server.close();
+    }
+  });
+
+  it('connects without waiting for an answer: a holder busy with a batch still lets a reader connect', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
+    const leases = openMemoryRawStore();
+    expect((await leases.acquireLease(EMBEDDED_LEASE, holder, 60_000)).acquired).toBe(true);
+    // The holder's port accepts connections (the kernel does) but nothing answers a request yet.
+    const busy = createServer(() => {});
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    try {
+      writeServedEndpoint(dir, { url: `http://127.0.0.1:${(busy.address() as AddressInfo).port}`, token: 'token', command: holder.command, startedAt: 1 });
+      const engine = await acquireEmbeddedClickHouse(dir, leases, { ...options, connect: true });
+      expect(engine.mode).toBe('connected');
+      await engine.release();
+    } finally {
+      busy.close();
     }
   });
 
