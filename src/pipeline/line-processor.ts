@@ -8,6 +8,8 @@ import { createProcessLine, type ProcessLineDeps } from './process-line.js';
 /** One batch after the per-line stages, in line order, ready for the raw store. */
 export interface ProcessedBatch {
   accepted: EncodedEvent[];
+  /** The index in the batch's lines of each accepted event. */
+  acceptedLines: number[];
   rejected: RejectedLine[];
 }
 
@@ -17,7 +19,8 @@ export interface ProcessedBatch {
  * to the raw store: the two halves of ingest cost about the same (docs/decisions/0009).
  */
 export interface LineProcessor {
-  process(lines: readonly string[], arrivedAt: number): Promise<ProcessedBatch>;
+  /** `arrivedAt`: one arrival time for the batch (ingest), or one per line (reprocess: each stored line's). */
+  process(lines: readonly string[], arrivedAt: ArrivalTimes): Promise<ProcessedBatch>;
   /** Stops the worker thread, if one runs; idempotent. A later process() starts a new one. */
   close(): Promise<void>;
 }
@@ -43,20 +46,23 @@ export interface WireBatch {
   numbers: Float64Array;
 }
 
+/** When the lines arrived: one time for all of them, or one per line. */
+export type ArrivalTimes = number | readonly number[];
+
 const ACCEPTED_STRINGS = 13;
 const ACCEPTED_NUMBERS = 4;
 const REJECTED_STRINGS = 7;
 const REJECTED_NUMBERS = 2;
 
 /** The per-line stages over a batch, encoded for the wire. Runs on the worker thread (or inline). */
-export function processToWire(processLine: ReturnType<typeof createProcessLine>, lines: readonly string[], arrivedAt: number): WireBatch {
+export function processToWire(processLine: ReturnType<typeof createProcessLine>, lines: readonly string[], arrivedAt: ArrivalTimes): WireBatch {
   const acceptedStrings: Array<string | null> = [];
   const rejectedStrings: Array<string | null> = [];
   const acceptedNumbers: number[] = [];
   const rejectedNumbers: number[] = [];
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index]!;
-    const outcome = processLine(line, arrivedAt);
+    const outcome = processLine(line, typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!);
     if (outcome.ok) {
       const event = encodeEvent(outcome.event);
       acceptedStrings.push(
@@ -92,9 +98,11 @@ export function processToWire(processLine: ReturnType<typeof createProcessLine>,
 export function fromWire(wire: WireBatch, lines: readonly string[]): ProcessedBatch {
   const { strings, numbers } = wire;
   const accepted: EncodedEvent[] = new Array(wire.acceptedCount);
+  const acceptedLines: number[] = new Array(wire.acceptedCount);
   let s = 0;
   let n = 0;
   for (let i = 0; i < wire.acceptedCount; i += 1, s += ACCEPTED_STRINGS, n += ACCEPTED_NUMBERS) {
+    acceptedLines[i] = numbers[n]!;
     accepted[i] = {
       messageId: strings[s]!,
       type: strings[s + 1] as EncodedEvent['type'],
@@ -127,13 +135,13 @@ export function fromWire(wire: WireBatch, lines: readonly string[]): ProcessedBa
       appVersion: strings[s + 4] as string | null,
     };
   }
-  return { accepted, rejected };
+  return { accepted, acceptedLines, rejected };
 }
 
 export interface WorkerRequest {
   id: number;
   lines: readonly string[];
-  arrivedAt: number;
+  arrivedAt: ArrivalTimes;
 }
 
 export type WorkerReply = { id: number; wire: WireBatch } | { id: number; error: { message: string; stack?: string } };

@@ -14,6 +14,8 @@ export type LineOutcome = { ok: true; event: AcceptedEvent } | { ok: false; reje
 export interface ProcessLineDeps {
   pipeline: Pick<PipelineConfig, 'maxEventBytes' | 'futureToleranceMs' | 'futureEvents'> & Partial<Pick<PipelineConfig, 'maxNestingDepth' | 'minEventTimeMs'>>;
   trackingPlan: TrackingPlan | null;
+  /** false: leave rawHash empty (reprocess validates stored lines again and stores nothing of them). Default true. */
+  hashLines?: boolean;
 }
 
 /** The per-line stages in order: parse → validate → tracking plan → clock skew. Pure given the line and its arrival time. */
@@ -35,7 +37,7 @@ export function createProcessLine(deps: ProcessLineDeps) {
       return rejected(bytes.toString('base64'), createHash('sha256').update(bytes).digest('hex'), 'invalid_utf8', 'the line holds a lone surrogate, which is not text', arrivedAt, null);
     }
     // One-shot hash: the same digest as createHash, without a Hash object per line (rawHash is stored; see docs/decisions, throughput plan).
-    const rawHash = hash('sha256', line, 'hex');
+    const rawHash = deps.hashLines === false ? '' : hash('sha256', line, 'hex');
     const parsed = parseLine(line);
     if (!parsed.ok) return rejected(line, rawHash, parsed.reason, parsed.detail, arrivedAt, null);
     const validated = validateEvent(parsed.value);

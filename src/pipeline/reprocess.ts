@@ -1,14 +1,14 @@
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { effectiveCorrections } from '../domain/correction.js';
-import type { AcceptedEvent, StoredEvent } from '../domain/event.js';
+import type { StoredEvent } from '../domain/event.js';
 import { clientSessionIdOf } from './client-session-id.js';
 import { attachIdentityConflicts } from './event-facts.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
-import type { RawStore } from '../stores/raw-store.js';
-import type { createProcessLine } from './process-line.js';
+import type { EncodedEvent, RawStore, StoredLine } from '../stores/raw-store.js';
+import type { LineProcessor } from './line-processor.js';
 import type { createSessionize } from './sessionize.js';
 
 const DAY_MS = 86_400_000;
@@ -16,7 +16,8 @@ const DAY_MS = 86_400_000;
 export interface ReprocessDeps {
   raw: RawStore;
   analytics: AnalyticsStore;
-  processLine: ReturnType<typeof createProcessLine>;
+  /** Validates the stored lines again (on its worker thread while this one derives the previous chunk). */
+  lineProcessor: Pick<LineProcessor, 'process'>;
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
   /** The correction kinds the plan is compiled with (default: the shipped ones). */
@@ -52,29 +53,42 @@ export interface DayDerivation {
 export function createReprocess(deps: ReprocessDeps) {
   const usersPerChunk = deps.usersPerChunk ?? 250;
 
-  /** Streams the day's derivation chunk by chunk (memory: one chunk of users). */
+  /** A chunk of users with their stored lines read and handed to the line processor. */
+  async function loadChunk(chunk: readonly string[]) {
+    const members = await deps.raw.membersOf(chunk);
+    const ownerOf = new Map<string, string>();
+    for (const user of chunk) ownerOf.set(user, user);
+    for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
+    const lines = await deps.raw.rawLinesByIdentity([...ownerOf.keys()]);
+    const validated = deps.lineProcessor.process(
+      lines.map((line) => line.raw),
+      lines.map((line) => line.receivedAt),
+    );
+    // Awaited by the consumer; this only keeps a failure from being reported unhandled meanwhile.
+    validated.catch(() => {});
+    return { chunk, ownerOf, lines, validated };
+  }
+
+  /**
+   * Streams the day's derivation chunk by chunk (memory: two chunks of users). The next chunk's
+   * lines are read and validated (on the line processor's thread) while this one is derived;
+   * chunks are derived and yielded in user order, so the result does not depend on timing.
+   */
   async function* deriveDay(day: string): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
     const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
     const dayStart = Date.parse(`${day}T00:00:00.000Z`);
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);
     const users = [...new Set(keys.map((key) => owners.get(key) ?? key))].sort();
-    for (let start = 0; start < users.length; start += usersPerChunk) {
-      const chunk = users.slice(start, start + usersPerChunk);
-      const members = await deps.raw.membersOf(chunk);
-      const ownerOf = new Map<string, string>();
-      for (const user of chunk) ownerOf.set(user, user);
-      for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
-      let nowRejected = 0;
-      const revalidated: StoredEvent[] = [];
-      for (const { raw, receivedAt, copies } of await deps.raw.rawLinesByIdentity([...ownerOf.keys()])) {
-        const outcome = deps.processLine(raw, receivedAt);
-        if (outcome.ok) revalidated.push(toStoredEvent(outcome.event, copies, deps.sessionize.clientSessionIdPaths));
-        else nowRejected += 1;
-      }
+    let next = users.length > 0 ? loadChunk(users.slice(0, usersPerChunk)) : null;
+    for (let start = 0; next !== null; start += usersPerChunk) {
+      const { chunk, ownerOf, lines, validated } = await next;
+      next = start + usersPerChunk < users.length ? loadChunk(users.slice(start + usersPerChunk, start + 2 * usersPerChunk)) : null;
+      const { accepted, acceptedLines } = await validated;
+      const revalidated = storedEventsOf(accepted, acceptedLines, lines, deps.sessionize.clientSessionIdPaths);
       await attachIdentityConflicts(deps.raw, revalidated, deps.sessionize.maxUsersPerAnonymousId);
       const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
-      yield { derivation, nowRejected, users: chunk.length };
+      yield { derivation, nowRejected: lines.length - accepted.length, users: chunk.length };
     }
   }
 
@@ -90,42 +104,62 @@ export function createReprocess(deps: ReprocessDeps) {
       return result;
     },
 
-    /** Rebuilds the day: stage every chunk, then swap the partition in, table by table. */
+    /**
+     * Rebuilds the day: stage every chunk, then swap the partition in, table by table. One stage
+     * is in flight while the next chunk is derived (the engine writes on its own threads), and
+     * chunks are staged one after another in user order.
+     */
     async rebuildDay(day: string): Promise<DayDerivation> {
       const rebuild = await deps.analytics.rebuildDay(day);
       const version = await deps.raw.nextVersion();
       let nowRejected = 0;
       let users = 0;
-      for await (const chunk of deriveDay(day)) {
-        await rebuild.stage(chunk.derivation, version);
-        nowRejected += chunk.nowRejected;
-        users += chunk.users;
+      let inFlight: Promise<void> | null = null;
+      try {
+        for await (const chunk of deriveDay(day)) {
+          if (inFlight) await inFlight;
+          inFlight = rebuild.stage(chunk.derivation, version);
+          // Awaited before the next stage or the commit; this only keeps a failure from being reported unhandled meanwhile.
+          inFlight.catch(() => {});
+          nowRejected += chunk.nowRejected;
+          users += chunk.users;
+        }
+      } finally {
+        // Never leave a stage running past a failure: the caller may close the stores next.
+        if (inFlight) await inFlight.catch(() => {});
       }
+      await inFlight;
       const committed = await rebuild.commit();
       return { day, counts: committed, nowRejected, users };
     },
   };
 }
 
-function toStoredEvent(event: AcceptedEvent, copies: number, clientSessionIdPaths: readonly string[] | null): StoredEvent {
-  const stored: StoredEvent = {
-    messageId: event.messageId,
-    type: event.type,
-    event: event.event,
-    identityKey: event.identityKey,
-    userId: event.userId,
-    anonymousId: event.anonymousId,
-    eventTime: event.eventTime,
-    receivedAt: event.receivedAt,
-    timeSource: event.timeSource,
-    skewMs: event.skewMs,
-    appVersion: event.appVersion,
-    propertiesJson: JSON.stringify(event.properties),
-    traitsJson: JSON.stringify(event.traits),
-    copies,
-  };
-  if (clientSessionIdPaths !== null) stored.clientSessionId = clientSessionIdOf(JSON.parse(event.raw), clientSessionIdPaths);
-  return stored;
+/** The lines today's validation accepts, as the stored events derivation reads (the fields `eventsByIdentity` gives). */
+function storedEventsOf(accepted: readonly EncodedEvent[], acceptedLines: readonly number[], lines: readonly StoredLine[], clientSessionIdPaths: readonly string[] | null): StoredEvent[] {
+  const events: StoredEvent[] = new Array(accepted.length);
+  for (let i = 0; i < accepted.length; i += 1) {
+    const event = accepted[i]!;
+    const stored: StoredEvent = {
+      messageId: event.messageId,
+      type: event.type,
+      event: event.event,
+      identityKey: event.identityKey,
+      userId: event.userId,
+      anonymousId: event.anonymousId,
+      eventTime: event.eventTime,
+      receivedAt: event.receivedAt,
+      timeSource: event.timeSource,
+      skewMs: event.skewMs,
+      appVersion: event.appVersion,
+      propertiesJson: event.propertiesJson,
+      traitsJson: event.traitsJson,
+      copies: lines[acceptedLines[i]!]!.copies,
+    };
+    if (clientSessionIdPaths !== null) stored.clientSessionId = clientSessionIdOf(JSON.parse(event.raw), clientSessionIdPaths);
+    events[i] = stored;
+  }
+  return events;
 }
 
 export function emptyCounts(): DayCounts {

@@ -3,7 +3,7 @@
 // `journeyctl reprocess` and `journeyctl repair` both rebuild through it.
 import type { JourneyConfig } from '../config/config.js';
 import { ActionFailedError, isJourneyError } from '../errors.js';
-import { createProcessLine } from '../pipeline/process-line.js';
+import { createLineProcessor } from '../pipeline/line-processor.js';
 import { createReprocess, type DayDerivation, emptyCounts } from '../pipeline/reprocess.js';
 import type { ProgressReporter } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
@@ -45,6 +45,8 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
   // One writer of derived data at a time, across processes and engines: run's and fix's derives take the same lease.
   const lease = await acquireLease(stores.raw, 'derivation', currentHolder(options.command), { waitMs: options.waitMs, log });
   const dayCounts = (day: string) => (options.tolerateDamage ? stores.analytics.dayCounts(day).catch(() => emptyCounts()) : stores.analytics.dayCounts(day));
+  // Stored lines are validated again on a worker thread, as ingest validates them, while this thread derives.
+  const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan, hashLines: false });
   try {
     const derivation = createDerivation(config, stores);
     // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
@@ -52,7 +54,7 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
     await derivation.signals.refresh({ persist: !options.dryRun });
     const reprocess = createReprocess({
       ...derivation.stages,
-      processLine: createProcessLine({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }),
+      lineProcessor,
       lookbackMs,
     });
     const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
@@ -121,6 +123,7 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
     return summary;
   } finally {
     progress.finish();
+    await lineProcessor.close();
     await lease.release();
   }
 }

@@ -33,11 +33,15 @@ export function utcDay(epochMs: number): string {
 
 /** The part of a derivation that lives in one day partition. */
 export function derivationOfDay(derivation: UserDerivation, day: string): UserDerivation {
+  // utcDay(t) === day, as a range test: a day rebuild filters every row of its users through here.
+  const start = Date.parse(`${day}T00:00:00.000Z`);
+  const end = start + 86_400_000;
+  const inDay = (epochMs: number) => epochMs >= start && epochMs < end;
   return {
-    sessions: derivation.sessions.filter((s) => utcDay(s.startedAt) === day),
-    events: derivation.events.filter((e) => utcDay(e.eventTime) === day),
-    findings: derivation.findings.filter((f) => utcDay(f.startedAt) === day),
-    funnelOutcomes: derivation.funnelOutcomes.filter((o) => utcDay(o.startedAt) === day),
+    sessions: derivation.sessions.filter((s) => inDay(s.startedAt)),
+    events: derivation.events.filter((e) => inDay(e.eventTime)),
+    findings: derivation.findings.filter((f) => inDay(f.startedAt)),
+    funnelOutcomes: derivation.funnelOutcomes.filter((o) => inDay(o.startedAt)),
   };
 }
 

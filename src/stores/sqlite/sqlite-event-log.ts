@@ -188,12 +188,12 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
       const lines: StoredLine[] = [];
       for (const chunk of chunks(identityKeys)) {
-        const rows = db.prepare(`SELECT raw, received_at, ${COPY_ROWS} AS copy_rows FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`).all(...chunk) as Array<{
-          raw: string;
-          received_at: number;
-          copy_rows: number;
-        }>;
-        for (const row of rows) lines.push({ raw: row.raw, receivedAt: row.received_at, copies: Math.max(1, row.copy_rows) });
+        // Rows as arrays: reprocess reads every stored line of the users it rebuilds through here.
+        const rows = db
+          .prepare(`SELECT raw, received_at, ${COPY_ROWS} FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
+          .raw(true)
+          .all(...chunk) as Array<[raw: string, receivedAt: number, copyRows: number]>;
+        for (const row of rows) lines.push({ raw: row[0], receivedAt: row[1], copies: Math.max(1, row[2]) });
       }
       return lines;
     },

@@ -268,13 +268,13 @@ export function createClickHouseEventLog(
     async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
       const out: StoredLine[] = [];
       await forIdSets(ctx, identityKeys, async (set) => {
-        for (const row of await selectAll(
+        // Arrays, not objects: reprocess reads every stored line of the users it rebuilds through here.
+        const rows = await selectArrays(
           ctx,
           `SELECT raw, ${MS('received_at')}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`,
           set.params,
-        )) {
-          out.push({ raw: row.raw as string, receivedAt: Number(row.received_at_ms), copies: Math.max(1, Number(row.copy_count)) });
-        }
+        );
+        for (const r of rows) out.push({ raw: r[0] as string, receivedAt: Number(r[1]), copies: Math.max(1, Number(r[2])) });
       });
       return out;
     },
