@@ -44,6 +44,25 @@ function random(seed: number): () => number {
   };
 }
 
+const T0 = Date.UTC(2026, 0, 1);
+
+/** A track event of `identityKey`, `at` ms after T0. */
+function trackEvent(identityKey: string, messageId: string, event: string, at: number, properties: Record<string, unknown> = {}): SqlDerivationEvent {
+  return {
+    identityKey,
+    messageId,
+    type: 'track',
+    event,
+    eventTime: T0 + at,
+    anonymousId: null,
+    appVersion: null,
+    timeSource: 'timestamp',
+    skewMs: 0,
+    propertiesJson: JSON.stringify(properties),
+    clientSessionId: null,
+  };
+}
+
 const VALUES: unknown[] = [1, '1', true, false, null, 2.5, 'x', undefined, [1], { p: 1 }];
 
 /** Users with sessions of a few events on a minute grid (many ties), some sessions 20–40 min apart so funnels cross them. */
@@ -64,19 +83,7 @@ function stressEvents(seed: number, users: number): { events: SqlDerivationEvent
       const p = pick(VALUES);
       if (p !== undefined) properties.p = p;
       if (next() < 0.3) properties.q = pick(['x', 'y', 1]);
-      events.push({
-        identityKey: user,
-        messageId: `m-${u}-${String(Math.floor(next() * 1000)).padStart(3, '0')}-${i}`,
-        type: 'track',
-        event: pick(['a', 'a', 'b', 'b', 'c', 'd', 'x']),
-        eventTime: Date.UTC(2026, 0, 1) + minute * MINUTE,
-        anonymousId: null,
-        appVersion: null,
-        timeSource: 'timestamp',
-        skewMs: 0,
-        propertiesJson: JSON.stringify(properties),
-        clientSessionId: null,
-      });
+      events.push(trackEvent(user, `m-${u}-${String(Math.floor(next() * 1000)).padStart(3, '0')}-${i}`, pick(['a', 'a', 'b', 'b', 'c', 'd', 'x']), minute * MINUTE, properties));
     }
   }
   return { events, owners };
@@ -156,24 +163,11 @@ describe('funnels in SQL = funnels.ts (the oracle)', () => {
   }
 
   it('hand-made edges: a tie at the start, the window to the millisecond, a later attempt going further, steps across sessions', async () => {
-    const t0 = Date.UTC(2026, 0, 1);
     const owners = new Map([
       ['u', 'u'],
       ['v', 'v'],
     ]);
-    const event = (identityKey: string, messageId: string, name: string, at: number, properties: Record<string, unknown> = {}): SqlDerivationEvent => ({
-      identityKey,
-      messageId,
-      type: 'track',
-      event: name,
-      eventTime: t0 + at,
-      anonymousId: null,
-      appVersion: null,
-      timeSource: 'timestamp',
-      skewMs: 0,
-      propertiesJson: JSON.stringify(properties),
-      clientSessionId: null,
-    });
+    const event = trackEvent;
     const events = [
       // u: b and a at one instant (message id order decides), c exactly at the window's end.
       event('u', 'u2', 'a', 0),
