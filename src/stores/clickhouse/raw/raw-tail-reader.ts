@@ -29,10 +29,18 @@ export function createClickHouseTailReader(ctx: ClickHouseRawContext): TailReade
     if (start >= last) return { records: [], cursor: String(start), more: false, behind: 0 };
     const size = Math.max(1, Math.min(MAX_PAGE, Math.floor(limit)));
     const where = ['seq > {start:UInt64}', 'seq <= {last:UInt64}', ...query.conditions].join(' AND ');
-    const rows = await selectAll(ctx, `SELECT seq, ${columns} FROM ${table(kind)} WHERE ${where} ORDER BY seq LIMIT {size:UInt32}`, { ...query.params, start, last, size });
+    // Unfiltered, the page's rows are all the rows between start and its cursor: the rows past
+    // start come counted with the page (a scalar computed before the read), and `behind` costs no
+    // second request, which beside a run waits for the holder's event loop (ADR 0016).
+    const unfiltered = query.conditions.length === 0;
+    const counted = unfiltered ? `, (SELECT count() FROM ${table(kind)} WHERE seq > {start:UInt64} AND seq <= {last:UInt64}) AS past_start` : '';
+    const rows = await selectAll(ctx, `SELECT seq, ${columns}${counted} FROM ${table(kind)} WHERE ${where} ORDER BY seq LIMIT {size:UInt32}`, { ...query.params, start, last, size });
     const records = rows.map((row) => ({ cursor: String(row.seq), value: map(row) }));
     const cursor = rows.length === size ? Number(rows[rows.length - 1]!.seq) : last;
-    const behind = cursor < last ? Number((await selectAll(ctx, `SELECT count() AS n FROM ${table(kind)} WHERE seq > {cursor:UInt64}`, { cursor }))[0]?.n ?? 0) : 0;
+    let behind = 0;
+    if (cursor < last) {
+      behind = unfiltered ? Number(rows[0]!.past_start) - rows.length : Number((await selectAll(ctx, `SELECT count() AS n FROM ${table(kind)} WHERE seq > {cursor:UInt64}`, { cursor }))[0]?.n ?? 0);
+    }
     return { records, cursor: String(cursor), more: cursor < last, behind };
   };
 
