@@ -97,6 +97,21 @@ describe('a directory another process holds', () => {
     }
   });
 
+  it('never connects to an endpoint recorded on another machine: that holder serves on its own loopback', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
+    const leases = openMemoryRawStore();
+    // Something listens here on the recorded port; it is not the holder.
+    const local = createServer(() => {});
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    try {
+      writeServedEndpoint(dir, { url: `http://127.0.0.1:${(local.address() as AddressInfo).port}`, token: 'token', command: 'journeyctl run', startedAt: 1 });
+      writeFileSync(endpointPath(dir), JSON.stringify({ ...readServedEndpoint(dir), hostname: 'elsewhere' }));
+      await expect(acquireEmbeddedClickHouse(dir, leases, { ...options, connectOnly: true })).rejects.toThrow(/no live journeyctl process serves/);
+    } finally {
+      local.close();
+    }
+  });
+
   it('connectOnly never opens the directory: refused when no live process serves it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'jc-embedded-'));
     const leases = openMemoryRawStore();

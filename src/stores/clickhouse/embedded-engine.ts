@@ -1,5 +1,6 @@
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { connect } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { InfrastructureError } from '../../errors.js';
 import { acquireLease, currentHolder, type HeldLease, isHolderAlive, type LeaseOptions } from '../lease.js';
@@ -311,10 +312,12 @@ const connectionReset = (error: unknown) => errorCode(error) === 'ECONNRESET' ||
  * killed owner's). The check is a TCP connect, which the kernel answers even while the holder's
  * event loop is busy with a batch: a request (`SELECT 1` before) waited for that loop, a second
  * wait before a reader's first row beside a `run` (ADR 0016). The token is not checked here:
- * every request carries it, so a server that is not the holder answers none of them.
+ * every request carries it, so a server that is not the holder answers none of them. A holder
+ * on another machine (a data directory on a shared filesystem) serves on its own loopback: not
+ * reachable from here, whatever listens on that port here.
  */
 async function connectTo(endpoint: ServedEndpoint): Promise<ClickHouseClient | null> {
-  if (!(await listening(endpoint.url))) return null;
+  if (endpoint.hostname !== hostname() || !(await listening(endpoint.url))) return null;
   return createClient({ url: endpoint.url, username: 'default', password: endpoint.token, request_timeout: CONNECTED_REQUEST_TIMEOUT_MS, log: { level: ClickHouseLogLevel.OFF } });
 }
 
