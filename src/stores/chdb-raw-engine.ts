@@ -49,7 +49,8 @@ export async function openChdbRawStore(config: JourneyConfig, options: RawOpenOp
     // CREATE statements, each of which would queue behind the holder's work (ADR 0016).
     if (engine.mode === 'owner') await migrateRawTables(ctx);
     await engine.ready();
-    return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release() });
+    // Only the owner finishes a killed writer's replacements: beside a live holder, its writer may be mid-batch.
+    return await composeRawStore(base, ctx, { engine: 'chdb', onClose: () => engine.release(), finishPending: engine.mode === 'owner' });
   } catch (error) {
     await engine.release();
     await base.close();

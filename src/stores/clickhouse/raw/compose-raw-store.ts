@@ -24,13 +24,18 @@ export async function migrateRawTables(ctx: ClickHouseRawContext): Promise<void>
  * links and marks in the base, then its rows (ADR 0021). `close` closes the base and then `onClose`
  * (which lets the ClickHouse client go).
  *
- * Opening finishes what a killed writer left: replaced rows not yet deleted.
+ * Opening finishes what a killed writer left: replaced rows not yet deleted — unless
+ * `finishPending` is false (a reader connected to a live holder, whose writer may be mid-batch).
  */
-export async function composeRawStore(base: RawBase, ctx: ClickHouseRawContext, options: { engine: string; onClose?: () => Promise<void>; pause?: PauseAt }): Promise<RawStore> {
+export async function composeRawStore(
+  base: RawBase,
+  ctx: ClickHouseRawContext,
+  options: { engine: string; onClose?: () => Promise<void>; pause?: PauseAt; finishPending?: boolean },
+): Promise<RawStore> {
   const db = ctx.ch.db;
   const events = `${db}.${RAW_TABLES.events}`;
   const eventLog = createClickHouseEventLog(ctx, base, options.pause);
-  const pending = await base.readMeta(PENDING_REPLACEMENTS);
+  const pending = options.finishPending === false ? null : await base.readMeta(PENDING_REPLACEMENTS);
   if (pending !== null) {
     await eventLog.resolveReplacements(JSON.parse(pending) as string[]);
     await base.writeMeta(PENDING_REPLACEMENTS, null);
