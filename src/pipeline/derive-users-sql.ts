@@ -16,6 +16,8 @@ export interface SqlDeriveDeps {
   rules: SqlSessionRules;
   /** Where the engine holds the raw events itself (they are not loaded then); null: it does not. */
   rawEvents?: SqlRawEvents | null;
+  /** Activity events a placement aims at (default EVENTS_PER_PLACEMENT). */
+  eventsPerPlacement?: number;
   /** The funnels, computed in the engine where SQL holds them to funnels.ts (absent: in JS). */
   funnels?: readonly FunnelDefinition[];
   sessionize: ReturnType<typeof createSessionize>;
@@ -31,9 +33,16 @@ export function sqlCanDerive(corrections: CorrectionPlan): boolean {
 }
 
 /**
- * The SQL derivation of one round (ADR 0017): the round's stitching map (and, where the engine
- * does not hold the raw events, the round's events) go to the engine; sessions are cut, events
- * placed and funnel outcomes computed there. Each chunk of users then reads its stored events
+ * Activity events one placement aims at: the engine sorts a placement's events, properties
+ * included, all at once, so this bounds the memory a round of any size takes (ADR 0017).
+ */
+export const EVENTS_PER_PLACEMENT = 250_000;
+
+/**
+ * The SQL derivation of one round (ADR 0017), placed in slices of consecutive users of about
+ * `eventsPerPlacement` events: a slice's stitching map (and, where the engine does not hold the
+ * raw events, its events) go to the engine; sessions are cut, events placed and funnel outcomes
+ * computed there. Each chunk of users then reads its stored events
  * once, as the JS derivation does (profiles, the flags' facts, the events' fields), and from the
  * engine only its sessions, which session each event went to, and its funnel outcomes; labels
  * and flags stay in JS. The result of `derive(chunk)` is what deriveUsers gives for the same
@@ -46,27 +55,43 @@ export async function prepareSqlRound(
   corrections: CorrectionPlan,
 ): Promise<(chunk: readonly string[]) => Promise<UsersDerivation>> {
   const rawEvents = deps.rawEvents ?? null;
-  // The engine reads raw_events in place (gap mode): only the map goes over, no event is read here.
-  if (rawEvents !== null && deps.rules.mode === 'gap') await deps.sql.loadMap(await identityOwners(deps.raw, users, canonical), rawEvents);
-  else {
-    const owners = new Map<string, string>();
-    async function* events(): AsyncIterable<StoredEvent> {
-      for (let start = 0; start < users.length; start += 500) {
-        for (const [user, list] of await loadEventsOfUsers(deps.raw, users.slice(start, start + 500), canonical, deps.sessionize)) {
-          for (const event of list) {
-            owners.set(event.identityKey, user);
-            yield event;
+  const eventsPerPlacement = deps.eventsPerPlacement ?? EVENTS_PER_PLACEMENT;
+  const position = new Map(users.map((user, index) => [user, index]));
+  let placed = new Set<string>();
+  let sqlFunnels = false;
+  // Learnt from each placement, as deriveRound learns its reads (users' histories differ widely); a first guess of 250 events a user.
+  let usersPerPlacement = Math.max(1, Math.round(eventsPerPlacement / 250));
+  // Places `chunk` and the users after it in the round, about eventsPerPlacement events' worth.
+  const placeFrom = async (chunk: readonly string[]): Promise<void> => {
+    const slice = new Set(chunk);
+    for (let index = position.get(chunk[0]!) ?? users.length; index < users.length && slice.size < usersPerPlacement; index += 1) slice.add(users[index]!);
+    const sliceUsers = [...slice];
+    // The engine reads raw_events in place (gap mode): only the map goes over, no event is read here.
+    if (rawEvents !== null && deps.rules.mode === 'gap') await deps.sql.loadMap(await identityOwners(deps.raw, sliceUsers, canonical), rawEvents);
+    else {
+      const owners = new Map<string, string>();
+      async function* events(): AsyncIterable<StoredEvent> {
+        for (let start = 0; start < sliceUsers.length; start += 500) {
+          for (const [user, list] of await loadEventsOfUsers(deps.raw, sliceUsers.slice(start, start + 500), canonical, deps.sessionize)) {
+            for (const event of list) {
+              owners.set(event.identityKey, user);
+              yield event;
+            }
           }
         }
       }
+      await deps.sql.load(events(), owners);
     }
-    await deps.sql.load(events(), owners);
-  }
-  await deps.sql.place(deps.rules);
-  // Funnels in the engine unless one cannot be held to funnels.ts there (ADR 0017): then in JS, as before.
-  const sqlFunnels = deps.funnels !== undefined && deps.funnels.length > 0 && (await deps.sql.placeFunnels(deps.funnels));
+    const count = await deps.sql.place(deps.rules);
+    // Funnels in the engine unless one cannot be held to funnels.ts there (ADR 0017): then in JS, as before.
+    sqlFunnels = deps.funnels !== undefined && deps.funnels.length > 0 && (await deps.sql.placeFunnels(deps.funnels));
+    placed = slice;
+    usersPerPlacement = Math.max(1, Math.min(4 * slice.size, Math.round((slice.size * eventsPerPlacement) / Math.max(1, count))));
+  };
+  if (users.length > 0) await placeFrom(users.slice(0, 1));
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
+    if (chunk.some((user) => !placed.has(user))) await placeFrom(chunk);
     const stored = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize);
     const sessionsOf = new Map<string, Session[]>();
     for await (const session of deps.sql.sessions(deps.rules, chunk)) push(sessionsOf, session.userId, session);
