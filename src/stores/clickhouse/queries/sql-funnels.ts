@@ -13,14 +13,21 @@
  * the subject's first event. `windowFunnel` is not used: it returns only the level, orders equal
  * timestamps by condition, not by message id, and names neither the attempt nor its events.
  *
- * One statement per funnel (foldStatement), every value a bound parameter, table names checked
- * identifiers: each subject's events matching a step, as one sorted array, folded once.
+ * Two statements per funnel, every value a bound parameter, table names checked identifiers:
+ * 1. `derivation_funnel_steps`: the subject's events matching any step, numbered in order, with
+ *    `next[k]` = the position of the first later event matching step k + 1 (a window function
+ *    over the reversed order: its frame only grows, so it is linear);
+ * 2. `derivation_funnels`: each step-1 event's attempt, one self-join per further step along
+ *    `next`, its level by the window, and per subject the first attempt with the highest level.
+ * A single `arrayFold` per subject (state: the range of attempts waiting at each step) was
+ * faster on short histories but costs time quadratic in a subject's length in ClickHouse 26.7:
+ * 15.4 CPU-s for one funnel on the generator's 1M against 1.3 here (ADR 0017).
  */
 import type { FunnelDefinition } from '../../../journeys/funnels.js';
 import type { EventMatcher, PropertyCondition } from '../../../journeys/rules.js';
 import { SQL_DERIVATION_TABLES } from './sql-derivation.js';
 
-export const SQL_FUNNEL_TABLES = { outcomes: 'derivation_funnels' } as const;
+export const SQL_FUNNEL_TABLES = { steps: 'derivation_funnel_steps', outcomes: 'derivation_funnels' } as const;
 
 /** One statement and its bound parameters. */
 export interface SqlStatement {
@@ -30,8 +37,11 @@ export interface SqlStatement {
 
 /** The working tables (scratch: emptied by `truncateSqlFunnels` before each round's funnels). */
 export function sqlFunnelsSchema(db: string): string[] {
+  const { steps, outcomes } = SQL_FUNNEL_TABLES;
   return [
-    `CREATE TABLE IF NOT EXISTS ${db}.${SQL_FUNNEL_TABLES.outcomes} (user_id String, scope LowCardinality(String), subject_id String, funnel_index UInt16, funnel String,
+    `CREATE TABLE IF NOT EXISTS ${db}.${steps} (funnel_index UInt16, user_id String, scope LowCardinality(String), subject_id String, pos UInt32, t Int64,
+      message_id String, is_start UInt8, next Array(UInt32)) ENGINE = MergeTree ORDER BY (funnel_index, scope, subject_id, pos)`,
+    `CREATE TABLE IF NOT EXISTS ${db}.${outcomes} (user_id String, scope LowCardinality(String), subject_id String, funnel_index UInt16, funnel String,
       started_at Int64, steps_reached UInt16, total_steps UInt16, evidence Array(String)) ENGINE = MergeTree ORDER BY (user_id, scope, subject_id, funnel_index)`,
   ];
 }
@@ -132,102 +142,65 @@ export function funnelStatements(db: string, funnels: readonly FunnelDefinition[
       if (sql === null) return null;
       steps.push(sql);
     }
-    statements.push(foldStatement(db, index, funnel, steps, binder));
+    statements.push(stepsStatement(db, index, funnel, steps, binder), outcomesStatement(db, index, funnel));
   }
   return statements;
 }
 
-/**
- * One statement per funnel, one pass over each subject's matching events (arrayFold, state O(steps)):
- * live attempts waiting at the same step advance together on the next event matching it, and
- * later attempts never stand at a higher step than earlier ones, so the attempts waiting at step k
- * are one range of step-1 ordinals [lo_k, hi_k]. When an event matches step k + 1, the range's
- * attempts started within the window before it advance, the earlier ones stop at k (the first of
- * them a candidate, as is the first of a range reaching the last step). `f` (a RANGE window) is
- * how many step-1 events are too old for the event's time, so the advancing part is [f + 1, hi_k].
- * The best candidate is the highest step, then the earliest start; its events are the greedy
- * chain from its start, one look-up per step.
- */
-function foldStatement(db: string, index: number, funnel: FunnelDefinition, steps: readonly string[], binder: Binder): SqlStatement {
+/** Statement 1: the matching events of each subject, numbered, with the next match of every later step. */
+function stepsStatement(db: string, index: number, funnel: FunnelDefinition, steps: readonly string[], binder: Binder): SqlStatement {
   const names = binder.bind(eventNames(funnel).all, 'Array(String)');
-  const total = steps.length;
-  const mask = steps.map((sql, k) => `bitShiftLeft(toUInt64(${sql}), ${k})`).join(' + ');
-  const lo = (k: number) => `acc.${2 * k - 1}`;
-  const hi = (k: number) => `acc.${2 * k}`;
-  const bestLevel = `acc.${2 * total - 1}`;
-  const bestStart = `acc.${2 * total}`;
-  const step = (k: number) => `bitTest(x.3, ${k})`; // x matches step k + 1 (0-based bit k)
-  const waiting = (k: number) => `${lo(k)} != 0`;
-  const moves = (k: number) => `(${waiting(k)} AND ${step(k)})`;
-  const advanceFrom = (k: number) => `greatest(${lo(k)}, x.4 + 1)`;
-  const advances = (k: number) => `(${moves(k)} AND ${advanceFrom(k)} <= ${hi(k)})`;
-  const stops = (k: number) => `(${moves(k)} AND ${lo(k)} <= x.4)`;
-  const groups: string[] = [];
-  for (let k = 1; k < total; k += 1) {
-    const keep = `(${waiting(k)} AND NOT ${step(k)})`;
-    const incoming = k === 1 ? step(0) : advances(k - 1);
-    const incomingLo = k === 1 ? 'x.5' : advanceFrom(k - 1);
-    const incomingHi = k === 1 ? 'x.5' : hi(k - 1);
-    groups.push(`if(${keep}, ${lo(k)}, if(${incoming}, ${incomingLo}, 0))`, `if(${incoming}, ${incomingHi}, if(${keep}, ${hi(k)}, 0))`);
-  }
-  // This event's best candidate: the last step reached, else the highest step at which attempts stop.
-  let candidateLevel = '0';
-  let candidateStart = '0';
-  for (let k = 1; k < total; k += 1) {
-    candidateLevel = `if(${stops(k)}, ${k}, ${candidateLevel})`;
-    candidateStart = `if(${stops(k)}, ${lo(k)}, ${candidateStart})`;
-  }
-  candidateLevel = `if(${advances(total - 1)}, ${total}, ${candidateLevel})`;
-  candidateStart = `if(${advances(total - 1)}, ${advanceFrom(total - 1)}, ${candidateStart})`;
-  const better = (level: string, start: string) => `(${level} > ${bestLevel} OR (${level} = ${bestLevel} AND ${level} > 0 AND ${start} < ${bestStart}))`;
-  const cast = (list: readonly string[]) => `tuple(${list.map((e) => `toUInt32(${e})`).join(', ')})`;
-  // The candidate expressions appear more than once: ClickHouse computes an identical subexpression once.
-  const transition = `(acc, x) -> ${cast([
-    ...groups,
-    `if(${better(candidateLevel, candidateStart)}, ${candidateLevel}, ${bestLevel})`,
-    `if(${better(candidateLevel, candidateStart)}, ${candidateStart}, ${bestStart})`,
-  ])}`;
-  // At the end every range still waiting stops where it stands: the highest one is the last candidate.
-  let endLevel = '0';
-  let endStart = '0';
-  for (let k = 1; k < total; k += 1) {
-    endLevel = `if(${lo(k)} != 0, ${k}, ${endLevel})`;
-    endStart = `if(${lo(k)} != 0, ${lo(k)}, ${endStart})`;
-  }
-  const finalLevel = `if(${better(endLevel, endStart)}, ${endLevel}, ${bestLevel})`.replaceAll('acc.', 'st.');
-  const finalStart = `if(${better(endLevel, endStart)}, ${endStart}, ${bestStart})`.replaceAll('acc.', 'st.');
-  const init = cast(Array.from({ length: 2 * total }, () => '0'));
-  // The best attempt's events: the greedy chain from its start, at_j the position of step j + 1.
-  const chain = [
-    'arrayFirstIndex(x -> x.5 = start AND bitTest(x.3, 0), ev) AS at0',
-    ...Array.from({ length: total - 1 }, (_, i) => `arrayFirst(i -> i > at${i}, arrayFilter((i, x) -> bitTest(x.3, ${i + 1}), arrayEnumerate(ev), ev)) AS at${i + 1}`),
-  ].join(',\n      ');
-  const chainIds = Array.from({ length: total }, (_, j) => `ev[at${j}].2`).join(', ');
-  const window = binder.bind(funnel.windowMs + 1, 'Int64');
   const funnelIndex = binder.bind(index, 'UInt16');
+  const matched = steps.map((sql, k) => `toUInt8(${sql}) AS s${k}`).join(', ');
+  const anyStep = steps.map((_, k) => `s${k} = 1`).join(' OR ');
+  const stepColumns = steps.map((_, k) => `s${k}`).join(', ');
+  // next[k]: the first later position matching step k + 1 (k ≥ 1); 0 when there is none.
+  const next = steps
+    .slice(1)
+    .map((_, k) => `toUInt32(minIf(pos, s${k + 1} = 1) OVER later)`)
+    .join(', ');
+  const query = `INSERT INTO ${db}.${SQL_FUNNEL_TABLES.steps} (funnel_index, user_id, scope, subject_id, pos, t, message_id, is_start, next)
+SELECT ${funnelIndex}, user_id, scope, subject_id, pos, t, message_id, s0, [${next}]
+FROM (
+  SELECT user_id, scope, subject_id, t, message_id, ${stepColumns}, toUInt32(row_number() OVER (PARTITION BY scope, subject_id ORDER BY t, message_id)) AS pos
+  FROM (
+    SELECT user_id, event_time AS t, message_id, session_id, ${matched}
+    FROM ${db}.${SQL_DERIVATION_TABLES.placed} WHERE has(${names}, event)
+  )
+  ARRAY JOIN ['session', 'user'] AS scope, [session_id, user_id] AS subject_id
+  WHERE ${anyStep}
+)
+WINDOW later AS (PARTITION BY scope, subject_id ORDER BY pos DESC ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)`;
+  return { query, params: binder.params };
+}
+
+/** Statement 2: each attempt along `next`, the first best per subject, and every subject's outcome. */
+function outcomesStatement(db: string, index: number, funnel: FunnelDefinition): SqlStatement {
+  const binder = new Binder();
+  const funnelIndex = binder.bind(index, 'UInt16');
+  const window = binder.bind(funnel.windowMs, 'Int64');
+  const total = funnel.steps.length;
+  const later = Array.from({ length: total - 1 }, (_, i) => i + 1);
+  const joins = later
+    .map(
+      (k) => `LEFT JOIN (SELECT * FROM ${db}.${SQL_FUNNEL_TABLES.steps} WHERE funnel_index = ${funnelIndex}) AS a${k}
+      ON a${k}.scope = a0.scope AND a${k}.subject_id = a0.subject_id AND a${k}.pos = a${k - 1}.next[${k}]`,
+    )
+    .join('\n    ');
+  // Step k + 1 is reached when step k's jump found an event within the window of the first.
+  let level = String(total);
+  for (let k = total - 1; k >= 1; k -= 1) level = `if(a${k - 1}.next[${k}] != 0 AND a${k}.t - a0.t <= ${window}, ${level}, ${k})`;
+  const ids = Array.from({ length: total }, (_, k) => `a${k}.message_id`).join(', ');
   const placed = `${db}.${SQL_DERIVATION_TABLES.placed}`;
   const query = `INSERT INTO ${db}.${SQL_FUNNEL_TABLES.outcomes} (user_id, scope, subject_id, funnel_index, funnel, started_at, steps_reached, total_steps, evidence)
 WITH
-  matched AS (
-    SELECT user_id, scope, subject_id, t, message_id, mask,
-      toUInt32(countIf(bitTest(mask, 0)) OVER (PARTITION BY scope, subject_id ORDER BY t, message_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS ord,
-      toUInt32(countIf(bitTest(mask, 0)) OVER (PARTITION BY scope, subject_id ORDER BY t RANGE BETWEEN UNBOUNDED PRECEDING AND ${window} PRECEDING)) AS f
-    FROM (
-      SELECT user_id, event_time AS t, message_id, session_id, ${mask} AS mask
-      FROM ${placed} WHERE has(${names}, event)
-    )
-    ARRAY JOIN ['session', 'user'] AS scope, [session_id, user_id] AS subject_id
-    WHERE mask != 0
-  ),
-  folded AS (
-    SELECT scope, subject_id, arraySort(x -> (x.1, x.2), groupArray((t, message_id, mask, f, ord))) AS ev,
-      arrayFold(${transition}, ev, ${init}) AS st
-    FROM matched GROUP BY scope, subject_id
+  attempts AS (
+    SELECT a0.scope AS scope, a0.subject_id AS subject_id, a0.pos AS start, a0.t AS t0, ${level} AS level, arraySlice([${ids}], 1, level) AS ids
+    FROM (SELECT * FROM ${db}.${SQL_FUNNEL_TABLES.steps} WHERE funnel_index = ${funnelIndex} AND is_start = 1) AS a0
+    ${joins}
   ),
   best AS (
-    SELECT scope, subject_id, ${finalLevel} AS level, ${finalStart} AS start,
-      ${chain}, ev[at0].1 AS started_at, arraySlice([${chainIds}], 1, level) AS evidence
-    FROM folded
+    SELECT scope, subject_id, argMax((t0, level, ids), (level, -toInt64(start))) AS attempt FROM attempts GROUP BY scope, subject_id
   ),
   subjects AS (
     SELECT user_id, 'session' AS scope, session_id AS subject_id, min(event_time) AS first_t FROM ${placed} GROUP BY user_id, session_id
@@ -235,7 +208,7 @@ WITH
     SELECT user_id, 'user' AS scope, user_id AS subject_id, min(event_time) AS first_t FROM ${placed} GROUP BY user_id
   )
 SELECT s.user_id, s.scope, s.subject_id, ${funnelIndex}, ${binder.bind(funnel.name, 'String')},
-  if(b.level = 0, s.first_t, b.started_at), b.level, ${binder.bind(total, 'UInt16')}, b.evidence
+  if(b.attempt.2 = 0, s.first_t, b.attempt.1), b.attempt.2, ${binder.bind(total, 'UInt16')}, b.attempt.3
 FROM subjects AS s LEFT JOIN best AS b ON b.scope = s.scope AND b.subject_id = s.subject_id
 SETTINGS join_use_nulls = 0`;
   return { query, params: binder.params };
