@@ -56,6 +56,9 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
       ...derivation.stages,
       lineProcessor,
       lookbackMs,
+      // Two chunks and a stage are alive at once. SQLite reads per row, so smaller chunks hold less at
+      // the same CPU; a ClickHouse raw store reads whole granules once per chunk (ADR 0023).
+      usersPerChunk: config.stores.raw.engine === 'sqlite' ? 125 : 250,
     });
     const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
     log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });
