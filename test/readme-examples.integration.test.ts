@@ -38,13 +38,15 @@ function atTestServices(command: string): string {
 }
 
 /** What a line that runs until stopped needs before the Ctrl-C: something to show, or proof that it works. */
-function untilStoppedOptions(example: Example, command: string, env: Record<string, string>): Partial<RunOptions> {
+function untilStoppedOptions(example: Example, command: string, env: Record<string, string>): Partial<RunOptions> & { before?: () => Promise<void> } {
   const journeyctl = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { cwd: clone.clone, env: { ...process.env, ...env }, maxBuffer: 1 << 26 });
   if (/\btail --source kafka\b/.test(command)) {
     // A following tail starts at the end of the topic: publish the demo's lines until it shows one.
     const brokers = /--brokers (\S+)/.exec(command)?.[1] ?? env['JOURNEY_KAFKA_BROKERS']!;
     const topic = /--topic (\S+)/.exec(command)?.[1] ?? env['JOURNEY_KAFKA_TOPIC']!;
-    return { feed: async () => void (await journeyctl(['produce', '--input', 'events.ndjson', '--brokers', brokers, '--topic', topic, '--partitions', '3'])) };
+    const produce = async () => void (await journeyctl(['produce', '--input', 'events.ndjson', '--brokers', brokers, '--topic', topic, '--partitions', '3']));
+    // The topic exists before the tail starts (a tail of a missing topic exits 2); it shows only what comes after.
+    return { before: produce, feed: produce };
   }
   if (/\btail --source pubsub\b/.test(command)) {
     // A following tail sees what is published after its subscription exists: publish the demo's lines until it shows one.
@@ -79,7 +81,8 @@ describe('README.md shell examples on the real services', () => {
           const command = atTestServices(fillPlaceholders(example.command, clone.placeholders, `README.md:${example.line}`));
           const exported = exportedVariables(command);
           if (exported) return void Object.assign(env, exported);
-          const extra = example.untilStopped ? untilStoppedOptions(example, command, env) : {};
+          const { before, ...extra } = example.untilStopped ? untilStoppedOptions(example, command, env) : {};
+          await before?.();
           const result = await runExample(example, command, { cwd: clone.clone, env, ...extra });
           expectOutcome(example, command, result);
         }, 300_000);
