@@ -71,6 +71,38 @@ describe('reprocess', () => {
     expect(await snapshot(reprocessed, stricter)).toEqual(expected);
   });
 
+  it('validates stored lines again when the validation config changed, or the store was written under two configs (ADR 0023)', async () => {
+    const dir = tempDir();
+    const input = join(FIXTURES, 'generated-small.ndjson');
+    // search_performed leaves the tracking plan (allow_unplanned: false): those stored events are now rejected.
+    const strict = join(dir, 'strict.yaml');
+    const text = readFileSync(CONFIG, 'utf8');
+    expect(text).toContain('    search_performed: {}\n');
+    writeFileSync(strict, text.replace('    search_performed: {}\n', ''));
+    const nowRejected = (stdout: string) => (JSON.parse(stdout) as { days: Array<{ nowRejected: number }> }).days.reduce((sum, d) => sum + d.nowRejected, 0);
+    const fresh = join(dir, 'fresh');
+    await ingest(fresh, input, strict);
+    const expected = await snapshot(fresh, strict);
+
+    // Stored under the fixture's plan, reprocessed under the stricter one.
+    const changed = join(dir, 'changed');
+    await ingest(changed, input);
+    const first = await reprocess(changed, ['--output', 'json'], strict);
+    expect(first.code, first.stderr).toBe(0);
+    expect(nowRejected(first.stdout)).toBeGreaterThan(0);
+    expect(await snapshot(changed, strict)).toEqual(expected);
+
+    // Stored under the stricter plan, then the same input under the fixture's (search_performed accepted):
+    // reprocess under the stricter plan must not take those stored fields as valid.
+    const mixed = join(dir, 'mixed');
+    await ingest(mixed, input, strict);
+    await ingest(mixed, input);
+    const second = await reprocess(mixed, ['--output', 'json'], strict);
+    expect(second.code, second.stderr).toBe(0);
+    expect(nowRejected(second.stdout)).toBe(nowRejected(first.stdout));
+    expect(await snapshot(mixed, strict)).toEqual(expected);
+  });
+
   it('shows the plan with --dry-run and writes nothing; refuses to run unattended without --yes', async () => {
     const data = tempDir();
     await ingest(data, join(FIXTURES, 'generated-small.ndjson'));

@@ -18,6 +18,12 @@ export interface ReprocessDeps {
   analytics: AnalyticsStore;
   /** Validates the stored lines again (on its worker thread while this one derives the previous chunk). */
   lineProcessor: Pick<LineProcessor, 'process'>;
+  /**
+   * True when every event in the raw store was accepted under the validation config the line
+   * processor validates with: its stored fields are then what validating its line again gives,
+   * and are read instead (asked after each read, so a line stored meanwhile under another config is not trusted).
+   */
+  storedAsValidated?: () => Promise<boolean>;
   sessionize: ReturnType<typeof createSessionize>;
   deriveJourneys: ReturnType<typeof createDeriveJourneys>;
   /** The correction kinds the plan is compiled with (default: the shipped ones). */
@@ -53,13 +59,23 @@ export interface DayDerivation {
 export function createReprocess(deps: ReprocessDeps) {
   const usersPerChunk = deps.usersPerChunk ?? 250;
 
-  /** A chunk of users with their stored lines read and handed to the line processor. */
-  async function loadChunk(chunk: readonly string[]) {
+  /**
+   * A chunk of users with their stored events: the stored fields when nothing could validate
+   * differently today, otherwise their stored lines handed to the line processor.
+   */
+  async function loadChunk(chunk: readonly string[]): Promise<LoadedChunk> {
     const members = await deps.raw.membersOf(chunk);
     const ownerOf = new Map<string, string>();
     for (const user of chunk) ownerOf.set(user, user);
     for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
-    const lines = await deps.raw.rawLinesByIdentity([...ownerOf.keys()]);
+    const identityKeys = [...ownerOf.keys()];
+    // Client session ids are read from the lines: those chunks are validated on the line processor's thread.
+    if (deps.storedAsValidated && deps.sessionize.clientSessionIdPaths === null) {
+      const events = await deps.raw.eventsByIdentity(identityKeys);
+      // Asked after the read: an event stored under another config before it would show here.
+      if (await deps.storedAsValidated()) return { chunk, ownerOf, stored: events };
+    }
+    const lines = await deps.raw.rawLinesByIdentity(identityKeys);
     const validated = deps.lineProcessor.process(
       lines.map((line) => line.raw),
       lines.map((line) => line.receivedAt),
@@ -67,6 +83,13 @@ export function createReprocess(deps: ReprocessDeps) {
     // Awaited by the consumer; this only keeps a failure from being reported unhandled meanwhile.
     validated.catch(() => {});
     return { chunk, ownerOf, lines, validated };
+  }
+
+  /** The chunk's events as today's validation accepts them, and how many stored lines it now rejects. */
+  async function eventsOf(loaded: LoadedChunk): Promise<{ events: StoredEvent[]; nowRejected: number }> {
+    if ('stored' in loaded) return { events: loaded.stored, nowRejected: 0 };
+    const { accepted, acceptedLines } = await loaded.validated;
+    return { events: storedEventsOf(accepted, acceptedLines, loaded.lines, deps.sessionize.clientSessionIdPaths), nowRejected: loaded.lines.length - accepted.length };
   }
 
   /**
@@ -82,13 +105,12 @@ export function createReprocess(deps: ReprocessDeps) {
     const users = [...new Set(keys.map((key) => owners.get(key) ?? key))].sort();
     let next = users.length > 0 ? loadChunk(users.slice(0, usersPerChunk)) : null;
     for (let start = 0; next !== null; start += usersPerChunk) {
-      const { chunk, ownerOf, lines, validated } = await next;
+      const loaded = await next;
       next = start + usersPerChunk < users.length ? loadChunk(users.slice(start + usersPerChunk, start + 2 * usersPerChunk)) : null;
-      const { accepted, acceptedLines } = await validated;
-      const revalidated = storedEventsOf(accepted, acceptedLines, lines, deps.sessionize.clientSessionIdPaths);
-      await attachIdentityConflicts(deps.raw, revalidated, deps.sessionize.maxUsersPerAnonymousId);
-      const { derivation } = deriveUsers(deps, chunk, groupByOwner(revalidated, ownerOf), corrections);
-      yield { derivation, nowRejected: lines.length - accepted.length, users: chunk.length };
+      const { events, nowRejected } = await eventsOf(loaded);
+      await attachIdentityConflicts(deps.raw, events, deps.sessionize.maxUsersPerAnonymousId);
+      const { derivation } = deriveUsers(deps, loaded.chunk, groupByOwner(events, loaded.ownerOf), corrections);
+      yield { derivation, nowRejected, users: loaded.chunk.length };
     }
   }
 
@@ -134,6 +156,8 @@ export function createReprocess(deps: ReprocessDeps) {
     },
   };
 }
+
+type LoadedChunk = { chunk: readonly string[]; ownerOf: Map<string, string> } & ({ stored: StoredEvent[] } | { lines: StoredLine[]; validated: ReturnType<LineProcessor['process']> });
 
 /** The lines today's validation accepts, as the stored events derivation reads (the fields `eventsByIdentity` gives). */
 function storedEventsOf(accepted: readonly EncodedEvent[], acceptedLines: readonly number[], lines: readonly StoredLine[], clientSessionIdPaths: readonly string[] | null): StoredEvent[] {

@@ -13,6 +13,7 @@ import { createFileSource } from '../sources/file-source.js';
 import type { LineSource } from '../sources/source.js';
 import { type OpenStoresOptions, openStores } from '../stores/open-stores.js';
 import { createDerivation, type DerivationStores } from './derivation.js';
+import { noteValidationConfig, validationFingerprint } from './validation-config.js';
 
 /** What an ingest reports: the ingest counts plus its pace and what derivation found. */
 export interface IngestReport extends IngestSummary {
@@ -85,6 +86,8 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
     const summary = await ingest(source);
     await options.afterIngest?.();
     progress.phase((shownPhase = 'writing analytics'));
+    // Before the first batch is stored: reprocess trusts stored fields only under the config noted here.
+    await noteValidationConfig(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }), options.lease);
     // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
     const settled = await derivation.serialised(async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
     if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];

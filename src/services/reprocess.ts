@@ -10,6 +10,7 @@ import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
 import { queryCostsOf } from '../stores/ports/query-costs.js';
 import { createDerivation, type DerivationStores } from './derivation.js';
+import { storedUnder, validationFingerprint } from './validation-config.js';
 
 export interface ReprocessSummary {
   /** `scanBytes` (dry run, on an engine that bills by bytes scanned): what rebuilding the day would scan, by the engine's dry run. */
@@ -46,7 +47,9 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
   const lease = await acquireLease(stores.raw, 'derivation', currentHolder(options.command), { waitMs: options.waitMs, log });
   const dayCounts = (day: string) => (options.tolerateDamage ? stores.analytics.dayCounts(day).catch(() => emptyCounts()) : stores.analytics.dayCounts(day));
   // Stored lines are validated again on a worker thread, as ingest validates them, while this thread derives.
-  const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan, hashLines: false });
+  const validation = { pipeline: config.pipeline, trackingPlan: config.trackingPlan };
+  const lineProcessor = createLineProcessor({ ...validation, hashLines: false });
+  const fingerprint = validationFingerprint(validation);
   try {
     const derivation = createDerivation(config, stores);
     // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
@@ -55,6 +58,8 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
     const reprocess = createReprocess({
       ...derivation.stages,
       lineProcessor,
+      // Every stored event accepted under today's validation config: its stored fields are what validating its line again gives.
+      storedAsValidated: () => storedUnder(stores.raw, fingerprint),
       lookbackMs,
       // Two chunks and a stage are alive at once. SQLite reads per row, so smaller chunks hold less at
       // the same CPU; a ClickHouse raw store reads whole granules once per chunk (ADR 0023).
