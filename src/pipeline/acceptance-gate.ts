@@ -28,7 +28,7 @@ export function createAcceptanceGate(processor: LineProcessor, options: Acceptan
   const judge = (lines: number, result: ProcessedBatch): ProcessedBatch => {
     if (decided) return result;
     seen += lines;
-    valid += result.accepted.length;
+    valid += result.accepted.length + result.stored.length;
     for (const line of result.rejected) reasons.set(line.reason, (reasons.get(line.reason) ?? 0) + 1);
     if (seen < options.minLines) return result;
     decided = true;

@@ -56,10 +56,10 @@ function scriptedSource(batches: number, size: number, options: { waitAfter?: (i
   return { source, acked, ackOf: (index: number) => acks[index]!.opened };
 }
 
-function ingestInto(raw: RawStore) {
+function ingestInto(raw: RawStore, options: { preFilter?: boolean } = {}) {
   return createIngest({
     raw,
-    processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false }),
+    processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false, ...(options.preFilter ? { storedCopies: raw.storedCopies!.bind(raw) } : {}) }),
     deriveDirtyUsers: async () => NO_DERIVE,
     lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
     deriveEveryEvents: Number.POSITIVE_INFINITY,
@@ -178,4 +178,63 @@ describe('ingest never misses a wake-up', () => {
     expect(acked).toEqual([0]);
     await store.close();
   }, 20_000);
+});
+
+describe('re-ingest with the pre-filter (docs/decisions/0025)', () => {
+  const oneBatch = (lines: string[], arrivedAt: number): LineSource => ({
+    description: 'test',
+    totalBytes: undefined,
+    async *batches() {
+      yield { lines, arrivedAt, ack: async () => {} };
+    },
+    async close() {},
+  });
+  /** Everything a later step reads of the raw store. */
+  const contents = async (raw: RawStore) => ({
+    counts: await raw.counts(),
+    rejected: await (async () => {
+      const lines = [];
+      for await (const rejected of raw.streamRejected({})) lines.push(rejected);
+      return lines;
+    })(),
+    events: (await raw.eventsByIdentity([...Array.from({ length: 7 }, (_, i) => `u-${i}`), 'anon'])).sort((a, b) => a.messageId.localeCompare(b.messageId)),
+    received: await raw.receivedLineCounts(60_000),
+    dirty: await raw.listDirtyIds(1_000),
+  });
+  const at = Date.UTC(2026, 0, 5, 12);
+  const unclaimed = JSON.stringify({ type: 'track', event: 'page_viewed', messageId: 'm-unclaimed', anonymousId: 'anon', timestamp: '2026-01-05T10:00:00Z', context: { app: { version: '1.0' } } });
+  const retry = line(1).replace('"properties":{}', '"properties":{"retry":true}');
+  const input = [...Array.from({ length: 30 }, (_, i) => line(i)), unclaimed, retry, 'not json', line(3)];
+
+  it('changes nothing and reports what the normal path reports, for later and earlier arrivals alike', async () => {
+    for (const rerunAt of [at + 3_600_000, at - 3_600_000]) {
+      const [plain, filtered] = [SqliteRawStore.open(freshPath()), SqliteRawStore.open(freshPath())];
+      for (const raw of [plain, filtered]) await ingestInto(raw)(oneBatch(input, at));
+      for (const raw of [plain, filtered]) await raw.clearDirtyIds(await raw.listDirtyIds(1_000));
+      const normal = await ingestInto(plain)(oneBatch(input, rerunAt));
+      const lookedUp = counting(filtered, rerunAt);
+      const summary = await ingestInto(lookedUp.raw, { preFilter: true })(oneBatch(input, rerunAt));
+      expect(summary).toEqual(normal);
+      expect(await contents(filtered)).toEqual(await contents(plain));
+      // Later: every stored line skips the per-line stages; earlier: the line dated by its arrival does not (it replaces).
+      expect(lookedUp.skipped()).toBe(rerunAt > at ? 32 : 31);
+      expect(normal.replaced).toBe(rerunAt > at ? 0 : 1);
+      await Promise.all([plain.close(), filtered.close()]);
+    }
+  });
+
+  /** The store, counting the lines its pre-filter look-up lets skip the per-line stages (stored, received no later). */
+  function counting(store: SqliteRawStore, arrivedAt: number) {
+    let skipped = 0;
+    const raw: RawStore = Object.create(store, {
+      storedCopies: {
+        value: async (keys: Parameters<NonNullable<RawStore['storedCopies']>>[0]) => {
+          const copies = await store.storedCopies!(keys);
+          skipped += copies.filter((copy) => copy !== null && copy.receivedAt <= arrivedAt).length;
+          return copies;
+        },
+      },
+    });
+    return { raw, skipped: () => skipped };
+  }
 });

@@ -166,6 +166,12 @@ export function createIngest(deps: IngestDeps) {
         const accepted = group.length === 1 ? next.result.accepted : group.flatMap((entry) => entry.result!.accepted);
         const rejected = group.length === 1 ? next.result.rejected : group.flatMap((entry) => entry.result!.rejected);
         for (const event of accepted) if (event.receivedAt - event.eventTime > deps.lateAfterMs) summary.late += 1;
+        // Lines already stored byte-identically (the pre-filter): duplicates, late as their stored copy was.
+        let alreadyStored = 0;
+        for (const entry of group) {
+          alreadyStored += entry.result!.stored.length;
+          for (const copy of entry.result!.stored) if (copy.receivedAt - copy.eventTime > deps.lateAfterMs) summary.late += 1;
+        }
         for (const line of rejected) summary.rejected[line.reason] = (summary.rejected[line.reason] ?? 0) + 1;
         if (grouped && !groupOpen) {
           await deps.raw.beginWriteGroup!();
@@ -180,7 +186,7 @@ export function createIngest(deps: IngestDeps) {
         summary.read += lines;
         summary.accepted += written.inserted;
         summary.replaced += written.replaced;
-        summary.duplicates += written.duplicates + written.replaced;
+        summary.duplicates += written.duplicates + written.replaced + alreadyStored;
         summary.rejectedAlreadyStored += written.rejectedDuplicates;
         sinceDerive += written.inserted + written.replaced;
         if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && Date.now() - lastDerive >= deps.deriveIntervalMs)) {

@@ -1,9 +1,12 @@
+import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RejectedLine, RejectReason, TimeSource } from '../domain/event.js';
+import type { LineKey, StoredCopy } from '../stores/ports/event-log.js';
 import { type EncodedEvent, encodeEvent } from '../stores/raw-store.js';
 import { createProcessLine, type ProcessLineDeps } from './process-line.js';
+import { isWellFormed } from './validate-event.js';
 
 /** One batch after the per-line stages, in line order, ready for the raw store. */
 export interface ProcessedBatch {
@@ -11,6 +14,12 @@ export interface ProcessedBatch {
   /** The index in the batch's lines of each accepted event. */
   acceptedLines: number[];
   rejected: RejectedLine[];
+  /**
+   * Lines the raw store already holds byte-identically, received no later (the re-ingest
+   * pre-filter, docs/decisions/0025): their stored copies. Storing such a line again would
+   * change nothing, so they skipped the per-line stages; they count as duplicates.
+   */
+  stored: StoredCopy[];
 }
 
 /**
@@ -30,6 +39,52 @@ export interface LineProcessorOptions {
   threadAfterLines?: number;
   /** false: always in this thread. Default true (when the compiled worker module exists). */
   threads?: boolean;
+  /**
+   * The raw store's look-up of lines it holds (RawStore.storedCopies). With it, a batch is first
+   * hashed, and only lines the store does not hold byte-identically (received no later) go
+   * through the per-line stages (docs/decisions/0025). Ingest only: reprocess stores nothing.
+   */
+  storedCopies?: (keys: readonly LineKey[]) => Promise<Array<StoredCopy | null>>;
+}
+
+/** While batches mostly hit, every batch is looked up first; otherwise one batch in this many probes again. */
+const PROBE_EVERY_BATCHES = 20;
+
+/** The pre-filter's keys of a batch: each line's rawHash as processLine computes it and the message id read without parsing. */
+export interface WireKeys {
+  hashes: string[];
+  messageIds: Array<string | null>;
+}
+
+const MESSAGE_ID_FIELD = '"messageId":"';
+
+/**
+ * The message id a line seems to carry, found without parsing (null when not plainly there).
+ * Only a look-up key: a store answers a line only when a stored copy of that id has the line's
+ * rawHash, so a wrong guess (a nested field, an odd spelling) costs a miss, never a wrong answer.
+ */
+export function messageIdOf(line: string): string | null {
+  const at = line.indexOf(MESSAGE_ID_FIELD);
+  if (at < 0) return null;
+  const start = at + MESSAGE_ID_FIELD.length;
+  const end = line.indexOf('"', start);
+  if (end <= start) return null;
+  const id = line.slice(start, end);
+  return id.includes('\\') ? null : id;
+}
+
+/** A batch's pre-filter keys. Runs on the worker thread (or inline). */
+export function keysOf(lines: readonly string[]): WireKeys {
+  const hashes: string[] = new Array(lines.length);
+  const messageIds: Array<string | null> = new Array(lines.length);
+  for (let index = 0; index < lines.length; index += 1) {
+    const line = lines[index]!;
+    // A line that is not text is rejected by processLine with another hash: never looked up.
+    const text = isWellFormed(line);
+    hashes[index] = text ? hash('sha256', line, 'hex') : '';
+    messageIds[index] = text ? messageIdOf(line) : null;
+  }
+  return { hashes, messageIds };
 }
 
 /**
@@ -135,16 +190,13 @@ export function fromWire(wire: WireBatch, lines: readonly string[]): ProcessedBa
       appVersion: strings[s + 4] as string | null,
     };
   }
-  return { accepted, acceptedLines, rejected };
+  return { accepted, acceptedLines, rejected, stored: [] };
 }
 
-export interface WorkerRequest {
-  id: number;
-  lines: readonly string[];
-  arrivedAt: ArrivalTimes;
-}
+/** The per-line stages of a batch, or (`keys`) only its pre-filter keys. */
+export type WorkerRequest = { id: number; lines: readonly string[]; arrivedAt: ArrivalTimes } | { id: number; keys: readonly string[] };
 
-export type WorkerReply = { id: number; wire: WireBatch } | { id: number; error: { message: string; stack?: string } };
+export type WorkerReply = { id: number; wire: WireBatch } | { id: number; keys: WireKeys } | { id: number; error: { message: string; stack?: string } };
 
 /** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which then stay in-thread. */
 function workerModule(): URL | null {
@@ -160,7 +212,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
   let worker: Worker | null = null;
   let failure: Error | null = null;
   let nextId = 0;
-  const pending = new Map<number, { lines: readonly string[]; resolve: (batch: ProcessedBatch) => void; reject: (error: Error) => void }>();
+  const pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
 
   const failAll = (error: Error) => {
     failure ??= error;
@@ -179,7 +231,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
         if (reply.error.stack) error.stack = reply.error.stack;
         entry.reject(error);
       } else {
-        entry.resolve(fromWire(reply.wire, entry.lines));
+        entry.resolve(reply);
       }
     });
     started.on('error', (error) => failAll(error));
@@ -189,23 +241,60 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     return started;
   };
 
+  /** Sends a request to the worker thread, or (none running) answers it in this one. */
+  const call = (request: WorkerRequest): Promise<WorkerReply> => {
+    if (failure) return Promise.reject(failure);
+    if (worker === null) {
+      try {
+        return Promise.resolve('keys' in request ? { id: request.id, keys: keysOf(request.keys) } : { id: request.id, wire: processToWire(processLine, request.lines, request.arrivedAt) });
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+    }
+    const result = new Promise<WorkerReply>((resolve, reject) => pending.set(request.id, { resolve, reject }));
+    worker.postMessage(request);
+    return result;
+  };
+  const stages = async (lines: readonly string[], arrivedAt: ArrivalTimes): Promise<ProcessedBatch> => {
+    const reply = await call({ id: nextId++, lines, arrivedAt });
+    return fromWire((reply as { wire: WireBatch }).wire, lines);
+  };
+
+  // The pre-filter pays while batches hit (a re-ingest); on new input it would only hash twice,
+  // so after a batch that mostly missed it looks up one batch in PROBE_EVERY_BATCHES only.
+  const storedCopies = options.storedCopies;
+  let hitting = true;
+  let sinceProbe = 0;
+  const preFiltered = async (lines: readonly string[], arrivedAt: ArrivalTimes): Promise<ProcessedBatch> => {
+    const { keys } = (await call({ id: nextId++, keys: lines })) as { keys: WireKeys };
+    const copies = await storedCopies!(keys.hashes.map((rawHash, index) => ({ rawHash, messageId: keys.messageIds[index]! })));
+    const fresh: number[] = [];
+    const stored: StoredCopy[] = [];
+    for (let index = 0; index < lines.length; index += 1) {
+      const copy = copies[index];
+      // A stored copy received later than this line would lose to it (domain/precedence.ts): normal path.
+      if (copy && copy.receivedAt <= (typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!)) stored.push(copy);
+      else fresh.push(index);
+    }
+    hitting = stored.length * 2 >= lines.length;
+    if (fresh.length === lines.length) return stages(lines, arrivedAt);
+    if (fresh.length === 0) return { accepted: [], acceptedLines: [], rejected: [], stored };
+    const batch = await stages(
+      fresh.map((index) => lines[index]!),
+      typeof arrivedAt === 'number' ? arrivedAt : fresh.map((index) => arrivedAt[index]!),
+    );
+    return { ...batch, acceptedLines: batch.acceptedLines.map((index) => fresh[index]!), stored };
+  };
+
   return {
     process(lines, arrivedAt) {
       linesSeen += lines.length;
-      if (failure) return Promise.reject(failure);
-      if (worker === null && module !== null && linesSeen >= threadAfterLines) worker = startWorker(module);
-      if (worker === null) {
-        try {
-          return Promise.resolve(fromWire(processToWire(processLine, lines, arrivedAt), lines));
-        } catch (error) {
-          return Promise.reject(error as Error);
-        }
+      if (worker === null && failure === null && module !== null && linesSeen >= threadAfterLines) worker = startWorker(module);
+      if (storedCopies !== undefined && (hitting || ++sinceProbe >= PROBE_EVERY_BATCHES)) {
+        sinceProbe = 0;
+        return preFiltered(lines, arrivedAt);
       }
-      const id = nextId++;
-      const request: WorkerRequest = { id, lines, arrivedAt };
-      const result = new Promise<ProcessedBatch>((resolve, reject) => pending.set(id, { lines, resolve, reject }));
-      worker.postMessage(request);
-      return result;
+      return stages(lines, arrivedAt);
     },
     async close() {
       const running = worker;

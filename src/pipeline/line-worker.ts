@@ -1,7 +1,7 @@
 // The worker thread of createLineProcessor: runs the per-line stages on whole batches and
 // sends them back in wire form. Pure: the same lines and arrival time give the same batch.
 import { parentPort, workerData } from 'node:worker_threads';
-import { processToWire, type WorkerReply, type WorkerRequest } from './line-processor.js';
+import { keysOf, processToWire, type WorkerReply, type WorkerRequest } from './line-processor.js';
 import { createProcessLine, type ProcessLineDeps } from './process-line.js';
 
 const port = parentPort;
@@ -11,7 +11,7 @@ const processLine = createProcessLine(workerData as ProcessLineDeps);
 port.on('message', (request: WorkerRequest) => {
   let reply: WorkerReply;
   try {
-    reply = { id: request.id, wire: processToWire(processLine, request.lines, request.arrivedAt) };
+    reply = 'keys' in request ? { id: request.id, keys: keysOf(request.keys) } : { id: request.id, wire: processToWire(processLine, request.lines, request.arrivedAt) };
   } catch (error) {
     const failure = error instanceof Error ? error : new Error(String(error));
     reply = { id: request.id, error: { message: failure.message, ...(failure.stack ? { stack: failure.stack } : {}) } };

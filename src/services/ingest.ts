@@ -6,14 +6,14 @@ import type { JourneyConfig } from '../config/config.js';
 import { createAcceptanceGate, DEFAULT_ACCEPTANCE_GATE } from '../pipeline/acceptance-gate.js';
 import { createIngest, type IngestSummary } from '../pipeline/ingest.js';
 import { readStoredBursts } from '../pipeline/journey-signals.js';
-import { createLineProcessor } from '../pipeline/line-processor.js';
+import { createLineProcessor, type LineProcessorOptions } from '../pipeline/line-processor.js';
 import { createPublishPipelineFacts } from '../pipeline/publish-pipeline-facts.js';
 import type { ProgressReporter } from '../render/progress.js';
 import { createFileSource } from '../sources/file-source.js';
 import type { LineSource } from '../sources/source.js';
 import { type OpenStoresOptions, openStores } from '../stores/open-stores.js';
 import { createDerivation, type DerivationStores } from './derivation.js';
-import { noteValidationConfig, validationFingerprint } from './validation-config.js';
+import { noteValidationConfig, storedUnder, validationFingerprint } from './validation-config.js';
 
 /** What an ingest reports: the ingest counts plus its pace and what derivation found. */
 export interface IngestReport extends IngestSummary {
@@ -48,7 +48,10 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
   // whose activity straddles the cut, so it derives once, at the end (docs/decisions/0009); a
   // killed run leaves its dirty marks for the next. A stream (stdin, Kafka) derives every few seconds.
   const backlog = source.totalBytes !== undefined;
-  const lineProcessor = createLineProcessor({ pipeline: config.pipeline, trackingPlan: config.trackingPlan });
+  const lineProcessor = createLineProcessor(
+    { pipeline: config.pipeline, trackingPlan: config.trackingPlan },
+    { storedCopies: storedCopiesUnder(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan })) },
+  );
   const processor = options.acceptAllRejected ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });
   try {
     const derivation = createDerivation(config, stores, {
@@ -98,6 +101,19 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
   } finally {
     await processor.close();
   }
+}
+
+/**
+ * The re-ingest pre-filter's look-up (docs/decisions/0025): re-sent lines the raw store holds
+ * byte-identically skip the per-line stages. Only while every stored event was accepted under
+ * this validation config: under another, a stored line might now be rejected, so every line
+ * takes the normal path (the look-up answers nothing). Asked once, at the first batch.
+ */
+function storedCopiesUnder(raw: DerivationStores['raw'], fingerprint: string): LineProcessorOptions['storedCopies'] {
+  const lookUp = raw.storedCopies?.bind(raw);
+  if (lookUp === undefined) return undefined;
+  let trusted: Promise<boolean> | undefined;
+  return async (keys) => ((await (trusted ??= storedUnder(raw, fingerprint))) ? lookUp(keys) : keys.map(() => null));
 }
 
 export interface IngestFileOptions {

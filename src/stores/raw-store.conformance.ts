@@ -405,6 +405,28 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       }
     });
 
+    it('answers the re-ingest pre-filter only for a stored accepted line with the same message id and rawHash', async () => {
+      // Optional: a store without it pre-filters nothing (every line takes the normal path).
+      if (store.storedCopies === undefined) return;
+      await store.writeBatch(
+        [accepted({ messageId: 'p1', rawHash: 'h1', receivedAt: 5_000, eventTime: 4_000 }), accepted({ messageId: 'p2', rawHash: 'h2', receivedAt: 6_000, eventTime: 1_000 })],
+        [rejected({ rawHash: 'hr', messageId: 'p3' })],
+      );
+      // p2 is replaced by an earlier copy: its old line is no longer the stored one.
+      await store.writeBatch([accepted({ messageId: 'p2', rawHash: 'h2b', receivedAt: 5_500, eventTime: 1_000 })], []);
+      const answers = await store.storedCopies([
+        { rawHash: 'h1', messageId: 'p1' },
+        { rawHash: 'h2', messageId: 'p2' },
+        { rawHash: 'h2b', messageId: 'p2' },
+        { rawHash: 'h1', messageId: null },
+        { rawHash: 'h1', messageId: 'p2' },
+        { rawHash: 'hr', messageId: 'p3' },
+        { rawHash: 'h9', messageId: 'p9' },
+        { rawHash: 'h1', messageId: 'p1' },
+      ]);
+      expect(answers).toEqual([{ receivedAt: 5_000, eventTime: 4_000 }, null, { receivedAt: 5_500, eventTime: 1_000 }, null, null, null, null, { receivedAt: 5_000, eventTime: 4_000 }]);
+    });
+
     it('aggregates received lines per bucket and app version, and accepted events per event day', async () => {
       const minute = 60_000;
       const day = 86_400_000;

@@ -1,12 +1,12 @@
 import type { AcceptedEvent, RejectedLine } from '../../domain/event.js';
 import { type IdentityLink, isEarlierCopy, isEarlierLink, noteLinksOf } from '../../domain/precedence.js';
 import type { DirtyQueue } from '../ports/dirty-queue.js';
-import { type EncodedEvent, encodeEvent, type EventLog, type WriteBatchResult } from '../ports/event-log.js';
+import { type EncodedEvent, encodeEvent, type EventLog, type StoredCopy, type WriteBatchResult } from '../ports/event-log.js';
 import { groupAnonymousIdUsers, type IdentityGraph } from '../ports/identity-graph.js';
 import { bump, compareBinary, type MemoryState } from './memory-state.js';
 
 /** The writing half of the event log, with the same effects as the embedded store's one transaction per batch. */
-export function createMemoryWrites(state: MemoryState): Pick<EventLog, 'writeBatch' | 'writeEncodedBatch'> {
+export function createMemoryWrites(state: MemoryState): Required<Pick<EventLog, 'writeBatch' | 'writeEncodedBatch' | 'storedCopies'>> {
   const writeEncodedBatch = async (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): Promise<WriteBatchResult> => {
     const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
     const dirty = new Set<string>();
@@ -52,6 +52,12 @@ export function createMemoryWrites(state: MemoryState): Pick<EventLog, 'writeBat
   return {
     writeBatch: async (accepted: readonly AcceptedEvent[], rejected) => writeEncodedBatch(accepted.map(encodeEvent), rejected),
     writeEncodedBatch,
+    async storedCopies(keys) {
+      return keys.map(({ rawHash, messageId }): StoredCopy | null => {
+        const stored = messageId === null ? undefined : state.events.get(messageId);
+        return stored !== undefined && stored.rawHash === rawHash ? { receivedAt: stored.receivedAt, eventTime: stored.eventTime } : null;
+      });
+    },
   };
 }
 

@@ -60,6 +60,18 @@ export interface WriteBatchResult {
   rejectedDuplicates: number;
 }
 
+/** An input line the raw store may already hold: its rawHash, and the message id read from it without parsing (null: none found). */
+export interface LineKey {
+  rawHash: string;
+  messageId: string | null;
+}
+
+/** The stored accepted event whose line is byte-identical to a LineKey's. */
+export interface StoredCopy {
+  receivedAt: number;
+  eventTime: number;
+}
+
 /** A stored accepted line, as reprocess re-validates it. */
 export interface StoredLine {
   raw: string;
@@ -93,6 +105,13 @@ export interface EventLog {
   beginWriteGroup?(): Promise<void>;
   commitWriteGroup?(): Promise<void>;
   abandonWriteGroup?(): Promise<void>;
+
+  /**
+   * Optional, the re-ingest pre-filter (docs/decisions/0025): per key, the stored accepted event
+   * of that message id whose rawHash is the key's (so its line is byte-identical), or null. A
+   * miss is always safe (the line takes the normal path); a store without it pre-filters nothing.
+   */
+  storedCopies?(keys: readonly LineKey[]): Promise<Array<StoredCopy | null>>;
 
   /** Every accepted event filed under one of the identity keys (any order; sessionize sorts). */
   eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]>;

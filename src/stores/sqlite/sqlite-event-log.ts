@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } from '../../domain/event.js';
 import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
-import { type EncodedEvent, encodeEvent, type EventLog, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
+import { type EncodedEvent, encodeEvent, type EventLog, type LineKey, type StoredCopy, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
 import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
@@ -29,6 +29,19 @@ type RawEventRow = [
 
 type ExistingCopy = { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null };
 
+/** The columns of ExistingCopy after message_id, as copiesByKey reads them. */
+const EXISTING_COPY_COLUMNS = 'message_id, received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id';
+type ExistingCopyRow = [
+  messageId: string,
+  receivedAt: number,
+  appVersion: string | null,
+  rawHash: string,
+  identityKey: string,
+  userId: string | null,
+  anonymousId: string | null,
+  previousId: string | null,
+];
+
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
 export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
   const { db, guard } = ctx;
@@ -36,7 +49,6 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     insertEvent: db.prepare(`INSERT INTO raw_events
       (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    existingCopy: db.prepare('SELECT received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
     countReceived: db.prepare('INSERT INTO received_minutes (minute, app_version, kind, lines) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET lines = lines + excluded.lines'),
     insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
     replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
@@ -46,6 +58,27 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
   };
   let eventsByIdentityFull: Database.Statement | undefined;
+  const inStatements = new Map<string, Database.Statement>();
+  /**
+   * The rows (as arrays of `columns`) of every message key in `keys`: one IN query per IN_CHUNK
+   * keys, in key order, instead of one lookup per line. Per-statement overhead, not SQLite's
+   * index walk, was most of a lookup's cost (figures: docs/decisions/0025).
+   */
+  const rowsByKeys = (columns: string, keys: readonly number[]): unknown[][] => {
+    const rows: unknown[][] = [];
+    const sorted = [...new Set(keys)].sort((a, b) => a - b);
+    for (const chunk of chunks(sorted)) {
+      const sql = `SELECT ${columns} FROM raw_events WHERE message_key IN (${placeholders(chunk)})`;
+      let statement = inStatements.get(sql);
+      if (statement === undefined) {
+        statement = db.prepare(sql).raw(true);
+        // Only the full-chunk statements recur often enough to keep.
+        if (chunk.length === IN_CHUNK) inStatements.set(sql, statement);
+      }
+      for (const row of statement.all(...chunk) as unknown[][]) rows.push(row);
+    }
+    return rows;
+  };
 
   const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
     const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
@@ -62,9 +95,30 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       };
       const dirty = new Set<string>();
       const links = new Map<string, IdentityLink>();
-      for (const event of accepted) {
-        const key = messageKey(event.messageId);
-        const existing = s.existingCopy.get(key, event.messageId) as ExistingCopy | undefined;
+      // The stored copy of every message id in the batch, read up front (one IN query per chunk of
+      // keys) and kept current below, so a message id twice in one batch sees its first copy.
+      const keys = accepted.map((event) => messageKey(event.messageId));
+      const ids = new Set<string>();
+      for (const event of accepted) ids.add(event.messageId);
+      const stored = new Map<string, ExistingCopy>();
+      for (const row of rowsByKeys(EXISTING_COPY_COLUMNS, keys) as ExistingCopyRow[]) {
+        if (!ids.has(row[0])) continue;
+        stored.set(row[0], { received_at: row[1], app_version: row[2], raw_hash: row[3], identity_key: row[4], user_id: row[5], anonymous_id: row[6], previous_id: row[7] });
+      }
+      const keep = (event: EncodedEvent) =>
+        stored.set(event.messageId, {
+          received_at: event.receivedAt,
+          app_version: event.appVersion,
+          raw_hash: event.rawHash,
+          identity_key: event.identityKey,
+          user_id: event.userId,
+          anonymous_id: event.anonymousId,
+          previous_id: event.previousId,
+        });
+      for (let index = 0; index < accepted.length; index += 1) {
+        const event = accepted[index]!;
+        const key = keys[index]!;
+        const existing = stored.get(event.messageId);
         if (existing === undefined) {
           // Positional binding straight from the event: named parameters cost a property lookup per
           // column per row, and an intermediate row object is garbage on the hot path.
@@ -89,6 +143,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
             ingestedAt,
           );
           result.inserted += 1;
+          keep(event);
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
         } else {
           const earlier = isEarlierCopy(event, { receivedAt: existing.received_at, rawHash: existing.raw_hash });
@@ -104,6 +159,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
           }
           s.replaceEvent.run(toRow(event, key, ingestedAt));
           result.replaced += 1;
+          keep(event);
           countReceived(existing.received_at, existing.app_version, ACCEPTED_KIND, -1);
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
           for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
@@ -155,6 +211,18 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     },
     async abandonWriteGroup() {
       if (db.inTransaction) guard('abandon a write group', () => db.exec('ROLLBACK'));
+    },
+
+    async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {
+      return guard('look up stored lines', () => {
+        const byLine = new Map<string, StoredCopy>();
+        const keys: number[] = [];
+        for (const line of lineKeys) if (line.messageId !== null) keys.push(messageKey(line.messageId));
+        for (const row of rowsByKeys('message_id, raw_hash, received_at, event_time', keys) as Array<[string, string, number, number]>) {
+          byLine.set(`${row[1]}\u0000${row[0]}`, { receivedAt: row[2], eventTime: row[3] });
+        }
+        return lineKeys.map((line) => (line.messageId === null ? null : (byLine.get(`${line.rawHash}\u0000${line.messageId}`) ?? null)));
+      });
     },
 
     async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
