@@ -1,9 +1,12 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
-import { effectiveCorrections } from '../domain/correction.js';
+import { type Correction, effectiveCorrections } from '../domain/correction.js';
+import type { Profile } from '../domain/profile.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.js';
+import type { ReplaceResult } from '../stores/ports/derived-writes.js';
+import { appendEncoded, type EncodedDerivation, type EncodedDerivedWrites, emptyEncoded } from '../stores/ports/encoded-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { deriveUsers, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
 import { prepareSqlRound, sqlCanDerive, type SqlDeriveDeps } from './derive-users-sql.js';
@@ -25,9 +28,46 @@ export interface DeriveDeps {
   eventsPerWrite?: number;
   /** Cut sessions and place events in the analytics engine (derivation.engine: sql); absent: in JS. */
   sql?: Pick<SqlDeriveDeps, 'sql' | 'rules' | 'rawEvents' | 'funnels'>;
+  /** Reading back and deriving elsewhere (a worker thread), rows handed over encoded for `writes`; absent: on this thread. */
+  offload?: { derive: OffloadedDerivation; writes: EncodedDerivedWrites };
   /** After each analytics write, and as a round starts: users done (summary.users) of `totalUsers` so far; `writing` once every user is derived and writes remain. */
   onProgress?: (summary: DeriveSummary, totalUsers: number, phase: 'deriving' | 'writing', written?: { sessionsFlagged: number }) => void;
 }
+
+/** Users derived elsewhere, already encoded for the analytics store: what deriveRound needs of a chunk. */
+export interface EncodedChunk {
+  users: string[];
+  encoded: EncodedDerivation;
+  /** Derived (placed) events: what groups chunks into writes. */
+  events: number;
+  profiles: Profile[];
+  removed: string[];
+  /** Distinct sessions carrying a flag. */
+  flaggedSessions: number;
+}
+
+/** The work of one round of deriveRound (read back, derive, encode), done elsewhere. */
+export interface OffloadedDerivation {
+  /** Whether a round of this many users is worth handing over (starting a thread has a cost); false: derived on this thread. */
+  takes(users: number): boolean;
+  /**
+   * The round's users in the chunks deriveRound cuts (usersPerReadAfter), in order, each read
+   * back with `canonical` and derived under `corrections` (effective, compiled with the shipped kinds).
+   */
+  round(users: readonly string[], canonical: ReadonlyMap<string, string>, corrections: readonly Correction[], eventsPerRead: number): AsyncIterable<EncodedChunk>;
+}
+
+/**
+ * How many users the next read of a round takes, after a chunk of `users` users gave `derived`
+ * events: a user's history grows with the time the data spans, so a fixed count of users read at
+ * once let a 4M-event backlog hold four times the events of a 1M one in memory.
+ */
+export function usersPerReadAfter(users: number, derived: number, eventsPerRead: number): number {
+  return Math.min(2_000, Math.max(1, Math.round((users * eventsPerRead) / Math.max(1, derived))));
+}
+
+/** Users per read at the start of a round. */
+export const FIRST_USERS_PER_READ = 100;
 
 export interface DeriveSummary {
   users: number;
@@ -65,7 +105,8 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       const dirty = await deps.raw.listDirtyIds(idsPerRound);
       if (dirty.length === 0) return summary;
       // Corrections are read per round: a steward's fix applies to the next derive, in any process.
-      const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
+      const effective = effectiveCorrections(await deps.raw.listCorrections());
+      const corrections = compileCorrections(effective, deps.correctionKinds);
       const plan = await planIdentityChanges(
         dirty.map((entry) => entry.id),
         deps.raw,
@@ -79,7 +120,10 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       totalUsers += plan.affectedUsers.size;
       phase = 'deriving';
       deps.onProgress?.(summary, totalUsers, phase);
-      await deriveRound([...plan.affectedUsers].sort(), plan.canonical, corrections, summary);
+      const users = [...plan.affectedUsers].sort();
+      // Offloaded only where this thread would derive in JS too: the result is the same either way.
+      if (deps.offload && !(deps.sql && sqlCanDerive(corrections)) && deps.offload.derive.takes(users.length)) await deriveRoundOffloaded(deps.offload, users, plan.canonical, effective, summary);
+      else await deriveRound(users, plan.canonical, corrections, summary);
       await deps.raw.saveCanonical([...plan.canonical].map(([id, canonicalId]) => ({ id, canonicalId })));
       await deps.raw.clearDirtyIds(dirty);
     }
@@ -121,17 +165,14 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       // Awaited before the next write or at the end; this only keeps a failure from being reported unhandled meanwhile.
       inFlight.catch(() => {});
     };
-    // How many users make a read of ~eventsPerRead events is learnt as the round goes: a user's
-    // history grows with the time the data spans, so a fixed count of users read at once let a
-    // 4M-event backlog hold four times the events of a 1M one in memory.
-    let usersPerRead = 100;
+    // How many users make a read of ~eventsPerRead events is learnt as the round goes.
+    let usersPerRead = FIRST_USERS_PER_READ;
     for (let start = 0; start < users.length;) {
       const chunk = users.slice(start, start + usersPerRead);
       start += chunk.length;
       const derived = await deriveChunk(chunk);
       appendTo(group, chunk, derived);
-      const read = Math.max(1, derived.derivation.events.length);
-      usersPerRead = Math.min(2_000, Math.max(1, Math.round((chunk.length * eventsPerRead) / read)));
+      usersPerRead = usersPerReadAfter(chunk.length, derived.derivation.events.length, eventsPerRead);
       if (group.derivation.events.length >= eventsPerWrite) await flush();
       // Let the write in flight take its next step. Reading and deriving are synchronous, so
       // this loop would otherwise only give way at the next flush: each engine call of a write
@@ -145,17 +186,75 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     if (inFlight) await inFlight;
   }
 
+  /**
+   * deriveRound with reading back, deriving and encoding done by `offload` (a worker thread): the
+   * same chunks, grouped into the same writes with the same versions, so the stored result is
+   * the same as deriveRound's; this thread only diffs and writes (docs/decisions/0025).
+   */
+  async function deriveRoundOffloaded(
+    offload: NonNullable<DeriveDeps['offload']>,
+    users: readonly string[],
+    canonical: ReadonlyMap<string, string>,
+    corrections: readonly Correction[],
+    summary: DeriveSummary,
+  ): Promise<void> {
+    let inFlight: Promise<void> | null = null;
+    let group = emptyEncodedGroup();
+    const flush = async () => {
+      const ready = group;
+      group = emptyEncodedGroup();
+      const version = await deps.raw.nextVersion();
+      if (inFlight) await inFlight;
+      inFlight = (async () => {
+        const written = await offload.writes.replaceEncodedUsers(ready.users, ready.encoded, version);
+        await saved(ready, written, ready.flaggedSessions, summary);
+      })();
+      inFlight.catch(() => {});
+    };
+    for await (const chunk of offload.derive.round(users, canonical, corrections, eventsPerRead)) {
+      for (const user of chunk.users) group.users.push(user);
+      appendEncoded(group.encoded, chunk.encoded);
+      group.events += chunk.events;
+      for (const profile of chunk.profiles) group.profiles.push(profile);
+      for (const user of chunk.removed) group.removed.push(user);
+      group.flaggedSessions += chunk.flaggedSessions;
+      if (group.events >= eventsPerWrite) await flush();
+    }
+    if (group.users.length > 0) await flush();
+    phase = 'writing';
+    deps.onProgress?.(summary, totalUsers, phase);
+    if (inFlight) await inFlight;
+  }
+
   async function write(group: PendingWrite, version: number, summary: DeriveSummary): Promise<void> {
     const written = await deps.analytics.replaceUsers(group.users, group.derivation, version);
+    const flagged = new Set(group.derivation.findings.filter((finding) => finding.kind === 'flag').map((finding) => finding.sessionId));
+    await saved(group, written, flagged.size, summary);
+  }
+
+  /** After a group's analytics rows are written: its profiles, then the counts and progress. */
+  async function saved(group: Pick<PendingWrite, 'users' | 'profiles' | 'removed'>, written: ReplaceResult, sessionsFlagged: number, summary: DeriveSummary): Promise<void> {
     await deps.raw.saveProfiles(group.profiles, group.removed);
     summary.users += group.users.length;
     summary.sessionsWritten += written.sessions.written;
     summary.sessionsDeleted += written.sessions.deleted;
     summary.eventsWritten += written.events.written;
     summary.eventsDeleted += written.events.deleted;
-    const flagged = new Set(group.derivation.findings.filter((finding) => finding.kind === 'flag').map((finding) => finding.sessionId));
-    deps.onProgress?.(summary, totalUsers, phase, { sessionsFlagged: flagged.size });
+    deps.onProgress?.(summary, totalUsers, phase, { sessionsFlagged });
   }
+}
+
+interface PendingEncodedWrite {
+  users: string[];
+  encoded: EncodedDerivation;
+  events: number;
+  profiles: Profile[];
+  removed: string[];
+  flaggedSessions: number;
+}
+
+function emptyEncodedGroup(): PendingEncodedWrite {
+  return { users: [], encoded: emptyEncoded(), events: 0, profiles: [], removed: [], flaggedSessions: 0 };
 }
 
 interface PendingWrite extends UsersDerivation {

@@ -3,14 +3,18 @@
 // golden_journeys check and the benchmarks (through run and reprocess) all derive through it.
 import type { JourneyConfig } from '../config/config.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
+import { CORRECTION_KINDS } from '../corrections/kinds/registry.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { createDeriveDirtyUsers, type DeriveDeps, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
 import { createSignalsRefresher, type SignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { sqlSessionRules } from '../pipeline/sql-session-rules.js';
 import { UsageError } from '../errors.js';
+import { createDeriveOffload } from './derive-offload.js';
 import { type SqlDerivation, sqlDerivationOf, type SqlRawEvents } from '../stores/ports/sql-derivation.js';
 import type { AnalyticsStore } from '../stores/analytics-store.js';
+import { encodedWritesOf } from '../stores/ports/encoded-derivation.js';
+import { sqliteEngine } from '../stores/raw-engines.js';
 import { type OpenStoresOptions, serialiseDerivation } from '../stores/open-stores.js';
 import type { RawStore } from '../stores/raw-store.js';
 
@@ -66,6 +70,19 @@ function sqlDerivationFor(analytics: AnalyticsStore): SqlDerivation {
   });
 }
 
+/**
+ * A backlog's reading back and deriving on a worker thread, while this one diffs and writes
+ * (docs/decisions/0025): where the raw store is SQLite (the worker opens its own connection), the
+ * analytics store takes encoded rows, and the derivation is the shipped JS one.
+ */
+function offloadFor(config: JourneyConfig, stores: DerivationStores, options: DerivationOptions, signals: SignalsRefresher): DeriveDeps['offload'] {
+  const writes = encodedWritesOf(stores.analytics);
+  if (!writes || stores.raw.engine !== 'sqlite' || config.derivation.engine !== 'js' || (options.correctionKinds && options.correctionKinds !== CORRECTION_KINDS) || config.journeys.flagKinds)
+    return undefined;
+  const derive = createDeriveOffload({ rawPath: sqliteEngine.admin.location(config), pipeline: config.pipeline, journeys: config.journeys, signals: signals.current });
+  return derive ? { derive, writes } : undefined;
+}
+
 export function createDerivation(config: JourneyConfig, stores: DerivationStores, options: DerivationOptions = {}): Derivation {
   const signals = createSignalsRefresher(stores.raw, config.journeys.flags);
   const stages: DerivationStages = {
@@ -77,6 +94,7 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
   };
   const deriveDirtyUsers = createDeriveDirtyUsers({
     ...stages,
+    offload: offloadFor(config, stores, options, signals),
     idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined,
     onProgress: options.onProgress,
     // derivation.engine: sql cuts sessions in the analytics engine (ADR 0017); js stays the reference.

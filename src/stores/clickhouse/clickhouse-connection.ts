@@ -33,13 +33,17 @@ export interface ClickHouseContext {
    * cheaper to encode and parse than JSONEachRow (docs/decisions/0009).
    */
   insertCompact(spec: TableSpec, table: string, values: unknown[][]): Promise<void>;
+  /** Whether insertTsv can be used: this process owns the engine and spools (docs/decisions/0022). */
+  readonly spools: boolean;
+  /** TSV lines (each tsvLine of insertRow's array, version and is_deleted included, `\n`-terminated), spooled as one INSERT. */
+  insertTsv(spec: TableSpec, table: string, body: string): Promise<void>;
   failure(what: string, error: unknown): InfrastructureError;
 }
 
 type InsertFormat = { format: 'JSONEachRow' } | { format: 'JSONCompactEachRow'; columns: [string, ...string[]] };
 
-/** Rows per INSERT of insert() and insertCompact(). */
-const INSERT_ROWS = 50_000;
+/** Rows per INSERT of insert(), insertCompact() and the encoded writes. */
+export const INSERT_ROWS = 50_000;
 
 export function createClickHouseContext(
   client: ClickHouseClient,
@@ -64,6 +68,15 @@ export function createClickHouseContext(
       for (let start = 0; start < values.length; start += INSERT_ROWS) {
         await client.insert({ table: `${db}.${table}`, values: values.slice(start, start + INSERT_ROWS), ...how });
       }
+    } catch (error) {
+      throw failure(`insert into ${table}`, error);
+    }
+  };
+  const insertSpooled = async (spec: TableSpec, table: string, body: string): Promise<void> => {
+    if (spoolDir === null) throw new Error('insertTsv needs a spool directory (the engine owned by this process)');
+    const spooled = spooledRows(spec);
+    try {
+      await withSpooledTsv(spoolDir, 'derived', body, spooled.structure, (file) => client.command({ query: `INSERT INTO ${db}.${table} (${spooled.columns}) SELECT ${spooled.select} FROM ${file}` }));
     } catch (error) {
       throw failure(`insert into ${table}`, error);
     }
@@ -98,22 +111,19 @@ export function createClickHouseContext(
       columns.unshift(...spec.columns.map(([name]) => name));
       if (spoolDir === null) return insert(table, values, { format: 'JSONCompactEachRow', columns });
       const spooled = spooledRows(spec);
-      try {
-        for (let start = 0; start < values.length; start += INSERT_ROWS) {
-          const body = spooled.tsv(values, start, Math.min(values.length, start + INSERT_ROWS));
-          await withSpooledTsv(spoolDir, 'derived', body, spooled.structure, (file) =>
-            client.command({ query: `INSERT INTO ${db}.${table} (${columns.join(', ')}) SELECT ${spooled.select} FROM ${file}` }),
-          );
-        }
-      } catch (error) {
-        throw failure(`insert into ${table}`, error);
-      }
+      for (let start = 0; start < values.length; start += INSERT_ROWS) await insertSpooled(spec, table, spooled.tsv(values, start, Math.min(values.length, start + INSERT_ROWS)));
+    },
+    spools: spoolDir !== null,
+    async insertTsv(spec, table, body) {
+      await insertSpooled(spec, table, body);
     },
     failure,
   };
 }
 
 interface SpooledRows {
+  /** The table's columns the INSERT names: the spec's, then version and is_deleted. */
+  columns: string;
   /** The file's columns: the spec's, times as epoch ms (Int64), then version and is_deleted. */
   structure: string;
   /** The SELECT list turning them into the table's. */
@@ -130,28 +140,38 @@ function spooledRows(spec: TableSpec): SpooledRows {
   if (spooled) return spooled;
   const times = timeColumns(spec);
   const columns: Array<readonly [string, string]> = [...spec.columns, ['version', 'UInt64'], ['is_deleted', 'UInt8']];
-  const isArray = columns.map(([, type]) => type.startsWith('Array('));
   spooled = {
+    columns: columns.map(([name]) => name).join(', '),
     structure: columns.map(([name, type]) => `${name} ${times.has(name) ? 'Int64' : type}`).join(', '),
     select: columns.map(([name]) => (times.has(name) ? `fromUnixTimestamp64Milli(${name}, 'UTC') AS ${name}` : name)).join(', '),
     tsv(rows, from, to) {
       // Fields and lines joined, not one string grown with += (cheaper here, as for the raw
       // store's TSV: docs/decisions/0021).
       const lines: string[] = new Array<string>(to - from + 1);
-      const fields: string[] = new Array<string>(columns.length);
-      for (let r = from; r < to; r += 1) {
-        const row = rows[r]!;
-        for (let c = 0; c < columns.length; c += 1) {
-          fields[c] = isArray[c] ? tsvStringArray((row[c] as string[] | undefined) ?? []) : tsvField(row[c] as string | number | null | undefined);
-        }
-        lines[r - from] = fields.join('\t');
-      }
+      for (let r = from; r < to; r += 1) lines[r - from] = tsvLine(spec, rows[r]!, columns.length);
       lines[to - from] = '';
       return lines.join('\n');
     },
   };
   spooledRowsOf.set(spec, spooled);
   return spooled;
+}
+
+const arrayColumnsOf = new Map<TableSpec, boolean[]>();
+
+/**
+ * The first `width` values of insertRow's array as one TSV line (no newline): the spec's columns
+ * (`spec.columns.length`), or with version and is_deleted (two more). Rows are also compared by
+ * this form (clickhouse-derived-writes.ts): it is a function of the column values alone.
+ */
+export function tsvLine(spec: TableSpec, row: readonly unknown[], width: number): string {
+  let isArray = arrayColumnsOf.get(spec);
+  if (!isArray) arrayColumnsOf.set(spec, (isArray = spec.columns.map(([, type]) => type.startsWith('Array('))));
+  const fields: string[] = new Array<string>(width);
+  for (let c = 0; c < width; c += 1) {
+    fields[c] = isArray[c] === true ? tsvStringArray((row[c] as string[] | undefined) ?? []) : tsvField(row[c] as string | number | null | undefined);
+  }
+  return fields.join('\t');
 }
 
 const MS_SUFFIX = '__ms';

@@ -1,12 +1,63 @@
 import type { FunnelOutcome } from '../../domain/journey.js';
 import { InfrastructureError } from '../../errors.js';
 import { type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type DerivedWrites, type ReplaceResult, type UserDerivation } from '../ports/derived-writes.js';
-import { type ClickHouseContext, insertRow, partitionId, selectList } from './clickhouse-connection.js';
+import type { EncodedDerivation, EncodedDerivedWrites } from '../ports/encoded-derivation.js';
+import { type ClickHouseContext, INSERT_ROWS, insertRow, partitionId, selectList, tsvLine } from './clickhouse-connection.js';
 import { canonicalJson, eventMapper, findingMapper, funnelMapper, type Row, sessionMapper, withFlagged } from './clickhouse-mappers.js';
 import { stagingName, TABLES, type TableSpec } from './schema.js';
 
+/** A derivation's rows per table, in the order replaceUsers writes them. */
+function rowsOfDerivation(derivation: UserDerivation): Array<[DerivedTable, Row[]]> {
+  // Sessions last: a crash part-way leaves sessions stale rather than pointing at missing rows;
+  // the users stay dirty in the raw store, so the next derive completes the job.
+  return [
+    ['events', derivation.events.map(eventMapper.toRow)],
+    ['findings', derivation.findings.map(findingMapper.toRow)],
+    ['funnel_outcomes', withFlagged(derivation).map(funnelMapper.toRow)],
+    ['sessions', derivation.sessions.map(sessionMapper.toRow)],
+  ];
+}
+
+/** A row's columns as one TSV line (clickhouse-connection's tsvLine): how encoded rows are spooled and compared. */
+function lineOf(spec: TableSpec, row: Row): string {
+  return tsvLine(spec, insertRow(spec, row, 0, 0), spec.columns.length);
+}
+
+/**
+ * The rows of a derivation of whole users as TSV lines (EncodedDerivation), for
+ * replaceEncodedUsers: pure, so a worker thread encodes while this one writes (docs/decisions/0025).
+ * Funnel outcomes carry `flagged` from the same users' sessions, as in replaceUsers.
+ */
+export function encodeDerivation(derivation: UserDerivation): EncodedDerivation {
+  const encoded: EncodedDerivation = { text: { sessions: '', events: '', findings: '', funnel_outcomes: '' }, rows: { sessions: 0, events: 0, findings: 0, funnel_outcomes: 0 } };
+  for (const [table, rows] of rowsOfDerivation(derivation)) {
+    if (rows.length === 0) continue;
+    const spec = TABLES[table];
+    const lines = new Array<string>(rows.length + 1);
+    for (let i = 0; i < rows.length; i += 1) lines[i] = lineOf(spec, rows[i]!);
+    lines[rows.length] = '';
+    encoded.text[table] = lines.join('\n');
+    encoded.rows[table] = rows.length;
+  }
+  return encoded;
+}
+
+/** The sorting key of a TSV line: its first orderBy.length fields (every table's ORDER BY is a prefix of its columns). */
+function keyOfLine(line: string, fields: number): string {
+  let at = -1;
+  for (let n = 0; n < fields; n += 1) {
+    at = line.indexOf('\t', at + 1);
+    if (at < 0) return line;
+  }
+  return line.slice(0, at);
+}
+
+for (const spec of Object.values(TABLES)) {
+  if (spec.orderBy.some((column, i) => spec.columns[i]?.[0] !== column)) throw new Error(`${spec.name}: ORDER BY must be a prefix of the columns (keyOfLine)`);
+}
+
 /** Derived rows written per user (diffed against what is stored) or per day partition (staged, then swapped in). */
-export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites {
+export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites & { encodedWrites?: EncodedDerivedWrites } {
   const { db } = ctx;
 
   /** Those of `userIds` with at least one row (live or tombstone) in one of `tables`: a superset of those with live rows. */
@@ -51,17 +102,73 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites {
     return { written, deleted: storedRows.size };
   };
 
+  /**
+   * replaceRows over encoded lines: rows compare by their TSV line (a function of the column
+   * values, as canonicalJson is), keys are the lines' ORDER BY prefixes. Lines go to the spool
+   * as they are, version and is_deleted appended; at most INSERT_ROWS per INSERT, as insertCompact.
+   */
+  const replaceLines = async (
+    spec: TableSpec,
+    userIds: readonly string[],
+    storedUsers: readonly string[],
+    text: string,
+    rows: number,
+    version: number,
+  ): Promise<{ written: number; deleted: number }> => {
+    if (userIds.length === 0) return { written: 0, deleted: 0 };
+    const live = `\t${version}\t0`;
+    if (storedUsers.length === 0 && rows <= INSERT_ROWS) {
+      // A first run: every row is new, written as encoded.
+      if (rows > 0) await ctx.insertTsv(spec, spec.name, text.replaceAll('\n', `${live}\n`));
+      return { written: rows, deleted: 0 };
+    }
+    const fields = spec.orderBy.length;
+    const stored = new Map<string, string>();
+    const previous = storedUsers.length === 0 ? [] : ctx.select(`SELECT ${selectList(spec)} FROM ${db}.${spec.name} FINAL WHERE user_id IN {users:Array(String)}`, { users: [...storedUsers] });
+    for await (const row of previous) {
+      const line = lineOf(spec, row);
+      stored.set(keyOfLine(line, fields), line);
+    }
+    const writes: string[] = [];
+    const lines = text.split('\n');
+    for (let i = 0; i < rows; i += 1) {
+      const line = lines[i]!;
+      if (stored.size > 0) {
+        const key = keyOfLine(line, fields);
+        const before = stored.get(key);
+        stored.delete(key);
+        if (before === line) continue;
+      }
+      writes.push(line + live);
+    }
+    const written = writes.length;
+    for (const line of stored.values()) writes.push(`${line}\t${version}\t1`);
+    for (let start = 0; start < writes.length; start += INSERT_ROWS) {
+      const piece = writes.slice(start, start + INSERT_ROWS);
+      piece.push('');
+      await ctx.insertTsv(spec, spec.name, piece.join('\n'));
+    }
+    return { written, deleted: stored.size };
+  };
+
+  const encodedWrites: EncodedDerivedWrites = {
+    encoding: 'clickhouse-tsv',
+    async replaceEncodedUsers(userIds, encoded, version) {
+      const order: DerivedTable[] = ['events', 'findings', 'funnel_outcomes', 'sessions'];
+      const stored = await usersWithRows(
+        order.map((table) => TABLES[table].name),
+        userIds,
+      );
+      const result = {} as ReplaceResult;
+      for (const table of order) result[table] = await replaceLines(TABLES[table], userIds, stored, encoded.text[table], encoded.rows[table], version);
+      return result;
+    },
+  };
+
   return {
+    ...(ctx.spools ? { encodedWrites } : {}),
     async replaceUsers(userIds: readonly string[], derivation: UserDerivation, version: number): Promise<ReplaceResult> {
-      const outcomes = withFlagged(derivation);
-      // Sessions last: a crash part-way leaves sessions stale rather than pointing at missing rows;
-      // the users stay dirty in the raw store, so the next derive completes the job.
-      const plan: Array<[DerivedTable, Row[]]> = [
-        ['events', derivation.events.map(eventMapper.toRow)],
-        ['findings', derivation.findings.map(findingMapper.toRow)],
-        ['funnel_outcomes', outcomes.map(funnelMapper.toRow)],
-        ['sessions', derivation.sessions.map(sessionMapper.toRow)],
-      ];
+      const plan = rowsOfDerivation(derivation);
       // One cheap look (no FINAL) for which users have any row at all, tombstones included, in any
       // table: only those need their stored rows read to diff against (on a first run nobody does;
       // docs/decisions/0012).
