@@ -11,6 +11,8 @@ export interface BenchServices {
   mongoUrl: string;
   clickhouseUrl: string;
   describe: string;
+  /** Process-group leaders of the servers, for CPU accounting (kafka, mongo, clickhouse). */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startBenchServices(log: (message: string) => void): Promis
     mongoUrl: mongo.address,
     clickhouseUrl: clickhouse.address,
     describe: `Kafka ${kafka.version}, FerretDB ${mongo.version}, ClickHouse HTTP (${clickhouse.version})`,
+    pids: { kafka: kafka.pid, ferretdb: mongo.pid, clickhouse: clickhouse.pid },
     stop,
   };
 }

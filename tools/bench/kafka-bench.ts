@@ -4,7 +4,7 @@
 //
 //   npm run bench -- --kafka --brokers localhost:9092 --mongo-url mongodb://localhost:27017/ \
 //                    --clickhouse-url http://localhost:8123 [--events 20000] [--partitions 3]
-//                    [--raw-engine mongodb|clickhouse|mongodb,clickhouse] [--derivation-engine js|sql] [--json FILE]
+//                    [--raw-engine mongodb|clickhouse|mongodb,clickhouse] [--derivation-engine js|sql] [--json FILE] [--cpu-prof DIR]
 // (or JOURNEY_KAFKA_BROKERS / JOURNEY_MONGO_URL / JOURNEY_CLICKHOUSE_URL; docker-compose.yml
 // provides all three; --services starts the integration tests' Kafka 4.x, FerretDB and chdb served
 // over HTTP instead, bench-services.ts). --raw-engine clickhouse keeps raw events in ClickHouse too
@@ -15,7 +15,7 @@
 // a 3-partition topic into the embedded stores, from process start to exit, beside a plain
 // consumer reading the same messages, and a second micro-batch with nothing to do (connect included).
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,7 +55,20 @@ export async function runKafkaBench(args: string[]): Promise<void> {
     }
     const rawEngines = (option('--raw-engine') ?? 'mongodb').split(',');
     const derivationEngine = option('--derivation-engine');
-    const result = await runServerBench({ brokers, mongoUrl, clickhouseUrl, events, partitions, rawEngines, derivationEngine, log, services: services?.describe ?? 'given by flags' });
+    const cpuProfDir = option('--cpu-prof');
+    const result = await runServerBench({
+      brokers,
+      mongoUrl,
+      clickhouseUrl,
+      events,
+      partitions,
+      rawEngines,
+      derivationEngine,
+      log,
+      services: services?.describe ?? 'given by flags',
+      servicePids: services?.pids ?? {},
+      ...(cpuProfDir ? { cpuProfDir } : {}),
+    });
     const jsonPath = option('--json');
     if (jsonPath) {
       writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
@@ -78,6 +91,10 @@ interface ServerBenchOptions {
   derivationEngine: string | undefined;
   log: (message: string) => void;
   services: string;
+  /** Process-group leaders of servers started by --services: their CPU seconds are reported per phase. */
+  servicePids: Record<string, number>;
+  /** --cpu-prof DIR: the measured run writes a V8 CPU profile there. */
+  cpuProfDir?: string;
 }
 
 export interface KafkaBenchResult {
@@ -86,7 +103,17 @@ export interface KafkaBenchResult {
   events: number;
   partitions: number;
   plainConsumer: { seconds: number; eventsPerS: number };
-  pipelines: Array<{ rawEngine: string; derivationEngine: string; storedSeconds: number; totalSeconds: number; eventsPerS: number; ratio: number; summary: unknown }>;
+  pipelines: Array<{
+    rawEngine: string;
+    derivationEngine: string;
+    storedSeconds: number;
+    totalSeconds: number;
+    eventsPerS: number;
+    ratio: number;
+    /** CPU seconds per process (journeyctl, and each server started by --services) until all was stored, and after (derive, exit). */
+    cpu: { stored: Record<string, number>; derived: Record<string, number> };
+    summary: unknown;
+  }>;
 }
 
 /** One topic, a plain consumer of it, then `run --source kafka` into the server stores once per raw engine. */
@@ -138,11 +165,16 @@ kafka:
   group: ${group}
 ${options.derivationEngine ? `derivation: { engine: ${options.derivationEngine} }\n` : ''}`,
       );
-      const measured = await pipelineRun(config, { ...kafka, group }, lines);
+      const measured = await pipelineRun(config, { ...kafka, group }, lines, options.servicePids, options.cpuProfDir);
       const pipelineRate = rate(lines, measured.totalMs);
       console.log(
         `run --source kafka → raw ${rawEngine} + analytics ClickHouse: all stored in the raw store after ${(measured.storedMs / 1000).toFixed(1)} s (${rate(lines, measured.storedMs).toLocaleString('en-US')} events/s); derived and exited after ${(measured.totalMs / 1000).toFixed(1)} s`,
       );
+      const cpuLine = (cpu: Record<string, number>) =>
+        Object.entries(cpu)
+          .map(([name, seconds]) => `${name} ${seconds.toFixed(1)}`)
+          .join(', ');
+      console.log(`  CPU-s until stored: ${cpuLine(measured.cpu.stored)}; after (derive, exit): ${cpuLine(measured.cpu.derived)}`);
       console.log(`  summary: ${measured.summary}`);
       console.log(
         `events/s into both stores (raw ${rawEngine}): ${pipelineRate.toLocaleString('en-US')}; plain consumer: ${plainRate.toLocaleString('en-US')}; ratio pipeline/plain consumer: ${(pipelineRate / plainRate).toFixed(3)}`,
@@ -154,6 +186,7 @@ ${options.derivationEngine ? `derivation: { engine: ${options.derivationEngine} 
         totalSeconds: measured.totalMs / 1000,
         eventsPerS: pipelineRate,
         ratio: pipelineRate / plainRate,
+        cpu: measured.cpu,
         summary: JSON.parse(measured.summary || 'null') as unknown,
       });
     }
@@ -168,12 +201,23 @@ ${options.derivationEngine ? `derivation: { engine: ${options.derivationEngine} 
  * `migrate`, then `run --source kafka` from the consumer's start until everything is committed
  * (stored in the raw store), then SIGTERM: it derives the rest into ClickHouse and exits.
  */
-async function pipelineRun(config: string, kafka: KafkaConfig, lines: number): Promise<{ storedMs: number; totalMs: number; summary: string }> {
+async function pipelineRun(
+  config: string,
+  kafka: KafkaConfig,
+  lines: number,
+  servicePids: Record<string, number>,
+  cpuProfDir: string | undefined,
+): Promise<{ storedMs: number; totalMs: number; summary: string; cpu: { stored: Record<string, number>; derived: Record<string, number> } }> {
   const migrate = spawn(process.execPath, [BIN, 'migrate', '--config', config, '--output', 'ndjson'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const [migrated] = (await once(migrate, 'exit')) as [number];
   if (migrated !== 0) throw new Error('journeyctl migrate failed');
+  const servicesAtStart = groupCpu(servicePids);
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+  const child = spawn(process.execPath, [...profile, BIN, 'run', '--source', 'kafka', '--config', config, '--output', 'json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The run's own CPU, sampled while it lives (its /proc entry goes with it).
+  let runCpu = 0;
+  const sample = setInterval(() => (runCpu = Math.max(runCpu, processCpu(child.pid ?? 0))), 50);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -186,11 +230,24 @@ async function pipelineRun(config: string, kafka: KafkaConfig, lines: number): P
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const storedMs = performance.now() - started;
+  const runAtStored = processCpu(child.pid ?? 0);
+  const servicesAtStored = groupCpu(servicePids);
   child.kill('SIGTERM');
   const [code] = await exited;
+  clearInterval(sample);
   const totalMs = performance.now() - started;
+  const servicesAtEnd = groupCpu(servicePids);
   if (code !== 0) throw new Error(`the consumer failed (exit ${code}):\n${stderr}`);
-  return { storedMs, totalMs, summary: stdout.trim() };
+  const phase = (from: Record<string, number>, to: Record<string, number>, run: number) => ({
+    journeyctl: run,
+    ...Object.fromEntries(Object.keys(to).map((name) => [name, (to[name] ?? 0) - (from[name] ?? 0)])),
+  });
+  return {
+    storedMs,
+    totalMs,
+    summary: stdout.trim(),
+    cpu: { stored: phase(servicesAtStart, servicesAtStored, runAtStored), derived: phase(servicesAtStored, servicesAtEnd, Math.max(0, runCpu - runAtStored)) },
+  };
 }
 
 /** A micro-batch into the embedded stores beside a plain consumer, then a run with nothing to do. */
@@ -252,6 +309,39 @@ async function generate(target: number, path: string): Promise<number> {
 
 async function* readLines(path: string): AsyncIterable<string> {
   for await (const line of createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY })) if (line.trim() !== '') yield line;
+}
+
+/** utime + stime of a process in seconds, from /proc (0 when it is gone). */
+function processCpu(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** CPU seconds of every live process in each named process group (a server and its children). */
+function groupCpu(leaders: Record<string, number>): Record<string, number> {
+  const totals: Record<string, number> = Object.fromEntries(Object.keys(leaders).map((name) => [name, 0]));
+  const names = new Map(Object.entries(leaders).map(([name, pid]) => [pid, name]));
+  if (names.size === 0) return totals;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8')
+        .replace(/^.*\) /s, '')
+        .split(' ');
+      const name = names.get(Number(fields[2]));
+      if (name !== undefined) totals[name] = (totals[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return totals;
 }
 
 function rate(count: number, ms: number): number {

@@ -17,45 +17,13 @@ export async function openServerRawStore(base: RawBase, options: ServerAnalytics
   try {
     const ctx = createClickHouseRawContext(createClickHouseContext(client, options.database, 'clickhouse'), { spoolDir: null });
     if (open.create) await migrateRawTables(ctx);
-    const marked = remarkAfterRows(base);
-    return marked.around(await composeRawStore(marked.base, ctx, { engine: 'clickhouse', onClose: () => client.close() }));
+    // The event log marks a batch's ids dirty again once its rows are in (raw-event-log.ts, step 5),
+    // so a derivation in another process of the group that cleared the first marks misses nothing.
+    return await composeRawStore(base, ctx, { engine: 'clickhouse', onClose: () => client.close() });
   } catch (error) {
     await client.close();
     throw error;
   }
-}
-
-/**
- * The event log marks a batch's ids dirty before its rows land (so a kill in between loses
- * nothing). On a server, another process of the consumer group may derive in between: it reads
- * the marks, not yet the rows, and clears the marks — those events would wait for the next event
- * of their user. So the same ids are marked once more after the rows are in (marks are
- * idempotent; one batch is in flight per store).
- */
-function remarkAfterRows(base: RawBase): { base: RawBase; around(store: RawStore): RawStore } {
-  let dirty: ReadonlySet<string> | null = null;
-  const marking: RawBase = {
-    ...base,
-    async recordArrivals(links, ids) {
-      dirty = ids;
-      await base.recordArrivals(links, ids);
-    },
-  };
-  const remark = async <T>(write: () => Promise<T>): Promise<T> => {
-    dirty = null;
-    const result = await write();
-    const ids = dirty as ReadonlySet<string> | null;
-    if (ids !== null && ids.size > 0) await base.recordArrivals(new Map(), ids);
-    return result;
-  };
-  return {
-    base: marking,
-    around: (store) => ({
-      ...store,
-      writeBatch: (accepted, rejected) => remark(() => store.writeBatch(accepted, rejected)),
-      writeEncodedBatch: (accepted, rejected) => remark(() => store.writeEncodedBatch(accepted, rejected)),
-    }),
-  };
 }
 
 /** `migrate --cluster`: the raw tables ON CLUSTER with Replicated engines (server-admin.ts), before anything opens them. */

@@ -1,4 +1,5 @@
 import { type AnyBulkWriteOperation, type Collection, type Db, MongoBulkWriteError, type MongoClient } from 'mongodb';
+import type { IdentityLink } from '../../domain/precedence.js';
 import { mongoFailure } from './mongo-connection.js';
 import type { Doc } from './mongo-tail.js';
 
@@ -61,8 +62,17 @@ export const MONGO_INDEXES: ReadonlyArray<{ collection: string; name: string; ke
 const UPDATE_CHUNK = 20;
 /** Ids per `$in` query. */
 export const IN_CHUNK = 10_000;
-/** FerretDB: up to this many ids are looked up one by one rather than by one scan (findByIds). */
-const FERRET_LOOKUPS = 300;
+/**
+ * FerretDB: up to this many ids are looked up one by one rather than by one scan (findByIds).
+ * Measured on FerretDB 1.24.2 (docs/decisions/0020): a lookup by `_id` costs about 1/28 of a
+ * scan of the same collection, both growing with its size.
+ */
+const FERRET_LOOKUPS = 24;
+/**
+ * FerretDB: more changed documents than this are replaced by one delete and one insert
+ * (saveChanged) instead of an update each: an update statement costs about 3 lookups there.
+ */
+const FERRET_UPDATES = 16;
 /** Compare-and-swap rounds before a write gives up as contended (a retriable error). */
 export const CAS_ROUNDS = 8;
 
@@ -75,12 +85,21 @@ export interface MongoContext {
   /** FerretDB answers `{_id: x}` from SQLite's key but reads every document for anything else, `$in` included. */
   ferret: boolean;
   c: MongoCollections;
+  /**
+   * Per from-id, a link this process saw stored (written or read). A stored link is never deleted
+   * and only ever replaced by an earlier one (isEarlierLink), so the stored link is at least as
+   * early as this one: a batch's link that is not earlier has nothing to write (writeLinks).
+   */
+  knownLinks: Map<string, IdentityLink>;
 }
+
+/** knownLinks is emptied when it reaches this many ids (a cache: only round trips depend on it). */
+export const KNOWN_LINKS_MAX = 200_000;
 
 export function createMongoContext(client: MongoClient, url: string, database: string, ferret: boolean): MongoContext {
   const db = client.db(database);
   const c = Object.fromEntries(Object.entries(MONGO_COLLECTIONS).map(([key, name]) => [key, db.collection<Doc>(name)])) as MongoCollections;
-  return { client, db, url, ferret, c };
+  return { client, db, url, ferret, c, knownLinks: new Map() };
 }
 
 export async function guard<T>(ctx: MongoContext, what: string, action: () => Promise<T>): Promise<T> {
@@ -168,8 +187,16 @@ export async function saveChanged(ctx: MongoContext, collection: Collection<Doc>
   for (const chunk of chunks([...wanted.keys()], IN_CHUNK)) {
     for (const doc of await findByIds(ctx, collection, chunk)) stored.set(doc._id as string, doc[field]);
   }
+  let changed = [...wanted].filter(([id, value]) => stored.has(id) && stored.get(id) !== value);
+  if (ctx.ferret && changed.length > FERRET_UPDATES) {
+    // Derived documents, rewritten whole by the one process holding the derivation lease: for a
+    // moment between the two commands they are absent; a crash there leaves their users dirty, and
+    // the next derivation inserts them again.
+    for (const chunk of chunks(changed, IN_CHUNK)) await collection.deleteMany({ _id: { $in: chunk.map(([id]) => id) } });
+    for (const [id] of changed) stored.delete(id);
+    changed = [];
+  }
   const fresh = [...wanted].filter(([id]) => !stored.has(id)).map(([id, value]) => ({ _id: id, [field]: value }));
-  const changed = [...wanted].filter(([id, value]) => stored.has(id) && stored.get(id) !== value);
   // Inserted meanwhile by another process: ours becomes an update.
   for (const id of await insertNew(collection, fresh)) changed.push([id, wanted.get(id)!]);
   await bulkUpdate(

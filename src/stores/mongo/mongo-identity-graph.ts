@@ -1,6 +1,6 @@
 import { type IdentityLink, isEarlierLink } from '../../domain/precedence.js';
 import { type AnonymousIdUsers, groupAnonymousIdUsers, type IdentityGraph } from '../ports/identity-graph.js';
-import { bulkUpdate, CAS_ROUNDS, chunks, findByIds, guard, IN_CHUNK, insertNew, type MongoContext, saveChanged } from './mongo-context.js';
+import { bulkUpdate, CAS_ROUNDS, chunks, findByIds, guard, IN_CHUNK, insertNew, KNOWN_LINKS_MAX, type MongoContext, saveChanged } from './mongo-context.js';
 import type { Doc } from './mongo-tail.js';
 
 /** The stored link of each of these from-ids that has one. */
@@ -11,11 +11,27 @@ export async function readLinks(ctx: MongoContext, ids: readonly string[]): Prom
       links.set(doc._id as string, { to: doc.to as string, time: doc.eventTime as number, messageId: doc.messageId as string });
     }
   }
+  for (const [from, link] of links) knowLink(ctx, from, link);
   return links;
 }
 
+/** Notes a link as stored, or replaced by an earlier one (see MongoContext.knownLinks). */
+function knowLink(ctx: MongoContext, from: string, link: IdentityLink): void {
+  const known = ctx.knownLinks.get(from);
+  if (known !== undefined && !isEarlierLink(link, known)) return;
+  if (known === undefined && ctx.knownLinks.size >= KNOWN_LINKS_MAX) ctx.knownLinks.clear();
+  ctx.knownLinks.set(from, link);
+}
+
 /** The earliest link per from-id wins (domain/precedence.ts): insert-if-absent, else compare-and-swap when ours is earlier. */
-export async function writeLinks(ctx: MongoContext, links: Map<string, IdentityLink>): Promise<void> {
+export async function writeLinks(ctx: MongoContext, batchLinks: Map<string, IdentityLink>): Promise<void> {
+  // A link no earlier than one known stored loses to what is stored: most of a stream's links are repeats.
+  const links = new Map(
+    [...batchLinks].filter(([from, link]) => {
+      const known = ctx.knownLinks.get(from);
+      return known === undefined || isEarlierLink(link, known);
+    }),
+  );
   if (links.size === 0) return;
   const docs: Doc[] = [...links].map(([from, link]) => ({ _id: from, to: link.to, eventTime: link.time, messageId: link.messageId }));
   let pending = [...(await insertNew(ctx.c.links, docs))];
@@ -40,6 +56,8 @@ export async function writeLinks(ctx: MongoContext, links: Map<string, IdentityL
     );
     pending = swaps.filter(({ from, mine }) => after.get(from)?.messageId !== mine.messageId).map((swap) => swap.from);
   }
+  // Each link is stored now, or an earlier one is.
+  for (const [from, link] of links) knowLink(ctx, from, link);
 }
 
 export function createMongoIdentityGraph(ctx: MongoContext): IdentityGraph {

@@ -28,7 +28,7 @@ export interface ClickHouseRawContext {
    * the same TSV goes in the request body (`input()`), for a server or an engine served over HTTP.
    */
   readonly spoolDir: string | null;
-  /** Ids bound into one query at most (a server takes query parameters in the URL). */
+  /** Ids bound into one mutation at most (a server takes query parameters in the URL; forIdSets counts bytes instead). */
   readonly idsPerQuery: number;
 }
 
@@ -65,7 +65,9 @@ export interface IdSet {
 /**
  * Runs `each` over `values` as id sets. Embedded (spoolDir set), the values are spooled to one
  * file that ClickHouse reads (binding 20k ids as a query parameter cost ~150 ms of parsing, the
- * file ~5 ms); otherwise they are bound as an Array(String) parameter, idsPerQuery at a time.
+ * file ~5 ms); otherwise they are bound as an Array(String) parameter, as many per query as fit
+ * in PARAM_URL_BYTES: each query reads the message keys of every stored row, so a batch's dedup
+ * look-up is one query where its ids allow (docs/decisions/0020).
  */
 export async function forIdSets(ctx: ClickHouseRawContext, values: readonly string[], each: (set: IdSet) => Promise<void>): Promise<void> {
   if (values.length === 0) return;
@@ -75,8 +77,28 @@ export async function forIdSets(ctx: ClickHouseRawContext, values: readonly stri
     );
     return;
   }
-  for (let start = 0; start < values.length; start += ctx.idsPerQuery) {
-    await each({ ids: '(SELECT arrayJoin({ids:Array(String)}))', keys: '(SELECT sipHash64(arrayJoin({ids:Array(String)})))', params: { ids: values.slice(start, start + ctx.idsPerQuery) } });
+  let start = 0;
+  while (start < values.length) {
+    // Parameters travel in the URL: at most PARAM_URL_BYTES of them, encoded.
+    let end = start;
+    for (let bytes = 0; end < values.length; end += 1) {
+      bytes += urlBytes(values[end]!) + 9;
+      if (bytes > PARAM_URL_BYTES && end > start) break;
+    }
+    await each({ ids: '(SELECT arrayJoin({ids:Array(String)}))', keys: '(SELECT sipHash64(arrayJoin({ids:Array(String)})))', params: { ids: values.slice(start, end) } });
+    start = end;
+  }
+}
+
+/** Encoded id bytes per query URL: a ClickHouse server takes URLs up to 1 MiB (http_max_uri_size). */
+const PARAM_URL_BYTES = 512 * 1024;
+
+/** A value's length in a URL, percent-encoded (at most 3 bytes per UTF-8 byte). */
+function urlBytes(value: string): number {
+  try {
+    return encodeURIComponent(value).length;
+  } catch {
+    return Buffer.byteLength(value) * 3; // a lone surrogate, which encodeURIComponent refuses
   }
 }
 
