@@ -2,6 +2,7 @@ import type { RejectReason } from '../../domain/event.js';
 import type { TimeRange } from '../ports/event-log.js';
 import { linesWithVersion, type ReceivedCounts, receivedCountRows, type StoreStats } from '../ports/stats.js';
 import { countDocs, guard, type MongoContext } from './mongo-context.js';
+import { idsOfMarkDoc } from './mongo-dirty-queue.js';
 import { countCopies } from './mongo-event-log.js';
 
 const ACTIVITY_TYPES = new Set(['track', 'page', 'screen']);
@@ -9,6 +10,12 @@ const DAY_MS = 86_400_000;
 
 export function createMongoStats(ctx: MongoContext): StoreStats {
   const { c } = ctx;
+  /** Distinct dirty ids over every mark document (one per write, holding many ids). */
+  const countDirty = async (): Promise<number> => {
+    const ids = new Set<string>();
+    for await (const doc of c.dirty.find({}, { projection: { id: 1, ids: 1 } })) for (const id of idsOfMarkDoc(doc)) ids.add(id);
+    return ids.size;
+  };
   /** receivedCounts; without copies, extraCopies stays 0 and the copies are not read (burst detection needs none). */
   const countReceived = async (range: TimeRange, options: { bucketMs: number; lateAfterMs: number }, { withCopies }: { withCopies: boolean }): Promise<ReceivedCounts[]> =>
     guard(ctx, 'count received lines', async () => {
@@ -36,7 +43,7 @@ export function createMongoStats(ctx: MongoContext): StoreStats {
         events: await countDocs(ctx, c.events),
         rejected: await countDocs(ctx, c.rejected),
         profiles: await countDocs(ctx, c.profiles),
-        dirty: (await c.dirty.distinct('id')).length,
+        dirty: await countDirty(),
         copies: await countDocs(ctx, c.copies),
       }));
     },
