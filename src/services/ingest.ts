@@ -85,12 +85,12 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
         progress.update(bytesRead, source.totalBytes, `${summary.read.toLocaleString('en-US')} lines from ${source.description}`, summary.read);
       },
     });
+    // Before the first batch is stored: reprocess trusts stored fields only under the config noted here.
+    await noteValidationConfig(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }), options.lease);
     progress.phase((shownPhase = 'reading'), 'lines');
     const summary = await ingest(source);
     await options.afterIngest?.();
     progress.phase((shownPhase = 'writing analytics'));
-    // Before the first batch is stored: reprocess trusts stored fields only under the config noted here.
-    await noteValidationConfig(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }), options.lease);
     // While a stream runs, bursts are detected at most once a minute: settle them now the input has ended.
     const settled = await derivation.serialised(async () => ((await signals.refresh({ persist: true, force: true })).burstsChanged ? deriveDirtyUsers() : null))();
     if (settled) for (const key of Object.keys(settled) as Array<keyof typeof settled>) summary.derive[key] += settled[key];
