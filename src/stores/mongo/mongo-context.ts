@@ -62,12 +62,14 @@ export const MONGO_INDEXES: ReadonlyArray<{ collection: string; name: string; ke
 const UPDATE_CHUNK = 20;
 /** Ids per `$in` query. */
 export const IN_CHUNK = 10_000;
+/** FerretDB: up to this many raw events are looked up one by one rather than by one scan (findByIds). */
+const FERRET_LOOKUPS = 300;
 /**
- * FerretDB: up to this many ids are looked up one by one rather than by one scan (findByIds).
- * Measured on FerretDB 1.24.2 (docs/decisions/0020): a lookup by `_id` costs about 1/28 of a
- * scan of the same collection, both growing with its size.
+ * The same for the other collections (links, identity map, profiles: a document per id or user).
+ * Measured on FerretDB 1.24.2 with ~1 KB documents (docs/decisions/0020): a look-up by `_id` costs
+ * about 1/28 of a scan of the same collection, both growing with its size.
  */
-const FERRET_LOOKUPS = 24;
+const FERRET_LOOKUPS_BY_ID = 24;
 /**
  * FerretDB: more changed documents than this are replaced by one delete and one insert
  * (saveChanged) instead of an update each: an update statement costs about 3 lookups there.
@@ -141,10 +143,11 @@ export async function countDocs(ctx: MongoContext, collection: Collection<Doc>):
 /**
  * Documents by `_id`. MongoDB: `$in` over the `_id` index. FerretDB: a few ids are looked up one
  * by one, 16 at a time, since its `$in` reads the whole collection; many ids (a re-ingested
- * batch) take the one scan instead (figures: docs/decisions/0010).
+ * batch) take the one scan instead (figures: docs/decisions/0010 for raw events, 0020 for the rest).
  */
 export async function findByIds(ctx: MongoContext, collection: Collection<Doc>, ids: readonly string[], projection?: Record<string, number>): Promise<Doc[]> {
-  if (!ctx.ferret || ids.length > FERRET_LOOKUPS) return collection.find({ _id: { $in: [...ids] } }, projection ? { projection } : {}).toArray();
+  if (!ctx.ferret || ids.length > (collection.collectionName === MONGO_COLLECTIONS.events ? FERRET_LOOKUPS : FERRET_LOOKUPS_BY_ID))
+    return collection.find({ _id: { $in: [...ids] } }, projection ? { projection } : {}).toArray();
   const found: Doc[] = [];
   let next = 0;
   const worker = async () => {
