@@ -108,8 +108,9 @@ export interface EventLog {
 
   /**
    * Optional, the re-ingest pre-filter (docs/decisions/0025): per key, the stored accepted event
-   * of that message id whose rawHash is the key's (so its line is byte-identical), or null. A
-   * miss is always safe (the line takes the normal path); a store without it pre-filters nothing.
+   * whose rawHash is the key's (its line is byte-identical), found by the key's message id; null
+   * when there is none, or no message id. A miss is always safe (the line takes the normal path);
+   * a store without it pre-filters nothing.
    */
   storedCopies?(keys: readonly LineKey[]): Promise<Array<StoredCopy | null>>;
 

@@ -29,7 +29,10 @@ type RawEventRow = [
 
 type ExistingCopy = { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null };
 
-/** The columns of ExistingCopy after message_id, as copiesByKey reads them. */
+/** Message keys per IN query of rowsByKeys: a 5,000-line batch in one query (SQLite allows 32,766 parameters). */
+const KEY_CHUNK = 8_192;
+
+/** The columns of ExistingCopy after message_id, as rowsByKeys reads them. */
 const EXISTING_COPY_COLUMNS = 'message_id, received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id';
 type ExistingCopyRow = [
   messageId: string,
@@ -60,20 +63,20 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
   let eventsByIdentityFull: Database.Statement | undefined;
   const inStatements = new Map<string, Database.Statement>();
   /**
-   * The rows (as arrays of `columns`) of every message key in `keys`: one IN query per IN_CHUNK
-   * keys, in key order, instead of one lookup per line. Per-statement overhead, not SQLite's
-   * index walk, was most of a lookup's cost (figures: docs/decisions/0025).
+   * The rows (as arrays of `columns`) of every message key in `keys`: one IN query per KEY_CHUNK
+   * keys instead of one lookup per line (SQLite sorts and dedups an IN list itself). Per-statement
+   * overhead, not SQLite's index walk, was most of a lookup's cost (figures: docs/decisions/0025).
    */
   const rowsByKeys = (columns: string, keys: readonly number[]): unknown[][] => {
     const rows: unknown[][] = [];
-    const sorted = [...new Set(keys)].sort((a, b) => a - b);
-    for (const chunk of chunks(sorted)) {
+    for (let start = 0; start < keys.length; start += KEY_CHUNK) {
+      const chunk = keys.slice(start, start + KEY_CHUNK);
       const sql = `SELECT ${columns} FROM raw_events WHERE message_key IN (${placeholders(chunk)})`;
       let statement = inStatements.get(sql);
       if (statement === undefined) {
         statement = db.prepare(sql).raw(true);
         // Only the full-chunk statements recur often enough to keep.
-        if (chunk.length === IN_CHUNK) inStatements.set(sql, statement);
+        if (chunk.length === KEY_CHUNK) inStatements.set(sql, statement);
       }
       for (const row of statement.all(...chunk) as unknown[][]) rows.push(row);
     }
@@ -215,13 +218,13 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
 
     async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {
       return guard('look up stored lines', () => {
-        const byLine = new Map<string, StoredCopy>();
         const keys: number[] = [];
         for (const line of lineKeys) if (line.messageId !== null) keys.push(messageKey(line.messageId));
-        for (const row of rowsByKeys('message_id, raw_hash, received_at, event_time', keys) as Array<[string, string, number, number]>) {
-          byLine.set(`${row[1]}\u0000${row[0]}`, { receivedAt: row[2], eventTime: row[3] });
-        }
-        return lineKeys.map((line) => (line.messageId === null ? null : (byLine.get(`${line.rawHash}\u0000${line.messageId}`) ?? null)));
+        // By raw hash alone: a stored row with the line's rawHash holds this very line, so its
+        // message id is the line's, whatever key found it (the guessed id only narrows the search).
+        const byHash = new Map<string, StoredCopy>();
+        for (const row of rowsByKeys('raw_hash, received_at, event_time', keys) as Array<[string, number, number]>) byHash.set(row[0], { receivedAt: row[1], eventTime: row[2] });
+        return lineKeys.map((line) => (line.messageId === null ? null : (byHash.get(line.rawHash) ?? null)));
       });
     },
 
