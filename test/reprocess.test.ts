@@ -2,7 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { VALIDATION_META_KEY } from '../src/services/validation-config.js';
 import { generateEvents } from '../tools/generator/generate.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
 import { toLine } from './helpers/journeys.js';
@@ -26,6 +28,16 @@ async function snapshot(dataDir: string, config = CONFIG): Promise<Record<string
 
 async function reprocess(dataDir: string, extra: string[] = [], config = CONFIG) {
   return runCli(['reprocess', ...RANGE, '--data-dir', dataDir, '--config', config, '--yes', ...extra]);
+}
+
+/** The validation config the raw store notes its events were accepted under (raw.sqlite holds meta on both embedded raw engines). */
+function storedValidation(dataDir: string): string | undefined {
+  const db = new Database(join(dataDir, 'raw.sqlite'), { readonly: true });
+  try {
+    return (db.prepare('SELECT value FROM meta WHERE key = ?').get(VALIDATION_META_KEY) as { value: string } | undefined)?.value;
+  } finally {
+    db.close();
+  }
 }
 
 function tempDir(): string {
@@ -82,6 +94,8 @@ describe('reprocess', () => {
     const nowRejected = (stdout: string) => (JSON.parse(stdout) as { days: Array<{ nowRejected: number }> }).days.reduce((sum, d) => sum + d.nowRejected, 0);
     const fresh = join(dir, 'fresh');
     await ingest(fresh, input, strict);
+    // A fresh store is noted with the config it was ingested under (before its first batch), never as mixed.
+    expect(storedValidation(fresh)).toMatch(/^[0-9a-f]{64}$/);
     const expected = await snapshot(fresh, strict);
 
     // Stored under the fixture's plan, reprocessed under the stricter one.
@@ -97,6 +111,7 @@ describe('reprocess', () => {
     const mixed = join(dir, 'mixed');
     await ingest(mixed, input, strict);
     await ingest(mixed, input);
+    expect(storedValidation(mixed)).toBe('mixed');
     const second = await reprocess(mixed, ['--output', 'json'], strict);
     expect(second.code, second.stderr).toBe(0);
     expect(nowRejected(second.stdout)).toBe(nowRejected(first.stdout));
