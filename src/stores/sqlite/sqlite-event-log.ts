@@ -32,19 +32,6 @@ type ExistingCopy = { received_at: number; app_version: string | null; raw_hash:
 /** Message keys per IN query of rowsByKeys: a 5,000-line batch in one query (SQLite allows 32,766 parameters). */
 const KEY_CHUNK = 8_192;
 
-/** The columns of ExistingCopy after message_id, as rowsByKeys reads them. */
-const EXISTING_COPY_COLUMNS = 'message_id, received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id';
-type ExistingCopyRow = [
-  messageId: string,
-  receivedAt: number,
-  appVersion: string | null,
-  rawHash: string,
-  identityKey: string,
-  userId: string | null,
-  anonymousId: string | null,
-  previousId: string | null,
-];
-
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
 export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
   const { db, guard } = ctx;
@@ -52,6 +39,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     insertEvent: db.prepare(`INSERT INTO raw_events
       (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    existingCopy: db.prepare('SELECT received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
     countReceived: db.prepare('INSERT INTO received_minutes (minute, app_version, kind, lines) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET lines = lines + excluded.lines'),
     insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
     replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
@@ -98,30 +86,9 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       };
       const dirty = new Set<string>();
       const links = new Map<string, IdentityLink>();
-      // The stored copy of every message id in the batch, read up front (one IN query per chunk of
-      // keys) and kept current below, so a message id twice in one batch sees its first copy.
-      const keys = accepted.map((event) => messageKey(event.messageId));
-      const ids = new Set<string>();
-      for (const event of accepted) ids.add(event.messageId);
-      const stored = new Map<string, ExistingCopy>();
-      for (const row of rowsByKeys(EXISTING_COPY_COLUMNS, keys) as ExistingCopyRow[]) {
-        if (!ids.has(row[0])) continue;
-        stored.set(row[0], { received_at: row[1], app_version: row[2], raw_hash: row[3], identity_key: row[4], user_id: row[5], anonymous_id: row[6], previous_id: row[7] });
-      }
-      const keep = (event: EncodedEvent) =>
-        stored.set(event.messageId, {
-          received_at: event.receivedAt,
-          app_version: event.appVersion,
-          raw_hash: event.rawHash,
-          identity_key: event.identityKey,
-          user_id: event.userId,
-          anonymous_id: event.anonymousId,
-          previous_id: event.previousId,
-        });
-      for (let index = 0; index < accepted.length; index += 1) {
-        const event = accepted[index]!;
-        const key = keys[index]!;
-        const existing = stored.get(event.messageId);
+      for (const event of accepted) {
+        const key = messageKey(event.messageId);
+        const existing = s.existingCopy.get(key, event.messageId) as ExistingCopy | undefined;
         if (existing === undefined) {
           // Positional binding straight from the event: named parameters cost a property lookup per
           // column per row, and an intermediate row object is garbage on the hot path.
@@ -146,7 +113,6 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
             ingestedAt,
           );
           result.inserted += 1;
-          keep(event);
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
         } else {
           const earlier = isEarlierCopy(event, { receivedAt: existing.received_at, rawHash: existing.raw_hash });
@@ -162,7 +128,6 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
           }
           s.replaceEvent.run(toRow(event, key, ingestedAt));
           result.replaced += 1;
-          keep(event);
           countReceived(existing.received_at, existing.app_version, ACCEPTED_KIND, -1);
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
           for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
