@@ -180,7 +180,7 @@ describe('ingest never misses a wake-up', () => {
   }, 20_000);
 });
 
-describe('re-ingest with the pre-filter (docs/decisions/0025)', () => {
+describe('re-ingest with the pre-filter (docs/decisions/0026)', () => {
   const oneBatch = (lines: string[], arrivedAt: number): LineSource => ({
     description: 'test',
     totalBytes: undefined,

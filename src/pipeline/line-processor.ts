@@ -16,7 +16,7 @@ export interface ProcessedBatch {
   rejected: RejectedLine[];
   /**
    * Lines the raw store already holds byte-identically, received no later (the re-ingest
-   * pre-filter, docs/decisions/0025): their stored copies. Storing such a line again would
+   * pre-filter, docs/decisions/0026): their stored copies. Storing such a line again would
    * change nothing, so they skipped the per-line stages; they count as duplicates.
    */
   stored: StoredCopy[];
@@ -42,7 +42,7 @@ export interface LineProcessorOptions {
   /**
    * The raw store's look-up of lines it holds (RawStore.storedCopies). With it, a batch is first
    * hashed, and only lines the store does not hold byte-identically (received no later) go
-   * through the per-line stages (docs/decisions/0025). Ingest only: reprocess stores nothing.
+   * through the per-line stages (docs/decisions/0026). Ingest only: reprocess stores nothing.
    */
   storedCopies?: (keys: readonly LineKey[]) => Promise<Array<StoredCopy | null>>;
 }

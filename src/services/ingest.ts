@@ -104,7 +104,7 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
 }
 
 /**
- * The re-ingest pre-filter's look-up (docs/decisions/0025): re-sent lines the raw store holds
+ * The re-ingest pre-filter's look-up (docs/decisions/0026): re-sent lines the raw store holds
  * byte-identically skip the per-line stages. Only while every stored event was accepted under
  * this validation config: under another, a stored line might now be rejected, so every line
  * takes the normal path (the look-up answers nothing). Asked once, at the first batch.

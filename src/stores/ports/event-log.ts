@@ -107,7 +107,7 @@ export interface EventLog {
   abandonWriteGroup?(): Promise<void>;
 
   /**
-   * Optional, the re-ingest pre-filter (docs/decisions/0025): per key, the stored accepted event
+   * Optional, the re-ingest pre-filter (docs/decisions/0026): per key, the stored accepted event
    * whose rawHash is the key's (its line is byte-identical), found by the key's message id; null
    * when there is none, or no message id. A miss is always safe (the line takes the normal path);
    * a store without it pre-filters nothing.

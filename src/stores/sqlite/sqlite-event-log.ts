@@ -53,7 +53,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
   /**
    * The rows (as arrays of `columns`) of every message key in `keys`: one IN query per KEY_CHUNK
    * keys instead of one lookup per line (SQLite sorts and dedups an IN list itself). Per-statement
-   * overhead, not SQLite's index walk, was most of a lookup's cost (figures: docs/decisions/0025).
+   * overhead, not SQLite's index walk, was most of a lookup's cost (figures: docs/decisions/0026).
    */
   const rowsByKeys = (columns: string, keys: readonly number[]): unknown[][] => {
     const rows: unknown[][] = [];
