@@ -8,6 +8,7 @@ import { deriveUsers, groupByOwner } from './derive-users.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
 import type { EncodedEvent, RawStore, StoredLine } from '../stores/raw-store.js';
+import { hasGroupedReads } from '../stores/ports/grouped-reads.js';
 import type { LineProcessor } from './line-processor.js';
 import type { createSessionize } from './sessionize.js';
 
@@ -59,23 +60,49 @@ export interface DayDerivation {
 export function createReprocess(deps: ReprocessDeps) {
   const usersPerChunk = deps.usersPerChunk ?? 250;
 
-  /**
-   * A chunk of users with their stored events: the stored fields when nothing could validate
-   * differently today, otherwise their stored lines handed to the line processor.
-   */
-  async function loadChunk(chunk: readonly string[]): Promise<LoadedChunk> {
+  /** Each user of the chunk and the identity keys filed under them (identity key → user). */
+  async function ownersOf(chunk: readonly string[]): Promise<Map<string, string>> {
     const members = await deps.raw.membersOf(chunk);
     const ownerOf = new Map<string, string>();
     for (const user of chunk) ownerOf.set(user, user);
     for (const [user, ids] of members) for (const id of ids) ownerOf.set(id, user);
-    const identityKeys = [...ownerOf.keys()];
-    // Client session ids are read from the lines: those chunks are validated on the line processor's thread.
-    if (deps.storedAsValidated && deps.sessionize.clientSessionIdPaths === null) {
-      const events = await deps.raw.eventsByIdentity(identityKeys);
-      // Asked after the read: an event stored under another config before it would show here.
-      if (await deps.storedAsValidated()) return { chunk, ownerOf, stored: events };
+    return ownerOf;
+  }
+
+  /**
+   * Where the day's chunks are read from. The stored fields are read when nothing could validate
+   * differently today (client session ids are read from the lines, so not in client mode).
+   * `grouped`, on a store that can: one copy of all the chunks' rows, read chunk by chunk (ADR 0023).
+   */
+  async function openReader(groups: ReadonlyArray<readonly string[]>, grouped: boolean): Promise<ChunkReader> {
+    const storedAsValidated = deps.sessionize.clientSessionIdPaths === null ? deps.storedAsValidated : undefined;
+    if (grouped && hasGroupedReads(deps.raw)) {
+      if (storedAsValidated) {
+        const copy = await deps.raw.openGroupedReads(groups, 'events');
+        // Asked after the copy: an event stored under another config before it would show here.
+        if (await storedAsValidated()) return { storedEvents: (index) => copy.events(index), lines: (index) => copy.lines(index), close: () => copy.close() };
+        await copy.close();
+      }
+      const copy = await deps.raw.openGroupedReads(groups, 'lines');
+      return { storedEvents: async () => null, lines: (index) => copy.lines(index), close: () => copy.close() };
     }
-    const lines = await deps.raw.rawLinesByIdentity(identityKeys);
+    return {
+      async storedEvents(index) {
+        if (!storedAsValidated) return null;
+        const events = await deps.raw.eventsByIdentity(groups[index]!);
+        // Asked after the read, as above.
+        return (await storedAsValidated()) ? events : null;
+      },
+      lines: (index) => deps.raw.rawLinesByIdentity(groups[index]!),
+      close: async () => {},
+    };
+  }
+
+  /** A chunk's stored events, or its stored lines handed to the line processor. */
+  async function loadChunk(reader: ChunkReader, index: number, chunk: readonly string[], ownerOf: Map<string, string>): Promise<LoadedChunk> {
+    const stored = await reader.storedEvents(index);
+    if (stored !== null) return { chunk, ownerOf, stored };
+    const lines = await reader.lines(index);
     const validated = deps.lineProcessor.process(
       lines.map((line) => line.raw),
       lines.map((line) => line.receivedAt),
@@ -94,23 +121,45 @@ export function createReprocess(deps: ReprocessDeps) {
 
   /**
    * Streams the day's derivation chunk by chunk (memory: two chunks of users). The next chunk's
-   * lines are read and validated (on the line processor's thread) while this one is derived;
-   * chunks are derived and yielded in user order, so the result does not depend on timing.
+   * events are read (and its lines validated, on the line processor's thread) while this one is
+   * derived; chunks are derived and yielded in user order, so the result does not depend on timing.
    */
-  async function* deriveDay(day: string): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
+  async function* deriveDay(day: string, grouped: boolean): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
     const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
     const dayStart = Date.parse(`${day}T00:00:00.000Z`);
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);
     const users = [...new Set(keys.map((key) => owners.get(key) ?? key))].sort();
-    let next = users.length > 0 ? loadChunk(users.slice(0, usersPerChunk)) : null;
-    for (let start = 0; next !== null; start += usersPerChunk) {
-      const loaded = await next;
-      next = start + usersPerChunk < users.length ? loadChunk(users.slice(start + usersPerChunk, start + 2 * usersPerChunk)) : null;
-      const { events, nowRejected } = await eventsOf(loaded);
-      await attachIdentityConflicts(deps.raw, events, deps.sessionize.maxUsersPerAnonymousId);
-      const { derivation } = deriveUsers(deps, loaded.chunk, groupByOwner(events, loaded.ownerOf), corrections);
-      yield { derivation, nowRejected, users: loaded.chunk.length };
+    const chunks: Array<{ chunk: readonly string[]; ownerOf: Map<string, string> }> = [];
+    for (let start = 0; start < users.length; start += usersPerChunk) {
+      const chunk = users.slice(start, start + usersPerChunk);
+      chunks.push({ chunk, ownerOf: await ownersOf(chunk) });
+    }
+    if (chunks.length === 0) return;
+    const reader = await openReader(
+      chunks.map(({ ownerOf }) => [...ownerOf.keys()]),
+      grouped,
+    );
+    const load = (index: number) => {
+      const loading = loadChunk(reader, index, chunks[index]!.chunk, chunks[index]!.ownerOf);
+      // Awaited below (or before the reader closes); this only keeps a failure from being reported unhandled meanwhile.
+      loading.catch(() => {});
+      return loading;
+    };
+    let next: Promise<LoadedChunk> | null = load(0);
+    try {
+      for (let index = 0; next !== null; index += 1) {
+        const loaded: LoadedChunk = await next;
+        next = index + 1 < chunks.length ? load(index + 1) : null;
+        const { events, nowRejected } = await eventsOf(loaded);
+        await attachIdentityConflicts(deps.raw, events, deps.sessionize.maxUsersPerAnonymousId);
+        const { derivation } = deriveUsers(deps, loaded.chunk, groupByOwner(events, loaded.ownerOf), corrections);
+        yield { derivation, nowRejected, users: loaded.chunk.length };
+      }
+    } finally {
+      // A read still in flight (a failure, or the consumer stopped early) ends before its copy goes.
+      await next?.catch(() => {});
+      await reader.close();
     }
   }
 
@@ -118,7 +167,7 @@ export function createReprocess(deps: ReprocessDeps) {
     /** What rebuilding the day would store, without writing. */
     async planDay(day: string): Promise<DayDerivation> {
       const result: DayDerivation = { day, counts: emptyCounts(), nowRejected: 0, users: 0 };
-      for await (const chunk of deriveDay(day)) {
+      for await (const chunk of deriveDay(day, false)) {
         addCounts(result.counts, countsOf(derivationOfDay(chunk.derivation, day)));
         result.nowRejected += chunk.nowRejected;
         result.users += chunk.users;
@@ -138,7 +187,7 @@ export function createReprocess(deps: ReprocessDeps) {
       let users = 0;
       let inFlight: Promise<void> | null = null;
       try {
-        for await (const chunk of deriveDay(day)) {
+        for await (const chunk of deriveDay(day, true)) {
           if (inFlight) await inFlight;
           inFlight = rebuild.stage(chunk.derivation, version);
           // Awaited before the next stage or the commit; this only keeps a failure from being reported unhandled meanwhile.
@@ -155,6 +204,14 @@ export function createReprocess(deps: ReprocessDeps) {
       return { day, counts: committed, nowRejected, users };
     },
   };
+}
+
+/** Where deriveDay reads chunk `index` (its identity keys fixed when opened). */
+interface ChunkReader {
+  /** The chunk's stored fields when they are what validating its lines again gives; null: validate the lines. */
+  storedEvents(index: number): Promise<StoredEvent[] | null>;
+  lines(index: number): Promise<StoredLine[]>;
+  close(): Promise<void>;
 }
 
 type LoadedChunk = { chunk: readonly string[]; ownerOf: Map<string, string> } & ({ stored: StoredEvent[] } | { lines: StoredLine[]; validated: ReturnType<LineProcessor['process']> });

@@ -8,6 +8,7 @@ import { createReprocess, type DayDerivation, emptyCounts } from '../pipeline/re
 import type { ProgressReporter } from '../render/progress.js';
 import type { DayCounts } from '../stores/analytics-store.js';
 import { acquireLease, currentHolder } from '../stores/lease.js';
+import { hasGroupedReads } from '../stores/ports/grouped-reads.js';
 import { queryCostsOf } from '../stores/ports/query-costs.js';
 import { createDerivation, type DerivationStores } from './derivation.js';
 import { storedUnder, validationFingerprint } from './validation-config.js';
@@ -50,6 +51,7 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
   const validation = { pipeline: config.pipeline, trackingPlan: config.trackingPlan };
   const lineProcessor = createLineProcessor({ ...validation, hashLines: false });
   const fingerprint = validationFingerprint(validation);
+  const perRow = readsPerRow(config) || hasGroupedReads(stores.raw);
   try {
     const derivation = createDerivation(config, stores);
     // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
@@ -59,13 +61,13 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
       ...derivation.stages,
       lineProcessor,
       // Every stored event accepted under today's validation config: its stored fields are what validating its line again gives.
-      // Not on ClickHouse raw engines: a chunk's read decompresses every granule of each column it reads, and the
-      // stored fields are 13 columns to raw's one (1M: 34.6 -> 44.0 CPU-s on chdb; ADR 0023).
-      storedAsValidated: readsPerRow(config) ? () => storedUnder(stores.raw, fingerprint) : undefined,
+      // Not where each chunk's read decompresses every granule of each column it reads (a ClickHouse raw store
+      // without grouped reads): the stored fields are 13 columns to raw's one (ADR 0023).
+      storedAsValidated: perRow ? () => storedUnder(stores.raw, fingerprint) : undefined,
       lookbackMs,
-      // Two chunks and a stage are alive at once. SQLite reads per row, so smaller chunks hold less at
-      // the same CPU; a ClickHouse raw store reads whole granules once per chunk (ADR 0023).
-      usersPerChunk: config.stores.raw.engine === 'sqlite' ? 125 : 250,
+      // Two chunks and a stage are alive at once. Where chunks are read per row, smaller chunks hold less at
+      // the same CPU; a ClickHouse raw store without grouped reads reads whole granules once per chunk (ADR 0023).
+      usersPerChunk: perRow && config.stores.raw.engine !== 'mongodb' ? 125 : 250,
     });
     const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
     log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });

@@ -1,3 +1,4 @@
+import { createClickHouseGroupedReads } from './raw-grouped-reads.js';
 import type { EventFilter } from '../../../domain/correction.js';
 import { groupAnonymousIdUsers } from '../../ports/identity-graph.js';
 import type { RawStore } from '../../raw-store.js';
@@ -42,7 +43,8 @@ export async function composeRawStore(
   }
   const { resolveReplacements: _resolve, ...log } = eventLog;
   // Write groups stay the base's own: a group spanning both stores could commit the rows before the marks.
-  const { beginWriteGroup: _begin, commitWriteGroup: _commit, abandonWriteGroup: _abandon, ...rest } = base;
+  // The base's pre-filter look-up reads its own (empty) event table: this store has none (ADR 0026).
+  const { beginWriteGroup: _begin, commitWriteGroup: _commit, abandonWriteGroup: _abandon, storedCopies: _storedCopies, ...rest } = base;
 
   return {
     ...rest,
@@ -50,6 +52,7 @@ export async function composeRawStore(
     ...log,
     ...createClickHouseTailReader(ctx),
     ...createClickHouseStats(ctx, base),
+    ...createClickHouseGroupedReads(ctx),
 
     async anonymousIdUsers({ minUsers, anonymousIds }) {
       const base = `SELECT anonymous_id AS anonymousId, user_id AS userId, toUnixTimestamp64Milli(min(event_time)) AS firstAt FROM ${events} WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL`;

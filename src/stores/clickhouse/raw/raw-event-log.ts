@@ -50,8 +50,28 @@ export function storedEventFromRow(row: Row): Omit<StoredEvent, 'copies'> {
   };
 }
 
+/** A row of `SELECT ${EVENT_SELECT}, copy_count` as JSONCompactEachRow arrays: what derivation reads back. */
+export function storedEventFromArray(r: unknown[]): StoredEvent {
+  return {
+    messageId: r[0] as string,
+    type: r[1] as EventType,
+    event: r[2] as string,
+    identityKey: r[3] as string,
+    userId: (r[4] as string | null) ?? null,
+    anonymousId: (r[5] as string | null) ?? null,
+    eventTime: Number(r[6]),
+    receivedAt: Number(r[7]),
+    timeSource: r[8] as TimeSource,
+    skewMs: Number(r[9]),
+    appVersion: (r[10] as string | null) ?? null,
+    propertiesJson: r[11] as string,
+    traitsJson: r[12] as string,
+    copies: Math.max(1, Number(r[13])),
+  };
+}
+
 /** Distinct lines per message id, for StoredEvent.copies (raw_copies rows may repeat; 0 joined means 1). */
-const COPIES_JOIN = `LEFT JOIN (SELECT message_id, uniqExact(raw_hash) AS copy_count FROM {copies} GROUP BY message_id) AS c USING (message_id)`;
+export const COPIES_JOIN = `LEFT JOIN (SELECT message_id, uniqExact(raw_hash) AS copy_count FROM {copies} GROUP BY message_id) AS c USING (message_id)`;
 
 /**
  * The event log over ClickHouse tables (raw-schema.ts). A batch is written in this order, so a
@@ -243,24 +263,7 @@ export function createClickHouseEventLog(
       await forIdSets(ctx, identityKeys, async (set) => {
         // Arrays, not objects: derivation reads every stored event back through here.
         const rows = await selectArrays(ctx, `SELECT ${EVENT_SELECT}, copy_count FROM ${events} ${copiesJoin} WHERE identity_key IN ${set.ids} ORDER BY identity_key, event_time, seq`, set.params);
-        for (const r of rows) {
-          out.push({
-            messageId: r[0] as string,
-            type: r[1] as EventType,
-            event: r[2] as string,
-            identityKey: r[3] as string,
-            userId: (r[4] as string | null) ?? null,
-            anonymousId: (r[5] as string | null) ?? null,
-            eventTime: Number(r[6]),
-            receivedAt: Number(r[7]),
-            timeSource: r[8] as TimeSource,
-            skewMs: Number(r[9]),
-            appVersion: (r[10] as string | null) ?? null,
-            propertiesJson: r[11] as string,
-            traitsJson: r[12] as string,
-            copies: Math.max(1, Number(r[13])),
-          });
-        }
+        for (const r of rows) out.push(storedEventFromArray(r));
       });
       return out;
     },
