@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,7 +25,10 @@ beforeAll(async () => {
   await objects.migrate();
   await encoded.migrate();
 });
-afterAll(async () => client?.close());
+afterAll(async () => {
+  await client?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const HOSTILE = ['tab\there', 'line\nbreak', 'cr\rhere', 'back\\slash', "quote ' and ''", 'nul\0byte', '\\N', '[not,an,array]', "['x']", 'ünïcödé ✓ 🎉', '', ' lead '];
 
