@@ -154,16 +154,12 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       deps.sql && sqlCanDerive(corrections)
         ? await prepareSqlRound({ ...deps, ...deps.sql }, users, canonical, corrections)
         : async (chunk: readonly string[]) => deriveUsers(deps, chunk, await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize), corrections);
-    let inFlight: Promise<void> | null = null;
+    const writes = oneWriteInFlight(deps.raw);
     let group = emptyGroup();
     const flush = async () => {
       const ready = group;
       group = emptyGroup();
-      const version = await deps.raw.nextVersion();
-      if (inFlight) await inFlight;
-      inFlight = write(ready, version, summary);
-      // Awaited before the next write or at the end; this only keeps a failure from being reported unhandled meanwhile.
-      inFlight.catch(() => {});
+      await writes.submit((version) => write(ready, version, summary));
     };
     // How many users make a read of ~eventsPerRead events is learnt as the round goes.
     let usersPerRead = FIRST_USERS_PER_READ;
@@ -178,12 +174,12 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       // this loop would otherwise only give way at the next flush: each engine call of a write
       // (a lookup, then one insert per table) finishes on the engine's thread but continues on
       // this one, so all but the first waited for the next flush (figures: docs/decisions/0009).
-      if (inFlight) await yieldToEventLoop();
+      if (writes.busy()) await yieldToEventLoop();
     }
     if (group.users.length > 0) await flush();
     phase = 'writing';
     deps.onProgress?.(summary, totalUsers, phase);
-    if (inFlight) await inFlight;
+    await writes.drain();
   }
 
   /**
@@ -198,18 +194,12 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     corrections: readonly Correction[],
     summary: DeriveSummary,
   ): Promise<void> {
-    let inFlight: Promise<void> | null = null;
+    const writes = oneWriteInFlight(deps.raw);
     let group = emptyEncodedGroup();
     const flush = async () => {
       const ready = group;
       group = emptyEncodedGroup();
-      const version = await deps.raw.nextVersion();
-      if (inFlight) await inFlight;
-      inFlight = (async () => {
-        const written = await offload.writes.replaceEncodedUsers(ready.users, ready.encoded, version);
-        await saved(ready, written, ready.flaggedSessions, summary);
-      })();
-      inFlight.catch(() => {});
+      await writes.submit(async (version) => saved(ready, await offload.writes.replaceEncodedUsers(ready.users, ready.encoded, version), ready.flaggedSessions, summary));
     };
     for await (const chunk of offload.derive.round(users, canonical, corrections, eventsPerRead)) {
       for (const user of chunk.users) group.users.push(user);
@@ -223,7 +213,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
     if (group.users.length > 0) await flush();
     phase = 'writing';
     deps.onProgress?.(summary, totalUsers, phase);
-    if (inFlight) await inFlight;
+    await writes.drain();
   }
 
   async function write(group: PendingWrite, version: number, summary: DeriveSummary): Promise<void> {
@@ -244,16 +234,29 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
   }
 }
 
-interface PendingEncodedWrite {
-  users: string[];
-  encoded: EncodedDerivation;
-  events: number;
-  profiles: Profile[];
-  removed: string[];
-  flaggedSessions: number;
+/**
+ * Writes one at a time, each under a version taken as it is submitted: a submit waits for the
+ * write before it, so the engine stores one group while the caller derives the next.
+ */
+function oneWriteInFlight(raw: RawStore) {
+  let inFlight: Promise<void> | null = null;
+  return {
+    busy: () => inFlight !== null,
+    async submit(write: (version: number) => Promise<void>): Promise<void> {
+      const version = await raw.nextVersion();
+      if (inFlight) await inFlight;
+      inFlight = write(version);
+      // Awaited before the next write or at the end; this only keeps a failure from being reported unhandled meanwhile.
+      inFlight.catch(() => {});
+    },
+    async drain(): Promise<void> {
+      if (inFlight) await inFlight;
+    },
+  };
 }
 
-function emptyEncodedGroup(): PendingEncodedWrite {
+/** Chunks gathered for one write: a chunk of them all. */
+function emptyEncodedGroup(): EncodedChunk {
   return { users: [], encoded: emptyEncoded(), events: 0, profiles: [], removed: [], flaggedSessions: 0 };
 }
 
