@@ -62,6 +62,12 @@ describe('identity conflicts: one anonymous id, many user ids', () => {
       expect(b.stdout).toBe(a.stdout);
     }
 
+    // Reprocess looks the conflicts up once for the day: the same sessions and flags as the run.
+    const before = await runCli(['export', 'flags', '--data-dir', data, '--output', 'ndjson']);
+    expect((await runCli(['reprocess', '--from', '2026-01-05', '--to', '2026-01-06', '--data-dir', data, '--yes'])).code).toBe(0);
+    expect((await runCli(['export', 'flags', '--data-dir', data, '--output', 'ndjson'])).stdout).toBe(before.stdout);
+    expect((await runCli(['export', 'sessions', '--data-dir', data, '--output', 'ndjson'])).stdout).toBe((await runCli(['export', 'sessions', '--data-dir', split, '--output', 'ndjson'])).stdout);
+
     // A higher limit: no conflict.
     const config = join(dir, 'roomy.yaml');
     writeFileSync(config, 'pipeline:\n  max_users_per_anonymous_id: 5\n');
