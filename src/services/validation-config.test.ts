@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PIPELINE, type TrackingPlan } from '../config/config.js';
+import { createProcessLine } from '../pipeline/process-line.js';
 import { openMemoryRawStore } from '../stores/memory/memory-raw-store.js';
 import { accepted } from '../stores/raw-store.conformance.js';
-import { noteValidationConfig, storedUnder, VALIDATION_META_KEY, validationFingerprint } from './validation-config.js';
+import { noteValidationConfig, storedUnder, VALIDATION_META_KEY, VALIDATION_RULES_VERSION, validationFingerprint } from './validation-config.js';
 
 const plan: TrackingPlan = { allowUnplanned: false, events: { page_viewed: { required: [], properties: {} } } };
 const quiet = { command: 'test', waitMs: 0, log: () => {} };
@@ -59,3 +62,42 @@ describe('noteValidationConfig', () => {
     expect(await storedUnder(raw, 'A')).toBe(false);
   });
 });
+
+/**
+ * What the per-line stages gave for the committed fixtures (every accept, reason, detail and
+ * stored field) at each VALIDATION_RULES_VERSION. Reprocess trusts stored fields only while the
+ * version is unchanged, so a change to what they give must bump it: this turns that rule into a check.
+ */
+const OUTCOMES_AT_VERSION: Record<number, string> = {
+  1: '793b9d3213ce7f5f4350b85bc4a61e5618de59b596f4de7d9bcba73439a656c0',
+};
+
+describe('VALIDATION_RULES_VERSION', () => {
+  it('is bumped whenever the per-line stages accept, reject or store a fixture line differently', () => {
+    const processLine = createProcessLine({ pipeline: DEFAULT_PIPELINE, trackingPlan: plan });
+    const digest = createHash('sha256');
+    const arrivedAt = Date.UTC(2026, 0, 9);
+    let lines = 0;
+    for (const fixture of ['demo.ndjson', 'generated-small.ndjson']) {
+      for (const line of readFileSync(new URL(`../../fixtures/${fixture}`, import.meta.url), 'utf8').split('\n')) {
+        if (line === '') continue;
+        digest.update(`${canonical(processLine(line, arrivedAt))}\n`);
+        lines += 1;
+      }
+    }
+    expect(lines).toBeGreaterThan(7_000);
+    expect(
+      digest.digest('hex'),
+      `the per-line stages now give other outcomes for the fixtures: bump VALIDATION_RULES_VERSION in src/services/validation-config.ts (stores written before are then validated again by reprocess) and record the new digest under it here`,
+    ).toBe(OUTCOMES_AT_VERSION[VALIDATION_RULES_VERSION]);
+  });
+});
+
+/** JSON with sorted keys: a refactor that only reorders an outcome's fields is not a change. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
