@@ -30,7 +30,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
  * Batches of `size` lines; `waitAfter` runs after each batch is taken (the source waits there, a
  * trickle), `atEnd` once the last one is taken — and records what was acked; `ackOf(i)` resolves when batch i is.
  */
-function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void>; atEnd?: () => void } = {}) {
+function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void>; atEnd?: () => void; behind?: (index: number) => number } = {}) {
   const acked: number[] = [];
   const acks = Array.from({ length: batches }, () => latch());
   const source: LineSource = {
@@ -42,6 +42,7 @@ function scriptedSource(batches: number, size: number, options: { waitAfter?: (i
         yield {
           lines,
           arrivedAt: Date.UTC(2026, 0, 5, 12),
+          ...(options.behind ? { behind: options.behind(index) } : {}),
           ack: async () => {
             acked.push(index);
             acks[index]!.open();
@@ -237,4 +238,41 @@ describe('re-ingest with the pre-filter (docs/decisions/0026)', () => {
     });
     return { raw, skipped: () => skipped };
   }
+});
+
+describe('timed derives while the source is behind', () => {
+  // Every batch is its own write group (the source waits for its ack), and every timed derive is
+  // due by the clock (interval 0): only how far behind the source says it is decides.
+  async function storedAtEachDerive(behind: readonly number[] | undefined, deferWhileBehind?: { lines: number; maxMs: number }): Promise<number[]> {
+    const raw = SqliteRawStore.open(freshPath());
+    const stored: number[] = [];
+    const { source, ackOf } = scriptedSource(4, 5, { waitAfter: (index) => ackOf(index), ...(behind ? { behind: (index: number) => behind[index]! } : {}) });
+    await createIngest({
+      raw,
+      processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false }),
+      deriveDirtyUsers: async () => {
+        stored.push((await raw.counts()).events);
+        return NO_DERIVE;
+      },
+      lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
+      deriveEveryEvents: Number.POSITIVE_INFINITY,
+      deriveIntervalMs: 0,
+      commitEveryMs: Number.POSITIVE_INFINITY,
+      ...(deferWhileBehind ? { deferWhileBehind } : {}),
+    })(source);
+    raw.close();
+    return stored;
+  }
+
+  // The last derive (20) is the one every ingest ends with.
+  it('are held while at least `lines` wait behind a batch, and run once it has caught up', async () => {
+    expect(await storedAtEachDerive([100, 50, 0, 100], { lines: 50, maxMs: Number.POSITIVE_INFINITY })).toEqual([15, 20]);
+    expect(await storedAtEachDerive([100, 49, 0, 100], { lines: 50, maxMs: Number.POSITIVE_INFINITY })).toEqual([10, 15, 20]);
+  });
+
+  it('are held no longer than maxMs, and not at all where the source cannot say or nothing defers them', async () => {
+    expect(await storedAtEachDerive([100, 100, 100, 100], { lines: 50, maxMs: 0 })).toEqual([5, 10, 15, 20, 20]);
+    expect(await storedAtEachDerive(undefined, { lines: 50, maxMs: Number.POSITIVE_INFINITY })).toEqual([5, 10, 15, 20, 20]);
+    expect(await storedAtEachDerive([100, 100, 100, 100])).toEqual([5, 10, 15, 20, 20]);
+  });
 });

@@ -14,6 +14,11 @@ export interface IngestDeps {
   deriveEveryEvents: number;
   /** ...or after this long with underived events, so a slow stream (stdin, Kafka) shows sessions promptly. */
   deriveIntervalMs: number;
+  /**
+   * ...but not while the source says at least `lines` wait behind the batch, for up to `maxMs` since
+   * the last derive: a consumer catching up would otherwise derive the same users again every interval.
+   */
+  deferWhileBehind?: { lines: number; maxMs: number };
   onProgress?: (progress: IngestSummary, bytesRead: number | undefined) => void;
   /** Where the raw store groups writes: commit a group after this many lines (default LINES_PER_COMMIT)... */
   linesPerCommit?: number;
@@ -85,6 +90,12 @@ export function createIngest(deps: IngestDeps) {
     const commitEveryMs = deps.commitEveryMs ?? COMMIT_EVERY_MS;
     let sinceDerive = 0;
     let lastDerive = Date.now();
+    const timedDeriveDue = (behind: number | undefined) => {
+      const since = Date.now() - lastDerive;
+      const defer = deps.deferWhileBehind;
+      if (defer !== undefined && behind !== undefined && behind >= defer.lines && since < defer.maxMs) return false;
+      return since >= deps.deriveIntervalMs;
+    };
     const derive = async () => {
       const derived = await deps.deriveDirtyUsers();
       for (const key of Object.keys(derived) as Array<keyof DeriveSummary>) summary.derive[key] += derived[key];
@@ -189,7 +200,7 @@ export function createIngest(deps: IngestDeps) {
         summary.duplicates += written.duplicates + written.replaced + alreadyStored;
         summary.rejectedAlreadyStored += written.rejectedDuplicates;
         sinceDerive += written.inserted + written.replaced;
-        if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && Date.now() - lastDerive >= deps.deriveIntervalMs)) {
+        if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && timedDeriveDue(batch.behind))) {
           await commitGroup();
           await derive();
         }

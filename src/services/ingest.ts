@@ -76,6 +76,8 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
       lateAfterMs: config.pipeline.lateAfterMs,
       deriveEveryEvents: backlog ? Number.POSITIVE_INFINITY : 250_000,
       deriveIntervalMs: backlog ? Number.POSITIVE_INFINITY : 5_000,
+      // Catching up (a whole batch waits behind this one): derive once a minute, not every 5 s (ADR 0020).
+      deferWhileBehind: { lines: config.pipeline.batchSize, maxMs: 60_000 },
       onProgress: (summary, bytesRead) => {
         options.onIngestProgress?.(summary);
         if (bytesRead === undefined) return;

@@ -209,6 +209,7 @@ export function createKafkaSource(options: KafkaSourceOptions): KafkaSource {
           batch: {
             lines,
             arrivedAt: Date.now(),
+            behind: Math.max(0, Number(batch.highWatermark) - Number(lastOffset) - 1),
             async ack() {
               // The raw store has these lines now: their offsets may be committed.
               resolveOffset(lastOffset);

@@ -9,6 +9,8 @@ export interface LineBatch {
   arrivedAt: number;
   /** Input bytes consumed so far, for progress; undefined when unknown. */
   bytesRead?: number;
+  /** Messages known to wait in the source behind this batch (Kafka: its partition's lag); undefined when unknown. */
+  behind?: number;
   /** Called as a plain function, possibly after the batch object is gone: it must not use `this`. */
   ack(): Promise<void>;
 }
