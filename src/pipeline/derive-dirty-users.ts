@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { compileCorrections, type CorrectionPlan } from '../corrections/apply-corrections.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { type Correction, effectiveCorrections } from '../domain/correction.js';
+import type { Finding } from '../domain/journey.js';
 import type { Profile } from '../domain/profile.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.js';
@@ -64,6 +65,13 @@ export interface OffloadedDerivation {
  */
 export function usersPerReadAfter(users: number, derived: number, eventsPerRead: number): number {
   return Math.min(2_000, Math.max(1, Math.round((users * eventsPerRead) / Math.max(1, derived))));
+}
+
+/** Distinct sessions carrying a flag: what a write reports as sessions flagged. */
+export function flaggedSessionCount(findings: readonly Finding[]): number {
+  const flagged = new Set<string>();
+  for (const finding of findings) if (finding.kind === 'flag') flagged.add(finding.sessionId);
+  return flagged.size;
 }
 
 /** Users per read at the start of a round. */
@@ -218,8 +226,7 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
 
   async function write(group: PendingWrite, version: number, summary: DeriveSummary): Promise<void> {
     const written = await deps.analytics.replaceUsers(group.users, group.derivation, version);
-    const flagged = new Set(group.derivation.findings.filter((finding) => finding.kind === 'flag').map((finding) => finding.sessionId));
-    await saved(group, written, flagged.size, summary);
+    await saved(group, written, flaggedSessionCount(group.derivation.findings), summary);
   }
 
   /** After a group's analytics rows are written: its profiles, then the counts and progress. */

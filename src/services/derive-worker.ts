@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { usersPerReadAfter, FIRST_USERS_PER_READ } from '../pipeline/derive-dirty-users.js';
+import { flaggedSessionCount, usersPerReadAfter, FIRST_USERS_PER_READ } from '../pipeline/derive-dirty-users.js';
 import { deriveUsers, loadEventsOfUsers } from '../pipeline/derive-users.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { encodeDerivation } from '../stores/clickhouse/clickhouse-derived-writes.js';
@@ -40,9 +40,16 @@ async function run(): Promise<void> {
       const derived = deriveUsers(deps, chunk, await loadEventsOfUsers(raw, chunk, data.canonical, sessionize), corrections);
       const events = derived.derivation.events.length;
       usersPerRead = usersPerReadAfter(chunk.length, events, data.eventsPerRead);
-      const flagged = new Set<string>();
-      for (const finding of derived.derivation.findings) if (finding.kind === 'flag') flagged.add(finding.sessionId);
-      send({ chunk: { users: chunk, encoded: encodeDerivation(derived.derivation), events, profiles: derived.profiles, removed: derived.removed, flaggedSessions: flagged.size } });
+      send({
+        chunk: {
+          users: chunk,
+          encoded: encodeDerivation(derived.derivation),
+          events,
+          profiles: derived.profiles,
+          removed: derived.removed,
+          flaggedSessions: flaggedSessionCount(derived.derivation.findings),
+        },
+      });
     }
     send({ done: true });
   } finally {
