@@ -1,11 +1,10 @@
-import { hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RejectedLine, RejectReason, TimeSource } from '../domain/event.js';
 import type { LineKey, StoredCopy } from '../stores/ports/event-log.js';
 import { type EncodedEvent, encodeEvent } from '../stores/raw-store.js';
-import { createProcessLine, type ProcessLineDeps } from './process-line.js';
+import { createProcessLine, type ProcessLineDeps, rawHashOf } from './process-line.js';
 import { isWellFormed } from './validate-event.js';
 
 /** One batch after the per-line stages, in line order, ready for the raw store. */
@@ -81,7 +80,7 @@ export function keysOf(lines: readonly string[]): WireKeys {
     const line = lines[index]!;
     // A line that is not text is rejected by processLine with another hash: never looked up.
     const text = isWellFormed(line);
-    hashes[index] = text ? hash('sha256', line, 'hex') : '';
+    hashes[index] = text ? rawHashOf(line) : '';
     messageIds[index] = text ? messageIdOf(line) : null;
   }
   return { hashes, messageIds };

@@ -18,6 +18,14 @@ export interface ProcessLineDeps {
   hashLines?: boolean;
 }
 
+/**
+ * The stored rawHash of a line that is text. One-shot hash: the same digest as createHash, without
+ * a Hash object per line (see docs/decisions, throughput plan); the re-ingest pre-filter looks lines up by it.
+ */
+export function rawHashOf(line: string): string {
+  return hash('sha256', line, 'hex');
+}
+
 /** The per-line stages in order: parse → validate → tracking plan → clock skew. Pure given the line and its arrival time. */
 export function createProcessLine(deps: ProcessLineDeps) {
   const parseLine = createParseLine({ maxEventBytes: deps.pipeline.maxEventBytes, maxNestingDepth: deps.pipeline.maxNestingDepth ?? DEFAULT_PIPELINE.maxNestingDepth });
@@ -36,8 +44,7 @@ export function createProcessLine(deps: ProcessLineDeps) {
       const bytes = Buffer.from(line, 'utf8');
       return rejected(bytes.toString('base64'), createHash('sha256').update(bytes).digest('hex'), 'invalid_utf8', 'the line holds a lone surrogate, which is not text', arrivedAt, null);
     }
-    // One-shot hash: the same digest as createHash, without a Hash object per line (rawHash is stored; see docs/decisions, throughput plan).
-    const rawHash = deps.hashLines === false ? '' : hash('sha256', line, 'hex');
+    const rawHash = deps.hashLines === false ? '' : rawHashOf(line);
     const parsed = parseLine(line);
     if (!parsed.ok) return rejected(line, rawHash, parsed.reason, parsed.detail, arrivedAt, null);
     const validated = validateEvent(parsed.value);
