@@ -57,23 +57,23 @@ const encodeEvent: (event: SessionEvent) => string = TABLES.events.columns.map((
  */
 export function encodeDerivation(derivation: UserDerivation): EncodedDerivation {
   const encoded: EncodedDerivation = { text: { sessions: '', events: '', findings: '', funnel_outcomes: '' }, rows: { sessions: 0, events: 0, findings: 0, funnel_outcomes: 0 } };
-  if (derivation.events.length > 0) {
-    const lines = new Array<string>(derivation.events.length + 1);
-    for (let i = 0; i < derivation.events.length; i += 1) lines[i] = encodeEvent(derivation.events[i]!);
-    lines[derivation.events.length] = '';
-    encoded.text.events = lines.join('\n');
-    encoded.rows.events = derivation.events.length;
-  }
+  encoded.text.events = linesOf(derivation.events, encodeEvent);
+  encoded.rows.events = derivation.events.length;
   for (const [table, rows] of rowsOfDerivation({ ...derivation, events: [] })) {
-    if (rows.length === 0) continue;
-    const spec = TABLES[table];
-    const lines = new Array<string>(rows.length + 1);
-    for (let i = 0; i < rows.length; i += 1) lines[i] = lineOf(spec, rows[i]!);
-    lines[rows.length] = '';
-    encoded.text[table] = lines.join('\n');
+    if (table === 'events') continue;
+    encoded.text[table] = linesOf(rows, (row) => lineOf(TABLES[table], row));
     encoded.rows[table] = rows.length;
   }
   return encoded;
+}
+
+/** Each item as one `\n`-terminated line ('' for none). */
+function linesOf<T>(items: readonly T[], line: (item: T) => string): string {
+  if (items.length === 0) return '';
+  const lines = new Array<string>(items.length + 1);
+  for (let i = 0; i < items.length; i += 1) lines[i] = line(items[i]!);
+  lines[items.length] = '';
+  return lines.join('\n');
 }
 
 /** The sorting key of a TSV line: its first orderBy.length fields (every table's ORDER BY is a prefix of its columns). */
