@@ -28,7 +28,17 @@ export async function attachIdentityConflicts(raw: Pick<RawStore, 'anonymousIdUs
   if (maxUsers === null) return;
   const anonymousIds = [...new Set(events.flatMap((e) => (e.anonymousId === null ? [] : [e.anonymousId])))];
   if (anonymousIds.length === 0) return;
-  const conflicts = new Map((await raw.anonymousIdUsers({ minUsers: maxUsers + 1, anonymousIds })).map((c) => [c.anonymousId, c.users.map((u) => u.userId)]));
+  markIdentityConflicts(events, await identityConflicts(raw, maxUsers, anonymousIds));
+}
+
+/** Anonymous ids carrying more than `maxUsers` user ids, with those ids: of `anonymousIds`, or of the whole store. */
+export async function identityConflicts(raw: Pick<RawStore, 'anonymousIdUsers'>, maxUsers: number, anonymousIds?: readonly string[]): Promise<Map<string, string[]>> {
+  const found = await raw.anonymousIdUsers({ minUsers: maxUsers + 1, ...(anonymousIds ? { anonymousIds } : {}) });
+  return new Map(found.map((c) => [c.anonymousId, c.users.map((u) => u.userId)]));
+}
+
+/** Marks each event whose anonymous id is in `conflicts` with that id's user ids. */
+export function markIdentityConflicts(events: readonly StoredEvent[], conflicts: ReadonlyMap<string, string[]>): void {
   if (conflicts.size === 0) return;
   for (const event of events) {
     const users = event.anonymousId === null ? undefined : conflicts.get(event.anonymousId);

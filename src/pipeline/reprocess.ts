@@ -4,6 +4,7 @@ import { effectiveCorrections } from '../domain/correction.js';
 import type { StoredEvent } from '../domain/event.js';
 import { clientSessionIdOf } from './client-session-id.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
+import { identityConflicts, markIdentityConflicts } from './event-facts.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
 import type { EncodedEvent, RawStore, StoredLine } from '../stores/raw-store.js';
@@ -140,7 +141,7 @@ export function createReprocess(deps: ReprocessDeps) {
     // Anonymous ids shared by too many user ids, looked up once for the day rather than per chunk
     // (on ClickHouse each look-up scans the anonymous_id column); few, so all of them.
     const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
-    const conflicts = maxUsers === null ? null : new Map((await deps.raw.anonymousIdUsers({ minUsers: maxUsers + 1 })).map((c) => [c.anonymousId, c.users.map((u) => u.userId)]));
+    const conflicts = maxUsers === null ? null : await identityConflicts(deps.raw, maxUsers);
     const reader = await openReader(
       chunks.map(({ ownerOf }) => [...ownerOf.keys()]),
       grouped,
@@ -157,7 +158,7 @@ export function createReprocess(deps: ReprocessDeps) {
         const loaded: LoadedChunk = await next;
         next = index + 1 < chunks.length ? load(index + 1) : null;
         const { events, nowRejected } = await eventsOf(loaded);
-        if (conflicts !== null && conflicts.size > 0) for (const event of events) markConflict(event, conflicts);
+        if (conflicts !== null) markIdentityConflicts(events, conflicts);
         const { derivation } = deriveUsers(deps, loaded.chunk, groupByOwner(events, loaded.ownerOf), corrections);
         yield { derivation, nowRejected, users: loaded.chunk.length };
       }
@@ -209,12 +210,6 @@ export function createReprocess(deps: ReprocessDeps) {
       return { day, counts: committed, nowRejected, users };
     },
   };
-}
-
-/** attachIdentityConflicts' mark, from conflicts looked up beforehand. */
-function markConflict(event: StoredEvent, conflicts: ReadonlyMap<string, string[]>): void {
-  const users = event.anonymousId === null ? undefined : conflicts.get(event.anonymousId);
-  if (users !== undefined) event.anonymousIdUsers = users;
 }
 
 /** Where deriveDay reads chunk `index` (its identity keys fixed when opened). */
