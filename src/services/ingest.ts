@@ -48,10 +48,10 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
   // whose activity straddles the cut, so it derives once, at the end (docs/decisions/0009); a
   // killed run leaves its dirty marks for the next. A stream (stdin, Kafka) derives every few seconds.
   const backlog = source.totalBytes !== undefined;
-  const lineProcessor = createLineProcessor(
-    { pipeline: config.pipeline, trackingPlan: config.trackingPlan },
-    { storedCopies: storedCopiesUnder(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan })) },
-  );
+  const validation = { pipeline: config.pipeline, trackingPlan: config.trackingPlan };
+  // The config noted before the first batch is the one the pre-filter trusts: one fingerprint for both.
+  const fingerprint = validationFingerprint(validation);
+  const lineProcessor = createLineProcessor(validation, { storedCopies: storedCopiesUnder(stores.raw, fingerprint) });
   const processor = options.acceptAllRejected ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });
   try {
     const derivation = createDerivation(config, stores, {
@@ -88,7 +88,7 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
       },
     });
     // Before the first batch is stored: reprocess trusts stored fields only under the config noted here.
-    await noteValidationConfig(stores.raw, validationFingerprint({ pipeline: config.pipeline, trackingPlan: config.trackingPlan }), options.lease);
+    await noteValidationConfig(stores.raw, fingerprint, options.lease);
     progress.phase((shownPhase = 'reading'), 'lines');
     const summary = await ingest(source);
     await options.afterIngest?.();
