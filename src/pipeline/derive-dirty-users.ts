@@ -63,7 +63,7 @@ export interface OffloadedDerivation {
  * events: a user's history grows with the time the data spans, so a fixed count of users read at
  * once let a 4M-event backlog hold four times the events of a 1M one in memory.
  */
-export function usersPerReadAfter(users: number, derived: number, eventsPerRead: number): number {
+function usersPerReadAfter(users: number, derived: number, eventsPerRead: number): number {
   return Math.min(2_000, Math.max(1, Math.round((users * eventsPerRead) / Math.max(1, derived))));
 }
 
@@ -75,7 +75,30 @@ export function flaggedSessionCount(findings: readonly Finding[]): number {
 }
 
 /** Users per read at the start of a round. */
-export const FIRST_USERS_PER_READ = 100;
+const FIRST_USERS_PER_READ = 100;
+
+/**
+ * A round's users in reads of ~eventsPerRead events each (how many users make one is learnt as
+ * the round goes: usersPerReadAfter), each derived by `derive`, in order: deriveRound and the
+ * derive worker (docs/decisions/0025) cut the same chunks. `ready` is awaited before each chunk
+ * is read (the worker's credit); the next chunk is read only when the consumer asks for it.
+ */
+export async function* deriveInChunks(
+  users: readonly string[],
+  eventsPerRead: number,
+  derive: (chunk: string[]) => Promise<UsersDerivation>,
+  ready?: () => Promise<void>,
+): AsyncGenerator<{ users: string[]; derived: UsersDerivation }> {
+  let usersPerRead = FIRST_USERS_PER_READ;
+  for (let start = 0; start < users.length;) {
+    if (ready) await ready();
+    const chunk = users.slice(start, start + usersPerRead);
+    start += chunk.length;
+    const derived = await derive(chunk);
+    usersPerRead = usersPerReadAfter(chunk.length, derived.derivation.events.length, eventsPerRead);
+    yield { users: chunk, derived };
+  }
+}
 
 export interface DeriveSummary {
   users: number;
@@ -169,14 +192,8 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
       group = emptyGroup();
       await writes.submit((version) => write(ready, version, summary));
     };
-    // How many users make a read of ~eventsPerRead events is learnt as the round goes.
-    let usersPerRead = FIRST_USERS_PER_READ;
-    for (let start = 0; start < users.length;) {
-      const chunk = users.slice(start, start + usersPerRead);
-      start += chunk.length;
-      const derived = await deriveChunk(chunk);
+    for await (const { users: chunk, derived } of deriveInChunks(users, eventsPerRead, deriveChunk)) {
       appendTo(group, chunk, derived);
-      usersPerRead = usersPerReadAfter(chunk.length, derived.derivation.events.length, eventsPerRead);
       if (group.derivation.events.length >= eventsPerWrite) await flush();
       // Let the write in flight take its next step. Reading and deriving are synchronous, so
       // this loop would otherwise only give way at the next flush: each engine call of a write

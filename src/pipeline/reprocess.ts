@@ -1,6 +1,6 @@
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
-import { effectiveCorrections } from '../domain/correction.js';
+import { type Correction, effectiveCorrections } from '../domain/correction.js';
 import type { StoredEvent } from '../domain/event.js';
 import { clientSessionIdOf } from './client-session-id.js';
 import { deriveUsers, groupByOwner } from './derive-users.js';
@@ -8,6 +8,7 @@ import { identityConflicts, markIdentityConflicts } from './event-facts.js';
 import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import { type AnalyticsStore, type DayCounts, derivationOfDay, type UserDerivation } from '../stores/analytics-store.js';
 import type { EncodedEvent, RawStore, StoredLine } from '../stores/raw-store.js';
+import { type EncodedDayRows, encodedStagingOf, type StageEncoded } from '../stores/ports/encoded-derivation.js';
 import { hasGroupedReads } from '../stores/ports/grouped-reads.js';
 import type { LineProcessor } from './line-processor.js';
 import type { createSessionize } from './sessionize.js';
@@ -32,7 +33,32 @@ export interface ReprocessDeps {
   /** Users with events this close to a day are re-derived with it (sessions crossing midnight). */
   lookbackMs: number;
   usersPerChunk?: number;
+  /**
+   * Reading back, deriving and encoding a rebuilt day's chunks elsewhere (a worker thread), where
+   * the stored fields are read chunk by chunk and the analytics store stages encoded rows; absent: on this thread.
+   */
+  offload?: OffloadedDays;
 }
+
+/** A chunk of a day's users and the identity keys filed under them (identity key → user). */
+export interface DayChunk {
+  chunk: readonly string[];
+  ownerOf: Map<string, string>;
+}
+
+/** The work of deriveDay's fast path (read the stored fields, derive, cut to the day), done elsewhere, rows handed over encoded. */
+export interface OffloadedDays {
+  /** Whether a day of this many users is worth handing over (starting a thread has a cost); false: derived on this thread. */
+  takes(users: number): boolean;
+  /**
+   * The chunks in order, each read back by its identity keys (`eventsByIdentity`), marked with
+   * `conflicts`, derived under `corrections` (effective, compiled with the shipped kinds) and cut to `day`.
+   */
+  day(day: string, chunks: readonly DayChunk[], conflicts: ReadonlyMap<string, string[]> | null, corrections: readonly Correction[]): AsyncIterable<EncodedDayRows>;
+}
+
+/** A chunk of a day as deriveDay gives it: derived here, or cut and encoded by the offload. */
+type DerivedDayChunk = ({ derivation: UserDerivation } | { rows: EncodedDayRows }) & { nowRejected: number; users: number };
 
 /** The UTC day partitions that cover [from, to): partitions are whole UTC days, so the range is widened to them. */
 export function daysCovering(from: number, to: number): string[] {
@@ -126,13 +152,14 @@ export function createReprocess(deps: ReprocessDeps) {
    * events are read (and its lines validated, on the line processor's thread) while this one is
    * derived; chunks are derived and yielded in user order, so the result does not depend on timing.
    */
-  async function* deriveDay(day: string, grouped: boolean): AsyncGenerator<{ derivation: UserDerivation; nowRejected: number; users: number }> {
-    const corrections = compileCorrections(effectiveCorrections(await deps.raw.listCorrections()), deps.correctionKinds);
+  async function* deriveDay(day: string, grouped: boolean, staging?: StageEncoded): AsyncGenerator<DerivedDayChunk> {
+    const effective = effectiveCorrections(await deps.raw.listCorrections());
+    const corrections = compileCorrections(effective, deps.correctionKinds);
     const dayStart = Date.parse(`${day}T00:00:00.000Z`);
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);
     const users = [...new Set(keys.map((key) => owners.get(key) ?? key))].sort();
-    const chunks: Array<{ chunk: readonly string[]; ownerOf: Map<string, string> }> = [];
+    let chunks: DayChunk[] = [];
     for (let start = 0; start < users.length; start += usersPerChunk) {
       const chunk = users.slice(start, start + usersPerChunk);
       chunks.push({ chunk, ownerOf: await ownersOf(chunk) });
@@ -142,6 +169,20 @@ export function createReprocess(deps: ReprocessDeps) {
     // (on ClickHouse each look-up scans the anonymous_id column); few, so all of them.
     const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
     const conflicts = maxUsers === null ? null : await identityConflicts(deps.raw, maxUsers);
+    // On the offload where this thread would read the stored fields chunk by chunk and the store stages encoded rows (ADR 0023).
+    const storedAsValidated = deps.sessionize.clientSessionIdPaths === null ? deps.storedAsValidated : undefined;
+    if (staging && deps.offload && storedAsValidated && !hasGroupedReads(deps.raw) && deps.offload.takes(users.length)) {
+      let taken = 0;
+      for await (const rows of deps.offload.day(day, chunks, conflicts, effective)) {
+        // Asked after the worker read the chunk, as this thread asks after its own read: from a chunk
+        // read under another validation config on, the lines are validated again here, as below.
+        if (!(await storedAsValidated())) break;
+        yield { rows, nowRejected: 0, users: chunks[taken]!.chunk.length };
+        taken += 1;
+      }
+      chunks = chunks.slice(taken);
+      if (chunks.length === 0) return;
+    }
     const reader = await openReader(
       chunks.map(({ ownerOf }) => [...ownerOf.keys()]),
       grouped,
@@ -174,6 +215,7 @@ export function createReprocess(deps: ReprocessDeps) {
     async planDay(day: string): Promise<DayDerivation> {
       const result: DayDerivation = { day, counts: emptyCounts(), nowRejected: 0, users: 0 };
       for await (const chunk of deriveDay(day, false)) {
+        if (!('derivation' in chunk)) throw new Error('a dry run derives on this thread');
         addCounts(result.counts, countsOf(derivationOfDay(chunk.derivation, day)));
         result.nowRejected += chunk.nowRejected;
         result.users += chunk.users;
@@ -192,10 +234,11 @@ export function createReprocess(deps: ReprocessDeps) {
       let nowRejected = 0;
       let users = 0;
       let inFlight: Promise<void> | null = null;
+      const staging = deps.offload ? encodedStagingOf(rebuild) : undefined;
       try {
-        for await (const chunk of deriveDay(day, true)) {
+        for await (const chunk of deriveDay(day, true, staging)) {
           if (inFlight) await inFlight;
-          inFlight = rebuild.stage(chunk.derivation, version);
+          inFlight = 'rows' in chunk ? staging!(chunk.rows, version) : rebuild.stage(chunk.derivation, version);
           // Awaited before the next stage or the commit; this only keeps a failure from being reported unhandled meanwhile.
           inFlight.catch(() => {});
           nowRejected += chunk.nowRejected;

@@ -5,7 +5,8 @@ import type { JourneyConfig } from '../config/config.js';
 import type { CorrectionRegistry } from '../corrections/kinds/kind.js';
 import { CORRECTION_KINDS } from '../corrections/kinds/registry.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { createDeriveDirtyUsers, type DeriveDeps, type DeriveSummary } from '../pipeline/derive-dirty-users.js';
+import { createDeriveDirtyUsers, type DeriveDeps, type DeriveSummary, type OffloadedDerivation } from '../pipeline/derive-dirty-users.js';
+import type { OffloadedDays } from '../pipeline/reprocess.js';
 import { createSignalsRefresher, type SignalsRefresher } from '../pipeline/journey-signals.js';
 import { createSessionize } from '../pipeline/sessionize.js';
 import { sqlSessionRules } from '../pipeline/sql-session-rules.js';
@@ -47,6 +48,8 @@ export interface Derivation {
   /** Release bursts and copies: store-wide inputs of two flags, refreshed by the caller before a derive. */
   signals: SignalsRefresher;
   stages: DerivationStages;
+  /** A reprocessed day's reading back and deriving on the derive worker, under the conditions `run`'s derive offloads (ADR 0023). */
+  dayOffload?: OffloadedDays;
   /** Re-derives every dirty user (not serialised: see `serialised`). */
   deriveDirtyUsers(): Promise<DeriveSummary>;
   /** `work` as one writer of derived data at a time, when options.lease names the writer (otherwise as it is). */
@@ -75,7 +78,12 @@ function sqlDerivationFor(analytics: AnalyticsStore): SqlDerivation {
  * (docs/decisions/0025): where the raw store is SQLite (the worker opens its own connection), the
  * analytics store takes encoded rows, and the derivation is the shipped JS one.
  */
-function offloadFor(config: JourneyConfig, stores: DerivationStores, options: DerivationOptions, signals: SignalsRefresher): DeriveDeps['offload'] {
+function offloadFor(
+  config: JourneyConfig,
+  stores: DerivationStores,
+  options: DerivationOptions,
+  signals: SignalsRefresher,
+): (NonNullable<DeriveDeps['offload']> & { derive: OffloadedDerivation & OffloadedDays }) | undefined {
   const writes = encodedWritesOf(stores.analytics);
   if (!writes || stores.raw.engine !== 'sqlite' || config.derivation.engine !== 'js' || (options.correctionKinds && options.correctionKinds !== CORRECTION_KINDS) || config.journeys.flagKinds)
     return undefined;
@@ -92,9 +100,10 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
     deriveJourneys: createDeriveJourneys(config.journeys, signals.current),
     correctionKinds: options.correctionKinds,
   };
+  const offload = offloadFor(config, stores, options, signals);
   const deriveDirtyUsers = createDeriveDirtyUsers({
     ...stages,
-    offload: offloadFor(config, stores, options, signals),
+    offload,
     idsPerRound: options.backlog ? BACKLOG_IDS_PER_ROUND : undefined,
     onProgress: options.onProgress,
     // derivation.engine: sql cuts sessions in the analytics engine (ADR 0017); js stays the reference.
@@ -107,6 +116,7 @@ export function createDerivation(config: JourneyConfig, stores: DerivationStores
   return {
     signals,
     stages,
+    ...(offload ? { dayOffload: offload.derive } : {}),
     deriveDirtyUsers,
     serialised: (work) => (lease ? serialiseDerivation(config, stores.raw, lease, work) : work),
   };

@@ -1,7 +1,8 @@
 // An offloaded derive round (deriveRound's reading back, deriving and encoding) on a worker
 // thread, so a backlog's derivation uses the second core while this thread diffs and writes
-// (docs/decisions/0025). Only for what the worker can rebuild from plain data: the raw store in
-// SQLite (the worker opens its own connection), the shipped correction and flag kinds.
+// (docs/decisions/0025); and a reprocessed day's chunks the same way while this thread stages
+// them (docs/decisions/0023). Only for what the worker can rebuild from plain data: the raw store
+// in SQLite (the worker opens its own connection), the shipped correction and flag kinds.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -9,20 +10,22 @@ import type { JourneyConfig } from '../config/config.js';
 import type { Correction } from '../domain/correction.js';
 import type { JourneySignals } from '../journeys/signals.js';
 import type { EncodedChunk, OffloadedDerivation } from '../pipeline/derive-dirty-users.js';
+import type { DayChunk, OffloadedDays } from '../pipeline/reprocess.js';
+import type { EncodedDayRows } from '../stores/ports/encoded-derivation.js';
 
-/** What the worker is started with: one round. */
-export interface DeriveWorkerData {
+/** What the worker is started with: one derive round, or one reprocessed day. */
+export type DeriveWorkerData = {
   rawPath: string;
   pipeline: JourneyConfig['pipeline'];
   journeys: JourneyConfig['journeys'];
   signals: JourneySignals;
-  users: readonly string[];
-  canonical: ReadonlyMap<string, string>;
   corrections: readonly Correction[];
-  eventsPerRead: number;
-}
+} & (
+  | { kind: 'round'; users: readonly string[]; canonical: ReadonlyMap<string, string>; eventsPerRead: number }
+  | { kind: 'day'; day: string; chunks: readonly DayChunk[]; conflicts: ReadonlyMap<string, string[]> | null }
+);
 
-export type DeriveWorkerReply = { chunk: EncodedChunk } | { done: true } | { error: { message: string; stack?: string } };
+export type DeriveWorkerReply = { chunk: EncodedChunk | EncodedDayRows } | { done: true } | { error: { message: string; stack?: string } };
 
 /** Chunks the worker may derive ahead of the one this thread takes (memory: a chunk is ~eventsPerRead events). */
 const CHUNKS_AHEAD = 3;
@@ -46,8 +49,8 @@ export interface DeriveOffloadOptions {
   module?: URL | null;
 }
 
-/** An OffloadedDerivation on a worker thread started per round, or null where none can run. */
-export function createDeriveOffload(options: DeriveOffloadOptions): OffloadedDerivation | null {
+/** An OffloadedDerivation (and OffloadedDays) on a worker thread started per round or day, or null where none can run. */
+export function createDeriveOffload(options: DeriveOffloadOptions): (OffloadedDerivation & OffloadedDays) | null {
   const module = options.module === undefined ? workerModule() : options.module;
   if (module === null) return null;
   try {
@@ -57,17 +60,22 @@ export function createDeriveOffload(options: DeriveOffloadOptions): OffloadedDer
     return null;
   }
   const fromUsers = options.fromUsers ?? OFFLOAD_FROM_USERS;
+  const started = () => ({ rawPath: options.rawPath, pipeline: options.pipeline, journeys: options.journeys, signals: options.signals() });
   return {
     takes: (users) => users >= fromUsers,
     round(users, canonical, corrections, eventsPerRead) {
-      const data: DeriveWorkerData = { rawPath: options.rawPath, pipeline: options.pipeline, journeys: options.journeys, signals: options.signals(), users, canonical, corrections, eventsPerRead };
-      return chunksOf(new Worker(module, { workerData: data }));
+      const data: DeriveWorkerData = { ...started(), corrections, kind: 'round', users, canonical, eventsPerRead };
+      return chunksOf<EncodedChunk>(new Worker(module, { workerData: data }));
+    },
+    day(day, chunks, conflicts, corrections) {
+      const data: DeriveWorkerData = { ...started(), corrections, kind: 'day', day, chunks, conflicts };
+      return chunksOf<EncodedDayRows>(new Worker(module, { workerData: data }));
     },
   };
 }
 
 /** The worker's chunks in the order it sends them; the worker is stopped when the caller stops taking them. */
-async function* chunksOf(worker: Worker): AsyncGenerator<EncodedChunk> {
+async function* chunksOf<T extends EncodedChunk | EncodedDayRows>(worker: Worker): AsyncGenerator<T> {
   const replies: DeriveWorkerReply[] = [];
   let failure: Error | null = null;
   let exited = false;
@@ -107,7 +115,7 @@ async function* chunksOf(worker: Worker): AsyncGenerator<EncodedChunk> {
       }
       if ('done' in reply) return;
       worker.postMessage({ credit: 1 });
-      yield reply.chunk;
+      yield reply.chunk as T;
     }
   } finally {
     if (!exited) await worker.terminate();

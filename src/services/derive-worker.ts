@@ -1,14 +1,16 @@
-// The worker thread of an offloaded derive round (derive-offload.ts): reads the round's users
-// back from the raw store on its own SQLite connection, derives them in deriveRound's chunks and
-// sends each chunk encoded for the analytics store. Pure over what it reads: the same stored
-// events, identity plan, corrections and signals give the same chunks (docs/decisions/0025).
+// The worker thread of an offloaded derive round or reprocessed day (derive-offload.ts): reads
+// the users back from the raw store on its own SQLite connection, derives them in the chunks this
+// thread's derivation would cut and sends each chunk encoded for the analytics store. Pure over
+// what it reads: the same stored events, identity plan, corrections and signals give the same
+// chunks (docs/decisions/0025, 0023).
 import { parentPort, workerData } from 'node:worker_threads';
 import { compileCorrections } from '../corrections/apply-corrections.js';
 import { createDeriveJourneys } from '../journeys/derive-journeys.js';
-import { flaggedSessionCount, usersPerReadAfter, FIRST_USERS_PER_READ } from '../pipeline/derive-dirty-users.js';
-import { deriveUsers, loadEventsOfUsers } from '../pipeline/derive-users.js';
+import { deriveInChunks, flaggedSessionCount } from '../pipeline/derive-dirty-users.js';
+import { deriveUsers, groupByOwner, loadEventsOfUsers } from '../pipeline/derive-users.js';
+import { markIdentityConflicts } from '../pipeline/event-facts.js';
 import { createSessionize } from '../pipeline/sessionize.js';
-import { encodeDerivation } from '../stores/clickhouse/clickhouse-derived-writes.js';
+import { encodeDayOfDerivation, encodeDerivation } from '../stores/clickhouse/clickhouse-derived-writes.js';
 import { SqliteRawStore } from '../stores/sqlite/sqlite-raw-store.js';
 import type { DeriveWorkerData, DeriveWorkerReply } from './derive-offload.js';
 
@@ -23,6 +25,12 @@ port.on('message', (message: { credit: number }) => {
   wake?.();
 });
 
+/** Takes a credit (a chunk this thread may derive ahead), waiting for one. */
+async function credit(): Promise<void> {
+  while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
+  credits -= 1;
+}
+
 const send = (reply: DeriveWorkerReply) => port.postMessage(reply);
 
 async function run(): Promise<void> {
@@ -31,25 +39,22 @@ async function run(): Promise<void> {
     const sessionize = createSessionize(data.pipeline);
     const deps = { sessionize, deriveJourneys: createDeriveJourneys(data.journeys, () => data.signals) };
     const corrections = compileCorrections(data.corrections);
-    let usersPerRead = FIRST_USERS_PER_READ;
-    for (let start = 0; start < data.users.length;) {
-      while (credits === 0) await new Promise<void>((resolve) => (wake = resolve));
-      credits -= 1;
-      const chunk = data.users.slice(start, start + usersPerRead);
-      start += chunk.length;
-      const derived = deriveUsers(deps, chunk, await loadEventsOfUsers(raw, chunk, data.canonical, sessionize), corrections);
-      const events = derived.derivation.events.length;
-      usersPerRead = usersPerReadAfter(chunk.length, events, data.eventsPerRead);
-      send({
-        chunk: {
-          users: chunk,
-          encoded: encodeDerivation(derived.derivation),
-          events,
-          profiles: derived.profiles,
-          removed: derived.removed,
-          flaggedSessions: flaggedSessionCount(derived.derivation.findings),
-        },
-      });
+    if (data.kind === 'round') {
+      const { canonical } = data;
+      const derive = async (chunk: readonly string[]) => deriveUsers(deps, chunk, await loadEventsOfUsers(raw, chunk, canonical, sessionize), corrections);
+      for await (const { users, derived } of deriveInChunks(data.users, data.eventsPerRead, derive, credit)) {
+        const { derivation, profiles, removed } = derived;
+        send({ chunk: { users, encoded: encodeDerivation(derivation), events: derivation.events.length, profiles, removed, flaggedSessions: flaggedSessionCount(derivation.findings) } });
+      }
+    } else {
+      // A reprocessed day's fast path (createReprocess' deriveDay): each chunk's stored fields by its identity keys.
+      for (const { chunk, ownerOf } of data.chunks) {
+        await credit();
+        const events = await raw.eventsByIdentity([...ownerOf.keys()]);
+        if (data.conflicts !== null) markIdentityConflicts(events, data.conflicts);
+        const { derivation } = deriveUsers(deps, chunk, groupByOwner(events, ownerOf), corrections);
+        send({ chunk: encodeDayOfDerivation(derivation, data.day) });
+      }
     }
     send({ done: true });
   } finally {

@@ -68,6 +68,8 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
       // Two chunks and a stage are alive at once. Where chunks are read per row, smaller chunks hold less at
       // the same CPU; a ClickHouse raw store without grouped reads reads whole granules once per chunk (ADR 0023).
       usersPerChunk: perRow && config.stores.raw.engine !== 'mongodb' ? 125 : 250,
+      // The day's chunks read back and derived on the derive worker where `run` derives there (ADR 0023).
+      offload: derivation.dayOffload,
     });
     const summary: ReprocessSummary = { days: [], dryRun: options.dryRun };
     log(`${verb}: ${days.length} UTC day partition(s) ${days[0] ?? ''} … ${days[days.length - 1] ?? ''}${options.dryRun ? ' (dry run)' : ''}`, { days });

@@ -2,7 +2,7 @@ import type { FunnelOutcome } from '../../domain/journey.js';
 import type { SessionEvent } from '../../domain/session.js';
 import { InfrastructureError } from '../../errors.js';
 import { type DayCounts, type DayRebuild, DERIVED_TABLES, derivationOfDay, type DerivedTable, type DerivedWrites, type ReplaceResult, type UserDerivation } from '../ports/derived-writes.js';
-import type { EncodedDerivation, EncodedDerivedWrites } from '../ports/encoded-derivation.js';
+import type { EncodedDayRows, EncodedDerivation, EncodedDerivedWrites, StageEncoded } from '../ports/encoded-derivation.js';
 import { type ClickHouseContext, INSERT_ROWS, insertRow, partitionId, selectList, tsvLine } from './clickhouse-connection.js';
 import { canonicalJson, eventMapper, findingMapper, funnelMapper, type Row, sessionMapper, withFlagged } from './clickhouse-mappers.js';
 import { stagingName, TABLES, type TableSpec } from './schema.js';
@@ -65,6 +65,36 @@ export function encodeDerivation(derivation: UserDerivation): EncodedDerivation 
     encoded.rows[table] = rows.length;
   }
   return encoded;
+}
+
+/**
+ * The rows of a derivation of whole users that belong to `day`, encoded as the day rebuild's
+ * stage writes them (stageEncoded): pure, so the derive worker cuts and encodes a reprocess's
+ * chunks while this thread stages (docs/decisions/0023). Funnel outcomes carry `flagged` from all
+ * of the users' sessions, decided before the day is cut out, as in stage.
+ */
+export function encodeDayOfDerivation(derivation: UserDerivation, day: string): EncodedDayRows {
+  const ofDay = derivationOfDay({ ...derivation, funnelOutcomes: withFlagged(derivation) }, day);
+  const encoded: EncodedDerivation = {
+    text: {
+      sessions: linesOf(ofDay.sessions, (s) => lineOf(TABLES.sessions, sessionMapper.toRow(s))),
+      events: linesOf(ofDay.events, encodeEvent),
+      findings: linesOf(ofDay.findings, (f) => lineOf(TABLES.findings, findingMapper.toRow(f))),
+      funnel_outcomes: linesOf(ofDay.funnelOutcomes as Array<FunnelOutcome & { flagged: boolean }>, (o) => lineOf(TABLES.funnel_outcomes, funnelMapper.toRow(o))),
+    },
+    rows: { sessions: ofDay.sessions.length, events: ofDay.events.length, findings: ofDay.findings.length, funnel_outcomes: ofDay.funnelOutcomes.length },
+  };
+  return { encoded, ...kindCounts(ofDay.findings) };
+}
+
+function kindCounts(findings: UserDerivation['findings']): { labels: number; flags: number } {
+  let labels = 0;
+  let flags = 0;
+  for (const finding of findings) {
+    if (finding.kind === 'label') labels += 1;
+    else if (finding.kind === 'flag') flags += 1;
+  }
+  return { labels, flags };
 }
 
 /** Each item as one `\n`-terminated line ('' for none). */
@@ -228,7 +258,7 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites &
       return counts;
     },
 
-    async rebuildDay(day: string): Promise<DayRebuild> {
+    async rebuildDay(day: string): Promise<DayRebuild & { stageEncoded?: StageEncoded }> {
       const id = partitionId(day);
       // A staging partition left by a crashed rebuild must not leak into this one.
       for (const spec of Object.values(TABLES)) await ctx.run(`ALTER TABLE ${db}.${stagingName(spec)} DROP PARTITION ID '${id}'`, 'clear a staging partition');
@@ -249,9 +279,30 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites &
             await ctx.insertCompact(TABLES[table], stagingName(TABLES[table]), rows);
             staged[table] += rows.length;
           }
-          staged.labels += ofDay.findings.filter((f) => f.kind === 'label').length;
-          staged.flags += ofDay.findings.filter((f) => f.kind === 'flag').length;
+          const kinds = kindCounts(ofDay.findings);
+          staged.labels += kinds.labels;
+          staged.flags += kinds.flags;
         },
+        // The same rows as stage's, spooled as encoded (insertCompact spools this TSV too), at most INSERT_ROWS per INSERT.
+        ...(ctx.spools
+          ? {
+              stageEncoded: async ({ encoded, labels, flags }: EncodedDayRows, version: number) => {
+                const live = `\t${version}\t0`;
+                for (const table of DERIVED_TABLES) {
+                  const spec = TABLES[table];
+                  const lines = encoded.text[table].split('\n');
+                  for (let start = 0; start < encoded.rows[table]; start += INSERT_ROWS) {
+                    const piece = lines.slice(start, Math.min(encoded.rows[table], start + INSERT_ROWS)).map((line) => line + live);
+                    piece.push('');
+                    await ctx.insertTsv(spec, stagingName(spec), piece.join('\n'));
+                  }
+                  staged[table] += encoded.rows[table];
+                }
+                staged.labels += labels;
+                staged.flags += flags;
+              },
+            }
+          : {}),
         commit: async () => {
           for (const table of DERIVED_TABLES) {
             const spec = TABLES[table];

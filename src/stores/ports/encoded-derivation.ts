@@ -19,6 +19,21 @@ export interface EncodedDerivedWrites {
   replaceEncodedUsers(userIds: readonly string[], encoded: EncodedDerivation, version: number): Promise<ReplaceResult>;
 }
 
+/** The rows of users' derivation that belong to one day partition, encoded (reprocess; ADR 0023), with its findings counted by kind. */
+export interface EncodedDayRows {
+  encoded: EncodedDerivation;
+  labels: number;
+  flags: number;
+}
+
+/** DayRebuild.stage over rows cut to the day and encoded elsewhere (a worker thread): the same rows staged and counted. */
+export type StageEncoded = (rows: EncodedDayRows, version: number) => Promise<void>;
+
+/** A day rebuild's encoded staging, when its store has it (a ClickHouse engine owned by this process). */
+export function encodedStagingOf(rebuild: object): StageEncoded | undefined {
+  return (rebuild as { stageEncoded?: StageEncoded }).stageEncoded;
+}
+
 /** The store's encoded writes, when it has them (a ClickHouse engine owned by this process). */
 export function encodedWritesOf(store: object): EncodedDerivedWrites | undefined {
   return (store as { encodedWrites?: EncodedDerivedWrites }).encodedWrites;
