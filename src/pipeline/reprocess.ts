@@ -159,7 +159,7 @@ export function createReprocess(deps: ReprocessDeps) {
     const keys = await deps.raw.identityKeysInRange({ from: dayStart - deps.lookbackMs, to: dayStart + DAY_MS + deps.lookbackMs });
     const owners = await deps.raw.canonicalOf(keys);
     const users = [...new Set(keys.map((key) => owners.get(key) ?? key))].sort();
-    let chunks: DayChunk[] = [];
+    const chunks: DayChunk[] = [];
     for (let start = 0; start < users.length; start += usersPerChunk) {
       const chunk = users.slice(start, start + usersPerChunk);
       chunks.push({ chunk, ownerOf: await ownersOf(chunk) });
@@ -169,20 +169,30 @@ export function createReprocess(deps: ReprocessDeps) {
     // (on ClickHouse each look-up scans the anonymous_id column); few, so all of them.
     const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
     const conflicts = maxUsers === null ? null : await identityConflicts(deps.raw, maxUsers);
-    // On the offload where this thread would read the stored fields chunk by chunk and the store stages encoded rows (ADR 0023).
+    // Every other chunk on the offload (the odd ones), where this thread reads the stored fields
+    // chunk by chunk and the store stages encoded rows: two threads derive the day (ADR 0023).
     const storedAsValidated = deps.sessionize.clientSessionIdPaths === null ? deps.storedAsValidated : undefined;
+    let offloaded: { chunks: AsyncIterator<EncodedDayRows>; next: Promise<IteratorResult<EncodedDayRows>> } | null = null;
+    const takeNext = (chunks: AsyncIterator<EncodedDayRows>) => {
+      // Asked for at once, so the worker starts on its first chunk while this thread derives chunk 0.
+      const next = chunks.next();
+      // Awaited at the chunk's turn; this only keeps a failure from being reported unhandled meanwhile.
+      next.catch(() => {});
+      return { chunks, next };
+    };
     if (staging && deps.offload && storedAsValidated && !hasGroupedReads(deps.raw) && deps.offload.takes(users.length)) {
-      let taken = 0;
-      for await (const rows of deps.offload.day(day, chunks, conflicts, effective)) {
-        // Asked after the worker read the chunk, as this thread asks after its own read: from a chunk
-        // read under another validation config on, the lines are validated again here, as below.
-        if (!(await storedAsValidated())) break;
-        yield { rows, nowRejected: 0, users: chunks[taken]!.chunk.length };
-        taken += 1;
-      }
-      chunks = chunks.slice(taken);
-      if (chunks.length === 0) return;
+      offloaded = takeNext(
+        deps.offload
+          .day(
+            day,
+            chunks.filter((_, index) => index % 2 === 1),
+            conflicts,
+            effective,
+          )
+          [Symbol.asyncIterator](),
+      );
     }
+    const onOffload = (index: number) => offloaded !== null && index % 2 === 1;
     const reader = await openReader(
       chunks.map(({ ownerOf }) => [...ownerOf.keys()]),
       grouped,
@@ -193,11 +203,28 @@ export function createReprocess(deps: ReprocessDeps) {
       loading.catch(() => {});
       return loading;
     };
-    let next: Promise<LoadedChunk> | null = load(0);
+    // The next chunk this thread reads, read ahead while this one is derived.
+    let next: { index: number; loading: Promise<LoadedChunk> } | null = null;
     try {
-      for (let index = 0; next !== null; index += 1) {
-        const loaded: LoadedChunk = await next;
-        next = index + 1 < chunks.length ? load(index + 1) : null;
+      for (let index = 0; index < chunks.length; index += 1) {
+        if (onOffload(index)) {
+          const taken = await offloaded!.next;
+          offloaded = takeNext(offloaded!.chunks);
+          if (taken.done) throw new Error(`the derive worker ended before chunk ${index} of ${day}`);
+          // Asked after the worker read the chunk, as this thread asks after its own read: from a chunk
+          // read under another validation config on, every chunk is read (and validated again) here.
+          if (await storedAsValidated!()) {
+            yield { rows: taken.value, nowRejected: 0, users: chunks[index]!.chunk.length };
+            continue;
+          }
+          const stopping = offloaded!.chunks;
+          offloaded = null;
+          await stopping.return?.();
+        }
+        const loaded: LoadedChunk = await (next?.index === index ? next.loading : load(index));
+        if (next?.index === index) next = null;
+        const ahead: number = onOffload(index + 1) ? index + 2 : index + 1;
+        if (next === null && ahead < chunks.length) next = { index: ahead, loading: load(ahead) };
         const { events, nowRejected } = await eventsOf(loaded);
         if (conflicts !== null) markIdentityConflicts(events, conflicts);
         const { derivation } = deriveUsers(deps, loaded.chunk, groupByOwner(events, loaded.ownerOf), corrections);
@@ -205,7 +232,8 @@ export function createReprocess(deps: ReprocessDeps) {
       }
     } finally {
       // A read still in flight (a failure, or the consumer stopped early) ends before its copy goes.
-      await next?.catch(() => {});
+      await next?.loading.catch(() => {});
+      await offloaded?.chunks.return?.();
       await reader.close();
     }
   }
