@@ -161,8 +161,13 @@ async function deriveJsAndSql(testCase: Case): Promise<Omit<Derived, 'sqlEngine'
     const sessionizeLine = (s: Session) => ({ ...sessionRecord(s), first_message_id: s.firstMessageId, mode: s.mode });
 
     const placedEvents = sqlEvents.sort((a, b) => a.eventTime - b.eventTime || bytewise(a.messageId, b.messageId));
-    // The placement written by ClickHouse itself, over the JS rows at a later version: the export must not change.
-    await sqlDerivation.writeEvents((await stores.raw.nextVersion()) + 1);
+    // The placement written by ClickHouse itself, over the JS rows at later versions, in two groups of users as a
+    // round's writes would (ADR 0024): the export must not change, and each group gets exactly its own events.
+    const users = [...new Set(placedEvents.map((e) => e.userId))].sort();
+    const halves = [users.slice(0, Math.ceil(users.length / 2)), users.slice(Math.ceil(users.length / 2))];
+    const version = await stores.raw.nextVersion();
+    const written = [await sqlDerivation.writeEvents(version + 1, halves[0]), await sqlDerivation.writeEvents(version + 2, halves[1])];
+    expect(written).toEqual(halves.map((half) => placedEvents.filter((e) => half.includes(e.userId)).length));
     const sqlWrittenEvents = ndjson((await collect(stores.analytics.streamEvents({}))).map(eventRecord));
     return {
       js,

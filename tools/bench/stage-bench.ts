@@ -9,12 +9,13 @@
 //   --sql-derivation  then the same users by the SQL derivation (sql-derivation-stage.ts, ADR 0017)
 //   --raw-engine NAME  the raw store engine (default sqlite; chdb: raw events in chdb, ADR 0015)
 //   --reingest     then the same file again through the raw store: its write row, and rows added (must be 0)
+//   --sql-round    derive as a derivation.engine sql round instead, events written both ways (sql-derivation-stage.ts, ADR 0024)
 import { hash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/config.js';
-import { compileCorrections } from '../../src/corrections/apply-corrections.js';
+import { compileCorrections, type CorrectionPlan } from '../../src/corrections/apply-corrections.js';
 import { effectiveCorrections } from '../../src/domain/correction.js';
 import { loadEventsOfUsers, deriveUsers } from '../../src/pipeline/derive-users.js';
 import { fromWire, processToWire } from '../../src/pipeline/line-processor.js';
@@ -25,12 +26,12 @@ import { createParseLine } from '../../src/pipeline/parse-line.js';
 import { createProcessLine } from '../../src/pipeline/process-line.js';
 import { planIdentityChanges } from '../../src/pipeline/stitch-identities.js';
 import { validateEvent } from '../../src/pipeline/validate-event.js';
-import { createDerivation } from '../../src/services/derivation.js';
+import { createDerivation, type DerivationStages } from '../../src/services/derivation.js';
 import { createFileSource } from '../../src/sources/file-source.js';
 import { openStores } from '../../src/stores/open-stores.js';
 import type { RawEventInput } from '../../src/domain/event.js';
 import { cachedGeneratorFile } from './generated-input.js';
-import { sqlDerivationMeasured } from './sql-derivation-stage.js';
+import { sqlDerivationMeasured, sqlRoundMeasured } from './sql-derivation-stage.js';
 
 /** CPU (all threads of this process) and wall time spent inside `measure`, summed over calls. */
 interface Meter {
@@ -136,8 +137,9 @@ export async function runStageBench(args: readonly string[]): Promise<void> {
       console.log(`re-ingest of the same file added ${after.events - before.events} events, ${after.rejected - before.rejected} rejected lines, ${after.copies - before.copies} copies`);
     }
     if (stores) {
-      const derived = await deriveMeasured(config, stores, meter);
-      if (args.includes('--sql-derivation')) await sqlDerivationMeasured(config, stores, derived.users, derived.canonical, meter.measureAsync);
+      const sqlRound = args.includes('--sql-round');
+      const derived = await deriveMeasured(config, stores, meter, sqlRound ? (stages, plan) => sqlRoundMeasured(config, stores, stages, plan, meter.measureAsync) : undefined);
+      if (args.includes('--sql-derivation') && !sqlRound) await sqlDerivationMeasured(config, stores, derived.users, derived.canonical, meter.measureAsync);
     }
   } finally {
     await source.close();
@@ -179,11 +181,12 @@ async function writeGrouped(raw: Parameters<typeof createDerivation>[1]['raw'], 
   await raw.commitWriteGroup?.();
 }
 
-/** derive-dirty-users' round, one step at a time and never overlapped, so each step is timed alone. */
+/** derive-dirty-users' round, one step at a time and never overlapped, so each step is timed alone; `sqlRound`: derives the planned users instead. */
 async function deriveMeasured(
   config: Parameters<typeof createDerivation>[0],
   stores: Parameters<typeof createDerivation>[1],
   meter: ReturnType<typeof createMeters>,
+  sqlRound?: (stages: DerivationStages, plan: { users: string[]; canonical: Map<string, string>; corrections: CorrectionPlan }) => Promise<void>,
 ): Promise<{ users: string[]; canonical: Map<string, string> }> {
   const { raw, analytics } = stores;
   const { signals, stages } = createDerivation(config, stores, { backlog: true });
@@ -198,6 +201,10 @@ async function deriveMeasured(
     ),
   );
   const users = [...plan.affectedUsers].sort();
+  if (sqlRound) {
+    await sqlRound(stages, { users, canonical: plan.canonical, corrections });
+    return { users, canonical: plan.canonical };
+  }
   for (let start = 0; start < users.length; start += 500) {
     const chunk = users.slice(start, start + 500);
     const eventsByUser = await meter.measureAsync('read back events by user', () => loadEventsOfUsers(raw, chunk, plan.canonical, stages.sessionize));

@@ -43,8 +43,9 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
     split: rules.splitAtMidnight ? 1 : 0,
     tz: rules.timezone,
   });
-  const count = async (): Promise<number> => {
-    for await (const row of ctx.select(`SELECT count() AS n FROM ${db}.${SQL_DERIVATION_TABLES.placed}`, {})) return Number(row.n);
+  const count = async (users?: readonly string[]): Promise<number> => {
+    const where = users === undefined ? '' : ' WHERE user_id IN {users:Array(String)}';
+    for await (const row of ctx.select(`SELECT count() AS n FROM ${db}.${SQL_DERIVATION_TABLES.placed}${where}`, { users: users ?? [] })) return Number(row.n);
     return 0;
   };
 
@@ -119,9 +120,9 @@ export function clickHouseSqlDerivation(ctx: ClickHouseContext): SqlDerivation {
       for await (const rows of resultSet.stream<[string, string]>()) for (const row of rows) yield row.json();
     },
 
-    async writeEvents(version: number): Promise<number> {
-      await command(insertPlacedEventsSql(db), { version }, 'write the placed events');
-      return count();
+    async writeEvents(version: number, users?: readonly string[]): Promise<number> {
+      await command(insertPlacedEventsSql(db, users !== undefined), { version, users: users ?? [] }, 'write the placed events');
+      return count(users);
     },
 
     ...clickHouseSqlFunnels(ctx),

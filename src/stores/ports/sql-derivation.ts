@@ -50,8 +50,8 @@ export interface SqlDerivation {
   events(users?: readonly string[]): AsyncIterable<SessionEvent>;
   /** Where the placed events of these users went, as [message id, session id] pairs in no order: the events' fields stay with the raw store. */
   sessionIds(users: readonly string[]): AsyncIterable<readonly [messageId: string, sessionId: string]>;
-  /** Writes the placed events into the analytics events table at `version` inside the engine; rows written. */
-  writeEvents(version: number): Promise<number>;
+  /** Writes the placed events (of these users, or all) into the analytics events table at `version` inside the engine; rows written. */
+  writeEvents(version: number, users?: readonly string[]): Promise<number>;
   /**
    * Computes every funnel's outcomes over the placed events (session and user scope), as
    * src/journeys/funnels.ts does: false when a funnel cannot be held to it in SQL, and then the

@@ -169,12 +169,13 @@ export function placedSessionIdsSql(db: string): string {
 }
 
 /**
- * The placed events into the analytics `events` table at `{version:UInt64}`, without passing
- * through JS (the analytics store keeps a missing anonymous id or app version as '').
+ * The placed events (of `{users:Array(String)}` when `some`) into the analytics `events` table at
+ * `{version:UInt64}`, without passing through JS (the analytics store keeps a missing anonymous
+ * id or app version as '').
  */
-export function insertPlacedEventsSql(db: string): string {
+export function insertPlacedEventsSql(db: string, some = false): string {
   return `INSERT INTO ${db}.events (user_id, event_time, message_id, session_id, anonymous_id, type, event, app_version, time_source, skew_ms, properties, version, is_deleted)
 SELECT user_id, fromUnixTimestamp64Milli(event_time), message_id, session_id, ifNull(anonymous_id, ''), type, event, ifNull(app_version, ''), time_source, skew_ms, properties,
   {version:UInt64}, 0
-FROM ${db}.${SQL_DERIVATION_TABLES.placed}`;
+FROM ${db}.${SQL_DERIVATION_TABLES.placed} ${ofUsers(some)}`;
 }
