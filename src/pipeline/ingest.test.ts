@@ -6,7 +6,7 @@ import { DEFAULT_PIPELINE } from '../config/config.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { SqliteRawStore } from '../stores/sqlite/sqlite-raw-store.js';
 import type { LineBatch, LineSource } from '../sources/source.js';
-import { createIngest } from './ingest.js';
+import { createIngest, type IngestDeps } from './ingest.js';
 import { createLineProcessor } from './line-processor.js';
 
 const NO_DERIVE = { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
@@ -30,12 +30,12 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
  * Batches of `size` lines; `waitAfter` runs after each batch is taken (the source waits there, a
  * trickle), `atEnd` once the last one is taken — and records what was acked; `ackOf(i)` resolves when batch i is.
  */
-function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void>; atEnd?: () => void; behind?: (index: number) => number } = {}) {
+function scriptedSource(batches: number, size: number, options: { waitAfter?: (index: number) => Promise<void>; atEnd?: () => void; behind?: (index: number) => number; totalBytes?: number } = {}) {
   const acked: number[] = [];
   const acks = Array.from({ length: batches }, () => latch());
   const source: LineSource = {
     description: 'test',
-    totalBytes: undefined,
+    totalBytes: options.totalBytes,
     async *batches(): AsyncIterable<LineBatch> {
       for (let index = 0; index < batches; index += 1) {
         const lines = Array.from({ length: size }, (_, offset) => line(index * size + offset));
@@ -58,7 +58,11 @@ function scriptedSource(batches: number, size: number, options: { waitAfter?: (i
 }
 
 function ingestInto(raw: RawStore, options: { preFilter?: boolean } = {}) {
-  return createIngest({
+  return createIngest(ingestDepsOf(raw, options));
+}
+
+function ingestDepsOf(raw: RawStore, options: { preFilter?: boolean } = {}): IngestDeps {
+  return {
     raw,
     processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false, ...(options.preFilter ? { storedCopies: raw.storedCopies!.bind(raw) } : {}) }),
     deriveDirtyUsers: async () => NO_DERIVE,
@@ -67,7 +71,7 @@ function ingestInto(raw: RawStore, options: { preFilter?: boolean } = {}) {
     deriveIntervalMs: Number.POSITIVE_INFINITY,
     // Groups commit by size or because nothing is ready, never by the clock: a loaded machine changes nothing.
     commitEveryMs: Number.POSITIVE_INFINITY,
-  });
+  };
 }
 
 /** The real store, its first commit of a write group held (in flight) until the test releases it. */
@@ -112,6 +116,43 @@ describe('ingest with grouped commits', () => {
     expect(acked).toEqual([0, 1, 2]);
     await reader.close();
     await raw.close();
+  });
+
+  it("keeps a backlog's group open while the reader catches up, committing by size (docs/decisions/0027)", async () => {
+    const store = SqliteRawStore.open(freshPath());
+    const committed: number[] = [];
+    const counting: RawStore = Object.create(store, {
+      commitWriteGroup: {
+        value: async () => {
+          await store.commitWriteGroup();
+          committed.push((await store.counts()).events);
+        },
+      },
+    });
+    // The reader gives way after every batch (one turn of the event loop), so the consumer finds
+    // nothing ready each time: a trickle commits there; a backlog (a source of known size) does not.
+    const input = (totalBytes: number | undefined) =>
+      scriptedSource(4, 5, {
+        waitAfter: async () => {
+          await settle();
+        },
+        totalBytes,
+      });
+    const ingest = () => createIngest({ ...ingestDepsOf(counting), linesPerCommit: 10 });
+    const backlog = input(4 * 5 * 200);
+    expect((await ingest()(backlog.source)).accepted).toBe(20);
+    expect(backlog.acked).toEqual([0, 1, 2, 3]);
+    // Two commits of at least 10 lines each (the last one at the end of the input).
+    expect(committed).toHaveLength(2);
+    expect(committed[0]).toBeGreaterThanOrEqual(10);
+    expect(committed[1]).toBe(20);
+    // The same input as a stream: a commit each time nothing was ready.
+    committed.length = 0;
+    const stream = input(undefined);
+    await ingest()(stream.source);
+    expect(committed.length).toBeGreaterThan(2);
+    expect(stream.acked).toEqual([0, 1, 2, 3]);
+    await store.close();
   });
 
   it('acknowledges nothing of a group that failed, and leaves none of it stored', async () => {

@@ -20,9 +20,9 @@ export interface IngestDeps {
    */
   deferWhileBehind?: { lines: number; maxMs: number };
   onProgress?: (progress: IngestSummary, bytesRead: number | undefined) => void;
-  /** Where the raw store groups writes: commit a group after this many lines (default LINES_PER_COMMIT)... */
+  /** Where the raw store groups writes: commit a group after this many lines (default LINES_PER_COMMIT, BACKLOG_LINES_PER_COMMIT for a backlog)... */
   linesPerCommit?: number;
-  /** ...or once it is this old (default COMMIT_EVERY_MS); tests pass Infinity to take the clock out. */
+  /** ...or once it is this old (default COMMIT_EVERY_MS, BACKLOG_COMMIT_EVERY_MS); tests pass Infinity to take the clock out. */
   commitEveryMs?: number;
 }
 
@@ -63,6 +63,15 @@ const MAX_LINES_PER_WRITE = 20_000;
  */
 const LINES_PER_COMMIT = 200_000;
 const COMMIT_EVERY_MS = 2_000;
+/**
+ * A backlog (a source that knows its size: a regular file) commits by size and age only, never
+ * because nothing is ready yet: its next batch is moments away, and every commit rewrites most
+ * index pages, so committing whenever the reader lagged made a file's commit cost grow with the
+ * store (figures: docs/decisions/0027). 8 s keeps another process's write (a lease, a
+ * correction) well inside SQLite's 15 s busy timeout.
+ */
+const BACKLOG_LINES_PER_COMMIT = 1_000_000;
+const BACKLOG_COMMIT_EVERY_MS = 8_000;
 
 interface InFlight {
   batch: LineBatch;
@@ -86,8 +95,9 @@ interface InFlight {
 export function createIngest(deps: IngestDeps) {
   return async function ingest(source: LineSource): Promise<IngestSummary> {
     const summary = emptyIngestSummary();
-    const linesPerCommit = deps.linesPerCommit ?? LINES_PER_COMMIT;
-    const commitEveryMs = deps.commitEveryMs ?? COMMIT_EVERY_MS;
+    const backlog = source.totalBytes !== undefined;
+    const linesPerCommit = deps.linesPerCommit ?? (backlog ? BACKLOG_LINES_PER_COMMIT : LINES_PER_COMMIT);
+    const commitEveryMs = deps.commitEveryMs ?? (backlog ? BACKLOG_COMMIT_EVERY_MS : COMMIT_EVERY_MS);
     let sinceDerive = 0;
     let lastDerive = Date.now();
     const timedDeriveDue = (behind: number | undefined) => {
@@ -154,8 +164,8 @@ export function createIngest(deps: IngestDeps) {
         const next = queue[0];
         if (next === undefined) {
           if (readDone) break;
-          // Nothing ready: make what is stored durable before waiting (a trickle commits per batch).
-          await commitGroup();
+          // Nothing ready: make what is stored durable before waiting (a trickle commits per batch; a backlog does not).
+          if (!backlog) await commitGroup();
           await changed.until(() => queue.length > 0 || readDone);
           continue;
         }
