@@ -7,6 +7,7 @@ import type { SqlDerivation, SqlRawEvents, SqlSessionRules } from '../stores/por
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
 import { gatherDerivations, identityOwners, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
+import { identityConflicts, markIdentityConflicts } from './event-facts.js';
 import { compareEvents, type createSessionize, sessionEventOf } from './sessionize.js';
 import { journeysWithSqlFunnels } from './sql-funnel-outcomes.js';
 
@@ -89,10 +90,16 @@ export async function prepareSqlRound(
     usersPerPlacement = Math.max(1, Math.min(4 * slice.size, Math.round((slice.size * eventsPerPlacement) / Math.max(1, count))));
   };
   if (users.length > 0) await placeFrom(users.slice(0, 1));
+  // Identity conflicts looked up once for the round, not once a chunk: each chunk's look-up scanned
+  // every stored anonymous id (ADR 0024); an id's conflict is the same whichever ids are asked with it.
+  const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
+  const conflicts = maxUsers === null || users.length === 0 ? new Map<string, string[]>() : await identityConflicts(deps.raw, maxUsers);
+  const facts = { clientSessionIdPaths: deps.sessionize.clientSessionIdPaths, maxUsersPerAnonymousId: null };
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
     if (chunk.some((user) => !placed.has(user))) await placeFrom(chunk);
-    const stored = await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize);
+    const stored = await loadEventsOfUsers(deps.raw, chunk, canonical, facts);
+    for (const events of stored.values()) markIdentityConflicts(events, conflicts);
     const sessionsOf = new Map<string, Session[]>();
     for await (const session of deps.sql.sessions(deps.rules, chunk)) push(sessionsOf, session.userId, session);
     const sessionOf = new Map<string, string>();
