@@ -1,7 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PIPELINE } from '../config/config.js';
 import type { LineKey, StoredCopy } from '../stores/ports/event-log.js';
-import { createLineProcessor, keysOf, messageIdOf } from './line-processor.js';
+import { SqliteRawStore } from '../stores/sqlite/sqlite-raw-store.js';
+import { createLineProcessor, keysOf, messageIdOf, processToWire } from './line-processor.js';
 import { createProcessLine } from './process-line.js';
 
 const line = (id: string) => JSON.stringify({ type: 'track', messageId: id, event: 'page_viewed', anonymousId: 'a', timestamp: '2026-01-05T10:00:00Z' });
@@ -91,5 +95,50 @@ describe('the re-ingest pre-filter', () => {
     for (let i = 0; i < 20; i += 1) await processor.process(lines, arrivedAt);
     expect(asked.length).toBe(2);
     await Promise.all([full.close(), processor.close()]);
+  });
+
+  it("looks up on the stages' own connection (a reader) with the same outcome as on the main thread, each line hashed once", async () => {
+    const lines = [line('m1'), 'not json', line('m2'), line('m3'), line('m4'), line('m1')];
+    const arrivedAt = JAN_5 + 60_000;
+    const store = SqliteRawStore.open(join(mkdtempSync(join(tmpdir(), 'jc-lp-')), 'raw.sqlite'));
+    const full = createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false });
+    const everything = await full.process(lines, arrivedAt);
+    const byId = (id: string) => everything.accepted.find((e) => e.messageId === id)!;
+    // m1 stored byte-identically, m2 received after this arrival, m3 with other bytes; m4 not at all.
+    await store.writeEncodedBatch(
+      [
+        { ...byId('m1'), receivedAt: arrivedAt - 1 },
+        { ...byId('m2'), receivedAt: arrivedAt + 1 },
+        { ...byId('m3'), rawHash: 'other', raw: '{}' },
+      ],
+      [],
+    );
+    const deps = { pipeline: DEFAULT_PIPELINE, trackingPlan: null };
+    const onMain = createLineProcessor(deps, { threads: false, storedCopies: store.storedCopies.bind(store) });
+    const withReader = createLineProcessor(deps, { threads: false, storedCopiesReader: async () => store.storedCopiesReader() });
+    const [expected, batch] = [await onMain.process(lines, arrivedAt), await withReader.process(lines, arrivedAt)];
+    expect(batch).toEqual(expected);
+    expect(batch.stored).toEqual([
+      { receivedAt: arrivedAt - 1, eventTime: byId('m1').eventTime },
+      { receivedAt: arrivedAt - 1, eventTime: byId('m1').eventTime },
+    ]);
+    expect(batch.acceptedLines).toEqual([2, 3, 4]);
+    expect(batch.accepted).toEqual(everything.accepted.filter((e) => e.messageId !== 'm1'));
+    // Every line stored: nothing to process; per-line arrival times take the same path. (A new
+    // processor: after a batch that mostly missed, withReader looks up one batch in 20.)
+    const again = createLineProcessor(deps, { threads: false, storedCopiesReader: async () => store.storedCopiesReader() });
+    const stored = await again.process([line('m1')], [arrivedAt]);
+    expect(stored).toEqual({ accepted: [], acceptedLines: [], rejected: [], stored: [{ receivedAt: arrivedAt - 1, eventTime: byId('m1').eventTime }] });
+    // A reader that cannot open answers nothing: every line takes the normal path.
+    const broken = createLineProcessor(deps, { threads: false, storedCopiesReader: async () => ({ engine: 'sqlite', path: join(tmpdir(), 'jc-no-such-dir', 'raw.sqlite') }) });
+    expect(await broken.process(lines, arrivedAt)).toEqual(everything);
+    await Promise.all([full.close(), onMain.close(), withReader.close(), again.close(), broken.close(), store.close()]);
+  });
+
+  it('the per-line stages store the hash the pre-filter computed instead of hashing again', () => {
+    const processLine = createProcessLine({ pipeline: DEFAULT_PIPELINE, trackingPlan: null });
+    const wire = processToWire(processLine, [line('m1'), 'not json'], JAN_5, ['known-1', 'known-2']);
+    expect(wire.strings[11]).toBe('known-1');
+    expect(wire.strings.slice(13)).toContain('known-2');
   });
 });

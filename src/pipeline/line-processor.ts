@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { RejectedLine, RejectReason, TimeSource } from '../domain/event.js';
-import type { LineKey, StoredCopy } from '../stores/ports/event-log.js';
+import type { LineKey, StoredCopiesLookUp, StoredCopiesReader, StoredCopiesReaderSpec, StoredCopy } from '../stores/ports/event-log.js';
 import { type EncodedEvent, encodeEvent } from '../stores/raw-store.js';
+import { openStoredCopiesReader } from '../stores/stored-copies-reader.js';
 import { createProcessLine, type ProcessLineDeps, rawHashOf } from './process-line.js';
 import { isWellFormed } from './validate-event.js';
 
@@ -44,6 +45,13 @@ export interface LineProcessorOptions {
    * through the per-line stages (docs/decisions/0026). Ingest only: reprocess stores nothing.
    */
   storedCopies?: (keys: readonly LineKey[]) => Promise<Array<StoredCopy | null>>;
+  /**
+   * Where the thread that runs the per-line stages opens the same look-up on a connection of its
+   * own (RawStore.storedCopiesReader), asked once, at the first looked-up batch; null: none (then
+   * `storedCopies` is used, on this thread). With it, the worker hashes, looks up and processes a
+   * batch in one step, and lines already stored never cross back (docs/decisions/0026).
+   */
+  storedCopiesReader?: () => Promise<StoredCopiesReaderSpec | null>;
 }
 
 /** While batches mostly hit, every batch is looked up first; otherwise one batch in this many probes again. */
@@ -71,6 +79,28 @@ export function messageIdOf(line: string): string | null {
   const id = line.slice(start, end);
   return id.includes('\\') ? null : id;
 }
+
+/**
+ * Which lines of a batch the store holds byte-identically, received no later than their arrival
+ * (a stored copy received later would lose to the line, domain/precedence.ts: normal path).
+ */
+function partition(copies: ReadonlyArray<StoredCopy | null>, arrivedAt: ArrivalTimes): { fresh: number[]; stored: StoredCopy[] } {
+  const fresh: number[] = [];
+  const stored: StoredCopy[] = [];
+  for (let index = 0; index < copies.length; index += 1) {
+    const copy = copies[index];
+    if (copy && copy.receivedAt <= (typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!)) stored.push(copy);
+    else fresh.push(index);
+  }
+  return { fresh, stored };
+}
+
+/** The lines (or arrival times, or hashes) at `indexes`. */
+function pick<T>(values: readonly T[], indexes: readonly number[]): T[] {
+  return indexes.map((index) => values[index]!);
+}
+
+const arrivalsOf = (arrivedAt: ArrivalTimes, indexes: readonly number[]): ArrivalTimes => (typeof arrivedAt === 'number' ? arrivedAt : pick(arrivedAt, indexes));
 
 /** A batch's pre-filter keys. Runs on the worker thread (or inline). */
 export function keysOf(lines: readonly string[]): WireKeys {
@@ -108,15 +138,18 @@ const ACCEPTED_NUMBERS = 4;
 const REJECTED_STRINGS = 7;
 const REJECTED_NUMBERS = 2;
 
-/** The per-line stages over a batch, encoded for the wire. Runs on the worker thread (or inline). */
-export function processToWire(processLine: ReturnType<typeof createProcessLine>, lines: readonly string[], arrivedAt: ArrivalTimes): WireBatch {
+/**
+ * The per-line stages over a batch, encoded for the wire. Runs on the worker thread (or inline).
+ * `hashes`: each line's rawHash when the pre-filter computed it already (so no line is hashed twice).
+ */
+export function processToWire(processLine: ReturnType<typeof createProcessLine>, lines: readonly string[], arrivedAt: ArrivalTimes, hashes?: readonly string[]): WireBatch {
   const acceptedStrings: Array<string | null> = [];
   const rejectedStrings: Array<string | null> = [];
   const acceptedNumbers: number[] = [];
   const rejectedNumbers: number[] = [];
   for (let index = 0; index < lines.length; index += 1) {
     const line = lines[index]!;
-    const outcome = processLine(line, typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!);
+    const outcome = processLine(line, typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!, hashes?.[index]);
     if (outcome.ok) {
       const event = encodeEvent(outcome.event);
       acceptedStrings.push(
@@ -192,10 +225,98 @@ export function fromWire(wire: WireBatch, lines: readonly string[]): ProcessedBa
   return { accepted, acceptedLines, rejected, stored: [] };
 }
 
-/** The per-line stages of a batch, or (`keys`) only its pre-filter keys. */
-export type WorkerRequest = { id: number; lines: readonly string[]; arrivedAt: ArrivalTimes } | { id: number; keys: readonly string[] };
+/** A pre-filtered batch as it crosses threads: only the lines the store does not hold travel back. */
+export interface FilteredWire {
+  /** The per-line stages of the lines not stored; null when every line was. */
+  wire: WireBatch | null;
+  /** Their indexes in the batch; null when they are all of it. */
+  fresh: Int32Array | null;
+  /** receivedAt, eventTime of each stored copy, in line order. */
+  stored: Float64Array;
+}
 
-export type WorkerReply = { id: number; wire: WireBatch } | { id: number; keys: WireKeys } | { id: number; error: { message: string; stack?: string } };
+/**
+ * The pre-filter and the per-line stages in one step, on the thread that runs the stages: hash the
+ * batch, look it up, and process only the lines not stored (each hashed once).
+ */
+export function filterToWire(processLine: ReturnType<typeof createProcessLine>, lookUp: StoredCopiesLookUp, lines: readonly string[], arrivedAt: ArrivalTimes): FilteredWire {
+  const { hashes, messageIds } = keysOf(lines);
+  const { fresh, stored } = partition(lookUp(hashes, messageIds), arrivedAt);
+  const copies = new Float64Array(stored.length * 2);
+  for (let i = 0; i < stored.length; i += 1) {
+    copies[2 * i] = stored[i]!.receivedAt;
+    copies[2 * i + 1] = stored[i]!.eventTime;
+  }
+  if (fresh.length === 0) return { wire: null, fresh: Int32Array.from(fresh), stored: copies };
+  if (fresh.length === lines.length) return { wire: processToWire(processLine, lines, arrivedAt, hashes), fresh: null, stored: copies };
+  return { wire: processToWire(processLine, pick(lines, fresh), arrivalsOf(arrivedAt, fresh), pick(hashes, fresh)), fresh: Int32Array.from(fresh), stored: copies };
+}
+
+/** Rebuilds a pre-filtered batch on the main thread. */
+export function fromFilteredWire(filtered: FilteredWire, lines: readonly string[]): ProcessedBatch {
+  const stored: StoredCopy[] = new Array(filtered.stored.length / 2);
+  for (let i = 0; i < stored.length; i += 1) stored[i] = { receivedAt: filtered.stored[2 * i]!, eventTime: filtered.stored[2 * i + 1]! };
+  if (filtered.wire === null) return { accepted: [], acceptedLines: [], rejected: [], stored };
+  const fresh = filtered.fresh;
+  if (fresh === null) return { ...fromWire(filtered.wire, lines), stored };
+  const batch = fromWire(
+    filtered.wire,
+    Array.from(fresh, (index) => lines[index]!),
+  );
+  return { ...batch, acceptedLines: batch.acceptedLines.map((index) => fresh[index]!), stored };
+}
+
+/**
+ * The per-line stages of a batch (`hashes`: the lines' rawHashes, when known), only its pre-filter
+ * keys (`keys`), or both steps with the look-up on this thread (`filter`, with the reader to open).
+ */
+export type WorkerRequest =
+  | { id: number; lines: readonly string[]; arrivedAt: ArrivalTimes; hashes?: readonly string[] }
+  | { id: number; keys: readonly string[] }
+  | { id: number; filter: readonly string[]; arrivedAt: ArrivalTimes; reader: StoredCopiesReaderSpec };
+
+export type WorkerReply = { id: number; wire: WireBatch } | { id: number; keys: WireKeys } | { id: number; filtered: FilteredWire } | { id: number; error: { message: string; stack?: string } };
+
+/**
+ * Answers WorkerRequests: on the worker thread, or on the main thread while none runs. Opens each
+ * reader once. A reader that cannot open or answer (a locked or damaged file) answers nothing: every
+ * line then takes the normal path, whose write reports the store's trouble if there is one.
+ */
+export function createRequestHandler(deps: ProcessLineDeps): { answer(request: WorkerRequest): WorkerReply; close(): void } {
+  const processLine = createProcessLine(deps);
+  const readers = new Map<string, StoredCopiesReader | null>();
+  const nothingStored: StoredCopiesLookUp = (hashes) => hashes.map(() => null);
+  const lookUpFor = (spec: StoredCopiesReaderSpec): StoredCopiesLookUp => {
+    const name = `${spec.engine}:${spec.path}`;
+    if (!readers.has(name)) {
+      try {
+        readers.set(name, openStoredCopiesReader(spec));
+      } catch {
+        readers.set(name, null);
+      }
+    }
+    const reader = readers.get(name);
+    if (!reader) return nothingStored;
+    return (hashes, messageIds) => {
+      try {
+        return reader.lookUp(hashes, messageIds);
+      } catch {
+        return nothingStored(hashes, messageIds);
+      }
+    };
+  };
+  return {
+    answer(request) {
+      if ('keys' in request) return { id: request.id, keys: keysOf(request.keys) };
+      if ('filter' in request) return { id: request.id, filtered: filterToWire(processLine, lookUpFor(request.reader), request.filter, request.arrivedAt) };
+      return { id: request.id, wire: processToWire(processLine, request.lines, request.arrivedAt, request.hashes) };
+    },
+    close() {
+      for (const reader of readers.values()) reader?.close();
+      readers.clear();
+    },
+  };
+}
 
 /** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which then stay in-thread. */
 function workerModule(): URL | null {
@@ -204,7 +325,7 @@ function workerModule(): URL | null {
 }
 
 export function createLineProcessor(deps: ProcessLineDeps, options: LineProcessorOptions = {}): LineProcessor {
-  const processLine = createProcessLine(deps);
+  const inThread = createRequestHandler(deps);
   const threadAfterLines = options.threadAfterLines ?? 1000;
   const module = options.threads === false ? null : workerModule();
   let linesSeen = 0;
@@ -245,7 +366,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     if (failure) return Promise.reject(failure);
     if (worker === null) {
       try {
-        return Promise.resolve('keys' in request ? { id: request.id, keys: keysOf(request.keys) } : { id: request.id, wire: processToWire(processLine, request.lines, request.arrivedAt) });
+        return Promise.resolve(inThread.answer(request));
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -254,34 +375,34 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     worker.postMessage(request);
     return result;
   };
-  const stages = async (lines: readonly string[], arrivedAt: ArrivalTimes): Promise<ProcessedBatch> => {
-    const reply = await call({ id: nextId++, lines, arrivedAt });
+  const stages = async (lines: readonly string[], arrivedAt: ArrivalTimes, hashes?: readonly string[]): Promise<ProcessedBatch> => {
+    const reply = await call({ id: nextId++, lines, arrivedAt, ...(hashes ? { hashes } : {}) });
     return fromWire((reply as { wire: WireBatch }).wire, lines);
   };
 
   // The pre-filter pays while batches hit (a re-ingest); on new input it would only hash twice,
   // so after a batch that mostly missed it looks up one batch in PROBE_EVERY_BATCHES only.
   const storedCopies = options.storedCopies;
+  let readerSpec: Promise<StoredCopiesReaderSpec | null> | undefined;
   let hitting = true;
   let sinceProbe = 0;
   const preFiltered = async (lines: readonly string[], arrivedAt: ArrivalTimes): Promise<ProcessedBatch> => {
-    const { keys } = (await call({ id: nextId++, keys: lines })) as { keys: WireKeys };
-    const copies = await storedCopies!(keys.hashes.map((rawHash, index) => ({ rawHash, messageId: keys.messageIds[index]! })));
-    const fresh: number[] = [];
-    const stored: StoredCopy[] = [];
-    for (let index = 0; index < lines.length; index += 1) {
-      const copy = copies[index];
-      // A stored copy received later than this line would lose to it (domain/precedence.ts): normal path.
-      if (copy && copy.receivedAt <= (typeof arrivedAt === 'number' ? arrivedAt : arrivedAt[index]!)) stored.push(copy);
-      else fresh.push(index);
+    const reader = options.storedCopiesReader === undefined ? null : await (readerSpec ??= options.storedCopiesReader());
+    if (reader !== null) {
+      // Hashed, looked up and processed where the stages run: stored lines never travel back.
+      const { filtered } = (await call({ id: nextId++, filter: lines, arrivedAt, reader })) as { filtered: FilteredWire };
+      const storedLines = filtered.stored.length / 2;
+      hitting = storedLines * 2 >= lines.length;
+      return fromFilteredWire(filtered, lines);
     }
+    if (storedCopies === undefined) return stages(lines, arrivedAt);
+    const { keys } = (await call({ id: nextId++, keys: lines })) as { keys: WireKeys };
+    const copies = await storedCopies(keys.hashes.map((rawHash, index) => ({ rawHash, messageId: keys.messageIds[index]! })));
+    const { fresh, stored } = partition(copies, arrivedAt);
     hitting = stored.length * 2 >= lines.length;
-    if (fresh.length === lines.length) return stages(lines, arrivedAt);
+    if (fresh.length === lines.length) return stages(lines, arrivedAt, keys.hashes);
     if (fresh.length === 0) return { accepted: [], acceptedLines: [], rejected: [], stored };
-    const batch = await stages(
-      fresh.map((index) => lines[index]!),
-      typeof arrivedAt === 'number' ? arrivedAt : fresh.map((index) => arrivedAt[index]!),
-    );
+    const batch = await stages(pick(lines, fresh), arrivalsOf(arrivedAt, fresh), pick(keys.hashes, fresh));
     return { ...batch, acceptedLines: batch.acceptedLines.map((index) => fresh[index]!), stored };
   };
 
@@ -289,7 +410,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     process(lines, arrivedAt) {
       linesSeen += lines.length;
       if (worker === null && failure === null && module !== null && linesSeen >= threadAfterLines) worker = startWorker(module);
-      if (storedCopies !== undefined && (hitting || ++sinceProbe >= PROBE_EVERY_BATCHES)) {
+      if ((storedCopies !== undefined || options.storedCopiesReader !== undefined) && (hitting || ++sinceProbe >= PROBE_EVERY_BATCHES)) {
         sinceProbe = 0;
         return preFiltered(lines, arrivedAt);
       }
@@ -298,6 +419,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     async close() {
       const running = worker;
       worker = null;
+      inThread.close();
       if (running) await running.terminate();
     },
   };

@@ -36,7 +36,8 @@ export function createProcessLine(deps: ProcessLineDeps) {
   const rejected = (line: string, rawHash: string, reason: RejectedLine['reason'], detail: string, arrivedAt: number, input: RawEventInput | null) =>
     rejectedOutcome(line, rawHash, reason, detail, arrivedAt, input, timeRange);
 
-  return function processLine(line: string, arrivedAt: number): LineOutcome {
+  /** `knownHash`: rawHashOf(line), when the caller has it already (the re-ingest pre-filter hashed the line). */
+  return function processLine(line: string, arrivedAt: number, knownHash?: string): LineOutcome {
     if (!isWellFormed(line)) {
       const damaged = decodeDamagedLine(line);
       if (damaged !== null) return rejectedDamaged(damaged, arrivedAt);
@@ -44,7 +45,7 @@ export function createProcessLine(deps: ProcessLineDeps) {
       const bytes = Buffer.from(line, 'utf8');
       return rejected(bytes.toString('base64'), createHash('sha256').update(bytes).digest('hex'), 'invalid_utf8', 'the line holds a lone surrogate, which is not text', arrivedAt, null);
     }
-    const rawHash = deps.hashLines === false ? '' : rawHashOf(line);
+    const rawHash = deps.hashLines === false ? '' : (knownHash ?? rawHashOf(line));
     const parsed = parseLine(line);
     if (!parsed.ok) return rejected(line, rawHash, parsed.reason, parsed.detail, arrivedAt, null);
     const validated = validateEvent(parsed.value);

@@ -51,7 +51,7 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
   const validation = { pipeline: config.pipeline, trackingPlan: config.trackingPlan };
   // The config noted before the first batch is the one the pre-filter trusts: one fingerprint for both.
   const fingerprint = validationFingerprint(validation);
-  const lineProcessor = createLineProcessor(validation, { storedCopies: storedCopiesUnder(stores.raw, fingerprint) });
+  const lineProcessor = createLineProcessor(validation, storedCopiesUnder(stores.raw, fingerprint));
   const processor = options.acceptAllRejected ? lineProcessor : createAcceptanceGate(lineProcessor, { ...DEFAULT_ACCEPTANCE_GATE, input: source.description });
   try {
     const derivation = createDerivation(config, stores, {
@@ -109,13 +109,18 @@ export async function ingestSource(config: JourneyConfig, stores: DerivationStor
  * The re-ingest pre-filter's look-up (docs/decisions/0026): re-sent lines the raw store holds
  * byte-identically skip the per-line stages. Only while every stored event was accepted under
  * this validation config: under another, a stored line might now be rejected, so every line
- * takes the normal path (the look-up answers nothing). Asked once, at the first batch.
+ * takes the normal path (the look-up answers nothing). Asked once, at the first batch. Where the
+ * store can be opened a second time (SQLite), the line worker looks lines up itself.
  */
-function storedCopiesUnder(raw: DerivationStores['raw'], fingerprint: string): LineProcessorOptions['storedCopies'] {
+function storedCopiesUnder(raw: DerivationStores['raw'], fingerprint: string): Pick<LineProcessorOptions, 'storedCopies' | 'storedCopiesReader'> {
   const lookUp = raw.storedCopies?.bind(raw);
-  if (lookUp === undefined) return undefined;
+  if (lookUp === undefined) return {};
   let trusted: Promise<boolean> | undefined;
-  return async (keys) => ((await (trusted ??= storedUnder(raw, fingerprint))) ? lookUp(keys) : keys.map(() => null));
+  const isTrusted = () => (trusted ??= storedUnder(raw, fingerprint));
+  return {
+    storedCopies: async (keys) => ((await isTrusted()) ? lookUp(keys) : keys.map(() => null)),
+    ...(raw.storedCopiesReader ? { storedCopiesReader: async () => ((await isTrusted()) ? raw.storedCopiesReader!() : null) } : {}),
+  };
 }
 
 export interface IngestFileOptions {

@@ -72,6 +72,21 @@ export interface StoredCopy {
   eventTime: number;
 }
 
+/** EventLog.storedCopies, synchronous, over a batch's keys as two parallel arrays (hashes[i], messageIds[i]). */
+export type StoredCopiesLookUp = (hashes: readonly string[], messageIds: readonly (string | null)[]) => Array<StoredCopy | null>;
+
+/** Where another thread opens its own look-up of stored copies (EventLog.storedCopiesReader): a plain value that crosses threads. */
+export interface StoredCopiesReaderSpec {
+  engine: 'sqlite';
+  path: string;
+}
+
+/** A look-up of stored copies opened from a StoredCopiesReaderSpec, on the thread that uses it. */
+export interface StoredCopiesReader {
+  lookUp: StoredCopiesLookUp;
+  close(): void;
+}
+
 /** A stored accepted line, as reprocess re-validates it. */
 export interface StoredLine {
   raw: string;
@@ -113,6 +128,13 @@ export interface EventLog {
    * a store without it pre-filters nothing.
    */
   storedCopies?(keys: readonly LineKey[]): Promise<Array<StoredCopy | null>>;
+  /**
+   * Optional: how the line worker thread opens the same look-up on a connection of its own
+   * (docs/decisions/0026), so it runs beside the writer. It may miss what this store has written
+   * but not yet committed (a miss is safe); it never answers a line storedCopies would not.
+   * null: this store cannot be opened twice (an in-memory database).
+   */
+  storedCopiesReader?(): StoredCopiesReaderSpec | null;
 
   /** Every accepted event filed under one of the identity keys (any order; sessionize sorts). */
   eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]>;

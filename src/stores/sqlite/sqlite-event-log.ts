@@ -3,6 +3,7 @@ import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } 
 import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type LineKey, type StoredCopy, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
 import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
+import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
 import { ACCEPTED_KIND, MINUTE_MS } from './sqlite-schema.js';
@@ -29,9 +30,6 @@ type RawEventRow = [
 
 type ExistingCopy = { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null };
 
-/** Message keys per IN query of rowsByKeys: a 5,000-line batch in one query (SQLite allows 32,766 parameters). */
-const KEY_CHUNK = 8_192;
-
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
 export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
   const { db, guard } = ctx;
@@ -49,27 +47,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
   };
   let eventsByIdentityFull: Database.Statement | undefined;
-  const inStatements = new Map<string, Database.Statement>();
-  /**
-   * The rows (as arrays of `columns`) of every message key in `keys`: one IN query per KEY_CHUNK
-   * keys instead of one lookup per line (SQLite sorts and dedups an IN list itself). Per-statement
-   * overhead, not SQLite's index walk, was most of a lookup's cost (figures: docs/decisions/0026).
-   */
-  const rowsByKeys = (columns: string, keys: readonly number[]): unknown[][] => {
-    const rows: unknown[][] = [];
-    for (let start = 0; start < keys.length; start += KEY_CHUNK) {
-      const chunk = keys.slice(start, start + KEY_CHUNK);
-      const sql = `SELECT ${columns} FROM raw_events WHERE message_key IN (${placeholders(chunk)})`;
-      let statement = inStatements.get(sql);
-      if (statement === undefined) {
-        statement = db.prepare(sql).raw(true);
-        // Only the full-chunk statements recur often enough to keep.
-        if (chunk.length === KEY_CHUNK) inStatements.set(sql, statement);
-      }
-      for (const row of statement.all(...chunk) as unknown[][]) rows.push(row);
-    }
-    return rows;
-  };
+  const lookUpStoredCopies = createStoredCopiesLookUp(db);
 
   const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
     const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
@@ -182,16 +160,14 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     },
 
     async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {
-      return guard('look up stored lines', () => {
-        const keys: number[] = [];
-        for (const line of lineKeys) if (line.messageId !== null) keys.push(messageKey(line.messageId));
-        // By raw hash alone: a stored row with the line's rawHash holds this very line, so its
-        // message id is the line's, whatever key found it (the guessed id only narrows the search).
-        const byHash = new Map<string, StoredCopy>();
-        for (const row of rowsByKeys('raw_hash, received_at, event_time', keys) as Array<[string, number, number]>) byHash.set(row[0], { receivedAt: row[1], eventTime: row[2] });
-        return lineKeys.map((line) => (line.messageId === null ? null : (byHash.get(line.rawHash) ?? null)));
-      });
+      return guard('look up stored lines', () =>
+        lookUpStoredCopies(
+          lineKeys.map((line) => line.rawHash),
+          lineKeys.map((line) => line.messageId),
+        ),
+      );
     },
+    storedCopiesReader: () => (db.memory ? null : { engine: 'sqlite', path: db.name }),
 
     async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
       const events: StoredEvent[] = [];
