@@ -180,18 +180,7 @@ export function createReprocess(deps: ReprocessDeps) {
       next.catch(() => {});
       return { chunks, next };
     };
-    if (staging && deps.offload && storedAsValidated && !hasGroupedReads(deps.raw) && deps.offload.takes(users.length)) {
-      offloaded = takeNext(
-        deps.offload
-          .day(
-            day,
-            chunks.filter((_, index) => index % 2 === 1),
-            conflicts,
-            effective,
-          )
-          [Symbol.asyncIterator](),
-      );
-    }
+    const offload = staging && storedAsValidated && !hasGroupedReads(deps.raw) && deps.offload?.takes(users.length) ? deps.offload : undefined;
     const onOffload = (index: number) => offloaded !== null && index % 2 === 1;
     const reader = await openReader(
       chunks.map(({ ownerOf }) => [...ownerOf.keys()]),
@@ -206,6 +195,11 @@ export function createReprocess(deps: ReprocessDeps) {
     // The next chunk this thread reads, read ahead while this one is derived.
     let next: { index: number; loading: Promise<LoadedChunk> } | null = null;
     try {
+      // Started inside the try: whatever stops this generator stops the worker (finally).
+      if (offload) {
+        const odd = chunks.filter((_, index) => index % 2 === 1);
+        offloaded = takeNext(offload.day(day, odd, conflicts, effective)[Symbol.asyncIterator]());
+      }
       for (let index = 0; index < chunks.length; index += 1) {
         if (onOffload(index)) {
           const taken = await offloaded!.next;
