@@ -90,11 +90,13 @@ export async function prepareSqlRound(
     usersPerPlacement = Math.max(1, Math.min(4 * slice.size, Math.round((slice.size * eventsPerPlacement) / Math.max(1, count))));
   };
   if (users.length > 0) await placeFrom(users.slice(0, 1));
-  // Identity conflicts looked up once for the round, not once a chunk: each chunk's look-up scanned
-  // every stored anonymous id (ADR 0024); an id's conflict is the same whichever ids are asked with it.
+  // Where the engine holds the raw events, identity conflicts are looked up once for the round, not
+  // once a chunk: each chunk's look-up scanned every stored anonymous id there (ADR 0024); an id's
+  // conflict is the same whichever ids are asked with it. Other raw stores look ids up by index.
   const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
-  const conflicts = maxUsers === null || users.length === 0 ? new Map<string, string[]>() : await identityConflicts(deps.raw, maxUsers);
-  const facts = { clientSessionIdPaths: deps.sessionize.clientSessionIdPaths, maxUsersPerAnonymousId: null };
+  const onceARound = rawEvents !== null && maxUsers !== null && users.length > 0;
+  const conflicts = onceARound ? await identityConflicts(deps.raw, maxUsers) : new Map<string, string[]>();
+  const facts = onceARound ? { clientSessionIdPaths: deps.sessionize.clientSessionIdPaths, maxUsersPerAnonymousId: null } : deps.sessionize;
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
     if (chunk.some((user) => !placed.has(user))) await placeFrom(chunk);

@@ -60,7 +60,9 @@ export async function composeRawStore(
       const add = (found: Array<Record<string, unknown>>) => {
         for (const r of found) rows.push({ anonymousId: r.anonymousId as string, userId: r.userId as string, firstAt: Number(r.firstAt) });
       };
-      if (anonymousIds === undefined) add(await selectAll(ctx, `${base} GROUP BY anonymous_id, user_id`));
+      // The whole store: only the ids with enough users leave the engine, not every (id, user) pair.
+      const enough = `anonymous_id IN (SELECT anonymous_id FROM ${events} WHERE user_id IS NOT NULL AND anonymous_id IS NOT NULL GROUP BY anonymous_id HAVING uniqExact(user_id) >= {minUsers:UInt64})`;
+      if (anonymousIds === undefined) add(await selectAll(ctx, `${base} AND ${enough} GROUP BY anonymous_id, user_id`, { minUsers }));
       else await forIdSets(ctx, anonymousIds, async (set) => add(await selectAll(ctx, `${base} AND anonymous_id IN ${set.ids} GROUP BY anonymous_id, user_id`, set.params)));
       return groupAnonymousIdUsers(rows, minUsers);
     },
