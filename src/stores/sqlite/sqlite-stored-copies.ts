@@ -5,8 +5,8 @@ import { placeholders } from './sqlite-context.js';
 
 /** Message keys per IN query at most: a 5,000-line batch in one query (SQLite allows 32,766 parameters). */
 const KEY_CHUNK = 8_192;
-/** The smallest IN list: shorter ones are padded to a power of two, so a handful of statements serve every batch. */
-const MIN_KEYS = 256;
+/** IN lists are padded to a multiple of this, so at most KEY_CHUNK / KEY_STEP statements serve every batch. */
+const KEY_STEP = 512;
 
 /**
  * The re-ingest pre-filter's look-up on `db` (docs/decisions/0026): per line, the stored accepted
@@ -14,7 +14,8 @@ const MIN_KEYS = 256;
  * IN query per batch instead of one per line (per-statement overhead, not SQLite's index walk, was
  * most of a lookup's cost). The IN list is padded with repeats of its first key (SQLite dedups
  * it) to a cached statement's size: preparing a 5,000-parameter statement per batch cost ~0.35 s
- * per million. The rows are read in rowid order, the order a first run stored them, not in key order.
+ * per million; padding to a power of two bound ~0.1 s more than to a multiple of KEY_STEP. The
+ * rows are read in rowid order, the order a first run stored them, not in key order.
  */
 export function createStoredCopiesLookUp(db: Database.Database): StoredCopiesLookUp {
   const statements = new Map<number, Database.Statement>();
@@ -35,14 +36,16 @@ export function createStoredCopiesLookUp(db: Database.Database): StoredCopiesLoo
     const byHash = new Map<string, StoredCopy>();
     for (let start = 0; start < keys.length; start += KEY_CHUNK) {
       const chunk = keys.slice(start, start + KEY_CHUNK);
-      let size = MIN_KEYS;
-      while (size < chunk.length) size *= 2;
+      const size = Math.ceil(chunk.length / KEY_STEP) * KEY_STEP;
       for (let index = chunk.length; index < size; index += 1) chunk.push(chunk[0]!);
       for (const row of statementFor(size).all(...chunk) as Array<[string, number, number]>) byHash.set(row[0], { receivedAt: row[1], eventTime: row[2] });
     }
     return hashes.map((rawHash, index) => (messageIds[index] === null ? null : (byHash.get(rawHash) ?? null)));
   };
 }
+
+const MIN_CACHE_KIB = 2_048;
+const MAX_CACHE_KIB = 32_768;
 
 /**
  * The look-up on its own read-only connection to the store at `path`, for the line worker thread.
@@ -51,10 +54,12 @@ export function createStoredCopiesLookUp(db: Database.Database): StoredCopiesLoo
  */
 export function openSqliteStoredCopies(path: string): StoredCopiesReader {
   const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 15_000 });
-  // A small page cache: the look-up reads table pages at random, so a larger one mostly held pages
-  // read once. 64 MiB instead saved ~0.25 CPU-s per million re-ingested, and cost a first run
-  // (which probes) 60-80 MiB of peak RSS against the 1 GiB target (docs/decisions/0026).
-  db.pragma('cache_size = -8192');
+  // A page cache for the message-key index (~24 bytes per row), up to 32 MiB: with the index cached,
+  // a look-up of the stored 1M cost 2.4 CPU-s against 2.7 with 8 MiB. The table pages it reads are
+  // random and read once. Sized when opened: a first run opens it on a nearly empty store (its first
+  // probe), so its peak RSS does not grow (64 MiB for every store cost a first run 60-80 MiB; ADR 0026).
+  const rows = (db.prepare('SELECT coalesce(max(rowid), 0) AS last FROM raw_events').get() as { last: number }).last;
+  db.pragma(`cache_size = -${Math.min(MAX_CACHE_KIB, Math.max(MIN_CACHE_KIB, Math.ceil((rows * 24) / 1024)))}`);
   return {
     lookUp: createStoredCopiesLookUp(db),
     close: () => {
