@@ -88,7 +88,7 @@ export async function runRepair(context: CommandContext, options: RepairOptions)
     });
     if (!options.dryRun) {
       // The dashboards' copies of raw-store facts (mirror-schema.ts) are replaced whole: a re-created or damaged one is whole again.
-      await createPublishPipelineFacts({ raw, analytics, lateAfterMs: config.pipeline.lateAfterMs })();
+      await createPublishPipelineFacts({ raw, analytics, lateAfterMs: config.pipeline.lateAfterMs })({ force: true });
       if (full && embedded) await markDataDirRebuilt(raw, analytics, join(config.dataDir, 'analytics'));
       const left = [...(await analytics.brokenParts()), ...(await analytics.checkParts())];
       if (left.length > 0) context.log(`repair: ${left.length} damage(s) remain: ${left.map(describeDamage).join('; ')}`);

@@ -4,6 +4,7 @@ import type { RawStore } from '../stores/raw-store.js';
 import type { LineBatch, LineSource } from '../sources/source.js';
 import type { DeriveSummary } from './derive-dirty-users.js';
 import type { LineProcessor, ProcessedBatch } from './line-processor.js';
+import { noteStoredLinesChanged } from './publish-pipeline-facts.js';
 
 export interface IngestDeps {
   raw: RawStore;
@@ -119,6 +120,12 @@ export function createIngest(deps: IngestDeps) {
     let groupOpen = false;
     let groupOpenedAt = 0;
     let groupLines = 0;
+    let linesChangeNoted = false;
+    const noteLinesChanged = async () => {
+      if (linesChangeNoted) return;
+      await noteStoredLinesChanged(deps.raw);
+      linesChangeNoted = true;
+    };
     const unacked: Array<LineBatch['ack']> = [];
     const commitGroup = async () => {
       if (groupOpen) {
@@ -199,7 +206,12 @@ export function createIngest(deps: IngestDeps) {
           groupOpen = true;
           groupOpenedAt = Date.now();
         }
+        // The dashboards' copy of pipeline facts is published again only if the stored lines changed
+        // (publish-pipeline-facts.ts). Noted in the write group of the batch that changed them, so
+        // a kill loses both or neither; a store without groups notes it before its first write.
+        if (!grouped) await noteLinesChanged();
         const written = await deps.raw.writeEncodedBatch(accepted, rejected);
+        if (written.inserted + written.replaced + written.duplicates + rejected.length - written.rejectedDuplicates > 0) await noteLinesChanged();
         for (const entry of group) unacked.push(entry.batch.ack);
         groupLines += lines;
         if (!groupOpen || groupLines >= linesPerCommit || Date.now() - groupOpenedAt >= commitEveryMs) await commitGroup();

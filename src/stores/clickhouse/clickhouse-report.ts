@@ -6,7 +6,8 @@ import { type ClickHouseContext, rangeParams, selectList, toClickHouseTime } fro
 import { eventMapper, findingMapper, funnelMapper, type Mapper, type Row, sessionMapper } from './clickhouse-mappers.js';
 import type { QueryDefinition } from '../sql/definitions.js';
 import { clickHouseReportDialect } from '../sql/dialect.js';
-import { pipelineFactRows, readReport, readSessionShape, sampleDetails, type SampleScope } from '../sql/report-rows.js';
+import { pipelineFactRows, publishedFactsRow, readReport, readSessionShape, sampleDetails, type SampleScope } from '../sql/report-rows.js';
+import { FACTS_PUBLISHED_TABLE } from './mirror-schema.js';
 import { TABLES, type TableSpec } from './schema.js';
 
 /** `journeyctl report` and the HTML report: the SQL is shared with the Grafana dashboards and BigQuery (src/stores/sql/). */
@@ -61,13 +62,28 @@ export function clickHouseReportAggregates(ctx: ClickHouseContext): ReportAggreg
 /** The mirror tables (mirror-schema.ts) the pipeline-health and stewardship dashboards read. */
 export function clickHousePipelineFacts(ctx: ClickHouseContext): PipelineFactsMirror {
   return {
-    async publishPipelineFacts(facts: PipelineFacts): Promise<void> {
+    async publishPipelineFacts(facts: PipelineFacts, token?: string): Promise<void> {
       const rows = pipelineFactRows(facts, { minute: (ms) => Math.trunc(ms / 1000), instant: toClickHouseTime });
+      // The token goes first and comes back last: a copy cut off part-way has none, so it is published again.
+      await ctx.run(`TRUNCATE TABLE ${ctx.db}.${FACTS_PUBLISHED_TABLE}`, `replace ${FACTS_PUBLISHED_TABLE}`);
       // A copy, replaced whole: a reader between the two statements sees the table empty for a moment.
       for (const [table, values] of Object.entries(rows)) {
         await ctx.run(`TRUNCATE TABLE ${ctx.db}.${table}`, `replace ${table}`);
         await ctx.insert(table, [...values]);
       }
+      if (token !== undefined) await ctx.insert(FACTS_PUBLISHED_TABLE, [publishedFactsRow(rows, token)]);
+    },
+
+    async pipelineFactsToken(): Promise<string | null> {
+      const { db } = ctx;
+      const found: Row[] = [];
+      const query = `SELECT token,
+        pipeline_minutes = (SELECT count() FROM ${db}.pipeline_minutes)
+          AND release_bursts = (SELECT count() FROM ${db}.release_bursts)
+          AND corrections = (SELECT count() FROM ${db}.corrections) AS whole
+        FROM ${db}.${FACTS_PUBLISHED_TABLE} LIMIT 2`;
+      for await (const row of ctx.select(query, {})) found.push(row);
+      return found.length === 1 && Number(found[0]!.whole) === 1 ? String(found[0]!.token) : null;
     },
   };
 }

@@ -4,7 +4,9 @@
  * release bursts, and the stewards' corrections. They are copies — a function of the raw store —
  * replaced whole each time they are published (see publishPipelineFacts), so plain MergeTree.
  */
-export const MIRROR_TABLES = ['pipeline_minutes', 'release_bursts', 'corrections'] as const;
+/** What a published copy was made from (see PipelineFactsMirror.pipelineFactsToken). */
+export const FACTS_PUBLISHED_TABLE = 'pipeline_facts_published';
+export const MIRROR_TABLES = ['pipeline_minutes', 'release_bursts', 'corrections', FACTS_PUBLISHED_TABLE] as const;
 export type MirrorTable = (typeof MIRROR_TABLES)[number];
 
 export function mirrorSchemaStatements(db: string): string[] {
@@ -38,5 +40,13 @@ export function mirrorSchemaStatements(db: string): string[] {
       code String,
       reverted UInt8
     ) ENGINE = MergeTree ORDER BY (created_at, id)`,
+    // What the copy above was made from (a token of the raw store's state) and how many rows each
+    // table got: a run that changed nothing finds the copy current and does not publish it again.
+    `CREATE TABLE IF NOT EXISTS ${db}.${FACTS_PUBLISHED_TABLE} (
+      token String,
+      pipeline_minutes UInt64,
+      release_bursts UInt64,
+      corrections UInt64
+    ) ENGINE = MergeTree ORDER BY tuple()`,
   ];
 }

@@ -44,6 +44,15 @@ export interface PipelineFacts {
 
 /** The dashboards' copy of the raw store's pipeline facts. */
 export interface PipelineFactsMirror {
-  /** Replaces the published copy of the raw store's pipeline facts (see PipelineFacts). */
-  publishPipelineFacts(facts: PipelineFacts): Promise<void>;
+  /**
+   * Replaces the published copy of the raw store's pipeline facts (see PipelineFacts). `token`
+   * names what the copy was made from; an engine that keeps it answers pipelineFactsToken.
+   */
+  publishPipelineFacts(facts: PipelineFacts, token?: string): Promise<void>;
+  /**
+   * The token the current copy was published with, or null when there is none or the copy is no
+   * longer whole (a mirror table emptied or re-created since): the caller then publishes again.
+   * Optional: without it every run publishes.
+   */
+  pipelineFactsToken?(): Promise<string | null>;
 }

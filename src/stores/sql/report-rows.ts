@@ -106,3 +106,8 @@ export function pipelineFactRows(facts: PipelineFacts, time: { minute: (epochMs:
   }));
   return { pipeline_minutes: minutes, release_bursts: bursts, corrections } as const;
 }
+
+/** The row kept beside a published copy: the token it was made from and each mirror table's row count (a table emptied since no longer matches). */
+export function publishedFactsRow(rows: ReturnType<typeof pipelineFactRows>, token: string) {
+  return { token, pipeline_minutes: rows.pipeline_minutes.length, release_bursts: rows.release_bursts.length, corrections: rows.corrections.length };
+}

@@ -29,6 +29,29 @@ describe('the served chdb', () => {
     await client.close();
   });
 
+  it("keeps a published copy's token only while every mirror table holds what was published", async () => {
+    const database = `facts_${Date.now()}`;
+    const store = await openServerAnalytics({ url: server.url, database, username: 'default', password });
+    const client = createClient({ url: server.url, username: 'default', password });
+    const minute = { bucketStart: Date.UTC(2026, 0, 5, 10, 1), appVersion: '1.2.0', accepted: 3, late: 1, extraCopies: 0, rejected: { invalid_json: 2 } };
+    try {
+      await store.migrate();
+      expect(await store.pipelineFactsToken!()).toBeNull();
+      await store.publishPipelineFacts({ minutes: [minute], bursts: [], corrections: [] }, 'token-1');
+      expect(await store.pipelineFactsToken!()).toBe('token-1');
+      // A copy published without a token is not known to be current.
+      await store.publishPipelineFacts({ minutes: [minute], bursts: [], corrections: [] });
+      expect(await store.pipelineFactsToken!()).toBeNull();
+      await store.publishPipelineFacts({ minutes: [minute], bursts: [], corrections: [] }, 'token-2');
+      // A mirror table emptied (or dropped and re-created by the next open) since: no longer whole.
+      await client.command({ query: `TRUNCATE TABLE ${database}.pipeline_minutes` });
+      expect(await store.pipelineFactsToken!()).toBeNull();
+    } finally {
+      await client.close();
+      await store.close();
+    }
+  });
+
   it('answers queries that arrive together one at a time, all of them', async () => {
     const client = createClient({ url: server.url, username: 'default', password });
     const answers = await Promise.all([1, 2, 3, 4].map(async (n) => (await client.query({ query: 'SELECT {n:UInt8} AS n', query_params: { n }, format: 'JSONEachRow' })).json<{ n: number }>()));
