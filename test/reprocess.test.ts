@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_META_KEY } from '../src/services/validation-config.js';
 import { generateEvents } from '../tools/generator/generate.js';
-import { parseNdjson, runCli } from './helpers/cli.js';
+import { parseNdjson, runCli, spawnCli } from './helpers/cli.js';
 import { toLine } from './helpers/journeys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -15,14 +15,14 @@ const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 const KINDS = ['sessions', 'events', 'journeys', 'labels', 'flags'];
 const RANGE = ['--from', '2026-01-05', '--to', '2026-01-08'];
 
-async function ingest(dataDir: string, input: string, config = CONFIG) {
-  const result = await runCli(['run', '--input', input, '--data-dir', dataDir, '--config', config]);
+async function ingest(dataDir: string, input: string, config = CONFIG, env?: Record<string, string | undefined>) {
+  const result = await runCli(['run', '--input', input, '--data-dir', dataDir, '--config', config], { env });
   expect(result.code, result.stderr).toBe(0);
 }
 
-async function snapshot(dataDir: string, config = CONFIG): Promise<Record<string, string>> {
+async function snapshot(dataDir: string, config = CONFIG, env?: Record<string, string | undefined>): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const kind of KINDS) out[kind] = (await runCli(['export', kind, '--data-dir', dataDir, '--config', config])).stdout;
+  for (const kind of KINDS) out[kind] = (await runCli(['export', kind, '--data-dir', dataDir, '--config', config], { env })).stdout;
   return out;
 }
 
@@ -133,35 +133,63 @@ describe('reprocess', () => {
     expect(unattended.stderr).toContain('pass --yes');
   });
 
-  it('survives SIGKILL half-way: --resume finishes and the result equals an uninterrupted run', async () => {
+  // Twice: on this thread (the input's days are far below derivation.worker_from_users), and with
+  // the threshold at 1 user so every day's odd chunks are derived on the worker (ADR 0025), killed
+  // while the second day is still being staged, once the worker has handed over its chunks. Both
+  // reprocesses run the built CLI (the worker is compiled); the worker needs the SQLite raw store.
+  const crashes = [
+    { path: 'this thread', workerFromUsers: null, rawEngine: process.env.JOURNEY_RAW_ENGINE, killAt: /rebuilt:/ },
+    { path: 'the derive worker', workerFromUsers: 1, rawEngine: 'sqlite', killAt: /derive worker: derived \d+ chunk\(s\) of 2026-01-06/ },
+  ] as const;
+  let uninterrupted: { dir: string; config: string; exports: Record<string, string> } | undefined;
+  /** One uninterrupted reprocess (on this thread) under the stricter config: what both crashed ones must end with. */
+  async function expectedAfterReprocess() {
+    if (uninterrupted) return uninterrupted;
     const dir = tempDir();
     const expectedDir = join(dir, 'expected');
     await ingest(expectedDir, bigInput);
-    const stricter = join(dir, 'stricter.yaml');
-    writeFileSync(stricter, `${readFileSync(CONFIG, 'utf8')}\nflags:\n  bot_like: { min_events: 10 }\n`);
-    expect((await reprocess(expectedDir, [], stricter)).code).toBe(0);
-    const expected = await snapshot(expectedDir, stricter);
+    const config = join(dir, 'stricter.yaml');
+    writeFileSync(config, `${readFileSync(CONFIG, 'utf8')}\nflags:\n  bot_like: { min_events: 10 }\n`);
+    const result = await reprocess(expectedDir, ['--log-format', 'json'], config);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('derive worker:');
+    return (uninterrupted = { dir, config, exports: await snapshot(expectedDir, config) });
+  }
+  /** The days the derive worker said it derived chunks of. */
+  const workerDays = (said: string) => [...said.matchAll(/derive worker: derived [1-9]\d* chunk\(s\) of (\d{4}-\d\d-\d\d)/g)].map((match) => match[1]);
 
-    const crashed = join(dir, 'crashed');
-    await ingest(crashed, bigInput);
-    const child = spawn(process.execPath, [BIN, 'reprocess', ...RANGE, '--data-dir', crashed, '--config', stricter, '--yes', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  it.each(crashes)('survives SIGKILL half-way on $path: --resume finishes and the result equals an uninterrupted run', { timeout: 180_000 }, async ({ workerFromUsers, rawEngine, killAt }) => {
+    const { dir, config: stricter, exports: expected } = await expectedAfterReprocess();
+    const config = workerFromUsers === null ? stricter : join(dir, `worker-from-${workerFromUsers}.yaml`);
+    if (workerFromUsers !== null) writeFileSync(config, `${readFileSync(stricter, 'utf8')}\nderivation:\n  worker_from_users: ${workerFromUsers}\n`);
+    const env = { JOURNEY_RAW_ENGINE: rawEngine };
+    const crashed = join(dir, `crashed-${workerFromUsers ?? 'in-thread'}`);
+    await ingest(crashed, bigInput, CONFIG, env);
+    const args = ['reprocess', ...RANGE, '--data-dir', crashed, '--config', config, '--yes', '--log-format', 'json'];
+    const killed = spawnCli(args, env);
     await new Promise<void>((resolve) => {
-      let seen = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        seen += chunk.toString();
-        if (seen.includes('rebuilt:')) {
-          child.kill('SIGKILL');
+      killed.child.stderr!.on('data', () => {
+        if (killAt.test(killed.stderr())) {
+          killed.child.kill('SIGKILL');
           resolve();
         }
       });
-      child.on('exit', () => resolve());
+      killed.child.on('exit', () => resolve());
     });
-    await new Promise((resolve) => child.on('exit', resolve));
-    expect(child.signalCode).toBe('SIGKILL');
-    const resumed = await reprocess(crashed, ['--resume', '--log-format', 'json'], stricter);
+    const { signal, stderr: said } = await killed.exit;
+    expect(signal, said).toBe('SIGKILL');
+    const resumed = await spawnCli([...args, '--resume'], env).exit;
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stderr).toMatch(/resuming: [12] day\(s\) already rebuilt/);
-    expect(await snapshot(crashed, stricter)).toEqual(expected);
+    // Which path derived: the worker says, per day, how many chunks it derived.
+    if (workerFromUsers === null) {
+      expect(workerDays(said + resumed.stderr)).toEqual([]);
+    } else {
+      // The killed process had the worker derive chunks of the first two days; the resumed one, of the days left (the last at least).
+      expect(workerDays(said)).toEqual(['2026-01-05', '2026-01-06']);
+      expect(workerDays(resumed.stderr)).toContain('2026-01-07');
+    }
+    expect(await snapshot(crashed, stricter, env)).toEqual(expected);
   });
 
   it('lets one reprocess write at a time: the second connects to the first, waits for its derivation, naming it, and the result is the same', async () => {

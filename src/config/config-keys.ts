@@ -27,7 +27,7 @@ export const CONFIG_KEYS: KeySchema = {
     min_event_time: null,
     batch_size: null,
   },
-  derivation: { engine: null },
+  derivation: { engine: null, worker_from_users: null },
   tracking_plan: { allow_unplanned: null, events: { '*': { required: null, properties: null } } },
   stores: {
     raw: { engine: null, url: null, database: null, username: null, password: null, mongo_url: null, mongo_database: null },

@@ -95,11 +95,21 @@ describe('config: session mode and identity settings', () => {
 describe('config: derivation engine', () => {
   it('defaults to the JS derivation, reads sql and refuses anything else', () => {
     const defaults = validateConfigDocument({}, 'x.yaml');
-    expect(defaults.ok && defaults.config.derivation).toEqual({ engine: 'js' });
+    expect(defaults.ok && defaults.config.derivation).toEqual({ engine: 'js', workerFromUsers: 2_000 });
     const sql = validateConfigDocument({ derivation: { engine: 'sql' } }, 'x.yaml');
     expect(sql.ok && sql.warnings).toEqual([]);
-    expect(sql.ok && sql.config.derivation).toEqual({ engine: 'sql' });
+    expect(sql.ok && sql.config.derivation).toEqual({ engine: 'sql', workerFromUsers: 2_000 });
     const bad = validateConfigDocument({ derivation: { engine: 'spark' } }, 'x.yaml');
     expect(bad.ok ? [] : bad.errors).toEqual(['x.yaml: derivation.engine must be one of js, sql (got "spark")']);
+  });
+
+  it('reads worker_from_users as a positive integer and names a bad one', () => {
+    const low = validateConfigDocument({ derivation: { worker_from_users: 1 } }, 'x.yaml');
+    expect(low.ok && low.warnings).toEqual([]);
+    expect(low.ok && low.config.derivation).toEqual({ engine: 'js', workerFromUsers: 1 });
+    for (const value of [0, -5, 2.5, '100']) {
+      const bad = validateConfigDocument({ derivation: { worker_from_users: value } }, 'x.yaml');
+      expect(bad.ok ? [] : bad.errors).toEqual(['x.yaml: derivation.worker_from_users must be a positive integer']);
+    }
   });
 });

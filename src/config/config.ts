@@ -116,8 +116,11 @@ export interface JourneyConfig {
   /** The stream `run`, `produce`, doctor and migrate use: config key `source` (kafka | pubsub), env JOURNEY_SOURCE. */
   streamSource: StreamSource;
   pubsub: PubSubConfig;
-  /** Where derivation cuts sessions: js (the reference, default) or sql, in the ClickHouse analytics engine (ADR 0017). */
-  derivation: { engine: DerivationEngine };
+  /**
+   * Where derivation cuts sessions: js (the reference, default) or sql, in the ClickHouse analytics engine (ADR 0017);
+   * rounds and reprocessed days of at least workerFromUsers users derive on a worker thread where they can (ADR 0025).
+   */
+  derivation: { engine: DerivationEngine; workerFromUsers: number };
   /** Property/context paths masked in human-facing output unless --no-redact. */
   redact: string[];
   /** Data-quality checks of the `checks` section (journeyctl check); paths resolved against the config file. */
@@ -125,6 +128,9 @@ export interface JourneyConfig {
   /** Where the config came from, for messages. */
   source: string;
 }
+
+/** Below 2,000 users, starting the derive worker and its connection costs more than the round takes (ADR 0025). */
+export const DEFAULT_WORKER_FROM_USERS = 2_000;
 
 export const DEFAULT_PIPELINE: PipelineConfig = {
   sessionInactivityMs: 30 * 60_000,
@@ -331,7 +337,10 @@ export function validateConfigDocument(document: unknown, source: string, overri
   const pubsub = readPubSub(reader, root.pubsub, overrides.pubsub ?? {});
   const redact = root.redact === undefined ? [] : reader.stringList(root.redact, 'redact');
   const derivationDoc = reader.object(root.derivation, 'derivation');
-  const derivation = { engine: reader.oneOf(derivationDoc.engine, 'derivation.engine', DERIVATION_ENGINES, 'js') };
+  const derivation = {
+    engine: reader.oneOf(derivationDoc.engine, 'derivation.engine', DERIVATION_ENGINES, 'js'),
+    workerFromUsers: reader.positiveInteger(derivationDoc.worker_from_users, 'derivation.worker_from_users', DEFAULT_WORKER_FROM_USERS),
+  };
   const dataDir = overrides.dataDir ?? reader.string(root.data_dir, 'data_dir', './.journeyctl');
 
   if (errors.length > 0) return { ok: false, errors: errors.map((error) => `${source}: ${error}`) };

@@ -39,6 +39,8 @@ export interface DerivationOptions {
   onProgress?: DeriveDeps['onProgress'];
   /** Who derives and how long to wait for another writer: derives are serialised across processes where the engine needs it. */
   lease?: OpenStoresOptions;
+  /** Messages for people (default: the lease's): the derive worker says what it derives (ADR 0025). */
+  log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** What a derivation derives with: the stages a preview or a day rebuild reuses without writing. */
@@ -87,7 +89,14 @@ function offloadFor(
   const writes = encodedWritesOf(stores.analytics);
   if (!writes || stores.raw.engine !== 'sqlite' || config.derivation.engine !== 'js' || (options.correctionKinds && options.correctionKinds !== CORRECTION_KINDS) || config.journeys.flagKinds)
     return undefined;
-  const derive = createDeriveOffload({ rawPath: sqliteEngine.admin.location(config), pipeline: config.pipeline, journeys: config.journeys, signals: signals.current });
+  const derive = createDeriveOffload({
+    rawPath: sqliteEngine.admin.location(config),
+    pipeline: config.pipeline,
+    journeys: config.journeys,
+    signals: signals.current,
+    fromUsers: config.derivation.workerFromUsers,
+    log: options.log ?? options.lease?.log,
+  });
   return derive ? { derive, writes } : undefined;
 }
 

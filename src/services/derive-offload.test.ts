@@ -40,6 +40,9 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
+/** What the offloaded derives' worker said it derived (the log the commands print). */
+const workerSaid: string[] = [];
+
 /** After the derives, before the rows are read: e.g. a reprocess of the stored days. */
 type After = (stores: { raw: SqliteRawStore; analytics: ClickHouseAnalyticsStore; rawPath: string; config: ReturnType<typeof fixtureConfig> }) => Promise<void>;
 
@@ -56,7 +59,15 @@ async function deriveInto(name: string, offloaded: boolean, inputs: string[], af
   const analytics: ClickHouseAnalyticsStore = createClickHouseAnalyticsStore(client, name, 'chdb', async () => {}, undefined, prepareSpoolDir(join(dir, 'spool')));
   await analytics.migrate();
   const derive = offloaded
-    ? createDeriveOffload({ rawPath, pipeline: config.pipeline, journeys: config.journeys, signals: () => ({ bursts: [], burstHits: new Map() }), fromUsers: 1, module: WORKER })
+    ? createDeriveOffload({
+        rawPath,
+        pipeline: config.pipeline,
+        journeys: config.journeys,
+        signals: () => ({ bursts: [], burstHits: new Map() }),
+        fromUsers: 1,
+        module: WORKER,
+        log: (message) => workerSaid.push(message),
+      })
     : null;
   if (offloaded) expect(derive).not.toBeNull();
   const summaries: DeriveSummary[] = [];
@@ -110,6 +121,10 @@ it('stores what the derivation on this thread stores, on a first derive and over
   const reference = await deriveInto('reference', false, [first, second]);
   const offloaded = await deriveInto('offloaded', true, [first, second]);
   expect(offloaded).toEqual(reference);
+  // The worker said so once per round: the round's users, and the chunks it derived them in.
+  const said = workerSaid.map((line) => /^derive worker: derived (\d+) users in (\d+) chunk\(s\)$/.exec(line)?.slice(1).map(Number));
+  expect(said).toEqual(reference.summaries.map((summary) => [summary.users, expect.any(Number)]));
+  for (const [, chunks] of said as number[][]) expect(chunks).toBeGreaterThanOrEqual(1);
   // Both derives did real work: users, sessions rewritten or removed on the second.
   expect(reference.summaries).toHaveLength(2);
   expect(reference.summaries[1]!.users).toBeGreaterThan(10);

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { JourneyConfig } from '../config/config.js';
+import { DEFAULT_WORKER_FROM_USERS, type JourneyConfig } from '../config/config.js';
 import type { Correction } from '../domain/correction.js';
 import type { JourneySignals } from '../journeys/signals.js';
 import type { EncodedChunk, OffloadedDerivation } from '../pipeline/derive-dirty-users.js';
@@ -30,8 +30,8 @@ export type DeriveWorkerReply = { chunk: EncodedChunk | EncodedDayRows } | { don
 /** Chunks the worker may derive ahead of the one this thread takes (memory: a chunk is ~eventsPerRead events). */
 const CHUNKS_AHEAD = 3;
 
-/** Rounds of fewer users stay on this thread: starting the worker and its connection costs more than they take. */
-export const OFFLOAD_FROM_USERS = 2_000;
+/** Rounds of fewer users stay on this thread: starting the worker and its connection costs more than they take (`derivation.worker_from_users`). */
+export const OFFLOAD_FROM_USERS = DEFAULT_WORKER_FROM_USERS;
 
 /** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which then derive in-thread. */
 function workerModule(): URL | null {
@@ -44,9 +44,12 @@ export interface DeriveOffloadOptions {
   pipeline: JourneyConfig['pipeline'];
   journeys: JourneyConfig['journeys'];
   signals: () => JourneySignals;
+  /** Rounds and days of at least this many users go to the worker (default OFFLOAD_FROM_USERS; config `derivation.worker_from_users`). */
   fromUsers?: number;
   /** The worker module (default: the compiled one beside this file). */
   module?: URL | null;
+  /** Told once per round or day the worker finished: how many chunks it derived (what shows that the worker ran). */
+  log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 /** An OffloadedDerivation (and OffloadedDays) on a worker thread started per round or day, or null where none can run. */
@@ -65,17 +68,20 @@ export function createDeriveOffload(options: DeriveOffloadOptions): (OffloadedDe
     takes: (users) => users >= fromUsers,
     round(users, canonical, corrections, eventsPerRead) {
       const data: DeriveWorkerData = { ...started(), corrections, kind: 'round', users, canonical, eventsPerRead };
-      return chunksOf<EncodedChunk>(new Worker(module, { workerData: data }));
+      const done = (taken: number) => options.log?.(`derive worker: derived ${users.length} users in ${taken} chunk(s)`, { users: users.length, chunks: taken });
+      return chunksOf<EncodedChunk>(new Worker(module, { workerData: data }), done);
     },
     day(day, chunks, conflicts, corrections) {
       const data: DeriveWorkerData = { ...started(), corrections, kind: 'day', day, chunks, conflicts };
-      return chunksOf<EncodedDayRows>(new Worker(module, { workerData: data }));
+      const users = chunks.reduce((sum, { chunk }) => sum + chunk.length, 0);
+      const done = (taken: number) => options.log?.(`derive worker: derived ${taken} chunk(s) of ${day} (${users} users)`, { day, users, chunks: taken });
+      return chunksOf<EncodedDayRows>(new Worker(module, { workerData: data }), done);
     },
   };
 }
 
-/** The worker's chunks in the order it sends them; the worker is stopped when the caller stops taking them. */
-async function* chunksOf<T extends EncodedChunk | EncodedDayRows>(worker: Worker): AsyncGenerator<T> {
+/** The worker's chunks in the order it sends them; the worker is stopped when the caller stops taking them. `onDone` is told how many it sent, once all are taken. */
+async function* chunksOf<T extends EncodedChunk | EncodedDayRows>(worker: Worker, onDone: (taken: number) => void): AsyncGenerator<T> {
   const replies: DeriveWorkerReply[] = [];
   let failure: Error | null = null;
   let exited = false;
@@ -99,6 +105,7 @@ async function* chunksOf<T extends EncodedChunk | EncodedDayRows>(worker: Worker
     notify();
   });
   worker.postMessage({ credit: CHUNKS_AHEAD });
+  let taken = 0;
   try {
     for (;;) {
       const reply = replies.shift();
@@ -113,8 +120,12 @@ async function* chunksOf<T extends EncodedChunk | EncodedDayRows>(worker: Worker
         if (reply.error.stack) error.stack = reply.error.stack;
         throw error;
       }
-      if ('done' in reply) return;
+      if ('done' in reply) {
+        onDone(taken);
+        return;
+      }
       worker.postMessage({ credit: 1 });
+      taken += 1;
       yield reply.chunk as T;
     }
   } finally {

@@ -53,7 +53,7 @@ export async function rebuildDays(config: JourneyConfig, stores: DerivationStore
   const fingerprint = validationFingerprint(validation);
   const perRow = readsPerRow(config) || hasGroupedReads(stores.raw);
   try {
-    const derivation = createDerivation(config, stores);
+    const derivation = createDerivation(config, stores, { log });
     // Release bursts and copies as of today's data and config: the same inputs an incremental run derives with
     // (a changed set of bursts marks its users dirty, and the settling derive below re-flags them).
     await derivation.signals.refresh({ persist: !options.dryRun });
