@@ -211,7 +211,7 @@ export function createIngest(deps: IngestDeps) {
         // a kill loses both or neither; a store without groups notes it before its first write.
         if (!grouped) await noteLinesChanged();
         const written = await deps.raw.writeEncodedBatch(accepted, rejected);
-        if (written.inserted + written.replaced + written.duplicates + rejected.length - written.rejectedDuplicates > 0) await noteLinesChanged();
+        if (written.inserted + written.replaced + (written.copiesAdded ?? written.duplicates) + rejected.length - written.rejectedDuplicates > 0) await noteLinesChanged();
         for (const entry of group) unacked.push(entry.batch.ack);
         groupLines += lines;
         if (!groupOpen || groupLines >= linesPerCommit || Date.now() - groupOpenedAt >= commitEveryMs) await commitGroup();

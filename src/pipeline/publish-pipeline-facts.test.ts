@@ -24,7 +24,9 @@ function line(index: number): string {
 }
 /** Dated by its arrival: an earlier arrival of the same bytes replaces the stored copy. */
 const UNCLAIMED = '{"type":"track","event":"page_viewed","messageId":"a-1","anonymousId":"anon","timestamp":"2026-01-05T10:00:00Z"}';
-const FILE = [...Array.from({ length: 12 }, (_, i) => line(i)), UNCLAIMED, 'not json'];
+/** A retry of m-1 in other bytes: remembered as a second copy the first time only. */
+const RETRY = line(1).replace('"type":"track"', '"type":"track","context":{"retry":1}');
+const FILE = [...Array.from({ length: 12 }, (_, i) => line(i)), UNCLAIMED, RETRY, 'not json'];
 
 let dir: string;
 let raw: SqliteRawStore;
@@ -75,6 +77,7 @@ it('publishes again only when stored lines, corrections or settings changed, or 
   const generation = await raw.readMeta(FACTS_GENERATION_META);
   const again = await ingest(raw, FILE, AT + 3_600_000);
   expect(again).toMatchObject({ accepted: 0, replaced: 0, rejectedAlreadyStored: 1 });
+  expect(again.duplicates).toBe(FILE.length - 1);
   expect(await raw.readMeta(FACTS_GENERATION_META)).toBe(generation);
   expect(await publish()).toBe('current');
 

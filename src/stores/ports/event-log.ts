@@ -55,6 +55,11 @@ export interface WriteBatchResult {
   replaced: number;
   /** Copies of a stored message id that changed nothing. */
   duplicates: number;
+  /**
+   * Distinct lines of stored message ids this write remembered for the first time (see
+   * StoredEvent.copies). Optional: where an engine leaves it out, every duplicate counts as a change.
+   */
+  copiesAdded?: number;
   rejected: number;
   /** Rejected lines already in the rejected store (the same line ingested again). */
   rejectedDuplicates: number;

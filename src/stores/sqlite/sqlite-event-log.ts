@@ -50,7 +50,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
   const lookUpStoredCopies = createStoredCopiesLookUp(db);
 
   const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
-    const result: WriteBatchResult = { inserted: 0, replaced: 0, duplicates: 0, rejected: 0, rejectedDuplicates: 0 };
+    const result: Required<WriteBatchResult> = { inserted: 0, replaced: 0, duplicates: 0, copiesAdded: 0, rejected: 0, rejectedDuplicates: 0 };
     const ingestedAt = Date.now();
     const run = db.transaction(() => {
       const received = new Map<string, { minute: number; appVersion: string; kind: string; lines: number }>();
@@ -98,6 +98,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
           // A byte-identical line adds nothing, so re-ingesting the same input changes nothing.
           if (existing.raw_hash !== event.rawHash) {
             const added = s.insertCopy.run(event.messageId, existing.raw_hash).changes + s.insertCopy.run(event.messageId, event.rawHash).changes;
+            result.copiesAdded += added;
             if (added > 0) for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
           }
           if (!earlier) {
