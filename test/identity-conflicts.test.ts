@@ -74,4 +74,56 @@ describe('identity conflicts: one anonymous id, many user ids', () => {
     const roomy = await runCli(['check', '--checks', checks, '--data-dir', data, '--config', config, '--output', 'json']);
     expect(roomy.code).toBe(0);
   });
+
+  it('flags a conflict whose users fall in different chunks of one round, on SQLite and chdb raw stores alike', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jc-conflict-chunks-'));
+    // A round derives its first 100 users (sorted) in one chunk: the a- users land in it, the z- users in the next one.
+    const kioskUsers = ['a-kim', 'a-lee', 'z-max', 'z-ned'];
+    const fillers = (prefix: string) => Array.from({ length: 150 }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`);
+    const own = (users: string[], minute: number) => users.map((user) => line(`${user}-view`, minute, { userId: user, anonymousId: `device-${user}` }));
+    const first = [
+      ...own(fillers('u'), 5),
+      ...kioskUsers.flatMap((user, i) => [
+        line(`${user}-login`, 10 + i * 40, { userId: user, anonymousId: 'kiosk' }, 'identify'),
+        line(`${user}-view`, 11 + i * 40, { userId: user, anonymousId: 'kiosk' }),
+      ]),
+    ];
+    // Later, z-ned on a phone of their own, in the second chunk again: the kiosk id is not dirty in that round.
+    const later = [...own(fillers('v'), 200), line('z-ned-phone', 300, { userId: 'z-ned', anonymousId: 'ned-phone' })];
+    const [firstInput, laterInput, allInput] = [
+      ['first', first],
+      ['later', later],
+      ['all', [...first, ...later]],
+    ].map(([name, lines]) => {
+      const path = join(dir, `${name as string}.ndjson`);
+      writeFileSync(path, `${(lines as string[]).join('\n')}\n`);
+      return path;
+    });
+    const run = async (input: string, data: string, engine: string) => expect((await runCli(['run', '--input', input!, '--data-dir', data], { env: { JOURNEY_RAW_ENGINE: engine } })).code).toBe(0);
+    const exported = async (data: string, engine: string) => {
+      const out: Record<string, string> = {};
+      for (const kind of ['sessions', 'flags']) out[kind] = (await runCli(['export', kind, '--data-dir', data, '--output', 'ndjson'], { env: { JOURNEY_RAW_ENGINE: engine } })).stdout;
+      return out;
+    };
+    const conflicted = (flags: string) =>
+      parseNdjson(flags)
+        .filter((f) => f.name === 'identity_conflict')
+        .map((f) => [f.user_id, f.detail]);
+    const expected = kioskUsers.map((user) => [user, 'anonymous id kiosk carries 4 user ids (a-kim, a-lee, z-max, z-ned); stitched to a-kim only']);
+
+    const byEngine: Record<string, string>[] = [];
+    for (const engine of ['sqlite', 'chdb']) {
+      const split = join(dir, `split-${engine}`);
+      await run(firstInput!, split, engine);
+      expect(conflicted((await exported(split, engine)).flags!)).toEqual(expected);
+      await run(laterInput!, split, engine);
+      const after = await exported(split, engine);
+      expect(conflicted(after.flags!)).toEqual(expected);
+      byEngine.push(after);
+    }
+    const whole = join(dir, 'whole');
+    await run(allInput!, whole, 'sqlite');
+    expect(byEngine[0]).toEqual(await exported(whole, 'sqlite'));
+    expect(byEngine[1]).toEqual(byEngine[0]);
+  });
 });

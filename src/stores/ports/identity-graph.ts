@@ -25,6 +25,8 @@ export interface IdentityGraph {
    * anonymous id for the `anonymousIds` form (derivation asks it every round); without it, a scan.
    */
   anonymousIdUsers(options: { minUsers: number; anonymousIds?: readonly string[] }): Promise<AnonymousIdUsers[]>;
+  /** 'scan': every anonymousIdUsers call reads the whole event log (ClickHouse raw stores), so a derive round asks once; absent: indexed. */
+  readonly anonymousIdLookup?: 'scan';
 }
 
 /** Rows (anonymous id, user id, first time) into AnonymousIdUsers, keeping ids with at least minUsers users; sorted by anonymous id. */

@@ -49,6 +49,7 @@ export async function composeRawStore(
   return {
     ...rest,
     engine: options.engine,
+    anonymousIdLookup: 'scan',
     ...log,
     ...createClickHouseTailReader(ctx),
     ...createClickHouseStats(ctx, base),
