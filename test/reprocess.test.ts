@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_META_KEY } from '../src/services/validation-config.js';
 import { generateEvents } from '../tools/generator/generate.js';
-import { parseNdjson, runCli, spawnCli } from './helpers/cli.js';
+import { killWhenSaid, parseNdjson, runCli, spawnCli } from './helpers/cli.js';
 import { toLine } from './helpers/journeys.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
@@ -166,17 +166,7 @@ describe('reprocess', () => {
     const crashed = join(dir, `crashed-${workerFromUsers ?? 'in-thread'}`);
     await ingest(crashed, bigInput, CONFIG, env);
     const args = ['reprocess', ...RANGE, '--data-dir', crashed, '--config', config, '--yes', '--log-format', 'json'];
-    const killed = spawnCli(args, env);
-    await new Promise<void>((resolve) => {
-      killed.child.stderr!.on('data', () => {
-        if (killAt.test(killed.stderr())) {
-          killed.child.kill('SIGKILL');
-          resolve();
-        }
-      });
-      killed.child.on('exit', () => resolve());
-    });
-    const { signal, stderr: said } = await killed.exit;
+    const { signal, stderr: said } = await killWhenSaid(spawnCli(args, env), killAt);
     expect(signal, said).toBe('SIGKILL');
     const resumed = await spawnCli([...args, '--resume'], env).exit;
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { generateEvents } from '../tools/generator/generate.js';
-import { parseNdjson, runCli, spawnCli } from './helpers/cli.js';
+import { killWhenSaid, parseNdjson, runCli, spawnCli } from './helpers/cli.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const CONFIG = join(FIXTURES, 'journeyctl.yaml');
@@ -52,16 +52,7 @@ it('survives SIGKILL while the derive worker derives: the next run finishes, not
   // The built CLI, whose derive worker is compiled: killed as soon as the worker says it derived the round.
   const crashed = join(dir, 'crashed');
   const killed = spawnCli(['run', '--input', input, '--data-dir', crashed, '--config', workerConfig, '--log-format', 'json', '--no-progress'], ENV);
-  await new Promise<void>((resolve) => {
-    killed.child.stderr!.on('data', () => {
-      if (WORKER_SAID.test(killed.stderr())) {
-        killed.child.kill('SIGKILL');
-        resolve();
-      }
-    });
-    killed.child.on('exit', () => resolve());
-  });
-  const { signal, stderr: said } = await killed.exit;
+  const { signal, stderr: said } = await killWhenSaid(killed, WORKER_SAID);
   expect(signal, said).toBe('SIGKILL');
   // The worker took the whole round (every user ingested) in more than one chunk.
   const [, users, chunks] = WORKER_SAID.exec(said)!;

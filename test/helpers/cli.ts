@@ -52,3 +52,17 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   );
   return { child, exit, stdout: () => stdout, stderr: () => stderr };
 }
+
+/** SIGKILLs the process as soon as its stderr matches `said` (the crash tests' kill point); resolves with its exit either way. */
+export async function killWhenSaid(spawned: SpawnedCli, said: RegExp): SpawnedCli['exit'] {
+  await new Promise<void>((resolve) => {
+    spawned.child.stderr!.on('data', () => {
+      if (said.test(spawned.stderr())) {
+        spawned.child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    spawned.child.on('exit', () => resolve());
+  });
+  return spawned.exit;
+}
