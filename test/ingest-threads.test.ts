@@ -68,4 +68,43 @@ describe('ingest on a worker thread', () => {
       }
     }
   });
+
+  it('re-ingests on two line workers taking the batches that hit in turn, storing what the in-thread path stores', async () => {
+    expect(existsSync(WORKER), 'dist is built (npm run build) before the tests').toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'jc-threads-'));
+    const lines = shuffled([...generateEvents({ users: 80, seed: 12, includeUsers: false, maxListedIds: 0 })], 5);
+    // The first run stores 4 lines in 5; the re-ingest sends them all, then 200 of the new ones
+    // again: batches mostly hit (so a second worker takes every other one) and still hold new lines.
+    const fresh = lines.filter((_, index) => index % 5 === 0);
+    const inputs = {
+      first: lines.filter((_, index) => index % 5 !== 0),
+      again: [...lines, ...fresh.slice(0, 200)],
+    };
+    for (const [name, input] of Object.entries(inputs)) writeFileSync(join(dir, `${name}.ndjson`), `${input.join('\n')}\n`);
+    const smallBatches = join(dir, 'small.yaml');
+    writeFileSync(smallBatches, 'pipeline:\n  batch_size: 250\n');
+
+    const inThread = join(dir, 'in-thread');
+    const threaded = join(dir, 'threaded');
+    const summaries: Array<Record<string, unknown>> = [];
+    for (const name of ['first', 'again']) {
+      const input = join(dir, `${name}.ndjson`);
+      const ours = await runCli(['run', '--input', input, '--data-dir', inThread, '--output', 'json']);
+      expect(ours.code).toBe(0);
+      const theirs = compiled(['run', '--input', input, '--data-dir', threaded, '--output', 'json', '--config', smallBatches]);
+      expect(theirs.stderr).toBe('');
+      expect(theirs.code).toBe(0);
+      summaries.push(JSON.parse(ours.stdout) as Record<string, unknown>, JSON.parse(theirs.stdout) as Record<string, unknown>);
+    }
+    const [, , expected, summary] = summaries as [unknown, unknown, Record<string, unknown>, Record<string, unknown>];
+    expect(expected['duplicates']).toBeGreaterThan(inputs.first.length);
+    for (const key of ['events_read', 'accepted', 'duplicates', 'rejected', 'rejected_by_reason', 'late']) expect(summary[key], key).toEqual(expected[key]);
+    for (const kind of KINDS) {
+      const ours = await runCli(['export', kind, '--data-dir', inThread, '--output', 'ndjson']);
+      const theirs = compiled(['export', kind, '--data-dir', threaded, '--output', 'ndjson']);
+      expect(theirs.code).toBe(0);
+      if (kind === 'rejected') expect(undated(theirs.stdout), kind).toEqual(undated(ours.stdout));
+      else expect(theirs.stdout, kind).toBe(ours.stdout);
+    }
+  });
 });

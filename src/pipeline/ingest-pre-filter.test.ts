@@ -12,7 +12,8 @@ import { createLineProcessor, type LineProcessor, type LineProcessorOptions } fr
 // The re-ingest pre-filter with the look-up on the line worker's own read-only connection
 // (docs/decisions/0026): it sees only committed rows, so a line whose first copy this run is
 // still writing (an open write group) misses and takes the normal path, which dedups it. The
-// outcome must be the same as without the pre-filter whichever rows it happens to see.
+// outcome must be the same as without the pre-filter whichever rows it happens to see. So must
+// it with two lanes taking hitting batches in turn, each on a connection of its own.
 
 const NO_DERIVE = { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
 const DEPS = { pipeline: DEFAULT_PIPELINE, trackingPlan: null };
@@ -93,25 +94,34 @@ it('a look-up on its own connection changes nothing the normal path would not, w
   // One write group for the whole run (the look-up sees no row of this run), and one per batch.
   for (const linesPerCommit of [1_000_000, 10]) {
     for (const rerunAt of [AT + 3_600_000, AT - 3_600_000]) {
-      const stores = Array.from({ length: 3 }, () => SqliteRawStore.open(join(mkdtempSync(join(tmpdir(), 'jc-pf-')), 'raw.sqlite')));
+      const stores = Array.from({ length: 4 }, () => SqliteRawStore.open(join(mkdtempSync(join(tmpdir(), 'jc-pf-')), 'raw.sqlite')));
       for (const raw of stores) await ingest(raw, createLineProcessor(DEPS, { threads: false }), linesPerCommit)(source(first, 10, AT));
       for (const raw of stores) await raw.clearDirtyIds(await raw.listDirtyIds(1_000));
-      const [plain, onMain, withReader] = stores as [SqliteRawStore, SqliteRawStore, SqliteRawStore];
-      const options: Array<LineProcessorOptions> = [{}, { storedCopies: onMain.storedCopies.bind(onMain) }, { storedCopiesReader: async () => withReader.storedCopiesReader() }];
+      const [plain, onMain, withReader, twoLanes] = stores as [SqliteRawStore, SqliteRawStore, SqliteRawStore, SqliteRawStore];
+      const options: Array<LineProcessorOptions> = [
+        {},
+        { storedCopies: onMain.storedCopies.bind(onMain) },
+        { storedCopiesReader: async () => withReader.storedCopiesReader() },
+        { storedCopiesReader: async () => twoLanes.storedCopiesReader(), filterLanes: 2 },
+      ];
       const runs = stores.map((raw, i) => ({ raw, ...counting(createLineProcessor(DEPS, { threads: false, ...options[i] })) }));
       const summaries = [];
       for (const run of runs) summaries.push(await ingest(run.raw, run.processor, linesPerCommit)(source(second, 10, rerunAt)));
       const label = `${linesPerCommit} lines per commit, rerun ${rerunAt > AT ? 'later' : 'earlier'}`;
       expect(summaries[1], label).toEqual(summaries[0]);
       expect(summaries[2], label).toEqual(summaries[0]);
+      expect(summaries[3], label).toEqual(summaries[0]);
       expect(await contents(onMain), label).toEqual(await contents(plain));
       expect(await contents(withReader), label).toEqual(await contents(plain));
+      expect(await contents(twoLanes), label).toEqual(await contents(plain));
       // The 32 stored accepted lines skip (31 when earlier: the line dated by its arrival replaces);
       // lines first stored by this run may skip too, once committed.
       const storedBefore = rerunAt > AT ? 32 : 31;
       expect(runs[1]!.skipped(), label).toBeGreaterThanOrEqual(storedBefore);
       expect(runs[2]!.skipped(), label).toBeGreaterThanOrEqual(storedBefore);
+      expect(runs[3]!.skipped(), label).toBeGreaterThanOrEqual(storedBefore);
       if (linesPerCommit > second.length) expect(runs[2]!.skipped(), label).toBe(storedBefore);
+      if (linesPerCommit > second.length) expect(runs[3]!.skipped(), label).toBe(storedBefore);
       await Promise.all(stores.map((raw) => raw.close()));
     }
   }

@@ -52,6 +52,13 @@ export interface LineProcessorOptions {
    * batch in one step, and lines already stored never cross back (docs/decisions/0026).
    */
   storedCopiesReader?: () => Promise<StoredCopiesReaderSpec | null>;
+  /**
+   * While pre-filtered batches mostly hit (a re-ingest), this many threads take them in turn, each
+   * with its own reader: the look-up was the critical path (docs/decisions/0026, fourth pass). The
+   * second starts at the first batch that hits, so a first run never starts it. Default 2 where the
+   * stages run on worker threads, else 1 (2 in-thread: two handlers, two connections; tests).
+   */
+  filterLanes?: 1 | 2;
 }
 
 /** While batches mostly hit, every batch is looked up first; otherwise one batch in this many probes again. */
@@ -324,14 +331,22 @@ function workerModule(): URL | null {
   return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
 }
 
+/** Where requests are answered: a worker thread once one runs, else this thread, each with its own readers. */
+interface Lane {
+  worker: Worker | null;
+  handler: ReturnType<typeof createRequestHandler>;
+}
+
 export function createLineProcessor(deps: ProcessLineDeps, options: LineProcessorOptions = {}): LineProcessor {
-  const inThread = createRequestHandler(deps);
   const threadAfterLines = options.threadAfterLines ?? 1000;
   const module = options.threads === false ? null : workerModule();
+  const filterLanes = options.filterLanes ?? (module === null ? 1 : 2);
+  // lanes[0] runs every kind of request; the others only pre-filtered batches, in turn with it.
+  let lanes: Lane[] = [{ worker: null, handler: createRequestHandler(deps) }];
   let linesSeen = 0;
-  let worker: Worker | null = null;
   let failure: Error | null = null;
   let nextId = 0;
+  let nextFiltered = 0;
   const pending = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
 
   const failAll = (error: Error) => {
@@ -361,12 +376,13 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     return started;
   };
 
-  /** Sends a request to the worker thread, or (none running) answers it in this one. */
-  const call = (request: WorkerRequest): Promise<WorkerReply> => {
+  /** Sends a request to the lane's worker thread, or (none running) answers it in this one. */
+  const call = (request: WorkerRequest, lane: Lane = lanes[0]!): Promise<WorkerReply> => {
     if (failure) return Promise.reject(failure);
+    const worker = lane.worker;
     if (worker === null) {
       try {
-        return Promise.resolve(inThread.answer(request));
+        return Promise.resolve(lane.handler.answer(request));
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -374,6 +390,12 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     const result = new Promise<WorkerReply>((resolve, reject) => pending.set(request.id, { resolve, reject }));
     worker.postMessage(request);
     return result;
+  };
+  /** Another lane for pre-filtered batches, once they hit: a worker thread beside the first (in-thread when threads are off). */
+  const addLane = () => {
+    if (lanes.length >= filterLanes || failure !== null) return;
+    if (module !== null && lanes[0]!.worker === null) return;
+    lanes.push({ worker: module === null ? null : startWorker(module), handler: createRequestHandler(deps) });
   };
   const stages = async (lines: readonly string[], arrivedAt: ArrivalTimes, hashes?: readonly string[]): Promise<ProcessedBatch> => {
     const reply = await call({ id: nextId++, lines, arrivedAt, ...(hashes ? { hashes } : {}) });
@@ -390,9 +412,12 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
     const reader = options.storedCopiesReader === undefined ? null : await (readerSpec ??= options.storedCopiesReader());
     if (reader !== null) {
       // Hashed, looked up and processed where the stages run: stored lines never travel back.
-      const { filtered } = (await call({ id: nextId++, filter: lines, arrivedAt, reader })) as { filtered: FilteredWire };
+      // Lanes take batches in turn; replies carry ids, and ingest awaits them in batch order.
+      const lane = lanes[nextFiltered++ % lanes.length]!;
+      const { filtered } = (await call({ id: nextId++, filter: lines, arrivedAt, reader }, lane)) as { filtered: FilteredWire };
       const storedLines = filtered.stored.length / 2;
       hitting = storedLines * 2 >= lines.length;
+      if (hitting) addLane();
       return fromFilteredWire(filtered, lines);
     }
     if (storedCopies === undefined) return stages(lines, arrivedAt);
@@ -409,7 +434,8 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
   return {
     process(lines, arrivedAt) {
       linesSeen += lines.length;
-      if (worker === null && failure === null && module !== null && linesSeen >= threadAfterLines) worker = startWorker(module);
+      const first = lanes[0]!;
+      if (first.worker === null && failure === null && module !== null && linesSeen >= threadAfterLines) first.worker = startWorker(module);
       if ((storedCopies !== undefined || options.storedCopiesReader !== undefined) && (hitting || ++sinceProbe >= PROBE_EVERY_BATCHES)) {
         sinceProbe = 0;
         return preFiltered(lines, arrivedAt);
@@ -417,10 +443,11 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
       return stages(lines, arrivedAt);
     },
     async close() {
-      const running = worker;
-      worker = null;
-      inThread.close();
-      if (running) await running.terminate();
+      const closing = lanes;
+      // The first lane's handler stays (its readers closed): a later process() starts again from one lane.
+      lanes = [{ worker: null, handler: closing[0]!.handler }];
+      for (const lane of closing) lane.handler.close();
+      await Promise.all(closing.map((lane) => lane.worker?.terminate()));
     },
   };
 }
