@@ -9,8 +9,7 @@ import type { AnalyticsStore, UserDerivation } from '../stores/analytics-store.j
 import type { ReplaceResult } from '../stores/ports/derived-writes.js';
 import { appendEncoded, type EncodedDerivation, type EncodedDerivedWrites, emptyEncoded } from '../stores/ports/encoded-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
-import { deriveUsers, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
-import { identityConflicts, markIdentityConflicts } from './event-facts.js';
+import { deriveUsers, roundEventLoader, type UsersDerivation } from './derive-users.js';
 import { prepareSqlRound, sqlCanDerive, type SqlDeriveDeps } from './derive-users-sql.js';
 import type { createSessionize } from './sessionize.js';
 import { planIdentityChanges } from './stitch-identities.js';
@@ -207,22 +206,11 @@ export function createDeriveDirtyUsers(deps: DeriveDeps) {
 
   /**
    * The JS derivation of a round's chunks. Where each identity-conflict look-up scans the raw
-   * events, the round asks the whole store once instead of once a chunk: an id's conflict does not
-   * depend on the ids asked with it (ADR 0024). Indexed stores (SQLite, MongoDB) keep a look-up a chunk.
+   * events, the round asks once (roundEventLoader); indexed stores (SQLite, MongoDB) keep a look-up a chunk.
    */
   function jsRound(canonical: ReadonlyMap<string, string>, corrections: CorrectionPlan): (chunk: readonly string[]) => Promise<UsersDerivation> {
-    const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
-    if (deps.raw.anonymousIdLookup !== 'scan' || maxUsers === null) {
-      return async (chunk) => deriveUsers(deps, chunk, await loadEventsOfUsers(deps.raw, chunk, canonical, deps.sessionize), corrections);
-    }
-    const facts = { clientSessionIdPaths: deps.sessionize.clientSessionIdPaths, maxUsersPerAnonymousId: null };
-    let conflicts: Map<string, string[]> | null = null;
-    return async (chunk) => {
-      const stored = await loadEventsOfUsers(deps.raw, chunk, canonical, facts);
-      conflicts ??= await identityConflicts(deps.raw, maxUsers);
-      for (const events of stored.values()) markIdentityConflicts(events, conflicts);
-      return deriveUsers(deps, chunk, stored, corrections);
-    };
+    const load = roundEventLoader(deps.raw, canonical, deps.sessionize, deps.raw.anonymousIdLookup === 'scan');
+    return async (chunk) => deriveUsers(deps, chunk, await load(chunk), corrections);
   }
 
   /**

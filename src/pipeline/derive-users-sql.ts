@@ -6,8 +6,7 @@ import type { FunnelDefinition } from '../journeys/funnels.js';
 import type { SqlDerivation, SqlRawEvents, SqlSessionRules } from '../stores/ports/sql-derivation.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
-import { gatherDerivations, identityOwners, loadEventsOfUsers, type UsersDerivation } from './derive-users.js';
-import { identityConflicts, markIdentityConflicts } from './event-facts.js';
+import { gatherDerivations, identityOwners, loadEventsOfUsers, roundEventLoader, type UsersDerivation } from './derive-users.js';
 import { compareEvents, type createSessionize, sessionEventOf } from './sessionize.js';
 import { journeysWithSqlFunnels } from './sql-funnel-outcomes.js';
 
@@ -90,18 +89,13 @@ export async function prepareSqlRound(
     usersPerPlacement = Math.max(1, Math.min(4 * slice.size, Math.round((slice.size * eventsPerPlacement) / Math.max(1, count))));
   };
   if (users.length > 0) await placeFrom(users.slice(0, 1));
-  // Where the engine holds the raw events, identity conflicts are looked up once for the round, not
-  // once a chunk: each chunk's look-up scanned every stored anonymous id there (ADR 0024); an id's
-  // conflict is the same whichever ids are asked with it. Other raw stores look ids up by index.
-  const maxUsers = deps.sessionize.maxUsersPerAnonymousId;
-  const onceARound = rawEvents !== null && maxUsers !== null && users.length > 0;
-  const conflicts = onceARound ? await identityConflicts(deps.raw, maxUsers) : new Map<string, string[]>();
-  const facts = onceARound ? { clientSessionIdPaths: deps.sessionize.clientSessionIdPaths, maxUsersPerAnonymousId: null } : deps.sessionize;
+  // Where the engine holds the raw events, identity conflicts are looked up once for the round:
+  // each chunk's look-up scanned every stored anonymous id there. Other raw stores look ids up by index.
+  const load = roundEventLoader(deps.raw, canonical, deps.sessionize, rawEvents !== null);
 
   return async function derive(chunk: readonly string[]): Promise<UsersDerivation> {
     if (chunk.some((user) => !placed.has(user))) await placeFrom(chunk);
-    const stored = await loadEventsOfUsers(deps.raw, chunk, canonical, facts);
-    for (const events of stored.values()) markIdentityConflicts(events, conflicts);
+    const stored = await load(chunk);
     const sessionsOf = new Map<string, Session[]>();
     for await (const session of deps.sql.sessions(deps.rules, chunk)) push(sessionsOf, session.userId, session);
     const sessionOf = new Map<string, string>();

@@ -8,7 +8,7 @@ import type { createDeriveJourneys } from '../journeys/derive-journeys.js';
 import type { UserDerivation } from '../stores/analytics-store.js';
 import type { RawStore } from '../stores/raw-store.js';
 import { buildProfile } from './build-profile.js';
-import { attachEventFacts, type EventFacts, NO_FACTS } from './event-facts.js';
+import { attachEventFacts, type EventFacts, identityConflicts, markIdentityConflicts, NO_FACTS } from './event-facts.js';
 import type { createSessionize } from './sessionize.js';
 
 export interface DeriveUsersDeps {
@@ -118,6 +118,30 @@ export async function loadEventsOfUsers(raw: RawStore, users: readonly string[],
   const events = await raw.eventsByIdentity(identityKeys);
   await attachEventFacts(raw, events, identityKeys, facts);
   return groupByOwner(events, ownerOf);
+}
+
+/**
+ * loadEventsOfUsers for the chunks of one round. With `conflictsOnceARound` (a raw store whose
+ * identity-conflict look-up scans every stored event), conflicts are looked up once, for the whole
+ * store, at the first chunk, not once a chunk: an id's conflict is the same whichever ids are asked
+ * with it (ADR 0024).
+ */
+export function roundEventLoader(
+  raw: RawStore,
+  canonical: ReadonlyMap<string, string>,
+  facts: EventFacts,
+  conflictsOnceARound: boolean,
+): (chunk: readonly string[]) => Promise<Map<string, StoredEvent[]>> {
+  const maxUsers = facts.maxUsersPerAnonymousId;
+  if (!conflictsOnceARound || maxUsers === null) return (chunk) => loadEventsOfUsers(raw, chunk, canonical, facts);
+  const chunkFacts: EventFacts = { clientSessionIdPaths: facts.clientSessionIdPaths, maxUsersPerAnonymousId: null };
+  let conflicts: Promise<Map<string, string[]>> | undefined;
+  return async (chunk) => {
+    const stored = await loadEventsOfUsers(raw, chunk, canonical, chunkFacts);
+    const found = await (conflicts ??= identityConflicts(raw, maxUsers));
+    for (const events of stored.values()) markIdentityConflicts(events, found);
+    return stored;
+  };
 }
 
 /** The identity keys loadEventsOfUsers reads for these users, each with its owner among them (identity key → user). */
