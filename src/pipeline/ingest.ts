@@ -166,6 +166,14 @@ export function createIngest(deps: IngestDeps) {
       }
     })();
 
+    // A backlog into a store with no events yet builds the read-only indexes once, at its end (ADR 0028).
+    let bulkLoading = backlog && deps.raw.beginBulkLoad !== undefined ? await deps.raw.beginBulkLoad() : false;
+    const endBulkLoad = async () => {
+      if (!bulkLoading) return;
+      bulkLoading = false;
+      await deps.raw.endBulkLoad!();
+    };
+
     try {
       for (;;) {
         const next = queue[0];
@@ -224,6 +232,7 @@ export function createIngest(deps: IngestDeps) {
         sinceDerive += written.inserted + written.replaced;
         if (sinceDerive >= deps.deriveEveryEvents || (sinceDerive > 0 && timedDeriveDue(batch.behind))) {
           await commitGroup();
+          await endBulkLoad();
           await derive();
         }
         deps.onProgress?.(summary, batch.bytesRead);
@@ -235,12 +244,18 @@ export function createIngest(deps: IngestDeps) {
       changed.notify();
       // The open group's batches were never acknowledged: a redelivery or a rerun stores them again.
       if (groupOpen) await deps.raw.abandonWriteGroup?.().catch(() => {});
+      // Best effort: if this fails too, the next process to open the store builds the indexes.
+      await endBulkLoad().catch(() => {});
       throw error;
     }
     await producer;
-    if (readError !== null) throw (readError as { error: unknown }).error;
+    if (readError !== null) {
+      await endBulkLoad().catch(() => {});
+      throw (readError as { error: unknown }).error;
+    }
     // Everything is stored: let the worker thread (and its heap, ~50 MB) go before the last derive.
     await deps.processor.close();
+    await endBulkLoad();
     await derive();
     deps.onProgress?.(summary, undefined);
     return summary;

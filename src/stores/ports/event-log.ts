@@ -125,6 +125,15 @@ export interface EventLog {
   beginWriteGroup?(): Promise<void>;
   commitWriteGroup?(): Promise<void>;
   abandonWriteGroup?(): Promise<void>;
+  /**
+   * Optional, for a backlog (a whole file) stored into a store with no accepted event yet: until
+   * endBulkLoad(), writes skip the indexes only reads need, built once at the end instead
+   * (docs/decisions/0028). True if a bulk load began; false, with nothing changed, otherwise.
+   * Reads stay correct meanwhile (slower); a process that dies mid-load leaves the building to the next open.
+   */
+  beginBulkLoad?(): Promise<boolean>;
+  /** Builds what beginBulkLoad left out; called before anything derives. */
+  endBulkLoad?(): Promise<void>;
 
   /**
    * Optional, the re-ingest pre-filter (docs/decisions/0026): per key, the stored accepted event

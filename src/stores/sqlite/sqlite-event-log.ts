@@ -6,7 +6,7 @@ import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from '.
 import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
-import { ACCEPTED_KIND, MINUTE_MS } from './sqlite-schema.js';
+import { ACCEPTED_KIND, beginBulkLoad, endBulkLoad, MINUTE_MS } from './sqlite-schema.js';
 import { messageKey } from './message-key.js';
 import { REJECTED_COLUMNS, rejectedFromRow } from './sqlite-tail.js';
 
@@ -158,6 +158,12 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     },
     async abandonWriteGroup() {
       if (db.inTransaction) guard('abandon a write group', () => db.exec('ROLLBACK'));
+    },
+    async beginBulkLoad() {
+      return guard('begin a bulk load', () => beginBulkLoad(db));
+    },
+    async endBulkLoad() {
+      guard('build the indexes after a bulk load', () => endBulkLoad(db));
     },
 
     async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {

@@ -22,7 +22,7 @@ export { tuneConnection } from './sqlite-schema.js';
  * Assembled from one part per port (sqlite-<concern>.ts), all on one connection.
  */
 export type SqliteRawStore = RawStore &
-  Required<Pick<EventLog, 'beginWriteGroup' | 'commitWriteGroup' | 'abandonWriteGroup' | 'storedCopies' | 'storedCopiesReader'>> & {
+  Required<Pick<EventLog, 'beginWriteGroup' | 'commitWriteGroup' | 'abandonWriteGroup' | 'beginBulkLoad' | 'endBulkLoad' | 'storedCopies' | 'storedCopiesReader'>> & {
     readonly engine: 'sqlite';
     /**
      * SQLite's check of every page (`journeyctl doctor`): quick_check (pages and b-trees, linear in the

@@ -1,8 +1,10 @@
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { InfrastructureError } from '../../errors.js';
 import { diskFullError, isDiskFull } from '../disk-full.js';
+import { isHolderAlive } from '../lease.js';
 import { corruptSqliteHint, isSqliteCorrupt } from './corruption.js';
 import { messageKey } from './message-key.js';
 
@@ -29,10 +31,6 @@ CREATE TABLE IF NOT EXISTS raw_events (
   raw_hash TEXT NOT NULL,
   ingested_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
-CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
--- Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
-CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL;
 -- No index on received time: it slowed backlog inserts more than it sped up the aggregates that read
 -- every row (figures: docs/decisions/0013). Dropped where an earlier build created it.
 DROP INDEX IF EXISTS raw_events_received_quality;
@@ -95,6 +93,22 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 `;
 
+/**
+ * The indexes only reads need (deriving by user, days, identity conflicts): a bulk load into an
+ * empty store builds them once at its end instead of row by row (beginBulkLoad; figures:
+ * docs/decisions/0028). Dedup's message-key index is always kept.
+ */
+const SECONDARY_INDEXES = `
+CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
+CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
+-- Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
+CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL;
+`;
+const SECONDARY_INDEX_NAMES = ['raw_events_identity_time', 'raw_events_event_time', 'raw_events_anonymous_user'];
+
+/** meta key: while a bulk load runs without the secondary indexes, its process (JSON { pid, hostname }). */
+export const BULK_LOAD_META = 'raw_events.bulk_load';
+
 /** After addMessageKeys: a store from before message keys has no column to index until then. */
 const MESSAGE_KEY_INDEX = `
 -- Not unique: two message ids may share a key; every lookup compares the message id itself.
@@ -152,6 +166,7 @@ export function openRawDatabase(path: string): Database.Database {
     addMessageKeys(db);
     db.exec(MESSAGE_KEY_INDEX);
     addReceivedMinutes(db);
+    ensureSecondaryIndexes(db);
     return db;
   } catch (error) {
     if (isDiskFull(error, dirname(path))) throw diskFullError(dirname(path), `cannot open the raw store at ${path}`, error);
@@ -213,4 +228,58 @@ function addMessageKeys(db: Database.Database): void {
       .immediate();
     if (done) return;
   }
+}
+
+type BulkLoadState = { missing: boolean; holder: { pid: number; hostname: string } | null };
+
+/** Whether a secondary index is missing and who holds a bulk load, read in one snapshot (beginBulkLoad changes both in one transaction). */
+function bulkLoadState(db: Database.Database): BulkLoadState {
+  return db.transaction((): BulkLoadState => {
+    const present = (
+      db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name IN (${SECONDARY_INDEX_NAMES.map(() => '?').join(',')})`).get(...SECONDARY_INDEX_NAMES) as { n: number }
+    ).n;
+    const marker = (db.prepare('SELECT value FROM meta WHERE key = ?').get(BULK_LOAD_META) as { value: string } | undefined)?.value;
+    return { missing: present < SECONDARY_INDEX_NAMES.length, holder: marker === undefined ? null : (JSON.parse(marker) as { pid: number; hostname: string }) };
+  })();
+}
+
+/**
+ * On open: the secondary indexes exist, unless a live process is bulk loading (it builds them at
+ * its end). A bulk load whose process died (SIGKILL mid-file) is finished here by whoever opens
+ * next. Read first, so an open beside a bulk load takes no write lock.
+ */
+function ensureSecondaryIndexes(db: Database.Database): void {
+  const seen = bulkLoadState(db);
+  if (!seen.missing && seen.holder === null) return;
+  if (seen.holder !== null && isHolderAlive(seen.holder)) return;
+  db.transaction(() => {
+    const now = bulkLoadState(db);
+    if (now.holder !== null && isHolderAlive(now.holder)) return;
+    finishBulkLoadInTransaction(db);
+  }).immediate();
+}
+
+function finishBulkLoadInTransaction(db: Database.Database): void {
+  db.exec(SECONDARY_INDEXES);
+  db.prepare('DELETE FROM meta WHERE key = ?').run(BULK_LOAD_META);
+}
+
+/**
+ * Starts a bulk load if the store holds no accepted event: drops the secondary indexes and notes
+ * this process as their builder, in one transaction. False (nothing changed) on a store with events.
+ */
+export function beginBulkLoad(db: Database.Database): boolean {
+  return db
+    .transaction(() => {
+      if (db.prepare('SELECT 1 FROM raw_events LIMIT 1').get() !== undefined) return false;
+      for (const name of SECONDARY_INDEX_NAMES) db.exec(`DROP INDEX IF EXISTS ${name}`);
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(BULK_LOAD_META, JSON.stringify({ pid: process.pid, hostname: hostname() }));
+      return true;
+    })
+    .immediate();
+}
+
+/** Builds the secondary indexes a bulk load left out and clears its note (a no-op when none runs). */
+export function endBulkLoad(db: Database.Database): void {
+  db.transaction(() => finishBulkLoadInTransaction(db)).immediate();
 }

@@ -43,8 +43,8 @@ export async function composeRawStore(
   }
   const { resolveReplacements: _resolve, ...log } = eventLog;
   // Write groups stay the base's own: a group spanning both stores could commit the rows before the marks.
-  // The base's pre-filter look-up reads its own (empty) event table: this store has none (ADR 0026).
-  const { beginWriteGroup: _begin, commitWriteGroup: _commit, abandonWriteGroup: _abandon, storedCopies: _storedCopies, ...rest } = base;
+  // The base's pre-filter look-up and bulk load concern its own (empty) event table: this store has neither (ADR 0026, 0028).
+  const { beginWriteGroup: _begin, commitWriteGroup: _commit, abandonWriteGroup: _abandon, beginBulkLoad: _beginBulk, endBulkLoad: _endBulk, storedCopies: _storedCopies, ...rest } = base;
 
   return {
     ...rest,

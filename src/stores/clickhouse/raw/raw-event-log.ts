@@ -96,7 +96,7 @@ export function createClickHouseEventLog(
   ctx: ClickHouseRawContext,
   base: RawBase,
   pause: PauseAt = async () => {},
-): Omit<Required<EventLog>, 'beginWriteGroup' | 'commitWriteGroup' | 'abandonWriteGroup' | 'storedCopies' | 'storedCopiesReader'> & {
+): Omit<Required<EventLog>, 'beginWriteGroup' | 'commitWriteGroup' | 'abandonWriteGroup' | 'beginBulkLoad' | 'endBulkLoad' | 'storedCopies' | 'storedCopiesReader'> & {
   /** Deletes every stored row of these message ids but the earliest-received copy (step 4 above). */
   resolveReplacements(messageIds: readonly string[]): Promise<void>;
 } {

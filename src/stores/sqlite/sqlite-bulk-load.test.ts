@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_PIPELINE } from '../../config/config.js';
+import { createIngest } from '../../pipeline/ingest.js';
+import { createLineProcessor } from '../../pipeline/line-processor.js';
+import type { LineSource } from '../../sources/source.js';
+import { accepted } from '../raw-store.conformance.js';
+import { BULK_LOAD_META } from './sqlite-schema.js';
+import { SqliteRawStore } from './sqlite-raw-store.js';
+
+const SECONDARY = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time'];
+const freshPath = () => join(mkdtempSync(join(tmpdir(), 'jc-bulk-')), 'raw.sqlite');
+
+/** The secondary indexes present and the bulk-load note, read on a plain connection of its own (no schema work). */
+function inspect(path: string): { indexes: string[]; note: string | null } {
+  const db = new Database(path, { readonly: true });
+  try {
+    const indexes = (
+      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (${SECONDARY.map(() => '?').join(',')}) ORDER BY name`).all(...SECONDARY) as Array<{ name: string }>
+    ).map((row) => row.name);
+    const note = (db.prepare('SELECT value FROM meta WHERE key = ?').get(BULK_LOAD_META) as { value: string } | undefined)?.value ?? null;
+    return { indexes, note };
+  } finally {
+    db.close();
+  }
+}
+
+describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () => {
+  it('drops the read-only indexes, keeps reads correct meanwhile, and builds them at the end', async () => {
+    const path = freshPath();
+    const writer = SqliteRawStore.open(path);
+    expect(inspect(path).indexes).toEqual(SECONDARY);
+    expect(await writer.beginBulkLoad()).toBe(true);
+    expect(inspect(path)).toEqual({ indexes: [], note: JSON.stringify({ pid: process.pid, hostname: hostname() }) });
+
+    await writer.writeBatch(
+      [
+        accepted({ messageId: 'm1', identityKey: 'u1', userId: 'u1', anonymousId: 'a1', eventTime: 10 }),
+        accepted({ messageId: 'm2', identityKey: 'u2', userId: 'u2', anonymousId: 'a1', eventTime: 20 }),
+        accepted({ messageId: 'm1', identityKey: 'u1', userId: 'u1', anonymousId: 'a1', eventTime: 10 }),
+      ],
+      [],
+    );
+    // Another process opening beside a live bulk load (this pid) reads without the indexes and builds none.
+    const beside = SqliteRawStore.open(path);
+    expect(inspect(path).indexes).toEqual([]);
+    expect((await beside.eventsByIdentity(['u1'])).map((event) => event.messageId)).toEqual(['m1']);
+    expect(await beside.identityKeysInRange({ from: 15, to: 25 })).toEqual(['u2']);
+    expect(await beside.anonymousIdUsers({ minUsers: 2, anonymousIds: ['a1'] })).toEqual([
+      {
+        anonymousId: 'a1',
+        users: [
+          { userId: 'u1', firstAt: 10 },
+          { userId: 'u2', firstAt: 20 },
+        ],
+      },
+    ]);
+    await beside.close();
+
+    await writer.endBulkLoad();
+    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    const plan = new Database(path, { readonly: true });
+    expect(JSON.stringify(plan.prepare('EXPLAIN QUERY PLAN SELECT * FROM raw_events WHERE identity_key = ?').all('u1'))).toContain('raw_events_identity_time');
+    plan.close();
+    expect((await writer.eventsByIdentity(['u1', 'u2'])).map((event) => event.messageId).sort()).toEqual(['m1', 'm2']);
+    await writer.close();
+  });
+
+  it('does not begin on a store that holds an event', async () => {
+    const path = freshPath();
+    const store = SqliteRawStore.open(path);
+    await store.writeBatch([accepted({ messageId: 'm1' })], []);
+    expect(await store.beginBulkLoad()).toBe(false);
+    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    await store.close();
+  });
+
+  it('finishes a bulk load whose process died when the store is next opened', async () => {
+    const path = freshPath();
+    const store = SqliteRawStore.open(path);
+    expect(await store.beginBulkLoad()).toBe(true);
+    await store.writeBatch([accepted({ messageId: 'm1', identityKey: 'u1' })], []);
+    await store.close();
+    // The note names a process that has exited, as after a SIGKILL mid-file.
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
+    const db = new Database(path);
+    db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(JSON.stringify({ pid: exited, hostname: hostname() }), BULK_LOAD_META);
+    db.close();
+    const reopened = SqliteRawStore.open(path);
+    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    expect((await reopened.eventsByIdentity(['u1'])).map((event) => event.messageId)).toEqual(['m1']);
+    await reopened.close();
+  });
+
+  it('is how ingest stores a backlog into an empty store: no read-only index while writing, all of them before deriving', async () => {
+    const path = freshPath();
+    const raw = SqliteRawStore.open(path);
+    const whileWriting: string[][] = [];
+    const atDerive: string[][] = [];
+    const lines = (from: number) =>
+      Array.from({ length: 5 }, (_, i) => {
+        const at = new Date(Date.UTC(2026, 0, 5, 10, 0, from + i)).toISOString();
+        return JSON.stringify({ type: 'track', event: 'page_viewed', messageId: `m-${from + i}`, userId: `u-${i % 2}`, timestamp: at, sentAt: at, receivedAt: at, properties: {} });
+      });
+    const source = (totalBytes: number | undefined): LineSource => ({
+      description: 'test',
+      totalBytes,
+      async *batches() {
+        for (const from of [0, 5]) {
+          yield { lines: lines(from), arrivedAt: Date.UTC(2026, 0, 5, 12), ack: async () => {} };
+          whileWriting.push(inspect(path).indexes);
+        }
+      },
+      async close() {},
+    });
+    const ingest = createIngest({
+      raw,
+      processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false }),
+      deriveDirtyUsers: async () => {
+        atDerive.push(inspect(path).indexes);
+        return { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
+      },
+      lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
+      deriveEveryEvents: Number.POSITIVE_INFINITY,
+      deriveIntervalMs: Number.POSITIVE_INFINITY,
+      commitEveryMs: Number.POSITIVE_INFINITY,
+    });
+    expect((await ingest(source(1_000))).accepted).toBe(10);
+    expect(whileWriting).toEqual([[], []]);
+    expect(atDerive).toEqual([SECONDARY]);
+    expect(inspect(path).note).toBeNull();
+
+    // A second backlog into the same (no longer empty) store keeps its indexes throughout.
+    whileWriting.length = 0;
+    expect((await ingest(source(1_000))).duplicates).toBe(10);
+    expect(whileWriting).toEqual([SECONDARY, SECONDARY]);
+    await raw.close();
+  });
+
+  it('leaves a stream (a source of unknown size) on the indexed path', async () => {
+    const path = freshPath();
+    const raw = SqliteRawStore.open(path);
+    const seen: string[][] = [];
+    const at = new Date(Date.UTC(2026, 0, 5, 10)).toISOString();
+    const ingest = createIngest({
+      raw,
+      processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false }),
+      deriveDirtyUsers: async () => ({ users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 }),
+      lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
+      deriveEveryEvents: Number.POSITIVE_INFINITY,
+      deriveIntervalMs: Number.POSITIVE_INFINITY,
+      commitEveryMs: Number.POSITIVE_INFINITY,
+    });
+    await ingest({
+      description: 'stdin',
+      totalBytes: undefined,
+      async *batches() {
+        yield {
+          lines: [JSON.stringify({ type: 'track', event: 'x', messageId: 'm', userId: 'u', timestamp: at, sentAt: at, receivedAt: at, properties: {} })],
+          arrivedAt: Date.UTC(2026, 0, 5, 12),
+          ack: async () => {},
+        };
+        seen.push(inspect(path).indexes);
+      },
+      async close() {},
+    });
+    expect(seen).toEqual([SECONDARY]);
+    await raw.close();
+  });
+});
