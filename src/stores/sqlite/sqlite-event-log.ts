@@ -3,6 +3,7 @@ import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } 
 import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type LineKey, type StoredCopy, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
 import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
+import { COPIES_GENERATION, createCopyCounts, inOneSnapshot } from './sqlite-copy-counts.js';
 import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
@@ -46,7 +47,6 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     insertRejected: db.prepare(`INSERT OR IGNORE INTO rejected (raw_hash, reason, detail, received_at, message_id, event, app_version, raw, ingested_at)
       VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
   };
-  let eventsByIdentityFull: Database.Statement | undefined;
   const lookUpStoredCopies = createStoredCopiesLookUp(db);
 
   const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
@@ -98,6 +98,8 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
           // A byte-identical line adds nothing, so re-ingesting the same input changes nothing.
           if (existing.raw_hash !== event.rawHash) {
             const added = s.insertCopy.run(event.messageId, existing.raw_hash).changes + s.insertCopy.run(event.messageId, event.rawHash).changes;
+            // Held copy counts (createCopyCounts) are read again once this transaction commits.
+            if (added > 0 && result.copiesAdded === 0) ctx.bump(COPIES_GENERATION);
             result.copiesAdded += added;
             if (added > 0) for (const id of [existing.identity_key, existing.user_id, existing.anonymous_id, existing.previous_id]) if (id) dirty.add(id);
           }
@@ -131,13 +133,16 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     return result;
   };
 
-  const prepareEventsByIdentity = (keys: number): Database.Statement =>
+  // Copies come from the held counts (copyCounts) or, past their size, a probe per row: the last column is 0 or that probe.
+  const prepareEventsByIdentity = (keys: number, probeCopies: boolean): Database.Statement =>
     db
       .prepare(
-        `SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${COPY_ROWS}
+        `SELECT message_id, identity_key, user_id, anonymous_id, type, event, event_time, received_at, time_source, skew_ms, app_version, properties, traits, ${probeCopies ? COPY_ROWS : '0'}
                 FROM raw_events WHERE identity_key IN (${Array.from({ length: keys }, () => '?').join(',')})`,
       )
       .raw(true);
+  const eventsByIdentityFull = new Map<boolean, Database.Statement>();
+  const copyCounts = createCopyCounts(ctx);
 
   return {
     async writeBatch(accepted: readonly AcceptedEvent[], rejected: readonly RejectedLine[]) {
@@ -178,42 +183,52 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
 
     async eventsByIdentity(identityKeys: readonly string[]): Promise<StoredEvent[]> {
       const events: StoredEvent[] = [];
-      for (const chunk of chunks(identityKeys)) {
-        // Rows as arrays (better-sqlite3's raw mode): derive reads every stored event back, and
-        // keyed row objects were a fifth of that cost (docs/decisions/0009).
-        const statement = chunk.length === IN_CHUNK ? (eventsByIdentityFull ??= prepareEventsByIdentity(IN_CHUNK)) : prepareEventsByIdentity(chunk.length);
-        for (const row of statement.all(...chunk) as RawEventRow[]) {
-          events.push({
-            messageId: row[0],
-            type: row[4] as EventType,
-            event: row[5],
-            identityKey: row[1],
-            userId: row[2],
-            anonymousId: row[3],
-            eventTime: row[6],
-            receivedAt: row[7],
-            timeSource: row[8] as TimeSource,
-            skewMs: row[9],
-            appVersion: row[10],
-            propertiesJson: row[11],
-            traitsJson: row[12],
-            copies: Math.max(1, row[13]),
-          });
+      inOneSnapshot(db, () => {
+        const counts = copyCounts();
+        const probe = counts === null;
+        for (const chunk of chunks(identityKeys)) {
+          // Rows as arrays (better-sqlite3's raw mode): derive reads every stored event back, and
+          // keyed row objects were a fifth of that cost (docs/decisions/0009).
+          const statement =
+            chunk.length === IN_CHUNK
+              ? (eventsByIdentityFull.get(probe) ?? eventsByIdentityFull.set(probe, prepareEventsByIdentity(IN_CHUNK, probe)).get(probe)!)
+              : prepareEventsByIdentity(chunk.length, probe);
+          for (const row of statement.all(...chunk) as RawEventRow[]) {
+            events.push({
+              messageId: row[0],
+              type: row[4] as EventType,
+              event: row[5],
+              identityKey: row[1],
+              userId: row[2],
+              anonymousId: row[3],
+              eventTime: row[6],
+              receivedAt: row[7],
+              timeSource: row[8] as TimeSource,
+              skewMs: row[9],
+              appVersion: row[10],
+              propertiesJson: row[11],
+              traitsJson: row[12],
+              copies: Math.max(1, probe ? row[13] : (counts.get(row[0]) ?? 0)),
+            });
+          }
         }
-      }
+      });
       return events;
     },
 
     async rawLinesByIdentity(identityKeys: readonly string[]): Promise<StoredLine[]> {
       const lines: StoredLine[] = [];
-      for (const chunk of chunks(identityKeys)) {
-        // Rows as arrays: reprocess reads every stored line of the users it rebuilds through here.
-        const rows = db
-          .prepare(`SELECT raw, received_at, ${COPY_ROWS} FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
-          .raw(true)
-          .all(...chunk) as Array<[raw: string, receivedAt: number, copyRows: number]>;
-        for (const row of rows) lines.push({ raw: row[0], receivedAt: row[1], copies: Math.max(1, row[2]) });
-      }
+      inOneSnapshot(db, () => {
+        const counts = copyCounts();
+        for (const chunk of chunks(identityKeys)) {
+          // Rows as arrays: reprocess reads every stored line of the users it rebuilds through here.
+          const rows = db
+            .prepare(`SELECT raw, received_at, ${counts === null ? COPY_ROWS : '0'}, message_id FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
+            .raw(true)
+            .all(...chunk) as Array<[raw: string, receivedAt: number, copyRows: number, messageId: string]>;
+          for (const row of rows) lines.push({ raw: row[0], receivedAt: row[1], copies: Math.max(1, counts === null ? row[2] : (counts.get(row[3]) ?? 0)) });
+        }
+      });
       return lines;
     },
 
