@@ -26,9 +26,11 @@ export async function attachEventFacts(
 /** Marks events whose anonymous id carries more than `maxUsers` user ids with those ids. */
 export async function attachIdentityConflicts(raw: Pick<RawStore, 'anonymousIdUsers'>, events: readonly StoredEvent[], maxUsers: number | null): Promise<void> {
   if (maxUsers === null) return;
-  const anonymousIds = [...new Set(events.flatMap((e) => (e.anonymousId === null ? [] : [e.anonymousId])))];
-  if (anonymousIds.length === 0) return;
-  markIdentityConflicts(events, await identityConflicts(raw, maxUsers, anonymousIds));
+  // A loop, not flatMap: an array per event read back cost 0.2–0.4 CPU-s per million (ADR 0028).
+  const anonymousIds = new Set<string>();
+  for (const event of events) if (event.anonymousId !== null) anonymousIds.add(event.anonymousId);
+  if (anonymousIds.size === 0) return;
+  markIdentityConflicts(events, await identityConflicts(raw, maxUsers, [...anonymousIds]));
 }
 
 /** Anonymous ids carrying more than `maxUsers` user ids, with those ids: of `anonymousIds`, or of the whole store. */
