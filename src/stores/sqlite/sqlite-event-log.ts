@@ -53,15 +53,8 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     const result: Required<WriteBatchResult> = { inserted: 0, replaced: 0, duplicates: 0, copiesAdded: 0, rejected: 0, rejectedDuplicates: 0 };
     const ingestedAt = Date.now();
     const run = db.transaction(() => {
-      const received = new Map<string, { minute: number; appVersion: string; kind: string; lines: number }>();
-      const countReceived = (receivedAt: number, appVersion: string | null, kind: string, lines: number) => {
-        if (appVersion === null) return;
-        const minute = receivedAt - (receivedAt % MINUTE_MS);
-        const key = `${minute}\u0000${appVersion}\u0000${kind}`;
-        const entry = received.get(key);
-        if (entry) entry.lines += lines;
-        else received.set(key, { minute, appVersion, kind, lines });
-      };
+      const received = receivedTally();
+      const countReceived = received.add;
       const dirty = new Set<string>();
       const links = new Map<string, IdentityLink>();
       for (const event of accepted) {
@@ -127,7 +120,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
           countReceived(line.receivedAt, line.appVersion, line.reason, 1);
         } else result.rejectedDuplicates += 1;
       }
-      for (const { minute, appVersion, kind, lines } of received.values()) if (lines !== 0) s.countReceived.run(minute, appVersion, kind, lines);
+      for (const [minute, appVersion, kind, lines] of received.entries()) if (lines !== 0) s.countReceived.run(minute, appVersion, kind, lines);
     });
     run.immediate();
     return result;
@@ -247,6 +240,29 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
         )
         .iterate(range.from ?? 0, range.to ?? Number.MAX_SAFE_INTEGER) as Iterable<Record<string, unknown>>;
       for (const row of rows) yield rejectedFromRow(row);
+    },
+  };
+}
+
+/**
+ * A batch's lines per (minute received, app version, kind) for received_minutes, lines without an
+ * app version left out. Nested maps: a key string per line was 0.4 CPU-s per million on the
+ * thread that writes the batch (ADR 0028).
+ */
+function receivedTally() {
+  const byMinute = new Map<number, Map<string, Map<string, number>>>();
+  return {
+    add(receivedAt: number, appVersion: string | null, kind: string, lines: number): void {
+      if (appVersion === null) return;
+      const minute = receivedAt - (receivedAt % MINUTE_MS);
+      let byVersion = byMinute.get(minute);
+      if (byVersion === undefined) byMinute.set(minute, (byVersion = new Map()));
+      let byKind = byVersion.get(appVersion);
+      if (byKind === undefined) byVersion.set(appVersion, (byKind = new Map()));
+      byKind.set(kind, (byKind.get(kind) ?? 0) + lines);
+    },
+    *entries(): Iterable<[minute: number, appVersion: string, kind: string, lines: number]> {
+      for (const [minute, byVersion] of byMinute) for (const [appVersion, byKind] of byVersion) for (const [kind, lines] of byKind) yield [minute, appVersion, kind, lines];
     },
   };
 }
