@@ -117,13 +117,18 @@ export interface DeriveSummary {
  * Crash safety: dirty ids are cleared only after the analytics rows and the identity map are
  * written, so an interrupted derive is simply done again.
  */
+/**
+ * Events per analytics write of a round, unless DeriveDeps.eventsPerWrite says otherwise. The write
+ * in flight overlaps the next group's derivation (see deriveRound), so two groups are alive at
+ * once. 50k (one INSERT per table on a first run) cut the derive phase's CPU by ~13% against 20k,
+ * the engine's fixed cost per INSERT and lookup, for no rise in peak RSS (docs/decisions/0028).
+ */
+export const EVENTS_PER_WRITE = 50_000;
+
 export function createDeriveDirtyUsers(deps: DeriveDeps) {
   const idsPerRound = deps.idsPerRound ?? 20_000;
   const eventsPerRead = deps.eventsPerRead ?? 10_000;
-  // The write in flight overlaps the next group's derivation (see deriveRound), so two groups are
-  // alive at once. 50k (one INSERT per table on a first run) cut the derive phase's CPU by ~13%
-  // against 20k, the engine's fixed cost per INSERT and lookup, for no rise in peak RSS (docs/decisions/0028).
-  const eventsPerWrite = deps.eventsPerWrite ?? 50_000;
+  const eventsPerWrite = deps.eventsPerWrite ?? EVENTS_PER_WRITE;
 
   // Users taken up by this derive so far, for progress (derives are serialised: one at a time).
   let totalUsers = 0;
@@ -291,16 +296,17 @@ function emptyEncodedGroup(): EncodedChunk {
   return { users: [], encoded: emptyEncoded(), events: 0, profiles: [], removed: [], flaggedSessions: 0 };
 }
 
-interface PendingWrite extends UsersDerivation {
+/** Chunks gathered for one write of a round (what `npm run bench -- --stages` writes too). */
+export interface PendingWrite extends UsersDerivation {
   users: string[];
 }
 
-function emptyGroup(): PendingWrite {
+export function emptyGroup(): PendingWrite {
   return { users: [], derivation: { sessions: [], events: [], findings: [], funnelOutcomes: [] }, profiles: [], removed: [] };
 }
 
 /** Appended item by item: a bot's tens of thousands of events would overflow a spread's argument list. */
-function appendTo(group: PendingWrite, users: readonly string[], derived: UsersDerivation): void {
+export function appendTo(group: PendingWrite, users: readonly string[], derived: UsersDerivation): void {
   const into = group.derivation as { [K in keyof UserDerivation]: Array<UserDerivation[K][number]> };
   for (const user of users) group.users.push(user);
   for (const session of derived.derivation.sessions) into.sessions.push(session);

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { resolveConfig } from '../../src/config/config.js';
 import { compileCorrections, type CorrectionPlan } from '../../src/corrections/apply-corrections.js';
 import { effectiveCorrections } from '../../src/domain/correction.js';
-import { loadEventsOfUsers, deriveUsers, type UsersDerivation } from '../../src/pipeline/derive-users.js';
+import { appendTo, emptyGroup, EVENTS_PER_WRITE } from '../../src/pipeline/derive-dirty-users.js';
+import { loadEventsOfUsers, deriveUsers } from '../../src/pipeline/derive-users.js';
 import { fromWire, processToWire } from '../../src/pipeline/line-processor.js';
 import { createCheckTrackingPlan } from '../../src/pipeline/check-tracking-plan.js';
 import { createCheckTimeRange } from '../../src/pipeline/check-time-range.js';
@@ -209,10 +210,10 @@ async function deriveMeasured(
     return { users, canonical: plan.canonical };
   }
   // Chunks are written in groups of EVENTS_PER_WRITE events, as derive-dirty-users' rounds write them.
-  let group: { users: string[]; derivation: UsersDerivation['derivation']; profiles: UsersDerivation['profiles']; removed: string[] } = emptyWriteGroup();
+  let group = emptyGroup();
   const flush = async () => {
     const ready = group;
-    group = emptyWriteGroup();
+    group = emptyGroup();
     const version = await raw.nextVersion();
     await meter.measureAsync('analytics write (chdb) + profiles', async () => {
       await analytics.replaceUsers(ready.users, ready.derivation, version);
@@ -223,26 +224,11 @@ async function deriveMeasured(
     const chunk = users.slice(start, start + 500);
     const eventsByUser = await meter.measureAsync('read back events by user', () => loadEventsOfUsers(raw, chunk, plan.canonical, stages.sessionize));
     const derived = meter.measure('sessionize + journeys + profiles', () => deriveUsers(stages, chunk, eventsByUser, corrections));
-    group.users.push(...chunk);
-    for (const key of ['sessions', 'events', 'findings', 'funnelOutcomes'] as const) for (const row of derived.derivation[key]) (group.derivation[key] as unknown[]).push(row);
-    group.profiles.push(...derived.profiles);
-    group.removed.push(...derived.removed);
+    appendTo(group, chunk, derived);
     if (group.derivation.events.length >= EVENTS_PER_WRITE) await flush();
   }
   if (group.users.length > 0) await flush();
   return { users, canonical: plan.canonical };
-}
-
-/** derive-dirty-users' default write size (eventsPerWrite, docs/decisions/0028). */
-const EVENTS_PER_WRITE = 50_000;
-
-function emptyWriteGroup() {
-  return {
-    users: [] as string[],
-    derivation: { sessions: [], events: [], findings: [], funnelOutcomes: [] } as UsersDerivation['derivation'],
-    profiles: [] as UsersDerivation['profiles'],
-    removed: [] as string[],
-  };
 }
 
 function formatStageTable(meters: ReadonlyMap<string, Meter>, lines: number): string {
