@@ -12,7 +12,7 @@ import { accepted } from '../raw-store.conformance.js';
 import { BULK_LOAD_META } from './sqlite-schema.js';
 import { SqliteRawStore } from './sqlite-raw-store.js';
 
-const SECONDARY = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time'];
+const SECONDARY = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'jc-bulk-')), 'raw.sqlite');
 
 /** The secondary indexes present and the bulk-load note, read on a plain connection of its own (no schema work). */
@@ -68,6 +68,65 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     plan.close();
     expect((await writer.eventsByIdentity(['u1', 'u2'])).map((event) => event.messageId).sort()).toEqual(['m1', 'm2']);
     await writer.close();
+  });
+
+  it('dedups in memory while the message-key index is dropped: the same rows as the indexed path', async () => {
+    // Retries (same id, other bytes), earlier-received copies that replace the stored one,
+    // byte-identical repeats, across write groups, one of them rolled back.
+    let seed = 2026;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      Array.from({ length: 300 }, () => {
+        const id = Math.floor(random() * 900);
+        const retry = Math.floor(random() * 3);
+        return accepted({
+          messageId: `m${id}`,
+          identityKey: `u${id % 40}`,
+          userId: `u${id % 40}`,
+          anonymousId: `a${id % 55}`,
+          eventTime: 1_000 + id,
+          receivedAt: 60_000 * (b + 1) - retry * 1_000,
+          raw: `{"id":${id},"retry":${retry}}`,
+          rawHash: `h${id}-${retry}`,
+        });
+      }),
+    );
+    const SEED_MINUTE = 9_000_000_000;
+    const load = async (bulk: boolean) => {
+      const path = freshPath();
+      const store = SqliteRawStore.open(path);
+      // The indexed path: a store holding one row never begins a bulk load.
+      if (!bulk) await store.writeBatch([accepted({ messageId: 'seed-row', identityKey: 'seed', receivedAt: SEED_MINUTE })], []);
+      expect(await store.beginBulkLoad()).toBe(bulk);
+      for (const [index, batch] of batches.entries()) {
+        await store.beginWriteGroup();
+        await store.writeBatch(batch, []);
+        if (index === 5) await store.abandonWriteGroup();
+        else await store.commitWriteGroup();
+      }
+      // While loading, a look-up of stored copies answers nothing rather than scan the table.
+      if (bulk) expect(await store.storedCopies([{ rawHash: batches[0]![0]!.rawHash, messageId: batches[0]![0]!.messageId }])).toEqual([null]);
+      await store.endBulkLoad();
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      const rows = {
+        events: db.prepare(`SELECT message_id, message_key, identity_key, received_at, raw, raw_hash FROM raw_events WHERE message_id != 'seed-row' ORDER BY message_id`).all(),
+        copies: db.prepare('SELECT * FROM raw_copies ORDER BY 1, 2').all(),
+        minutes: db.prepare(`SELECT minute, app_version, kind, sum(lines) FROM received_minutes GROUP BY 1, 2, 3 HAVING sum(lines) != 0 ORDER BY 1, 2, 3`).all(),
+        indexes: db.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE name LIKE 'raw_events_%'`).get(),
+      };
+      db.close();
+      return rows;
+    };
+    const indexed = await load(false);
+    const inMemory = await load(true);
+    expect(indexed.events.length).toBeGreaterThan(600);
+    expect(indexed.copies.length).toBeGreaterThan(600);
+    expect(inMemory.events).toEqual(indexed.events);
+    expect(inMemory.copies).toEqual(indexed.copies);
+    // The seed row's minute aside, the tallies agree.
+    expect(inMemory.minutes).toEqual(indexed.minutes.filter((row) => (row as { minute: number }).minute !== SEED_MINUTE));
+    expect(inMemory.indexes).toEqual(indexed.indexes);
   });
 
   it('does not begin on a store that holds an event', async () => {

@@ -9,6 +9,7 @@ import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
 import { ACCEPTED_KIND, beginBulkLoad, endBulkLoad, MINUTE_MS } from './sqlite-schema.js';
 import { messageKey } from './message-key.js';
+import { BulkLoadKeys } from './bulk-load-keys.js';
 import { REJECTED_COLUMNS, rejectedFromRow } from './sqlite-tail.js';
 
 /** eventsByIdentity's columns, in order. */
@@ -29,7 +30,18 @@ type RawEventRow = [
   copyRows: number,
 ];
 
-type ExistingCopy = { received_at: number; app_version: string | null; raw_hash: string; identity_key: string; user_id: string | null; anonymous_id: string | null; previous_id: string | null };
+const EXISTING_COLUMNS = 'rowid, message_id, received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id';
+type ExistingCopy = {
+  rowid: number;
+  message_id: string;
+  received_at: number;
+  app_version: string | null;
+  raw_hash: string;
+  identity_key: string;
+  user_id: string | null;
+  anonymous_id: string | null;
+  previous_id: string | null;
+};
 
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
 export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
@@ -38,16 +50,28 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     insertEvent: db.prepare(`INSERT INTO raw_events
       (message_id, message_key, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, ingested_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    existingCopy: db.prepare('SELECT received_at, app_version, raw_hash, identity_key, user_id, anonymous_id, previous_id FROM raw_events WHERE message_key = ? AND message_id = ?'),
+    existingCopy: db.prepare(`SELECT ${EXISTING_COLUMNS} FROM raw_events WHERE message_key = ? AND message_id = ?`),
+    // A bulk load's rows, found by rowid (BulkLoadKeys) while the message-key index is dropped.
+    rowAt: db.prepare(`SELECT ${EXISTING_COLUMNS} FROM raw_events WHERE rowid = ?`),
     countReceived: db.prepare('INSERT INTO received_minutes (minute, app_version, kind, lines) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET lines = lines + excluded.lines'),
     insertCopy: db.prepare('INSERT OR IGNORE INTO raw_copies (message_id, raw_hash) VALUES (?, ?)'),
     replaceEvent: db.prepare(`UPDATE raw_events SET identity_key=@identityKey, user_id=@userId, anonymous_id=@anonymousId, previous_id=@previousId,
       type=@type, event=@event, event_time=@eventTime, time_source=@timeSource, skew_ms=@skewMs, received_at=@receivedAt, app_version=@appVersion,
-      properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE message_key=@messageKey AND message_id=@messageId`),
+      properties=@properties, traits=@traits, raw=@raw, raw_hash=@rawHash, ingested_at=@ingestedAt WHERE rowid=@rowid`),
     insertRejected: db.prepare(`INSERT OR IGNORE INTO rejected (raw_hash, reason, detail, received_at, message_id, event, app_version, raw, ingested_at)
       VALUES (@rawHash, @reason, @detail, @receivedAt, @messageId, @event, @appVersion, @raw, @ingestedAt)`),
   };
   const lookUpStoredCopies = createStoredCopiesLookUp(db);
+  // While a bulk load runs (beginBulkLoad): its message keys, standing in for the dropped index.
+  let bulkKeys: BulkLoadKeys | null = null;
+  const storedCopyOf = (key: number, messageId: string): ExistingCopy | undefined => {
+    if (bulkKeys === null) return s.existingCopy.get(key, messageId) as ExistingCopy | undefined;
+    for (const rowid of bulkKeys.candidates(key)) {
+      const row = s.rowAt.get(rowid) as ExistingCopy | undefined;
+      if (row?.message_id === messageId) return row;
+    }
+    return undefined;
+  };
 
   const writeBatchSync = (accepted: readonly EncodedEvent[], rejected: readonly RejectedLine[]): WriteBatchResult => {
     const result: Required<WriteBatchResult> = { inserted: 0, replaced: 0, duplicates: 0, copiesAdded: 0, rejected: 0, rejectedDuplicates: 0 };
@@ -59,11 +83,11 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       const links = new Map<string, IdentityLink>();
       for (const event of accepted) {
         const key = messageKey(event.messageId);
-        const existing = s.existingCopy.get(key, event.messageId) as ExistingCopy | undefined;
+        const existing = storedCopyOf(key, event.messageId);
         if (existing === undefined) {
           // Positional binding straight from the event: named parameters cost a property lookup per
           // column per row, and an intermediate row object is garbage on the hot path.
-          s.insertEvent.run(
+          const { lastInsertRowid } = s.insertEvent.run(
             event.messageId,
             key,
             event.identityKey,
@@ -83,6 +107,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
             event.rawHash,
             ingestedAt,
           );
+          bulkKeys?.add(key, Number(lastInsertRowid));
           result.inserted += 1;
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
         } else {
@@ -100,7 +125,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
             result.duplicates += 1;
             continue;
           }
-          s.replaceEvent.run(toRow(event, key, ingestedAt));
+          s.replaceEvent.run(toRow(event, existing.rowid, ingestedAt));
           result.replaced += 1;
           countReceived(existing.received_at, existing.app_version, ACCEPTED_KIND, -1);
           countReceived(event.receivedAt, event.appVersion, ACCEPTED_KIND, 1);
@@ -158,10 +183,13 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       if (db.inTransaction) guard('abandon a write group', () => db.exec('ROLLBACK'));
     },
     async beginBulkLoad() {
-      return guard('begin a bulk load', () => beginBulkLoad(db));
+      const began = guard('begin a bulk load', () => beginBulkLoad(db));
+      if (began) bulkKeys = new BulkLoadKeys();
+      return began;
     },
     async endBulkLoad() {
       guard('build the indexes after a bulk load', () => endBulkLoad(db));
+      bulkKeys = null;
     },
 
     async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {
@@ -267,10 +295,9 @@ function receivedTally() {
   };
 }
 
-function toRow(event: EncodedEvent, messageKey: number, ingestedAt: number) {
+function toRow(event: EncodedEvent, rowid: number, ingestedAt: number) {
   return {
-    messageId: event.messageId,
-    messageKey,
+    rowid,
     ...storedEventFields(event),
     properties: event.propertiesJson,
     traits: event.traitsJson,

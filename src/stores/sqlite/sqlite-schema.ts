@@ -94,26 +94,23 @@ CREATE TABLE IF NOT EXISTS leases (
 `;
 
 /**
- * The indexes only reads need (deriving by user, days, identity conflicts): a bulk load into an
- * empty store builds them once at its end instead of row by row (beginBulkLoad; figures:
- * docs/decisions/0028). Dedup's message-key index is always kept.
+ * raw_events' indexes: a bulk load into an empty store builds them once at its end instead of row
+ * by row (beginBulkLoad; figures: docs/decisions/0028). Dedup's message-key index too: meanwhile
+ * the loading process holds the keys in memory (BulkLoadKeys). Created after addMessageKeys: a store
+ * from before message keys has no column to index until then.
  */
 const SECONDARY_INDEXES = `
+-- Not unique: two message ids may share a key; every lookup compares the message id itself.
+CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
 CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
 CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
 -- Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
 CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL;
 `;
-const SECONDARY_INDEX_NAMES = ['raw_events_identity_time', 'raw_events_event_time', 'raw_events_anonymous_user'];
+const SECONDARY_INDEX_NAMES = ['raw_events_message_key', 'raw_events_identity_time', 'raw_events_event_time', 'raw_events_anonymous_user'];
 
 /** meta key: while a bulk load runs without the secondary indexes, its process (JSON { pid, hostname }). */
 export const BULK_LOAD_META = 'raw_events.bulk_load';
-
-/** After addMessageKeys: a store from before message keys has no column to index until then. */
-const MESSAGE_KEY_INDEX = `
--- Not unique: two message ids may share a key; every lookup compares the message id itself.
-CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
-`;
 
 /**
  * Lines received per minute of received time, app version and kind ('accepted' or the reject
@@ -164,7 +161,6 @@ export function openRawDatabase(path: string): Database.Database {
     db.function(MESSAGE_KEY_FUNCTION, { deterministic: true }, (messageId: unknown) => (typeof messageId === 'string' ? messageKey(messageId) : null));
     db.exec(SCHEMA);
     addMessageKeys(db);
-    db.exec(MESSAGE_KEY_INDEX);
     addReceivedMinutes(db);
     ensureSecondaryIndexes(db);
     return db;

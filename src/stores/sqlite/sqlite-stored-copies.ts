@@ -28,7 +28,11 @@ export function createStoredCopiesLookUp(db: Database.Database): StoredCopiesLoo
     }
     return statement;
   };
+  const keyIndex = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'raw_events_message_key'`);
   return (hashes, messageIds) => {
+    // Without the message-key index (a bulk load runs, ADR 0028) each look-up would scan the table:
+    // answer nothing, and every line takes the normal path, whose write dedups in memory.
+    if (keyIndex.get() === undefined) return hashes.map(() => null);
     const keys: number[] = [];
     for (const messageId of messageIds) if (messageId !== null) keys.push(messageKey(messageId));
     // By raw hash alone: a stored row with the line's rawHash holds this very line, so its
