@@ -6,6 +6,9 @@ import { type Mapper, readSessionDetail, readUserSessions, type Row, sessionMapp
 import { derivedStreams, eventsLookup, type StreamWhere } from '../sql/derived-streams.js';
 import { TABLES, type TableSpec, timeColumns } from './schema.js';
 
+/** Rows of a stream's first page (see streamTable). */
+const FIRST_PAGE_ROWS = 1_000;
+
 /** Exports (keyset-paged streams), one session, one user, and counts. */
 export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
   const { db } = ctx;
@@ -27,7 +30,9 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
   /**
    * A time range of a table in `order`, a page at a time: keyset pages (`order` is unique per
    * row) rather than one query, because chdb's connection materialises a whole result before
-   * the first row; the page size trades memory for speed (figures: docs/decisions/0010).
+   * the first row; the page size trades memory for speed (figures: docs/decisions/0010). The
+   * first page is small (a top-1,000 sort, one small block), so its rows arrive without waiting
+   * for the whole range to be sorted and encoded as one block (ADR 0016).
    */
   async function* streamTable<T>(spec: TableSpec, mapper: Mapper<T>, timeColumn: string, range: TimeRange, order: string, where: StreamWhere): AsyncIterable<T> {
     const orderColumns = order.split(',').map((column) => column.trim());
@@ -39,7 +44,7 @@ export function clickHouseDerivedReader(ctx: ClickHouseContext): DerivedReader {
     const filtered = where.clauses.map((clause) => `AND ${clause}`).join(' ');
     for (;;) {
       const keyset: string = after === null ? '' : `AND (${order}) > (${afterKey})`;
-      const pageRows = Math.min(ctx.streamPageRows, remaining);
+      const pageRows = Math.min(after === null ? FIRST_PAGE_ROWS : ctx.streamPageRows, ctx.streamPageRows, remaining);
       const params: Record<string, unknown> = { ...where.params, ...rangeParams(range), limit: pageRows };
       if (after !== null) orderColumns.forEach((column, index) => (params[`k${index}`] = after![column]));
       const query = `SELECT ${selectList(spec)} FROM ${db}.${spec.name} FINAL
