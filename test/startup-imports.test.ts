@@ -19,6 +19,21 @@ for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) aw
   return [...new Set(out.split('\n').filter(Boolean))];
 }
 
+/** The built files (paths under dist/) a fresh Node process loads while importing `modules`. */
+function distFilesLoadedBy(modules: string[]): string[] {
+  const hooks = `export async function resolve(specifier, context, next) {
+    const resolved = await next(specifier, context);
+    const at = resolved.url.lastIndexOf('/dist/');
+    if (at >= 0) process.stdout.write(resolved.url.slice(at + 6) + '\\n');
+    return resolved;
+  }`;
+  const script = `import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) await import(file);`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return [...new Set(out.split('\n').filter(Boolean))];
+}
+
 describe('start-up imports', () => {
   it('the commands of the embedded default load no MongoDB, BigQuery, Pub/Sub or Kafka library', () => {
     const loaded = packagesLoadedBy(['commands/run.js', 'commands/export.js', 'commands/tail.js', 'commands/inspect.js', 'stores/open-stores.js']);
@@ -31,5 +46,12 @@ describe('start-up imports', () => {
     const loaded = packagesLoadedBy(['commands/tail.js', 'commands/export.js']);
     expect(loaded).toContain('commander'); // the hook sees this graph's packages
     expect(loaded.filter((name) => ['ink', 'react', 'yaml'].some((lazy) => name === lazy || name.startsWith(`${lazy}/`)))).toEqual([]);
+  });
+
+  it('tail and export load no derivation: the client_sessions check loads it when it runs, not with the config', () => {
+    // sessionize, derive-users and the corrections they apply: ~20 CPU-ms of each reader's start-up (ADR 0016).
+    const loaded = distFilesLoadedBy(['cli.js', 'commands/context.js', 'commands/tail.js', 'commands/export.js']);
+    expect(loaded).toContain('checks/kinds/client-sessions.js'); // the config's check kinds are loaded, and seen
+    expect(loaded.filter((file) => ['pipeline/derive-users.js', 'pipeline/sessionize.js', 'corrections/apply-corrections.js'].includes(file))).toEqual([]);
   });
 });
