@@ -66,20 +66,34 @@ async function probeHolder(dir: string, probes: number): Promise<void> {
   console.log(`beside a run     the holder's answer to SELECT 1: median ${median(times)} ms, max ${times.at(-1)!.toFixed(0)} ms (${probes} probes)`);
 }
 
-async function measureReaders(dir: string, trials: number, label: string): Promise<void> {
-  for (const reader of READERS) {
-    const timings: Timing[] = [];
-    for (let trial = 0; trial < trials; trial += 1) {
+/**
+ * Each trial runs every reader once, in turn: the run beside is busiest while it re-reads its
+ * input (the first seconds), and readers taking turns meet that phase alike, where one reader's
+ * trials run first and take all of it when each reader runs its trials in a block.
+ */
+async function measureReaders(dir: string, trials: number, label: string, runBusy: () => boolean = () => false): Promise<void> {
+  const timings: Timing[][] = READERS.map(() => []);
+  // First rows of the trials started while the run beside was still being fed its input.
+  const busyFirstRows: number[][] = READERS.map(() => []);
+  for (let trial = 0; trial < trials; trial += 1) {
+    for (const [index, reader] of READERS.entries()) {
+      const busy = runBusy();
       const timing = await timeCommand(reader.args(dir));
       if (timing.code !== 0) throw new Error(`${reader.name} ${label} failed (exit ${timing.code}): ${timing.stderr}`);
-      timings.push(timing);
+      timings[index]!.push(timing);
+      if (busy) busyFirstRows[index]!.push(timing.firstRowMs);
     }
-    const first = timings.map((t) => t.firstRowMs).sort((a, b) => a - b);
-    const exit = timings.map((t) => t.exitMs).sort((a, b) => a - b);
-    const cpu = timings.map((t) => t.cpuMs).sort((a, b) => a - b);
+  }
+  for (const [index, reader] of READERS.entries()) {
+    const first = timings[index]!.map((t) => t.firstRowMs).sort((a, b) => a - b);
+    const exit = timings[index]!.map((t) => t.exitMs).sort((a, b) => a - b);
+    const cpu = timings[index]!.map((t) => t.cpuMs).sort((a, b) => a - b);
     console.log(
       `${label.padEnd(16)} ${reader.name.padEnd(28)} first row: median ${median(first)} ms, max ${first.at(-1)!.toFixed(0)} ms; exit: median ${median(exit)} ms; reader CPU: median ${median(cpu)} ms (${trials} trials${first.some((ms) => ms > 1000) ? '' : ', all ≤ 1 s'})`,
     );
+    const busy = busyFirstRows[index]!.sort((a, b) => a - b);
+    if (busy.length > 0)
+      console.log(`${''.padEnd(16)} ${''.padEnd(28)} of which started while the run was fed its input: median ${median(busy)} ms, max ${busy.at(-1)!.toFixed(0)} ms (${busy.length} trials)`);
   }
 }
 
@@ -120,7 +134,7 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
   }
   console.log('run beside: holding the directory and serving it; re-reading the file from stdin');
   await probeHolder(dir, 20);
-  await measureReaders(dir, trials, 'beside a run');
+  await measureReaders(dir, trials, 'beside a run', () => !doneReading);
   await probeHolder(dir, 20);
   console.log(`(the run was ${doneReading ? 'fed its whole input, holding the directory' : 'still being fed its input'} when the trials ended)`);
   await fed;
