@@ -49,7 +49,7 @@ describe('start-up imports', () => {
   });
 
   it('tail and export load no derivation: the client_sessions check loads it when it runs, not with the config', () => {
-    // sessionize, derive-users and the corrections they apply: ~20 CPU-ms of each reader's start-up (ADR 0016).
+    // sessionize, derive-users and the corrections they apply: ~4 CPU-ms of each reader's start-up (ADR 0016).
     const loaded = distFilesLoadedBy(['cli.js', 'commands/context.js', 'commands/tail.js', 'commands/export.js']);
     expect(loaded).toContain('checks/kinds/client-sessions.js'); // the config's check kinds are loaded, and seen
     expect(loaded.filter((file) => ['pipeline/derive-users.js', 'pipeline/sessionize.js', 'corrections/apply-corrections.js'].includes(file))).toEqual([]);

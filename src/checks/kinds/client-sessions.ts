@@ -17,7 +17,7 @@ export const clientSessions = defineCheckKind({
   parse: () => ({}),
   async measure(_check, ctx) {
     // The derivation's modules load when this check runs, not with the config that lists the
-    // check kinds (every command's start-up: ~20 CPU-ms, ADR 0016).
+    // check kinds (every command's start-up: ~4 CPU-ms, ADR 0016).
     const [{ loadEventsOfUsers }, { createModeComparison }] = await Promise.all([import('../../pipeline/derive-users.js'), import('../../pipeline/compare-session-modes.js')]);
     const raw = await ctx.raw();
     const pipeline = ctx.config.pipeline;
