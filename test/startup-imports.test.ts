@@ -6,12 +6,9 @@ import { describe, expect, it } from 'vitest';
 // or a stream must not load its library (start-up of every on-call command, issue 13).
 const HEAVY = ['mongodb', '@google-cloud/bigquery', '@google-cloud/pubsub', 'kafkajs'];
 
-/** The bare packages a fresh Node process resolves while importing `modules` (built files under dist/). */
-function packagesLoadedBy(modules: string[]): string[] {
-  const hooks = `export async function resolve(specifier, context, next) {
-    if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stdout.write(specifier + '\\n');
-    return next(specifier, context);
-  }`;
+/** What a resolve hook (`hookBody`, inside `resolve(specifier, context, next)`) prints while a fresh Node process imports `modules` (built files under dist/), once each. */
+function printedWhileImporting(modules: string[], hookBody: string): string[] {
+  const hooks = `export async function resolve(specifier, context, next) {${hookBody}}`;
   const script = `import { register } from 'node:module';
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
 for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) await import(file);`;
@@ -19,19 +16,24 @@ for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) aw
   return [...new Set(out.split('\n').filter(Boolean))];
 }
 
+/** The bare packages a fresh Node process resolves while importing `modules`. */
+function packagesLoadedBy(modules: string[]): string[] {
+  return printedWhileImporting(
+    modules,
+    `if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stdout.write(specifier + '\\n');
+    return next(specifier, context);`,
+  );
+}
+
 /** The built files (paths under dist/) a fresh Node process loads while importing `modules`. */
 function distFilesLoadedBy(modules: string[]): string[] {
-  const hooks = `export async function resolve(specifier, context, next) {
-    const resolved = await next(specifier, context);
+  return printedWhileImporting(
+    modules,
+    `const resolved = await next(specifier, context);
     const at = resolved.url.lastIndexOf('/dist/');
     if (at >= 0) process.stdout.write(resolved.url.slice(at + 6) + '\\n');
-    return resolved;
-  }`;
-  const script = `import { register } from 'node:module';
-register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
-for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) await import(file);`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
-  return [...new Set(out.split('\n').filter(Boolean))];
+    return resolved;`,
+  );
 }
 
 describe('start-up imports', () => {
