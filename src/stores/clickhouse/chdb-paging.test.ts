@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Finding, FunnelOutcome } from '../../domain/journey.js';
 import type { Session, SessionEvent } from '../../domain/session.js';
 import type { ClickHouseAnalyticsStore } from './clickhouse-analytics-store.js';
+import { bareSession, collect } from '../../../test/helpers/streamed-sessions.js';
 import { openEmbeddedAnalytics } from './open-clickhouse.js';
 
 // Streamed ranges are read in keyset pages; with 4 rows a page, every boundary case below
@@ -17,12 +18,6 @@ afterAll(async () => store?.close());
 
 const DAY = 86_400_000;
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
 it('streams every row of a range exactly once, in order, across pages and ties', async () => {
   const sessions: Session[] = [];
   const events: SessionEvent[] = [];
@@ -32,21 +27,9 @@ it('streams every row of a range exactly once, in order, across pages and ties',
   for (const user of ['u-a', 'u-b', 'u-c']) {
     for (let index = 0; index < 6; index += 1) {
       const startedAt = Math.floor(index / 3) * DAY + (index % 3) * 3_600_000;
-      const sessionId = `${user}/s${index}`;
-      sessions.push({
-        sessionId,
-        userId: user,
-        anonymousIds: [],
-        startedAt,
-        endedAt: startedAt,
-        eventCount: 3,
-        firstEvent: 'page_viewed',
-        lastEvent: 'page_viewed',
-        firstMessageId: `${sessionId}/m0`,
-        appVersions: [],
-        flags: [],
-        labels: [],
-      });
+      const session = bareSession(user, index, startedAt, 3);
+      const sessionId = session.sessionId;
+      sessions.push(session);
       for (let n = 0; n < 3; n += 1) {
         events.push({
           messageId: `${sessionId}/m${n}`,
