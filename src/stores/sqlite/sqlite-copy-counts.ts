@@ -28,6 +28,11 @@ export function createCopyCounts(ctx: SqliteContext): () => ReadonlyMap<string, 
   };
 }
 
+/** An event's copies (at least 1): from the held counts, or from `probed`, its row's raw_copies probe, when none are held. */
+export function copiesOf(counts: ReadonlyMap<string, number> | null, probed: number, messageId: string): number {
+  return Math.max(1, counts === null ? probed : (counts.get(messageId) ?? 0));
+}
+
 /** Runs `read` in one read transaction (a savepoint inside an open one), so every statement in it sees one snapshot. */
 export function inOneSnapshot<T>(db: Database.Database, read: () => T): T {
   return db.transaction(read)();

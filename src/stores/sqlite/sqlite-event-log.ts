@@ -3,7 +3,7 @@ import type { AcceptedEvent, EventType, RejectedLine, StoredEvent, TimeSource } 
 import { type IdentityLink, isEarlierCopy, noteLinksOf } from '../../domain/precedence.js';
 import { type EncodedEvent, encodeEvent, type EventLog, type LineKey, type StoredCopy, type StoredLine, storedEventFields, type TimeRange, type WriteBatchResult } from '../ports/event-log.js';
 import { chunks, COPY_ROWS, IN_CHUNK, placeholders, type SqliteContext } from './sqlite-context.js';
-import { COPIES_GENERATION, createCopyCounts, inOneSnapshot } from './sqlite-copy-counts.js';
+import { COPIES_GENERATION, copiesOf, createCopyCounts, inOneSnapshot } from './sqlite-copy-counts.js';
 import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
@@ -229,7 +229,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
               appVersion: row[10],
               propertiesJson: row[11],
               traitsJson: row[12],
-              copies: Math.max(1, probe ? row[13] : (counts.get(row[0]) ?? 0)),
+              copies: copiesOf(counts, row[13], row[0]),
             });
           }
         }
@@ -247,7 +247,7 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
             .prepare(`SELECT raw, received_at, ${counts === null ? COPY_ROWS : '0'}, message_id FROM raw_events WHERE identity_key IN (${placeholders(chunk)})`)
             .raw(true)
             .all(...chunk) as Array<[raw: string, receivedAt: number, copyRows: number, messageId: string]>;
-          for (const row of rows) lines.push({ raw: row[0], receivedAt: row[1], copies: Math.max(1, counts === null ? row[2] : (counts.get(row[3]) ?? 0)) });
+          for (const row of rows) lines.push({ raw: row[0], receivedAt: row[1], copies: copiesOf(counts, row[2], row[3]) });
         }
       });
       return lines;
