@@ -269,6 +269,7 @@ export function createReprocess(deps: ReprocessDeps) {
       } finally {
         // Never leave a stage running past a failure: the caller may close the stores next.
         if (inFlight) await inFlight.catch(() => {});
+        await rebuild.settled?.();
       }
       await inFlight;
       const committed = await rebuild.commit();

@@ -120,3 +120,59 @@ it('removes the spool file when the insert fails, and a dead process’s files w
   prepareSpoolDir(spoolDir);
   expect(readdirSync(spoolDir)).toEqual([`derived-${process.pid}-999999.tsv`]);
 });
+
+/** One user's session on `day` with `n` events (a reprocess chunk's rows, many of them). */
+function manyEvents(userId: string, dayStart: number, n: number, skewMs = 0) {
+  const startedAt = dayStart + 1_000;
+  const session: Session = {
+    sessionId: `${userId}/s`,
+    userId,
+    anonymousIds: [],
+    startedAt,
+    endedAt: startedAt + n,
+    eventCount: n,
+    firstEvent: 'e',
+    lastEvent: 'e',
+    firstMessageId: `${userId}-0`,
+    appVersions: [],
+    flags: [],
+    labels: [],
+    mode: 'gap@1',
+  };
+  const events: SessionEvent[] = Array.from({ length: n }, (_, k) => ({
+    messageId: `${userId}-${k}`,
+    userId,
+    anonymousId: null,
+    sessionId: session.sessionId,
+    eventTime: startedAt + k,
+    type: 'track',
+    event: 'e',
+    appVersion: null,
+    timeSource: 'timestamp',
+    skewMs,
+    propertiesJson: '{}',
+  }));
+  return { sessions: [session], events, findings: [], funnelOutcomes: [] };
+}
+
+it('stages a day of many chunks in INSERT_ROWS pieces (one chunk above it) and swaps in each row once; a failed INSERT fails the commit, the day untouched', async () => {
+  const dayStart = Date.parse('2024-03-01T00:00:00.000Z');
+  const day = '2024-03-01';
+  const sizes = [9_000, 9_000, 9_000, 9_000, 9_000, 9_000, 55_000];
+  const spoolFiles = readdirSync(spoolDir);
+  const rebuild = await spooled.rebuildDay(day);
+  for (const [i, n] of sizes.entries()) await rebuild.stage(manyEvents(`u-many-${i}`, dayStart, n), 5);
+  const total = sizes.reduce((sum, n) => sum + n, 0);
+  expect(await rebuild.commit()).toEqual({ sessions: sizes.length, events: total, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 });
+  expect(await spooled.dayCounts(day)).toEqual({ sessions: sizes.length, events: total, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 });
+  const ids = (await collect(spooled.streamEvents({ from: dayStart, to: dayStart + 86_400_000 }))).map((e) => e.messageId);
+  expect(new Set(ids).size).toBe(total);
+
+  // A NaN is no Int64: that chunk's INSERT fails, whenever it runs; the commit says so and swaps nothing in.
+  const failing = await spooled.rebuildDay(day);
+  await failing.stage(manyEvents('u-fine', dayStart, 10), 6);
+  await failing.stage(manyEvents('u-nan', dayStart, 10, Number.NaN), 6);
+  await expect(failing.commit()).rejects.toThrow(/insert into events/);
+  expect(await spooled.dayCounts(day)).toEqual({ sessions: sizes.length, events: total, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 });
+  expect(readdirSync(spoolDir)).toEqual(spoolFiles);
+});

@@ -263,9 +263,17 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites &
       // A staging partition left by a crashed rebuild must not leak into this one.
       for (const spec of Object.values(TABLES)) await ctx.run(`ALTER TABLE ${db}.${stagingName(spec)} DROP PARTITION ID '${id}'`, 'clear a staging partition');
       const staged: DayCounts = { sessions: 0, events: 0, findings: 0, funnel_outcomes: 0, labels: 0, flags: 0 };
+      const spooled = ctx.spools ? spooledStaging(ctx, staged) : null;
+      const stageEncoded = async ({ encoded, labels, flags }: EncodedDayRows, version: number) => {
+        for (const table of DERIVED_TABLES) await spooled!.add(table, encoded.text[table], encoded.rows[table], version);
+        staged.labels += labels;
+        staged.flags += flags;
+      };
       return {
         day,
         stage: async (derivation, version) => {
+          // The same rows as below, encoded as the derive worker encodes them (one encoder for both threads).
+          if (spooled) return stageEncoded(encodeDayOfDerivation(derivation, day), version);
           // Whether a user is flagged depends on all of their sessions, so it is decided before the day is cut out.
           const ofDay = derivationOfDay({ ...derivation, funnelOutcomes: withFlagged(derivation) }, day);
           const rowsOf: Record<DerivedTable, Row[]> = {
@@ -283,27 +291,9 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites &
           staged.labels += kinds.labels;
           staged.flags += kinds.flags;
         },
-        // The same rows as stage's, spooled as encoded (insertCompact spools this TSV too), at most INSERT_ROWS per INSERT.
-        ...(ctx.spools
-          ? {
-              stageEncoded: async ({ encoded, labels, flags }: EncodedDayRows, version: number) => {
-                const live = `\t${version}\t0`;
-                for (const table of DERIVED_TABLES) {
-                  const spec = TABLES[table];
-                  const lines = encoded.text[table].split('\n');
-                  for (let start = 0; start < encoded.rows[table]; start += INSERT_ROWS) {
-                    const piece = lines.slice(start, Math.min(encoded.rows[table], start + INSERT_ROWS)).map((line) => line + live);
-                    piece.push('');
-                    await ctx.insertTsv(spec, stagingName(spec), piece.join('\n'));
-                  }
-                  staged[table] += encoded.rows[table];
-                }
-                staged.labels += labels;
-                staged.flags += flags;
-              },
-            }
-          : {}),
+        ...(spooled ? { stageEncoded, settled: () => spooled.settled() } : {}),
         commit: async () => {
+          await spooled?.flush();
           for (const table of DERIVED_TABLES) {
             const spec = TABLES[table];
             let inStaging = 0;
@@ -325,6 +315,64 @@ export function clickHouseDerivedWrites(ctx: ClickHouseContext): DerivedWrites &
           return { ...staged };
         },
       };
+    },
+  };
+}
+
+/**
+ * A day rebuild's staging through the spool (chdb owned by this process): chunks' lines are
+ * gathered per table and written INSERT_ROWS at a time, in the background, one INSERT at a time,
+ * so the engine writes while the next chunks are derived (docs/decisions/0023). A row counts as
+ * staged once its INSERT has returned; the staging check before the swap compares those counts.
+ */
+function spooledStaging(ctx: ClickHouseContext, staged: DayCounts) {
+  const gathered = Object.fromEntries(DERIVED_TABLES.map((table) => [table, { texts: [] as string[], rows: 0 }])) as Record<DerivedTable, { texts: string[]; rows: number }>;
+  let writing: Promise<void> | null = null;
+  /** Starts the INSERT of `body` once the one before it has returned (a failure stops every later one). */
+  const write = async (table: DerivedTable, body: string, rows: number) => {
+    const before = writing;
+    // At most one INSERT waits behind the one running: a chunk is staged only after the previous INSERT ends.
+    if (before) await before;
+    const spec = TABLES[table];
+    const insert = ctx.insertTsv(spec, stagingName(spec), body).then(() => {
+      staged[table] += rows;
+    });
+    // Awaited by the next write, flush or settled; this only keeps a failure from being reported unhandled meanwhile.
+    insert.catch(() => {});
+    writing = insert;
+  };
+  const flushTable = async (table: DerivedTable) => {
+    const { texts, rows } = gathered[table];
+    if (rows === 0) return;
+    gathered[table] = { texts: [], rows: 0 };
+    await write(table, texts.join(''), rows);
+  };
+  return {
+    /** `text`: `rows` `\n`-terminated lines of the table (encodeDayOfDerivation), without version and is_deleted. */
+    async add(table: DerivedTable, text: string, rows: number, version: number): Promise<void> {
+      if (rows === 0) return;
+      const live = `\t${version}\t0`;
+      if (gathered[table].rows + rows > INSERT_ROWS) await flushTable(table);
+      if (rows <= INSERT_ROWS) {
+        gathered[table].texts.push(text.replaceAll('\n', `${live}\n`));
+        gathered[table].rows += rows;
+        return;
+      }
+      const lines = text.split('\n');
+      for (let start = 0; start < rows; start += INSERT_ROWS) {
+        const piece = lines.slice(start, Math.min(rows, start + INSERT_ROWS)).map((line) => line + live);
+        piece.push('');
+        await write(table, piece.join('\n'), piece.length - 1);
+      }
+    },
+    /** Writes what is gathered and waits for every INSERT (a failed one throws). */
+    async flush(): Promise<void> {
+      for (const table of DERIVED_TABLES) await flushTable(table);
+      await writing;
+    },
+    /** Resolves once no INSERT is running (failures ignored: flush reports them). */
+    async settled(): Promise<void> {
+      await writing?.catch(() => {});
     },
   };
 }

@@ -20,8 +20,13 @@ export type DayCounts = Record<DerivedTable, number> & { labels: number; flags: 
 /** A day partition being rebuilt: rows go to staging, commit swaps them in table by table. */
 export interface DayRebuild {
   readonly day: string;
-  /** Adds these rows (only those that belong to the day are kept) to the staging partition. */
+  /**
+   * Adds these rows (only those that belong to the day are kept) to the staging partition; a
+   * store may still be writing them when this resolves (commit writes the rest and checks).
+   */
   stage(derivation: UserDerivation, version: number): Promise<void>;
+  /** Resolves once none of the rebuild's writes is running (failures ignored): before the stores close after a failure. */
+  settled?(): Promise<void>;
   /** Checks staging holds what was staged, then replaces the day in every table (an empty day is dropped explicitly). */
   commit(): Promise<DayCounts>;
 }
