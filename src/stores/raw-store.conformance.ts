@@ -171,6 +171,14 @@ export function describeRawStoreConformance(name: string, open: () => Promise<Ra
       const lines = await store.rawLinesByIdentity(['k1']);
       expect(lines.map((l) => l.raw).sort()).toEqual(['{"line":1}', '{"line":3}']);
       expect(lines.find((l) => l.raw === '{"line":1}')!.receivedAt).toBe(1_100);
+      // A narrow range of a larger store and a wide one (SQLite reads them through different indexes).
+      const later = Array.from({ length: 30 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+      await store.writeBatch(
+        later.map((key, i) => accepted({ messageId: `later-${i}`, identityKey: key, eventTime: 20_000 + i })),
+        [],
+      );
+      expect(await store.identityKeysInRange({ from: 20_010, to: 20_012 })).toEqual(['n10', 'n11']);
+      expect(await store.identityKeysInRange({ from: 0, to: 30_000 })).toEqual(['k1', 'k2', ...later]);
     });
 
     it('keeps small named values', async () => {
