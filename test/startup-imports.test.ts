@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // Driver and client libraries cost 0.3–0.4 s each to load; a command that does not use an engine
@@ -36,11 +38,47 @@ function distFilesLoadedBy(modules: string[]): string[] {
   );
 }
 
+/** The bare packages a fresh Node process resolves while `journeyctl <args>` runs to its end (its own output discarded). */
+function packagesLoadedByCommand(args: string[]): string[] {
+  const hooks = `export async function resolve(specifier, context, next) {
+    if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stderr.write('PACKAGE ' + specifier + '\\n');
+    return next(specifier, context);
+  }`;
+  const script = `import { register } from 'node:module';
+import { Writable } from 'node:stream';
+register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hooks)}));
+const { main } = await import(${JSON.stringify(resolve('dist', 'cli.js'))});
+const discard = new Writable({ write(chunk, encoding, done) { done(); } });
+process.exitCode = await main(['node', 'journeyctl', ...${JSON.stringify(args)}], { stdout: discard, stderr: discard, stdin: process.stdin, env: process.env });`;
+  const { stderr } = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  return [
+    ...new Set(
+      stderr
+        .split('\n')
+        .filter((line) => line.startsWith('PACKAGE '))
+        .map((line) => line.slice('PACKAGE '.length)),
+    ),
+  ];
+}
+
 describe('start-up imports', () => {
   it('the commands of the embedded default load no MongoDB, BigQuery, Pub/Sub or Kafka library', () => {
     const loaded = packagesLoadedBy(['commands/run.js', 'commands/export.js', 'commands/tail.js', 'commands/inspect.js', 'stores/open-stores.js']);
     expect(loaded).toContain('better-sqlite3'); // the hook sees the embedded store's driver: it does record packages
     expect(loaded.filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)))).toEqual([]);
+  });
+
+  it("run from a file loads no Kafka or Pub/Sub library: a stream run's summary loads with its stream", () => {
+    // kafka-run and pubsub-run were imported for every run's summary: ~0.4 CPU-s of a re-ingest's ~5 s.
+    const dataDir = mkdtempSync(join(tmpdir(), 'journeyctl-startup-'));
+    try {
+      const loaded = packagesLoadedByCommand(['run', '--input', resolve('fixtures', 'demo.ndjson'), '--data-dir', dataDir, '--no-progress', '--output', 'json']);
+      expect(loaded).toContain('better-sqlite3'); // the run went as far as opening the raw store
+      expect(loaded).toContain('chdb'); // ...and the analytics store: it ran to its end
+      expect(loaded.filter((name) => HEAVY.some((heavy) => name === heavy || name.startsWith(`${heavy}/`)))).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('tail and export load no ink, react or yaml: the live view loads when drawn, yaml when a config file is read', () => {
