@@ -8,6 +8,7 @@ import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
 import { ACCEPTED_KIND, beginBulkLoad, endBulkLoad, MINUTE_MS } from './sqlite-schema.js';
+import type { WalCheckpoints } from './wal-checkpoints.js';
 import { messageKey } from './message-key.js';
 import { BulkLoadKeys } from './bulk-load-keys.js';
 import { REJECTED_COLUMNS, rejectedFromRow } from './sqlite-tail.js';
@@ -44,7 +45,7 @@ type ExistingCopy = {
 };
 
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
-export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph }): Required<EventLog> {
+export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph; checkpoints: WalCheckpoints }): Required<EventLog> {
   const { db, guard } = ctx;
   const s = {
     insertEvent: db.prepare(`INSERT INTO raw_events
@@ -174,21 +175,25 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
     // keys arrive in random order, so fewer, larger commits rewrite far fewer index pages
     // (figures: docs/decisions/0009). Writes inside the group (batches, lease renewals) nest as savepoints.
     async beginWriteGroup() {
+      parts.checkpoints.start();
       guard('begin a write group', () => db.exec('BEGIN IMMEDIATE'));
     },
     async commitWriteGroup() {
       guard('commit a write group', () => db.exec('COMMIT'));
+      parts.checkpoints.committed();
     },
     async abandonWriteGroup() {
       if (db.inTransaction) guard('abandon a write group', () => db.exec('ROLLBACK'));
     },
     async beginBulkLoad() {
+      parts.checkpoints.start();
       const began = guard('begin a bulk load', () => beginBulkLoad(db));
       if (began) bulkKeys = new BulkLoadKeys();
       return began;
     },
     async endBulkLoad() {
       guard('build the indexes after a bulk load', () => endBulkLoad(db));
+      parts.checkpoints.committed();
       bulkKeys = null;
     },
 

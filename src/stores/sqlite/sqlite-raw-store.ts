@@ -11,6 +11,7 @@ import { createSqliteProfiles } from './sqlite-profiles.js';
 import { openRawDatabase } from './sqlite-schema.js';
 import { createSqliteStats } from './sqlite-stats.js';
 import { createSqliteTailReader } from './sqlite-tail-reader.js';
+import { createWalCheckpoints } from './wal-checkpoints.js';
 
 export { tuneConnection } from './sqlite-schema.js';
 
@@ -39,9 +40,10 @@ export const SqliteRawStore = {
     const ctx = createSqliteContext(db);
     const dirty = createSqliteDirtyQueue(ctx);
     const identity = createSqliteIdentityGraph(ctx);
+    const checkpoints = createWalCheckpoints(db);
     return {
       engine: 'sqlite',
-      ...createSqliteEventLog(ctx, { dirty, identity }),
+      ...createSqliteEventLog(ctx, { dirty, identity, checkpoints }),
       ...identity.graph,
       ...dirty.queue,
       ...createSqliteCorrectionLog(ctx),
@@ -68,6 +70,7 @@ export const SqliteRawStore = {
         }
       },
       async close() {
+        await checkpoints.close();
         if (db.open) db.close();
       },
     };

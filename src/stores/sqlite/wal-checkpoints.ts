@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+
+/**
+ * WAL checkpoints of the raw store on a thread of their own, for a process that writes in bulk.
+ * SQLite checkpoints on the committing connection (wal_autocheckpoint): after a bulk load's
+ * 8-second write groups that copied ~0.5 GB of frames into the database file, 1.1 and 0.7 s
+ * during which the ingest's writing thread did nothing else, and the index build's frames again
+ * (figures: docs/decisions/0028). Once started, the writer's connection stops checkpointing and
+ * tells a worker thread after each commit; if that thread cannot run, the writer checkpoints again.
+ */
+export interface WalCheckpoints {
+  /** Starts the thread (once; a no-op where it cannot run). Called before a write group or a bulk load. */
+  start(): void;
+  /** A write transaction committed: its frames can be copied. */
+  committed(): void;
+  /** Stops the thread after the checkpoints asked for; the writer's own close checkpoints what is left. */
+  close(): Promise<void>;
+}
+
+/** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which keep SQLite's own checkpoints. */
+function workerModule(): URL | null {
+  const url = new URL('./wal-checkpoint-worker.js', import.meta.url);
+  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
+}
+
+export function createWalCheckpoints(db: Database.Database, options: { module?: URL | null } = {}): WalCheckpoints {
+  const module = options.module === undefined ? workerModule() : options.module;
+  const ownCheckpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  let worker: Worker | null = null;
+  let closed: Promise<void> | null = null;
+  // The writer checkpoints again (as SQLite does by default) whenever the thread is not there to.
+  const fallBack = () => {
+    worker = null;
+    if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
+  };
+  return {
+    start() {
+      if (worker !== null || closed !== null || module === null || db.memory || !db.open) return;
+      const started = new Worker(module, { workerData: { path: db.name } });
+      // Never what keeps the process alive: the store's close stops it, and an exit without one loses nothing.
+      started.unref();
+      started.on('error', fallBack);
+      started.on('exit', () => {
+        if (worker === started) fallBack();
+      });
+      worker = started;
+      db.pragma('wal_autocheckpoint = 0');
+    },
+    committed() {
+      worker?.postMessage('checkpoint');
+    },
+    close() {
+      closed ??= (async () => {
+        const stopping = worker;
+        if (stopping === null) return;
+        worker = null;
+        await new Promise<void>((resolve) => {
+          stopping.on('message', (message: string) => {
+            if (message === 'closed') resolve();
+          });
+          stopping.once('exit', () => resolve());
+          stopping.postMessage('close');
+        });
+        await stopping.terminate();
+        if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
+      })();
+      return closed;
+    },
+  };
+}
