@@ -8,8 +8,9 @@ import type Database from 'better-sqlite3';
  * SQLite checkpoints on the committing connection (wal_autocheckpoint): after a bulk load's
  * 8-second write groups that copied ~0.5 GB of frames into the database file, 1.1 and 0.7 s
  * during which the ingest's writing thread did nothing else, and the index build's frames again
- * (figures: docs/decisions/0028). Once started, the writer's connection stops checkpointing and
- * tells a worker thread after each commit; if that thread cannot run, the writer checkpoints again.
+ * (figures: docs/decisions/0028). Once started, the writer's connection checkpoints only past
+ * WRITER_CHECKPOINT_BYTES and tells a worker thread after each commit; if that thread cannot run,
+ * the writer checkpoints as before.
  */
 export interface WalCheckpoints {
   /** Starts the thread (once; a no-op where it cannot run). Called before a write group or a bulk load. */
@@ -25,6 +26,15 @@ function workerModule(): URL | null {
   const url = new URL('./wal-checkpoint-worker.js', import.meta.url);
   return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
 }
+
+/**
+ * The writer still checkpoints once the WAL holds this much: a bulk load commits its next write
+ * group before the thread has copied the last one, so SQLite never finds the WAL copied whole at
+ * a transaction's start, never rewinds it, and it would grow with the load (0.96 GB for the 1M
+ * file). At the bound the writer copies what the thread has not (its last group) and the WAL
+ * starts again: a load's extra disk stays under ~1 GiB.
+ */
+const WRITER_CHECKPOINT_BYTES = 1 << 30;
 
 export function createWalCheckpoints(db: Database.Database, options: { module?: URL | null } = {}): WalCheckpoints {
   const module = options.module === undefined ? workerModule() : options.module;
@@ -47,7 +57,8 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
         if (worker === started) fallBack();
       });
       worker = started;
-      db.pragma('wal_autocheckpoint = 0');
+      const pageSize = db.pragma('page_size', { simple: true }) as number;
+      db.pragma(`wal_autocheckpoint = ${Math.ceil(WRITER_CHECKPOINT_BYTES / pageSize)}`);
     },
     committed() {
       worker?.postMessage('checkpoint');
