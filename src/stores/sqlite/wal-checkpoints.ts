@@ -5,12 +5,11 @@ import type Database from 'better-sqlite3';
 
 /**
  * WAL checkpoints of the raw store on a thread of their own, for a process that writes in bulk.
- * SQLite checkpoints on the committing connection (wal_autocheckpoint): after a bulk load's
- * 8-second write groups that copied ~0.5 GB of frames into the database file, 1.1 and 0.7 s
- * during which the ingest's writing thread did nothing else, and the index build's frames again
- * (figures: docs/decisions/0028). Once started, the writer's connection checkpoints only past
- * WRITER_CHECKPOINT_BYTES and tells a worker thread after each commit; if that thread cannot run,
- * the writer checkpoints as before.
+ * SQLite checkpoints on the committing connection (wal_autocheckpoint). In a bulk load of the 1M
+ * file, each 8-second write group's commit copied ~0.5 GB of frames into the database file: 1.1
+ * and 0.7 s in which the ingest's writing thread did nothing else (figures: docs/decisions/0028).
+ * Once started, the writer's connection checkpoints only past WRITER_CHECKPOINT_BYTES and tells a
+ * worker thread after each commit; if that thread cannot run, the writer checkpoints as before.
  */
 export interface WalCheckpoints {
   /** Starts the thread (once; a no-op where it cannot run). Called before a write group or a bulk load. */
