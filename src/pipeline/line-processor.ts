@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorkerBeside } from '../runtime/compiled-worker.js';
 import type { RejectedLine, RejectReason, TimeSource } from '../domain/event.js';
 import type { LineKey, StoredCopiesLookUp, StoredCopiesReader, StoredCopiesReaderSpec, StoredCopy } from '../stores/ports/event-log.js';
 import { type EncodedEvent, encodeEvent } from '../stores/raw-store.js';
@@ -325,12 +324,6 @@ export function createRequestHandler(deps: ProcessLineDeps): { answer(request: W
   };
 }
 
-/** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which then stay in-thread. */
-function workerModule(): URL | null {
-  const url = new URL('./line-worker.js', import.meta.url);
-  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
-}
-
 /** Where requests are answered: a worker thread once one runs, else this thread, each with its own readers. */
 interface Lane {
   worker: Worker | null;
@@ -339,7 +332,7 @@ interface Lane {
 
 export function createLineProcessor(deps: ProcessLineDeps, options: LineProcessorOptions = {}): LineProcessor {
   const threadAfterLines = options.threadAfterLines ?? 1000;
-  const module = options.threads === false ? null : workerModule();
+  const module = options.threads === false ? null : compiledWorkerBeside('./line-worker.js', import.meta.url);
   const filterLanes = options.filterLanes ?? (module === null ? 1 : 2);
   // lanes[0] runs every kind of request; the others only pre-filtered batches, in turn with it.
   let lanes: Lane[] = [{ worker: null, handler: createRequestHandler(deps) }];

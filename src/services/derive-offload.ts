@@ -3,9 +3,8 @@
 // (docs/decisions/0025); and a reprocessed day's chunks the same way while this thread stages
 // them (docs/decisions/0023). Only for what the worker can rebuild from plain data: the raw store
 // in SQLite (the worker opens its own connection), the shipped correction and flag kinds.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledWorkerBeside } from '../runtime/compiled-worker.js';
 import { DEFAULT_WORKER_FROM_USERS, type JourneyConfig } from '../config/config.js';
 import type { Correction } from '../domain/correction.js';
 import type { JourneySignals } from '../journeys/signals.js';
@@ -33,12 +32,6 @@ const CHUNKS_AHEAD = 3;
 /** Rounds of fewer users stay on this thread: starting the worker and its connection costs more than they take (`derivation.worker_from_users`). */
 export const OFFLOAD_FROM_USERS = DEFAULT_WORKER_FROM_USERS;
 
-/** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which then derive in-thread. */
-function workerModule(): URL | null {
-  const url = new URL('./derive-worker.js', import.meta.url);
-  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
-}
-
 export interface DeriveOffloadOptions {
   rawPath: string;
   pipeline: JourneyConfig['pipeline'];
@@ -54,7 +47,7 @@ export interface DeriveOffloadOptions {
 
 /** An OffloadedDerivation (and OffloadedDays) on a worker thread started per round or day, or null where none can run. */
 export function createDeriveOffload(options: DeriveOffloadOptions): (OffloadedDerivation & OffloadedDays) | null {
-  const module = options.module === undefined ? workerModule() : options.module;
+  const module = options.module === undefined ? compiledWorkerBeside('./derive-worker.js', import.meta.url) : options.module;
   if (module === null) return null;
   try {
     // What the worker is started with must survive a structured clone (a test's registry of functions would not).

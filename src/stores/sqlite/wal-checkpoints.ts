@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { compiledWorkerBeside } from '../../runtime/compiled-worker.js';
 
 /**
  * WAL checkpoints of the raw store on a thread of their own, for a process that writes in bulk.
@@ -20,12 +19,6 @@ export interface WalCheckpoints {
   close(): Promise<void>;
 }
 
-/** The compiled worker module beside this one; absent when running from TypeScript sources (tests), which keep SQLite's own checkpoints. */
-function workerModule(): URL | null {
-  const url = new URL('./wal-checkpoint-worker.js', import.meta.url);
-  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
-}
-
 /**
  * The writer still checkpoints once the WAL holds this much: a bulk load commits its next write
  * group before the thread has copied the last one, so SQLite never finds the WAL copied whole at
@@ -36,7 +29,8 @@ function workerModule(): URL | null {
 const WRITER_CHECKPOINT_BYTES = 1 << 30;
 
 export function createWalCheckpoints(db: Database.Database, options: { module?: URL | null } = {}): WalCheckpoints {
-  const module = options.module === undefined ? workerModule() : options.module;
+  // Without the compiled worker (tests from sources) the writer keeps SQLite's own checkpoints.
+  const module = options.module === undefined ? compiledWorkerBeside('./wal-checkpoint-worker.js', import.meta.url) : options.module;
   const ownCheckpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   let worker: Worker | null = null;
   let closed: Promise<void> | null = null;
