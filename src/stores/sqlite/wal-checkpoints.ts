@@ -35,9 +35,12 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
   let worker: Worker | null = null;
   let closed: Promise<void> | null = null;
   // The writer checkpoints again (as SQLite does by default) whenever the thread is not there to.
+  const writerCheckpointsAgain = () => {
+    if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
+  };
   const fallBack = () => {
     worker = null;
-    if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
+    writerCheckpointsAgain();
   };
   return {
     start() {
@@ -69,7 +72,7 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
           stopping.postMessage('close');
         });
         await stopping.terminate();
-        if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
+        writerCheckpointsAgain();
       })();
       return closed;
     },
