@@ -55,11 +55,9 @@ export function registerRunCommand(program: Command, context: KafkaContext): voi
         const { streamBoundsFor } = await import('./stream-run.js');
         const summary = await runIngest(ctx, { ...options, bounds: streamBoundsFor(options.source, options) });
         // A stream's summary loads with its client library (~0.4 CPU-s for kafkajs and Pub/Sub): only after a stream run.
-        const kafka = summary.kafka ? await import('./kafka-run.js') : null;
-        const pubsub = summary.pubsub ? await import('./pubsub-run.js') : null;
-        const stream = summary.kafka && kafka ? kafka.kafkaSummary(summary.kafka) : summary.pubsub && pubsub ? pubsub.pubsubSummary(summary.pubsub) : null;
+        const stream = summary.kafka ? (await import('./kafka-run.js')).kafkaSummary(summary.kafka) : summary.pubsub ? (await import('./pubsub-run.js')).pubsubSummary(summary.pubsub) : null;
         ctx.io.stdout.write(asJson ? `${JSON.stringify({ ...summaryRecord(summary), ...stream?.record })}\n` : `${formatSummaryText(summary)}${stream?.text ?? ''}`);
-        if (summary.kafka && kafka) kafka.checkLag(summary.kafka, Boolean(options.failOnLag));
+        if (summary.kafka) (await import('./kafka-run.js')).checkLag(summary.kafka, Boolean(options.failOnLag));
       },
     );
 }
