@@ -18,11 +18,14 @@ for (const file of ${JSON.stringify(modules.map((m) => resolve('dist', m)))}) aw
   return [...new Set(out.split('\n').filter(Boolean))];
 }
 
+/** Inside a resolve hook: whether `specifier` names a package (not a relative path, file URL, absolute path or Node built-in). */
+const IS_PACKAGE = `!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')`;
+
 /** The bare packages a fresh Node process resolves while importing `modules`. */
 function packagesLoadedBy(modules: string[]): string[] {
   return printedWhileImporting(
     modules,
-    `if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stdout.write(specifier + '\\n');
+    `if (${IS_PACKAGE}) process.stdout.write(specifier + '\\n');
     return next(specifier, context);`,
   );
 }
@@ -41,7 +44,7 @@ function distFilesLoadedBy(modules: string[]): string[] {
 /** The bare packages a fresh Node process resolves while `journeyctl <args>` runs to its end (its own output discarded). */
 function packagesLoadedByCommand(args: string[]): string[] {
   const hooks = `export async function resolve(specifier, context, next) {
-    if (!specifier.startsWith('.') && !specifier.startsWith('node:') && !specifier.startsWith('file:') && !specifier.startsWith('/')) process.stderr.write('PACKAGE ' + specifier + '\\n');
+    if (${IS_PACKAGE}) process.stderr.write('PACKAGE ' + specifier + '\\n');
     return next(specifier, context);
   }`;
   const script = `import { register } from 'node:module';
