@@ -215,8 +215,9 @@ function watchSignals(): void {
 
 async function startServing(dataDir: string, path: string, options: AcquireEmbeddedOptions): Promise<{ server: ChdbHttpServer; record: ServedEndpoint }> {
   const token = newServeToken();
-  const { startChdbHttpServer } = await import('./serve/chdb-http-server.js');
-  const server = await startChdbHttpServer({ path, password: token, maxConcurrentQueries: 1 });
+  const served = { path, password: token, maxConcurrentQueries: 1 };
+  const { startChdbHttpServerOnThread } = await import('./serve/serving-thread.js');
+  const server = (await startChdbHttpServerOnThread(served)) ?? (await (await import('./serve/chdb-http-server.js')).startChdbHttpServer(served));
   const record = writeServedEndpoint(dataDir, { url: server.url, token, command: options.command, startedAt: Date.now() });
   servedRecords.set(record, dataDir);
   watchSignals();

@@ -74,8 +74,6 @@ export interface ChdbHttpServer {
   readonly port: number;
   readonly engineVersion: string;
   readonly engineTimezone: string;
-  /** Requests being answered. */
-  inFlight(): number;
   /** Stops listening, lets requests in flight finish (up to 5 s), closes every engine connection. */
   close(): Promise<void>;
 }
@@ -400,7 +398,6 @@ export async function startChdbHttpServer(options: ChdbHttpServerOptions): Promi
     port,
     engineVersion,
     engineTimezone,
-    inFlight: () => active,
     close() {
       closing ??= (async () => {
         log(`shutting down (${active} requests in flight)`);
