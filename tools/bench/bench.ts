@@ -9,7 +9,7 @@
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
 //   npm run bench -- --tail-stop  Ctrl-C latency of tail --follow on a terminal beside a writing run (tail-stop-bench.ts)
 //   npm run bench -- --beside-run first-row latency of export and tail while a run holds the data directory
-//                                 [--events N] [--trials N] [--data-dir DIR, already stored] (beside-run-bench.ts)
+//                                 [--events N] [--trials N] [--data-dir DIR, already stored; copied] (beside-run-bench.ts)
 //   npm run bench -- --startup    only the start-up figures (startup-bench.ts; also the first section of every run,
 //                                 unless --no-startup);
 //                                 --bin PATH measures another build's bin/journeyctl.js

@@ -1,11 +1,12 @@
 // `npm run bench -- --beside-run [--events N] [--trials N] [--data-dir DIR]`: how long `export sessions` and `tail`
 // take to print their first row while a `run` holds the data directory (issue 19 target: ≤ 1 s,
 // without waiting for the run; ADR 0016). A first run stores the generator's file; a second run
-// then re-reads the same file from a stdin kept open (dedup work, then idle but holding), and
-// each trial starts a reader process and times spawn → first byte on stdout, and → exit.
+// then stores another generator file of the same size (seed 2027: new users and lines, so it
+// ingests and derives, the busiest a holder gets) from a stdin kept open (then idle but holding),
+// and each trial starts a reader process and times spawn → first byte on stdout, and → exit.
 // The same readers with no run beside them (each opens the directory itself) are the comparison.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,9 +68,9 @@ async function probeHolder(dir: string, probes: number): Promise<void> {
 }
 
 /**
- * Each trial runs every reader once, in turn: the run beside is busiest while it re-reads its
- * input (the first seconds), and readers taking turns meet that phase alike, where one reader's
- * trials run first and take all of it when each reader runs its trials in a block.
+ * Each trial runs every reader once, in turn: the run beside is busiest while it is fed its
+ * input, and readers taking turns meet that phase alike, where one reader's trials run first and
+ * take all of it when each reader runs its trials in a block.
  */
 async function measureReaders(dir: string, trials: number, label: string, runBusy: () => boolean = () => false): Promise<void> {
   const timings: Timing[][] = READERS.map(() => []);
@@ -102,10 +103,14 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
   const events = option('--events', 1_000_000);
   const trials = option('--trials', 5);
   const input = await cachedGeneratorFile(events);
-  // --data-dir DIR: a directory a first run already stored this file in (it is re-read beside).
+  // --data-dir DIR: a directory a first run already stored this file in. The bench works on a
+  // copy, so the lines the run beside stores are new in every bench of DIR.
   const given = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1] : undefined;
-  const dir = given ?? mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
-  if (!given) {
+  const dir = mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
+  if (given) {
+    console.log(`copying ${given} to ${dir} …`);
+    cpSync(given, dir, { recursive: true });
+  } else {
     console.log(`storing ${input} in ${dir} (a first run) …`);
     const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (first.status !== 0) throw new Error(`the first run failed: ${first.stderr}`);
@@ -114,12 +119,13 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
 
   await measureReaders(dir, trials, 'no run beside');
 
-  // The run beside: the same file again on a stdin kept open until the trials are done.
+  // The run beside: new lines on a stdin kept open until the trials are done.
+  const beside = await cachedGeneratorFile(events, 2027);
   const run = spawn(process.execPath, [BIN, 'run', '--input', '-', '--data-dir', dir, '--no-progress', '--output', 'json'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let runStderr = '';
   run.stderr.on('data', (chunk: Buffer) => (runStderr += chunk.toString()));
   const runExit = new Promise<number | null>((resolve) => run.on('exit', resolve));
-  const feed = createReadStream(input);
+  const feed = createReadStream(beside);
   feed.pipe(run.stdin, { end: false });
   let doneReading = false;
   const fed = new Promise<void>((resolve) =>
@@ -132,7 +138,7 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
     if (run.exitCode !== null) throw new Error(`the run beside exited early: ${runStderr}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  console.log('run beside: holding the directory and serving it; re-reading the file from stdin');
+  console.log(`run beside: holding the directory and serving it; storing ${beside} from stdin`);
   await probeHolder(dir, 20);
   await measureReaders(dir, trials, 'beside a run', () => !doneReading);
   await probeHolder(dir, 20);
