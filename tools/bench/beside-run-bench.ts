@@ -6,7 +6,7 @@
 // and each trial starts a reader process and times spawn → first byte on stdout, and → exit.
 // The same readers with no run beside them (each opens the directory itself) are the comparison.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, createReadStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,20 +103,28 @@ export async function runBesideRunBench(args: string[]): Promise<void> {
   const events = option('--events', 1_000_000);
   const trials = option('--trials', 5);
   const input = await cachedGeneratorFile(events);
-  // --data-dir DIR: a directory a first run already stored this file in. The bench works on a
-  // copy, so the lines the run beside stores are new in every bench of DIR.
+  // --data-dir DIR: a directory a first run already stored this file in (a bench without it
+  // stores one and names it). The bench works on a copy, removed at its end, so the lines the run
+  // beside stores are new in every bench of DIR.
   const given = args.includes('--data-dir') ? args[args.indexOf('--data-dir') + 1] : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
-  if (given) {
-    console.log(`copying ${given} to ${dir} …`);
-    cpSync(given, dir, { recursive: true });
-  } else {
-    console.log(`storing ${input} in ${dir} (a first run) …`);
-    const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', dir, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const stored = given ?? mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-stored-'));
+  if (!given) {
+    console.log(`storing ${input} in ${stored} (a first run) …`);
+    const first = spawnSync(process.execPath, [BIN, 'run', '--input', input, '--data-dir', stored, '--no-progress', '--output', 'json'], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (first.status !== 0) throw new Error(`the first run failed: ${first.stderr}`);
     console.log(`first run: ${first.stdout.trim()}`);
+    console.log(`(a next bench can reuse it: --data-dir ${stored})`);
   }
+  const dir = mkdtempSync(join(tmpdir(), 'journeyctl-beside-run-'));
+  cpSync(stored, dir, { recursive: true });
+  try {
+    await measureBeside(dir, events, trials);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
+async function measureBeside(dir: string, events: number, trials: number): Promise<void> {
   await measureReaders(dir, trials, 'no run beside');
 
   // The run beside: new lines on a stdin kept open until the trials are done.
