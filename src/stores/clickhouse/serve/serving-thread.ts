@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { compiledWorkerBeside } from '../../../runtime/compiled-worker.js';
+import { compiledWorkerBeside, workerExecArgv } from '../../../runtime/compiled-worker.js';
 import type { ChdbHttpServer } from './chdb-http-server.js';
 import type { ServedOptions, ServingReply, ServingRequest } from './serving-messages.js';
 
@@ -17,22 +17,25 @@ interface ServingThread {
 }
 
 let thread: ServingThread | null = null;
+/** The thread could not start (e.g. a worker refuses the process's exec flags, as --input-type): callers serve on their own thread. */
+let cannotStart = false;
 let nextId = 1;
 
 /**
  * Serves `options.path` on the serving thread; null where that thread cannot run (TypeScript
- * sources in tests: the caller serves on its own thread instead).
+ * sources in tests, or a thread that could not start): the caller serves on its own thread instead.
  */
 export async function startChdbHttpServerOnThread(
   options: ServedOptions & { log?: (message: string) => void },
   module: URL | null = compiledWorkerBeside('./serving-worker.js', import.meta.url),
 ): Promise<ChdbHttpServer | null> {
-  if (module === null) return null;
+  if (module === null || cannotStart) return null;
   const serving = servingThread(module);
   const id = nextId++;
   const { log, ...served } = options;
   if (log) serving.logs.set(id, log);
   const started = await ask(serving, { type: 'start', id, options: served });
+  if (started.type === 'not-started') return null;
   if (started.type !== 'started') {
     serving.logs.delete(id);
     throw new Error(started.type === 'failed' ? started.message : `unexpected answer ${started.type}`);
@@ -64,9 +67,14 @@ function ask(serving: ServingThread, request: ServingRequest): Promise<ServingRe
 
 function servingThread(module: URL): ServingThread {
   if (thread) return thread;
-  const worker = new Worker(module);
+  const worker = new Worker(module, { execArgv: workerExecArgv() });
   const started: ServingThread = { worker, waiting: new Map(), logs: new Map() };
+  let running = false;
   worker.on('message', (reply: ServingReply) => {
+    if (reply.type === 'running') {
+      running = true;
+      return;
+    }
     if (reply.type === 'log') {
       for (const [id, log] of started.logs) if (reply.id === null || reply.id === id) log(reply.message);
       return;
@@ -77,6 +85,15 @@ function servingThread(module: URL): ServingThread {
     answer?.(reply);
   });
   const lost = (reason: string) => {
+    if (!running) {
+      // It ended before its own code ran, so before chdb loaded in it: nothing of the engine went with it.
+      if (thread !== started) return;
+      thread = null;
+      cannotStart = true;
+      for (const [id, answer] of started.waiting) answer({ type: 'not-started', id, reason });
+      started.waiting.clear();
+      return;
+    }
     // chdb closed this process's connections with the thread: its queries would never return.
     // What was stored is durable (as after a SIGKILL); stop rather than hang.
     process.stderr.write(

@@ -5,11 +5,14 @@
 // when any thread that loaded it ends (its environment clean-up hook), so it serves, closes and
 // serves again, and ends only with the process.
 import { parentPort } from 'node:worker_threads';
-import { type ChdbHttpServer, type ChdbHttpServerOptions, startChdbHttpServer } from './chdb-http-server.js';
+import type { ChdbHttpServer, ChdbHttpServerOptions } from './chdb-http-server.js';
 import type { ServingReply, ServingRequest } from './serving-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('serving-worker runs as a worker thread');
+// Said before chdb loads here: an end before it cannot have taken the engine along (serving-thread.ts).
+port.postMessage({ type: 'running' } satisfies ServingReply);
+const serverModule = import('./chdb-http-server.js');
 
 const servers = new Map<number, ChdbHttpServer>();
 const reply = (message: ServingReply) => port.postMessage(message);
@@ -23,14 +26,16 @@ process.on('unhandledRejection', (error) => log(`serving thread: ${(error as Err
 port.on('message', (request: ServingRequest) => {
   if (request.type === 'start') {
     const options: ChdbHttpServerOptions = { ...request.options, log: logOf(request.id) };
-    startChdbHttpServer(options).then(
-      (server) => {
-        servers.set(request.id, server);
-        const { url, host, port: listening, engineVersion, engineTimezone } = server;
-        reply({ type: 'started', id: request.id, url, host, port: listening, engineVersion, engineTimezone });
-      },
-      (error: unknown) => reply({ type: 'failed', id: request.id, message: (error as Error).message }),
-    );
+    serverModule
+      .then(({ startChdbHttpServer }) => startChdbHttpServer(options))
+      .then(
+        (server) => {
+          servers.set(request.id, server);
+          const { url, host, port: listening, engineVersion, engineTimezone } = server;
+          reply({ type: 'started', id: request.id, url, host, port: listening, engineVersion, engineTimezone });
+        },
+        (error: unknown) => reply({ type: 'failed', id: request.id, message: (error as Error).message }),
+      );
     return;
   }
   const server = servers.get(request.id);
