@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { compiledWorkerBeside, workerExecArgv } from '../runtime/compiled-worker.js';
+import type { Worker } from 'node:worker_threads';
+import { compiledWorkerBeside, startCompiledWorker } from '../runtime/compiled-worker.js';
 import type { RejectedLine, RejectReason, TimeSource } from '../domain/event.js';
 import type { LineKey, StoredCopiesLookUp, StoredCopiesReader, StoredCopiesReaderSpec, StoredCopy } from '../stores/ports/event-log.js';
 import { type EncodedEvent, encodeEvent } from '../stores/raw-store.js';
@@ -349,7 +349,7 @@ export function createLineProcessor(deps: ProcessLineDeps, options: LineProcesso
   };
 
   const startWorker = (url: URL): Worker => {
-    const started = new Worker(url, { workerData: deps, execArgv: workerExecArgv() });
+    const started = startCompiledWorker(url, deps);
     started.on('message', (reply: WorkerReply) => {
       const entry = pending.get(reply.id);
       if (!entry) return;

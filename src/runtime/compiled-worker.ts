@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 
 /**
  * A worker thread's compiled module `file`, beside the module at `base` (its import.meta.url);
@@ -27,4 +28,9 @@ export function workerExecArgv(execArgv: readonly string[] = process.execArgv): 
     else if (!/^(--input-type|--eval|--print)(=|$)/.test(flag)) kept.push(flag);
   }
   return kept;
+}
+
+/** A worker thread on a compiled module (compiledWorkerBeside), started with workerExecArgv()'s flags. */
+export function startCompiledWorker(module: URL, workerData?: unknown): Worker {
+  return new Worker(module, { workerData, execArgv: workerExecArgv() });
 }

@@ -3,8 +3,8 @@
 // (docs/decisions/0025); and a reprocessed day's chunks the same way while this thread stages
 // them (docs/decisions/0023). Only for what the worker can rebuild from plain data: the raw store
 // in SQLite (the worker opens its own connection), the shipped correction and flag kinds.
-import { Worker } from 'node:worker_threads';
-import { compiledWorkerBeside, workerExecArgv } from '../runtime/compiled-worker.js';
+import type { Worker } from 'node:worker_threads';
+import { compiledWorkerBeside, startCompiledWorker } from '../runtime/compiled-worker.js';
 import { DEFAULT_WORKER_FROM_USERS, type JourneyConfig } from '../config/config.js';
 import type { Correction } from '../domain/correction.js';
 import type { JourneySignals } from '../journeys/signals.js';
@@ -62,13 +62,13 @@ export function createDeriveOffload(options: DeriveOffloadOptions): (OffloadedDe
     round(users, canonical, corrections, eventsPerRead) {
       const data: DeriveWorkerData = { ...started(), corrections, kind: 'round', users, canonical, eventsPerRead };
       const done = (taken: number) => options.log?.(`derive worker: derived ${users.length} users in ${taken} chunk(s)`, { users: users.length, chunks: taken });
-      return chunksOf<EncodedChunk>(new Worker(module, { workerData: data, execArgv: workerExecArgv() }), done);
+      return chunksOf<EncodedChunk>(startCompiledWorker(module, data), done);
     },
     day(day, chunks, conflicts, corrections) {
       const data: DeriveWorkerData = { ...started(), corrections, kind: 'day', day, chunks, conflicts };
       const users = chunks.reduce((sum, { chunk }) => sum + chunk.length, 0);
       const done = (taken: number) => options.log?.(`derive worker: derived ${taken} chunk(s) of ${day} (${users} users)`, { day, users, chunks: taken });
-      return chunksOf<EncodedDayRows>(new Worker(module, { workerData: data, execArgv: workerExecArgv() }), done);
+      return chunksOf<EncodedDayRows>(startCompiledWorker(module, data), done);
     },
   };
 }

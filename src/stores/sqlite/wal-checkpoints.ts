@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { compiledWorkerBeside, workerExecArgv } from '../../runtime/compiled-worker.js';
+import { compiledWorkerBeside, startCompiledWorker } from '../../runtime/compiled-worker.js';
 
 /**
  * WAL checkpoints of the raw store on a thread of their own, for a process that writes in bulk.
@@ -45,7 +45,7 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
   return {
     start() {
       if (worker !== null || closed !== null || module === null || db.memory || !db.open) return;
-      const started = new Worker(module, { workerData: { path: db.name }, execArgv: workerExecArgv() });
+      const started = startCompiledWorker(module, { path: db.name });
       // Never what keeps the process alive: the store's close stops it, and an exit without one loses nothing.
       started.unref();
       started.on('error', fallBack);

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { compiledWorkerBeside, workerExecArgv } from '../../../runtime/compiled-worker.js';
+import type { Worker } from 'node:worker_threads';
+import { compiledWorkerBeside, startCompiledWorker } from '../../../runtime/compiled-worker.js';
 import type { ChdbHttpServer } from './chdb-http-server.js';
 import type { ServedOptions, ServingReply, ServingRequest } from './serving-messages.js';
 
@@ -67,7 +67,7 @@ function ask(serving: ServingThread, request: ServingRequest): Promise<ServingRe
 
 function servingThread(module: URL): ServingThread {
   if (thread) return thread;
-  const worker = new Worker(module, { execArgv: workerExecArgv() });
+  const worker = startCompiledWorker(module);
   const started: ServingThread = { worker, waiting: new Map(), logs: new Map() };
   let running = false;
   worker.on('message', (reply: ServingReply) => {
