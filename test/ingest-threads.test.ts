@@ -13,8 +13,16 @@ import { shuffled } from './helpers/journeys.js';
 const BIN = join(import.meta.dirname, '..', 'bin', 'journeyctl.js');
 const WORKER = join(import.meta.dirname, '..', 'dist', 'pipeline', 'line-worker.js');
 
-function compiled(args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH }, maxBuffer: 1 << 28 });
+function compiled(args: string[], nodeFlags: string[] = []) {
+  const result = spawnSync(process.execPath, [...nodeFlags, BIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH }, maxBuffer: 1 << 28 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The compiled CLI's main() run from a script (`node <flags> --input-type=module -e …`), as a program embedding journeyctl runs it. */
+function fromScript(args: string[], nodeFlags: string[]) {
+  const script = `const { main } = await import(${JSON.stringify(join(import.meta.dirname, '..', 'dist', 'cli.js'))});
+process.exitCode = await main(['node', 'journeyctl', ...${JSON.stringify(args)}], { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });`;
+  const result = spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH }, maxBuffer: 1 << 28 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -67,6 +75,30 @@ describe('ingest on a worker thread', () => {
         }
       }
     }
+  });
+
+  it("starts its worker threads under Node's process-wide flags, run directly or from a script", () => {
+    // A worker refuses V8's and process-wide flags in an explicit list (ERR_WORKER_INVALID_EXEC_ARGV);
+    // listing the process's flags for every worker made `node --max-old-space-size=… journeyctl run` an internal error.
+    expect(existsSync(WORKER), 'dist is built (npm run build) before the tests').toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'jc-threads-'));
+    const lines = [...generateEvents({ users: 40, seed: 13, includeUsers: false, maxListedIds: 0 })];
+    expect(lines.length).toBeGreaterThan(1_000); // past the line worker's threshold; the served directory's thread starts regardless
+    const input = join(dir, 'events.ndjson');
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    const nodeFlags = ['--expose-gc', '--max-old-space-size=3072', '--stack-size=2000'];
+    const direct = compiled(['run', '--input', input, '--data-dir', join(dir, 'direct'), '--output', 'json'], nodeFlags);
+    const script = fromScript(['run', '--input', input, '--data-dir', join(dir, 'script'), '--output', 'json'], nodeFlags);
+    for (const [name, run] of [
+      ['direct', direct],
+      ['script', script],
+    ] as const) {
+      expect(run.stderr, name).toBe('');
+      expect(run.code, name).toBe(0);
+    }
+    const [ours, theirs] = [direct, script].map((run) => JSON.parse(run.stdout) as Record<string, unknown>) as [Record<string, unknown>, Record<string, unknown>];
+    expect(ours['accepted']).toBeGreaterThan(1_000);
+    for (const key of ['events_read', 'accepted', 'duplicates', 'rejected', 'sessions_written']) expect(theirs[key], key).toEqual(ours[key]);
   });
 
   it('re-ingests on two line workers taking the batches that hit in turn, storing what the in-thread path stores', async () => {
