@@ -168,10 +168,10 @@ export function createIngest(deps: IngestDeps) {
 
     // A backlog into a store with no events yet builds the read-only indexes once, at its end (ADR 0028).
     let bulkLoading = backlog && deps.raw.beginBulkLoad !== undefined ? await deps.raw.beginBulkLoad() : false;
-    const endBulkLoad = async () => {
+    const endBulkLoad = async (options: { ingestDone?: boolean } = {}) => {
       if (!bulkLoading) return;
       bulkLoading = false;
-      await deps.raw.endBulkLoad!();
+      await deps.raw.endBulkLoad!(options);
     };
 
     try {
@@ -255,7 +255,7 @@ export function createIngest(deps: IngestDeps) {
     }
     // Everything is stored: let the worker thread (and its heap, ~50 MB) go before the last derive.
     await deps.processor.close();
-    await endBulkLoad();
+    await endBulkLoad({ ingestDone: true });
     await derive();
     deps.onProgress?.(summary, undefined);
     return summary;

@@ -132,8 +132,12 @@ export interface EventLog {
    * Reads stay correct meanwhile (slower); a process that dies mid-load leaves the building to the next open.
    */
   beginBulkLoad?(): Promise<boolean>;
-  /** Builds what beginBulkLoad left out; called before anything derives. */
-  endBulkLoad?(): Promise<void>;
+  /**
+   * Builds what beginBulkLoad left out; called before anything derives. `ingestDone`: this
+   * process stores no more lines, so what only writes and other readers need may be built beside
+   * the derive, finished by the store's close (or, if the process dies, by the next open).
+   */
+  endBulkLoad?(options?: { ingestDone?: boolean }): Promise<void>;
 
   /**
    * Optional, the re-ingest pre-filter (docs/decisions/0026): per key, the stored accepted event

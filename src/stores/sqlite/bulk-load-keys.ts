@@ -14,6 +14,11 @@ export class BulkLoadKeys {
   private keyOf = new Float64Array(1 << 15);
   private filled = 0;
 
+  /** How many rows were noted. */
+  get size(): number {
+    return this.filled;
+  }
+
   /** Rowids stored under `key`, in insert order; the shared empty array on a miss (most calls). */
   candidates(key: number): readonly number[] {
     const mask = this.slots.length - 1;

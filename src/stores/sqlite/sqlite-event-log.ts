@@ -7,7 +7,7 @@ import { COPIES_GENERATION, copiesOf, createCopyCounts, inOneSnapshot } from './
 import { createStoredCopiesLookUp } from './sqlite-stored-copies.js';
 import type { SqliteDirtyQueue } from './sqlite-dirty-queue.js';
 import type { SqliteIdentityGraph } from './sqlite-identity-graph.js';
-import { ACCEPTED_KIND, beginBulkLoad, endBulkLoad, MINUTE_MS } from './sqlite-schema.js';
+import { ACCEPTED_KIND, beginBulkLoad, buildDeriveIndexes, endBulkLoad, MINUTE_MS } from './sqlite-schema.js';
 import type { WalCheckpoints } from './wal-checkpoints.js';
 import { messageKey } from './message-key.js';
 import { BulkLoadKeys } from './bulk-load-keys.js';
@@ -43,6 +43,14 @@ type ExistingCopy = {
   anonymous_id: string | null;
   previous_id: string | null;
 };
+
+/**
+ * A bulk load of at most this many rows builds only the indexes a derive reads before it derives,
+ * the others on the checkpoint thread meanwhile (ADR 0028, "Indexes a derive does not read"). The
+ * derive's own writes wait for the lock an index build holds (~1 s per million rows, under the
+ * 15 s busy timeout up to here); a larger load builds them all first, as before.
+ */
+const MAX_ROWS_INDEXED_BESIDE_DERIVE = 5_000_000;
 
 /** The event log of the embedded store: every batch is one transaction (links and dirty marks included). */
 export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteDirtyQueue; identity: SqliteIdentityGraph; checkpoints: WalCheckpoints }): Required<EventLog> {
@@ -191,10 +199,16 @@ export function createSqliteEventLog(ctx: SqliteContext, parts: { dirty: SqliteD
       if (began) bulkKeys = new BulkLoadKeys();
       return began;
     },
-    async endBulkLoad() {
+    async endBulkLoad(options = {}) {
+      const loaded = bulkKeys?.size ?? 0;
+      bulkKeys = null;
+      if (options.ingestDone && loaded <= MAX_ROWS_INDEXED_BESIDE_DERIVE) {
+        guard('build the indexes a derive reads', () => buildDeriveIndexes(db));
+        parts.checkpoints.committed();
+        if (parts.checkpoints.endBulkLoad()) return;
+      }
       guard('build the indexes after a bulk load', () => endBulkLoad(db));
       parts.checkpoints.committed();
-      bulkKeys = null;
     },
 
     async storedCopies(lineKeys: readonly LineKey[]): Promise<Array<StoredCopy | null>> {

@@ -99,15 +99,18 @@ CREATE TABLE IF NOT EXISTS leases (
  * the loading process holds the keys in memory (BulkLoadKeys). Created after addMessageKeys: a store
  * from before message keys has no column to index until then.
  */
-const SECONDARY_INDEXES = `
--- Not unique: two message ids may share a key; every lookup compares the message id itself.
-CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key);
-CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time);
-CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time);
--- Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
-CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL;
-`;
-const SECONDARY_INDEX_NAMES = ['raw_events_message_key', 'raw_events_identity_time', 'raw_events_event_time', 'raw_events_anonymous_user'];
+const SECONDARY_INDEXES = {
+  // Not unique: two message ids may share a key; every lookup compares the message id itself.
+  raw_events_message_key: 'CREATE INDEX IF NOT EXISTS raw_events_message_key ON raw_events (message_key)',
+  raw_events_identity_time: 'CREATE INDEX IF NOT EXISTS raw_events_identity_time ON raw_events (identity_key, event_time)',
+  raw_events_event_time: 'CREATE INDEX IF NOT EXISTS raw_events_event_time ON raw_events (event_time)',
+  // Identity conflicts (IdentityGraph.anonymousIdUsers): only events carrying both ids are indexed.
+  raw_events_anonymous_user: 'CREATE INDEX IF NOT EXISTS raw_events_anonymous_user ON raw_events (anonymous_id, user_id, event_time) WHERE anonymous_id IS NOT NULL AND user_id IS NOT NULL',
+} as const;
+type SecondaryIndex = keyof typeof SECONDARY_INDEXES;
+const SECONDARY_INDEX_NAMES = Object.keys(SECONDARY_INDEXES) as SecondaryIndex[];
+/** What a derive reads by: a user's events, and the users of an anonymous id. The others serve dedup (later writes) and days. */
+const DERIVE_INDEX_NAMES: readonly SecondaryIndex[] = ['raw_events_identity_time', 'raw_events_anonymous_user'];
 
 /** meta key: while a bulk load runs without the secondary indexes, its process (JSON { pid, hostname }). */
 export const BULK_LOAD_META = 'raw_events.bulk_load';
@@ -260,7 +263,7 @@ function ensureSecondaryIndexes(db: Database.Database): void {
 }
 
 function finishBulkLoadInTransaction(db: Database.Database): void {
-  db.exec(SECONDARY_INDEXES);
+  for (const name of SECONDARY_INDEX_NAMES) db.exec(SECONDARY_INDEXES[name]);
   db.prepare('DELETE FROM meta WHERE key = ?').run(BULK_LOAD_META);
 }
 
@@ -295,4 +298,27 @@ export function beginBulkLoad(db: Database.Database): boolean {
 /** Builds the secondary indexes a bulk load left out and clears its note (a no-op when none runs). */
 export function endBulkLoad(db: Database.Database): void {
   sortingOnDisk(db, () => db.transaction(() => finishBulkLoadInTransaction(db)).immediate());
+}
+
+/** Builds the indexes a derive reads by, in one transaction; the bulk load goes on (its note stays). */
+export function buildDeriveIndexes(db: Database.Database): void {
+  sortingOnDisk(db, () =>
+    db
+      .transaction(() => {
+        for (const name of DERIVE_INDEX_NAMES) db.exec(SECONDARY_INDEXES[name]);
+      })
+      .immediate(),
+  );
+}
+
+/**
+ * endBulkLoad, one index per transaction, the note cleared with the last: a writer waiting for
+ * the lock meanwhile (a derive's profiles and dirty marks) waits for one index, not for all.
+ */
+export function endBulkLoadIndexByIndex(db: Database.Database): void {
+  sortingOnDisk(db, () => {
+    const missing = SECONDARY_INDEX_NAMES.filter((name) => db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?`).get(name) === undefined);
+    for (const name of missing.slice(0, -1)) db.transaction(() => db.exec(SECONDARY_INDEXES[name])).immediate();
+    db.transaction(() => finishBulkLoadInTransaction(db)).immediate();
+  });
 }

@@ -1,8 +1,10 @@
 // The worker thread of createWalCheckpoints: copies the raw store's committed WAL frames into the
 // database file (a PASSIVE checkpoint) on its own connection whenever the writer says it committed,
-// so the writer's thread never stops for it (docs/decisions/0028, "WAL checkpoints off the writer's thread").
+// so the writer's thread never stops for it; and builds what is left of a bulk load's indexes
+// while the derive runs (docs/decisions/0028, "WAL checkpoints off the writer's thread", "Indexes a derive does not read").
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { endBulkLoadIndexByIndex } from './sqlite-schema.js';
 
 const port = parentPort;
 if (port === null) throw new Error('wal-checkpoint-worker runs as a worker thread');
@@ -14,7 +16,16 @@ db.pragma('cache_size = -2048');
 // This connection must never checkpoint on its own schedule either: it only runs the ones asked for.
 db.pragma('wal_autocheckpoint = 0');
 
-port.on('message', (message: 'checkpoint' | 'close') => {
+port.on('message', (message: 'checkpoint' | 'end-bulk-load' | 'close') => {
+  if (message === 'end-bulk-load') {
+    try {
+      endBulkLoadIndexByIndex(db);
+      port.postMessage('bulk-load-ended');
+    } catch (error) {
+      port.postMessage(`bulk-load-failed: ${(error as Error).message}`);
+    }
+    return;
+  }
   if (message === 'close') {
     db.close();
     port.postMessage('closed');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BULK_LOAD_META, beginBulkLoad, buildDeriveIndexes, openRawDatabase } from './sqlite-schema.js';
 import { createWalCheckpoints } from './wal-checkpoints.js';
 
 // The compiled worker (tests run from sources; `npm test` builds first).
@@ -66,5 +67,57 @@ describe('WAL checkpoints on their own thread', () => {
     await checkpoints.close();
     expect(fileBytes(db)).toBeGreaterThan(8_000_000);
     db.close();
+  });
+
+  describe('the end of a bulk load', () => {
+    /** A raw store in a bulk load: its secondary indexes dropped and this process noted, then those a derive reads built. */
+    function bulkLoading(): Database.Database {
+      const dir = mkdtempSync(join(tmpdir(), 'journeyctl-wal-'));
+      dirs.push(dir);
+      const db = openRawDatabase(join(dir, 'raw.sqlite'));
+      expect(beginBulkLoad(db)).toBe(true);
+      buildDeriveIndexes(db);
+      return db;
+    }
+    const indexesAndNote = (db: Database.Database) => ({
+      indexes: (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'raw_events_%' ORDER BY name`).all() as Array<{ name: string }>).map((row) => row.name),
+      note: db.prepare('SELECT value FROM meta WHERE key = ?').get(BULK_LOAD_META) !== undefined,
+    });
+    const ALL = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
+
+    it('the thread builds the indexes a derive does not read and clears the note; close() waits for it', async () => {
+      const db = bulkLoading();
+      expect(indexesAndNote(db)).toEqual({ indexes: ['raw_events_anonymous_user', 'raw_events_identity_time'], note: true });
+      const checkpoints = createWalCheckpoints(db, { module: WORKER });
+      checkpoints.start();
+      expect(checkpoints.endBulkLoad()).toBe(true);
+      await checkpoints.close();
+      expect(indexesAndNote(db)).toEqual({ indexes: ALL, note: false });
+      db.close();
+    });
+
+    it('if the thread ends first, the writer ends the bulk load on its own connection', async () => {
+      const db = bulkLoading();
+      // A thread that runs no checkpoint and exits when asked to end the bulk load.
+      const quitting = new URL(
+        `data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => { if (m === 'end-bulk-load') process.exit(1); });")}`,
+      );
+      const checkpoints = createWalCheckpoints(db, { module: quitting });
+      checkpoints.start();
+      expect(checkpoints.endBulkLoad()).toBe(true);
+      await checkpoints.close();
+      expect(indexesAndNote(db)).toEqual({ indexes: ALL, note: false });
+      db.close();
+    });
+
+    it('without a thread it is not handed over', async () => {
+      const db = bulkLoading();
+      const checkpoints = createWalCheckpoints(db, { module: null });
+      checkpoints.start();
+      expect(checkpoints.endBulkLoad()).toBe(false);
+      await checkpoints.close();
+      expect(indexesAndNote(db).note).toBe(true);
+      db.close();
+    });
   });
 });

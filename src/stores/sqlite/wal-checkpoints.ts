@@ -1,6 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { compiledWorkerBeside, startCompiledWorker } from '../../runtime/compiled-worker.js';
+import { endBulkLoad as endBulkLoadOnThisConnection } from './sqlite-schema.js';
 
 /**
  * WAL checkpoints of the raw store on a thread of their own, for a process that writes in bulk.
@@ -15,6 +16,12 @@ export interface WalCheckpoints {
   start(): void;
   /** A write transaction committed: its frames can be copied. */
   committed(): void;
+  /**
+   * Hands the end of a bulk load to the thread (endBulkLoadIndexByIndex: the indexes still
+   * missing, then the note); false where no thread runs. If the thread cannot, this connection
+   * ends it as soon as that is known; close() waits for either.
+   */
+  endBulkLoad(): boolean;
   /** Stops the thread after the checkpoints asked for; the writer's own close checkpoints what is left. */
   close(): Promise<void>;
 }
@@ -34,6 +41,7 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
   const ownCheckpointPages = db.pragma('wal_autocheckpoint', { simple: true }) as number;
   let worker: Worker | null = null;
   let closed: Promise<void> | null = null;
+  let bulkLoadEnding: Promise<void> | null = null;
   // The writer checkpoints again (as SQLite does by default) whenever the thread is not there to.
   const writerCheckpointsAgain = () => {
     if (db.open) db.pragma(`wal_autocheckpoint = ${ownCheckpointPages}`);
@@ -59,8 +67,37 @@ export function createWalCheckpoints(db: Database.Database, options: { module?: 
     committed() {
       worker?.postMessage('checkpoint');
     },
+    endBulkLoad() {
+      const thread = worker;
+      if (thread === null) return false;
+      bulkLoadEnding = new Promise<void>((resolve, reject) => {
+        const settle = (error: Error | null) => {
+          thread.off('message', onMessage);
+          thread.off('exit', onExit);
+          if (error) reject(error);
+          else resolve();
+        };
+        const onMessage = (message: string) => {
+          if (message === 'bulk-load-ended') settle(null);
+          else if (message.startsWith('bulk-load-failed: ')) settle(new Error(message.slice('bulk-load-failed: '.length)));
+        };
+        const onExit = () => settle(new Error('the checkpoint thread ended first'));
+        thread.on('message', onMessage);
+        thread.once('exit', onExit);
+        thread.postMessage('end-bulk-load');
+      }).catch(() => {
+        // Best effort, as a failed ingest's: a note left behind is ended by the next open (ensureSecondaryIndexes).
+        try {
+          if (db.open) endBulkLoadOnThisConnection(db);
+        } catch {
+          // left to the next open
+        }
+      });
+      return true;
+    },
     close() {
       closed ??= (async () => {
+        await bulkLoadEnding;
         const stopping = worker;
         if (stopping === null) return;
         worker = null;
