@@ -85,39 +85,33 @@ describe('WAL checkpoints on their own thread', () => {
     });
     const ALL = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
 
-    it('the thread builds the indexes a derive does not read and clears the note; close() waits for it', async () => {
+    /** Hands a bulk load's end to a checkpoint thread on `module`, closes it, and reads what the store holds then. */
+    async function endedThrough(module: URL | null) {
       const db = bulkLoading();
       expect(indexesAndNote(db)).toEqual({ indexes: ['raw_events_anonymous_user', 'raw_events_identity_time'], note: true });
-      const checkpoints = createWalCheckpoints(db, { module: WORKER });
+      const checkpoints = createWalCheckpoints(db, { module });
       checkpoints.start();
-      expect(checkpoints.endBulkLoad()).toBe(true);
+      const handedOver = checkpoints.endBulkLoad();
       await checkpoints.close();
-      expect(indexesAndNote(db)).toEqual({ indexes: ALL, note: false });
+      const after = indexesAndNote(db);
       db.close();
+      return { handedOver, ...after };
+    }
+
+    it('the thread builds the indexes a derive does not read and clears the note; close() waits for it', async () => {
+      expect(await endedThrough(WORKER)).toEqual({ handedOver: true, indexes: ALL, note: false });
     });
 
     it('if the thread ends first, the writer ends the bulk load on its own connection', async () => {
-      const db = bulkLoading();
       // A thread that runs no checkpoint and exits when asked to end the bulk load.
       const quitting = new URL(
         `data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => { if (m === 'end-bulk-load') process.exit(1); });")}`,
       );
-      const checkpoints = createWalCheckpoints(db, { module: quitting });
-      checkpoints.start();
-      expect(checkpoints.endBulkLoad()).toBe(true);
-      await checkpoints.close();
-      expect(indexesAndNote(db)).toEqual({ indexes: ALL, note: false });
-      db.close();
+      expect(await endedThrough(quitting)).toEqual({ handedOver: true, indexes: ALL, note: false });
     });
 
     it('without a thread it is not handed over', async () => {
-      const db = bulkLoading();
-      const checkpoints = createWalCheckpoints(db, { module: null });
-      checkpoints.start();
-      expect(checkpoints.endBulkLoad()).toBe(false);
-      await checkpoints.close();
-      expect(indexesAndNote(db).note).toBe(true);
-      db.close();
+      expect(await endedThrough(null)).toMatchObject({ handedOver: false, note: true });
     });
   });
 });
