@@ -2,10 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { BULK_LOAD_META } from '../src/stores/sqlite/sqlite-schema.js';
 import { generateEvents } from '../tools/generator/generate.js';
+import { bulkLoadState, SECONDARY_INDEXES } from './helpers/bulk-load.js';
 import { parseNdjson, runCli } from './helpers/cli.js';
 import { shuffled } from './helpers/journeys.js';
 
@@ -29,18 +28,6 @@ process.exitCode = await main(['node', 'journeyctl', ...${JSON.stringify(args)}]
 }
 
 const KINDS = ['sessions', 'events', 'profiles', 'rejected'] as const;
-const SECONDARY_INDEXES = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
-
-function indexesAndBulkLoadNote(path: string): { indexes: string[]; note: boolean } {
-  const db = new Database(path, { readonly: true });
-  try {
-    const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'raw_events_%' ORDER BY name`).all() as Array<{ name: string }>).map((row) => row.name);
-    return { indexes, note: db.prepare('SELECT 1 FROM meta WHERE key = ?').get(BULK_LOAD_META) !== undefined };
-  } finally {
-    db.close();
-  }
-}
-
 function undated(ndjson: string): string[] {
   return parseNdjson(ndjson)
     .map(({ received_at: _receivedAt, ...rest }) => JSON.stringify(rest))
@@ -73,7 +60,7 @@ describe('ingest on a worker thread', () => {
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
       // A bulk load: the indexes a derive does not read were built on the checkpoint thread beside it, all there at exit.
-      expect(indexesAndBulkLoadNote(join(dataDir, 'raw.sqlite')), name).toEqual({ indexes: SECONDARY_INDEXES, note: false });
+      expect(bulkLoadState(join(dataDir, 'raw.sqlite')), name).toEqual({ indexes: SECONDARY_INDEXES, note: null });
       const summary = JSON.parse(run.stdout) as Record<string, unknown>;
       const expected = JSON.parse(first.stdout) as Record<string, unknown>;
       for (const key of ['events_read', 'accepted', 'duplicates', 'rejected', 'rejected_by_reason', 'late']) expect(summary[key], key).toEqual(expected[key]);

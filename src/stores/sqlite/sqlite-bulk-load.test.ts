@@ -9,33 +9,19 @@ import { createIngest } from '../../pipeline/ingest.js';
 import { createLineProcessor } from '../../pipeline/line-processor.js';
 import type { LineSource } from '../../sources/source.js';
 import { accepted } from '../raw-store.conformance.js';
+import { bulkLoadState, SECONDARY_INDEXES } from '../../../test/helpers/bulk-load.js';
 import { BULK_LOAD_META } from './sqlite-schema.js';
 import { SqliteRawStore } from './sqlite-raw-store.js';
 
-const SECONDARY = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
 const freshPath = () => join(mkdtempSync(join(tmpdir(), 'jc-bulk-')), 'raw.sqlite');
-
-/** The secondary indexes present and the bulk-load note, read on a plain connection of its own (no schema work). */
-function inspect(path: string): { indexes: string[]; note: string | null } {
-  const db = new Database(path, { readonly: true });
-  try {
-    const indexes = (
-      db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name IN (${SECONDARY.map(() => '?').join(',')}) ORDER BY name`).all(...SECONDARY) as Array<{ name: string }>
-    ).map((row) => row.name);
-    const note = (db.prepare('SELECT value FROM meta WHERE key = ?').get(BULK_LOAD_META) as { value: string } | undefined)?.value ?? null;
-    return { indexes, note };
-  } finally {
-    db.close();
-  }
-}
 
 describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () => {
   it('drops the read-only indexes, keeps reads correct meanwhile, and builds them at the end', async () => {
     const path = freshPath();
     const writer = SqliteRawStore.open(path);
-    expect(inspect(path).indexes).toEqual(SECONDARY);
+    expect(bulkLoadState(path).indexes).toEqual(SECONDARY_INDEXES);
     expect(await writer.beginBulkLoad()).toBe(true);
-    expect(inspect(path)).toEqual({ indexes: [], note: JSON.stringify({ pid: process.pid, hostname: hostname() }) });
+    expect(bulkLoadState(path)).toEqual({ indexes: [], note: JSON.stringify({ pid: process.pid, hostname: hostname() }) });
 
     await writer.writeBatch(
       [
@@ -47,7 +33,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     );
     // Another process opening beside a live bulk load (this pid) reads without the indexes and builds none.
     const beside = SqliteRawStore.open(path);
-    expect(inspect(path).indexes).toEqual([]);
+    expect(bulkLoadState(path).indexes).toEqual([]);
     expect((await beside.eventsByIdentity(['u1'])).map((event) => event.messageId)).toEqual(['m1']);
     expect(await beside.identityKeysInRange({ from: 15, to: 25 })).toEqual(['u2']);
     expect(await beside.anonymousIdUsers({ minUsers: 2, anonymousIds: ['a1'] })).toEqual([
@@ -62,7 +48,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     await beside.close();
 
     await writer.endBulkLoad();
-    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    expect(bulkLoadState(path)).toEqual({ indexes: SECONDARY_INDEXES, note: null });
     const plan = new Database(path, { readonly: true });
     expect(JSON.stringify(plan.prepare('EXPLAIN QUERY PLAN SELECT * FROM raw_events WHERE identity_key = ?').all('u1'))).toContain('raw_events_identity_time');
     plan.close();
@@ -134,7 +120,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     const store = SqliteRawStore.open(path);
     await store.writeBatch([accepted({ messageId: 'm1' })], []);
     expect(await store.beginBulkLoad()).toBe(false);
-    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    expect(bulkLoadState(path)).toEqual({ indexes: SECONDARY_INDEXES, note: null });
     await store.close();
   });
 
@@ -150,7 +136,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(JSON.stringify({ pid: exited, hostname: hostname() }), BULK_LOAD_META);
     db.close();
     const reopened = SqliteRawStore.open(path);
-    expect(inspect(path)).toEqual({ indexes: SECONDARY, note: null });
+    expect(bulkLoadState(path)).toEqual({ indexes: SECONDARY_INDEXES, note: null });
     expect((await reopened.eventsByIdentity(['u1'])).map((event) => event.messageId)).toEqual(['m1']);
     await reopened.close();
   });
@@ -171,7 +157,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
       async *batches() {
         for (const from of [0, 5]) {
           yield { lines: lines(from), arrivedAt: Date.UTC(2026, 0, 5, 12), ack: async () => {} };
-          whileWriting.push(inspect(path).indexes);
+          whileWriting.push(bulkLoadState(path).indexes);
         }
       },
       async close() {},
@@ -180,7 +166,7 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
       raw,
       processor: createLineProcessor({ pipeline: DEFAULT_PIPELINE, trackingPlan: null }, { threads: false }),
       deriveDirtyUsers: async () => {
-        atDerive.push(inspect(path).indexes);
+        atDerive.push(bulkLoadState(path).indexes);
         return { users: 0, sessionsWritten: 0, sessionsDeleted: 0, eventsWritten: 0, eventsDeleted: 0 };
       },
       lateAfterMs: DEFAULT_PIPELINE.lateAfterMs,
@@ -190,13 +176,13 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
     });
     expect((await ingest(source(1_000))).accepted).toBe(10);
     expect(whileWriting).toEqual([[], []]);
-    expect(atDerive).toEqual([SECONDARY]);
-    expect(inspect(path).note).toBeNull();
+    expect(atDerive).toEqual([SECONDARY_INDEXES]);
+    expect(bulkLoadState(path).note).toBeNull();
 
     // A second backlog into the same (no longer empty) store keeps its indexes throughout.
     whileWriting.length = 0;
     expect((await ingest(source(1_000))).duplicates).toBe(10);
-    expect(whileWriting).toEqual([SECONDARY, SECONDARY]);
+    expect(whileWriting).toEqual([SECONDARY_INDEXES, SECONDARY_INDEXES]);
     await raw.close();
   });
 
@@ -223,11 +209,11 @@ describe('bulk load into an empty SQLite raw store (docs/decisions/0028)', () =>
           arrivedAt: Date.UTC(2026, 0, 5, 12),
           ack: async () => {},
         };
-        seen.push(inspect(path).indexes);
+        seen.push(bulkLoadState(path).indexes);
       },
       async close() {},
     });
-    expect(seen).toEqual([SECONDARY]);
+    expect(seen).toEqual([SECONDARY_INDEXES]);
     await raw.close();
   });
 });

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BULK_LOAD_META, beginBulkLoad, buildDeriveIndexes, openRawDatabase } from './sqlite-schema.js';
+import { bulkLoadState, SECONDARY_INDEXES } from '../../../test/helpers/bulk-load.js';
+import { beginBulkLoad, buildDeriveIndexes, openRawDatabase } from './sqlite-schema.js';
 import { createWalCheckpoints } from './wal-checkpoints.js';
 
 // The compiled worker (tests run from sources; `npm test` builds first).
@@ -79,11 +80,10 @@ describe('WAL checkpoints on their own thread', () => {
       buildDeriveIndexes(db);
       return db;
     }
-    const indexesAndNote = (db: Database.Database) => ({
-      indexes: (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'raw_events_%' ORDER BY name`).all() as Array<{ name: string }>).map((row) => row.name),
-      note: db.prepare('SELECT value FROM meta WHERE key = ?').get(BULK_LOAD_META) !== undefined,
-    });
-    const ALL = ['raw_events_anonymous_user', 'raw_events_event_time', 'raw_events_identity_time', 'raw_events_message_key'];
+    const indexesAndNote = (db: Database.Database) => {
+      const { indexes, note } = bulkLoadState(db.name);
+      return { indexes, note: note !== null };
+    };
 
     /** Hands a bulk load's end to a checkpoint thread on `module`, closes it, and reads what the store holds then. */
     async function endedThrough(module: URL | null) {
@@ -99,7 +99,7 @@ describe('WAL checkpoints on their own thread', () => {
     }
 
     it('the thread builds the indexes a derive does not read and clears the note; close() waits for it', async () => {
-      expect(await endedThrough(WORKER)).toEqual({ handedOver: true, indexes: ALL, note: false });
+      expect(await endedThrough(WORKER)).toEqual({ handedOver: true, indexes: SECONDARY_INDEXES, note: false });
     });
 
     it('if the thread ends first, the writer ends the bulk load on its own connection', async () => {
@@ -107,7 +107,7 @@ describe('WAL checkpoints on their own thread', () => {
       const quitting = new URL(
         `data:text/javascript,${encodeURIComponent("import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => { if (m === 'end-bulk-load') process.exit(1); });")}`,
       );
-      expect(await endedThrough(quitting)).toEqual({ handedOver: true, indexes: ALL, note: false });
+      expect(await endedThrough(quitting)).toEqual({ handedOver: true, indexes: SECONDARY_INDEXES, note: false });
     });
 
     it('without a thread it is not handed over', async () => {
