@@ -2,7 +2,7 @@
  * Ids that SDKs send by mistake (PostHog keeps a similar blocklist). Stitching on one of
  * these would merge thousands of unrelated people into one user.
  */
-const ILLEGAL_IDS = new Set([
+export const ILLEGAL_IDS: ReadonlySet<string> = new Set([
   '',
   'anonymous',
   'guest',
@@ -23,6 +23,9 @@ const ILLEGAL_IDS = new Set([
   '[object object]',
 ]);
 
+/** The longest user or anonymous id, in UTF-16 units. */
+export const MAX_ID_LENGTH = 512;
+
 export function isLegalId(value: string): boolean {
-  return !ILLEGAL_IDS.has(value.trim().toLowerCase()) && value.length <= 512;
+  return !ILLEGAL_IDS.has(value.trim().toLowerCase()) && value.length <= MAX_ID_LENGTH;
 }

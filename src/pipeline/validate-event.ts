@@ -1,4 +1,4 @@
-import { type AcceptedEvent, EVENT_TYPES, type EventType, type RawEventInput } from '../domain/event.js';
+import { type AcceptedEvent, DEFAULT_EVENT_NAMES, EVENT_TYPES, MAX_MESSAGE_ID_LENGTH, type EventType, type RawEventInput } from '../domain/event.js';
 import { isLegalId } from '../domain/identity.js';
 import { parseEventTimestamp } from '../domain/time.js';
 import { accept, reject, type Outcome } from './outcome.js';
@@ -9,8 +9,6 @@ export type ValidatedEvent = Pick<AcceptedEvent, 'messageId' | 'type' | 'event' 
   sentAt: number | null;
   receivedAt: number | null;
 };
-
-const DEFAULT_NAMES: Partial<Record<EventType, string>> = { page: 'page_viewed', screen: 'screen_viewed', identify: 'identify', alias: 'alias' };
 
 /**
  * Structural checks of the Segment/RudderStack spec. An illegal userId next to a legal
@@ -23,11 +21,11 @@ export function validateEvent(input: RawEventInput): Outcome<ValidatedEvent> {
   }
   const eventType = type as EventType;
   if (typeof input.messageId !== 'string' || input.messageId.trim() === '') return reject('missing_message_id', 'messageId is missing or not a string');
-  if (input.messageId.length > 256) return reject('missing_message_id', 'messageId is longer than 256 characters');
+  if (input.messageId.length > MAX_MESSAGE_ID_LENGTH) return reject('missing_message_id', `messageId is longer than ${MAX_MESSAGE_ID_LENGTH} characters`);
   if (!isWellFormed(input.messageId)) return reject('invalid_id', 'messageId holds a lone surrogate (\\ud800-\\udfff), which is not text');
 
   const explicitName = nonEmptyString(input.event) ?? (eventType === 'track' ? null : nonEmptyString(input.name));
-  const event = explicitName ?? DEFAULT_NAMES[eventType] ?? null;
+  const event = explicitName ?? DEFAULT_EVENT_NAMES[eventType] ?? null;
   if (event === null) return reject('missing_event', 'a track call needs an event name');
   if (!isWellFormed(event)) return reject('missing_event', 'the event name holds a lone surrogate (\\ud800-\\udfff), which is not text');
 
