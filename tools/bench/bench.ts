@@ -4,6 +4,8 @@
 //                                 --no-floors the storage floors (storage-floor.ts); the 1M store also times
 //                                 check and report --html (check-bench.ts, html-report-bench.ts)
 //   npm run bench -- --stages     CPU-s and wall-s per million lines of each stage of run (stage-bench.ts)
+//   npm run bench -- --sql-line-stage  the per-line stages in ClickHouse SQL against the JS stages, CPU-s per million
+//                                 lines (sql-line-stage-bench.ts, ADR 0029)
 //   npm run bench -- --throughput every issue-19 target on one cached file: run, SQL baseline, re-ingest, reprocess of a
 //                                 day [--4m] [--raw-engine NAME] [--json FILE] (throughput-bench.ts)
 //   npm run bench -- --kafka      Kafka → MongoDB + ClickHouse beside a plain consumer (kafka-bench.ts)
@@ -49,6 +51,11 @@ if (flag('--startup')) {
 if (flag('--stages')) {
   // CPU and wall seconds per million lines of each stage of run, measured alone (stage-bench.ts).
   await (await import('./stage-bench.js')).runStageBench(args);
+  process.exit();
+}
+if (flag('--sql-line-stage')) {
+  // The per-line stages in SQL against the JS ones, on one file (sql-line-stage-bench.ts).
+  await (await import('./sql-line-stage-bench.js')).runSqlLineStageBench(args);
   process.exit();
 }
 if (flag('--throughput')) {
