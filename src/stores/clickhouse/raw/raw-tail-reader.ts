@@ -126,6 +126,6 @@ function addJsonEquals(query: Query, column: string, path: readonly string[], wh
 function parseCursor(after: string | null): number {
   if (after === null) return 0;
   if (!/^\d{1,16}$/.test(after))
-    throw new UsageError(`"${after}" is not a tail position of the raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
+    throw new UsageError(`"${after}" is not a tail position of the ClickHouse raw store`, { hint: 'use --offset beginning, --offset end, or a cursor value printed by an earlier tail' });
   return Number(after);
 }
