@@ -162,7 +162,7 @@ describe('journeyctl tail over the embedded stores', () => {
     expect(rejected.map((r) => r.reason)).toEqual(['invalid_json', 'not_an_object', 'invalid_timestamp']);
     expect(rejected[2]).toMatchObject({ source: 'rejected', cursor: expect.stringMatching(/^\d+$/), message_id: 'bad-time', event: 'x' });
     const resumed = parseNdjson((await cli(['tail', '--source', 'rejected', '--offset', String(rejected[0]!.cursor)])).stdout);
-    expect(resumed.map((r) => r.message_id)).toEqual(rejected.slice(1).map((r) => r.message_id));
+    expect(resumed.map((r) => r.reason)).toEqual(['not_an_object', 'invalid_timestamp']);
     expect(ids((await cli(['tail', '--source', 'rejected', '--grep', 'not-a-date'])).stdout)).toEqual(['bad-time']);
     const pretty = (await cli(['tail', '--source', 'rejected', '--output', 'pretty'])).stdout.split('\n');
     expect(pretty[0]).toMatch(/^TIME \(UTC\)\s+USER\s+SESSION\s+EVENT\s+PROPERTIES \/ REASON$/);

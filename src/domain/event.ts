@@ -5,9 +5,9 @@
 
 export const EVENT_TYPES = ['track', 'page', 'screen', 'identify', 'alias'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-/** The event name of a call that sends none (a track call must). */
 /** The longest message id, in UTF-16 units. */
 export const MAX_MESSAGE_ID_LENGTH = 256;
+/** The event name of a call that sends none (a track call must). */
 export const DEFAULT_EVENT_NAMES: Readonly<Partial<Record<EventType, string>>> = { page: 'page_viewed', screen: 'screen_viewed', identify: 'identify', alias: 'alias' };
 
 /** Types that are user activity and so belong to sessions; identify/alias only move identity. */
