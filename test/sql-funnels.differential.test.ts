@@ -16,6 +16,7 @@ import { sqlSessionRules } from '../src/pipeline/sql-session-rules.js';
 import { REGISTERED_ENGINE_NAMES } from '../src/stores/engine-names.js';
 import { openStores } from '../src/stores/open-stores.js';
 import { type SqlDerivation, type SqlDerivationEvent, sqlDerivationOf } from '../src/stores/ports/sql-derivation.js';
+import { seededRandom } from './helpers/journeys.js';
 
 const LEASE = { command: 'sql-funnels test', waitMs: 0, log: () => {}, create: true };
 const MINUTE = 60_000;
@@ -31,18 +32,6 @@ const FUNNELS: FunnelDefinition[] = [
   { name: 'typed', windowMs: 24 * 60 * MINUTE, steps: [[on('a', { p: '1' })], [on('b', { p: true })], [on('c', { p: 2.5 })], [on('d', { q: { in: [] } })]] },
   { name: 'long', windowMs: 90 * MINUTE, steps: [[on('a')], [on('b')], [on('c')], [on('d')], [on('a')], [on('b')], [on('x')]] },
 ];
-
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -67,7 +56,7 @@ const VALUES: unknown[] = [1, '1', true, false, null, 2.5, 'x', undefined, [1], 
 
 /** Users with sessions of a few events on a minute grid (many ties), some sessions 20–40 min apart so funnels cross them. */
 function stressEvents(seed: number, users: number): { events: SqlDerivationEvent[]; owners: Map<string, string> } {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)]!;
   const events: SqlDerivationEvent[] = [];
   const owners = new Map<string, string>();

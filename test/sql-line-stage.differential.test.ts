@@ -7,6 +7,7 @@ import { createProcessLine } from '../src/pipeline/process-line.js';
 import { HOSTILE } from './helpers/hostile-lines.js';
 import { openChdbClient } from '../src/stores/clickhouse/embedded-engine.js';
 import { SQL_LINE_STAGE_COLUMNS, SQL_LINE_STAGE_SETTINGS, type SqlLineStageConfig, sqlLineStage } from '../tools/bench/sql-line-stage.js';
+import { seededRandom } from './helpers/journeys.js';
 
 // The SQL per-line stage the bench measures (tools/bench/sql-line-stage.ts, ADR 0029) against its
 // oracle, the JavaScript stages: every line SQL accepts, processLine accepts with the same fields;
@@ -97,18 +98,6 @@ const generatorLines = () =>
     .filter((line) => line !== '')
     .map((line) => Buffer.from(line));
 
-/** A seeded PRNG (mulberry32): the mutated corpus is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FIELDS = ['type', 'messageId', 'event', 'name', 'userId', 'anonymousId', 'previousId', 'timestamp', 'sentAt', 'receivedAt', 'properties', 'context', 'app.version'] as const;
 const VALUES: unknown[] = [
   undefined,
@@ -181,7 +170,7 @@ const VALUES: unknown[] = [
 
 /** `count` generator lines, each with one to three fields set to an awkward value, some also spliced as text. */
 function mutatedLines(count: number, seed: number): Buffer[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const base = generatorLines().flatMap((line) => {
     try {

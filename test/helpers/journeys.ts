@@ -69,16 +69,21 @@ export function noisyJourneyLines(): string[] {
   return lines;
 }
 
-/** Deterministic Fisher–Yates with a seeded generator (mulberry32). */
-export function shuffled<T>(items: readonly T[], seed: number): T[] {
+/** A seeded generator of numbers in [0, 1) (mulberry32): the same sequence for a seed on every run. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
-  const random = () => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Deterministic Fisher–Yates with a seeded generator. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const random = seededRandom(seed);
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
