@@ -3,7 +3,7 @@
 // threads of this process: chdb works in-process). Issue 19, work point 3; ADR 0029.
 //   --input PATH   measure this NDJSON file (default: the generator's ~1M lines, seed 2026, cached)
 //   --events N     size of the generated file (default 1,000,000)
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -11,7 +11,7 @@ import { DEFAULT_PIPELINE } from '../../src/config/config.js';
 import { createProcessLine } from '../../src/pipeline/process-line.js';
 import { createFileSource } from '../../src/sources/file-source.js';
 import { openChdbClient } from '../../src/stores/clickhouse/embedded-engine.js';
-import { rawSchemaStatements } from '../../src/stores/clickhouse/raw/raw-schema.js';
+import { EVENT_COLUMNS, RAW_TABLES, rawSchemaStatements, storedList } from '../../src/stores/clickhouse/raw/raw-schema.js';
 import { cachedGeneratorFile } from './generated-input.js';
 import { SQL_LINE_STAGE_SETTINGS, type SqlLineStageConfig, sqlLineStage } from './sql-line-stage.js';
 
@@ -47,7 +47,7 @@ export async function runSqlLineStageBench(args: readonly string[]): Promise<voi
     // The batches as the spool would hold them (written before anything is timed).
     const batchFiles = await splitLines(input, work);
     const tiny = join(work, 'tiny.ndjson');
-    await splitLines(input, work, 10, tiny);
+    writeFileSync(tiny, readFileSync(batchFiles[0]!, 'utf8').split('\n').slice(0, 10).join('\n') + '\n');
 
     let lines = 0;
     let jsAccepted = 0;
@@ -72,14 +72,13 @@ export async function runSqlLineStageBench(args: readonly string[]): Promise<voi
       for (let i = 0; i < 5; i += 1) await run(`SELECT * FROM (${stage(file(tiny))}) FORMAT Null`);
     });
     for (const statement of rawSchemaStatements('bench')) await client.command({ query: statement });
-    const insertColumns =
-      'message_id, identity_key, user_id, anonymous_id, previous_id, type, event, event_time, time_source, skew_ms, received_at, app_version, properties, traits, raw, raw_hash, seq, ingested_at';
+    // The stage's columns under the batch names the raw store spools, stored by its own mapping (raw-schema.ts).
+    const accepted = `SELECT *, JSONExtractRaw(line, 'properties') AS properties, JSONExtractRaw(line, 'traits') AS traits, line AS raw, n AS seq,
+        toUnixTimestamp64Milli(now64(3)) AS ingested_at
+      FROM (${stage(`(SELECT line, rowNumberInAllBlocks() AS n FROM ${file(input)})`, ['line', 'n'])}) WHERE verdict = 'accepted'`;
     rows.push(
       await measured('SQL: the stage + INSERT into raw_events, one query', () =>
-        run(`INSERT INTO bench.raw_events (${insertColumns})
-          SELECT message_id, identity_key, user_id, anonymous_id, previous_id, type, event, fromUnixTimestamp64Milli(event_time, 'UTC'), time_source, skew_ms,
-            fromUnixTimestamp64Milli(received_at, 'UTC'), app_version, JSONExtractRaw(line, 'properties'), JSONExtractRaw(line, 'traits'), line, raw_hash, n, now64(3)
-          FROM (${stage(`(SELECT line, rowNumberInAllBlocks() AS n FROM ${file(input)})`, ['line', 'n'])}) WHERE verdict = 'accepted'`),
+        run(`INSERT INTO bench.${RAW_TABLES.events} (${EVENT_COLUMNS.map((column) => column.name).join(', ')}) SELECT ${storedList(EVENT_COLUMNS)} FROM (${accepted})`),
       ),
     );
     const verdicts = await client.query({
@@ -101,20 +100,19 @@ export async function runSqlLineStageBench(args: readonly string[]): Promise<voi
   }
 }
 
-/** Splits `input` into files of `perFile` lines in `dir` (or only its first `perFile` lines into `only`). */
-async function splitLines(input: string, dir: string, perFile = BATCH_LINES, only?: string): Promise<string[]> {
+/** Splits `input` into files of BATCH_LINES lines in `dir`. */
+async function splitLines(input: string, dir: string): Promise<string[]> {
   const files: string[] = [];
   let out: ReturnType<typeof createWriteStream> | null = null;
   let inFile = 0;
   for await (const batch of createFileSource({ input, batchSize: DEFAULT_PIPELINE.batchSize, maxLineBytes: DEFAULT_PIPELINE.maxLineBytes }).batches()) {
     for (const line of batch.lines) {
-      if (out === null || inFile === perFile) {
+      if (out === null || inFile === BATCH_LINES) {
         if (out !== null) {
           out.end();
           await finished(out);
-          if (only) return files;
         }
-        const path = only ?? join(dir, `batch-${files.length}.ndjson`);
+        const path = join(dir, `batch-${files.length}.ndjson`);
         files.push(path);
         out = createWriteStream(path);
         inFile = 0;
